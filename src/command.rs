@@ -1,0 +1,65 @@
+//! Commands: the only way anything outside the engine changes a running simulation.
+//!
+//! The CLI's scheduled faults, the browser's buttons and the tests all send the same `Command`s, either scheduled
+//! in the config or applied live with `Sim::apply`. The engine validates them and ignores, with a reason, any that
+//! name a server it does not have.
+
+use crate::time::SimDuration;
+
+/// A fault or its repair, applied to one server. `Recover` is the inverse of every other variant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// Queries take `factor` times longer (a slow replica: a cold buffer pool, a noisy neighbour). Undo: `Recover`.
+    Slow {
+        /// Service-time multiplier, > 0; 10 in the `slow` scenario.
+        factor: f64,
+    },
+    /// Connects are blackholed: each one hangs for the connect timeout, then fails. Undo: `Recover`.
+    ConnectTimeout,
+    /// Connects are refused within one round trip (host up, nothing listening: RST). Undo: `Recover`.
+    Refuse,
+    /// The server loses power: in-flight queries and pending connects fail now, and later connects are
+    /// blackholed until it recovers. Undo: `Recover`.
+    Crash,
+    /// Clears every fault on the server: healthy, full speed, full capacity.
+    Recover,
+    /// Capacity ramps linearly from `from_fraction` to 100% over `warmup` (a restarted server with a cold
+    /// buffer pool). While cold, service time is divided by the current capacity fraction. Undo: `Recover`.
+    Cold {
+        /// Starting capacity, in (0, 1].
+        from_fraction: f64,
+        /// Time to reach full capacity, µs.
+        warmup: SimDuration,
+    },
+}
+
+impl Fault {
+    /// The name used on the command line and in URLs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::Slow { .. } => "slow",
+            Fault::ConnectTimeout => "connect-timeout",
+            Fault::Refuse => "refuse",
+            Fault::Crash => "crash",
+            Fault::Recover => "recover",
+            Fault::Cold { .. } => "cold",
+        }
+    }
+}
+
+/// Something that changes a running simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Applies a fault (or `Recover`) to the server with this index.
+    Fault {
+        /// Index into `Config::servers`.
+        server: usize,
+        /// What happens to it.
+        fault: Fault,
+    },
+    /// Multiplies the configured arrival rate by `factor` from now on (a surge; 1 ends it). `factor` ≥ 0.
+    Surge {
+        /// Rate multiplier relative to the configured rate.
+        factor: f64,
+    },
+}

@@ -1,0 +1,185 @@
+//! Plain-data description of a simulated database section: servers, app hosts, traffic, limits and schedule.
+//!
+//! A `Config` is what a scenario builds and what `Sim::new` consumes. It holds no behaviour; every field carries its
+//! unit in its name or its doc comment, with the default a scenario gives it.
+
+use crate::command::Command;
+use crate::controller::ControllerSpec;
+use crate::time::{SimDuration, SimTime, SECOND};
+
+/// Hard bounds that keep every run's memory finite. Inputs beyond them are rejected at configuration time.
+pub mod limits {
+    /// Servers in a section: the per-request "already tried" set is a 64-bit mask.
+    pub const MAX_SERVERS: usize = 64;
+    /// App hosts, each with its own balancer state.
+    pub const MAX_HOSTS: u32 = 10_000;
+    /// Workers in one host's pool.
+    pub const MAX_WORKERS: u32 = 1_000_000;
+    /// Requests alive in the simulation at once, across all hosts. Arrivals beyond it are rejected and counted.
+    pub const MAX_REQUESTS_IN_FLIGHT: u32 = 4_000_000;
+    /// Per-step rows kept for the reader before the oldest are dropped (and counted).
+    pub const MAX_BUFFERED_ROWS: usize = 1 << 20;
+    /// Scheduled commands in one config.
+    pub const MAX_SCHEDULE: usize = 10_000;
+}
+
+/// What part a server plays in the section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Takes the fraction `primary_fraction` of requests (writes and read-your-writes); never balanced.
+    Primary,
+    /// A read replica, chosen by the host's balancing controller.
+    Replica,
+}
+
+/// How a query's service time is distributed around the server's base latency L.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LatencyDist {
+    /// Uniform on [0.9 L, 1.1 L]: EventSimulator's `work` query (REFERENCE §1).
+    Uniform,
+    /// Exponential with mean L: the M/M/c service of queueing theory.
+    Exponential,
+    /// Lognormal with mean L and shape `sigma` (the standard deviation of the log).
+    Lognormal {
+        /// Shape parameter σ of ln(service time); default 0.5.
+        sigma: f64,
+    },
+}
+
+/// How many queries a server can run at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capacity {
+    /// No limit: latency does not depend on load (EventSimulator parity).
+    Unlimited,
+    /// This many queries run at once (cores); later ones wait in a first-in first-out queue.
+    ///
+    /// With exponential service this has the same mean response time as processor sharing over the same number
+    /// of cores, since the number in system follows the same birth–death chain; it is the M/M/c model.
+    Slots(u32),
+}
+
+/// One database server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// Host name, as in the EventSimulator table (`db1119`).
+    pub name: String,
+    /// Primary or replica.
+    pub role: Role,
+    /// Configured load (weight) for balancing; MediaWiki's `load` in `$wgLBFactoryConf`. Zero means never picked.
+    pub load: f64,
+    /// Base query latency L, in microseconds.
+    pub latency: SimDuration,
+    /// Concurrency model; default unlimited.
+    pub capacity: Capacity,
+    /// MySQL's `max_connections`: connects beyond it are refused ("Too many connections"). `None` is unlimited.
+    pub max_connections: Option<u32>,
+}
+
+/// A command to apply at a given simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledCommand {
+    /// When to apply it, in microseconds since the start.
+    pub at: SimTime,
+    /// What to apply.
+    pub command: Command,
+}
+
+/// A whole simulated section and its traffic.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The scenario name this config was built from (for labels only).
+    pub scenario: String,
+    /// The servers, primary first by convention. At most [`limits::MAX_SERVERS`].
+    pub servers: Vec<ServerConfig>,
+    /// Number of app hosts; each request picks one uniformly. Default 139 (EventSimulator).
+    pub hosts: u32,
+    /// Workers per host pool; `None` is unlimited (EventSimulator parity).
+    pub workers_per_host: Option<u32>,
+    /// Listen backlog per host: requests waiting for a worker. Default 511 (PHP-FPM's `listen.backlog`).
+    pub backlog_per_host: u32,
+    /// Total request arrival rate, requests per second (Poisson). Default 7572.8 (EventSimulator Σ connRate).
+    pub arrival_rate: f64,
+    /// Probability that a request goes to the primary. Default 85.81/7572.8 = 0.01133.
+    pub primary_fraction: f64,
+    /// Service time distribution around each server's base latency.
+    pub latency_dist: LatencyDist,
+    /// How long a connect to a blackholed server waits before failing, µs. Default 3 s (EventSimulator).
+    pub connect_timeout: SimDuration,
+    /// Network round trip, µs: a successful connect takes one, and so does a refusal. Default 0.5 ms.
+    pub rtt: SimDuration,
+    /// Connect attempts per request (the first plus re-picks after failures). Default 16.
+    pub max_connect_attempts: u32,
+    /// Requests alive at once; arrivals beyond are rejected. Default [`limits::MAX_REQUESTS_IN_FLIGHT`].
+    pub max_requests_in_flight: u32,
+    /// Metrics time step, µs. Default 1 s.
+    pub time_step: SimDuration,
+    /// How long a headless run lasts, µs. Default 100 s.
+    pub duration: SimDuration,
+    /// Commands applied at fixed times (faults, surges).
+    pub schedule: Vec<ScheduledCommand>,
+    /// The balancing controller every app host runs.
+    pub controller: ControllerSpec,
+}
+
+impl Config {
+    /// The defaults shared by every scenario: EventSimulator's section-wide constants with an empty server list.
+    pub fn base(scenario: &str) -> Config {
+        Config {
+            scenario: scenario.to_string(),
+            servers: Vec::new(),
+            hosts: 139,
+            workers_per_host: None,
+            backlog_per_host: 511,
+            arrival_rate: 7572.8,
+            primary_fraction: 85.8101 / 7572.8,
+            latency_dist: LatencyDist::Uniform,
+            connect_timeout: 3 * SECOND,
+            rtt: 500,
+            max_connect_attempts: 16,
+            max_requests_in_flight: limits::MAX_REQUESTS_IN_FLIGHT,
+            time_step: SECOND,
+            duration: 100 * SECOND,
+            schedule: Vec::new(),
+            controller: ControllerSpec::default(),
+        }
+    }
+
+    /// Index of the server with this name.
+    pub fn server_index(&self, name: &str) -> Option<usize> {
+        self.servers.iter().position(|s| s.name == name)
+    }
+
+    /// Checks the structural bounds a scenario builder must respect; returns a one-line reason otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.servers.is_empty() || self.servers.len() > limits::MAX_SERVERS {
+            return Err(format!("a section needs 1 to {} servers, got {}", limits::MAX_SERVERS, self.servers.len()));
+        }
+        if self.hosts == 0 || self.hosts > limits::MAX_HOSTS {
+            return Err(format!("hosts must be 1 to {}, got {}", limits::MAX_HOSTS, self.hosts));
+        }
+        if !(self.arrival_rate.is_finite() && self.arrival_rate >= 0.0) {
+            return Err(format!("arrival rate must be a finite number ≥ 0, got {}", self.arrival_rate));
+        }
+        if !(0.0..=1.0).contains(&self.primary_fraction) {
+            return Err(format!("primary_fraction must be in [0, 1], got {}", self.primary_fraction));
+        }
+        if self.time_step == 0 {
+            return Err("time step must be positive".into());
+        }
+        if self.schedule.len() > limits::MAX_SCHEDULE {
+            return Err(format!("at most {} scheduled commands", limits::MAX_SCHEDULE));
+        }
+        for s in &self.servers {
+            if !(s.load.is_finite() && s.load >= 0.0) {
+                return Err(format!("{}: load must be a finite number ≥ 0", s.name));
+            }
+            if let Capacity::Slots(0) = s.capacity {
+                return Err(format!("{}: capacity needs at least one slot", s.name));
+            }
+        }
+        if self.primary_fraction > 0.0 && !self.servers.iter().any(|s| s.role == Role::Primary) {
+            return Err("primary_fraction > 0 but the section has no primary".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Balancing controllers: how one app host chooses a replica for a new connection.
+//!
+//! A controller sees only a [`HostView`]: what its own host could know when it picks (its own in-flight counts
+//! and, in later controllers, its own connect results and shared state that may be stale). It never sees the
+//! simulator. The engine tells it about its own connects and closes through the `on_*` callbacks, and it answers
+//! `pick` with an index into the candidates. One instance runs per app host.
+
+mod static_weights;
+
+use crate::rng::Rng;
+use crate::time::{SimDuration, SimTime};
+
+pub use static_weights::StaticWeights;
+
+/// One replica this host may pick for the current request (not yet tried by it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    /// Index of the server in the section's config.
+    pub server: usize,
+    /// The configured load (weight), as operators set it.
+    pub configured_load: f64,
+    /// Connections this host has open or opening to the server right now.
+    pub in_flight: u32,
+}
+
+/// What a controller may know when it picks: its own host's view of the section.
+#[derive(Clone, Copy, Debug)]
+pub struct HostView<'a> {
+    /// Current simulated time, µs.
+    pub now: SimTime,
+    /// Which app host this is.
+    pub host: usize,
+    /// Eligible replicas, in config order. Never empty when `pick` is called.
+    pub candidates: &'a [Candidate],
+}
+
+/// A balancing policy running on one app host.
+pub trait Controller {
+    /// Chooses one of `view.candidates` (returns its index), or `None` to fail the request fast ("overloaded").
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize>;
+
+    /// This host's connect to `server` finished after `elapsed` µs: `ok` is false for a timeout or refusal.
+    fn on_connect(&mut self, _now: SimTime, _server: usize, _ok: bool, _elapsed: SimDuration) {}
+
+    /// This host closed a connection to `server` that was open (or opening) for `held` µs.
+    fn on_close(&mut self, _now: SimTime, _server: usize, _held: SimDuration) {}
+}
+
+/// A tunable parameter of a controller, with its unit, default and valid range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParamInfo {
+    /// The key, as given to `--set` and in URLs.
+    pub key: &'static str,
+    /// Unit, for `loadlab list` and slider labels.
+    pub unit: &'static str,
+    /// Default value, from the source system.
+    pub default: f64,
+    /// Smallest valid value.
+    pub min: f64,
+    /// Largest valid value.
+    pub max: f64,
+    /// One line: what it does and where the default comes from.
+    pub help: &'static str,
+}
+
+/// A controller's name, one-line description and parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ControllerInfo {
+    /// The name, part of the CLI and URL interface.
+    pub name: &'static str,
+    /// One line for `loadlab list`.
+    pub summary: &'static str,
+    /// Its tunable parameters.
+    pub params: &'static [ParamInfo],
+}
+
+/// Every controller loadlab knows, in the order `loadlab list` prints them.
+pub fn controllers() -> &'static [ControllerInfo] {
+    &[ControllerInfo {
+        name: "static",
+        summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
+        params: &[],
+    }]
+}
+
+/// Looks up a controller by name.
+pub fn controller_info(name: &str) -> Option<&'static ControllerInfo> {
+    controllers().iter().find(|c| c.name == name)
+}
+
+/// A validated choice of controller and its parameter values; builds one instance per host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerSpec {
+    info: &'static ControllerInfo,
+    values: Vec<f64>,
+}
+
+impl Default for ControllerSpec {
+    fn default() -> Self {
+        ControllerSpec::new("static").expect("static is always registered")
+    }
+}
+
+impl ControllerSpec {
+    /// The named controller with its default parameters, or a one-line error naming the valid controllers.
+    pub fn new(name: &str) -> Result<ControllerSpec, String> {
+        let info = controller_info(name).ok_or_else(|| {
+            let names: Vec<&str> = controllers().iter().map(|c| c.name).collect();
+            format!("unknown controller '{name}'; valid controllers: {}", names.join(", "))
+        })?;
+        Ok(ControllerSpec { info, values: info.params.iter().map(|p| p.default).collect() })
+    }
+
+    /// The controller's name.
+    pub fn name(&self) -> &'static str {
+        self.info.name
+    }
+
+    /// The controller's description and parameters.
+    pub fn info(&self) -> &'static ControllerInfo {
+        self.info
+    }
+
+    /// True if `key` is one of this controller's parameters.
+    pub fn has_param(&self, key: &str) -> bool {
+        self.info.params.iter().any(|p| p.key == key)
+    }
+
+    /// Sets a parameter after checking it is finite and within its documented range.
+    pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
+        let i = self.info.params.iter().position(|p| p.key == key).ok_or_else(|| {
+            format!("controller {} has no parameter '{key}'", self.info.name)
+        })?;
+        let p = &self.info.params[i];
+        if !value.is_finite() || value < p.min || value > p.max {
+            return Err(format!("{key} must be a number from {} to {} ({}), got {value}", p.min, p.max, p.unit));
+        }
+        self.values[i] = value;
+        Ok(())
+    }
+
+    /// A parameter's current value (its default unless set). Unknown keys give NaN.
+    pub fn get(&self, key: &str) -> f64 {
+        self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
+    }
+
+    /// Builds the controller instance for one app host.
+    pub fn instantiate(&self, _host: usize, _servers: usize) -> Box<dyn Controller> {
+        match self.info.name {
+            _ => Box::new(StaticWeights),
+        }
+    }
+}
+
+/// Picks a candidate at random with probability proportional to `weight(candidate)`; `None` if all weights are
+/// zero. The shared building block of weighted controllers (MediaWiki's `ArrayUtils::pickRandom`).
+pub fn pick_weighted(candidates: &[Candidate], rng: &mut Rng, weight: impl Fn(usize, &Candidate) -> f64) -> Option<usize> {
+    let total: f64 = candidates.iter().enumerate().map(|(i, c)| weight(i, c).max(0.0)).sum();
+    if !(total > 0.0) {
+        return None;
+    }
+    let mut target = rng.next_f64() * total;
+    let mut last_positive = None;
+    for (i, c) in candidates.iter().enumerate() {
+        let w = weight(i, c).max(0.0);
+        if w > 0.0 {
+            if target < w {
+                return Some(i);
+            }
+            target -= w;
+            last_positive = Some(i);
+        }
+    }
+    last_positive // rounding left the target just past the end
+}

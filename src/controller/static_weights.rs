@@ -1,0 +1,37 @@
+//! `static`: weighted random by configured load, as MediaWiki's LoadBalancer does with LoadMonitor off
+//! (`LoadBalancer::getReaderIndex` → `ArrayUtils::pickRandom` over the configured loads; REFERENCE §2).
+
+use super::{pick_weighted, Controller, HostView};
+use crate::rng::Rng;
+
+/// Picks replicas with probability proportional to their configured load; ignores all feedback.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StaticWeights;
+
+impl Controller for StaticWeights {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        pick_weighted(view.candidates, rng, |_, c| c.configured_load)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::Candidate;
+    use crate::rng::Stream;
+
+    #[test]
+    fn picks_in_proportion_to_load() {
+        // Loads 50:200:0 → shares 0.2, 0.8, 0. With 100k picks the share's standard error is 0.0013; allow 0.01.
+        let c = |server, load| Candidate { server, configured_load: load, in_flight: 0 };
+        let cands = [c(0, 50.0), c(1, 200.0), c(2, 0.0)];
+        let view = HostView { now: 0, host: 0, candidates: &cands };
+        let mut rng = Rng::new(3, Stream::Balancing);
+        let mut counts = [0u32; 3];
+        for _ in 0..100_000 {
+            counts[StaticWeights.pick(&view, &mut rng).unwrap()] += 1;
+        }
+        assert!((counts[0] as f64 / 1e5 - 0.2).abs() < 0.01, "{counts:?}");
+        assert_eq!(counts[2], 0);
+    }
+}

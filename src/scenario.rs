@@ -1,0 +1,340 @@
+//! Named scenarios and the `--set KEY=VALUE` keys that adjust them.
+//!
+//! Scenario and key names are part of the interface: the CLI, URLs and tests use them. Every key has a unit, a
+//! default and a valid range, and `build` rejects anything else with a one-line reason that names what is valid,
+//! before any simulation state exists.
+
+use crate::command::{Command, Fault};
+use crate::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
+use crate::controller::ControllerSpec;
+use crate::time::{from_millis_f64, from_secs_f64, MILLISECOND};
+
+/// A scenario's name and what it shows.
+#[derive(Clone, Copy, Debug)]
+pub struct ScenarioInfo {
+    /// The name, as given to `--scenario`.
+    pub name: &'static str,
+    /// One line for `loadlab list`.
+    pub summary: &'static str,
+}
+
+/// Every scenario, in the order `loadlab list` prints them.
+pub const SCENARIOS: &[ScenarioInfo] = &[
+    ScenarioInfo { name: "plain-s1", summary: "EventSimulator's s1 section at production rates (7572.8 req/s, 139 app hosts, 12 servers), no fault" },
+    ScenarioInfo { name: "slow", summary: "plain-s1, then db1119's queries take slow_factor (10) times longer from fault_at" },
+    ScenarioInfo { name: "connect-timeout", summary: "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from fault_at" },
+    ScenarioInfo { name: "quiet", summary: "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone" },
+    ScenarioInfo { name: "mmc", summary: "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)" },
+];
+
+/// The EventSimulator s1 section (REFERENCE §1): name, role, configured load, base latency L in seconds.
+pub const EVENTSIM_S1: &[(&str, Role, f64, f64)] = &[
+    ("db1118", Role::Primary, 0.0, 0.87743),
+    ("db1099", Role::Replica, 50.0, 0.08962),
+    ("db1105", Role::Replica, 50.0, 0.09181),
+    ("db1106", Role::Replica, 50.0, 0.09815),
+    ("db1119", Role::Replica, 200.0, 0.08619),
+    ("db1128", Role::Replica, 200.0, 0.08942),
+    ("db1134", Role::Replica, 200.0, 0.08885),
+    ("db1135", Role::Replica, 200.0, 0.08934),
+    ("db1163", Role::Replica, 325.0, 0.12621),
+    ("db1169", Role::Replica, 200.0, 0.08921),
+    ("db1184", Role::Replica, 200.0, 0.08831),
+    ("db1186", Role::Replica, 200.0, 0.09341),
+];
+
+/// The server the EventSimulator fault scenarios break.
+pub const FAULTY_SERVER: &str = "db1119";
+
+/// The type and range of a key's value.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyKind {
+    /// A real number in [min, max].
+    Number {
+        /// Smallest valid value.
+        min: f64,
+        /// Largest valid value.
+        max: f64,
+    },
+    /// A whole number in [min, max], or the word `unlimited`.
+    CountOrUnlimited {
+        /// Smallest valid value.
+        min: u32,
+        /// Largest valid value.
+        max: u32,
+    },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A fault schedule entry `KIND:SERVER[:ARGS]@SECONDS`; may be given many times.
+    FaultSpec,
+}
+
+/// A settable key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyInfo {
+    /// The key; `<server>.` stands for any server name.
+    pub key: &'static str,
+    /// Unit of the value.
+    pub unit: &'static str,
+    /// Default, as text.
+    pub default: &'static str,
+    /// One line: what it changes.
+    pub help: &'static str,
+    /// Scenarios it applies to; empty means all.
+    pub scenarios: &'static [&'static str],
+    /// Type and range.
+    pub kind: KeyKind,
+}
+
+const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "quiet"];
+const fn num_key(min: f64, max: f64) -> KeyKind {
+    KeyKind::Number { min, max }
+}
+
+/// Every settable scenario key, in the order `loadlab list` prints them.
+pub const KEYS: &[KeyInfo] = &[
+    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30)", scenarios: &["slow", "connect-timeout"], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "slow_factor", unit: "×", default: "10", help: "latency multiplier of the slow server", scenarios: &["slow"], kind: num_key(0.01, 10_000.0) },
+    KeyInfo { key: "servers", unit: "servers", default: "20", help: "identical servers in the M/M/c section", scenarios: &["mmc"], kind: num_key(1.0, limits::MAX_SERVERS as f64) },
+    KeyInfo { key: "slots", unit: "slots", default: "8", help: "queries each server runs at once (c); later ones queue first-in first-out", scenarios: &["mmc"], kind: num_key(1.0, 100_000.0) },
+    KeyInfo { key: "service_ms", unit: "ms", default: "10", help: "mean service time 1/μ (exponential)", scenarios: &["mmc"], kind: num_key(0.001, 1e6) },
+    KeyInfo { key: "utilization", unit: "ρ", default: "0.8", help: "offered load per slot, λ/(n·c·μ); must be below 1 for a steady state", scenarios: &["mmc"], kind: num_key(0.0, 0.999) },
+    KeyInfo { key: "hosts", unit: "hosts", default: "139 (mmc: 1)", help: "app hosts; each runs its own balancer", scenarios: &[], kind: num_key(1.0, limits::MAX_HOSTS as f64) },
+    KeyInfo { key: "workers", unit: "workers/host", default: "unlimited", help: "worker pool per app host (PHP-FPM pm.max_children ships as 5)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: limits::MAX_WORKERS } },
+    KeyInfo { key: "backlog", unit: "requests/host", default: "511", help: "listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)", scenarios: &[], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "rate_scale", unit: "×", default: "1 (quiet: 0.001)", help: "multiplies the arrival rate", scenarios: &[], kind: num_key(0.0, 1000.0) },
+    KeyInfo { key: "rtt_ms", unit: "ms", default: "0.5 (mmc: 0)", help: "network round trip: a connect takes one, and so does a refusal", scenarios: &[], kind: num_key(0.0, 10_000.0) },
+    KeyInfo { key: "connect_timeout_ms", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (EventSimulator: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "max_attempts", unit: "connects/request", default: "16", help: "connect attempts per request, first try plus re-picks", scenarios: &[], kind: num_key(1.0, 64.0) },
+    KeyInfo { key: "latency_dist", unit: "", default: "uniform (mmc: exponential)", help: "service time around L: uniform on [0.9L, 1.1L], exponential, or lognormal", scenarios: &[], kind: KeyKind::Choice(&["uniform", "exponential", "lognormal"]) },
+    KeyInfo { key: "lognormal_sigma", unit: "", default: "0.5", help: "shape σ of the lognormal service time", scenarios: &[], kind: num_key(0.01, 5.0) },
+    KeyInfo { key: "capacity", unit: "cores/server", default: "unlimited", help: "queries a server runs at once; beyond it they queue, so latency grows with load", scenarios: MW, kind: KeyKind::CountOrUnlimited { min: 1, max: 100_000 } },
+    KeyInfo { key: "max_connections", unit: "conns/server", default: "unlimited", help: "MySQL max_connections: connects beyond it are refused", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
+    KeyInfo { key: "<server>.load", unit: "weight", default: "from the table", help: "configured load of one server", scenarios: &[], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "<server>.latency_ms", unit: "ms", default: "from the table", help: "base latency L of one server", scenarios: &[], kind: num_key(0.0, 1e7) },
+    KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s)", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "surge", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
+];
+
+/// Looks up a scenario.
+pub fn scenario_info(name: &str) -> Option<&'static ScenarioInfo> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+fn scenario_names() -> String {
+    SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
+    KEYS.iter().filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
+}
+
+/// Parses a number, rejecting NaN, infinities and trailing garbage.
+fn parse_number(key: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
+    let value: f64 = raw.trim().parse().map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
+    if !value.is_finite() || value < min || value > max {
+        return Err(format!("{key}: {raw} is out of range; expected {min} to {max} {unit}"));
+    }
+    Ok(value)
+}
+
+fn parse_count(key: &str, raw: &str, min: u32, max: u32) -> Result<Option<u32>, String> {
+    if raw.trim() == "unlimited" {
+        return Ok(None);
+    }
+    match raw.trim().parse::<u32>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
+        _ => Err(format!("{key}: '{raw}' is not valid; expected a whole number from {min} to {max}, or 'unlimited'")),
+    }
+}
+
+/// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
+pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
+    const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s)";
+    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
+    let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
+    let parts: Vec<&str> = spec.split(':').collect();
+    let kind = parts[0];
+    let server_name = parts.get(1).copied().unwrap_or("");
+    let server = cfg.server_index(server_name).ok_or_else(|| {
+        let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
+        format!("fault: unknown server '{server_name}'; valid servers: {}", names.join(", "))
+    })?;
+    let args = &parts[2.min(parts.len())..];
+    let arity = |n: usize| if args.len() == n { Ok(()) } else { Err(format!("fault: '{raw}': {kind} takes {n} argument(s); {USAGE}")) };
+    let fault = match kind {
+        "slow" => {
+            arity(1)?;
+            Fault::Slow { factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")? }
+        }
+        "connect-timeout" => arity(0).map(|_| Fault::ConnectTimeout)?,
+        "refuse" => arity(0).map(|_| Fault::Refuse)?,
+        "crash" => arity(0).map(|_| Fault::Crash)?,
+        "recover" => arity(0).map(|_| Fault::Recover)?,
+        "cold" => {
+            arity(2)?;
+            Fault::Cold {
+                from_fraction: parse_number("cold from fraction", args[0], 0.01, 1.0, "")?,
+                warmup: from_secs_f64(parse_number("cold warm-up", args[1], 0.0, 1e6, "s")?),
+            }
+        }
+        _ => return Err(format!("fault: unknown kind '{kind}'; {USAGE}")),
+    };
+    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Fault { server, fault } })
+}
+
+fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
+    let (factor, at) = raw.split_once('@').ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
+    let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
+    let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
+    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
+}
+
+/// Builds the named scenario with the named controller, applying `sets` in order.
+///
+/// Each `(key, value)` is a scenario key from [`KEYS`], a per-server key `<server>.load` or
+/// `<server>.latency_ms`, or one of the controller's parameters. Returns a one-line error naming what is valid.
+pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
+    let info = scenario_info(scenario).ok_or_else(|| format!("unknown scenario '{scenario}'; valid scenarios: {}", scenario_names()))?;
+    let mut spec = ControllerSpec::new(controller)?;
+    let get = |key: &str| sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+
+    // First pass: reject unknown keys and check every plain value's type and range.
+    for (key, raw) in sets {
+        if spec.has_param(key) {
+            let p = spec.info().params.iter().find(|p| p.key == key).expect("has_param");
+            spec.set(key, parse_number(key, raw, p.min, p.max, p.unit)?)?;
+            continue;
+        }
+        if key.contains('.') && !key.starts_with('<') {
+            continue; // per-server keys need the server list; checked after the base config exists
+        }
+        let k = keys_for(info.name).find(|k| k.key == key).ok_or_else(|| {
+            let mut valid: Vec<&str> = keys_for(info.name).map(|k| k.key).collect();
+            valid.extend(spec.info().params.iter().map(|p| p.key));
+            format!("unknown key '{key}' for scenario {} with controller {}; valid keys: {}", info.name, spec.name(), valid.join(", "))
+        })?;
+        match k.kind {
+            KeyKind::Number { min, max } => {
+                parse_number(key, raw, min, max, k.unit)?;
+            }
+            KeyKind::CountOrUnlimited { min, max } => {
+                parse_count(key, raw, min, max)?;
+            }
+            KeyKind::Choice(options) => {
+                if !options.contains(&raw.trim()) {
+                    return Err(format!("{key}: '{raw}' is not valid; expected one of {}", options.join(", ")));
+                }
+            }
+            KeyKind::FaultSpec => {}
+        }
+    }
+    let num = |key: &str, default: f64| -> f64 { get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default) };
+
+    let mut cfg = Config::base(info.name);
+    cfg.controller = spec;
+    if info.name == "mmc" {
+        let n = num("servers", 20.0);
+        if n.fract() != 0.0 {
+            return Err(format!("servers: {n} is not a whole number; expected 1 to {}", limits::MAX_SERVERS));
+        }
+        let slots = num("slots", 8.0);
+        if slots.fract() != 0.0 {
+            return Err(format!("slots: {slots} is not a whole number; expected 1 to 100000"));
+        }
+        let service_ms = num("service_ms", 10.0);
+        let rho = num("utilization", 0.8);
+        cfg.servers = (1..=n as usize)
+            .map(|i| ServerConfig {
+                name: format!("s{i}"),
+                role: Role::Replica,
+                load: 1.0,
+                latency: from_millis_f64(service_ms),
+                capacity: Capacity::Slots(slots as u32),
+                max_connections: None,
+            })
+            .collect();
+        cfg.hosts = 1;
+        cfg.primary_fraction = 0.0;
+        cfg.latency_dist = LatencyDist::Exponential;
+        cfg.rtt = 0;
+        // λ = ρ·n·c·μ, with μ = 1000/service_ms per second.
+        cfg.arrival_rate = rho * n * slots * 1000.0 / service_ms;
+    } else {
+        cfg.servers = EVENTSIM_S1
+            .iter()
+            .map(|&(name, role, load, latency_s)| ServerConfig {
+                name: name.to_string(),
+                role,
+                load,
+                latency: from_secs_f64(latency_s),
+                capacity: Capacity::Unlimited,
+                max_connections: None,
+            })
+            .collect();
+        let faulty = cfg.server_index(FAULTY_SERVER).expect("db1119 is in the table");
+        let at = from_secs_f64(num("fault_at", 30.0));
+        match info.name {
+            "slow" => cfg.schedule.push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::Slow { factor: num("slow_factor", 10.0) } } }),
+            "connect-timeout" => cfg.schedule.push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::ConnectTimeout } }),
+            "quiet" => cfg.arrival_rate /= 1000.0,
+            _ => {}
+        }
+    }
+
+    // Generic keys, in the order given (so a later --set wins).
+    for (key, raw) in sets {
+        let raw = raw.trim();
+        match key.as_str() {
+            "hosts" => {
+                let h = num("hosts", 0.0);
+                if h.fract() != 0.0 {
+                    return Err(format!("hosts: {raw} is not a whole number; expected 1 to {}", limits::MAX_HOSTS));
+                }
+                cfg.hosts = h as u32;
+            }
+            "workers" => cfg.workers_per_host = parse_count(key, raw, 1, limits::MAX_WORKERS)?,
+            "backlog" => cfg.backlog_per_host = num("backlog", 511.0) as u32,
+            "rate_scale" => cfg.arrival_rate *= num("rate_scale", 1.0),
+            "rtt_ms" => cfg.rtt = from_millis_f64(num("rtt_ms", 0.5)),
+            "connect_timeout_ms" => cfg.connect_timeout = from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000),
+            "max_attempts" => cfg.max_connect_attempts = num("max_attempts", 16.0) as u32,
+            "latency_dist" | "lognormal_sigma" => {
+                let sigma = num("lognormal_sigma", 0.5);
+                cfg.latency_dist = match get("latency_dist") {
+                    Some("uniform") => LatencyDist::Uniform,
+                    Some("exponential") => LatencyDist::Exponential,
+                    Some("lognormal") => LatencyDist::Lognormal { sigma },
+                    _ => cfg.latency_dist,
+                };
+            }
+            "capacity" => {
+                let cap = parse_count(key, raw, 1, 100_000)?.map_or(Capacity::Unlimited, Capacity::Slots);
+                cfg.servers.iter_mut().for_each(|s| s.capacity = cap);
+            }
+            "max_connections" => {
+                let max = parse_count(key, raw, 1, 10_000_000)?;
+                cfg.servers.iter_mut().for_each(|s| s.max_connections = max);
+            }
+            "fault" => {
+                let sc = parse_fault(&cfg, raw)?;
+                cfg.schedule.push(sc);
+            }
+            "surge" => cfg.schedule.push(parse_surge(raw)?),
+            _ => {
+                if let Some((server, field)) = key.split_once('.') {
+                    let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
+                    let i = cfg.server_index(server).ok_or_else(|| format!("{key}: unknown server '{server}'; valid servers: {}", names.join(", ")))?;
+                    match field {
+                        "load" => cfg.servers[i].load = parse_number(key, raw, 0.0, 1e6, "weight")?,
+                        "latency_ms" => cfg.servers[i].latency = from_millis_f64(parse_number(key, raw, 0.0, 1e7, "ms")?),
+                        _ => return Err(format!("{key}: unknown server field '{field}'; valid: <server>.load, <server>.latency_ms")),
+                    }
+                }
+            }
+        }
+    }
+    cfg.schedule.sort_by_key(|s| s.at); // stable: same-time commands keep the order given
+    cfg.validate()?;
+    Ok(cfg)
+}

@@ -1,0 +1,916 @@
+//! The discrete-event engine: requests arrive, take an app worker, connect to a database server, run one query and
+//! close the connection.
+//!
+//! `Sim` owns all mutable state (turmoil's `World`). One event queue ordered by (time, sequence) drives it, and a
+//! single `match` in [`Sim::step_event`] dispatches each event to an `on_*` handler. Timers that can be overtaken
+//! (a connect or query whose connection is lost in a crash, an arrival after a rate change) carry a generation
+//! number and are ignored when stale. Nothing here reads a clock, touches IO or iterates a hash map.
+//!
+//! The request path follows EventSimulator (REFERENCE §1): pick a host uniformly; go to the primary with
+//! probability `primary_fraction`, else ask the host's controller for a replica; open a new connection (active
+//! from the attempt, so waiting connects count); on a failed connect re-pick among the servers not yet tried; run
+//! the query; close.
+
+use std::collections::VecDeque;
+
+use crate::command::{Command, Fault};
+use crate::config::{limits, Capacity, Config, LatencyDist, Role};
+use crate::controller::{Candidate, Controller, HostView};
+use crate::histogram::Histogram;
+use crate::metrics::{ServerStep, StepRow, Summary};
+use crate::rng::{self, Rng, Stream};
+use crate::time::{as_millis_f64, as_secs_f64, SimDuration, SimTime};
+
+/// Longest single query or connect wait the engine schedules, µs (about 11.6 days); longer ones are clamped.
+const MAX_WAIT: SimDuration = 1_000_000_000_000;
+
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// The next Poisson arrival; stale if the arrival generation moved on (rate change).
+    Arrival { gen: u32 },
+    /// A connect attempt resolves: `ok` after one round trip; not ok after a refusal or the connect timeout.
+    ConnectDone { req: u32, gen: u32, ok: bool },
+    /// A query finishes and its connection closes.
+    QueryDone { req: u32, gen: u32 },
+    /// The end of a metrics time step.
+    StepEnd,
+    /// A command from the config's schedule.
+    Scheduled { index: u32 },
+}
+
+impl Event {
+    /// A word identifying the event for the trace hash.
+    fn trace_word(&self) -> u64 {
+        match *self {
+            Event::Arrival { gen } => 1 | (gen as u64) << 8,
+            Event::ConnectDone { req, gen, ok } => 2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40,
+            Event::QueryDone { req, gen } => 3 | (req as u64) << 8 | (gen as u64) << 40,
+            Event::StepEnd => 4,
+            Event::Scheduled { index } => 5 | (index as u64) << 8,
+        }
+    }
+}
+
+/// Where a request is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// The slab slot is unused.
+    Free,
+    /// Waiting in its host's listen backlog for a worker.
+    Backlog,
+    /// Holding a worker; a connect attempt to `server` is under way.
+    Connecting,
+    /// Connected; waiting for a free slot on the server.
+    Queued,
+    /// Connected; its query is running.
+    Querying,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    gen: u32,
+    phase: Phase,
+    host: u32,
+    server: u16,
+    attempts: u16,
+    to_primary: bool,
+    /// Position in the server's `conns` list while connecting or connected.
+    conn_index: u32,
+    /// Servers already tried by this request (bit i = server i).
+    tried: u64,
+    arrived_at: SimTime,
+    conn_started: SimTime,
+    /// Next free slot, while this one is free.
+    next_free: u32,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// How a server answers a connect right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// Accepts within one round trip (unless at `max_connections`).
+    Accept,
+    /// No answer: the attempt hangs for the connect timeout, then fails.
+    Blackhole,
+    /// Refused within one round trip.
+    Refuse,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ColdRamp {
+    start: SimTime,
+    from_fraction: f64,
+    warmup: SimDuration,
+}
+
+struct ServerState {
+    connect_mode: ConnectMode,
+    crashed: bool,
+    slow_factor: f64,
+    cold: Option<ColdRamp>,
+    /// Requests with a connection open or opening here; its length is the active connection count.
+    conns: Vec<u32>,
+    busy_slots: u32,
+    queue: VecDeque<u32>,
+    /// Integral of `conns.len()` over the current step, connection·µs.
+    conn_area: u128,
+    last_change: SimTime,
+    total_conns: u64,
+    failed_conns: u64,
+    work_count: u64,
+    latency: Histogram,
+}
+
+impl ServerState {
+    fn new() -> ServerState {
+        ServerState {
+            connect_mode: ConnectMode::Accept,
+            crashed: false,
+            slow_factor: 1.0,
+            cold: None,
+            conns: Vec::new(),
+            busy_slots: 0,
+            queue: VecDeque::new(),
+            conn_area: 0,
+            last_change: 0,
+            total_conns: 0,
+            failed_conns: 0,
+            work_count: 0,
+            latency: Histogram::new(),
+        }
+    }
+
+    /// Accumulates the connection-time area up to `now`; call before every change of `conns`.
+    fn touch(&mut self, now: SimTime) {
+        self.conn_area += self.conns.len() as u128 * (now - self.last_change) as u128;
+        self.last_change = now;
+    }
+}
+
+struct HostState {
+    busy_workers: u32,
+    backlog: VecDeque<u32>,
+    /// This host's connections open or opening, per server.
+    in_flight: Vec<u32>,
+}
+
+/// How a request ended, for the counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Failed,
+}
+
+/// What one server is doing right now, for live displays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerNow {
+    /// Connections open or opening.
+    pub active_conns: u32,
+    /// Queries running (only meaningful with slot capacity).
+    pub busy_slots: u32,
+    /// Queries waiting for a slot.
+    pub queued: u32,
+    /// How it answers connects.
+    pub connect_mode: ConnectMode,
+    /// True after a crash until it recovers.
+    pub crashed: bool,
+    /// Current service-time multiplier from `slow` and `cold` faults.
+    pub latency_multiplier: f64,
+}
+
+/// A running simulation of one database section.
+pub struct Sim {
+    cfg: Config,
+    now: SimTime,
+    queue: crate::queue::EventQueue<Event>,
+    rng_arrivals: Rng,
+    rng_service: Rng,
+    rng_balancing: Rng,
+    servers: Vec<ServerState>,
+    hosts: Vec<HostState>,
+    controllers: Vec<Box<dyn Controller>>,
+    primary: Option<usize>,
+    requests: Vec<Request>,
+    free_head: u32,
+    live_requests: u32,
+    arrival_gen: u32,
+    rate_multiplier: f64,
+    busy_workers: u64,
+    workers_area: u128,
+    workers_last_change: SimTime,
+    step_start: SimTime,
+    step_requests: u64,
+    step_rejected: u64,
+    step_failed: u64,
+    step_latency: Histogram,
+    run_latency: Histogram,
+    arrived: u64,
+    completed: u64,
+    rejected: u64,
+    failed: u64,
+    events: u64,
+    events_in_past: u64,
+    trace_hash: u64,
+    rows: VecDeque<StepRow>,
+    rows_dropped: u64,
+    scratch: Vec<Candidate>,
+}
+
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash ^ word).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(5)
+}
+
+impl Sim {
+    /// Builds a simulation from a validated config and a seed. Panics only if `config.validate()` fails, which
+    /// the scenario builders rule out; use [`Sim::try_new`] for unchecked configs.
+    pub fn new(config: Config, seed: u64) -> Sim {
+        match Sim::try_new(config, seed) {
+            Ok(sim) => sim,
+            Err(reason) => panic!("invalid config: {reason}"),
+        }
+    }
+
+    /// Builds a simulation, or explains in one line why the config is invalid.
+    pub fn try_new(config: Config, seed: u64) -> Result<Sim, String> {
+        config.validate()?;
+        let n = config.servers.len();
+        let hosts = (0..config.hosts)
+            .map(|_| HostState { busy_workers: 0, backlog: VecDeque::new(), in_flight: vec![0; n] })
+            .collect();
+        let controllers = (0..config.hosts as usize).map(|h| config.controller.instantiate(h, n)).collect();
+        let primary = config.servers.iter().position(|s| s.role == Role::Primary);
+        let mut sim = Sim {
+            now: 0,
+            queue: Default::default(),
+            rng_arrivals: Rng::new(seed, Stream::Arrivals),
+            rng_service: Rng::new(seed, Stream::Service),
+            rng_balancing: Rng::new(seed, Stream::Balancing),
+            servers: (0..n).map(|_| ServerState::new()).collect(),
+            hosts,
+            controllers,
+            primary,
+            requests: Vec::new(),
+            free_head: NO_SLOT,
+            live_requests: 0,
+            arrival_gen: 0,
+            rate_multiplier: 1.0,
+            busy_workers: 0,
+            workers_area: 0,
+            workers_last_change: 0,
+            step_start: 0,
+            step_requests: 0,
+            step_rejected: 0,
+            step_failed: 0,
+            step_latency: Histogram::new(),
+            run_latency: Histogram::new(),
+            arrived: 0,
+            completed: 0,
+            rejected: 0,
+            failed: 0,
+            events: 0,
+            events_in_past: 0,
+            trace_hash: 0xCBF2_9CE4_8422_2325 ^ seed,
+            rows: VecDeque::new(),
+            rows_dropped: 0,
+            scratch: Vec::with_capacity(n),
+            cfg: config,
+        };
+        sim.schedule_next_arrival();
+        sim.push(sim.cfg.time_step, Event::StepEnd);
+        for (i, sc) in sim.cfg.schedule.iter().enumerate() {
+            let at = sc.at;
+            sim.queue.push(at, Event::Scheduled { index: i as u32 });
+        }
+        Ok(sim)
+    }
+
+    /// The config this run was built from.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Current simulated time, µs.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Server names, in config order.
+    pub fn server_names(&self) -> impl Iterator<Item = &str> {
+        self.cfg.servers.iter().map(|s| s.name.as_str())
+    }
+
+    /// Processes events up to and including time `until`, at most `max_events` of them. Returns true when it
+    /// reached `until` (the clock then reads `until`), false when the event budget ran out first.
+    pub fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
+        let mut budget = max_events;
+        while let Some(t) = self.queue.peek_time() {
+            if t > until {
+                break;
+            }
+            if budget == 0 {
+                return false;
+            }
+            budget -= 1;
+            self.step_event();
+        }
+        self.now = self.now.max(until);
+        true
+    }
+
+    /// Runs the whole configured duration.
+    pub fn run_to_end(&mut self) {
+        self.run_until(self.cfg.duration, u64::MAX);
+    }
+
+    /// Processes the single earliest event. Returns false when nothing is pending.
+    pub fn step_event(&mut self) -> bool {
+        let Some((time, event)) = self.queue.pop() else { return false };
+        debug_assert!(time >= self.now, "event at {time} before now {}", self.now);
+        self.now = time;
+        self.events += 1;
+        self.trace_hash = mix(mix(self.trace_hash, time), event.trace_word());
+        match event {
+            Event::Arrival { gen } => self.on_arrival(gen),
+            Event::ConnectDone { req, gen, ok } => self.on_connect_done(req, gen, ok),
+            Event::QueryDone { req, gen } => self.on_query_done(req, gen),
+            Event::StepEnd => self.on_step_end(),
+            Event::Scheduled { index } => {
+                let command = self.cfg.schedule[index as usize].command.clone();
+                // The schedule was validated with the config; a command that still fails changes nothing.
+                let _ = self.apply(command);
+            }
+        }
+        true
+    }
+
+    /// Applies a command now. Returns a one-line reason, and changes nothing, if the command is invalid.
+    pub fn apply(&mut self, command: Command) -> Result<(), String> {
+        match command {
+            Command::Fault { server, fault } => {
+                if server >= self.servers.len() {
+                    return Err(format!("no server with index {server}; the section has {}", self.servers.len()));
+                }
+                validate_fault(&fault)?;
+                self.apply_fault(server, fault);
+            }
+            Command::Surge { factor } => {
+                if !(factor.is_finite() && (0.0..=1000.0).contains(&factor)) {
+                    return Err(format!("surge factor must be from 0 to 1000, got {factor}"));
+                }
+                self.rate_multiplier = factor;
+                // Poisson arrivals are memoryless, so drawing a fresh gap at the new rate is exact.
+                self.arrival_gen = self.arrival_gen.wrapping_add(1);
+                self.schedule_next_arrival();
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_fault(&mut self, server: usize, fault: Fault) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        match fault {
+            Fault::Slow { factor } => s.slow_factor = factor,
+            Fault::ConnectTimeout => s.connect_mode = ConnectMode::Blackhole,
+            Fault::Refuse => s.connect_mode = ConnectMode::Refuse,
+            Fault::Cold { from_fraction, warmup } => s.cold = Some(ColdRamp { start: now, from_fraction, warmup }),
+            Fault::Recover => {
+                s.connect_mode = ConnectMode::Accept;
+                s.crashed = false;
+                s.slow_factor = 1.0;
+                s.cold = None;
+            }
+            Fault::Crash => {
+                s.connect_mode = ConnectMode::Blackhole;
+                s.crashed = true;
+                self.lose_all_connections(server);
+            }
+        }
+    }
+
+    /// Drops every connection to a crashed server now: pending connects fail and re-pick, running and queued
+    /// queries fail their requests.
+    fn lose_all_connections(&mut self, server: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        s.touch(now);
+        let lost = std::mem::take(&mut s.conns);
+        s.queue.clear();
+        s.busy_slots = 0;
+        s.failed_conns += lost.len() as u64;
+        for req in lost {
+            let r = &mut self.requests[req as usize];
+            r.gen = r.gen.wrapping_add(1); // its pending ConnectDone or QueryDone is now stale
+            let (host, phase, started) = (r.host as usize, r.phase, r.conn_started);
+            self.hosts[host].in_flight[server] -= 1;
+            if phase == Phase::Connecting {
+                self.controllers[host].on_connect(now, server, false, now - started);
+                self.retry_or_fail(req);
+            } else {
+                self.controllers[host].on_close(now, server, now - started);
+                self.finish(req, Outcome::Failed);
+            }
+        }
+    }
+
+    fn push(&mut self, at: SimTime, event: Event) {
+        if at < self.now {
+            self.events_in_past += 1;
+        }
+        self.queue.push(at.max(self.now), event);
+    }
+
+    fn schedule_next_arrival(&mut self) {
+        let rate = self.cfg.arrival_rate * self.rate_multiplier;
+        if rate > 0.0 {
+            let gap = crate::time::from_secs_f64(self.rng_arrivals.exponential(1.0 / rate)).min(MAX_WAIT);
+            self.push(self.now + gap, Event::Arrival { gen: self.arrival_gen });
+        }
+    }
+
+    fn on_arrival(&mut self, gen: u32) {
+        if gen != self.arrival_gen {
+            return;
+        }
+        self.schedule_next_arrival();
+        self.arrived += 1;
+        let host = self.rng_arrivals.below(self.cfg.hosts as u64) as usize;
+        let to_primary = self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
+        if self.live_requests >= self.cfg.max_requests_in_flight {
+            self.reject();
+            return;
+        }
+        let has_worker = self.cfg.workers_per_host.is_none_or(|w| self.hosts[host].busy_workers < w);
+        if !has_worker && self.hosts[host].backlog.len() >= self.cfg.backlog_per_host as usize {
+            self.reject();
+            return;
+        }
+        let req = self.alloc(host, to_primary);
+        if has_worker {
+            self.start_request(req);
+        } else {
+            self.requests[req as usize].phase = Phase::Backlog;
+            self.hosts[host].backlog.push_back(req);
+        }
+    }
+
+    fn reject(&mut self) {
+        self.rejected += 1;
+        self.step_rejected += 1;
+    }
+
+    fn alloc(&mut self, host: usize, to_primary: bool) -> u32 {
+        let fresh = Request {
+            gen: 0,
+            phase: Phase::Backlog,
+            host: host as u32,
+            server: 0,
+            attempts: 0,
+            to_primary,
+            conn_index: 0,
+            tried: 0,
+            arrived_at: self.now,
+            conn_started: 0,
+            next_free: NO_SLOT,
+        };
+        self.live_requests += 1;
+        if self.free_head != NO_SLOT {
+            let id = self.free_head;
+            let slot = &mut self.requests[id as usize];
+            self.free_head = slot.next_free;
+            *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
+            id
+        } else {
+            self.requests.push(fresh);
+            (self.requests.len() - 1) as u32
+        }
+    }
+
+    fn set_busy_workers(&mut self, delta: i64) {
+        self.workers_area += self.busy_workers as u128 * (self.now - self.workers_last_change) as u128;
+        self.workers_last_change = self.now;
+        self.busy_workers = (self.busy_workers as i64 + delta) as u64;
+    }
+
+    /// The request takes a worker and makes its first connect.
+    fn start_request(&mut self, req: u32) {
+        let host = self.requests[req as usize].host as usize;
+        self.hosts[host].busy_workers += 1;
+        self.set_busy_workers(1);
+        self.step_requests += 1;
+        match (self.requests[req as usize].to_primary, self.primary) {
+            (true, Some(p)) => self.connect(req, p),
+            _ => self.route_replica(req),
+        }
+    }
+
+    /// Asks the host's controller for a replica not yet tried, and connects; fails the request if none is left,
+    /// the attempt bound is reached, or the controller declines ("overloaded").
+    fn route_replica(&mut self, req: u32) {
+        let r = self.requests[req as usize];
+        if r.attempts as u32 >= self.cfg.max_connect_attempts {
+            self.finish(req, Outcome::Failed);
+            return;
+        }
+        let host = r.host as usize;
+        self.scratch.clear();
+        for (i, sc) in self.cfg.servers.iter().enumerate() {
+            if sc.role == Role::Replica && r.tried & (1u64 << i) == 0 {
+                self.scratch.push(Candidate { server: i, configured_load: sc.load, in_flight: self.hosts[host].in_flight[i] });
+            }
+        }
+        if self.scratch.is_empty() {
+            self.finish(req, Outcome::Failed);
+            return;
+        }
+        let view = HostView { now: self.now, host, candidates: &self.scratch };
+        match self.controllers[host].pick(&view, &mut self.rng_balancing) {
+            Some(k) if k < self.scratch.len() => {
+                let server = self.scratch[k].server;
+                self.connect(req, server);
+            }
+            _ => self.finish(req, Outcome::Failed),
+        }
+    }
+
+    fn connect(&mut self, req: u32, server: usize) {
+        let now = self.now;
+        let s = &mut self.servers[server];
+        s.touch(now);
+        let already_open = s.conns.len() as u32;
+        let r = &mut self.requests[req as usize];
+        r.attempts += 1;
+        r.tried |= 1u64 << server;
+        r.server = server as u16;
+        r.phase = Phase::Connecting;
+        r.conn_started = now;
+        r.conn_index = already_open;
+        let gen = r.gen;
+        let host = r.host as usize;
+        s.conns.push(req);
+        s.total_conns += 1;
+        self.hosts[host].in_flight[server] += 1;
+        let full = self.cfg.servers[server].max_connections.is_some_and(|max| already_open >= max);
+        let rtt = self.cfg.rtt;
+        match s.connect_mode {
+            ConnectMode::Blackhole => self.push(now + self.cfg.connect_timeout, Event::ConnectDone { req, gen, ok: false }),
+            ConnectMode::Refuse => self.push(now + rtt, Event::ConnectDone { req, gen, ok: false }),
+            ConnectMode::Accept if full => self.push(now + rtt, Event::ConnectDone { req, gen, ok: false }),
+            ConnectMode::Accept if rtt == 0 => self.on_connected(req),
+            ConnectMode::Accept => self.push(now + rtt, Event::ConnectDone { req, gen, ok: true }),
+        }
+    }
+
+    /// Removes the request's connection from its server's list (the list order is not meaningful).
+    fn remove_conn(&mut self, req: u32) {
+        let r = self.requests[req as usize];
+        let server = r.server as usize;
+        let s = &mut self.servers[server];
+        s.touch(self.now);
+        let idx = r.conn_index as usize;
+        s.conns.swap_remove(idx);
+        if let Some(&moved) = s.conns.get(idx) {
+            self.requests[moved as usize].conn_index = idx as u32;
+        }
+        self.hosts[r.host as usize].in_flight[server] -= 1;
+    }
+
+    fn on_connect_done(&mut self, req: u32, gen: u32, ok: bool) {
+        let r = self.requests[req as usize];
+        if r.gen != gen || r.phase != Phase::Connecting {
+            return;
+        }
+        let (server, host) = (r.server as usize, r.host as usize);
+        let elapsed = self.now - r.conn_started;
+        self.controllers[host].on_connect(self.now, server, ok, elapsed);
+        if ok {
+            self.on_connected(req);
+        } else {
+            self.servers[server].failed_conns += 1;
+            self.remove_conn(req);
+            self.retry_or_fail(req);
+        }
+    }
+
+    /// After a failed connect: replica requests re-pick among the servers left; primary requests fail.
+    fn retry_or_fail(&mut self, req: u32) {
+        if self.requests[req as usize].to_primary {
+            self.finish(req, Outcome::Failed);
+        } else {
+            self.route_replica(req);
+        }
+    }
+
+    fn on_connected(&mut self, req: u32) {
+        let server = self.requests[req as usize].server as usize;
+        match self.cfg.servers[server].capacity {
+            Capacity::Unlimited => self.start_query(req),
+            Capacity::Slots(slots) => {
+                let s = &mut self.servers[server];
+                if s.busy_slots < slots {
+                    s.busy_slots += 1;
+                    self.start_query(req);
+                } else {
+                    s.queue.push_back(req);
+                    self.requests[req as usize].phase = Phase::Queued;
+                }
+            }
+        }
+    }
+
+    fn start_query(&mut self, req: u32) {
+        let server = self.requests[req as usize].server as usize;
+        let service = self.service_time(server);
+        let r = &mut self.requests[req as usize];
+        r.phase = Phase::Querying;
+        let gen = r.gen;
+        self.push(self.now + service, Event::QueryDone { req, gen });
+    }
+
+    /// Service multiplier from `slow` and `cold` faults at the current time.
+    fn latency_multiplier(&self, server: usize) -> f64 {
+        let s = &self.servers[server];
+        let cold = match s.cold {
+            Some(c) if c.warmup > 0 && self.now < c.start + c.warmup => {
+                let progress = (self.now - c.start) as f64 / c.warmup as f64;
+                1.0 / (c.from_fraction + (1.0 - c.from_fraction) * progress)
+            }
+            _ => 1.0,
+        };
+        s.slow_factor * cold
+    }
+
+    fn service_time(&mut self, server: usize) -> SimDuration {
+        let base = self.cfg.servers[server].latency as f64;
+        let sample = match self.cfg.latency_dist {
+            LatencyDist::Uniform => base * (0.9 + 0.2 * self.rng_service.next_f64()),
+            LatencyDist::Exponential => self.rng_service.exponential(base),
+            LatencyDist::Lognormal { sigma } => {
+                let mu = rng::ln(base) - sigma * sigma / 2.0;
+                rng::exp(mu + sigma * self.rng_service.standard_normal())
+            }
+        };
+        let micros = (sample * self.latency_multiplier(server)).round();
+        if micros.is_nan() || micros <= 0.0 {
+            0
+        } else {
+            (micros.min(MAX_WAIT as f64)) as SimDuration
+        }
+    }
+
+    fn on_query_done(&mut self, req: u32, gen: u32) {
+        let r = self.requests[req as usize];
+        if r.gen != gen || r.phase != Phase::Querying {
+            return;
+        }
+        let (server, host) = (r.server as usize, r.host as usize);
+        let held = self.now - r.conn_started;
+        let s = &mut self.servers[server];
+        s.work_count += 1;
+        s.latency.record(held);
+        self.remove_conn(req);
+        if let Capacity::Slots(_) = self.cfg.servers[server].capacity {
+            let s = &mut self.servers[server];
+            s.busy_slots -= 1;
+            if let Some(next) = s.queue.pop_front() {
+                s.busy_slots += 1;
+                self.start_query(next);
+            }
+        }
+        self.controllers[host].on_close(self.now, server, held);
+        self.finish(req, Outcome::Completed);
+    }
+
+    /// Ends a request that holds a worker: records it, frees the worker, and starts the next backlogged request.
+    fn finish(&mut self, req: u32, outcome: Outcome) {
+        let r = self.requests[req as usize];
+        debug_assert!(matches!(r.phase, Phase::Connecting | Phase::Queued | Phase::Querying));
+        match outcome {
+            Outcome::Completed => {
+                self.completed += 1;
+                let latency = self.now - r.arrived_at;
+                self.step_latency.record(latency);
+                self.run_latency.record(latency);
+            }
+            Outcome::Failed => {
+                self.failed += 1;
+                self.step_failed += 1;
+            }
+        }
+        let host = r.host as usize;
+        self.hosts[host].busy_workers -= 1;
+        self.set_busy_workers(-1);
+        let slot = &mut self.requests[req as usize];
+        slot.phase = Phase::Free;
+        slot.next_free = self.free_head;
+        self.free_head = req;
+        self.live_requests -= 1;
+        if let Some(next) = self.hosts[host].backlog.pop_front() {
+            self.start_request(next);
+        }
+    }
+
+    fn on_step_end(&mut self) {
+        let now = self.now;
+        let span = (now - self.step_start).max(1) as f64;
+        self.set_busy_workers(0);
+        let active_workers = self.workers_area as f64 / span;
+        self.workers_area = 0;
+        let servers = self
+            .servers
+            .iter_mut()
+            .map(|s| {
+                s.touch(now);
+                let row = ServerStep {
+                    active_conns: s.conn_area as f64 / span,
+                    total_conns: s.total_conns,
+                    failed_conns: s.failed_conns,
+                    work_count: s.work_count,
+                    latency_p99_ms: s.latency.quantile_us(0.99) / 1e3,
+                };
+                s.conn_area = 0;
+                s.total_conns = 0;
+                s.failed_conns = 0;
+                s.work_count = 0;
+                s.latency.clear();
+                row
+            })
+            .collect();
+        let row = StepRow {
+            time_s: as_secs_f64(now),
+            requests: self.step_requests,
+            rejected: self.step_rejected,
+            failed: self.step_failed,
+            active_workers,
+            latency_mean_ms: self.step_latency.mean_us() / 1e3,
+            latency_p50_ms: self.step_latency.quantile_us(0.5) / 1e3,
+            latency_p99_ms: self.step_latency.quantile_us(0.99) / 1e3,
+            servers,
+        };
+        self.step_latency.clear();
+        self.step_requests = 0;
+        self.step_rejected = 0;
+        self.step_failed = 0;
+        self.step_start = now;
+        if self.rows.len() >= limits::MAX_BUFFERED_ROWS {
+            self.rows.pop_front();
+            self.rows_dropped += 1;
+        }
+        self.rows.push_back(row);
+        self.push(now + self.cfg.time_step, Event::StepEnd);
+    }
+
+    /// Takes the rows recorded since the last call, oldest first.
+    pub fn drain_rows(&mut self) -> impl Iterator<Item = StepRow> + '_ {
+        self.rows.drain(..)
+    }
+
+    /// Totals so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            requests: self.arrived,
+            completed: self.completed,
+            rejected: self.rejected,
+            failed: self.failed,
+            in_flight: self.live_requests as u64,
+            latency_mean_ms: self.run_latency.mean_us() / 1e3,
+            latency_p50_ms: self.run_latency.quantile_us(0.5) / 1e3,
+            latency_p99_ms: self.run_latency.quantile_us(0.99) / 1e3,
+            events: self.events,
+            rows_dropped: self.rows_dropped,
+            trace_hash: self.trace_hash,
+        }
+    }
+
+    /// Each server's state right now, in config order.
+    pub fn servers_now(&self) -> Vec<ServerNow> {
+        (0..self.servers.len())
+            .map(|i| {
+                let s = &self.servers[i];
+                ServerNow {
+                    active_conns: s.conns.len() as u32,
+                    busy_slots: s.busy_slots,
+                    queued: s.queue.len() as u32,
+                    connect_mode: s.connect_mode,
+                    crashed: s.crashed,
+                    latency_multiplier: self.latency_multiplier(i),
+                }
+            })
+            .collect()
+    }
+
+    /// Busy app workers across all hosts right now.
+    pub fn busy_workers(&self) -> u64 {
+        self.busy_workers
+    }
+
+    /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let accounted = self.rejected + self.completed + self.failed + self.live_requests as u64;
+        if self.arrived != accounted {
+            return Err(format!(
+                "requests not conserved: arrived {} ≠ rejected {} + completed {} + failed {} + live {}",
+                self.arrived, self.rejected, self.completed, self.failed, self.live_requests
+            ));
+        }
+        if self.events_in_past > 0 {
+            return Err(format!("{} events were scheduled in the past", self.events_in_past));
+        }
+        if let Some(t) = self.queue.peek_time() {
+            if t < self.now {
+                return Err(format!("pending event at {t} is before now {}", self.now));
+            }
+        }
+        let n = self.servers.len();
+        let mut per_server = vec![[0u32; 3]; n]; // connecting, queued, querying
+        let mut per_host = vec![(0u32, 0u32); self.hosts.len()]; // holding a worker, in backlog
+        let mut host_server = vec![0u32; self.hosts.len() * n];
+        let mut live = 0;
+        for r in &self.requests {
+            let slot = match r.phase {
+                Phase::Free => continue,
+                Phase::Backlog => {
+                    per_host[r.host as usize].1 += 1;
+                    live += 1;
+                    continue;
+                }
+                Phase::Connecting => 0,
+                Phase::Queued => 1,
+                Phase::Querying => 2,
+            };
+            live += 1;
+            per_host[r.host as usize].0 += 1;
+            per_server[r.server as usize][slot] += 1;
+            host_server[r.host as usize * n + r.server as usize] += 1;
+        }
+        if live != self.live_requests {
+            return Err(format!("live request count {} ≠ {live} requests in the slab", self.live_requests));
+        }
+        let mut workers = 0u64;
+        for (h, host) in self.hosts.iter().enumerate() {
+            if let Some(max) = self.cfg.workers_per_host {
+                if host.busy_workers > max {
+                    return Err(format!("host {h}: {} busy workers > pool of {max}", host.busy_workers));
+                }
+            }
+            if host.backlog.len() > self.cfg.backlog_per_host as usize {
+                return Err(format!("host {h}: backlog {} > bound {}", host.backlog.len(), self.cfg.backlog_per_host));
+            }
+            if (host.busy_workers, host.backlog.len() as u32) != per_host[h] {
+                return Err(format!("host {h}: workers/backlog {:?} ≠ requests {:?}", (host.busy_workers, host.backlog.len()), per_host[h]));
+            }
+            for s in 0..n {
+                if host.in_flight[s] != host_server[h * n + s] {
+                    return Err(format!("host {h} server {s}: in_flight {} ≠ {}", host.in_flight[s], host_server[h * n + s]));
+                }
+            }
+            workers += host.busy_workers as u64;
+        }
+        if workers != self.busy_workers {
+            return Err(format!("busy workers {} ≠ sum over hosts {workers}", self.busy_workers));
+        }
+        for (i, s) in self.servers.iter().enumerate() {
+            let [connecting, queued, querying] = per_server[i];
+            if s.conns.len() as u32 != connecting + queued + querying {
+                return Err(format!("server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests", s.conns.len()));
+            }
+            for (k, &req) in s.conns.iter().enumerate() {
+                let r = &self.requests[req as usize];
+                if r.server as usize != i || r.conn_index as usize != k {
+                    return Err(format!("server {i}: conns[{k}] = request {req} points elsewhere"));
+                }
+            }
+            if s.queue.len() as u32 != queued {
+                return Err(format!("server {i}: queue {} ≠ {queued} queued requests", s.queue.len()));
+            }
+            if let Capacity::Slots(slots) = self.cfg.servers[i].capacity {
+                if s.busy_slots > slots || s.busy_slots != querying {
+                    return Err(format!("server {i}: busy slots {} (of {slots}) ≠ {querying} running", s.busy_slots));
+                }
+                if s.busy_slots < slots && !s.queue.is_empty() {
+                    return Err(format!("server {i}: idle slot while {} queries wait", s.queue.len()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Current simulated time in milliseconds, for display.
+    pub fn now_ms(&self) -> f64 {
+        as_millis_f64(self.now)
+    }
+}
+
+/// Checks a fault's numbers: finite and in range. The same check guards scheduled and live commands.
+pub fn validate_fault(fault: &Fault) -> Result<(), String> {
+    match *fault {
+        Fault::Slow { factor } if !(factor.is_finite() && (0.01..=10_000.0).contains(&factor)) => {
+            Err(format!("slow factor must be from 0.01 to 10000, got {factor}"))
+        }
+        Fault::Cold { from_fraction, .. } if !(from_fraction.is_finite() && from_fraction > 0.0 && from_fraction <= 1.0) => {
+            Err(format!("cold start fraction must be in (0, 1], got {from_fraction}"))
+        }
+        _ => Ok(()),
+    }
+}
