@@ -152,22 +152,39 @@ impl Config {
     /// Checks the structural bounds a scenario builder must respect; returns a one-line reason otherwise.
     pub fn validate(&self) -> Result<(), String> {
         if self.servers.is_empty() || self.servers.len() > limits::MAX_SERVERS {
-            return Err(format!("a section needs 1 to {} servers, got {}", limits::MAX_SERVERS, self.servers.len()));
+            return Err(format!(
+                "a section needs 1 to {} servers, got {}",
+                limits::MAX_SERVERS,
+                self.servers.len()
+            ));
         }
         if self.hosts == 0 || self.hosts > limits::MAX_HOSTS {
-            return Err(format!("hosts must be 1 to {}, got {}", limits::MAX_HOSTS, self.hosts));
+            return Err(format!(
+                "hosts must be 1 to {}, got {}",
+                limits::MAX_HOSTS,
+                self.hosts
+            ));
         }
         if !(self.arrival_rate.is_finite() && self.arrival_rate >= 0.0) {
-            return Err(format!("arrival rate must be a finite number ≥ 0, got {}", self.arrival_rate));
+            return Err(format!(
+                "arrival rate must be a finite number ≥ 0, got {}",
+                self.arrival_rate
+            ));
         }
         if !(0.0..=1.0).contains(&self.primary_fraction) {
-            return Err(format!("primary_fraction must be in [0, 1], got {}", self.primary_fraction));
+            return Err(format!(
+                "primary_fraction must be in [0, 1], got {}",
+                self.primary_fraction
+            ));
         }
         if self.time_step == 0 {
             return Err("time step must be positive".into());
         }
         if self.schedule.len() > limits::MAX_SCHEDULE {
-            return Err(format!("at most {} scheduled commands", limits::MAX_SCHEDULE));
+            return Err(format!(
+                "at most {} scheduled commands",
+                limits::MAX_SCHEDULE
+            ));
         }
         for s in &self.servers {
             if !(s.load.is_finite() && s.load >= 0.0) {

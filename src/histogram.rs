@@ -48,7 +48,13 @@ fn value_of(bucket: usize) -> f64 {
 impl Histogram {
     /// An empty histogram.
     pub fn new() -> Histogram {
-        Histogram { counts: vec![0; BUCKETS].into_boxed_slice(), count: 0, sum_us: 0, lowest_touched: BUCKETS, highest_touched: 0 }
+        Histogram {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            count: 0,
+            sum_us: 0,
+            lowest_touched: BUCKETS,
+            highest_touched: 0,
+        }
     }
 
     /// Records one value in microseconds. A bucket saturates at `u32::MAX` rather than wrapping.
@@ -125,12 +131,18 @@ mod tests {
     #[test]
     fn buckets_are_monotone_and_tight() {
         let mut prev = 0;
-        for v in (0u64..5_000_000).step_by(37).chain([u64::MAX / 2, u64::MAX]) {
+        for v in (0u64..5_000_000)
+            .step_by(37)
+            .chain([u64::MAX / 2, u64::MAX])
+        {
             let b = bucket_of(v);
             assert!(b >= prev && b < BUCKETS);
             prev = b;
             if v > 0 {
-                assert!((value_of(b) - v as f64).abs() / v as f64 <= 1.0 / 128.0, "v={v} b={b}");
+                assert!(
+                    (value_of(b) - v as f64).abs() / v as f64 <= 1.0 / 128.0,
+                    "v={v} b={b}"
+                );
             }
         }
     }

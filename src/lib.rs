@@ -24,7 +24,13 @@ pub mod web;
 
 /// Runs a scenario to its end and returns the summary: the one-call entry point shared by the CLI's hash check,
 /// the wasm determinism test and the browser's `trace_hash` export.
-pub fn run_summary(scenario: &str, controller: &str, sets: &[(String, String)], duration_s: f64, seed: u64) -> Result<metrics::Summary, String> {
+pub fn run_summary(
+    scenario: &str,
+    controller: &str,
+    sets: &[(String, String)],
+    duration_s: f64,
+    seed: u64,
+) -> Result<metrics::Summary, String> {
     let mut cfg = scenario::build(scenario, controller, sets)?;
     cfg.duration = time::from_secs_f64(duration_s);
     let mut sim = sim::Sim::try_new(cfg, seed)?;

@@ -6,9 +6,17 @@ use std::fmt::Write;
 
 /// The CSV header: global columns, then five per server, in config order.
 pub fn csv_header<'a>(servers: impl Iterator<Item = &'a str>) -> String {
-    let mut h = String::from("time_s,requests,rejected,active_workers,latency_mean_ms,latency_p50_ms,latency_p99_ms");
+    let mut h = String::from(
+        "time_s,requests,rejected,active_workers,latency_mean_ms,latency_p50_ms,latency_p99_ms",
+    );
     for s in servers {
-        for col in ["active_conns", "total_conns", "failed_conns", "work_count", "latency_p99_ms"] {
+        for col in [
+            "active_conns",
+            "total_conns",
+            "failed_conns",
+            "work_count",
+            "latency_p99_ms",
+        ] {
             let _ = write!(h, ",{s}.{col}");
         }
     }
@@ -34,7 +42,11 @@ pub fn csv_row(row: &StepRow) -> String {
     for s in &row.servers {
         out.push(',');
         fixed(&mut out, s.active_conns, 3);
-        let _ = write!(out, ",{},{},{},", s.total_conns, s.failed_conns, s.work_count);
+        let _ = write!(
+            out,
+            ",{},{},{},",
+            s.total_conns, s.failed_conns, s.work_count
+        );
         fixed(&mut out, s.latency_p99_ms, 3);
     }
     out

@@ -122,18 +122,28 @@ pub fn scenario_info(name: &str) -> Option<&'static ScenarioInfo> {
 }
 
 fn scenario_names() -> String {
-    SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    SCENARIOS
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
-    KEYS.iter().filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
+    KEYS.iter()
+        .filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
 }
 
 /// Parses a number, rejecting NaN, infinities and trailing garbage.
 fn parse_number(key: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
-    let value: f64 = raw.trim().parse().map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
+    let value: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
     if !value.is_finite() || value < min || value > max {
-        return Err(format!("{key}: {raw} is out of range; expected {min} to {max} {unit}"));
+        return Err(format!(
+            "{key}: {raw} is out of range; expected {min} to {max} {unit}"
+        ));
     }
     Ok(value)
 }
@@ -151,21 +161,36 @@ fn parse_count(key: &str, raw: &str, min: u32, max: u32) -> Result<Option<u32>, 
 /// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
 pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
     const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s)";
-    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
+    let (spec, at) = raw
+        .split_once('@')
+        .ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
     let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0];
     let server_name = parts.get(1).copied().unwrap_or("");
     let server = cfg.server_index(server_name).ok_or_else(|| {
         let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-        format!("fault: unknown server '{server_name}'; valid servers: {}", names.join(", "))
+        format!(
+            "fault: unknown server '{server_name}'; valid servers: {}",
+            names.join(", ")
+        )
     })?;
     let args = &parts[2.min(parts.len())..];
-    let arity = |n: usize| if args.len() == n { Ok(()) } else { Err(format!("fault: '{raw}': {kind} takes {n} argument(s); {USAGE}")) };
+    let arity = |n: usize| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(format!(
+                "fault: '{raw}': {kind} takes {n} argument(s); {USAGE}"
+            ))
+        }
+    };
     let fault = match kind {
         "slow" => {
             arity(1)?;
-            Fault::Slow { factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")? }
+            Fault::Slow {
+                factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")?,
+            }
         }
         "connect-timeout" => arity(0).map(|_| Fault::ConnectTimeout)?,
         "refuse" => arity(0).map(|_| Fault::Refuse)?,
@@ -180,29 +205,56 @@ pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> 
         }
         _ => return Err(format!("fault: unknown kind '{kind}'; {USAGE}")),
     };
-    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Fault { server, fault } })
+    Ok(ScheduledCommand {
+        at: from_secs_f64(at),
+        command: Command::Fault { server, fault },
+    })
 }
 
 fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
-    let (factor, at) = raw.split_once('@').ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
+    let (factor, at) = raw
+        .split_once('@')
+        .ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
     let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
     let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
-    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
+    Ok(ScheduledCommand {
+        at: from_secs_f64(at),
+        command: Command::Surge { factor },
+    })
 }
 
 /// Builds the named scenario with the named controller, applying `sets` in order.
 ///
 /// Each `(key, value)` is a scenario key from [`KEYS`], a per-server key `<server>.load` or
 /// `<server>.latency_ms`, or one of the controller's parameters. Returns a one-line error naming what is valid.
-pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
-    let info = scenario_info(scenario).ok_or_else(|| format!("unknown scenario '{scenario}'; valid scenarios: {}", scenario_names()))?;
+pub fn build(
+    scenario: &str,
+    controller: &str,
+    sets: &[(String, String)],
+) -> Result<Config, String> {
+    let info = scenario_info(scenario).ok_or_else(|| {
+        format!(
+            "unknown scenario '{scenario}'; valid scenarios: {}",
+            scenario_names()
+        )
+    })?;
     let mut spec = ControllerSpec::new(controller)?;
-    let get = |key: &str| sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        sets.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
 
     // First pass: reject unknown keys and check every plain value's type and range.
     for (key, raw) in sets {
         if spec.has_param(key) {
-            let p = spec.info().params.iter().find(|p| p.key == key).expect("has_param");
+            let p = spec
+                .info()
+                .params
+                .iter()
+                .find(|p| p.key == key)
+                .expect("has_param");
             spec.set(key, parse_number(key, raw, p.min, p.max, p.unit)?)?;
             continue;
         }
@@ -212,7 +264,12 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
         let k = keys_for(info.name).find(|k| k.key == key).ok_or_else(|| {
             let mut valid: Vec<&str> = keys_for(info.name).map(|k| k.key).collect();
             valid.extend(spec.info().params.iter().map(|p| p.key));
-            format!("unknown key '{key}' for scenario {} with controller {}; valid keys: {}", info.name, spec.name(), valid.join(", "))
+            format!(
+                "unknown key '{key}' for scenario {} with controller {}; valid keys: {}",
+                info.name,
+                spec.name(),
+                valid.join(", ")
+            )
         })?;
         match k.kind {
             KeyKind::Number { min, max } => {
@@ -223,24 +280,36 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             }
             KeyKind::Choice(options) => {
                 if !options.contains(&raw.trim()) {
-                    return Err(format!("{key}: '{raw}' is not valid; expected one of {}", options.join(", ")));
+                    return Err(format!(
+                        "{key}: '{raw}' is not valid; expected one of {}",
+                        options.join(", ")
+                    ));
                 }
             }
             KeyKind::FaultSpec => {}
         }
     }
-    let num = |key: &str, default: f64| -> f64 { get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default) };
+    let num = |key: &str, default: f64| -> f64 {
+        get(key)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
 
     let mut cfg = Config::base(info.name);
     cfg.controller = spec;
     if info.name == "mmc" {
         let n = num("servers", 20.0);
         if n.fract() != 0.0 {
-            return Err(format!("servers: {n} is not a whole number; expected 1 to {}", limits::MAX_SERVERS));
+            return Err(format!(
+                "servers: {n} is not a whole number; expected 1 to {}",
+                limits::MAX_SERVERS
+            ));
         }
         let slots = num("slots", 8.0);
         if slots.fract() != 0.0 {
-            return Err(format!("slots: {slots} is not a whole number; expected 1 to 100000"));
+            return Err(format!(
+                "slots: {slots} is not a whole number; expected 1 to 100000"
+            ));
         }
         let service_ms = num("service_ms", 10.0);
         let rho = num("utilization", 0.8);
@@ -272,11 +341,27 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                 max_connections: None,
             })
             .collect();
-        let faulty = cfg.server_index(FAULTY_SERVER).expect("db1119 is in the table");
+        let faulty = cfg
+            .server_index(FAULTY_SERVER)
+            .expect("db1119 is in the table");
         let at = from_secs_f64(num("fault_at", 30.0));
         match info.name {
-            "slow" => cfg.schedule.push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::Slow { factor: num("slow_factor", 10.0) } } }),
-            "connect-timeout" => cfg.schedule.push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::ConnectTimeout } }),
+            "slow" => cfg.schedule.push(ScheduledCommand {
+                at,
+                command: Command::Fault {
+                    server: faulty,
+                    fault: Fault::Slow {
+                        factor: num("slow_factor", 10.0),
+                    },
+                },
+            }),
+            "connect-timeout" => cfg.schedule.push(ScheduledCommand {
+                at,
+                command: Command::Fault {
+                    server: faulty,
+                    fault: Fault::ConnectTimeout,
+                },
+            }),
             "quiet" => cfg.arrival_rate /= 1000.0,
             _ => {}
         }
@@ -289,7 +374,10 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             "hosts" => {
                 let h = num("hosts", 0.0);
                 if h.fract() != 0.0 {
-                    return Err(format!("hosts: {raw} is not a whole number; expected 1 to {}", limits::MAX_HOSTS));
+                    return Err(format!(
+                        "hosts: {raw} is not a whole number; expected 1 to {}",
+                        limits::MAX_HOSTS
+                    ));
                 }
                 cfg.hosts = h as u32;
             }
@@ -297,7 +385,10 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             "backlog" => cfg.backlog_per_host = num("backlog", 511.0) as u32,
             "rate_scale" => cfg.arrival_rate *= num("rate_scale", 1.0),
             "rtt_ms" => cfg.rtt = from_millis_f64(num("rtt_ms", 0.5)),
-            "connect_timeout_ms" => cfg.connect_timeout = from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000),
+            "connect_timeout_ms" => {
+                cfg.connect_timeout =
+                    from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000)
+            }
             "max_attempts" => cfg.max_connect_attempts = num("max_attempts", 16.0) as u32,
             "latency_dist" | "lognormal_sigma" => {
                 let sigma = num("lognormal_sigma", 0.5);
@@ -309,7 +400,8 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                 };
             }
             "capacity" => {
-                let cap = parse_count(key, raw, 1, 100_000)?.map_or(Capacity::Unlimited, Capacity::Slots);
+                let cap =
+                    parse_count(key, raw, 1, 100_000)?.map_or(Capacity::Unlimited, Capacity::Slots);
                 cfg.servers.iter_mut().for_each(|s| s.capacity = cap);
             }
             "max_connections" => {
@@ -324,7 +416,12 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             _ => {
                 if let Some((server, field)) = key.split_once('.') {
                     let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
-                    let i = cfg.server_index(server).ok_or_else(|| format!("{key}: unknown server '{server}'; valid servers: {}", names.join(", ")))?;
+                    let i = cfg.server_index(server).ok_or_else(|| {
+                        format!(
+                            "{key}: unknown server '{server}'; valid servers: {}",
+                            names.join(", ")
+                        )
+                    })?;
                     match field {
                         "load" => cfg.servers[i].load = parse_number(key, raw, 0.0, 1e6, "weight")?,
                         "latency_ms" => cfg.servers[i].latency = from_millis_f64(parse_number(key, raw, 0.0, 1e7, "ms")?),

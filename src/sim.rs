@@ -43,7 +43,9 @@ impl Event {
     fn trace_word(&self) -> u64 {
         match *self {
             Event::Arrival { gen } => 1 | (gen as u64) << 8,
-            Event::ConnectDone { req, gen, ok } => 2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40,
+            Event::ConnectDone { req, gen, ok } => {
+                2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40
+            }
             Event::QueryDone { req, gen } => 3 | (req as u64) << 8 | (gen as u64) << 40,
             Event::StepEnd => 4,
             Event::Scheduled { index } => 5 | (index as u64) << 8,
@@ -218,7 +220,9 @@ pub struct Sim {
 }
 
 fn mix(hash: u64, word: u64) -> u64 {
-    (hash ^ word).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(5)
+    (hash ^ word)
+        .wrapping_mul(0x0000_0100_0000_01B3)
+        .rotate_left(5)
 }
 
 impl Sim {
@@ -236,9 +240,15 @@ impl Sim {
         config.validate()?;
         let n = config.servers.len();
         let hosts = (0..config.hosts)
-            .map(|_| HostState { busy_workers: 0, backlog: VecDeque::new(), in_flight: vec![0; n] })
+            .map(|_| HostState {
+                busy_workers: 0,
+                backlog: VecDeque::new(),
+                in_flight: vec![0; n],
+            })
             .collect();
-        let controllers = (0..config.hosts as usize).map(|h| config.controller.instantiate(h, n)).collect();
+        let controllers = (0..config.hosts as usize)
+            .map(|h| config.controller.instantiate(h, n))
+            .collect();
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
         let mut sim = Sim {
             now: 0,
@@ -325,7 +335,9 @@ impl Sim {
 
     /// Processes the single earliest event. Returns false when nothing is pending.
     pub fn step_event(&mut self) -> bool {
-        let Some((time, event)) = self.queue.pop() else { return false };
+        let Some((time, event)) = self.queue.pop() else {
+            return false;
+        };
         debug_assert!(time >= self.now, "event at {time} before now {}", self.now);
         self.now = time;
         self.events += 1;
@@ -349,7 +361,10 @@ impl Sim {
         match command {
             Command::Fault { server, fault } => {
                 if server >= self.servers.len() {
-                    return Err(format!("no server with index {server}; the section has {}", self.servers.len()));
+                    return Err(format!(
+                        "no server with index {server}; the section has {}",
+                        self.servers.len()
+                    ));
                 }
                 validate_fault(&fault)?;
                 self.apply_fault(server, fault);
@@ -374,7 +389,16 @@ impl Sim {
             Fault::Slow { factor } => s.slow_factor = factor,
             Fault::ConnectTimeout => s.connect_mode = ConnectMode::Blackhole,
             Fault::Refuse => s.connect_mode = ConnectMode::Refuse,
-            Fault::Cold { from_fraction, warmup } => s.cold = Some(ColdRamp { start: now, from_fraction, warmup }),
+            Fault::Cold {
+                from_fraction,
+                warmup,
+            } => {
+                s.cold = Some(ColdRamp {
+                    start: now,
+                    from_fraction,
+                    warmup,
+                })
+            }
             Fault::Recover => {
                 s.connect_mode = ConnectMode::Accept;
                 s.crashed = false;
@@ -424,8 +448,14 @@ impl Sim {
     fn schedule_next_arrival(&mut self) {
         let rate = self.cfg.arrival_rate * self.rate_multiplier;
         if rate > 0.0 {
-            let gap = crate::time::from_secs_f64(self.rng_arrivals.exponential(1.0 / rate)).min(MAX_WAIT);
-            self.push(self.now + gap, Event::Arrival { gen: self.arrival_gen });
+            let gap =
+                crate::time::from_secs_f64(self.rng_arrivals.exponential(1.0 / rate)).min(MAX_WAIT);
+            self.push(
+                self.now + gap,
+                Event::Arrival {
+                    gen: self.arrival_gen,
+                },
+            );
         }
     }
 
@@ -436,12 +466,16 @@ impl Sim {
         self.schedule_next_arrival();
         self.arrived += 1;
         let host = self.rng_arrivals.below(self.cfg.hosts as u64) as usize;
-        let to_primary = self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
+        let to_primary =
+            self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
         if self.live_requests >= self.cfg.max_requests_in_flight {
             self.reject();
             return;
         }
-        let has_worker = self.cfg.workers_per_host.is_none_or(|w| self.hosts[host].busy_workers < w);
+        let has_worker = self
+            .cfg
+            .workers_per_host
+            .is_none_or(|w| self.hosts[host].busy_workers < w);
         if !has_worker && self.hosts[host].backlog.len() >= self.cfg.backlog_per_host as usize {
             self.reject();
             return;
@@ -479,7 +513,10 @@ impl Sim {
             let id = self.free_head;
             let slot = &mut self.requests[id as usize];
             self.free_head = slot.next_free;
-            *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
+            *slot = Request {
+                gen: slot.gen.wrapping_add(1),
+                ..fresh
+            };
             id
         } else {
             self.requests.push(fresh);
@@ -488,7 +525,8 @@ impl Sim {
     }
 
     fn set_busy_workers(&mut self, delta: i64) {
-        self.workers_area += self.busy_workers as u128 * (self.now - self.workers_last_change) as u128;
+        self.workers_area +=
+            self.busy_workers as u128 * (self.now - self.workers_last_change) as u128;
         self.workers_last_change = self.now;
         self.busy_workers = (self.busy_workers as i64 + delta) as u64;
     }
@@ -517,14 +555,22 @@ impl Sim {
         self.scratch.clear();
         for (i, sc) in self.cfg.servers.iter().enumerate() {
             if sc.role == Role::Replica && r.tried & (1u64 << i) == 0 {
-                self.scratch.push(Candidate { server: i, configured_load: sc.load, in_flight: self.hosts[host].in_flight[i] });
+                self.scratch.push(Candidate {
+                    server: i,
+                    configured_load: sc.load,
+                    in_flight: self.hosts[host].in_flight[i],
+                });
             }
         }
         if self.scratch.is_empty() {
             self.finish(req, Outcome::Failed);
             return;
         }
-        let view = HostView { now: self.now, host, candidates: &self.scratch };
+        let view = HostView {
+            now: self.now,
+            host,
+            candidates: &self.scratch,
+        };
         match self.controllers[host].pick(&view, &mut self.rng_balancing) {
             Some(k) if k < self.scratch.len() => {
                 let server = self.scratch[k].server;
@@ -551,12 +597,35 @@ impl Sim {
         s.conns.push(req);
         s.total_conns += 1;
         self.hosts[host].in_flight[server] += 1;
-        let full = self.cfg.servers[server].max_connections.is_some_and(|max| already_open >= max);
+        let full = self.cfg.servers[server]
+            .max_connections
+            .is_some_and(|max| already_open >= max);
         let rtt = self.cfg.rtt;
         match s.connect_mode {
-            ConnectMode::Blackhole => self.push(now + self.cfg.connect_timeout, Event::ConnectDone { req, gen, ok: false }),
-            ConnectMode::Refuse => self.push(now + rtt, Event::ConnectDone { req, gen, ok: false }),
-            ConnectMode::Accept if full => self.push(now + rtt, Event::ConnectDone { req, gen, ok: false }),
+            ConnectMode::Blackhole => self.push(
+                now + self.cfg.connect_timeout,
+                Event::ConnectDone {
+                    req,
+                    gen,
+                    ok: false,
+                },
+            ),
+            ConnectMode::Refuse => self.push(
+                now + rtt,
+                Event::ConnectDone {
+                    req,
+                    gen,
+                    ok: false,
+                },
+            ),
+            ConnectMode::Accept if full => self.push(
+                now + rtt,
+                Event::ConnectDone {
+                    req,
+                    gen,
+                    ok: false,
+                },
+            ),
             ConnectMode::Accept if rtt == 0 => self.on_connected(req),
             ConnectMode::Accept => self.push(now + rtt, Event::ConnectDone { req, gen, ok: true }),
         }
@@ -685,7 +754,10 @@ impl Sim {
     /// Ends a request that holds a worker: records it, frees the worker, and starts the next backlogged request.
     fn finish(&mut self, req: u32, outcome: Outcome) {
         let r = self.requests[req as usize];
-        debug_assert!(matches!(r.phase, Phase::Connecting | Phase::Queued | Phase::Querying));
+        debug_assert!(matches!(
+            r.phase,
+            Phase::Connecting | Phase::Queued | Phase::Querying
+        ));
         match outcome {
             Outcome::Completed => {
                 self.completed += 1;
@@ -815,7 +887,10 @@ impl Sim {
             ));
         }
         if self.events_in_past > 0 {
-            return Err(format!("{} events were scheduled in the past", self.events_in_past));
+            return Err(format!(
+                "{} events were scheduled in the past",
+                self.events_in_past
+            ));
         }
         if let Some(t) = self.queue.peek_time() {
             if t < self.now {
@@ -845,51 +920,86 @@ impl Sim {
             host_server[r.host as usize * n + r.server as usize] += 1;
         }
         if live != self.live_requests {
-            return Err(format!("live request count {} ≠ {live} requests in the slab", self.live_requests));
+            return Err(format!(
+                "live request count {} ≠ {live} requests in the slab",
+                self.live_requests
+            ));
         }
         let mut workers = 0u64;
         for (h, host) in self.hosts.iter().enumerate() {
             if let Some(max) = self.cfg.workers_per_host {
                 if host.busy_workers > max {
-                    return Err(format!("host {h}: {} busy workers > pool of {max}", host.busy_workers));
+                    return Err(format!(
+                        "host {h}: {} busy workers > pool of {max}",
+                        host.busy_workers
+                    ));
                 }
             }
             if host.backlog.len() > self.cfg.backlog_per_host as usize {
-                return Err(format!("host {h}: backlog {} > bound {}", host.backlog.len(), self.cfg.backlog_per_host));
+                return Err(format!(
+                    "host {h}: backlog {} > bound {}",
+                    host.backlog.len(),
+                    self.cfg.backlog_per_host
+                ));
             }
             if (host.busy_workers, host.backlog.len() as u32) != per_host[h] {
-                return Err(format!("host {h}: workers/backlog {:?} ≠ requests {:?}", (host.busy_workers, host.backlog.len()), per_host[h]));
+                return Err(format!(
+                    "host {h}: workers/backlog {:?} ≠ requests {:?}",
+                    (host.busy_workers, host.backlog.len()),
+                    per_host[h]
+                ));
             }
             for s in 0..n {
                 if host.in_flight[s] != host_server[h * n + s] {
-                    return Err(format!("host {h} server {s}: in_flight {} ≠ {}", host.in_flight[s], host_server[h * n + s]));
+                    return Err(format!(
+                        "host {h} server {s}: in_flight {} ≠ {}",
+                        host.in_flight[s],
+                        host_server[h * n + s]
+                    ));
                 }
             }
             workers += host.busy_workers as u64;
         }
         if workers != self.busy_workers {
-            return Err(format!("busy workers {} ≠ sum over hosts {workers}", self.busy_workers));
+            return Err(format!(
+                "busy workers {} ≠ sum over hosts {workers}",
+                self.busy_workers
+            ));
         }
         for (i, s) in self.servers.iter().enumerate() {
             let [connecting, queued, querying] = per_server[i];
             if s.conns.len() as u32 != connecting + queued + querying {
-                return Err(format!("server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests", s.conns.len()));
+                return Err(format!(
+                    "server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests",
+                    s.conns.len()
+                ));
             }
             for (k, &req) in s.conns.iter().enumerate() {
                 let r = &self.requests[req as usize];
                 if r.server as usize != i || r.conn_index as usize != k {
-                    return Err(format!("server {i}: conns[{k}] = request {req} points elsewhere"));
+                    return Err(format!(
+                        "server {i}: conns[{k}] = request {req} points elsewhere"
+                    ));
                 }
             }
             if s.queue.len() as u32 != queued {
-                return Err(format!("server {i}: queue {} ≠ {queued} queued requests", s.queue.len()));
+                return Err(format!(
+                    "server {i}: queue {} ≠ {queued} queued requests",
+                    s.queue.len()
+                ));
             }
             if let Capacity::Slots(slots) = self.cfg.servers[i].capacity {
                 if s.busy_slots > slots || s.busy_slots != querying {
-                    return Err(format!("server {i}: busy slots {} (of {slots}) ≠ {querying} running", s.busy_slots));
+                    return Err(format!(
+                        "server {i}: busy slots {} (of {slots}) ≠ {querying} running",
+                        s.busy_slots
+                    ));
                 }
                 if s.busy_slots < slots && !s.queue.is_empty() {
-                    return Err(format!("server {i}: idle slot while {} queries wait", s.queue.len()));
+                    return Err(format!(
+                        "server {i}: idle slot while {} queries wait",
+                        s.queue.len()
+                    ));
                 }
             }
         }
@@ -906,10 +1016,16 @@ impl Sim {
 pub fn validate_fault(fault: &Fault) -> Result<(), String> {
     match *fault {
         Fault::Slow { factor } if !(factor.is_finite() && (0.01..=10_000.0).contains(&factor)) => {
-            Err(format!("slow factor must be from 0.01 to 10000, got {factor}"))
+            Err(format!(
+                "slow factor must be from 0.01 to 10000, got {factor}"
+            ))
         }
-        Fault::Cold { from_fraction, .. } if !(from_fraction.is_finite() && from_fraction > 0.0 && from_fraction <= 1.0) => {
-            Err(format!("cold start fraction must be in (0, 1], got {from_fraction}"))
+        Fault::Cold { from_fraction, .. }
+            if !(from_fraction.is_finite() && from_fraction > 0.0 && from_fraction <= 1.0) =>
+        {
+            Err(format!(
+                "cold start fraction must be in (0, 1], got {from_fraction}"
+            ))
         }
         _ => Ok(()),
     }

@@ -106,9 +106,15 @@ impl ControllerSpec {
     pub fn new(name: &str) -> Result<ControllerSpec, String> {
         let info = controller_info(name).ok_or_else(|| {
             let names: Vec<&str> = controllers().iter().map(|c| c.name).collect();
-            format!("unknown controller '{name}'; valid controllers: {}", names.join(", "))
+            format!(
+                "unknown controller '{name}'; valid controllers: {}",
+                names.join(", ")
+            )
         })?;
-        Ok(ControllerSpec { info, values: info.params.iter().map(|p| p.default).collect() })
+        Ok(ControllerSpec {
+            info,
+            values: info.params.iter().map(|p| p.default).collect(),
+        })
     }
 
     /// The controller's name.
@@ -128,12 +134,18 @@ impl ControllerSpec {
 
     /// Sets a parameter after checking it is finite and within its documented range.
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
-        let i = self.info.params.iter().position(|p| p.key == key).ok_or_else(|| {
-            format!("controller {} has no parameter '{key}'", self.info.name)
-        })?;
+        let i = self
+            .info
+            .params
+            .iter()
+            .position(|p| p.key == key)
+            .ok_or_else(|| format!("controller {} has no parameter '{key}'", self.info.name))?;
         let p = &self.info.params[i];
         if !value.is_finite() || value < p.min || value > p.max {
-            return Err(format!("{key} must be a number from {} to {} ({}), got {value}", p.min, p.max, p.unit));
+            return Err(format!(
+                "{key} must be a number from {} to {} ({}), got {value}",
+                p.min, p.max, p.unit
+            ));
         }
         self.values[i] = value;
         Ok(())
@@ -141,22 +153,32 @@ impl ControllerSpec {
 
     /// A parameter's current value (its default unless set). Unknown keys give NaN.
     pub fn get(&self, key: &str) -> f64 {
-        self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
+        self.info
+            .params
+            .iter()
+            .position(|p| p.key == key)
+            .map_or(f64::NAN, |i| self.values[i])
     }
 
     /// Builds the controller instance for one app host.
     pub fn instantiate(&self, _host: usize, _servers: usize) -> Box<dyn Controller> {
-        match self.info.name {
-            _ => Box::new(StaticWeights),
-        }
+        Box::new(StaticWeights)
     }
 }
 
 /// Picks a candidate at random with probability proportional to `weight(candidate)`; `None` if all weights are
 /// zero. The shared building block of weighted controllers (MediaWiki's `ArrayUtils::pickRandom`).
-pub fn pick_weighted(candidates: &[Candidate], rng: &mut Rng, weight: impl Fn(usize, &Candidate) -> f64) -> Option<usize> {
-    let total: f64 = candidates.iter().enumerate().map(|(i, c)| weight(i, c).max(0.0)).sum();
-    if !(total > 0.0) {
+pub fn pick_weighted(
+    candidates: &[Candidate],
+    rng: &mut Rng,
+    weight: impl Fn(usize, &Candidate) -> f64,
+) -> Option<usize> {
+    let total: f64 = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| weight(i, c).max(0.0))
+        .sum();
+    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return None;
     }
     let mut target = rng.next_f64() * total;

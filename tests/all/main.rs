@@ -1,0 +1,10 @@
+//! The native integration tests: one binary, one module per concern (STYLE.md §11).
+//!
+//! Every expected number is derived in the test from theory (Little's law, Erlang C) or from the sources
+//! (REFERENCE.md), never copied from the program's output. Randomized tests print their seed when they fail.
+
+mod cli;
+mod determinism;
+mod invariants;
+mod queueing;
+mod support;
