@@ -74,3 +74,32 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Rng, Stream};
+
+    #[test]
+    fn pops_in_time_order_and_fifo_within_a_time() {
+        // Random times from a small range force many ties; the pop order must be sorted by (time, push order).
+        let mut rng = Rng::new(9, Stream::Control);
+        let mut q = EventQueue::default();
+        let mut pushed = Vec::new();
+        for i in 0..5_000u32 {
+            let t = rng.below(300);
+            q.push(t, i);
+            pushed.push((t, i));
+            if i % 3 == 0 {
+                let popped = q.pop().unwrap();
+                let min = *pushed.iter().min().unwrap();
+                assert_eq!(popped, min);
+                pushed.retain(|p| *p != min);
+            }
+        }
+        pushed.sort();
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(rest, pushed);
+        assert!(q.is_empty());
+    }
+}

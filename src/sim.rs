@@ -155,6 +155,18 @@ struct HostState {
     backlog: VecDeque<u32>,
     /// This host's connections open or opening, per server.
     in_flight: Vec<u32>,
+    /// Every replica as a pick candidate, with this host's in-flight count kept current in place, so the first
+    /// pick of a request (the common case) hands the controller this slice without building anything.
+    replicas: Vec<Candidate>,
+}
+
+impl HostState {
+    fn add_in_flight(&mut self, server: usize, replica_pos: Option<u16>, delta: i32) {
+        self.in_flight[server] = self.in_flight[server].wrapping_add_signed(delta);
+        if let Some(pos) = replica_pos {
+            self.replicas[pos as usize].in_flight = self.in_flight[server];
+        }
+    }
 }
 
 /// How a request ended, for the counters.
@@ -193,6 +205,8 @@ pub struct Sim {
     hosts: Vec<HostState>,
     controllers: Vec<Box<dyn Controller>>,
     primary: Option<usize>,
+    /// Position of each server in `HostState::replicas`, or `None` for the primary.
+    replica_pos: Vec<Option<u16>>,
     requests: Vec<Request>,
     free_head: u32,
     live_requests: u32,
@@ -239,11 +253,24 @@ impl Sim {
     pub fn try_new(config: Config, seed: u64) -> Result<Sim, String> {
         config.validate()?;
         let n = config.servers.len();
+        let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
+            .filter(|(_, s)| s.role == Role::Replica)
+            .map(|(i, s)| Candidate {
+                server: i,
+                configured_load: s.load,
+                in_flight: 0,
+            })
+            .collect();
+        let mut replica_pos = vec![None; n];
+        for (pos, c) in replicas.iter().enumerate() {
+            replica_pos[c.server] = Some(pos as u16);
+        }
         let hosts = (0..config.hosts)
             .map(|_| HostState {
                 busy_workers: 0,
                 backlog: VecDeque::new(),
                 in_flight: vec![0; n],
+                replicas: replicas.clone(),
             })
             .collect();
         let controllers = (0..config.hosts as usize)
@@ -260,6 +287,7 @@ impl Sim {
             hosts,
             controllers,
             primary,
+            replica_pos,
             requests: Vec::new(),
             free_head: NO_SLOT,
             live_requests: 0,
@@ -427,7 +455,7 @@ impl Sim {
             let r = &mut self.requests[req as usize];
             r.gen = r.gen.wrapping_add(1); // its pending ConnectDone or QueryDone is now stale
             let (host, phase, started) = (r.host as usize, r.phase, r.conn_started);
-            self.hosts[host].in_flight[server] -= 1;
+            self.hosts[host].add_in_flight(server, self.replica_pos[server], -1);
             if phase == Phase::Connecting {
                 self.controllers[host].on_connect(now, server, false, now - started);
                 self.retry_or_fail(req);
@@ -552,31 +580,35 @@ impl Sim {
             return;
         }
         let host = r.host as usize;
-        self.scratch.clear();
-        for (i, sc) in self.cfg.servers.iter().enumerate() {
-            if sc.role == Role::Replica && r.tried & (1u64 << i) == 0 {
-                self.scratch.push(Candidate {
-                    server: i,
-                    configured_load: sc.load,
-                    in_flight: self.hosts[host].in_flight[i],
-                });
-            }
-        }
-        if self.scratch.is_empty() {
+        // First pick: every replica is a candidate, and the host's own list is already current. Re-picks after a
+        // failed connect filter out the servers tried.
+        let candidates: &[Candidate] = if r.tried == 0 {
+            &self.hosts[host].replicas
+        } else {
+            self.scratch.clear();
+            let untried = self.hosts[host]
+                .replicas
+                .iter()
+                .filter(|c| r.tried & (1u64 << c.server) == 0);
+            self.scratch.extend(untried);
+            &self.scratch
+        };
+        if candidates.is_empty() {
             self.finish(req, Outcome::Failed);
             return;
         }
         let view = HostView {
             now: self.now,
             host,
-            candidates: &self.scratch,
+            candidates,
         };
-        match self.controllers[host].pick(&view, &mut self.rng_balancing) {
-            Some(k) if k < self.scratch.len() => {
-                let server = self.scratch[k].server;
+        let picked = self.controllers[host].pick(&view, &mut self.rng_balancing);
+        match picked.and_then(|k| candidates.get(k)) {
+            Some(c) => {
+                let server = c.server;
                 self.connect(req, server);
             }
-            _ => self.finish(req, Outcome::Failed),
+            None => self.finish(req, Outcome::Failed),
         }
     }
 
@@ -596,7 +628,7 @@ impl Sim {
         let host = r.host as usize;
         s.conns.push(req);
         s.total_conns += 1;
-        self.hosts[host].in_flight[server] += 1;
+        self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
         let full = self.cfg.servers[server]
             .max_connections
             .is_some_and(|max| already_open >= max);
@@ -642,7 +674,7 @@ impl Sim {
         if let Some(&moved) = s.conns.get(idx) {
             self.requests[moved as usize].conn_index = idx as u32;
         }
-        self.hosts[r.host as usize].in_flight[server] -= 1;
+        self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
     }
 
     fn on_connect_done(&mut self, req: u32, gen: u32, ok: bool) {
@@ -720,11 +752,11 @@ impl Sim {
                 rng::exp(mu + sigma * self.rng_service.standard_normal())
             }
         };
-        let micros = (sample * self.latency_multiplier(server)).round();
+        let micros = sample * self.latency_multiplier(server);
         if micros.is_nan() || micros <= 0.0 {
             0
         } else {
-            (micros.min(MAX_WAIT as f64)) as SimDuration
+            (micros.min(MAX_WAIT as f64) + 0.5) as SimDuration // nearest, halves up
         }
     }
 

@@ -18,13 +18,13 @@ pub const SECOND: SimDuration = 1_000_000;
 /// Negative and NaN inputs map to zero; values beyond `u64` saturate. Callers validate ranges first; this only
 /// guarantees that no conversion can panic.
 pub fn from_secs_f64(seconds: f64) -> SimDuration {
-    let micros = (seconds * 1e6).round();
+    let micros = seconds * 1e6;
     if micros.is_nan() || micros <= 0.0 {
         0
     } else if micros >= u64::MAX as f64 {
         u64::MAX
     } else {
-        micros as u64
+        (micros + 0.5) as u64 // nearest, halves up; `as` truncates exactly on every platform
     }
 }
 

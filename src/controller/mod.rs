@@ -173,12 +173,14 @@ pub fn pick_weighted(
     rng: &mut Rng,
     weight: impl Fn(usize, &Candidate) -> f64,
 ) -> Option<usize> {
+    // Two passes, recomputing each weight, instead of a buffer: weights are cheap, and picks are the hot path.
+    // `max(0.0)` maps NaN and negative weights to zero.
     let total: f64 = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| weight(i, c).max(0.0))
         .sum();
-    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !total.is_finite() {
         return None;
     }
     let mut target = rng.next_f64() * total;
