@@ -73,19 +73,13 @@ fn flags<'a>(args: &'a [String], known: &[&str]) -> Result<Vec<(&'a str, &'a str
             _ => (flag, None),
         };
         if !known.contains(&name) {
-            return Err(format!(
-                "unknown option '{flag}'; valid options: {}",
-                known.join(", ")
-            )
-            .into());
+            return Err(format!("unknown option '{flag}'; valid options: {}", known.join(", ")).into());
         }
         let value = match inline {
             Some(v) => v,
             None => {
                 i += 1;
-                args.get(i)
-                    .map(String::as_str)
-                    .ok_or_else(|| format!("{name} needs a value"))?
+                args.get(i).map(String::as_str).ok_or_else(|| format!("{name} needs a value"))?
             }
         };
         out.push((name, value));
@@ -97,28 +91,20 @@ fn flags<'a>(args: &'a [String], known: &[&str]) -> Result<Vec<(&'a str, &'a str
 fn parse_seconds(name: &str, raw: &str, min: f64, max: f64) -> Result<f64, UsageError> {
     match raw.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= min && v <= max => Ok(v),
-        _ => Err(
-            format!("{name}: '{raw}' is not valid; expected seconds from {min} to {max}").into(),
-        ),
+        _ => Err(format!("{name}: '{raw}' is not valid; expected seconds from {min} to {max}").into()),
     }
 }
 
 fn parse_seed(raw: &str) -> Result<u64, UsageError> {
-    raw.trim().parse::<u64>().map_err(|_| {
-        format!(
-            "--seed: '{raw}' is not valid; expected a whole number from 0 to {}",
-            u64::MAX
-        )
-        .into()
-    })
+    raw.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("--seed: '{raw}' is not valid; expected a whole number from 0 to {}", u64::MAX).into())
 }
 
 fn parse_set(raw: &str) -> Result<(String, String), UsageError> {
     match raw.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => {
-            Err(format!("--set: '{raw}' should be KEY=VALUE; 'loadlab list' shows the keys").into())
-        }
+        _ => Err(format!("--set: '{raw}' should be KEY=VALUE; 'loadlab list' shows the keys").into()),
     }
 }
 
@@ -134,16 +120,7 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
         json: false,
         out: None,
     };
-    let known = [
-        "--scenario",
-        "--controller",
-        "--duration",
-        "--time-step",
-        "--seed",
-        "--set",
-        "--format",
-        "--out",
-    ];
+    let known = ["--scenario", "--controller", "--duration", "--time-step", "--seed", "--set", "--format", "--out"];
     for (name, value) in flags(args, &known)? {
         match name {
             "--scenario" => run.scenario = value.to_string(),
@@ -156,12 +133,7 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
                 run.json = match value {
                     "csv" => false,
                     "json" => true,
-                    _ => {
-                        return Err(format!(
-                            "--format: '{value}' is not valid; expected csv or json"
-                        )
-                        .into())
-                    }
+                    _ => return Err(format!("--format: '{value}' is not valid; expected csv or json").into()),
                 }
             }
             "--out" => run.out = Some(value.to_string()),
@@ -170,18 +142,10 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
     }
     if run.scenario.is_empty() {
         let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        return Err(format!(
-            "run needs --scenario NAME; valid scenarios: {}",
-            names.join(", ")
-        )
-        .into());
+        return Err(format!("run needs --scenario NAME; valid scenarios: {}", names.join(", ")).into());
     }
     if run.time_step_s > run.duration_s {
-        return Err(format!(
-            "--time-step {} is longer than --duration {}",
-            run.time_step_s, run.duration_s
-        )
-        .into());
+        return Err(format!("--time-step {} is longer than --duration {}", run.time_step_s, run.duration_s).into());
     }
     Ok(run)
 }
@@ -209,11 +173,7 @@ pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()
             run.time_step_s
         )?;
     } else {
-        writeln!(
-            out,
-            "{}",
-            output::csv_header(names.iter().map(String::as_str))
-        )?;
+        writeln!(out, "{}", output::csv_header(names.iter().map(String::as_str)))?;
     }
     let end = sim.config().duration;
     let chunk = (sim.config().time_step * 1000).max(SECOND);
@@ -237,11 +197,7 @@ pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()
         }
     }
     if run.json {
-        writeln!(
-            out,
-            "],\"summary\":{}}}",
-            output::json_summary(&sim.summary(), started.elapsed().as_secs_f64())
-        )?;
+        writeln!(out, "],\"summary\":{}}}", output::json_summary(&sim.summary(), started.elapsed().as_secs_f64()))?;
     }
     out.flush()
 }
@@ -251,16 +207,13 @@ fn cmd_run(args: &[String]) -> Result<(), UsageError> {
     let sim = build_sim(&run)?;
     let result = match &run.out {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| format!("--out: cannot create '{path}': {e}"))?;
+            let file = std::fs::File::create(path).map_err(|e| format!("--out: cannot create '{path}': {e}"))?;
             run_to(&run, sim, &mut io::BufWriter::new(file))
         }
         None => run_to(&run, sim, &mut io::BufWriter::new(io::stdout().lock())),
     };
     match result {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(format!("writing output: {e}").into())
-        }
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("writing output: {e}").into()),
         _ => Ok(()),
     }
 }
@@ -292,11 +245,7 @@ pub fn list_text() -> String {
     }
     s += "\nKEYS (--set KEY=VALUE)\n";
     for k in KEYS {
-        let scope = if k.scenarios.is_empty() {
-            "all scenarios".to_string()
-        } else {
-            k.scenarios.join(", ")
-        };
+        let scope = if k.scenarios.is_empty() { "all scenarios".to_string() } else { k.scenarios.join(", ") };
         s += &format!(
             "  {:<20} unit {:<22} default {:<26} range {:<24} [{scope}]\n      {}\n",
             k.key,
@@ -321,18 +270,8 @@ fn cmd_bench(args: &[String]) -> Result<(), UsageError> {
                 .ok_or_else(|| format!("--repeats: '{value}' is not valid; expected 1 to 100"))?;
         }
     }
-    let set = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let mmc = set(&[
-        ("servers", "20"),
-        ("slots", "8"),
-        ("service_ms", "10"),
-        ("utilization", "0.9"),
-    ]);
+    let set = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+    let mmc = set(&[("servers", "20"), ("slots", "8"), ("service_ms", "10"), ("utilization", "0.9")]);
     let mut best_rate = 0.0f64;
     let mut best_plain = f64::INFINITY;
     let mut plain_requests = 0;
@@ -352,14 +291,8 @@ fn cmd_bench(args: &[String]) -> Result<(), UsageError> {
         best_plain = best_plain.min(t.elapsed().as_secs_f64());
         plain_requests = sim.summary().requests;
     }
-    println!(
-        "mmc 20x8 slots, 10 ms, rho 0.9, 200 s simulated: {:.2} M events/s (best of {repeats})",
-        best_rate / 1e6
-    );
-    println!(
-        "plain-s1 100 s simulated ({plain_requests} requests): {:.3} s wall (best of {repeats})",
-        best_plain
-    );
+    println!("mmc 20x8 slots, 10 ms, rho 0.9, 200 s simulated: {:.2} M events/s (best of {repeats})", best_rate / 1e6);
+    println!("plain-s1 100 s simulated ({plain_requests} requests): {:.3} s wall (best of {repeats})", best_plain);
     Ok(())
 }
 
@@ -377,9 +310,7 @@ pub fn main_with(args: &[String]) -> i32 {
             print!("{HELP}");
             Ok(())
         }
-        Some(other) => {
-            Err(format!("unknown command '{other}'; valid commands: run, list, bench, help").into())
-        }
+        Some(other) => Err(format!("unknown command '{other}'; valid commands: run, list, bench, help").into()),
         None => Err(USAGE.into()),
     };
     match result {

@@ -47,6 +47,66 @@ impl Fault {
     }
 }
 
+/// An operator's override, the controls SREs asked for during outages (seed 002): they act on the configured
+/// load every controller starts from, or switch the controller off. `Repool` is the inverse of `Depool` and
+/// `Drain`, `Unpin` of `Pin`, `ControllerOn` of `ControllerOff`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Operator {
+    /// Fixes the server's weight: it gets `weight` out of the section's total configured load whatever the
+    /// controller says. Undo: `Unpin`.
+    Pin {
+        /// Index into `Config::servers`.
+        server: usize,
+        /// The pinned weight, in configured-load units (≥ 0).
+        weight: f64,
+    },
+    /// Returns a pinned server to its controller.
+    Unpin {
+        /// Index into `Config::servers`.
+        server: usize,
+    },
+    /// Takes the server out of rotation now: no new connections; open ones finish. Undo: `Repool`.
+    Depool {
+        /// Index into `Config::servers`.
+        server: usize,
+    },
+    /// Takes the server out gradually: its configured load ramps linearly to 0 over `over`. Undo: `Repool`.
+    Drain {
+        /// Index into `Config::servers`.
+        server: usize,
+        /// Ramp length, µs.
+        over: SimDuration,
+    },
+    /// Puts the server back: its configured load ramps linearly from where it is to the configured value over
+    /// `ramp` (0 = at once), so a cold server does not get its full share at once.
+    Repool {
+        /// Index into `Config::servers`.
+        server: usize,
+        /// Ramp length, µs.
+        ramp: SimDuration,
+    },
+    /// Switches every host's controller off: picks follow the (overridden) configured loads, as with `static`.
+    /// Controllers keep receiving their callbacks, so they resume with current state. Undo: `ControllerOn`.
+    ControllerOff,
+    /// Switches the controllers back on.
+    ControllerOn,
+}
+
+impl Operator {
+    /// The name used on the command line and in URLs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operator::Pin { .. } => "pin",
+            Operator::Unpin { .. } => "unpin",
+            Operator::Depool { .. } => "depool",
+            Operator::Drain { .. } => "drain",
+            Operator::Repool { .. } => "repool",
+            Operator::ControllerOff => "controller-off",
+            Operator::ControllerOn => "controller-on",
+        }
+    }
+}
+
 /// Something that changes a running simulation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -62,4 +122,6 @@ pub enum Command {
         /// Rate multiplier relative to the configured rate.
         factor: f64,
     },
+    /// An operator override.
+    Operator(Operator),
 }

@@ -105,6 +105,14 @@ pub struct Config {
     pub latency_dist: LatencyDist,
     /// How long a connect to a blackholed server waits before failing, µs. Default 3 s (EventSimulator).
     pub connect_timeout: SimDuration,
+    /// How long a probe ("gauge") connect to a blackholed server waits, µs. Default 1 s (LoadMonitor, REFERENCE §1).
+    pub probe_connect_timeout: SimDuration,
+    /// The section circuit breaker: when every eligible replica's connection estimate (the controller's, or the
+    /// host's own in-flight count) is at or over this cap, requests fail fast as "overloaded". `None`: off
+    /// (LoadMonitor's maxConnCount default ∞).
+    pub breaker_conns: Option<f64>,
+    /// When true, a `cold` fault also ramps the server's configured load along its warm-up.
+    pub cold_ramp: bool,
     /// Network round trip, µs: a successful connect takes one, and so does a refusal. Default 0.5 ms.
     pub rtt: SimDuration,
     /// Connect attempts per request (the first plus re-picks after failures). Default 16.
@@ -134,6 +142,9 @@ impl Config {
             primary_fraction: 85.8101 / 7572.8,
             latency_dist: LatencyDist::Uniform,
             connect_timeout: 3 * SECOND,
+            probe_connect_timeout: SECOND,
+            breaker_conns: None,
+            cold_ramp: false,
             rtt: 500,
             max_connect_attempts: 16,
             max_requests_in_flight: limits::MAX_REQUESTS_IN_FLIGHT,
@@ -152,39 +163,22 @@ impl Config {
     /// Checks the structural bounds a scenario builder must respect; returns a one-line reason otherwise.
     pub fn validate(&self) -> Result<(), String> {
         if self.servers.is_empty() || self.servers.len() > limits::MAX_SERVERS {
-            return Err(format!(
-                "a section needs 1 to {} servers, got {}",
-                limits::MAX_SERVERS,
-                self.servers.len()
-            ));
+            return Err(format!("a section needs 1 to {} servers, got {}", limits::MAX_SERVERS, self.servers.len()));
         }
         if self.hosts == 0 || self.hosts > limits::MAX_HOSTS {
-            return Err(format!(
-                "hosts must be 1 to {}, got {}",
-                limits::MAX_HOSTS,
-                self.hosts
-            ));
+            return Err(format!("hosts must be 1 to {}, got {}", limits::MAX_HOSTS, self.hosts));
         }
         if !(self.arrival_rate.is_finite() && self.arrival_rate >= 0.0) {
-            return Err(format!(
-                "arrival rate must be a finite number ≥ 0, got {}",
-                self.arrival_rate
-            ));
+            return Err(format!("arrival rate must be a finite number ≥ 0, got {}", self.arrival_rate));
         }
         if !(0.0..=1.0).contains(&self.primary_fraction) {
-            return Err(format!(
-                "primary_fraction must be in [0, 1], got {}",
-                self.primary_fraction
-            ));
+            return Err(format!("primary_fraction must be in [0, 1], got {}", self.primary_fraction));
         }
         if self.time_step == 0 {
             return Err("time step must be positive".into());
         }
         if self.schedule.len() > limits::MAX_SCHEDULE {
-            return Err(format!(
-                "at most {} scheduled commands",
-                limits::MAX_SCHEDULE
-            ));
+            return Err(format!("at most {} scheduled commands", limits::MAX_SCHEDULE));
         }
         for s in &self.servers {
             if !(s.load.is_finite() && s.load >= 0.0) {

@@ -131,18 +131,12 @@ mod tests {
     #[test]
     fn buckets_are_monotone_and_tight() {
         let mut prev = 0;
-        for v in (0u64..5_000_000)
-            .step_by(37)
-            .chain([u64::MAX / 2, u64::MAX])
-        {
+        for v in (0u64..5_000_000).step_by(37).chain([u64::MAX / 2, u64::MAX]) {
             let b = bucket_of(v);
             assert!(b >= prev && b < BUCKETS);
             prev = b;
             if v > 0 {
-                assert!(
-                    (value_of(b) - v as f64).abs() / v as f64 <= 1.0 / 128.0,
-                    "v={v} b={b}"
-                );
+                assert!((value_of(b) - v as f64).abs() / v as f64 <= 1.0 / 128.0, "v={v} b={b}");
             }
         }
     }

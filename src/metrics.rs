@@ -24,8 +24,12 @@ pub struct StepRow {
     pub requests: u64,
     /// Requests rejected in the step: backlog full, or the in-flight bound reached.
     pub rejected: u64,
-    /// Requests that ended in an error in the step (no server left to try, lost in a crash, or "overloaded").
+    /// Requests that ended in an error in the step: no server left to try, or the query lost in a crash.
     pub failed: u64,
+    /// Requests failed fast by the section circuit breaker or a controller ("overloaded").
+    pub overloaded: u64,
+    /// Probe (gauge) connections started in the step.
+    pub probes: u64,
     /// Busy app workers across all hosts, time-averaged over the step.
     pub active_workers: f64,
     /// Mean end-to-end latency (arrival to completion) of requests completed in the step, ms.
@@ -47,8 +51,12 @@ pub struct Summary {
     pub completed: u64,
     /// Requests rejected (backlog full or in-flight bound).
     pub rejected: u64,
-    /// Requests that ended in an error.
+    /// Requests that ended in an error (no server left, or lost in a crash).
     pub failed: u64,
+    /// Requests failed fast as "overloaded".
+    pub overloaded: u64,
+    /// Probe (gauge) connections made.
+    pub probes: u64,
     /// Requests still in the system when the summary was taken.
     pub in_flight: u64,
     /// Mean end-to-end latency of completed requests, ms (exact).

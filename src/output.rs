@@ -6,17 +6,9 @@ use std::fmt::Write;
 
 /// The CSV header: global columns, then five per server, in config order.
 pub fn csv_header<'a>(servers: impl Iterator<Item = &'a str>) -> String {
-    let mut h = String::from(
-        "time_s,requests,rejected,active_workers,latency_mean_ms,latency_p50_ms,latency_p99_ms",
-    );
+    let mut h = String::from("time_s,requests,rejected,active_workers,latency_mean_ms,latency_p50_ms,latency_p99_ms");
     for s in servers {
-        for col in [
-            "active_conns",
-            "total_conns",
-            "failed_conns",
-            "work_count",
-            "latency_p99_ms",
-        ] {
+        for col in ["active_conns", "total_conns", "failed_conns", "work_count", "latency_p99_ms"] {
             let _ = write!(h, ",{s}.{col}");
         }
     }
@@ -42,11 +34,7 @@ pub fn csv_row(row: &StepRow) -> String {
     for s in &row.servers {
         out.push(',');
         fixed(&mut out, s.active_conns, 3);
-        let _ = write!(
-            out,
-            ",{},{},{},",
-            s.total_conns, s.failed_conns, s.work_count
-        );
+        let _ = write!(out, ",{},{},{},", s.total_conns, s.failed_conns, s.work_count);
         fixed(&mut out, s.latency_p99_ms, 3);
     }
     out
@@ -73,8 +61,8 @@ pub fn json_string(s: &str) -> String {
 /// One JSON object for a row, with per-server figures keyed by server name.
 pub fn json_row<'a>(row: &StepRow, servers: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    let _ = write!(out, "{{\"time_s\":{:.3},\"requests\":{},\"rejected\":{},\"failed\":{},\"active_workers\":{:.3},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"servers\":{{",
-        row.time_s, row.requests, row.rejected, row.failed, row.active_workers, row.latency_mean_ms, row.latency_p50_ms, row.latency_p99_ms);
+    let _ = write!(out, "{{\"time_s\":{:.3},\"requests\":{},\"rejected\":{},\"failed\":{},\"overloaded\":{},\"probes\":{},\"active_workers\":{:.3},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"servers\":{{",
+        row.time_s, row.requests, row.rejected, row.failed, row.overloaded, row.probes, row.active_workers, row.latency_mean_ms, row.latency_p50_ms, row.latency_p99_ms);
     for (i, (name, s)) in servers.zip(&row.servers).enumerate() {
         if i > 0 {
             out.push(',');
@@ -89,7 +77,7 @@ pub fn json_row<'a>(row: &StepRow, servers: impl Iterator<Item = &'a str>) -> St
 /// The JSON summary object. `wall_seconds` is measured by the caller (the core has no clock).
 pub fn json_summary(s: &Summary, wall_seconds: f64) -> String {
     format!(
-        "{{\"requests\":{},\"completed\":{},\"rejected\":{},\"failed\":{},\"in_flight\":{},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"events\":{},\"rows_dropped\":{},\"trace_hash\":\"{:016x}\",\"wall_seconds\":{:.6}}}",
-        s.requests, s.completed, s.rejected, s.failed, s.in_flight, s.latency_mean_ms, s.latency_p50_ms, s.latency_p99_ms, s.events, s.rows_dropped, s.trace_hash, wall_seconds
+        "{{\"requests\":{},\"completed\":{},\"rejected\":{},\"failed\":{},\"overloaded\":{},\"probes\":{},\"in_flight\":{},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"events\":{},\"rows_dropped\":{},\"trace_hash\":\"{:016x}\",\"wall_seconds\":{:.6}}}",
+        s.requests, s.completed, s.rejected, s.failed, s.overloaded, s.probes, s.in_flight, s.latency_mean_ms, s.latency_p50_ms, s.latency_p99_ms, s.events, s.rows_dropped, s.trace_hash, wall_seconds
     )
 }

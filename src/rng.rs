@@ -216,16 +216,10 @@ mod tests {
             let x = rng.next_f64() * 1e3 + 1e-300;
             let ours = ln(x);
             let std = x.ln();
-            assert!(
-                (ours - std).abs() <= 4.0 * f64::EPSILON * std.abs().max(1.0),
-                "ln({x}) = {ours} vs {std}"
-            );
+            assert!((ours - std).abs() <= 4.0 * f64::EPSILON * std.abs().max(1.0), "ln({x}) = {ours} vs {std}");
             let y = rng.next_f64() * 60.0 - 30.0;
             let (ours, std) = (exp(y), y.exp());
-            assert!(
-                (ours - std).abs() <= 4.0 * f64::EPSILON * std,
-                "exp({y}) = {ours} vs {std}"
-            );
+            assert!((ours - std).abs() <= 4.0 * f64::EPSILON * std, "exp({y}) = {ours} vs {std}");
         }
         assert_eq!(ln(1.0), 0.0);
         assert!(ln(0.0).is_infinite() && ln(-1.0).is_nan());
@@ -234,22 +228,12 @@ mod tests {
 
     #[test]
     fn streams_are_independent_and_reproducible() {
-        let a: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(Rng::new(7, Stream::Arrivals), |r, _: u64| {
-                Some(r.next_u64())
-            })
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(Rng::new(7, Stream::Arrivals), |r, _: u64| {
-                Some(r.next_u64())
-            })
-            .collect();
-        let c: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(Rng::new(7, Stream::Service), |r, _: u64| Some(r.next_u64()))
-            .collect();
+        let a: Vec<u64> =
+            (0..4).map(|_| 0).scan(Rng::new(7, Stream::Arrivals), |r, _: u64| Some(r.next_u64())).collect();
+        let b: Vec<u64> =
+            (0..4).map(|_| 0).scan(Rng::new(7, Stream::Arrivals), |r, _: u64| Some(r.next_u64())).collect();
+        let c: Vec<u64> =
+            (0..4).map(|_| 0).scan(Rng::new(7, Stream::Service), |r, _: u64| Some(r.next_u64())).collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

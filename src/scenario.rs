@@ -4,7 +4,7 @@
 //! default and a valid range, and `build` rejects anything else with a one-line reason that names what is valid,
 //! before any simulation state exists.
 
-use crate::command::{Command, Fault};
+use crate::command::{Command, Fault, Operator};
 use crate::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
 use crate::controller::ControllerSpec;
 use crate::time::{from_millis_f64, from_secs_f64, MILLISECOND};
@@ -23,6 +23,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     ScenarioInfo { name: "plain-s1", summary: "EventSimulator's s1 section at production rates (7572.8 req/s, 139 app hosts, 12 servers), no fault" },
     ScenarioInfo { name: "slow", summary: "plain-s1, then db1119's queries take slow_factor (10) times longer from fault_at" },
     ScenarioInfo { name: "connect-timeout", summary: "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from fault_at" },
+    ScenarioInfo { name: "refuse", summary: "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections" },
     ScenarioInfo { name: "quiet", summary: "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone" },
     ScenarioInfo { name: "mmc", summary: "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)" },
 ];
@@ -86,14 +87,16 @@ pub struct KeyInfo {
     pub kind: KeyKind,
 }
 
-const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "quiet"];
+const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
+const FAULTED: &[&str] = &["slow", "connect-timeout", "refuse"];
 const fn num_key(min: f64, max: f64) -> KeyKind {
     KeyKind::Number { min, max }
 }
 
 /// Every settable scenario key, in the order `loadlab list` prints them.
 pub const KEYS: &[KeyInfo] = &[
-    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30)", scenarios: &["slow", "connect-timeout"], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30)", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "recover_at", unit: "s", default: "never", help: "when the faulty server recovers (all faults cleared); must be after fault_at", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
     KeyInfo { key: "slow_factor", unit: "×", default: "10", help: "latency multiplier of the slow server", scenarios: &["slow"], kind: num_key(0.01, 10_000.0) },
     KeyInfo { key: "servers", unit: "servers", default: "20", help: "identical servers in the M/M/c section", scenarios: &["mmc"], kind: num_key(1.0, limits::MAX_SERVERS as f64) },
     KeyInfo { key: "slots", unit: "slots", default: "8", help: "queries each server runs at once (c); later ones queue first-in first-out", scenarios: &["mmc"], kind: num_key(1.0, 100_000.0) },
@@ -113,6 +116,10 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "<server>.load", unit: "weight", default: "from the table", help: "configured load of one server", scenarios: &[], kind: num_key(0.0, 1e6) },
     KeyInfo { key: "<server>.latency_ms", unit: "ms", default: "from the table", help: "base latency L of one server", scenarios: &[], kind: num_key(0.0, 1e7) },
     KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s)", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "operator", unit: "KIND[:SERVER[:ARG]]@s", default: "none", help: "schedule an operator override, repeatable: depool:db1119@40, drain:db1119:30@40 (over s), repool:db1119:60@90 (ramp s), pin:db1119:50@40 (weight), unpin:db1119@60, controller-off@40, controller-on@60", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "breaker_conns", unit: "conns/server", default: "unlimited", help: "section circuit breaker: when every eligible server's connection estimate is at or over this, requests fail fast as overloaded (LoadMonitor maxConnCount)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
+    KeyInfo { key: "probe_timeout_ms", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "cold_ramp", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&["on", "off"]) },
     KeyInfo { key: "surge", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
 ];
 
@@ -122,28 +129,19 @@ pub fn scenario_info(name: &str) -> Option<&'static ScenarioInfo> {
 }
 
 fn scenario_names() -> String {
-    SCENARIOS
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
-    KEYS.iter()
-        .filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
+    KEYS.iter().filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
 }
 
 /// Parses a number, rejecting NaN, infinities and trailing garbage.
 fn parse_number(key: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
-    let value: f64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
+    let value: f64 =
+        raw.trim().parse().map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
     if !value.is_finite() || value < min || value > max {
-        return Err(format!(
-            "{key}: {raw} is out of range; expected {min} to {max} {unit}"
-        ));
+        return Err(format!("{key}: {raw} is out of range; expected {min} to {max} {unit}"));
     }
     Ok(value)
 }
@@ -161,36 +159,27 @@ fn parse_count(key: &str, raw: &str, min: u32, max: u32) -> Result<Option<u32>, 
 /// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
 pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
     const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s)";
-    let (spec, at) = raw
-        .split_once('@')
-        .ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
+    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
     let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0];
     let server_name = parts.get(1).copied().unwrap_or("");
     let server = cfg.server_index(server_name).ok_or_else(|| {
         let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-        format!(
-            "fault: unknown server '{server_name}'; valid servers: {}",
-            names.join(", ")
-        )
+        format!("fault: unknown server '{server_name}'; valid servers: {}", names.join(", "))
     })?;
     let args = &parts[2.min(parts.len())..];
     let arity = |n: usize| {
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!(
-                "fault: '{raw}': {kind} takes {n} argument(s); {USAGE}"
-            ))
+            Err(format!("fault: '{raw}': {kind} takes {n} argument(s); {USAGE}"))
         }
     };
     let fault = match kind {
         "slow" => {
             arity(1)?;
-            Fault::Slow {
-                factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")?,
-            }
+            Fault::Slow { factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")? }
         }
         "connect-timeout" => arity(0).map(|_| Fault::ConnectTimeout)?,
         "refuse" => arity(0).map(|_| Fault::Refuse)?,
@@ -205,56 +194,76 @@ pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> 
         }
         _ => return Err(format!("fault: unknown kind '{kind}'; {USAGE}")),
     };
-    Ok(ScheduledCommand {
-        at: from_secs_f64(at),
-        command: Command::Fault { server, fault },
-    })
+    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Fault { server, fault } })
+}
+
+/// Parses `KIND[:SERVER[:ARG]]@SECONDS` into a scheduled operator override against `cfg`'s servers.
+pub fn parse_operator(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
+    const USAGE: &str = "expected KIND[:SERVER[:ARG]]@SECONDS with KIND one of depool, drain (over s), repool (ramp s), pin (weight), unpin, controller-off, controller-on";
+    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("operator: '{raw}' has no @time; {USAGE}"))?;
+    let at = from_secs_f64(parse_number("operator time", at, 0.0, 1e6, "s")?);
+    let parts: Vec<&str> = spec.split(':').collect();
+    let kind = parts[0];
+    let (server_part, args) = (parts.get(1).copied(), &parts[2.min(parts.len())..]);
+    let arity = |servers: usize, n: usize| {
+        if parts.len() == 1 + servers + n {
+            Ok(())
+        } else {
+            Err(format!("operator: '{raw}': {kind} takes {} field(s) after the kind; {USAGE}", servers + n))
+        }
+    };
+    let server = || {
+        let name = server_part.unwrap_or("");
+        cfg.server_index(name).ok_or_else(|| {
+            let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
+            format!("operator: unknown server '{name}'; valid servers: {}", names.join(", "))
+        })
+    };
+    let seconds = |what: &str, raw: &str| parse_number(what, raw, 0.0, 1e6, "s").map(from_secs_f64);
+    let op = match kind {
+        "depool" => arity(1, 0).and_then(|_| server()).map(|server| Operator::Depool { server })?,
+        "unpin" => arity(1, 0).and_then(|_| server()).map(|server| Operator::Unpin { server })?,
+        "drain" => {
+            arity(1, 1)?;
+            Operator::Drain { server: server()?, over: seconds("drain time", args[0])? }
+        }
+        "repool" => {
+            arity(1, 1)?;
+            Operator::Repool { server: server()?, ramp: seconds("repool ramp", args[0])? }
+        }
+        "pin" => {
+            arity(1, 1)?;
+            Operator::Pin { server: server()?, weight: parse_number("pin weight", args[0], 0.0, 1e6, "weight")? }
+        }
+        "controller-off" => arity(0, 0).map(|_| Operator::ControllerOff)?,
+        "controller-on" => arity(0, 0).map(|_| Operator::ControllerOn)?,
+        _ => return Err(format!("operator: unknown kind '{kind}'; {USAGE}")),
+    };
+    Ok(ScheduledCommand { at, command: Command::Operator(op) })
 }
 
 fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
-    let (factor, at) = raw
-        .split_once('@')
-        .ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
+    let (factor, at) =
+        raw.split_once('@').ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
     let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
     let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
-    Ok(ScheduledCommand {
-        at: from_secs_f64(at),
-        command: Command::Surge { factor },
-    })
+    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
 }
 
 /// Builds the named scenario with the named controller, applying `sets` in order.
 ///
 /// Each `(key, value)` is a scenario key from [`KEYS`], a per-server key `<server>.load` or
 /// `<server>.latency_ms`, or one of the controller's parameters. Returns a one-line error naming what is valid.
-pub fn build(
-    scenario: &str,
-    controller: &str,
-    sets: &[(String, String)],
-) -> Result<Config, String> {
-    let info = scenario_info(scenario).ok_or_else(|| {
-        format!(
-            "unknown scenario '{scenario}'; valid scenarios: {}",
-            scenario_names()
-        )
-    })?;
+pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
+    let info = scenario_info(scenario)
+        .ok_or_else(|| format!("unknown scenario '{scenario}'; valid scenarios: {}", scenario_names()))?;
     let mut spec = ControllerSpec::new(controller)?;
-    let get = |key: &str| {
-        sets.iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |key: &str| sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
 
     // First pass: reject unknown keys and check every plain value's type and range.
     for (key, raw) in sets {
         if spec.has_param(key) {
-            let p = spec
-                .info()
-                .params
-                .iter()
-                .find(|p| p.key == key)
-                .expect("has_param");
+            let p = spec.info().params.iter().find(|p| p.key == key).expect("has_param");
             spec.set(key, parse_number(key, raw, p.min, p.max, p.unit)?)?;
             continue;
         }
@@ -280,36 +289,24 @@ pub fn build(
             }
             KeyKind::Choice(options) => {
                 if !options.contains(&raw.trim()) {
-                    return Err(format!(
-                        "{key}: '{raw}' is not valid; expected one of {}",
-                        options.join(", ")
-                    ));
+                    return Err(format!("{key}: '{raw}' is not valid; expected one of {}", options.join(", ")));
                 }
             }
             KeyKind::FaultSpec => {}
         }
     }
-    let num = |key: &str, default: f64| -> f64 {
-        get(key)
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default)
-    };
+    let num = |key: &str, default: f64| -> f64 { get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default) };
 
     let mut cfg = Config::base(info.name);
     cfg.controller = spec;
     if info.name == "mmc" {
         let n = num("servers", 20.0);
         if n.fract() != 0.0 {
-            return Err(format!(
-                "servers: {n} is not a whole number; expected 1 to {}",
-                limits::MAX_SERVERS
-            ));
+            return Err(format!("servers: {n} is not a whole number; expected 1 to {}", limits::MAX_SERVERS));
         }
         let slots = num("slots", 8.0);
         if slots.fract() != 0.0 {
-            return Err(format!(
-                "slots: {slots} is not a whole number; expected 1 to 100000"
-            ));
+            return Err(format!("slots: {slots} is not a whole number; expected 1 to 100000"));
         }
         let service_ms = num("service_ms", 10.0);
         let rho = num("utilization", 0.8);
@@ -341,27 +338,20 @@ pub fn build(
                 max_connections: None,
             })
             .collect();
-        let faulty = cfg
-            .server_index(FAULTY_SERVER)
-            .expect("db1119 is in the table");
+        let faulty = cfg.server_index(FAULTY_SERVER).expect("db1119 is in the table");
         let at = from_secs_f64(num("fault_at", 30.0));
         match info.name {
             "slow" => cfg.schedule.push(ScheduledCommand {
                 at,
-                command: Command::Fault {
-                    server: faulty,
-                    fault: Fault::Slow {
-                        factor: num("slow_factor", 10.0),
-                    },
-                },
+                command: Command::Fault { server: faulty, fault: Fault::Slow { factor: num("slow_factor", 10.0) } },
             }),
             "connect-timeout" => cfg.schedule.push(ScheduledCommand {
                 at,
-                command: Command::Fault {
-                    server: faulty,
-                    fault: Fault::ConnectTimeout,
-                },
+                command: Command::Fault { server: faulty, fault: Fault::ConnectTimeout },
             }),
+            "refuse" => cfg
+                .schedule
+                .push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::Refuse } }),
             "quiet" => cfg.arrival_rate /= 1000.0,
             _ => {}
         }
@@ -374,10 +364,7 @@ pub fn build(
             "hosts" => {
                 let h = num("hosts", 0.0);
                 if h.fract() != 0.0 {
-                    return Err(format!(
-                        "hosts: {raw} is not a whole number; expected 1 to {}",
-                        limits::MAX_HOSTS
-                    ));
+                    return Err(format!("hosts: {raw} is not a whole number; expected 1 to {}", limits::MAX_HOSTS));
                 }
                 cfg.hosts = h as u32;
             }
@@ -386,8 +373,7 @@ pub fn build(
             "rate_scale" => cfg.arrival_rate *= num("rate_scale", 1.0),
             "rtt_ms" => cfg.rtt = from_millis_f64(num("rtt_ms", 0.5)),
             "connect_timeout_ms" => {
-                cfg.connect_timeout =
-                    from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000)
+                cfg.connect_timeout = from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000)
             }
             "max_attempts" => cfg.max_connect_attempts = num("max_attempts", 16.0) as u32,
             "latency_dist" | "lognormal_sigma" => {
@@ -400,8 +386,7 @@ pub fn build(
                 };
             }
             "capacity" => {
-                let cap =
-                    parse_count(key, raw, 1, 100_000)?.map_or(Capacity::Unlimited, Capacity::Slots);
+                let cap = parse_count(key, raw, 1, 100_000)?.map_or(Capacity::Unlimited, Capacity::Slots);
                 cfg.servers.iter_mut().for_each(|s| s.capacity = cap);
             }
             "max_connections" => {
@@ -413,19 +398,38 @@ pub fn build(
                 cfg.schedule.push(sc);
             }
             "surge" => cfg.schedule.push(parse_surge(raw)?),
+            "operator" => cfg.schedule.push(parse_operator(&cfg, raw)?),
+            "breaker_conns" => cfg.breaker_conns = parse_count(key, raw, 1, 10_000_000)?.map(f64::from),
+            "probe_timeout_ms" => cfg.probe_connect_timeout = from_millis_f64(num("probe_timeout_ms", 1000.0)),
+            "cold_ramp" => cfg.cold_ramp = raw == "on",
+            "recover_at" => {
+                let recover = num("recover_at", 0.0);
+                let fault = num("fault_at", 30.0);
+                if recover <= fault {
+                    return Err(format!("recover_at ({recover} s) must be after fault_at ({fault} s)"));
+                }
+                let faulty = cfg.server_index(FAULTY_SERVER).expect("db1119 is in the table");
+                cfg.schedule.push(ScheduledCommand {
+                    at: from_secs_f64(recover),
+                    command: Command::Fault { server: faulty, fault: Fault::Recover },
+                });
+            }
             _ => {
                 if let Some((server, field)) = key.split_once('.') {
                     let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
                     let i = cfg.server_index(server).ok_or_else(|| {
-                        format!(
-                            "{key}: unknown server '{server}'; valid servers: {}",
-                            names.join(", ")
-                        )
+                        format!("{key}: unknown server '{server}'; valid servers: {}", names.join(", "))
                     })?;
                     match field {
                         "load" => cfg.servers[i].load = parse_number(key, raw, 0.0, 1e6, "weight")?,
-                        "latency_ms" => cfg.servers[i].latency = from_millis_f64(parse_number(key, raw, 0.0, 1e7, "ms")?),
-                        _ => return Err(format!("{key}: unknown server field '{field}'; valid: <server>.load, <server>.latency_ms")),
+                        "latency_ms" => {
+                            cfg.servers[i].latency = from_millis_f64(parse_number(key, raw, 0.0, 1e7, "ms")?)
+                        }
+                        _ => {
+                            return Err(format!(
+                                "{key}: unknown server field '{field}'; valid: <server>.load, <server>.latency_ms"
+                            ))
+                        }
                     }
                 }
             }

@@ -13,9 +13,9 @@
 
 use std::collections::VecDeque;
 
-use crate::command::{Command, Fault};
+use crate::command::{Command, Fault, Operator};
 use crate::config::{limits, Capacity, Config, LatencyDist, Role};
-use crate::controller::{Candidate, Controller, HostView};
+use crate::controller::{Candidate, Controller, HostView, ProbeResult, StaticWeights};
 use crate::histogram::Histogram;
 use crate::metrics::{ServerStep, StepRow, Summary};
 use crate::rng::{self, Rng, Stream};
@@ -36,6 +36,8 @@ enum Event {
     StepEnd,
     /// A command from the config's schedule.
     Scheduled { index: u32 },
+    /// Recomputes configured loads while an operator ramp (drain, repool, cold ramp) is under way.
+    RampTick,
 }
 
 impl Event {
@@ -43,12 +45,11 @@ impl Event {
     fn trace_word(&self) -> u64 {
         match *self {
             Event::Arrival { gen } => 1 | (gen as u64) << 8,
-            Event::ConnectDone { req, gen, ok } => {
-                2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40
-            }
+            Event::ConnectDone { req, gen, ok } => 2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40,
             Event::QueryDone { req, gen } => 3 | (req as u64) << 8 | (gen as u64) << 40,
             Event::StepEnd => 4,
             Event::Scheduled { index } => 5 | (index as u64) << 8,
+            Event::RampTick => 6,
         }
     }
 }
@@ -72,6 +73,11 @@ enum Phase {
 struct Request {
     gen: u32,
     phase: Phase,
+    /// A gauge connection asked for by the host's controller, not a user request: it holds no worker and is
+    /// not counted in the request totals.
+    probe: bool,
+    /// What the probe's PROCESSLIST count found.
+    probe_count: u32,
     host: u32,
     server: u16,
     attempts: u16,
@@ -173,7 +179,39 @@ impl HostState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Completed,
+    /// No server left to try, or the query was lost in a crash.
     Failed,
+    /// Failed fast by the section breaker or the controller.
+    Overloaded,
+}
+
+/// Interval between configured-load updates while a ramp is under way, µs.
+const RAMP_TICK: SimDuration = 100_000;
+/// Probes alive at once, section-wide; asks beyond it are dropped (and counted as not made).
+const MAX_LIVE_PROBES: u32 = 100_000;
+
+/// An operator's ramp of a server's configured load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LoadRamp {
+    from: f64,
+    to: f64,
+    start: SimTime,
+    length: SimDuration,
+}
+
+impl LoadRamp {
+    fn at(&self, now: SimTime) -> f64 {
+        if self.done(now) {
+            self.to
+        } else {
+            let progress = (now - self.start) as f64 / self.length as f64;
+            self.from + (self.to - self.from) * progress
+        }
+    }
+
+    fn done(&self, now: SimTime) -> bool {
+        self.length == 0 || now >= self.start.saturating_add(self.length)
+    }
 }
 
 /// What one server is doing right now, for live displays.
@@ -191,6 +229,10 @@ pub struct ServerNow {
     pub crashed: bool,
     /// Current service-time multiplier from `slow` and `cold` faults.
     pub latency_multiplier: f64,
+    /// The configured load now, with operator overrides applied.
+    pub effective_load: f64,
+    /// The pinned weight, if an operator pinned it.
+    pub pinned: Option<f64>,
 }
 
 /// A running simulation of one database section.
@@ -225,18 +267,33 @@ pub struct Sim {
     completed: u64,
     rejected: u64,
     failed: u64,
+    overloaded: u64,
+    step_overloaded: u64,
+    probes: u64,
+    step_probes: u64,
+    live_probes: u32,
+    probe_buf: Vec<usize>,
+    /// Configured load per server after operator overrides (what `Candidate::configured_load` carries).
+    effective_load: Vec<f64>,
+    /// Active operator ramps per server.
+    ramps: Vec<Option<LoadRamp>>,
+    ramp_tick_pending: bool,
+    /// Operator pins per server.
+    pinned: Vec<Option<f64>>,
+    controller_enabled: bool,
     events: u64,
     events_in_past: u64,
     trace_hash: u64,
     rows: VecDeque<StepRow>,
     rows_dropped: u64,
     scratch: Vec<Candidate>,
+    pinned_scratch: Vec<Candidate>,
+    /// Cached [`Sim::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
+    fast_pick: bool,
 }
 
 fn mix(hash: u64, word: u64) -> u64 {
-    (hash ^ word)
-        .wrapping_mul(0x0000_0100_0000_01B3)
-        .rotate_left(5)
+    (hash ^ word).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(5)
 }
 
 impl Sim {
@@ -255,11 +312,7 @@ impl Sim {
         let n = config.servers.len();
         let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
             .filter(|(_, s)| s.role == Role::Replica)
-            .map(|(i, s)| Candidate {
-                server: i,
-                configured_load: s.load,
-                in_flight: 0,
-            })
+            .map(|(i, s)| Candidate { server: i, configured_load: s.load, in_flight: 0 })
             .collect();
         let mut replica_pos = vec![None; n];
         for (pos, c) in replicas.iter().enumerate() {
@@ -273,9 +326,15 @@ impl Sim {
                 replicas: replicas.clone(),
             })
             .collect();
-        let controllers = (0..config.hosts as usize)
-            .map(|h| config.controller.instantiate(h, n))
-            .collect();
+        let controllers = config.controller.instantiate_all(&config.servers, config.hosts as usize);
+        if controllers.len() != config.hosts as usize {
+            return Err(format!(
+                "controller {} built {} instances for {} hosts",
+                config.controller.name(),
+                controllers.len(),
+                config.hosts
+            ));
+        }
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
         let mut sim = Sim {
             now: 0,
@@ -306,14 +365,28 @@ impl Sim {
             completed: 0,
             rejected: 0,
             failed: 0,
+            overloaded: 0,
+            step_overloaded: 0,
+            probes: 0,
+            step_probes: 0,
+            live_probes: 0,
+            probe_buf: Vec::new(),
+            effective_load: config.servers.iter().map(|s| s.load).collect(),
+            ramps: vec![None; n],
+            ramp_tick_pending: false,
+            pinned: vec![None; n],
+            controller_enabled: true,
             events: 0,
             events_in_past: 0,
             trace_hash: 0xCBF2_9CE4_8422_2325 ^ seed,
             rows: VecDeque::new(),
             rows_dropped: 0,
             scratch: Vec::with_capacity(n),
+            pinned_scratch: Vec::new(),
+            fast_pick: true,
             cfg: config,
         };
+        sim.fast_pick = sim.all_replicas_plainly_eligible();
         sim.schedule_next_arrival();
         sim.push(sim.cfg.time_step, Event::StepEnd);
         for (i, sc) in sim.cfg.schedule.iter().enumerate() {
@@ -380,6 +453,10 @@ impl Sim {
                 // The schedule was validated with the config; a command that still fails changes nothing.
                 let _ = self.apply(command);
             }
+            Event::RampTick => {
+                self.ramp_tick_pending = false;
+                self.on_ramp_tick();
+            }
         }
         true
     }
@@ -389,10 +466,7 @@ impl Sim {
         match command {
             Command::Fault { server, fault } => {
                 if server >= self.servers.len() {
-                    return Err(format!(
-                        "no server with index {server}; the section has {}",
-                        self.servers.len()
-                    ));
+                    return Err(format!("no server with index {server}; the section has {}", self.servers.len()));
                 }
                 validate_fault(&fault)?;
                 self.apply_fault(server, fault);
@@ -406,8 +480,82 @@ impl Sim {
                 self.arrival_gen = self.arrival_gen.wrapping_add(1);
                 self.schedule_next_arrival();
             }
+            Command::Operator(op) => self.apply_operator(op)?,
         }
         Ok(())
+    }
+
+    fn apply_operator(&mut self, op: Operator) -> Result<(), String> {
+        let n = self.servers.len();
+        let check = |server: usize| {
+            if server < n {
+                Ok(server)
+            } else {
+                Err(format!("no server with index {server}; the section has {n}"))
+            }
+        };
+        let now = self.now;
+        match op {
+            Operator::Pin { server, weight } => {
+                check(server)?;
+                if !(weight.is_finite() && (0.0..=1e6).contains(&weight)) {
+                    return Err(format!("pin weight must be from 0 to 1000000, got {weight}"));
+                }
+                self.pinned[server] = Some(weight);
+            }
+            Operator::Unpin { server } => self.pinned[check(server)?] = None,
+            Operator::Depool { server } => {
+                check(server)?;
+                self.set_ramp(server, LoadRamp { from: 0.0, to: 0.0, start: now, length: 0 });
+            }
+            Operator::Drain { server, over } => {
+                check(server)?;
+                let from = self.effective_load[server];
+                self.set_ramp(server, LoadRamp { from, to: 0.0, start: now, length: over });
+            }
+            Operator::Repool { server, ramp } => {
+                check(server)?;
+                let from = self.effective_load[server];
+                let to = self.cfg.servers[server].load;
+                self.set_ramp(server, LoadRamp { from, to, start: now, length: ramp });
+            }
+            Operator::ControllerOff => self.controller_enabled = false,
+            Operator::ControllerOn => self.controller_enabled = true,
+        }
+        self.fast_pick = self.all_replicas_plainly_eligible();
+        Ok(())
+    }
+
+    /// Starts a ramp of a server's configured load and applies its value now.
+    fn set_ramp(&mut self, server: usize, ramp: LoadRamp) {
+        self.ramps[server] = Some(ramp);
+        self.on_ramp_tick();
+    }
+
+    /// Applies every active ramp's current value to the hosts' candidate lists, and ticks again while any ramp
+    /// is still moving. Finished ramps stay as the server's override (a depool stays depooled).
+    fn on_ramp_tick(&mut self) {
+        let now = self.now;
+        let mut moving = false;
+        for server in 0..self.servers.len() {
+            let Some(ramp) = self.ramps[server] else { continue };
+            self.set_effective_load(server, ramp.at(now));
+            moving |= !ramp.done(now);
+        }
+        if moving && !self.ramp_tick_pending {
+            self.ramp_tick_pending = true;
+            self.push(now + RAMP_TICK, Event::RampTick);
+        }
+    }
+
+    fn set_effective_load(&mut self, server: usize, load: f64) {
+        self.effective_load[server] = load;
+        self.fast_pick = self.all_replicas_plainly_eligible();
+        if let Some(pos) = self.replica_pos[server] {
+            for host in &mut self.hosts {
+                host.replicas[pos as usize].configured_load = load;
+            }
+        }
     }
 
     fn apply_fault(&mut self, server: usize, fault: Fault) {
@@ -417,15 +565,12 @@ impl Sim {
             Fault::Slow { factor } => s.slow_factor = factor,
             Fault::ConnectTimeout => s.connect_mode = ConnectMode::Blackhole,
             Fault::Refuse => s.connect_mode = ConnectMode::Refuse,
-            Fault::Cold {
-                from_fraction,
-                warmup,
-            } => {
-                s.cold = Some(ColdRamp {
-                    start: now,
-                    from_fraction,
-                    warmup,
-                })
+            Fault::Cold { from_fraction, warmup } => {
+                s.cold = Some(ColdRamp { start: now, from_fraction, warmup });
+                if self.cfg.cold_ramp {
+                    let to = self.cfg.servers[server].load;
+                    self.set_ramp(server, LoadRamp { from: to * from_fraction, to, start: now, length: warmup });
+                }
             }
             Fault::Recover => {
                 s.connect_mode = ConnectMode::Accept;
@@ -454,7 +599,11 @@ impl Sim {
         for req in lost {
             let r = &mut self.requests[req as usize];
             r.gen = r.gen.wrapping_add(1); // its pending ConnectDone or QueryDone is now stale
-            let (host, phase, started) = (r.host as usize, r.phase, r.conn_started);
+            let (host, phase, started, probe) = (r.host as usize, r.phase, r.conn_started, r.probe);
+            if probe {
+                self.end_probe(req, false);
+                continue;
+            }
             self.hosts[host].add_in_flight(server, self.replica_pos[server], -1);
             if phase == Phase::Connecting {
                 self.controllers[host].on_connect(now, server, false, now - started);
@@ -476,14 +625,8 @@ impl Sim {
     fn schedule_next_arrival(&mut self) {
         let rate = self.cfg.arrival_rate * self.rate_multiplier;
         if rate > 0.0 {
-            let gap =
-                crate::time::from_secs_f64(self.rng_arrivals.exponential(1.0 / rate)).min(MAX_WAIT);
-            self.push(
-                self.now + gap,
-                Event::Arrival {
-                    gen: self.arrival_gen,
-                },
-            );
+            let gap = crate::time::from_secs_f64(self.rng_arrivals.exponential(1.0 / rate)).min(MAX_WAIT);
+            self.push(self.now + gap, Event::Arrival { gen: self.arrival_gen });
         }
     }
 
@@ -494,21 +637,17 @@ impl Sim {
         self.schedule_next_arrival();
         self.arrived += 1;
         let host = self.rng_arrivals.below(self.cfg.hosts as u64) as usize;
-        let to_primary =
-            self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
+        let to_primary = self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
         if self.live_requests >= self.cfg.max_requests_in_flight {
             self.reject();
             return;
         }
-        let has_worker = self
-            .cfg
-            .workers_per_host
-            .is_none_or(|w| self.hosts[host].busy_workers < w);
+        let has_worker = self.cfg.workers_per_host.is_none_or(|w| self.hosts[host].busy_workers < w);
         if !has_worker && self.hosts[host].backlog.len() >= self.cfg.backlog_per_host as usize {
             self.reject();
             return;
         }
-        let req = self.alloc(host, to_primary);
+        let req = self.alloc(host, to_primary, false);
         if has_worker {
             self.start_request(req);
         } else {
@@ -522,10 +661,12 @@ impl Sim {
         self.step_rejected += 1;
     }
 
-    fn alloc(&mut self, host: usize, to_primary: bool) -> u32 {
+    fn alloc(&mut self, host: usize, to_primary: bool, probe: bool) -> u32 {
         let fresh = Request {
             gen: 0,
             phase: Phase::Backlog,
+            probe,
+            probe_count: 0,
             host: host as u32,
             server: 0,
             attempts: 0,
@@ -536,15 +677,16 @@ impl Sim {
             conn_started: 0,
             next_free: NO_SLOT,
         };
-        self.live_requests += 1;
+        if probe {
+            self.live_probes += 1;
+        } else {
+            self.live_requests += 1;
+        }
         if self.free_head != NO_SLOT {
             let id = self.free_head;
             let slot = &mut self.requests[id as usize];
             self.free_head = slot.next_free;
-            *slot = Request {
-                gen: slot.gen.wrapping_add(1),
-                ..fresh
-            };
+            *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
             id
         } else {
             self.requests.push(fresh);
@@ -552,9 +694,21 @@ impl Sim {
         }
     }
 
+    /// Returns a slab slot to the free list.
+    fn release(&mut self, req: u32) {
+        let slot = &mut self.requests[req as usize];
+        if slot.probe {
+            self.live_probes -= 1;
+        } else {
+            self.live_requests -= 1;
+        }
+        slot.phase = Phase::Free;
+        slot.next_free = self.free_head;
+        self.free_head = req;
+    }
+
     fn set_busy_workers(&mut self, delta: i64) {
-        self.workers_area +=
-            self.busy_workers as u128 * (self.now - self.workers_last_change) as u128;
+        self.workers_area += self.busy_workers as u128 * (self.now - self.workers_last_change) as u128;
         self.workers_last_change = self.now;
         self.busy_workers = (self.busy_workers as i64 + delta) as u64;
     }
@@ -571,8 +725,21 @@ impl Sim {
         }
     }
 
-    /// Asks the host's controller for a replica not yet tried, and connects; fails the request if none is left,
-    /// the attempt bound is reached, or the controller declines ("overloaded").
+    /// True when every replica has a positive configured load and none is pinned: then a request's first pick
+    /// can hand the controller the host's whole replica list as it stands.
+    fn all_replicas_plainly_eligible(&self) -> bool {
+        self.replica_pos
+            .iter()
+            .enumerate()
+            .all(|(i, pos)| pos.is_none() || (self.effective_load[i] > 0.0 && self.pinned[i].is_none()))
+    }
+
+    /// Chooses a replica not yet tried and connects; fails the request when none is left, the attempt bound is
+    /// reached, the section breaker is open, or the controller declines ("overloaded").
+    ///
+    /// Order of decisions: pinned servers take their pinned share first (operator overrides beat the
+    /// controller); the breaker then checks every eligible server against its cap; the controller (or, when an
+    /// operator switched it off, the configured loads) picks among the unpinned servers with a positive load.
     fn route_replica(&mut self, req: u32) {
         let r = self.requests[req as usize];
         if r.attempts as u32 >= self.cfg.max_connect_attempts {
@@ -580,38 +747,84 @@ impl Sim {
             return;
         }
         let host = r.host as usize;
-        // First pick: every replica is a candidate, and the host's own list is already current. Re-picks after a
-        // failed connect filter out the servers tried.
-        let candidates: &[Candidate] = if r.tried == 0 {
-            &self.hosts[host].replicas
-        } else {
+        let plain = r.tried == 0 && self.fast_pick;
+        if !plain {
             self.scratch.clear();
-            let untried = self.hosts[host]
-                .replicas
-                .iter()
-                .filter(|c| r.tried & (1u64 << c.server) == 0);
-            self.scratch.extend(untried);
-            &self.scratch
-        };
-        if candidates.is_empty() {
+            self.pinned_scratch.clear();
+            for c in &self.hosts[host].replicas {
+                if r.tried & (1u64 << c.server) != 0 {
+                    continue;
+                }
+                match self.pinned[c.server] {
+                    Some(weight) => self.pinned_scratch.push(Candidate { configured_load: weight, ..*c }),
+                    None if c.configured_load > 0.0 => self.scratch.push(*c),
+                    None => {}
+                }
+            }
+        }
+        let candidates: &[Candidate] = if plain { &self.hosts[host].replicas } else { &self.scratch };
+        let pinned: &[Candidate] = if plain { &[] } else { &self.pinned_scratch };
+        if candidates.is_empty() && pinned.is_empty() {
             self.finish(req, Outcome::Failed);
             return;
         }
-        let view = HostView {
-            now: self.now,
-            host,
-            candidates,
-        };
-        let picked = self.controllers[host].pick(&view, &mut self.rng_balancing);
-        match picked.and_then(|k| candidates.get(k)) {
-            Some(c) => {
-                let server = c.server;
-                self.connect(req, server);
+        if let Some(cap) = self.cfg.breaker_conns {
+            let controller = &self.controllers[host];
+            let estimate = |c: &Candidate| controller.conn_estimate(c.server).unwrap_or(c.in_flight as f64);
+            let open = candidates.iter().chain(pinned).any(|c| estimate(c) < cap);
+            if !open {
+                self.finish(req, Outcome::Overloaded);
+                return;
             }
+        }
+        let pinned_total: f64 = pinned.iter().map(|c| c.configured_load).sum();
+        let mut chosen = None;
+        if pinned_total > 0.0 {
+            let unpinned_total: f64 = candidates.iter().map(|c| c.configured_load).sum();
+            let u = self.rng_balancing.next_f64() * (pinned_total + unpinned_total);
+            if u < pinned_total {
+                chosen = crate::controller::pick_weighted(pinned, &mut self.rng_balancing, |_, c| c.configured_load)
+                    .map(|k| pinned[k].server);
+            }
+        }
+        let view = HostView { now: self.now, host, hosts: self.hosts.len(), candidates };
+        if chosen.is_none() && !candidates.is_empty() {
+            let picked = if self.controller_enabled {
+                self.controllers[host].pick(&view, &mut self.rng_balancing)
+            } else {
+                StaticWeights.pick(&view, &mut self.rng_balancing)
+            };
+            chosen = picked.and_then(|k| candidates.get(k)).map(|c| c.server);
+            if chosen.is_none() {
+                self.take_probes(host);
+                self.finish(req, Outcome::Overloaded);
+                return;
+            }
+        }
+        self.take_probes(host);
+        match chosen {
+            Some(server) => self.connect(req, server),
             None => self.finish(req, Outcome::Failed),
         }
     }
 
+    /// Starts the gauge connections the host's controller asked for.
+    fn take_probes(&mut self, host: usize) {
+        let mut wanted = std::mem::take(&mut self.probe_buf);
+        wanted.clear();
+        self.controllers[host].take_probes(self.now, &mut wanted);
+        for &server in &wanted {
+            if server < self.servers.len() && self.live_probes < MAX_LIVE_PROBES {
+                let probe = self.alloc(host, false, true);
+                self.probes += 1;
+                self.step_probes += 1;
+                self.connect(probe, server);
+            }
+        }
+        self.probe_buf = wanted;
+    }
+
+    /// Opens a connection (a request's or a probe's): it is active on the server from this moment.
     fn connect(&mut self, req: u32, server: usize) {
         let now = self.now;
         let s = &mut self.servers[server];
@@ -624,46 +837,27 @@ impl Sim {
         r.phase = Phase::Connecting;
         r.conn_started = now;
         r.conn_index = already_open;
-        let gen = r.gen;
-        let host = r.host as usize;
+        let (gen, host, probe) = (r.gen, r.host as usize, r.probe);
         s.conns.push(req);
         s.total_conns += 1;
-        self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
-        let full = self.cfg.servers[server]
-            .max_connections
-            .is_some_and(|max| already_open >= max);
-        let rtt = self.cfg.rtt;
-        match s.connect_mode {
-            ConnectMode::Blackhole => self.push(
-                now + self.cfg.connect_timeout,
-                Event::ConnectDone {
-                    req,
-                    gen,
-                    ok: false,
-                },
-            ),
-            ConnectMode::Refuse => self.push(
-                now + rtt,
-                Event::ConnectDone {
-                    req,
-                    gen,
-                    ok: false,
-                },
-            ),
-            ConnectMode::Accept if full => self.push(
-                now + rtt,
-                Event::ConnectDone {
-                    req,
-                    gen,
-                    ok: false,
-                },
-            ),
-            ConnectMode::Accept if rtt == 0 => self.on_connected(req),
-            ConnectMode::Accept => self.push(now + rtt, Event::ConnectDone { req, gen, ok: true }),
+        if !probe {
+            self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
         }
+        let full = self.cfg.servers[server].max_connections.is_some_and(|max| already_open >= max);
+        let rtt = self.cfg.rtt;
+        let timeout = if probe { self.cfg.probe_connect_timeout } else { self.cfg.connect_timeout };
+        let fail = |at| (at, Event::ConnectDone { req, gen, ok: false });
+        let (at, event) = match s.connect_mode {
+            ConnectMode::Blackhole => fail(now + timeout),
+            ConnectMode::Refuse => fail(now + rtt),
+            ConnectMode::Accept if full => fail(now + rtt),
+            ConnectMode::Accept if rtt == 0 => return self.on_connected(req),
+            ConnectMode::Accept => (now + rtt, Event::ConnectDone { req, gen, ok: true }),
+        };
+        self.push(at, event);
     }
 
-    /// Removes the request's connection from its server's list (the list order is not meaningful).
+    /// Removes the connection from its server's list (the list order is not meaningful).
     fn remove_conn(&mut self, req: u32) {
         let r = self.requests[req as usize];
         let server = r.server as usize;
@@ -674,7 +868,9 @@ impl Sim {
         if let Some(&moved) = s.conns.get(idx) {
             self.requests[moved as usize].conn_index = idx as u32;
         }
-        self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
+        if !r.probe {
+            self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
+        }
     }
 
     fn on_connect_done(&mut self, req: u32, gen: u32, ok: bool) {
@@ -683,14 +879,20 @@ impl Sim {
             return;
         }
         let (server, host) = (r.server as usize, r.host as usize);
-        let elapsed = self.now - r.conn_started;
-        self.controllers[host].on_connect(self.now, server, ok, elapsed);
+        if !r.probe {
+            let elapsed = self.now - r.conn_started;
+            self.controllers[host].on_connect(self.now, server, ok, elapsed);
+        }
         if ok {
             self.on_connected(req);
         } else {
             self.servers[server].failed_conns += 1;
             self.remove_conn(req);
-            self.retry_or_fail(req);
+            if r.probe {
+                self.end_probe(req, false);
+            } else {
+                self.retry_or_fail(req);
+            }
         }
     }
 
@@ -705,6 +907,17 @@ impl Sim {
 
     fn on_connected(&mut self, req: u32) {
         let server = self.requests[req as usize].server as usize;
+        if self.requests[req as usize].probe {
+            // The gauge counts PROCESSLIST, itself and waiting connects included, in one round trip; it needs no
+            // query slot.
+            let count = self.servers[server].conns.len() as u32;
+            let r = &mut self.requests[req as usize];
+            r.probe_count = count;
+            r.phase = Phase::Querying;
+            let gen = r.gen;
+            self.push(self.now + self.cfg.rtt, Event::QueryDone { req, gen });
+            return;
+        }
         match self.cfg.servers[server].capacity {
             Capacity::Unlimited => self.start_query(req),
             Capacity::Slots(slots) => {
@@ -765,6 +978,11 @@ impl Sim {
         if r.gen != gen || r.phase != Phase::Querying {
             return;
         }
+        if r.probe {
+            self.remove_conn(req);
+            self.end_probe(req, true);
+            return;
+        }
         let (server, host) = (r.server as usize, r.host as usize);
         let held = self.now - r.conn_started;
         let s = &mut self.servers[server];
@@ -783,13 +1001,22 @@ impl Sim {
         self.finish(req, Outcome::Completed);
     }
 
+    /// Ends a probe whose connection is already removed, and tells its host's controller what it found.
+    fn end_probe(&mut self, req: u32, connected: bool) {
+        let r = self.requests[req as usize];
+        let result = ProbeResult {
+            connected,
+            conn_count: if connected { r.probe_count } else { 0 },
+            elapsed: self.now - r.conn_started,
+        };
+        self.release(req);
+        self.controllers[r.host as usize].on_probe(self.now, r.server as usize, result);
+    }
+
     /// Ends a request that holds a worker: records it, frees the worker, and starts the next backlogged request.
     fn finish(&mut self, req: u32, outcome: Outcome) {
         let r = self.requests[req as usize];
-        debug_assert!(matches!(
-            r.phase,
-            Phase::Connecting | Phase::Queued | Phase::Querying
-        ));
+        debug_assert!(!r.probe && matches!(r.phase, Phase::Connecting | Phase::Queued | Phase::Querying));
         match outcome {
             Outcome::Completed => {
                 self.completed += 1;
@@ -801,15 +1028,15 @@ impl Sim {
                 self.failed += 1;
                 self.step_failed += 1;
             }
+            Outcome::Overloaded => {
+                self.overloaded += 1;
+                self.step_overloaded += 1;
+            }
         }
         let host = r.host as usize;
         self.hosts[host].busy_workers -= 1;
         self.set_busy_workers(-1);
-        let slot = &mut self.requests[req as usize];
-        slot.phase = Phase::Free;
-        slot.next_free = self.free_head;
-        self.free_head = req;
-        self.live_requests -= 1;
+        self.release(req);
         if let Some(next) = self.hosts[host].backlog.pop_front() {
             self.start_request(next);
         }
@@ -846,6 +1073,8 @@ impl Sim {
             requests: self.step_requests,
             rejected: self.step_rejected,
             failed: self.step_failed,
+            overloaded: self.step_overloaded,
+            probes: self.step_probes,
             active_workers,
             latency_mean_ms: self.step_latency.mean_us() / 1e3,
             latency_p50_ms: self.step_latency.quantile_us(0.5) / 1e3,
@@ -856,6 +1085,8 @@ impl Sim {
         self.step_requests = 0;
         self.step_rejected = 0;
         self.step_failed = 0;
+        self.step_overloaded = 0;
+        self.step_probes = 0;
         self.step_start = now;
         if self.rows.len() >= limits::MAX_BUFFERED_ROWS {
             self.rows.pop_front();
@@ -877,6 +1108,8 @@ impl Sim {
             completed: self.completed,
             rejected: self.rejected,
             failed: self.failed,
+            overloaded: self.overloaded,
+            probes: self.probes,
             in_flight: self.live_requests as u64,
             latency_mean_ms: self.run_latency.mean_us() / 1e3,
             latency_p50_ms: self.run_latency.quantile_us(0.5) / 1e3,
@@ -899,6 +1132,8 @@ impl Sim {
                     connect_mode: s.connect_mode,
                     crashed: s.crashed,
                     latency_multiplier: self.latency_multiplier(i),
+                    effective_load: self.effective_load[i],
+                    pinned: self.pinned[i],
                 }
             })
             .collect()
@@ -911,18 +1146,15 @@ impl Sim {
 
     /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let accounted = self.rejected + self.completed + self.failed + self.live_requests as u64;
+        let accounted = self.rejected + self.completed + self.failed + self.overloaded + self.live_requests as u64;
         if self.arrived != accounted {
             return Err(format!(
-                "requests not conserved: arrived {} ≠ rejected {} + completed {} + failed {} + live {}",
-                self.arrived, self.rejected, self.completed, self.failed, self.live_requests
+                "requests not conserved: arrived {} ≠ rejected {} + completed {} + failed {} + overloaded {} + live {}",
+                self.arrived, self.rejected, self.completed, self.failed, self.overloaded, self.live_requests
             ));
         }
         if self.events_in_past > 0 {
-            return Err(format!(
-                "{} events were scheduled in the past",
-                self.events_in_past
-            ));
+            return Err(format!("{} events were scheduled in the past", self.events_in_past));
         }
         if let Some(t) = self.queue.peek_time() {
             if t < self.now {
@@ -930,11 +1162,20 @@ impl Sim {
             }
         }
         let n = self.servers.len();
-        let mut per_server = vec![[0u32; 3]; n]; // connecting, queued, querying
+        let mut per_server = vec![[0u32; 4]; n]; // connecting, queued, querying, probes
         let mut per_host = vec![(0u32, 0u32); self.hosts.len()]; // holding a worker, in backlog
         let mut host_server = vec![0u32; self.hosts.len() * n];
         let mut live = 0;
+        let mut probes = 0;
         for r in &self.requests {
+            if r.probe && r.phase != Phase::Free {
+                if !matches!(r.phase, Phase::Connecting | Phase::Querying) {
+                    return Err(format!("a probe is in phase {:?}", r.phase));
+                }
+                probes += 1;
+                per_server[r.server as usize][3] += 1;
+                continue;
+            }
             let slot = match r.phase {
                 Phase::Free => continue,
                 Phase::Backlog => {
@@ -951,28 +1192,21 @@ impl Sim {
             per_server[r.server as usize][slot] += 1;
             host_server[r.host as usize * n + r.server as usize] += 1;
         }
+        if probes != self.live_probes {
+            return Err(format!("live probe count {} ≠ {probes} probes in the slab", self.live_probes));
+        }
         if live != self.live_requests {
-            return Err(format!(
-                "live request count {} ≠ {live} requests in the slab",
-                self.live_requests
-            ));
+            return Err(format!("live request count {} ≠ {live} requests in the slab", self.live_requests));
         }
         let mut workers = 0u64;
         for (h, host) in self.hosts.iter().enumerate() {
             if let Some(max) = self.cfg.workers_per_host {
                 if host.busy_workers > max {
-                    return Err(format!(
-                        "host {h}: {} busy workers > pool of {max}",
-                        host.busy_workers
-                    ));
+                    return Err(format!("host {h}: {} busy workers > pool of {max}", host.busy_workers));
                 }
             }
             if host.backlog.len() > self.cfg.backlog_per_host as usize {
-                return Err(format!(
-                    "host {h}: backlog {} > bound {}",
-                    host.backlog.len(),
-                    self.cfg.backlog_per_host
-                ));
+                return Err(format!("host {h}: backlog {} > bound {}", host.backlog.len(), self.cfg.backlog_per_host));
             }
             if (host.busy_workers, host.backlog.len() as u32) != per_host[h] {
                 return Err(format!(
@@ -993,45 +1227,31 @@ impl Sim {
             workers += host.busy_workers as u64;
         }
         if workers != self.busy_workers {
-            return Err(format!(
-                "busy workers {} ≠ sum over hosts {workers}",
-                self.busy_workers
-            ));
+            return Err(format!("busy workers {} ≠ sum over hosts {workers}", self.busy_workers));
         }
         for (i, s) in self.servers.iter().enumerate() {
-            let [connecting, queued, querying] = per_server[i];
-            if s.conns.len() as u32 != connecting + queued + querying {
+            let [connecting, queued, querying, probes] = per_server[i];
+            if s.conns.len() as u32 != connecting + queued + querying + probes {
                 return Err(format!(
-                    "server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests",
+                    "server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests + {probes} probes",
                     s.conns.len()
                 ));
             }
             for (k, &req) in s.conns.iter().enumerate() {
                 let r = &self.requests[req as usize];
                 if r.server as usize != i || r.conn_index as usize != k {
-                    return Err(format!(
-                        "server {i}: conns[{k}] = request {req} points elsewhere"
-                    ));
+                    return Err(format!("server {i}: conns[{k}] = request {req} points elsewhere"));
                 }
             }
             if s.queue.len() as u32 != queued {
-                return Err(format!(
-                    "server {i}: queue {} ≠ {queued} queued requests",
-                    s.queue.len()
-                ));
+                return Err(format!("server {i}: queue {} ≠ {queued} queued requests", s.queue.len()));
             }
             if let Capacity::Slots(slots) = self.cfg.servers[i].capacity {
                 if s.busy_slots > slots || s.busy_slots != querying {
-                    return Err(format!(
-                        "server {i}: busy slots {} (of {slots}) ≠ {querying} running",
-                        s.busy_slots
-                    ));
+                    return Err(format!("server {i}: busy slots {} (of {slots}) ≠ {querying} running", s.busy_slots));
                 }
                 if s.busy_slots < slots && !s.queue.is_empty() {
-                    return Err(format!(
-                        "server {i}: idle slot while {} queries wait",
-                        s.queue.len()
-                    ));
+                    return Err(format!("server {i}: idle slot while {} queries wait", s.queue.len()));
                 }
             }
         }
@@ -1048,16 +1268,12 @@ impl Sim {
 pub fn validate_fault(fault: &Fault) -> Result<(), String> {
     match *fault {
         Fault::Slow { factor } if !(factor.is_finite() && (0.01..=10_000.0).contains(&factor)) => {
-            Err(format!(
-                "slow factor must be from 0.01 to 10000, got {factor}"
-            ))
+            Err(format!("slow factor must be from 0.01 to 10000, got {factor}"))
         }
         Fault::Cold { from_fraction, .. }
             if !(from_fraction.is_finite() && from_fraction > 0.0 && from_fraction <= 1.0) =>
         {
-            Err(format!(
-                "cold start fraction must be in (0, 1], got {from_fraction}"
-            ))
+            Err(format!("cold start fraction must be in (0, 1], got {from_fraction}"))
         }
         _ => Ok(()),
     }

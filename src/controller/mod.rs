@@ -7,6 +7,7 @@
 
 mod static_weights;
 
+use crate::config::ServerConfig;
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime};
 
@@ -30,11 +31,30 @@ pub struct HostView<'a> {
     pub now: SimTime,
     /// Which app host this is.
     pub host: usize,
-    /// Eligible replicas, in config order. Never empty when `pick` is called.
+    /// How many app hosts the section has (a host may scale its own counts by it to estimate section totals).
+    pub hosts: usize,
+    /// Eligible replicas, in config order. Never empty when `pick` is called. `configured_load` already includes
+    /// operator overrides (pin, depool, drain, repool ramps).
     pub candidates: &'a [Candidate],
 }
 
+/// What a gauge ("probe") connection found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// True if the gauge connection was accepted.
+    pub connected: bool,
+    /// Connections on the server when the probe counted its PROCESSLIST (including waiting connects and the
+    /// probe itself); 0 when not connected.
+    pub conn_count: u32,
+    /// Time from the probe's connect attempt to its result, µs.
+    pub elapsed: SimDuration,
+}
+
 /// A balancing policy running on one app host.
+///
+/// The engine calls, per request: `pick` (then `take_probes`), then `on_connect` when the connect resolves and
+/// `on_close` when an established connection closes. Probes asked for in `take_probes` are real connections with
+/// the probe connect timeout (1 s); each one's result comes back through `on_probe` on the host that asked.
 pub trait Controller {
     /// Chooses one of `view.candidates` (returns its index), or `None` to fail the request fast ("overloaded").
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize>;
@@ -42,9 +62,34 @@ pub trait Controller {
     /// This host's connect to `server` finished after `elapsed` µs: `ok` is false for a timeout or refusal.
     fn on_connect(&mut self, _now: SimTime, _server: usize, _ok: bool, _elapsed: SimDuration) {}
 
-    /// This host closed a connection to `server` that was open (or opening) for `held` µs.
+    /// This host closed an established connection to `server`, held for `held` µs from its connect attempt.
     fn on_close(&mut self, _now: SimTime, _server: usize, _held: SimDuration) {}
+
+    /// Appends the servers this host wants to probe now. Called right after every `pick`.
+    fn take_probes(&mut self, _now: SimTime, _out: &mut Vec<usize>) {}
+
+    /// The result of a probe this host asked for.
+    fn on_probe(&mut self, _now: SimTime, _server: usize, _result: ProbeResult) {}
+
+    /// This controller's estimate of the connections on `server`, which the section circuit breaker compares
+    /// with its cap. `None` means it keeps no estimate; the breaker then uses this host's in-flight count.
+    fn conn_estimate(&self, _server: usize) -> Option<f64> {
+        None
+    }
+
+    /// The weights this host would pick with now, one per candidate, for charts. Default: the configured loads.
+    fn weights(&self, view: &HostView<'_>, out: &mut Vec<f64>) {
+        out.extend(view.candidates.iter().map(|c| c.configured_load));
+    }
+
+    /// Named internal terms for one server (error, P, I, D, clamp, EWMA, ejection…), for charts and the
+    /// "why this server?" panel. Default: none.
+    fn diagnostics(&self, _server: usize, _out: &mut Vec<(&'static str, f64)>) {}
 }
+
+/// Builds one controller instance per app host. Builders may share state between the instances they build
+/// (a cluster cache); the section's servers are given in config order.
+pub type Builder = fn(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>>;
 
 /// A tunable parameter of a controller, with its unit, default and valid range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,8 +108,8 @@ pub struct ParamInfo {
     pub help: &'static str,
 }
 
-/// A controller's name, one-line description and parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A controller's name, one-line description, parameters and builder.
+#[derive(Clone, Copy)]
 pub struct ControllerInfo {
     /// The name, part of the CLI and URL interface.
     pub name: &'static str,
@@ -72,15 +117,26 @@ pub struct ControllerInfo {
     pub summary: &'static str,
     /// Its tunable parameters.
     pub params: &'static [ParamInfo],
+    /// Makes the per-host instances.
+    pub build: Builder,
+    /// The weights the controller would set from configured loads and connection counts, where it has a closed
+    /// form (for `loadlab weights`, the runbook calculator); `None` where it has not.
+    pub formula: Option<WeightsFormula>,
+}
+
+/// A controller's closed form: `(spec, configured loads, connection counts) → weights`, one per server.
+pub type WeightsFormula = fn(spec: &ControllerSpec, loads: &[f64], conns: &[f64]) -> Vec<f64>;
+
+impl std::fmt::Debug for ControllerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControllerInfo").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 /// Every controller loadlab knows, in the order `loadlab list` prints them.
 pub fn controllers() -> &'static [ControllerInfo] {
-    &[ControllerInfo {
-        name: "static",
-        summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
-        params: &[],
-    }]
+    // The registry: one line per controller module, in the order `loadlab list` prints them.
+    &[static_weights::INFO]
 }
 
 /// Looks up a controller by name.
@@ -89,7 +145,7 @@ pub fn controller_info(name: &str) -> Option<&'static ControllerInfo> {
 }
 
 /// A validated choice of controller and its parameter values; builds one instance per host.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ControllerSpec {
     info: &'static ControllerInfo,
     values: Vec<f64>,
@@ -106,15 +162,9 @@ impl ControllerSpec {
     pub fn new(name: &str) -> Result<ControllerSpec, String> {
         let info = controller_info(name).ok_or_else(|| {
             let names: Vec<&str> = controllers().iter().map(|c| c.name).collect();
-            format!(
-                "unknown controller '{name}'; valid controllers: {}",
-                names.join(", ")
-            )
+            format!("unknown controller '{name}'; valid controllers: {}", names.join(", "))
         })?;
-        Ok(ControllerSpec {
-            info,
-            values: info.params.iter().map(|p| p.default).collect(),
-        })
+        Ok(ControllerSpec { info, values: info.params.iter().map(|p| p.default).collect() })
     }
 
     /// The controller's name.
@@ -142,10 +192,7 @@ impl ControllerSpec {
             .ok_or_else(|| format!("controller {} has no parameter '{key}'", self.info.name))?;
         let p = &self.info.params[i];
         if !value.is_finite() || value < p.min || value > p.max {
-            return Err(format!(
-                "{key} must be a number from {} to {} ({}), got {value}",
-                p.min, p.max, p.unit
-            ));
+            return Err(format!("{key} must be a number from {} to {} ({}), got {value}", p.min, p.max, p.unit));
         }
         self.values[i] = value;
         Ok(())
@@ -153,17 +200,24 @@ impl ControllerSpec {
 
     /// A parameter's current value (its default unless set). Unknown keys give NaN.
     pub fn get(&self, key: &str) -> f64 {
-        self.info
-            .params
-            .iter()
-            .position(|p| p.key == key)
-            .map_or(f64::NAN, |i| self.values[i])
+        self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
     }
 
-    /// Builds the controller instance for one app host.
-    pub fn instantiate(&self, _host: usize, _servers: usize) -> Box<dyn Controller> {
-        Box::new(StaticWeights)
+    /// Builds the controller instances for every app host.
+    pub fn instantiate_all(&self, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+        (self.info.build)(self, servers, hosts)
     }
+}
+
+impl PartialEq for ControllerSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.info.name == other.info.name && self.values == other.values
+    }
+}
+
+/// A [`Builder`] for controllers with no shared state: `make` runs once per host.
+pub fn per_host<C: Controller + 'static>(hosts: usize, mut make: impl FnMut(usize) -> C) -> Vec<Box<dyn Controller>> {
+    (0..hosts).map(|h| Box::new(make(h)) as Box<dyn Controller>).collect()
 }
 
 /// Picks a candidate at random with probability proportional to `weight(candidate)`; `None` if all weights are
@@ -175,11 +229,7 @@ pub fn pick_weighted(
 ) -> Option<usize> {
     // Two passes, recomputing each weight, instead of a buffer: weights are cheap, and picks are the hot path.
     // `max(0.0)` maps NaN and negative weights to zero.
-    let total: f64 = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| weight(i, c).max(0.0))
-        .sum();
+    let total: f64 = candidates.iter().enumerate().map(|(i, c)| weight(i, c).max(0.0)).sum();
     if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !total.is_finite() {
         return None;
     }

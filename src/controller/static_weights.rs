@@ -1,8 +1,17 @@
 //! `static`: weighted random by configured load, as MediaWiki's LoadBalancer does with LoadMonitor off
 //! (`LoadBalancer::getReaderIndex` → `ArrayUtils::pickRandom` over the configured loads; REFERENCE §2).
 
-use super::{pick_weighted, Controller, HostView};
+use super::{per_host, pick_weighted, Controller, ControllerInfo, HostView};
 use crate::rng::Rng;
+
+/// Registry entry.
+pub const INFO: ControllerInfo = ControllerInfo {
+    name: "static",
+    summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
+    params: &[],
+    build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
+    formula: Some(|_, loads, _| loads.to_vec()),
+};
 
 /// Picks replicas with probability proportional to their configured load; ignores all feedback.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,17 +32,9 @@ mod tests {
     #[test]
     fn picks_in_proportion_to_load() {
         // Loads 50:200:0 → shares 0.2, 0.8, 0. With 100k picks the share's standard error is 0.0013; allow 0.01.
-        let c = |server, load| Candidate {
-            server,
-            configured_load: load,
-            in_flight: 0,
-        };
+        let c = |server, load| Candidate { server, configured_load: load, in_flight: 0 };
         let cands = [c(0, 50.0), c(1, 200.0), c(2, 0.0)];
-        let view = HostView {
-            now: 0,
-            host: 0,
-            candidates: &cands,
-        };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands };
         let mut rng = Rng::new(3, Stream::Balancing);
         let mut counts = [0u32; 3];
         for _ in 0..100_000 {

@@ -3,10 +3,7 @@
 use std::process::Command;
 
 fn loadlab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadlab"))
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadlab")).args(args).output().expect("runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -17,67 +14,22 @@ fn loadlab(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn bad_input_is_one_line_exit_2() {
     let cases: &[(&[&str], &str)] = &[
-        (
-            &["run", "--scenario", "nope"],
-            "valid scenarios: plain-s1, slow, connect-timeout, quiet, mmc",
-        ),
-        (
-            &["run", "--scenario", "slow", "--controller", "magic"],
-            "valid controllers: static",
-        ),
-        (
-            &["run", "--scenario", "slow", "--set", "bogus=1"],
-            "valid keys:",
-        ),
-        (
-            &["run", "--scenario", "mmc", "--set", "servers=-1"],
-            "servers",
-        ),
-        (
-            &["run", "--scenario", "mmc", "--set", "utilization=1.5"],
-            "utilization",
-        ),
-        (
-            &["run", "--scenario", "mmc", "--set", "service_ms=NaN"],
-            "service_ms",
-        ),
-        (
-            &["run", "--scenario", "mmc", "--set", "servers=2.5"],
-            "whole number",
-        ),
-        (
-            &["run", "--scenario", "slow", "--duration", "-5"],
-            "--duration",
-        ),
-        (
-            &["run", "--scenario", "slow", "--time-step", "0"],
-            "--time-step",
-        ),
+        (&["run", "--scenario", "nope"], "valid scenarios: plain-s1, slow, connect-timeout, refuse, quiet, mmc"),
+        (&["run", "--scenario", "slow", "--controller", "magic"], "valid controllers: static"),
+        (&["run", "--scenario", "slow", "--set", "bogus=1"], "valid keys:"),
+        (&["run", "--scenario", "mmc", "--set", "servers=-1"], "servers"),
+        (&["run", "--scenario", "mmc", "--set", "utilization=1.5"], "utilization"),
+        (&["run", "--scenario", "mmc", "--set", "service_ms=NaN"], "service_ms"),
+        (&["run", "--scenario", "mmc", "--set", "servers=2.5"], "whole number"),
+        (&["run", "--scenario", "slow", "--duration", "-5"], "--duration"),
+        (&["run", "--scenario", "slow", "--time-step", "0"], "--time-step"),
         (&["run", "--scenario", "slow", "--seed", "x"], "--seed"),
-        (
-            &["run", "--scenario", "slow", "--format", "xml"],
-            "csv or json",
-        ),
-        (
-            &["run", "--scenario", "slow", "--set", "fault=melt:db1119@3"],
-            "unknown kind",
-        ),
-        (
-            &["run", "--scenario", "slow", "--set", "fault=crash:db9999@3"],
-            "valid servers",
-        ),
-        (
-            &["run", "--scenario", "slow", "--set", "workers=0"],
-            "'unlimited'",
-        ),
-        (
-            &["run", "--scenario", "slow", "--set", "novalue"],
-            "KEY=VALUE",
-        ),
-        (
-            &["run", "--scenario", "slow", "--bogus", "1"],
-            "valid options",
-        ),
+        (&["run", "--scenario", "slow", "--format", "xml"], "csv or json"),
+        (&["run", "--scenario", "slow", "--set", "fault=melt:db1119@3"], "unknown kind"),
+        (&["run", "--scenario", "slow", "--set", "fault=crash:db9999@3"], "valid servers"),
+        (&["run", "--scenario", "slow", "--set", "workers=0"], "'unlimited'"),
+        (&["run", "--scenario", "slow", "--set", "novalue"], "KEY=VALUE"),
+        (&["run", "--scenario", "slow", "--bogus", "1"], "valid options"),
         (&["run"], "valid scenarios"),
         (&["frobnicate"], "valid commands"),
         (&[], "usage"),
@@ -86,15 +38,8 @@ fn bad_input_is_one_line_exit_2() {
         let (code, stdout, stderr) = loadlab(args);
         assert_eq!(code, 2, "{args:?} → exit {code}, stderr {stderr}");
         assert!(stdout.is_empty(), "{args:?} wrote to stdout: {stdout}");
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {stderr}"
-        );
-        assert!(
-            stderr.contains(hint),
-            "{args:?}: '{stderr}' does not mention '{hint}'"
-        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: not one line: {stderr}");
+        assert!(stderr.contains(hint), "{args:?}: '{stderr}' does not mention '{hint}'");
         assert!(!stderr.contains("panicked"), "{args:?} panicked");
     }
 }
@@ -120,15 +65,8 @@ fn run_writes_csv_to_a_file() {
     let dir = std::env::temp_dir().join(format!("loadlab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("out.csv");
-    let (code, stdout, stderr) = loadlab(&[
-        "run",
-        "--scenario",
-        "quiet",
-        "--duration",
-        "3",
-        "--out",
-        path.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) =
+        loadlab(&["run", "--scenario", "quiet", "--duration", "3", "--out", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);

@@ -13,16 +13,7 @@ fn csv_of(args: &[&str]) -> Vec<u8> {
 #[test]
 fn same_config_and_seed_give_byte_identical_csv() {
     for scenario in ["plain-s1", "slow", "connect-timeout", "mmc"] {
-        let args = [
-            "--scenario",
-            scenario,
-            "--duration",
-            "40",
-            "--seed",
-            "99",
-            "--set",
-            "workers=20",
-        ];
+        let args = ["--scenario", scenario, "--duration", "40", "--seed", "99", "--set", "workers=20"];
         let (a, b) = (csv_of(&args), csv_of(&args));
         assert!(a.len() > 1000, "{scenario}: suspiciously short output");
         assert!(a == b, "{scenario}: two runs with seed 99 differ");
@@ -38,28 +29,12 @@ fn different_seeds_give_different_runs() {
 
 #[test]
 fn csv_has_eventsimulator_columns() {
-    let out = String::from_utf8(csv_of(&[
-        "--scenario",
-        "plain-s1",
-        "--duration",
-        "3",
-        "--time-step",
-        "0.5",
-    ]))
-    .unwrap();
+    let out = String::from_utf8(csv_of(&["--scenario", "plain-s1", "--duration", "3", "--time-step", "0.5"])).unwrap();
     let mut lines = out.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         &header[..7],
-        [
-            "time_s",
-            "requests",
-            "rejected",
-            "active_workers",
-            "latency_mean_ms",
-            "latency_p50_ms",
-            "latency_p99_ms"
-        ]
+        ["time_s", "requests", "rejected", "active_workers", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms"]
     );
     assert_eq!(
         &header[7..12],
@@ -80,15 +55,7 @@ fn csv_has_eventsimulator_columns() {
 
 #[test]
 fn json_has_rows_and_summary() {
-    let out = String::from_utf8(csv_of(&[
-        "--scenario",
-        "mmc",
-        "--duration",
-        "2",
-        "--format",
-        "json",
-    ]))
-    .unwrap();
+    let out = String::from_utf8(csv_of(&["--scenario", "mmc", "--duration", "2", "--format", "json"])).unwrap();
     for key in [
         "\"rows\":[",
         "\"summary\":{",

@@ -15,10 +15,7 @@ fn step_checked(sim: &mut Sim, until_s: u64, what: &str, seed: u64) -> u64 {
         }
         events += 1;
         if let Err(violation) = sim.check_invariants() {
-            panic!(
-                "{what}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}",
-                sim.now()
-            );
+            panic!("{what}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}", sim.now());
         }
     }
     events
@@ -48,36 +45,16 @@ fn invariants_hold_through_every_fault_and_limit() {
         cfg.time_step = SECOND / 4;
         let mut sim = Sim::new(cfg, seed);
         let events = step_checked(&mut sim, 5, "EventSimulator faults", seed);
-        assert!(
-            events > 2_000,
-            "too few events ({events}) to exercise anything; seed={seed}"
-        );
+        assert!(events > 2_000, "too few events ({events}) to exercise anything; seed={seed}");
         let s = sim.summary();
-        assert!(
-            s.rejected > 0 && s.failed > 0,
-            "the limits were never hit: {s:?}; seed={seed}"
-        );
+        assert!(s.rejected > 0 && s.failed > 0, "the limits were never hit: {s:?}; seed={seed}");
         // Live commands go through the same validation, and a bad one changes nothing.
         let before = sim.summary();
-        assert!(sim
-            .apply(Command::Fault {
-                server: 99,
-                fault: Fault::Crash
-            })
-            .is_err());
-        assert!(sim
-            .apply(Command::Fault {
-                server: 0,
-                fault: Fault::Slow { factor: f64::NAN }
-            })
-            .is_err());
+        assert!(sim.apply(Command::Fault { server: 99, fault: Fault::Crash }).is_err());
+        assert!(sim.apply(Command::Fault { server: 0, fault: Fault::Slow { factor: f64::NAN } }).is_err());
         assert!(sim.apply(Command::Surge { factor: -1.0 }).is_err());
         assert_eq!(before, sim.summary());
-        sim.apply(Command::Fault {
-            server: db("db1099", &sim),
-            fault: Fault::Crash,
-        })
-        .unwrap();
+        sim.apply(Command::Fault { server: db("db1099", &sim), fault: Fault::Crash }).unwrap();
         step_checked(&mut sim, 6, "after a live crash", seed);
     }
 }

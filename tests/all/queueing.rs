@@ -26,18 +26,9 @@ fn plain_s1_db1119_follows_littles_law() {
     let (rows, sim) = run("plain-s1", "static", &[], 60, seed);
     let i = server_index(&sim, "db1119");
     let expected = db1119_rate() * (RTT_S + DB1119_L_S);
-    assert!(
-        (expected - 69.2).abs() < 0.5,
-        "derivation drifted: {expected}"
-    );
+    assert!((expected - 69.2).abs() < 0.5, "derivation drifted: {expected}");
     let measured = window_mean(&rows, 5.0, 60.0, |r| r.servers[i].active_conns);
-    assert_close(
-        measured,
-        expected,
-        0.05,
-        "plain-s1 db1119 active conns",
-        seed,
-    );
+    assert_close(measured, expected, 0.05, "plain-s1 db1119 active conns", seed);
 }
 
 #[test]
@@ -48,22 +39,10 @@ fn slow_db1119_follows_littles_law_after_the_fault() {
     let (rows, sim) = run("slow", "static", &[], 70, seed);
     let i = server_index(&sim, "db1119");
     let before = window_mean(&rows, 5.0, 30.0, |r| r.servers[i].active_conns);
-    assert_close(
-        before,
-        db1119_rate() * (RTT_S + DB1119_L_S),
-        0.05,
-        "slow db1119 before the fault",
-        seed,
-    );
+    assert_close(before, db1119_rate() * (RTT_S + DB1119_L_S), 0.05, "slow db1119 before the fault", seed);
     // Ten time constants (10 × 0.86 s) after the fault the backlog of slow queries has reached steady state.
     let after = window_mean(&rows, 40.0, 70.0, |r| r.servers[i].active_conns);
-    assert_close(
-        after,
-        db1119_rate() * (RTT_S + 10.0 * DB1119_L_S),
-        0.05,
-        "slow db1119 after the fault",
-        seed,
-    );
+    assert_close(after, db1119_rate() * (RTT_S + 10.0 * DB1119_L_S), 0.05, "slow db1119 after the fault", seed);
 }
 
 #[test]
@@ -74,33 +53,12 @@ fn connect_timeout_db1119_holds_three_seconds_of_connects() {
     let (rows, sim) = run("connect-timeout", "static", &[], 60, seed);
     let i = server_index(&sim, "db1119");
     let after = window_mean(&rows, 34.0, 60.0, |r| r.servers[i].active_conns);
-    assert_close(
-        after,
-        db1119_rate() * 3.0,
-        0.05,
-        "connect-timeout db1119 waiting connects",
-        seed,
-    );
+    assert_close(after, db1119_rate() * 3.0, 0.05, "connect-timeout db1119 waiting connects", seed);
     // Every one of those attempts fails, and the re-picks keep the requests alive: none fail for lack of servers.
-    let failed: u64 = rows
-        .iter()
-        .filter(|r| r.time_s > 34.0)
-        .map(|r| r.servers[i].failed_conns)
-        .sum();
-    let attempts: u64 = rows
-        .iter()
-        .filter(|r| r.time_s > 34.0)
-        .map(|r| r.servers[i].total_conns)
-        .sum();
-    assert!(
-        failed as f64 >= 0.95 * attempts as f64,
-        "failed {failed} of {attempts}"
-    );
-    assert_eq!(
-        sim.summary().failed,
-        0,
-        "re-picks should rescue every request; seed={seed}"
-    );
+    let failed: u64 = rows.iter().filter(|r| r.time_s > 34.0).map(|r| r.servers[i].failed_conns).sum();
+    let attempts: u64 = rows.iter().filter(|r| r.time_s > 34.0).map(|r| r.servers[i].total_conns).sum();
+    assert!(failed as f64 >= 0.95 * attempts as f64, "failed {failed} of {attempts}");
+    assert_eq!(sim.summary().failed, 0, "re-picks should rescue every request; seed={seed}");
 }
 
 #[test]
@@ -111,13 +69,7 @@ fn quiet_scales_every_rate_down_a_thousandfold() {
     let (rows, sim) = run("quiet", "static", &[], 2000, seed);
     let i = server_index(&sim, "db1119");
     let measured = window_mean(&rows, 0.0, 2000.0, |r| r.servers[i].active_conns);
-    assert_close(
-        measured,
-        db1119_rate() / 1000.0 * (RTT_S + DB1119_L_S),
-        0.10,
-        "quiet db1119 active conns",
-        seed,
-    );
+    assert_close(measured, db1119_rate() / 1000.0 * (RTT_S + DB1119_L_S), 0.10, "quiet db1119 active conns", seed);
 }
 
 /// Erlang C mean response time T = C(c, a)/(cμ − λ) + 1/μ, with a = λ/μ (REFERENCE §5).
@@ -163,13 +115,7 @@ fn check_mmc(slots: u32, rho: f64, servers: u32, duration_s: u64, seed: u64) {
     let expected_ms = erlang_c_response(slots, lambda_per_server, mu) * 1e3;
     let s = sim.summary();
     assert!(s.completed > 100_000, "too few samples: {}", s.completed);
-    assert_close(
-        s.latency_mean_ms,
-        expected_ms,
-        0.02,
-        &format!("M/M/{slots} at rho {rho} mean response (ms)"),
-        seed,
-    );
+    assert_close(s.latency_mean_ms, expected_ms, 0.02, &format!("M/M/{slots} at rho {rho} mean response (ms)"), seed);
 }
 
 // Run lengths: the sample mean of M/M/1 response times at ρ = 0.9 has a relative standard error of about
@@ -216,10 +162,7 @@ fn cluster_wide_littles_law_for_workers() {
         (200.0, 0.08831),
         (200.0, 0.09341),
     ];
-    let replica_time: f64 = replicas
-        .iter()
-        .map(|(load, l)| load / REPLICA_LOAD_SUM * (RTT_S + l))
-        .sum();
+    let replica_time: f64 = replicas.iter().map(|(load, l)| load / REPLICA_LOAD_SUM * (RTT_S + l)).sum();
     let p = PRIMARY_RATE / TOTAL_RATE;
     let expected = TOTAL_RATE * (p * (RTT_S + 0.87743) + (1.0 - p) * replica_time);
     let measured = window_mean(&rows, 5.0, 40.0, |r| r.active_workers);

@@ -7,10 +7,7 @@ use loadlab::time::SECOND;
 
 /// `--set` pairs from string literals.
 pub fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// Runs `scenario` with `controller` for `duration_s` seconds and returns the per-step rows and the sim.
@@ -21,8 +18,8 @@ pub fn run(
     duration_s: u64,
     seed: u64,
 ) -> (Vec<StepRow>, Sim) {
-    let mut cfg = scenario::build(scenario, controller, &sets(pairs))
-        .unwrap_or_else(|e| panic!("build {scenario}: {e}"));
+    let mut cfg =
+        scenario::build(scenario, controller, &sets(pairs)).unwrap_or_else(|e| panic!("build {scenario}: {e}"));
     cfg.duration = duration_s * SECOND;
     let mut sim = Sim::new(cfg, seed);
     sim.run_to_end();
@@ -32,24 +29,23 @@ pub fn run(
 
 /// Mean of `f(row)` over rows whose step ends in (from_s, to_s].
 pub fn window_mean(rows: &[StepRow], from_s: f64, to_s: f64, f: impl Fn(&StepRow) -> f64) -> f64 {
-    let picked: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.time_s > from_s && r.time_s <= to_s)
-        .map(f)
-        .collect();
+    let picked: Vec<f64> = rows.iter().filter(|r| r.time_s > from_s && r.time_s <= to_s).map(f).collect();
     assert!(!picked.is_empty(), "no rows in ({from_s}, {to_s}]");
     picked.iter().sum::<f64>() / picked.len() as f64
 }
 
 /// Index of a server by name in a built scenario.
 pub fn server_index(sim: &Sim, name: &str) -> usize {
-    sim.server_names()
-        .position(|n| n == name)
-        .unwrap_or_else(|| panic!("no server {name}"))
+    sim.server_names().position(|n| n == name).unwrap_or_else(|| panic!("no server {name}"))
 }
 
 /// Asserts `measured` is within `rel` of `expected`, with a message carrying the derivation and the seed.
 pub fn assert_close(measured: f64, expected: f64, rel: f64, what: &str, seed: u64) {
     let err = (measured - expected).abs() / expected;
-    assert!(err <= rel, "{what}: measured {measured:.3}, expected {expected:.3} (error {:.2}% > {:.1}%); reproduce with seed={seed}", err * 100.0, rel * 100.0);
+    assert!(
+        err <= rel,
+        "{what}: measured {measured:.3}, expected {expected:.3} (error {:.2}% > {:.1}%); reproduce with seed={seed}",
+        err * 100.0,
+        rel * 100.0
+    );
 }
