@@ -6,6 +6,8 @@
 //! `pick` with an index into the candidates. One instance runs per app host.
 
 mod static_weights;
+// ANCHOR mediawiki-mod (mw-legacy, mw-loadmonitor, conn-p, pid)
+// ANCHOR production-mod (p2c, least-conn, envoy-least-request, peak-ewma)
 
 use crate::config::ServerConfig;
 use crate::rng::Rng;
@@ -136,7 +138,11 @@ impl std::fmt::Debug for ControllerInfo {
 /// Every controller loadlab knows, in the order `loadlab list` prints them.
 pub fn controllers() -> &'static [ControllerInfo] {
     // The registry: one line per controller module, in the order `loadlab list` prints them.
-    &[static_weights::INFO]
+    &[
+        static_weights::INFO,
+        // ANCHOR mediawiki-entries
+        // ANCHOR production-entries
+    ]
 }
 
 /// Looks up a controller by name.

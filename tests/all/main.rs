@@ -4,6 +4,8 @@
 //! (REFERENCE.md), never copied from the program's output. Randomized tests print their seed when they fail.
 
 mod cli;
+// ANCHOR mediawiki-tests
+// ANCHOR production-tests
 mod determinism;
 mod invariants;
 mod queueing;
