@@ -6,16 +6,19 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-use crate::controller::controllers;
+use crate::config::Config;
+use crate::controller::{controller_info, controllers, ControllerSpec};
 use crate::output;
 use crate::scenario::{self, KeyKind, KEYS, SCENARIOS};
+use crate::scorecard::{self, Score};
 use crate::sim::Sim;
 use crate::time::{from_secs_f64, SECOND};
 
 /// Exit status for bad input.
 pub const EXIT_USAGE: i32 = 2;
 
-const USAGE: &str = "usage: loadlab <run|list|bench|help> [options]; 'loadlab help' shows them all";
+const USAGE: &str =
+    "usage: loadlab <run|list|weights|compare|tune|bench|help> [options]; 'loadlab help' shows them all";
 
 const HELP: &str = "\
 loadlab: a deterministic lab for database load balancing
@@ -26,6 +29,18 @@ loadlab: a deterministic lab for database load balancing
       Defaults: controller static, duration 100, time step 1, seed 1, format csv, output stdout.
   loadlab list
       Every scenario and controller with a one-line description, and every settable key.
+  loadlab weights --controller NAME --loads L1,L2,... --conns C1,C2,... [--set KEY=VALUE]...
+      The weights the controller's closed form sets from those loads and connection counts.
+  loadlab compare (--scenario NAME | --all) [--controllers a,b,...] [--seed N] [--duration SECONDS]
+                  [--time-step SECONDS] [--set KEY=VALUE]... [--format table|csv|json]
+      A scorecard per controller: the faulty server's peak and settled connections, how fast its share
+      falls and returns, failed or rejected requests, p50/p99, peak worker use, oscillation.
+      Defaults: every controller, duration 120, time step 0.5, and recover_at=90 for fault scenarios.
+      --all runs every MediaWiki scenario.
+  loadlab tune --controller NAME --scenarios a,b,... --budget N [--seed N] [--duration SECONDS]
+      Searches the controller's parameters (in parallel) for the lowest cost over the scenarios and prints
+      the best values and their scorecard. Cost per scenario: p99 latency in seconds + 10 x the mean
+      latency in seconds + 100 x the fraction of requests failed, rejected or overloaded.
   loadlab bench
       Events per second on mmc (20 servers x 8 slots, 10 ms, utilization 0.9) and the wall time
       of a 100-simulated-second plain-s1 run.
@@ -306,11 +321,17 @@ pub fn main_with(args: &[String]) -> i32 {
         }
         Some("list") => Err(UsageError("list takes no options".into())),
         Some("bench") => cmd_bench(&args[1..]),
+        Some("weights") => cmd_weights(&args[1..]),
+        Some("compare") => cmd_compare(&args[1..]),
+        Some("tune") => cmd_tune(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(())
         }
-        Some(other) => Err(format!("unknown command '{other}'; valid commands: run, list, bench, help").into()),
+        Some(other) => {
+            Err(format!("unknown command '{other}'; valid commands: run, list, weights, compare, tune, bench, help")
+                .into())
+        }
         None => Err(USAGE.into()),
     };
     match result {
@@ -320,4 +341,348 @@ pub fn main_with(args: &[String]) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// Parses a comma-separated list of finite numbers.
+fn parse_list(name: &str, raw: &str) -> Result<Vec<f64>, UsageError> {
+    let values: Result<Vec<f64>, _> = raw.split(',').map(|v| v.trim().parse::<f64>()).collect();
+    match values {
+        Ok(v)
+            if !v.is_empty()
+                && v.len() <= crate::config::limits::MAX_SERVERS
+                && v.iter().all(|x| x.is_finite() && *x >= 0.0) =>
+        {
+            Ok(v)
+        }
+        _ => Err(format!(
+            "{name}: '{raw}' is not valid; expected 1 to {} comma-separated numbers ≥ 0",
+            crate::config::limits::MAX_SERVERS
+        )
+        .into()),
+    }
+}
+
+/// Formats weights: whole numbers as integers (LoadMonitor rounds), others with up to 4 decimals.
+pub fn format_weights(weights: &[f64]) -> String {
+    let cells: Vec<String> = weights
+        .iter()
+        .map(|w| {
+            if w.fract() == 0.0 && w.abs() < 1e15 {
+                format!("{}", *w as i64)
+            } else {
+                let s = format!("{w:.4}");
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+        })
+        .collect();
+    cells.join(",")
+}
+
+fn cmd_weights(args: &[String]) -> Result<(), UsageError> {
+    let mut controller = None;
+    let (mut loads, mut conns) = (None, None);
+    let mut sets = Vec::new();
+    for (name, value) in flags(args, &["--controller", "--loads", "--conns", "--set"])? {
+        match name {
+            "--controller" => controller = Some(value.to_string()),
+            "--loads" => loads = Some(parse_list("--loads", value)?),
+            "--conns" => conns = Some(parse_list("--conns", value)?),
+            _ => sets.push(parse_set(value)?),
+        }
+    }
+    let with_formula: Vec<&str> = controllers().iter().filter(|c| c.formula.is_some()).map(|c| c.name).collect();
+    let name = controller.ok_or_else(|| {
+        format!("weights needs --controller NAME; controllers with a closed form: {}", with_formula.join(", "))
+    })?;
+    let mut spec = ControllerSpec::new(&name)?;
+    let formula = spec.info().formula.ok_or_else(|| {
+        format!("controller {name} has no closed form; controllers with one: {}", with_formula.join(", "))
+    })?;
+    for (key, raw) in &sets {
+        let p = spec.info().params.iter().find(|p| p.key == key).ok_or_else(|| {
+            let keys: Vec<&str> = spec.info().params.iter().map(|p| p.key).collect();
+            format!(
+                "controller {name} has no parameter '{key}'; its parameters: {}",
+                if keys.is_empty() { "none".into() } else { keys.join(", ") }
+            )
+        })?;
+        let v: f64 = raw.trim().parse().map_err(|_| format!("{key}: '{raw}' is not a number"))?;
+        spec.set(p.key, v)?;
+    }
+    let loads = loads.ok_or("weights needs --loads L1,L2,...")?;
+    let conns = conns.ok_or("weights needs --conns C1,C2,...")?;
+    if loads.len() != conns.len() {
+        return Err(format!(
+            "--loads has {} values but --conns has {}; give one of each per server",
+            loads.len(),
+            conns.len()
+        )
+        .into());
+    }
+    println!("{}", format_weights(&formula(&spec, &loads, &conns)));
+    Ok(())
+}
+
+/// Scenarios `compare --all` and the README scorecard cover: every MediaWiki (EventSimulator) scenario.
+pub const MEDIAWIKI_SCENARIOS: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
+
+/// Keeps the `--set` pairs that apply to this controller: scenario keys always, controller parameters only for
+/// the controllers that have them.
+fn sets_for(controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
+    let info = controller_info(controller);
+    let is_param_elsewhere = |k: &str| controllers().iter().any(|c| c.params.iter().any(|p| p.key == k));
+    sets.iter()
+        .filter(|(k, _)| info.is_some_and(|i| i.params.iter().any(|p| p.key == k)) || !is_param_elsewhere(k))
+        .cloned()
+        .collect()
+}
+
+/// Builds the config of one compare/tune run: the scenario with its sets, the duration and step, and (for fault
+/// scenarios) a recovery at 90 s unless the caller set `recover_at`.
+fn compare_config(
+    scenario: &str,
+    controller: &str,
+    sets: &[(String, String)],
+    duration_s: f64,
+    step_s: f64,
+) -> Result<Config, UsageError> {
+    let mut sets = sets_for(controller, sets);
+    let faulted = crate::scenario::KEYS.iter().any(|k| k.key == "recover_at" && k.scenarios.contains(&scenario));
+    if faulted && !sets.iter().any(|(k, _)| k == "recover_at") && duration_s > 90.0 {
+        sets.push(("recover_at".into(), "90".into()));
+    }
+    let mut cfg = scenario::build(scenario, controller, &sets)?;
+    cfg.duration = from_secs_f64(duration_s);
+    cfg.time_step = from_secs_f64(step_s);
+    Ok(cfg)
+}
+
+/// Runs jobs on every core, returning results in job order (so output does not depend on thread timing).
+fn parallel_map<T: Sync, R: Send>(
+    jobs: &[T],
+    f: impl Fn(&T) -> R + Sync,
+    progress: impl Fn(usize, &R) + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs.len() {
+                    break;
+                }
+                let r = f(&jobs[i]);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, &r);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|r| r.expect("every job ran")).collect()
+}
+
+fn print_scores(scores: &[Score], format: &str) {
+    match format {
+        "csv" => {
+            println!("{}", scorecard::COLUMNS.join(","));
+            for s in scores {
+                println!("{}", scorecard::cells(s).join(","));
+            }
+        }
+        "json" => {
+            let rows: Vec<String> = scores
+                .iter()
+                .map(|s| {
+                    let fields: Vec<String> = scorecard::COLUMNS
+                        .iter()
+                        .zip(scorecard::cells(s))
+                        .map(|(k, v)| {
+                            let value = if v.parse::<f64>().is_ok() {
+                                v
+                            } else if v == "-" {
+                                "null".into()
+                            } else {
+                                output::json_string(&v)
+                            };
+                            format!("{}:{value}", output::json_string(k))
+                        })
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                })
+                .collect();
+            println!("[{}]", rows.join(",\n"));
+        }
+        _ => print!("{}", scorecard::table(scores)),
+    }
+}
+
+fn split_names(raw: &str) -> Vec<String> {
+    raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+fn cmd_compare(args: &[String]) -> Result<(), UsageError> {
+    let mut scenarios = Vec::new();
+    let mut names: Vec<String> = controllers().iter().map(|c| c.name.to_string()).collect();
+    let (mut seed, mut duration, mut step) = (1u64, 120.0, 0.5);
+    let mut format = "table".to_string();
+    let mut sets = Vec::new();
+    // --all takes no value; expand it before the flag parser sees it.
+    let mut rest = Vec::new();
+    for a in args {
+        if a == "--all" {
+            scenarios.extend(MEDIAWIKI_SCENARIOS.iter().map(|s| s.to_string()));
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    let known = ["--scenario", "--controllers", "--seed", "--duration", "--time-step", "--set", "--format"];
+    for (name, value) in flags(&rest, &known)? {
+        match name {
+            "--scenario" => scenarios.push(value.to_string()),
+            "--controllers" => names = split_names(value),
+            "--seed" => seed = parse_seed(value)?,
+            "--duration" => duration = parse_seconds("--duration", value, 1.0, 1e6)?,
+            "--time-step" => step = parse_seconds("--time-step", value, 0.01, 1e4)?,
+            "--set" => sets.push(parse_set(value)?),
+            _ => {
+                if !["table", "csv", "json"].contains(&value) {
+                    return Err(format!("--format: '{value}' is not valid; expected table, csv or json").into());
+                }
+                format = value.to_string();
+            }
+        }
+    }
+    if scenarios.is_empty() {
+        return Err(format!(
+            "compare needs --scenario NAME or --all; valid scenarios: {}",
+            SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+        )
+        .into());
+    }
+    if step > duration {
+        return Err(format!("--time-step {step} is longer than --duration {duration}").into());
+    }
+    for (key, _) in &sets {
+        let is_param = controllers().iter().any(|c| c.params.iter().any(|p| p.key == key));
+        if is_param && !names.iter().any(|n| controller_info(n).is_some_and(|c| c.params.iter().any(|p| p.key == key)))
+        {
+            return Err(format!("--set {key}: none of the compared controllers has that parameter").into());
+        }
+    }
+    // Build every config first, so a bad name or value fails before any run starts.
+    let mut jobs = Vec::new();
+    for s in &scenarios {
+        for c in &names {
+            jobs.push(compare_config(s, c, &sets, duration, step)?);
+        }
+    }
+    let scores = parallel_map(&jobs, |cfg| scorecard::score(cfg.clone(), seed), |_, _| {});
+    let scores: Result<Vec<Score>, String> = scores.into_iter().collect();
+    print_scores(&scores?, &format);
+    Ok(())
+}
+
+/// The tuning cost of one scorecard row: p99 latency in seconds + 10 × mean latency in seconds + 100 × the
+/// fraction of requests failed, rejected or overloaded. One percentage point of failed requests costs as much
+/// as a second of p99 or 100 ms of mean latency: an SRE would rather fail 1% fast than slow everyone down by more.
+pub fn tune_cost(score: &Score) -> f64 {
+    let failure_fraction =
+        if score.requests > 0 { score.failed_or_rejected as f64 / score.requests as f64 } else { 0.0 };
+    score.latency_p99_ms / 1e3 + 10.0 * score.latency_mean_ms / 1e3 + 100.0 * failure_fraction
+}
+
+/// Draws a candidate value for a parameter: log-uniform within a decade either side of the default (clamped
+/// to the documented range) when the default is positive, else uniform over [min, min + 1] ∩ range.
+fn sample_param(p: &crate::controller::ParamInfo, rng: &mut crate::rng::Rng) -> f64 {
+    if p.default > 0.0 {
+        let lo = (p.default / 10.0).max(p.min).max(f64::MIN_POSITIVE);
+        let hi = (p.default * 10.0).min(p.max);
+        let (a, b) = (crate::rng::ln(lo), crate::rng::ln(hi.max(lo)));
+        crate::rng::exp(a + (b - a) * rng.next_f64())
+    } else {
+        let hi = (p.min + 1.0).min(p.max);
+        p.min + (hi - p.min) * rng.next_f64()
+    }
+}
+
+fn cmd_tune(args: &[String]) -> Result<(), UsageError> {
+    let (mut controller, mut scenario_list, mut budget) = (None, None, 20usize);
+    let (mut seed, mut duration) = (1u64, 120.0);
+    for (name, value) in flags(args, &["--controller", "--scenarios", "--budget", "--seed", "--duration"])? {
+        match name {
+            "--controller" => controller = Some(value.to_string()),
+            "--scenarios" => scenario_list = Some(split_names(value)),
+            "--budget" => {
+                budget = value
+                    .parse()
+                    .ok()
+                    .filter(|b| (1..=10_000).contains(b))
+                    .ok_or_else(|| format!("--budget: '{value}' is not valid; expected 1 to 10000 evaluations"))?
+            }
+            "--seed" => seed = parse_seed(value)?,
+            _ => duration = parse_seconds("--duration", value, 1.0, 1e5)?,
+        }
+    }
+    let name = controller.ok_or("tune needs --controller NAME")?;
+    let spec = ControllerSpec::new(&name)?;
+    let params = spec.info().params;
+    if params.is_empty() {
+        return Err(format!("controller {name} has no parameters to tune").into());
+    }
+    let scenarios = scenario_list.unwrap_or_else(|| MEDIAWIKI_SCENARIOS.iter().map(|s| s.to_string()).collect());
+    for s in &scenarios {
+        scenario::scenario_info(s).ok_or_else(|| {
+            format!(
+                "unknown scenario '{s}'; valid scenarios: {}",
+                SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+    }
+    // Candidate 0 is the defaults; the rest are drawn from one seeded stream, so the search is reproducible.
+    let mut rng = crate::rng::Rng::new(seed, crate::rng::Stream::Control);
+    let candidates: Vec<Vec<f64>> = (0..budget)
+        .map(|i| params.iter().map(|p| if i == 0 { p.default } else { sample_param(p, &mut rng) }).collect())
+        .collect();
+    let evaluate = |values: &Vec<f64>| -> Result<(f64, Vec<Score>), String> {
+        let sets: Vec<(String, String)> =
+            params.iter().zip(values).map(|(p, v)| (p.key.to_string(), format!("{v}"))).collect();
+        let mut cost = 0.0;
+        let mut scores = Vec::new();
+        for s in &scenarios {
+            let cfg = compare_config(s, &name, &sets, duration, 0.5).map_err(|e| e.0)?;
+            let score = scorecard::score(cfg, seed)?;
+            cost += tune_cost(&score);
+            scores.push(score);
+        }
+        Ok((cost, scores))
+    };
+    let best_so_far = std::sync::Mutex::new(f64::INFINITY);
+    let results = parallel_map(&candidates, evaluate, |done, r| {
+        let mut best = best_so_far.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok((cost, _)) = r {
+            *best = best.min(*cost);
+        }
+        let filled = done * 30 / budget;
+        eprint!("\r[{}{}] {done}/{budget} best cost {:.4}", "#".repeat(filled), " ".repeat(30 - filled), *best);
+    });
+    eprintln!();
+    let mut best: Option<(usize, f64, Vec<Score>)> = None;
+    for (i, r) in results.into_iter().enumerate() {
+        let (cost, scores) = r?;
+        if best.as_ref().is_none_or(|(_, c, _)| cost < *c) {
+            best = Some((i, cost, scores));
+        }
+    }
+    let (i, cost, scores) = best.expect("budget ≥ 1");
+    let default_note = if i == 0 { " (the defaults)" } else { "" };
+    println!("best cost {cost:.4} after {budget} evaluations{default_note}:");
+    for (p, v) in params.iter().zip(&candidates[i]) {
+        println!("  --set {}={:.6}   ({}; default {})", p.key, v, p.unit, p.default);
+    }
+    print_scores(&scores, "table");
+    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod output;
 pub mod queue;
 pub mod rng;
 pub mod scenario;
+pub mod scorecard;
 pub mod sim;
 pub mod time;
 

@@ -61,6 +61,8 @@ enum Phase {
     Free,
     /// Waiting in its host's listen backlog for a worker.
     Backlog,
+    /// Holding a worker, choosing a server (only within one event: it connects or ends before the next).
+    Starting,
     /// Holding a worker; a connect attempt to `server` is under way.
     Connecting,
     /// Connected; waiting for a free slot on the server.
@@ -719,6 +721,7 @@ impl Sim {
         self.hosts[host].busy_workers += 1;
         self.set_busy_workers(1);
         self.step_requests += 1;
+        self.requests[req as usize].phase = Phase::Starting;
         match (self.requests[req as usize].to_primary, self.primary) {
             (true, Some(p)) => self.connect(req, p),
             _ => self.route_replica(req),
@@ -1016,7 +1019,9 @@ impl Sim {
     /// Ends a request that holds a worker: records it, frees the worker, and starts the next backlogged request.
     fn finish(&mut self, req: u32, outcome: Outcome) {
         let r = self.requests[req as usize];
-        debug_assert!(!r.probe && matches!(r.phase, Phase::Connecting | Phase::Queued | Phase::Querying));
+        debug_assert!(
+            !r.probe && matches!(r.phase, Phase::Starting | Phase::Connecting | Phase::Queued | Phase::Querying)
+        );
         match outcome {
             Outcome::Completed => {
                 self.completed += 1;
@@ -1183,6 +1188,7 @@ impl Sim {
                     live += 1;
                     continue;
                 }
+                Phase::Starting => return Err("a request is still choosing a server between events".into()),
                 Phase::Connecting => 0,
                 Phase::Queued => 1,
                 Phase::Querying => 2,

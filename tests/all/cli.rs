@@ -61,6 +61,49 @@ fn list_names_every_scenario_controller_and_key() {
 }
 
 #[test]
+fn weights_prints_the_closed_form() {
+    // static's closed form is the configured loads themselves.
+    let (code, stdout, stderr) =
+        loadlab(&["weights", "--controller", "static", "--loads", "0,50,200", "--conns", "5,6,7"]);
+    assert_eq!((code, stdout.trim()), (0, "0,50,200"), "{stderr}");
+    let bad: &[(&[&str], &str)] = &[
+        (&["weights", "--controller", "static", "--loads", "1,2", "--conns", "1"], "one of each"),
+        (&["weights", "--controller", "static", "--loads", "1,x", "--conns", "1,2"], "comma-separated"),
+        (&["weights", "--loads", "1", "--conns", "1"], "closed form"),
+        (&["weights", "--controller", "nope", "--loads", "1", "--conns", "1"], "valid controllers"),
+    ];
+    for (args, hint) in bad {
+        let (code, _, stderr) = loadlab(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stderr.contains(hint) && stderr.trim_end().lines().count() == 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn compare_scores_static_on_slow_by_littles_law() {
+    // static never reacts: db1119 settles at 798.6 req/s × (0.5 ms + 10 × 86.19 ms) ≈ 689 connections, and its
+    // share never halves.
+    let (code, stdout, stderr) =
+        loadlab(&["compare", "--scenario", "slow", "--controllers", "static", "--duration", "80", "--format", "csv"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let row: Vec<&str> = lines[1].split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    let settled: f64 = col("settled_conns").parse().unwrap();
+    assert!((settled - 689.0).abs() / 689.0 < 0.05, "settled {settled}");
+    assert_eq!(col("to_half_share_s"), "-");
+    for (args, hint) in [
+        (&["compare"][..], "--scenario NAME or --all"),
+        (&["compare", "--all", "--format", "xml"][..], "table, csv or json"),
+    ] {
+        let (code, _, stderr) = loadlab(args);
+        assert_eq!(code, 2);
+        assert!(stderr.contains(hint), "{stderr}");
+    }
+}
+
+#[test]
 fn run_writes_csv_to_a_file() {
     let dir = std::env::temp_dir().join(format!("loadlab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,5 +8,6 @@ mod cli;
 // ANCHOR production-tests
 mod determinism;
 mod invariants;
+mod operators;
 mod queueing;
 mod support;

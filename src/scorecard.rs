@@ -1,0 +1,270 @@
+//! The scorecard: how well one controller keeps a section healthy through one scenario's fault.
+//!
+//! It answers the seed's question (002: "which way of weighting connections keeps the section healthy?") with
+//! the numbers an SRE would read off the dashboards: how many connections the faulty server sucked up, how fast
+//! its share of new connections fell and came back, what users saw, and whether the controller oscillates.
+//! Pure: it runs a [`Sim`] and reduces its rows; no clock, no IO.
+
+use crate::command::{Command, Fault};
+use crate::config::{Config, Role};
+use crate::metrics::StepRow;
+use crate::sim::Sim;
+use crate::time::{as_secs_f64, SimTime};
+
+/// A scorecard row: one controller on one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// Scenario name.
+    pub scenario: String,
+    /// Controller name.
+    pub controller: String,
+    /// The server the scenario breaks first, if any.
+    pub faulty_server: Option<String>,
+    /// Highest time-averaged active connections of the faulty server between fault and recovery.
+    pub faulty_peak_conns: f64,
+    /// Mean active connections of the faulty server over the last 30% of the fault window ("settled").
+    pub faulty_settled_conns: f64,
+    /// Seconds from the fault until the faulty server's share of new connections first falls below half its
+    /// configured share; `None` if it never does.
+    pub time_to_half_share_s: Option<f64>,
+    /// Seconds from recovery until its share is back to at least half its configured share; `None` if the
+    /// scenario has no recovery or the share never returns.
+    pub time_to_return_s: Option<f64>,
+    /// Requests that failed, were rejected or failed fast as "overloaded".
+    pub failed_or_rejected: u64,
+    /// All requests that arrived.
+    pub requests: u64,
+    /// End-to-end mean latency, ms.
+    pub latency_mean_ms: f64,
+    /// End-to-end median latency, ms.
+    pub latency_p50_ms: f64,
+    /// End-to-end 99th percentile latency, ms.
+    pub latency_p99_ms: f64,
+    /// Highest time-averaged busy workers in any step.
+    pub peak_workers: f64,
+    /// `peak_workers` as a fraction of all workers, when pools are bounded.
+    pub peak_worker_use: Option<f64>,
+    /// Period of the faulty server's connection swings over the second half of the fault window, s; `None`
+    /// when the series has no periodic component (see [`oscillation`]).
+    pub oscillation_period_s: Option<f64>,
+    /// Amplitude of those swings (√2 × standard deviation), connections.
+    pub oscillation_amplitude: f64,
+}
+
+/// When and where a scenario's first fault strikes, and when that server recovers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultWindow {
+    /// The faulty server's index.
+    pub server: usize,
+    /// Fault time, µs.
+    pub fault_at: SimTime,
+    /// Recovery time, µs, if scheduled.
+    pub recover_at: Option<SimTime>,
+}
+
+/// Finds the first scheduled fault (other than a recovery) and the first recovery of that server after it.
+pub fn fault_window(cfg: &Config) -> Option<FaultWindow> {
+    let (server, fault_at) = cfg.schedule.iter().find_map(|sc| match sc.command {
+        Command::Fault { server, fault } if fault != Fault::Recover => Some((server, sc.at)),
+        _ => None,
+    })?;
+    let recover_at = cfg.schedule.iter().find_map(|sc| match sc.command {
+        Command::Fault { server: s, fault: Fault::Recover } if s == server && sc.at > fault_at => Some(sc.at),
+        _ => None,
+    });
+    Some(FaultWindow { server, fault_at, recover_at })
+}
+
+/// A server's share of replica connection attempts in a step; `None` when no replica saw an attempt.
+pub fn attempt_share(row: &StepRow, server: usize, replicas: &[usize]) -> Option<f64> {
+    let total: u64 = replicas.iter().map(|&i| row.servers[i].total_conns).sum();
+    (total > 0).then(|| row.servers[server].total_conns as f64 / total as f64)
+}
+
+/// The oscillation of a series sampled every `step_s` seconds: its period, if it has one, and its amplitude.
+///
+/// The period is the lag of the autocorrelation's first peak after its first zero crossing, reported only when
+/// that peak exceeds 0.3: random noise (even autocorrelated noise, like connection counts) has no such peak,
+/// while a controller that overshoots and undershoots does. The amplitude is √2 times the standard deviation,
+/// the amplitude of a sine with the same spread, so noise and swings are on one scale.
+pub fn oscillation(values: &[f64], step_s: f64) -> (Option<f64>, f64) {
+    let n = values.len();
+    if n < 8 {
+        return (None, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let centred: Vec<f64> = values.iter().map(|v| v - mean).collect();
+    let variance = centred.iter().map(|v| v * v).sum::<f64>() / n as f64;
+    let amplitude = (2.0 * variance).sqrt();
+    if variance <= 0.0 {
+        return (None, 0.0);
+    }
+    let acf = |lag: usize| centred.iter().zip(&centred[lag..]).map(|(a, b)| a * b).sum::<f64>() / (n as f64 * variance);
+    let max_lag = n / 2;
+    let Some(zero) = (1..max_lag).find(|&lag| acf(lag) < 0.0) else { return (None, amplitude) };
+    let (best_lag, best) =
+        (zero..max_lag).map(|lag| (lag, acf(lag))).fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+    let period = (best > 0.3).then_some(best_lag as f64 * step_s);
+    (period, amplitude)
+}
+
+/// Runs `cfg` with `seed` and scores it. The config's time step sets the resolution of the time figures.
+pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
+    let window = fault_window(&cfg);
+    let replicas: Vec<usize> = (0..cfg.servers.len()).filter(|&i| cfg.servers[i].role == Role::Replica).collect();
+    let total_load: f64 = replicas.iter().map(|&i| cfg.servers[i].load).sum();
+    let workers_total = cfg.workers_per_host.map(|w| w as f64 * cfg.hosts as f64);
+    let step_s = as_secs_f64(cfg.time_step);
+    let scenario = cfg.scenario.clone();
+    let controller = cfg.controller.name().to_string();
+    let faulty_name = window.map(|w| cfg.servers[w.server].name.clone());
+    let mut sim = Sim::try_new(cfg, seed)?;
+    sim.run_to_end();
+    let rows: Vec<StepRow> = sim.drain_rows().collect();
+    let summary = sim.summary();
+    let peak_workers = rows.iter().map(|r| r.active_workers).fold(0.0, f64::max);
+
+    let mut score = Score {
+        scenario,
+        controller,
+        faulty_server: faulty_name,
+        faulty_peak_conns: 0.0,
+        faulty_settled_conns: 0.0,
+        time_to_half_share_s: None,
+        time_to_return_s: None,
+        failed_or_rejected: summary.failed + summary.rejected + summary.overloaded,
+        requests: summary.requests,
+        latency_mean_ms: summary.latency_mean_ms,
+        latency_p50_ms: summary.latency_p50_ms,
+        latency_p99_ms: summary.latency_p99_ms,
+        peak_workers,
+        peak_worker_use: workers_total.map(|w| peak_workers / w),
+        oscillation_period_s: None,
+        oscillation_amplitude: 0.0,
+    };
+    let Some(w) = window else { return Ok(score) };
+    let configured_share = if total_load > 0.0 { sim.config().servers[w.server].load / total_load } else { 0.0 };
+    let fault_s = as_secs_f64(w.fault_at);
+    let end_s = w.recover_at.map_or(f64::INFINITY, as_secs_f64);
+    // A step belongs to the fault window when it ends after the fault and no later than the recovery.
+    let during: Vec<&StepRow> = rows.iter().filter(|r| r.time_s > fault_s && r.time_s <= end_s).collect();
+    let conns: Vec<f64> = during.iter().map(|r| r.servers[w.server].active_conns).collect();
+    score.faulty_peak_conns = conns.iter().copied().fold(0.0, f64::max);
+    let settled_from = conns.len() * 7 / 10;
+    if settled_from < conns.len() {
+        let tail = &conns[settled_from..];
+        score.faulty_settled_conns = tail.iter().sum::<f64>() / tail.len() as f64;
+    }
+    if configured_share > 0.0 {
+        score.time_to_half_share_s = during
+            .iter()
+            .find(|r| attempt_share(r, w.server, &replicas).is_some_and(|s| s < configured_share / 2.0))
+            .map(|r| r.time_s - fault_s);
+        if let Some(recover) = w.recover_at {
+            let recover_s = as_secs_f64(recover);
+            score.time_to_return_s = rows
+                .iter()
+                .filter(|r| r.time_s > recover_s)
+                .find(|r| attempt_share(r, w.server, &replicas).is_some_and(|s| s >= configured_share / 2.0))
+                .map(|r| r.time_s - recover_s);
+        }
+    }
+    let (period, amplitude) = oscillation(&conns[conns.len() / 2..], step_s);
+    score.oscillation_period_s = period;
+    score.oscillation_amplitude = amplitude;
+    Ok(score)
+}
+
+/// Column names of the scorecard, for CSV and the table.
+pub const COLUMNS: &[&str] = &[
+    "scenario",
+    "controller",
+    "faulty_server",
+    "peak_conns",
+    "settled_conns",
+    "to_half_share_s",
+    "return_s",
+    "failed_or_rejected",
+    "requests",
+    "mean_ms",
+    "p50_ms",
+    "p99_ms",
+    "peak_workers",
+    "peak_worker_use",
+    "osc_period_s",
+    "osc_amplitude",
+];
+
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// The row's cells, in [`COLUMNS`] order.
+pub fn cells(s: &Score) -> Vec<String> {
+    vec![
+        s.scenario.clone(),
+        s.controller.clone(),
+        s.faulty_server.clone().unwrap_or_else(|| "-".into()),
+        format!("{:.1}", s.faulty_peak_conns),
+        format!("{:.1}", s.faulty_settled_conns),
+        opt(s.time_to_half_share_s, 1),
+        opt(s.time_to_return_s, 1),
+        s.failed_or_rejected.to_string(),
+        s.requests.to_string(),
+        format!("{:.1}", s.latency_mean_ms),
+        format!("{:.1}", s.latency_p50_ms),
+        format!("{:.1}", s.latency_p99_ms),
+        format!("{:.0}", s.peak_workers),
+        opt(s.peak_worker_use, 3),
+        opt(s.oscillation_period_s, 1),
+        format!("{:.1}", s.oscillation_amplitude),
+    ]
+}
+
+/// Renders rows as an aligned text table (Markdown-compatible).
+pub fn table(scores: &[Score]) -> String {
+    let rows: Vec<Vec<String>> = scores.iter().map(cells).collect();
+    let widths: Vec<usize> = (0..COLUMNS.len())
+        .map(|c| rows.iter().map(|r| r[c].len()).chain([COLUMNS[c].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = line(COLUMNS.to_vec());
+    out += &line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    for r in &rows {
+        out += &line(r.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oscillation_of_a_sampled_sine() {
+        // A 12 s sine of amplitude 100 around 300, sampled every 0.5 s for 120 s: period 12, amplitude 100
+        // (a sine's standard deviation is its amplitude / √2 over whole periods).
+        let values: Vec<f64> =
+            (0..240).map(|i| 300.0 + 100.0 * (2.0 * std::f64::consts::PI * i as f64 * 0.5 / 12.0).sin()).collect();
+        let (period, amplitude) = oscillation(&values, 0.5);
+        let period = period.expect("a sine oscillates");
+        assert!((period - 12.0).abs() < 0.5, "period {period}");
+        assert!((amplitude - 100.0).abs() < 1.0, "amplitude {amplitude}");
+    }
+
+    #[test]
+    fn a_constant_does_not_oscillate() {
+        assert_eq!(oscillation(&[5.0; 50], 1.0), (None, 0.0));
+    }
+
+    #[test]
+    fn white_noise_has_no_period() {
+        // Independent uniform noise: the autocorrelation at every lag is about ±1/√n ≈ 0.06, never 0.3.
+        let mut rng = crate::rng::Rng::new(4, crate::rng::Stream::Control);
+        let values: Vec<f64> = (0..240).map(|_| 100.0 + 10.0 * rng.next_f64()).collect();
+        assert_eq!(oscillation(&values, 0.5).0, None);
+    }
+}
