@@ -237,6 +237,29 @@ pub struct ServerNow {
     pub pinned: Option<f64>,
 }
 
+/// Commands kept in [`Sim::applied`], newest last; older ones are dropped.
+const MAX_APPLIED_LOG: usize = 1_000;
+
+/// One pick as the host saw it, for the "why this server?" panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PickTrace {
+    /// When, µs.
+    pub time: SimTime,
+    /// Which app host picked.
+    pub host: usize,
+    /// The candidates it could pick from, as its controller saw them (configured load with overrides, this
+    /// host's in-flight count).
+    pub candidates: Vec<Candidate>,
+    /// The controller's weight for each candidate at that moment.
+    pub weights: Vec<f64>,
+    /// The server chosen, or `None` when the request failed fast.
+    pub chosen: Option<usize>,
+    /// Who decided: "controller", "pinned", "controller off", "breaker" or "controller declined".
+    pub decided_by: &'static str,
+    /// The controller's named terms for the chosen server (see `Controller::diagnostics`).
+    pub diagnostics: Vec<(&'static str, f64)>,
+}
+
 /// A running simulation of one database section.
 pub struct Sim {
     cfg: Config,
@@ -283,6 +306,11 @@ pub struct Sim {
     /// Operator pins per server.
     pinned: Vec<Option<f64>>,
     controller_enabled: bool,
+    applied: VecDeque<(SimTime, Command)>,
+    /// Record one pick in this many (0: off).
+    trace_every: u32,
+    trace_countdown: u32,
+    last_pick: Option<PickTrace>,
     events: u64,
     events_in_past: u64,
     trace_hash: u64,
@@ -378,6 +406,10 @@ impl Sim {
             ramp_tick_pending: false,
             pinned: vec![None; n],
             controller_enabled: true,
+            applied: VecDeque::new(),
+            trace_every: 0,
+            trace_countdown: 0,
+            last_pick: None,
             events: 0,
             events_in_past: 0,
             trace_hash: 0xCBF2_9CE4_8422_2325 ^ seed,
@@ -465,6 +497,67 @@ impl Sim {
 
     /// Applies a command now. Returns a one-line reason, and changes nothing, if the command is invalid.
     pub fn apply(&mut self, command: Command) -> Result<(), String> {
+        self.apply_inner(command.clone())?;
+        if self.applied.len() >= MAX_APPLIED_LOG {
+            self.applied.pop_front();
+        }
+        self.applied.push_back((self.now, command));
+        Ok(())
+    }
+
+    /// The commands applied so far (scheduled and live), with their times, oldest first; at most the last 1000.
+    pub fn applied(&self) -> impl Iterator<Item = &(SimTime, Command)> {
+        self.applied.iter()
+    }
+
+    /// Records one pick in every `every` (0 turns tracing off); read it with [`Sim::last_pick`]. Costs nothing
+    /// when off, and one controller `weights` call per traced pick when on.
+    pub fn set_pick_tracing(&mut self, every: u32) {
+        self.trace_every = every;
+        self.trace_countdown = every;
+    }
+
+    /// The most recent traced pick.
+    pub fn last_pick(&self) -> Option<&PickTrace> {
+        self.last_pick.as_ref()
+    }
+
+    /// True while an operator has switched the controllers off.
+    pub fn controller_enabled(&self) -> bool {
+        self.controller_enabled
+    }
+
+    /// The weights `host`'s controller would pick with now, per replica (server index, weight), over the
+    /// replicas with a positive configured load. Pinned servers report their pin.
+    pub fn host_weights(&self, host: usize) -> Vec<(usize, f64)> {
+        let Some(h) = self.hosts.get(host) else { return Vec::new() };
+        let candidates: Vec<Candidate> =
+            h.replicas.iter().filter(|c| c.configured_load > 0.0 && self.pinned[c.server].is_none()).copied().collect();
+        let mut weights = Vec::with_capacity(candidates.len());
+        if !candidates.is_empty() {
+            let view = HostView { now: self.now, host, hosts: self.hosts.len(), candidates: &candidates };
+            if self.controller_enabled {
+                self.controllers[host].weights(&view, &mut weights);
+            } else {
+                weights.extend(candidates.iter().map(|c| c.configured_load));
+            }
+        }
+        let mut out: Vec<(usize, f64)> = candidates.iter().map(|c| c.server).zip(weights).collect();
+        out.extend(self.pinned.iter().enumerate().filter_map(|(i, p)| p.map(|w| (i, w))));
+        out.sort_by_key(|(server, _)| *server);
+        out
+    }
+
+    /// `host`'s controller's named internal terms for `server` now (empty when it keeps none).
+    pub fn diagnostics(&self, host: usize, server: usize) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        if let Some(c) = self.controllers.get(host) {
+            c.diagnostics(server, &mut out);
+        }
+        out
+    }
+
+    fn apply_inner(&mut self, command: Command) -> Result<(), String> {
         match command {
             Command::Fault { server, fault } => {
                 if server >= self.servers.len() {
@@ -791,6 +884,34 @@ impl Sim {
             }
         }
         let view = HostView { now: self.now, host, hosts: self.hosts.len(), candidates };
+        let tracing = self.trace_every > 0 && {
+            self.trace_countdown = self.trace_countdown.saturating_sub(1);
+            self.trace_countdown == 0
+        };
+        let mut trace = None;
+        if tracing {
+            self.trace_countdown = self.trace_every;
+            let mut weights = Vec::new();
+            self.controllers[host].weights(&view, &mut weights);
+            let mut all = candidates.to_vec();
+            all.extend_from_slice(pinned);
+            weights.extend(pinned.iter().map(|c| c.configured_load));
+            trace = Some(PickTrace {
+                time: self.now,
+                host,
+                candidates: all,
+                weights,
+                chosen: None,
+                decided_by: if chosen.is_some() {
+                    "pinned"
+                } else if self.controller_enabled {
+                    "controller"
+                } else {
+                    "controller off"
+                },
+                diagnostics: Vec::new(),
+            });
+        }
         if chosen.is_none() && !candidates.is_empty() {
             let picked = if self.controller_enabled {
                 self.controllers[host].pick(&view, &mut self.rng_balancing)
@@ -798,11 +919,20 @@ impl Sim {
                 StaticWeights.pick(&view, &mut self.rng_balancing)
             };
             chosen = picked.and_then(|k| candidates.get(k)).map(|c| c.server);
-            if chosen.is_none() {
-                self.take_probes(host);
-                self.finish(req, Outcome::Overloaded);
-                return;
+        }
+        if let Some(mut t) = trace {
+            t.chosen = chosen;
+            if let Some(server) = chosen {
+                self.controllers[host].diagnostics(server, &mut t.diagnostics);
+            } else {
+                t.decided_by = "controller declined";
             }
+            self.last_pick = Some(t);
+        }
+        if chosen.is_none() && !candidates.is_empty() {
+            self.take_probes(host);
+            self.finish(req, Outcome::Overloaded);
+            return;
         }
         self.take_probes(host);
         match chosen {

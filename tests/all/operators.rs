@@ -106,3 +106,29 @@ fn bad_operator_steps_are_rejected_before_running() {
         assert!(err.starts_with("operator") || err.contains("pin weight"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn read_outs_for_the_ui_report_what_the_host_saw() {
+    use loadlab::time::SECOND;
+    let sets = crate::support::sets(&[("operator", "pin:db1119:600@1"), ("operator", "depool:db1099@1")]);
+    let cfg = loadlab::scenario::build("plain-s1", "static", &sets).unwrap();
+    let mut sim = loadlab::sim::Sim::new(cfg, 41);
+    sim.set_pick_tracing(1);
+    sim.run_until(2 * SECOND, u64::MAX);
+    // Both scheduled commands are in the log, at 1 s.
+    let applied: Vec<_> = sim.applied().map(|(t, _)| *t).collect();
+    assert_eq!(applied, vec![SECOND, SECOND]);
+    // static's weights are the configured loads: db1099 (index 1) depooled is left out, db1119 (index 4)
+    // reports its pin, the other nine keep their loads from the table.
+    let weights = sim.host_weights(0);
+    assert_eq!(weights.len(), 10);
+    assert!(!weights.iter().any(|(s, _)| *s == 1));
+    assert_eq!(weights.iter().find(|(s, _)| *s == 4).unwrap().1, 600.0);
+    assert_eq!(weights.iter().find(|(s, _)| *s == 8).unwrap().1, 325.0);
+    let pick = sim.last_pick().expect("every pick is traced");
+    assert_eq!(pick.candidates.len(), pick.weights.len());
+    assert!(pick.candidates.iter().all(|c| c.server != 1), "a depooled server is not a candidate");
+    let chosen = pick.chosen.expect("static always picks");
+    assert!(pick.candidates.iter().any(|c| c.server == chosen));
+    assert!(["controller", "pinned"].contains(&pick.decided_by));
+}
