@@ -15,6 +15,7 @@ pub mod rng;
 pub mod scenario;
 pub mod scorecard;
 pub mod sim;
+pub mod story;
 pub mod time;
 
 #[cfg(not(target_arch = "wasm32"))]

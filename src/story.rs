@@ -1,0 +1,91 @@
+//! Each scenario's short story for people who never read the seeds: what happened in the original incident,
+//! what to watch on the charts, and which knob reproduces the fix.
+//!
+//! The facts come from the seed documents in `shared/seeds/` (002: Wikimedia's "LoadMonitor connection
+//! weighting reimagined", with Tim Starling's EventSimulator runs) and REFERENCE.md. Plain data, no behaviour.
+
+/// A scenario's story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Story {
+    /// The scenario it belongs to.
+    pub scenario: &'static str,
+    /// A headline, one line.
+    pub title: &'static str,
+    /// What happened in production, two or three sentences.
+    pub incident: &'static str,
+    /// What to watch on the charts.
+    pub watch: &'static str,
+    /// The knob that shows the fix, phrased as something to try.
+    pub try_this: &'static str,
+    /// Where the facts come from.
+    pub source: &'static str,
+}
+
+const SEED_002: &str = "Wikimedia Phabricator \"LoadMonitor connection weighting reimagined\" (T314020) and its EventSimulator runs";
+
+/// Every scenario's story, in the order of `scenario::SCENARIOS`.
+pub const STORIES: &[Story] = &[
+    Story {
+        scenario: "plain-s1",
+        title: "A healthy section: Wikimedia's s1 at production rates",
+        incident: "139 app servers send 7,573 requests a second to one primary and eleven replicas. Each request opens a new connection to a replica chosen by its configured load (50, 200 or 325) and runs one query of about 90 ms.",
+        watch: "Each replica's active connections sit near load share × rate × latency (Little's law): about 69 on db1119. The share chart shows every server on its configured share.",
+        try_this: "Switch to a reactive controller and check that it leaves a healthy section alone; then raise the surge to see all servers fill up together.",
+        source: SEED_002,
+    },
+    Story {
+        scenario: "slow",
+        title: "One replica gets slow, and static weights feed it anyway",
+        incident: "When a database server becomes slow (T313197, T311106), MediaWiki keeps giving it its configured share of new connections until it holds thousands of them. \"A single slow server will suck up all PHP-FPM workers, and if the number of workers is not sufficient, the site will go down.\"",
+        watch: "At 30 s db1119's queries take 10× longer. Under static weights its connections climb to about 690 and stay there: ten times its healthy count, every one an app worker waiting on it.",
+        try_this: "Pick mw-loadmonitor: it probes connection counts and pulls db1119's weight down, with the 12 s oscillation the task reported. Then try conn-p, pid or p2c, and compare the settled count and the swings.",
+        source: SEED_002,
+    },
+    Story {
+        scenario: "connect-timeout",
+        title: "A replica stops answering connects",
+        incident: "From 30 s every connect to db1119 hangs until the 3 s connect timeout, then fails and the request tries another server. In the EventSimulator run about 2,500 connections piled up waiting before LoadMonitor depooled it; after that only occasional probes reached it, about one per second cluster-wide.",
+        watch: "db1119's active connections jump to about 2,400 (798 connects a second × 3 s) under static. Every one is a user request stalled for 3 s. Watch failed connects and p99 latency.",
+        try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. Envoy's outlier detection ejects it after 5 consecutive failures.",
+        source: SEED_002,
+    },
+    Story {
+        scenario: "refuse",
+        title: "A replica refuses connections instantly",
+        incident: "A host that is up with nothing listening answers every connect with a reset within one round trip. The task's fourth objective: \"If all connection attempts to a given server fail fast with an error, so that the number of open connections is approximately zero, MW shouldn't send all traffic to that server.\"",
+        watch: "db1119 holds almost no connections, so a balancer that prefers the least-loaded server sees it as the best one. Watch its share of new connections and the failed-connect count.",
+        try_this: "Pick least-conn and watch db1119 attract far more than its share. Then pick conn-p, which counts recent failures as connections, or envoy-least-request with outlier ejection.",
+        source: SEED_002,
+    },
+    Story {
+        scenario: "quiet",
+        title: "A quiet section: a few requests a second",
+        incident: "The same section at a thousandth of the traffic. \"If all servers have zero connections, the rate of new connections should reflect the configured loads\", and \"a small deviation should cause a small response\": one open connection must not depool a server.",
+        watch: "Shares of new connections stay on the configured loads; a controller that reacts to single connections shows wild swings here.",
+        try_this: "Compare conn-p's E parameter (the total at which adjustments halve) at low traffic with pid's gains.",
+        source: SEED_002,
+    },
+    Story {
+        scenario: "mmc",
+        title: "Textbook queues: M/M/c",
+        incident: "Identical servers with c query slots, exponential service times and Poisson arrivals, routed uniformly at random. The engine's mean response time matches Erlang C's formula within 2%.",
+        watch: "Raise utilization towards 1 and watch latency grow as 1/(1−ρ): queues form long before the servers are fully busy.",
+        try_this: "Switch from static to p2c or least-conn: choosing the less busy of two servers cuts the queueing delay sharply at high load.",
+        source: "REFERENCE.md §5 (Erlang C, M/M/1)",
+    },
+];
+
+/// The story of a scenario.
+pub fn story(scenario: &str) -> Option<&'static Story> {
+    STORIES.iter().find(|s| s.scenario == scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_scenario_has_a_story() {
+        for s in crate::scenario::SCENARIOS {
+            assert!(super::story(s.name).is_some(), "{} has no story", s.name);
+        }
+    }
+}
