@@ -7,7 +7,7 @@
 
 mod static_weights;
 // ANCHOR mediawiki-mod (mw-legacy, mw-loadmonitor, conn-p, pid)
-// ANCHOR production-mod (p2c, least-conn, envoy-least-request, peak-ewma)
+mod production;
 
 use crate::config::ServerConfig;
 use crate::rng::Rng;
@@ -141,7 +141,10 @@ pub fn controllers() -> &'static [ControllerInfo] {
     &[
         static_weights::INFO,
         // ANCHOR mediawiki-entries
-        // ANCHOR production-entries
+        production::P2C,
+        production::LEAST_CONN,
+        production::ENVOY_LEAST_REQUEST,
+        production::PEAK_EWMA,
     ]
 }
 

@@ -5,7 +5,7 @@
 
 mod cli;
 // ANCHOR mediawiki-tests
-// ANCHOR production-tests
+mod controllers_production;
 mod determinism;
 mod invariants;
 mod operators;
