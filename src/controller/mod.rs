@@ -6,7 +6,7 @@
 //! `pick` with an index into the candidates. One instance runs per app host.
 
 mod static_weights;
-// ANCHOR mediawiki-mod (mw-legacy, mw-loadmonitor, conn-p, pid)
+mod mediawiki;
 mod production;
 
 use crate::config::ServerConfig;
@@ -140,7 +140,7 @@ pub fn controllers() -> &'static [ControllerInfo] {
     // The registry: one line per controller module, in the order `loadlab list` prints them.
     &[
         static_weights::INFO,
-        // ANCHOR mediawiki-entries
+        mediawiki::MW_LEGACY, mediawiki::MW_LOADMONITOR, mediawiki::CONN_P, mediawiki::PID,
         production::P2C,
         production::LEAST_CONN,
         production::ENVOY_LEAST_REQUEST,

@@ -1,0 +1,334 @@
+//! `mw-legacy`: MediaWiki's LoadMonitor as it ran from 2017 to 2021 (cache key VERSION 1, MediaWiki 1.30–1.36).
+//!
+//! Source: `includes/libs/rdbms/loadmonitor/LoadMonitor.php` of MediaWiki 1.35 — `scaleLoads`
+//! (`(int)ceil($weight * $scale)`), `getServerStates` (local logical TTL `mt_rand(1, POLL_PERIOD_MS)/1e3` with
+//! POLL_PERIOD_MS = 500, then `getWithSetCallback` with a 1 s logical TTL (TIME_TILL_REFRESH), `lockTSE` and
+//! `staleTTL` of STATE_PRESERVE_TTL = 60 s), `computeServerStates` and `getNewScaleViaMovingAve`
+//! (`movingAveRatio·naive + (1 − movingAveRatio)·last`, movingAveRatio 0.1, last defaulting to 1.0, naive = 1 if
+//! the gauge connection opened else 0); and `LoadBalancer::getRandomNonLagged`, which drops servers whose lag is
+//! `false` (unreachable at the last regeneration) unless every server is dropped ("lagged replica mode").
+//! REFERENCE §2 ("Legacy"), seed 002 (the task: "It's unclear if LoadMonitor weight has ever declined
+//! sufficiently during an incident to make a difference").
+//!
+//! Per server the state is `{scale, reachable}`; weights are ceil(load·scale), and an unreachable server is
+//! skipped. Nothing reacts to slowness: a slow server that still accepts connections keeps its full weight.
+//!
+//! Where the model simplifies, and why:
+//! - States are cached per server (the `cache` machinery shared with `mw-loadmonitor`), not as one key for the
+//!   whole server list; with every key on the same TTLs the regenerations line up the same way.
+//! - The gauge connection uses the engine's probe connect timeout (1 s); the legacy code opened an ordinary
+//!   connection (3 s timeout in EventSimulator), so the model's legacy controller notices a blackholed server
+//!   a little sooner than the real one did. Set `probe_timeout_ms=3000` for the legacy timing.
+//! - The 2017 variant (scale floored at 0.1, a 4–5 s TTL, no ceil) differs in detail; its TTL is reachable
+//!   through `state_ttl_s`.
+//! - Replication lag itself is not modelled; only the "unreachable" (lag = false) filter is.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::cache::{CacheTimings, ClusterCache, HostCache};
+use crate::config::ServerConfig;
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
+use crate::rng::Rng;
+use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
+
+/// Registry entry.
+pub const MW_LEGACY: ControllerInfo = ControllerInfo {
+    name: "mw-legacy",
+    summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success; no reaction to slowness",
+    params: PARAMS,
+    build,
+    formula: None,
+};
+
+const PARAMS: &[ParamInfo] = &[
+    ParamInfo {
+        key: "moving_ave_ratio",
+        unit: "",
+        default: 0.1,
+        min: 0.0,
+        max: 1.0,
+        help: "weight of the newest probe in scale = ratio·naive + (1 − ratio)·last (movingAveRatio, MW 1.35: 0.1)",
+    },
+    ParamInfo {
+        key: "state_ttl_s",
+        unit: "s",
+        default: 1.0,
+        min: 0.001,
+        max: 3600.0,
+        help: "the cluster (WAN) state is regenerated once older than this (TIME_TILL_REFRESH = 1)",
+    },
+    ParamInfo {
+        key: "local_ttl_ms",
+        unit: "ms",
+        default: 500.0,
+        min: 1.0,
+        max: 3_600_000.0,
+        help: "a host rereads the cluster state once its local copy is older than uniform 1..this ms (POLL_PERIOD_MS)",
+    },
+    ParamInfo {
+        key: "preserve_ttl_s",
+        unit: "s",
+        default: 60.0,
+        min: 0.001,
+        max: 86_400.0,
+        help: "stale states are still used, and averaged into the next, until this old (STATE_PRESERVE_TTL = 60)",
+    },
+    ParamInfo {
+        key: "shared_cache",
+        unit: "1=on 0=off",
+        default: 1.0,
+        min: 0.0,
+        max: 1.0,
+        help: "1: hosts share one cluster cache (memcached), one probe per server per TTL; 0: every host probes itself",
+    },
+    ParamInfo {
+        key: "regen_lock_s",
+        unit: "s",
+        default: 10.0,
+        min: 0.001,
+        max: 3600.0,
+        help: "a regeneration lock expires after this if its probe never reports (BagOStuff lock TTL 10 s)",
+    },
+];
+
+/// One server's state as the legacy LoadMonitor cached it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScaleState {
+    /// Moving average of probe connect success, multiplying the configured load.
+    pub scale: f64,
+    /// The last probe connected (otherwise its lag is `false` and `getRandomNonLagged` skips it).
+    pub reachable: bool,
+}
+
+impl ScaleState {
+    /// `getPlaceholderServerStates`: full scale, no lag.
+    pub const INITIAL: ScaleState = ScaleState { scale: 1.0, reachable: true };
+
+    /// `computeServerStates` for one probe: `scale = ratio·naive + (1 − ratio)·last`, last defaulting to 1.0,
+    /// floored at 0 ("Scale from 0% to 100% of nominal weight").
+    pub fn regenerate(previous: Option<ScaleState>, connected: bool, ratio: f64) -> ScaleState {
+        let last = previous.map_or(1.0, |p| p.scale);
+        let naive = if connected { 1.0 } else { 0.0 };
+        ScaleState { scale: (ratio * naive + (1.0 - ratio) * last).max(0.0), reachable: connected }
+    }
+}
+
+/// Legacy `scaleLoads` then `getRandomNonLagged`: appends ceil(load·scale) for reachable servers, 0 for the
+/// unreachable; if that leaves no weight, every server's ceil(load·scale) ("lagged replica mode").
+pub fn legacy_weights(loads: &[f64], states: &[ScaleState], out: &mut Vec<f64>) {
+    let start = out.len();
+    out.extend(loads.iter().zip(states).map(|(&w, s)| if s.reachable { (w * s.scale).ceil().max(0.0) } else { 0.0 }));
+    if out[start..].iter().all(|&w| w <= 0.0) {
+        out.truncate(start);
+        out.extend(loads.iter().zip(states).map(|(&w, s)| (w * s.scale).ceil().max(0.0)));
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Settings {
+    ratio: f64,
+    local_ttl_ms: u64,
+}
+
+fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+    let settings = Settings {
+        ratio: spec.get("moving_ave_ratio"),
+        local_ttl_ms: (spec.get("local_ttl_ms").round() as u64).max(1),
+    };
+    let timings = CacheTimings {
+        cluster_ttl: from_secs_f64(spec.get("state_ttl_s")),
+        preserve_ttl: from_secs_f64(spec.get("preserve_ttl_s")),
+        lock_ttl: from_secs_f64(spec.get("regen_lock_s")),
+    };
+    let shared = spec.get("shared_cache") >= 0.5;
+    let section = ClusterCache::shared(servers.len());
+    (0..hosts)
+        .map(|h| {
+            let cluster = if shared { Rc::clone(&section) } else { ClusterCache::shared(servers.len()) };
+            Box::new(LegacyMonitor::new(h, cluster, timings, settings, servers.len())) as Box<dyn Controller>
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Seen {
+    state: ScaleState,
+    as_of: Option<SimTime>,
+    weight: f64,
+}
+
+/// One app host's legacy LoadMonitor.
+#[derive(Debug)]
+pub struct LegacyMonitor {
+    cache: HostCache<ScaleState>,
+    settings: Settings,
+    seen: Vec<Option<Seen>>,
+    last_pick: SimTime,
+    pending: Vec<usize>,
+    loads: Vec<f64>,
+    states: Vec<ScaleState>,
+    weights: Vec<f64>,
+}
+
+impl LegacyMonitor {
+    fn new(
+        host: usize,
+        cluster: Rc<RefCell<ClusterCache<ScaleState>>>,
+        timings: CacheTimings,
+        settings: Settings,
+        servers: usize,
+    ) -> LegacyMonitor {
+        LegacyMonitor {
+            cache: HostCache::new(host, cluster, timings),
+            settings,
+            seen: vec![None; servers],
+            last_pick: 0,
+            pending: Vec::with_capacity(servers),
+            loads: Vec::with_capacity(servers),
+            states: Vec::with_capacity(servers),
+            weights: Vec::with_capacity(servers),
+        }
+    }
+}
+
+impl Controller for LegacyMonitor {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        self.last_pick = view.now;
+        // `$ageStaleSec = mt_rand(1, POLL_PERIOD_MS) / 1e3`, drawn once per call.
+        let local_ttl: SimDuration = (1 + rng.below(self.settings.local_ttl_ms)) * MILLISECOND;
+        self.loads.clear();
+        self.states.clear();
+        for c in view.candidates {
+            let (state, as_of) = if c.configured_load <= 0.0 {
+                (ScaleState::INITIAL, Some(view.now)) // a zero-load primary is not probed
+            } else {
+                let look = self.cache.lookup(view.now, c.server, local_ttl);
+                if look.regenerate && !self.pending.contains(&c.server) {
+                    self.pending.push(c.server);
+                }
+                look.entry.map_or((ScaleState::INITIAL, None), |e| (e.state, Some(e.as_of)))
+            };
+            self.loads.push(c.configured_load);
+            self.states.push(state);
+            self.seen[c.server] = Some(Seen { state, as_of, weight: 0.0 });
+        }
+        self.weights.clear();
+        legacy_weights(&self.loads, &self.states, &mut self.weights);
+        for (c, &w) in view.candidates.iter().zip(&self.weights) {
+            if let Some(seen) = &mut self.seen[c.server] {
+                seen.weight = w;
+            }
+        }
+        let weights = &self.weights;
+        pick_weighted(view.candidates, rng, |i, _| weights[i])
+    }
+
+    fn take_probes(&mut self, _now: SimTime, out: &mut Vec<usize>) {
+        out.append(&mut self.pending);
+    }
+
+    fn on_probe(&mut self, now: SimTime, server: usize, result: ProbeResult) {
+        let previous = self.cache.previous(now, server);
+        let state = ScaleState::regenerate(previous, result.connected, self.settings.ratio);
+        self.cache.store(now, server, state);
+    }
+
+    fn weights(&self, view: &HostView<'_>, out: &mut Vec<f64>) {
+        let loads: Vec<f64> = view.candidates.iter().map(|c| c.configured_load).collect();
+        let states: Vec<ScaleState> =
+            (view.candidates.iter()).map(|c| self.seen[c.server].map_or(ScaleState::INITIAL, |s| s.state)).collect();
+        legacy_weights(&loads, &states, out);
+    }
+
+    fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
+        let Some(seen) = self.seen.get(server).copied().flatten() else { return };
+        out.push(("scale", seen.state.scale));
+        out.push(("up", if seen.state.reachable { 1.0 } else { 0.0 }));
+        out.push(("age_s", seen.as_of.map_or(f64::NAN, |t| self.last_pick.saturating_sub(t) as f64 / 1e6)));
+        out.push(("weight", seen.weight));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::Candidate;
+    use crate::rng::Stream;
+    use crate::time::SECOND;
+
+    #[test]
+    fn the_scale_is_a_ten_percent_moving_average_of_connect_success() {
+        // From the default 1.0: two failures → 0.9, 0.81; a success → 0.1 + 0.9·0.81 = 0.829.
+        let a = ScaleState::regenerate(None, false, 0.1);
+        assert_eq!(a, ScaleState { scale: 0.9, reachable: false });
+        let b = ScaleState::regenerate(Some(a), false, 0.1);
+        assert!((b.scale - 0.81).abs() < 1e-12);
+        let c = ScaleState::regenerate(Some(b), true, 0.1);
+        assert!((c.scale - 0.829).abs() < 1e-12 && c.reachable);
+        // Twenty-two failures from 1.0 leave 0.9^22 = 0.0985: the "1% in ~44 probes" of getNewScaleViaMovingAve.
+        let mut s = ScaleState::INITIAL;
+        for _ in 0..22 {
+            s = ScaleState::regenerate(Some(s), false, 0.1);
+        }
+        assert!((s.scale - 0.9f64.powi(22)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weights_are_ceiled_and_unreachable_servers_skipped_unless_all_are() {
+        let st = |scale, reachable| ScaleState { scale, reachable };
+        let mut out = Vec::new();
+        // ceil(200·0.5) = 100; ceil(50·0.001) = 1 (a tiny scale keeps weight 1); the unreachable server gets 0.
+        legacy_weights(&[200.0, 50.0, 200.0], &[st(0.5, true), st(0.001, true), st(1.0, false)], &mut out);
+        assert_eq!(out, vec![100.0, 1.0, 0.0]);
+        // Every server unreachable: lagged replica mode picks by ceil(load·scale) anyway.
+        out.clear();
+        legacy_weights(&[200.0, 50.0], &[st(0.81, false), st(0.9, false)], &mut out);
+        assert_eq!(out, vec![162.0, 45.0]);
+    }
+
+    #[test]
+    fn a_failed_probe_depools_until_a_successful_one_and_slowness_changes_nothing() {
+        let spec = ControllerSpec::new("mw-legacy").unwrap();
+        let servers: Vec<ServerConfig> = (0..2)
+            .map(|i| ServerConfig {
+                name: format!("s{i}"),
+                role: crate::config::Role::Replica,
+                load: 100.0,
+                latency: MILLISECOND,
+                capacity: crate::config::Capacity::Unlimited,
+                max_connections: None,
+            })
+            .collect();
+        let mut hosts = build(&spec, &servers, 2);
+        let c = |server, in_flight| Candidate { server, configured_load: 100.0, in_flight };
+        let cands = [c(0, 0), c(1, 0)];
+        let view = |now, host, cands| HostView { now, host, hosts: 2, candidates: cands };
+        let mut rng = Rng::new(2, Stream::Balancing);
+        let mut probes = Vec::new();
+        hosts[0].pick(&view(0, 0, &cands), &mut rng);
+        hosts[0].take_probes(0, &mut probes);
+        assert_eq!(probes, vec![0, 1]);
+        hosts[0].on_probe(SECOND, 0, ProbeResult { connected: false, conn_count: 0, elapsed: SECOND });
+        hosts[0].on_probe(SECOND, 1, ProbeResult { connected: true, conn_count: 900, elapsed: 0 });
+        // Host 1 reads the fresh cluster states: server 0 skipped, server 1 at full weight despite 900 conns.
+        let busy = [c(0, 0), c(1, 50)];
+        for _ in 0..50 {
+            assert_eq!(hosts[1].pick(&view(SECOND + 1, 1, &busy), &mut rng), Some(1));
+        }
+        let mut w = Vec::new();
+        hosts[1].weights(&view(SECOND + 1, 1, &busy), &mut w);
+        assert_eq!(w, vec![0.0, 100.0]);
+        // One second later the states are due; whoever looks first re-probes server 0, which is back up.
+        probes.clear();
+        hosts[1].pick(&view(2 * SECOND, 1, &cands), &mut rng);
+        hosts[1].take_probes(2 * SECOND, &mut probes);
+        assert_eq!(probes, vec![0, 1]);
+        hosts[1].on_probe(2 * SECOND, 0, ProbeResult { connected: true, conn_count: 1, elapsed: 0 });
+        w.clear();
+        hosts[1].pick(&view(2 * SECOND, 1, &cands), &mut rng);
+        hosts[1].weights(&view(2 * SECOND, 1, &cands), &mut w);
+        // scale = 0.1·1 + 0.9·0.9 = 0.91 (from the cluster's 0.9) → ceil(100·0.91) = 91.
+        assert_eq!(w, vec![91.0, 100.0]);
+    }
+}

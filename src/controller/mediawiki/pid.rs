@@ -1,0 +1,469 @@
+//! `pid`: a PID controller on conn-p's error signal, as suggested in the Phabricator task (seed 002: "instead of
+//! sliding window, it can use a PID controller"; Tim Starling's reply on what the I and D terms would do; Amir
+//! Sarabadani: "Instead of moving average, it could take the previous value and basically turn it into a PID
+//! controller"). REFERENCE §2 for the error signal, §3 (Semian's adaptive breaker) for the anti-windup habit.
+//!
+//! Per server i, with r_i the normalised configured load, C_i the adjusted connection count (see `counts`),
+//! T = Σ C and the gain schedule g = 1/(1 + T/E):
+//!
+//! ```text
+//! e_i = (C_i − r_i·T)·g                         error, connections (conn-p's s·e_i is its adjustment)
+//! P_i = kp·e_i                                  every pick
+//! I_i = ki·∫ e_i dt,  |∫ e_i dt| ≤ integral_max  updated at most every period_ms, over the real elapsed time
+//! D_i = kd·g·dC_i/dt                            derivative on the measurement C_i, not on the error, so a
+//!                                               change of the setpoint r_i·T (another server's count) does not kick it
+//! u_i = clamp(P_i + I_i + D_i, ±output_max)     output clamp
+//! w′_i = max(r_i − u_i, 0), renormalised to Σ w′ = 1 (all zero: the configured loads)
+//! ```
+//!
+//! Units: kp in 1/connection (weight fraction per connection of error), ki in 1/(connection·s), kd in
+//! s/connection, integral_max in connection·seconds, output_max in weight fraction (1 = the whole section).
+//!
+//! Anti-windup: the integral is clamped to ±integral_max, and it does not integrate further in a direction in
+//! which the output is already saturated (u at ±output_max, or the weight already clamped at 0).
+//!
+//! Defaults: kp = 1/40 = conn-p's s (S = 40), so P alone is conn-p; ki = kp/10 (an integral time of 10 s, "a small
+//! ki"), kd = 0 (the derivative of a count of a handful of connections per host is mostly noise);
+//! integral_max = 40 connection·s, so the integral can move a weight by at most ki·40 = 0.1; output_max = 1.
+//! With ki = kd = 0 the weights equal conn-p's with S = 1/kp whenever |kp·e| ≤ output_max (always true with the
+//! defaults, since kp·e ≥ −r·E/S ≥ −1 and a positive excess is clamped at weight 0 by both).
+//!
+//! Simplifications: the P term uses the error at every pick; I and D are sampled (zero-order hold) at most every
+//! period. A host observes its error only when it picks, so one observation is integrated over at most 1 s of
+//! elapsed time (a host idle for longer does not wind its integrator on a guess).
+
+use super::conn_p::{build_counts, clamp_and_normalise, Scratch, Terms, FAILURE_WINDOW, HALVING, REFRESH, SCOPE};
+use super::counts::ConnCounts;
+use crate::config::ServerConfig;
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
+use crate::rng::Rng;
+use crate::time::{from_millis_f64, SimDuration, SimTime, SECOND};
+
+/// Registry entry.
+pub const PID: ControllerInfo = ControllerInfo {
+    name: "pid",
+    summary: "PID on conn-p's connection-count error: kp, ki, kd, integral clamp, derivative on measurement",
+    params: PARAMS,
+    build,
+    formula: None,
+};
+
+const PARAMS: &[ParamInfo] = &[
+    ParamInfo {
+        key: "kp",
+        unit: "1/conn",
+        default: 0.025,
+        min: 0.0,
+        max: 100.0,
+        help: "proportional gain: weight moved per connection of error (conn-p's s = 1/S = 1/40)",
+    },
+    ParamInfo {
+        key: "ki",
+        unit: "1/(conn·s)",
+        default: 0.0025,
+        min: 0.0,
+        max: 100.0,
+        help: "integral gain (kp/10: an integral time of 10 s)",
+    },
+    ParamInfo {
+        key: "kd",
+        unit: "s/conn",
+        default: 0.0,
+        min: 0.0,
+        max: 100.0,
+        help: "derivative gain, on the measured count (0: per-host counts are too noisy to differentiate)",
+    },
+    ParamInfo {
+        key: "integral_max_conn_s",
+        unit: "conn·s",
+        default: 40.0,
+        min: 0.0,
+        max: 1e9,
+        help: "anti-windup clamp on ∫error dt (ki·40 = 0.1: the I term moves a weight by at most 10 points)",
+    },
+    ParamInfo {
+        key: "output_max",
+        unit: "weight",
+        default: 1.0,
+        min: 0.0,
+        max: 100.0,
+        help: "output clamp on |P + I + D|, in normalised weight (1 = the whole section)",
+    },
+    ParamInfo {
+        key: "period_ms",
+        unit: "ms",
+        default: 100.0,
+        min: 0.0,
+        max: 60_000.0,
+        help: "the I and D terms update at most this often, integrating the real elapsed time",
+    },
+    HALVING,
+    FAILURE_WINDOW,
+    SCOPE,
+    REFRESH,
+];
+
+/// The longest elapsed time one observed error is integrated over.
+const MAX_INTEGRATION_STEP: SimDuration = SECOND;
+
+/// Gains and limits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gains {
+    /// Proportional gain, 1/connection.
+    pub kp: f64,
+    /// Integral gain, 1/(connection·s).
+    pub ki: f64,
+    /// Derivative gain, s/connection.
+    pub kd: f64,
+    /// Clamp on ∫e dt, connection·s.
+    pub integral_max: f64,
+    /// Clamp on |u|, weight fraction.
+    pub output_max: f64,
+    /// Least time between I/D updates, µs.
+    pub period: SimDuration,
+    /// E, connections.
+    pub halving: f64,
+}
+
+impl Gains {
+    fn from_spec(spec: &ControllerSpec) -> Gains {
+        Gains {
+            kp: spec.get("kp"),
+            ki: spec.get("ki"),
+            kd: spec.get("kd"),
+            integral_max: spec.get("integral_max_conn_s"),
+            output_max: spec.get("output_max"),
+            period: from_millis_f64(spec.get("period_ms")),
+            halving: spec.get("halving_conns"),
+        }
+    }
+}
+
+fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+    let gains = Gains::from_spec(spec);
+    build_counts(spec, servers.len(), hosts)
+        .into_iter()
+        .map(|counts| Box::new(Pid::new(counts, gains, servers.len())) as Box<dyn Controller>)
+        .collect()
+}
+
+/// One server's controller memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct ServerPid {
+    /// ∫ e dt, connection·s.
+    integral: f64,
+    /// The measured count at the last sample, and when.
+    last_count: Option<(f64, SimTime)>,
+    /// The derivative term held since the last sample.
+    d_term: f64,
+    /// The integral hit its clamp or was frozen by saturation at the last sample.
+    wound: bool,
+}
+
+/// One app host's PID controller.
+#[derive(Debug)]
+pub struct Pid {
+    counts: ConnCounts,
+    gains: Gains,
+    servers: Vec<ServerPid>,
+    last_sample: Option<SimTime>,
+    terms: Vec<Option<Terms>>,
+    scratch: Scratch,
+}
+
+impl Pid {
+    /// A controller reading `counts`, for `servers` servers.
+    pub fn new(counts: ConnCounts, gains: Gains, servers: usize) -> Pid {
+        Pid {
+            counts,
+            gains,
+            servers: vec![ServerPid::default(); servers],
+            last_sample: None,
+            terms: vec![None; servers],
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// The I and D terms' update, if a period has passed since the last one.
+    fn sample(&mut self, now: SimTime, view: &HostView<'_>, sc: &Scratch, total: f64) {
+        let due = self.last_sample.is_none_or(|t| now.saturating_sub(t) >= self.gains.period);
+        if !due {
+            return;
+        }
+        let dt_s = self.last_sample.map_or(0.0, |t| now.saturating_sub(t).min(MAX_INTEGRATION_STEP) as f64 / 1e6);
+        self.last_sample = Some(now);
+        let g = 1.0 / (1.0 + total / self.gains.halving);
+        let gains = self.gains;
+        for (k, c) in view.candidates.iter().enumerate() {
+            let s = &mut self.servers[c.server];
+            let e = sc.errors[k];
+            // Conditional integration: no further winding in a direction in which the output is saturated.
+            let u = gains.kp * e + gains.ki * s.integral + s.d_term;
+            let saturated_up = u >= gains.output_max || sc.ratios[k] - u <= 0.0;
+            let saturated_down = u <= -gains.output_max;
+            let frozen = (saturated_up && e > 0.0) || (saturated_down && e < 0.0);
+            if !frozen {
+                s.integral += e * dt_s;
+            }
+            let limit = gains.integral_max;
+            s.wound = frozen || s.integral.abs() > limit;
+            s.integral = s.integral.clamp(-limit, limit);
+            let count = sc.counts[k];
+            s.d_term = match s.last_count {
+                Some((before, at)) if now > at => gains.kd * g * (count - before) / ((now - at) as f64 / 1e6),
+                _ => 0.0,
+            };
+            s.last_count = Some((count, now));
+        }
+    }
+
+    /// Appends the weights for the filled scratch; records each candidate's terms if `record`.
+    fn weights_into(&mut self, view: &HostView<'_>, sc: &mut Scratch, record: bool) {
+        let gains = self.gains;
+        for (k, c) in view.candidates.iter().enumerate() {
+            let s = &self.servers[c.server];
+            let (p, i, d) = (gains.kp * sc.errors[k], gains.ki * s.integral, s.d_term);
+            let u = (p + i + d).clamp(-gains.output_max, gains.output_max);
+            let w = sc.ratios[k] - u;
+            sc.weights.push(w);
+            if record {
+                let clamped = s.wound || w < 0.0 || (p + i + d).abs() > gains.output_max;
+                let terms = Terms { conns: sc.counts[k], error: sc.errors[k], p, i, d, clamped, weight: 0.0 };
+                self.terms[c.server] = Some(terms);
+            }
+        }
+        clamp_and_normalise(&mut sc.weights);
+        if sc.weights.iter().all(|&w| w <= 0.0) {
+            sc.weights.clear();
+            sc.weights.extend_from_slice(&sc.ratios);
+        }
+        if record {
+            for (k, c) in view.candidates.iter().enumerate() {
+                if let Some(t) = &mut self.terms[c.server] {
+                    t.weight = sc.weights[k];
+                }
+            }
+        }
+    }
+}
+
+impl Controller for Pid {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        let mut sc = std::mem::take(&mut self.scratch);
+        let total = sc.fill(view, &mut self.counts, self.gains.halving, true);
+        self.sample(view.now, view, &sc, total);
+        self.weights_into(view, &mut sc, true);
+        let weights = &sc.weights;
+        let chosen = pick_weighted(view.candidates, rng, |i, _| weights[i]);
+        self.scratch = sc;
+        if let Some(k) = chosen {
+            self.counts.on_pick(view.candidates[k].server);
+        }
+        chosen
+    }
+
+    fn on_connect(&mut self, now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
+        self.counts.on_connect(now, server, ok);
+    }
+
+    fn on_close(&mut self, _now: SimTime, server: usize, _held: SimDuration) {
+        self.counts.on_close(server);
+    }
+
+    /// As conn-p: the section's open connections in section scope, none in host scope.
+    fn conn_estimate(&self, server: usize) -> Option<f64> {
+        self.counts.section_open(server)
+    }
+
+    fn weights(&self, view: &HostView<'_>, out: &mut Vec<f64>) {
+        let mut sc = Scratch::default();
+        let mut counts_view = Vec::new();
+        self.counts.measure_now(view, &mut counts_view);
+        sc.loads.extend(view.candidates.iter().map(|c| c.configured_load));
+        super::conn_p::error_signal(&sc.loads, &counts_view, self.gains.halving, &mut sc.ratios, &mut sc.errors);
+        sc.counts = counts_view;
+        let gains = self.gains;
+        for (k, c) in view.candidates.iter().enumerate() {
+            let s = &self.servers[c.server];
+            let u =
+                (gains.kp * sc.errors[k] + gains.ki * s.integral + s.d_term).clamp(-gains.output_max, gains.output_max);
+            sc.weights.push(sc.ratios[k] - u);
+        }
+        clamp_and_normalise(&mut sc.weights);
+        if sc.weights.iter().all(|&w| w <= 0.0) {
+            sc.weights.clear();
+            sc.weights.extend_from_slice(&sc.ratios);
+        }
+        out.extend_from_slice(&sc.weights);
+    }
+
+    fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
+        if let Some(t) = self.terms.get(server).copied().flatten() {
+            t.push(out);
+            out.push(("integral_conn_s", self.servers[server].integral));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::{Candidate, StaticWeights};
+    use crate::rng::Stream;
+    use crate::time::MILLISECOND;
+
+    fn host_counts() -> ConnCounts {
+        ConnCounts::host_scope(0, 1, 3, 10)
+    }
+
+    fn weights_of(c: &dyn Controller, view: &HostView<'_>) -> Vec<f64> {
+        let mut out = Vec::new();
+        c.weights(view, &mut out);
+        out
+    }
+
+    #[test]
+    fn with_ki_and_kd_zero_it_is_conn_p() {
+        // Random loads and in-flight counts, default S = E = 40 and kp = 1/40: the same weights, bit for bit, and
+        // the same picks from the same random stream.
+        let mut spec = ControllerSpec::new("pid").unwrap();
+        spec.set("ki", 0.0).unwrap();
+        spec.set("kd", 0.0).unwrap();
+        let servers: Vec<ServerConfig> = (0..3)
+            .map(|i| ServerConfig {
+                name: format!("s{i}"),
+                role: crate::config::Role::Replica,
+                load: 1.0,
+                latency: MILLISECOND,
+                capacity: crate::config::Capacity::Unlimited,
+                max_connections: None,
+            })
+            .collect();
+        let mut pid = build(&spec, &servers, 1).pop().unwrap();
+        let mut conn_p =
+            (super::super::CONN_P.build)(&ControllerSpec::new("conn-p").unwrap(), &servers, 1).pop().unwrap();
+        let mut gen = Rng::new(7, Stream::Control);
+        let (mut rng_a, mut rng_b) = (Rng::new(8, Stream::Balancing), Rng::new(8, Stream::Balancing));
+        for step in 0..2_000u64 {
+            let cands: Vec<Candidate> = (0..3)
+                .map(|s| Candidate {
+                    server: s,
+                    configured_load: 1.0 + gen.below(400) as f64,
+                    in_flight: gen.below(if step % 2 == 0 { 5 } else { 200 }) as u32,
+                })
+                .collect();
+            let view = HostView { now: step * 37 * MILLISECOND, host: 0, hosts: 1, candidates: &cands };
+            assert_eq!(pid.pick(&view, &mut rng_a), conn_p.pick(&view, &mut rng_b), "step {step}");
+            assert_eq!(weights_of(pid.as_ref(), &view), weights_of(conn_p.as_ref(), &view), "step {step}");
+            if gen.chance(0.3) {
+                let server = gen.below(3) as usize;
+                pid.on_connect(view.now, server, false, SECOND);
+                conn_p.on_connect(view.now, server, false, SECOND);
+            }
+        }
+    }
+
+    fn gains() -> Gains {
+        Gains {
+            kp: 0.01,
+            ki: 0.001,
+            kd: 0.0,
+            integral_max: 1e9,
+            output_max: 1.0,
+            period: 100 * MILLISECOND,
+            halving: 1e12, // g = 1 to within 1e-11 for these counts
+        }
+    }
+
+    #[test]
+    fn the_integral_accumulates_the_error_over_real_elapsed_time() {
+        // Loads 1:1, C = (4, 0): T = 4, r·T = 2, e = (2, −2) (g ≈ 1). Picks at 0, 50, 100, 250 ms: the samples are
+        // at 0 (first: nothing to integrate), 100 ms (dt 0.1 s → ∫ = 0.2) and 250 ms (dt 0.15 s → ∫ = 0.5);
+        // the 50 ms pick is inside the period and changes nothing.
+        let mut pid = Pid::new(host_counts(), gains(), 3);
+        let cands = [
+            Candidate { server: 0, configured_load: 1.0, in_flight: 4 },
+            Candidate { server: 1, configured_load: 1.0, in_flight: 0 },
+        ];
+        let mut rng = Rng::new(1, Stream::Balancing);
+        for (ms, integral) in [(0u64, 0.0), (50, 0.0), (100, 0.2), (250, 0.5)] {
+            let view = HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands };
+            pid.pick(&view, &mut rng);
+            assert!((pid.servers[0].integral - integral).abs() < 1e-9, "{ms} ms: {}", pid.servers[0].integral);
+            assert!((pid.servers[1].integral + integral).abs() < 1e-9);
+        }
+        // Weights at 250 ms: u = kp·e + ki·∫ = (0.02 + 0.0005, −0.02 − 0.0005) → w′ = (0.4795, 0.5205).
+        let view = HostView { now: 250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands };
+        let w = weights_of(&pid, &view);
+        assert!((w[0] - 0.4795).abs() < 1e-9 && (w[1] - 0.5205).abs() < 1e-9, "{w:?}");
+        // A 10 s silence integrates at most 1 s of the observed error: ∫ = 0.5 + 2·1.
+        let later = HostView { now: 10_250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands };
+        pid.pick(&later, &mut rng);
+        assert!((pid.servers[0].integral - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_integral_is_clamped_and_frozen_while_the_output_is_saturated() {
+        // Clamp at 0.3 conn·s: e = 2 for 0.1 s twice would reach 0.4; it stops at 0.3 and is flagged.
+        let mut g = gains();
+        g.integral_max = 0.3;
+        let mut pid = Pid::new(host_counts(), g, 3);
+        let cands = [
+            Candidate { server: 0, configured_load: 1.0, in_flight: 4 },
+            Candidate { server: 1, configured_load: 1.0, in_flight: 0 },
+        ];
+        let mut rng = Rng::new(1, Stream::Balancing);
+        for ms in [0u64, 100, 200] {
+            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands }, &mut rng);
+        }
+        assert_eq!(pid.servers[0].integral, 0.3);
+        let mut d = Vec::new();
+        pid.diagnostics(0, &mut d);
+        assert!(d.contains(&("clamped", 1.0)), "{d:?}");
+        // kp large enough that server 0's weight is clamped at 0 (kp·e = 0.6 > r = 0.5): no further winding.
+        let mut g = gains();
+        g.kp = 0.3;
+        let mut pid = Pid::new(host_counts(), g, 3);
+        for ms in [0u64, 100, 200] {
+            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands }, &mut rng);
+        }
+        assert_eq!(pid.servers[0].integral, 0.0, "wound up while saturated");
+        // Server 1 (e = −2, u = −0.6, within ±output_max) integrates: −2 × (0.1 + 0.1) s.
+        assert!((pid.servers[1].integral + 0.4).abs() < 1e-9, "the unsaturated side integrates");
+    }
+
+    #[test]
+    fn the_derivative_acts_on_the_measurement_not_the_setpoint() {
+        // kd = 0.1 s/conn, kp = ki = 0. Server 0's count rises 2 → 6 in 0.1 s: D = 0.1·40 conn/s = 4·g.
+        // Server 1's count stays 2 while the setpoint r·T moves with server 0's count: its D stays 0.
+        let mut g = gains();
+        g.kp = 0.0;
+        g.ki = 0.0;
+        g.kd = 0.1;
+        g.halving = 12.0; // at T = 8, g = 1/(1 + 8/12) = 0.6
+        let mut pid = Pid::new(host_counts(), g, 3);
+        let mut rng = Rng::new(1, Stream::Balancing);
+        let cands = |in_flight_0| {
+            [
+                Candidate { server: 0, configured_load: 1.0, in_flight: in_flight_0 },
+                Candidate { server: 1, configured_load: 1.0, in_flight: 2 },
+            ]
+        };
+        pid.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands(2) }, &mut rng);
+        pid.pick(&HostView { now: 100 * MILLISECOND, host: 0, hosts: 1, candidates: &cands(6) }, &mut rng);
+        assert!((pid.servers[0].d_term - 0.1 * 0.6 * 40.0).abs() < 1e-9, "{}", pid.servers[0].d_term);
+        assert_eq!(pid.servers[1].d_term, 0.0);
+    }
+
+    #[test]
+    fn with_no_connections_the_weights_are_the_configured_loads() {
+        let pid = Pid::new(host_counts(), gains(), 3);
+        let cands = [
+            Candidate { server: 0, configured_load: 50.0, in_flight: 0 },
+            Candidate { server: 1, configured_load: 150.0, in_flight: 0 },
+        ];
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands };
+        assert_eq!(weights_of(&pid, &view), vec![0.25, 0.75]);
+        assert_eq!(weights_of(&StaticWeights, &view), vec![50.0, 150.0]);
+    }
+}
