@@ -28,8 +28,8 @@
 //!   TCP-like upstream where a request is a connection.
 //! - Outlier detection counts only connect results (refusals and timeouts are 5xx, successes are 200): loadlab's
 //!   queries cannot fail. Success-rate and failure-percentage detection (off by default in Envoy) and ejection
-//!   jitter (default 0) are not modelled. The interval timer of host h of H starts at interval × h / H, since
-//!   sidecars start at different times; ticks are processed lazily at this host's next event, in closed form.
+//!   jitter (default 0) are not modelled. Host h of H sweeps at interval × (k + h/H), k = 1, 2, …, since sidecars
+//!   start at different times; sweeps are processed lazily at this host's next event, in closed form.
 //! - Hosts for outlier detection and the panic threshold are the section's replicas (the cluster's members); the
 //!   primary is another cluster and its connections are ignored. When no healthy candidate is left for a request
 //!   outside panic mode, the pick returns `None` (Envoy's "no healthy upstream"); the engine counts it as

@@ -10,9 +10,14 @@
 //! ties, and "earliest draw wins" makes an idle host follow the configured loads exactly (the seed's first
 //! objective), where a uniformly random tie-break would flatten the loads toward equal shares.
 //!
+//! Finagle's `P2CPick` differs in two ways that matter here: it draws uniformly (weights live in a layer above,
+//! see `peak_ewma.rs`), and a tie goes to the second draw, which uniform draws make symmetric. With draws by load,
+//! "second wins" would hand ties to the lighter servers, so the seed's rule keeps the first.
+//!
 //! Simplifications: the load signal is this host's in-flight count only (the seed proposes exactly that: "the
 //! number of connections from the current client host"); there is no failure handling, so a server that refuses
-//! fast holds no connections and wins every comparison it is drawn into (see the integration tests).
+//! fast holds no connections and wins every comparison it is drawn into, bar a tie when drawn second: it is tried
+//! first by between its configured share and P(drawn) ≈ twice that, never by everything (integration tests).
 
 use super::{successive_sampling_win_probabilities, whole};
 use crate::config::ServerConfig;
@@ -57,8 +62,9 @@ pub struct P2c {
     choices: usize,
     /// In-flight count per server as seen at this host's last pick (for diagnostics).
     last_in_flight: Vec<u32>,
-    /// Fewest in-flight among the other drawn candidates at the last pick that chose each server (NaN: none).
-    last_rival_in_flight: Vec<f64>,
+    /// Fewest in-flight among the other drawn candidates at the last pick that chose each server (`None` when
+    /// it was the only one drawn).
+    last_rival_in_flight: Vec<Option<u32>>,
 }
 
 impl P2c {
@@ -67,7 +73,7 @@ impl P2c {
         P2c {
             choices: choices.clamp(1, MAX_CHOICES),
             last_in_flight: vec![0; servers],
-            last_rival_in_flight: vec![f64::NAN; servers],
+            last_rival_in_flight: vec![None; servers],
         }
     }
 }
@@ -100,7 +106,7 @@ impl Controller for P2c {
         }
         let rival = drawn[..count].iter().filter(|&&k| k != chosen).map(|&k| cands[k].in_flight).min();
         if let Some(slot) = self.last_rival_in_flight.get_mut(cands[chosen].server) {
-            *slot = rival.map_or(f64::NAN, f64::from);
+            *slot = rival;
         }
         Some(chosen)
     }
@@ -113,10 +119,14 @@ impl Controller for P2c {
         out.extend(successive_sampling_win_probabilities(&loads, &conns, self.choices).iter().map(|p| p * total));
     }
 
+    /// As of this host's last pick: the server's in-flight count, the fewest in-flight among the other candidates
+    /// drawn the last time it won (omitted if it was drawn alone), and `choices`.
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
         if let Some(&n) = self.last_in_flight.get(server) {
             out.push(("in_flight", f64::from(n)));
-            out.push(("rival_in_flight", self.last_rival_in_flight[server]));
+            if let Some(rival) = self.last_rival_in_flight[server] {
+                out.push(("rival_in_flight", f64::from(rival)));
+            }
             out.push(("choices", self.choices as f64));
         }
     }
@@ -214,6 +224,21 @@ mod tests {
         // Two choices from two servers draw both, so the idle one wins whichever order they come in.
         let spec = ControllerSpec::new("p2c").unwrap();
         assert_eq!(formula(&spec, &[100.0, 100.0], &[0.0, 5.0]), vec![200.0, 0.0]);
+    }
+
+    #[test]
+    fn diagnostics_name_the_rival_it_beat() {
+        // Two candidates, two choices: both are always drawn and the idle one wins against 3 in flight.
+        let cands = [cand(0, 100.0, 3), cand(1, 100.0, 0)];
+        let mut p = P2c::new(2, 2);
+        let mut rng = Rng::new(2, Stream::Balancing);
+        assert_eq!(p.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands }, &mut rng), Some(1));
+        let mut out = Vec::new();
+        p.diagnostics(1, &mut out);
+        assert_eq!(out, vec![("in_flight", 0.0), ("rival_in_flight", 3.0), ("choices", 2.0)]);
+        out.clear();
+        p.diagnostics(0, &mut out);
+        assert_eq!(out, vec![("in_flight", 3.0), ("choices", 2.0)], "never won, so no rival to name");
     }
 
     #[test]
