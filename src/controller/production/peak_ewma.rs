@@ -12,8 +12,9 @@
 //!   ties go to the second draw.
 //! - Finagle `TrafficDistributor.scala`, `Distributor`: endpoints are grouped into classes of equal weight; a class
 //!   is chosen with probability weight × size, and P2C balances within it.
-//! - Linkerd (`linkerd2-proxy`, built on tower's `PeakEwma`): the same update and decay-on-read, but an endpoint
-//!   without history starts at `default_rtt` (30 ms) instead of 0; decay 10 s.
+//! - Linkerd: `linkerd2-proxy` balances with tower's `tower/src/load/peak_ewma.rs` (`PeakEwma::load` decays the
+//!   estimate on every read through `RttEstimate::decay`, then returns estimate × (pending + 1)), with
+//!   `EWMA_DEFAULT_RTT` = 30 ms as the estimate of an endpoint without history and `EWMA_DECAY` = 10 s.
 //!
 //! loadlab combines them: Linkerd's `default_rtt_ms` (30; set 0 for Finagle's start at 0, where the penalty then
 //! applies to an endpoint with requests outstanding and no RTT yet), Finagle's weight classes (Linkerd's P2C
