@@ -35,7 +35,7 @@ loadlab: a deterministic lab for database load balancing
                   [--time-step SECONDS] [--set KEY=VALUE]... [--format table|csv|json]
       A scorecard per controller: the faulty server's peak and settled connections, how fast its share
       falls and returns, failed or rejected requests, p50/p99, peak worker use, oscillation.
-      Defaults: every controller, duration 120, time step 0.5, and recover_at=90 for fault scenarios.
+      Defaults: every controller, duration 180, time step 0.5, and recover_at=150 for fault scenarios.
       --all runs every MediaWiki scenario.
   loadlab tune --controller NAME --scenarios a,b,... --budget N [--seed N] [--duration SECONDS]
       Searches the controller's parameters (in parallel) for the lowest cost over the scenarios and prints
@@ -438,7 +438,8 @@ fn sets_for(controller: &str, sets: &[(String, String)]) -> Vec<(String, String)
 }
 
 /// Builds the config of one compare/tune run: the scenario with its sets, the duration and step, and (for fault
-/// scenarios) a recovery at 90 s unless the caller set `recover_at`.
+/// scenarios) a recovery 30 s before the end unless the caller set `recover_at`, so the scorecard sees both the
+/// reaction and the return.
 fn compare_config(
     scenario: &str,
     controller: &str,
@@ -448,8 +449,10 @@ fn compare_config(
 ) -> Result<Config, UsageError> {
     let mut sets = sets_for(controller, sets);
     let faulted = crate::scenario::KEYS.iter().any(|k| k.key == "recover_at" && k.scenarios.contains(&scenario));
-    if faulted && !sets.iter().any(|(k, _)| k == "recover_at") && duration_s > 90.0 {
-        sets.push(("recover_at".into(), "90".into()));
+    let fault_at =
+        sets.iter().rev().find(|(k, _)| k == "fault_at").and_then(|(_, v)| v.trim().parse().ok()).unwrap_or(30.0);
+    if faulted && !sets.iter().any(|(k, _)| k == "recover_at") && duration_s - 30.0 > fault_at {
+        sets.push(("recover_at".into(), format!("{}", duration_s - 30.0)));
     }
     let mut cfg = scenario::build(scenario, controller, &sets)?;
     cfg.duration = from_secs_f64(duration_s);
@@ -527,7 +530,7 @@ fn split_names(raw: &str) -> Vec<String> {
 fn cmd_compare(args: &[String]) -> Result<(), UsageError> {
     let mut scenarios = Vec::new();
     let mut names: Vec<String> = controllers().iter().map(|c| c.name.to_string()).collect();
-    let (mut seed, mut duration, mut step) = (1u64, 120.0, 0.5);
+    let (mut seed, mut duration, mut step) = (1u64, 180.0, 0.5);
     let mut format = "table".to_string();
     let mut sets = Vec::new();
     // --all takes no value; expand it before the flag parser sees it.
@@ -611,7 +614,7 @@ fn sample_param(p: &crate::controller::ParamInfo, rng: &mut crate::rng::Rng) -> 
 
 fn cmd_tune(args: &[String]) -> Result<(), UsageError> {
     let (mut controller, mut scenario_list, mut budget) = (None, None, 20usize);
-    let (mut seed, mut duration) = (1u64, 120.0);
+    let (mut seed, mut duration) = (1u64, 180.0);
     for (name, value) in flags(args, &["--controller", "--scenarios", "--budget", "--seed", "--duration"])? {
         match name {
             "--controller" => controller = Some(value.to_string()),

@@ -44,8 +44,9 @@ pub struct Score {
     pub peak_workers: f64,
     /// `peak_workers` as a fraction of all workers, when pools are bounded.
     pub peak_worker_use: Option<f64>,
-    /// Period of the faulty server's connection swings over the second half of the fault window, s; `None`
-    /// when the series has no periodic component (see [`oscillation`]).
+    /// Period of the faulty server's connection swings from the controller's first reaction (or, without one,
+    /// the second half of the fault window) until recovery, s; `None` when the series has no periodic
+    /// component (see [`oscillation`]).
     pub oscillation_period_s: Option<f64>,
     /// Amplitude of those swings (√2 × standard deviation), connections.
     pub oscillation_amplitude: f64,
@@ -83,11 +84,15 @@ pub fn attempt_share(row: &StepRow, server: usize, replicas: &[usize]) -> Option
 
 /// The oscillation of a series sampled every `step_s` seconds: its period, if it has one, and its amplitude.
 ///
-/// The period is the lag of the autocorrelation's first peak after its first zero crossing, reported only when
-/// that peak exceeds 0.3: random noise (even autocorrelated noise, like connection counts) has no such peak,
-/// while a controller that overshoots and undershoots does. The amplitude is √2 times the standard deviation,
+/// The period is the lag of the autocorrelation's highest peak after its first zero crossing, reported only when
+/// that peak exceeds max(0.2, 3/√n). The sample autocorrelation of noise stays within about ±2/√n at every lag,
+/// so noise (even autocorrelated noise, like connection counts) has no such peak. A controller that overshoots
+/// and undershoots does, even when its swings die down, as LoadMonitor's do in the seed's slow run. The amplitude is √2 times the standard deviation,
 /// the amplitude of a sine with the same spread, so noise and swings are on one scale.
-pub fn oscillation(values: &[f64], step_s: f64) -> (Option<f64>, f64) {
+///
+/// `noise_sd` is the standard deviation the series would have without any controller swings; the period is
+/// reported only when the series' own standard deviation exceeds twice it.
+pub fn oscillation(values: &[f64], step_s: f64, noise_sd: f64) -> (Option<f64>, f64) {
     let n = values.len();
     if n < 8 {
         return (None, 0.0);
@@ -96,15 +101,16 @@ pub fn oscillation(values: &[f64], step_s: f64) -> (Option<f64>, f64) {
     let centred: Vec<f64> = values.iter().map(|v| v - mean).collect();
     let variance = centred.iter().map(|v| v * v).sum::<f64>() / n as f64;
     let amplitude = (2.0 * variance).sqrt();
-    if variance <= 0.0 {
-        return (None, 0.0);
+    if variance <= 0.0 || variance.sqrt() <= 2.0 * noise_sd {
+        return (None, amplitude);
     }
     let acf = |lag: usize| centred.iter().zip(&centred[lag..]).map(|(a, b)| a * b).sum::<f64>() / (n as f64 * variance);
     let max_lag = n / 2;
     let Some(zero) = (1..max_lag).find(|&lag| acf(lag) < 0.0) else { return (None, amplitude) };
     let (best_lag, best) =
         (zero..max_lag).map(|lag| (lag, acf(lag))).fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
-    let period = (best > 0.3).then_some(best_lag as f64 * step_s);
+    let significant = 0.2f64.max(3.0 / (n as f64).sqrt());
+    let period = (best > significant).then_some(best_lag as f64 * step_s);
     (period, amplitude)
 }
 
@@ -169,7 +175,17 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
                 .map(|r| r.time_s - recover_s);
         }
     }
-    let (period, amplitude) = oscillation(&conns[conns.len() / 2..], step_s);
+    // Swings are measured from the controller's first reaction (its share halving) to recovery; with no
+    // reaction, over the second half of the fault window.
+    let from = match score.time_to_half_share_s {
+        Some(t) => during.iter().position(|r| r.time_s - fault_s >= t).unwrap_or(0),
+        None => conns.len() / 2,
+    };
+    // Without swings, the connection count of a server with independent arrivals is Poisson: variance = mean
+    // (M/G/∞). Swings must stand out from that.
+    let window = &conns[from..];
+    let mean = window.iter().sum::<f64>() / window.len().max(1) as f64;
+    let (period, amplitude) = oscillation(window, step_s, mean.max(0.0).sqrt());
     score.oscillation_period_s = period;
     score.oscillation_amplitude = amplitude;
     Ok(score)
@@ -249,7 +265,7 @@ mod tests {
         // (a sine's standard deviation is its amplitude / √2 over whole periods).
         let values: Vec<f64> =
             (0..240).map(|i| 300.0 + 100.0 * (2.0 * std::f64::consts::PI * i as f64 * 0.5 / 12.0).sin()).collect();
-        let (period, amplitude) = oscillation(&values, 0.5);
+        let (period, amplitude) = oscillation(&values, 0.5, 0.0);
         let period = period.expect("a sine oscillates");
         assert!((period - 12.0).abs() < 0.5, "period {period}");
         assert!((amplitude - 100.0).abs() < 1.0, "amplitude {amplitude}");
@@ -257,14 +273,23 @@ mod tests {
 
     #[test]
     fn a_constant_does_not_oscillate() {
-        assert_eq!(oscillation(&[5.0; 50], 1.0), (None, 0.0));
+        assert_eq!(oscillation(&[5.0; 50], 1.0, 0.0), (None, 0.0));
+    }
+
+    #[test]
+    fn swings_within_poisson_noise_are_not_oscillation() {
+        // The same sine as above, but judged against noise of sd 50: its sd (70.7) is under twice that.
+        let values: Vec<f64> =
+            (0..240).map(|i| 300.0 + 100.0 * (2.0 * std::f64::consts::PI * i as f64 * 0.5 / 12.0).sin()).collect();
+        assert_eq!(oscillation(&values, 0.5, 50.0).0, None);
+        assert!(oscillation(&values, 0.5, 30.0).0.is_some());
     }
 
     #[test]
     fn white_noise_has_no_period() {
-        // Independent uniform noise: the autocorrelation at every lag is about ±1/√n ≈ 0.06, never 0.3.
+        // Independent uniform noise: the autocorrelation at every lag is about ±1/√n ≈ 0.06, below 3/√n ≈ 0.19.
         let mut rng = crate::rng::Rng::new(4, crate::rng::Stream::Control);
         let values: Vec<f64> = (0..240).map(|_| 100.0 + 10.0 * rng.next_f64()).collect();
-        assert_eq!(oscillation(&values, 0.5).0, None);
+        assert_eq!(oscillation(&values, 0.5, 0.0).0, None);
     }
 }
