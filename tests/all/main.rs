@@ -4,7 +4,7 @@
 //! (REFERENCE.md), never copied from the program's output. Randomized tests print their seed when they fail.
 
 mod cli;
-// ANCHOR mediawiki-tests
+mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
 mod invariants;

@@ -20,7 +20,9 @@
 //! s/connection, integral_max in connection·seconds, output_max in weight fraction (1 = the whole section).
 //!
 //! Anti-windup: the integral is clamped to ±integral_max, and it does not integrate further in a direction in
-//! which the output is already saturated (u at ±output_max, or the weight already clamped at 0).
+//! which the output is already saturated (u at ±output_max). The weight's own clamp at 0 does not freeze it: with
+//! per-host counts of a few connections that clamp flickers with the noise, and freezing only the positive errors
+//! then would bias the integral (a load-50 server on plain-s1 gets 5% more than the integral's equilibrium).
 //!
 //! Defaults: kp = 1/40 = conn-p's s (S = 40), so P alone is conn-p; ki = kp/10 (an integral time of 10 s, "a small
 //! ki"), kd = 0 (the derivative of a count of a handful of connections per host is mostly noise);
@@ -28,9 +30,10 @@
 //! With ki = kd = 0 the weights equal conn-p's with S = 1/kp whenever |kp·e| ≤ output_max (always true with the
 //! defaults, since kp·e ≥ −r·E/S ≥ −1 and a positive excess is clamped at weight 0 by both).
 //!
-//! Simplifications: the P term uses the error at every pick; I and D are sampled (zero-order hold) at most every
-//! period. A host observes its error only when it picks, so one observation is integrated over at most 1 s of
-//! elapsed time (a host idle for longer does not wind its integrator on a guess).
+//! Sampling: the P term uses the error at every pick. A host observes its error only when it picks; the integral
+//! holds each observation until the next pick (at most 1 s: a host idle for longer does not wind its integrator
+//! on a guess) and takes in what accumulated at most every period; D uses the mean count observed since the
+//! previous update. Both hold between updates.
 
 use super::conn_p::{build_counts, clamp_and_normalise, Scratch, Terms, FAILURE_WINDOW, HALVING, REFRESH, SCOPE};
 use super::counts::ConnCounts;
@@ -158,6 +161,13 @@ struct ServerPid {
     d_term: f64,
     /// The integral hit its clamp or was frozen by saturation at the last sample.
     wound: bool,
+    /// The error seen at this host's last pick, held until the next one, and when it was seen.
+    held: Option<(f64, SimTime)>,
+    /// ∫ e dt accumulated since the last sample, connection·s.
+    pending: f64,
+    /// Sum of the counts observed at this host's picks since the last sample, and how many.
+    count_sum: f64,
+    observations: u32,
 }
 
 /// One app host's PID controller.
@@ -186,29 +196,41 @@ impl Pid {
 
     /// The I and D terms' update, if a period has passed since the last one.
     fn sample(&mut self, now: SimTime, view: &HostView<'_>, sc: &Scratch, total: f64) {
+        // The integral holds each observed error until the host's next pick: e(t_k)·(t_k+1 − t_k). Picks are
+        // Poisson arrivals, so the error seen at one is an unbiased sample of the time average, and the gap that
+        // follows it is independent of it. (Integrating an error over the gap *before* it was seen, or sampling
+        // one pick per period, is biased: the gap and the pick's own earlier connection both correlate with the
+        // counts, and db1163's long queries would be pushed a few percent past the integral's equilibrium.)
+        for (k, c) in view.candidates.iter().enumerate() {
+            let s = &mut self.servers[c.server];
+            if let Some((e, at)) = s.held {
+                s.pending += e * (now.saturating_sub(at).min(MAX_INTEGRATION_STEP) as f64 / 1e6);
+            }
+            s.held = Some((sc.errors[k], now));
+            s.count_sum += sc.counts[k];
+            s.observations += 1;
+        }
         let due = self.last_sample.is_none_or(|t| now.saturating_sub(t) >= self.gains.period);
         if !due {
             return;
         }
-        let dt_s = self.last_sample.map_or(0.0, |t| now.saturating_sub(t).min(MAX_INTEGRATION_STEP) as f64 / 1e6);
         self.last_sample = Some(now);
         let g = 1.0 / (1.0 + total / self.gains.halving);
         let gains = self.gains;
-        for (k, c) in view.candidates.iter().enumerate() {
-            let s = &mut self.servers[c.server];
-            let e = sc.errors[k];
+        for s in self.servers.iter_mut().filter(|s| s.observations > 0) {
+            let count = s.count_sum / s.observations as f64;
+            let increment = std::mem::take(&mut s.pending);
+            (s.count_sum, s.observations) = (0.0, 0);
             // Conditional integration: no further winding in a direction in which the output is saturated.
+            let e = s.held.map_or(0.0, |(e, _)| e);
             let u = gains.kp * e + gains.ki * s.integral + s.d_term;
-            let saturated_up = u >= gains.output_max || sc.ratios[k] - u <= 0.0;
-            let saturated_down = u <= -gains.output_max;
-            let frozen = (saturated_up && e > 0.0) || (saturated_down && e < 0.0);
+            let frozen = (u >= gains.output_max && increment > 0.0) || (u <= -gains.output_max && increment < 0.0);
             if !frozen {
-                s.integral += e * dt_s;
+                s.integral += increment;
             }
             let limit = gains.integral_max;
             s.wound = frozen || s.integral.abs() > limit;
             s.integral = s.integral.clamp(-limit, limit);
-            let count = sc.counts[k];
             s.d_term = match s.last_count {
                 Some((before, at)) if now > at => gains.kd * g * (count - before) / ((now - at) as f64 / 1e6),
                 _ => 0.0,
@@ -420,16 +442,27 @@ mod tests {
         let mut d = Vec::new();
         pid.diagnostics(0, &mut d);
         assert!(d.contains(&("clamped", 1.0)), "{d:?}");
-        // kp large enough that server 0's weight is clamped at 0 (kp·e = 0.6 > r = 0.5): no further winding.
+        // Output clamp at 0.5 and kp = 0.3: server 0's u = kp·e = 0.6 is saturated and its error is positive, so
+        // it does not wind further; server 1 (e = −2, u = −0.6, also saturated) does not either.
+        let mut g = gains();
+        g.kp = 0.3;
+        g.output_max = 0.5;
+        let mut pid = Pid::new(host_counts(), g, 3);
+        for ms in [0u64, 100, 200] {
+            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands }, &mut rng);
+        }
+        assert_eq!(pid.servers[0].integral, 0.0, "wound up while saturated");
+        assert_eq!(pid.servers[1].integral, 0.0, "wound down while saturated");
+        // With a wider output clamp server 1 (u = −0.6 within ±1) integrates: −2 × (0.1 + 0.1) s. Server 0's
+        // weight is clamped at 0 (u = 0.6 > r = 0.5), which does not freeze its integral.
         let mut g = gains();
         g.kp = 0.3;
         let mut pid = Pid::new(host_counts(), g, 3);
         for ms in [0u64, 100, 200] {
             pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands }, &mut rng);
         }
-        assert_eq!(pid.servers[0].integral, 0.0, "wound up while saturated");
-        // Server 1 (e = −2, u = −0.6, within ±output_max) integrates: −2 × (0.1 + 0.1) s.
-        assert!((pid.servers[1].integral + 0.4).abs() < 1e-9, "the unsaturated side integrates");
+        assert!((pid.servers[0].integral - 0.4).abs() < 1e-9);
+        assert!((pid.servers[1].integral + 0.4).abs() < 1e-9);
     }
 
     #[test]
