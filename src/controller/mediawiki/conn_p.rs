@@ -148,7 +148,8 @@ fn formula(spec: &ControllerSpec, loads: &[f64], conns: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Builds each host's connection metric in the scope the spec asks for (shared by conn-p and pid).
+/// Builds each host's connection metric in the scope the spec asks for (shared by conn-p and pid). `scope` is a
+/// number because parameters are numbers: values from 0.5 up mean section scope.
 pub(crate) fn build_counts(spec: &ControllerSpec, servers: usize, hosts: usize) -> Vec<ConnCounts> {
     let window_s = spec.get("failure_window_s").round().max(1.0) as u64;
     if spec.get("scope") >= 0.5 {

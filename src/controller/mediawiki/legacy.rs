@@ -1,6 +1,7 @@
-//! `mw-legacy`: MediaWiki's LoadMonitor as it ran from 2017 to 2021 (cache key VERSION 1, MediaWiki 1.30–1.36).
+//! `mw-legacy`: MediaWiki's LoadMonitor as it ran from 2017 to 2021 (cache key VERSION 1), modelled on the
+//! MediaWiki 1.35 code.
 //!
-//! Source: `includes/libs/rdbms/loadmonitor/LoadMonitor.php` of MediaWiki 1.35 — `scaleLoads`
+//! Source: `includes/libs/rdbms/loadmonitor/LoadMonitor.php` as of MediaWiki 1.35 — `scaleLoads`
 //! (`(int)ceil($weight * $scale)`), `getServerStates` (local logical TTL `mt_rand(1, POLL_PERIOD_MS)/1e3` with
 //! POLL_PERIOD_MS = 500, then `getWithSetCallback` with a 1 s logical TTL (TIME_TILL_REFRESH), `lockTSE` and
 //! `staleTTL` of STATE_PRESERVE_TTL = 60 s), `computeServerStates` and `getNewScaleViaMovingAve`

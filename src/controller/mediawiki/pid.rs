@@ -19,6 +19,11 @@
 //! Units: kp in 1/connection (weight fraction per connection of error), ki in 1/(connection·s), kd in
 //! s/connection, integral_max in connection·seconds, output_max in weight fraction (1 = the whole section).
 //!
+//! Recovery: after a fault clears, the integral has to unwind before the server gets its share back. On s1 the
+//! integral's time constant is about 90 s (derived in the plain-s1 test), so a server held down by `slow` regains
+//! its share over a minute or two: the undershoot Tim Starling predicted in the task ("the connection count will
+//! undershoot the target for a while when a stall finishes"). conn-p has no such memory.
+//!
 //! Anti-windup: the integral is clamped to ±integral_max, and it does not integrate further in a direction in
 //! which the output is already saturated (u at ±output_max). The weight's own clamp at 0 does not freeze it: with
 //! per-host counts of a few connections that clamp flickers with the noise, and freezing only the positive errors
