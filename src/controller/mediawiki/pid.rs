@@ -1,6 +1,6 @@
 //! `pid`: a PID controller on conn-p's error signal, as suggested in the Phabricator task (seed 002: "instead of
-//! sliding window, it can use a PID controller"; Tim Starling's reply on what the I and D terms would do; Amir
-//! Sarabadani: "Instead of moving average, it could take the previous value and basically turn it into a PID
+//! sliding window, it can use a PID controller"; the proposer's reply on what the I and D terms would do; a later
+//! comment: "Instead of moving average, it could take the previous value and basically turn it into a PID
 //! controller"). REFERENCE §2 for the error signal, §3 (Semian's adaptive breaker) for the anti-windup habit.
 //!
 //! Per server i, with r_i the normalised configured load, C_i the adjusted connection count (see `counts`),
@@ -27,7 +27,7 @@
 //! Anti-windup: the integral is clamped to ±integral_max, and it does not integrate further in a direction in
 //! which the output is already saturated (u at ±output_max). The weight's own clamp at 0 does not freeze it: with
 //! per-host counts of a few connections that clamp flickers with the noise, and freezing only the positive errors
-//! then would bias the integral (a load-50 server on plain-s1 gets 5% more than the integral's equilibrium).
+//! then would bias the integral (load-50 servers on plain-s1 would get several percent more than its equilibrium).
 //!
 //! Defaults: kp = 1/40 = conn-p's s (S = 40), so P alone is conn-p; ki = kp/10 (an integral time of 10 s, "a small
 //! ki"), kd = 0 (the derivative of a count of a handful of connections per host is mostly noise);
