@@ -5,8 +5,10 @@
 pub struct ServerStep {
     /// Connections open or opening, time-averaged over the step (waiting connects count, as in EventSimulator).
     pub active_conns: f64,
-    /// Connect attempts started in the step.
+    /// Connect attempts started in the step, probes included (EventSimulator counts every connection).
     pub total_conns: u64,
+    /// Of those, probe (gauge) connections; `total_conns − probe_conns` are the requests' own attempts.
+    pub probe_conns: u64,
     /// Connect attempts that failed in the step (timeouts, refusals, and connections lost in a crash).
     pub failed_conns: u64,
     /// Queries completed in the step.

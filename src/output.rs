@@ -67,8 +67,8 @@ pub fn json_row<'a>(row: &StepRow, servers: impl Iterator<Item = &'a str>) -> St
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{}:{{\"active_conns\":{:.3},\"total_conns\":{},\"failed_conns\":{},\"work_count\":{},\"latency_p99_ms\":{:.3}}}",
-            json_string(name), s.active_conns, s.total_conns, s.failed_conns, s.work_count, s.latency_p99_ms);
+        let _ = write!(out, "{}:{{\"active_conns\":{:.3},\"total_conns\":{},\"probe_conns\":{},\"failed_conns\":{},\"work_count\":{},\"latency_p99_ms\":{:.3}}}",
+            json_string(name), s.active_conns, s.total_conns, s.probe_conns, s.failed_conns, s.work_count, s.latency_p99_ms);
     }
     out.push_str("}}");
     out

@@ -20,6 +20,16 @@ pub struct Score {
     pub controller: String,
     /// The server the scenario breaks first, if any.
     pub faulty_server: Option<String>,
+    /// The faulty server's configured share of replica connections (its load over the replicas' total).
+    pub configured_share: Option<f64>,
+    /// Its share of the requests' replica connection attempts (probes left out) over the settled part of the
+    /// fault window (its last 30%).
+    pub settled_share: Option<f64>,
+    /// Its failed connects between fault and recovery: attempts wasted on it.
+    pub faulty_failed_conns: u64,
+    /// Without a fault: the largest relative deviation of any replica's share of connection attempts over the
+    /// run from its configured share, |measured − configured| / configured. `None` for fault scenarios.
+    pub max_share_deviation: Option<f64>,
     /// Highest time-averaged active connections of the faulty server between fault and recovery.
     pub faulty_peak_conns: f64,
     /// Mean active connections of the faulty server over the last 30% of the fault window ("settled").
@@ -76,10 +86,17 @@ pub fn fault_window(cfg: &Config) -> Option<FaultWindow> {
     Some(FaultWindow { server, fault_at, recover_at })
 }
 
-/// A server's share of replica connection attempts in a step; `None` when no replica saw an attempt.
+/// Requests' own connection attempts at a server in a step (probes left out: they are the controller's, and
+/// LoadMonitor probes every server alike, whatever its load).
+pub fn user_attempts(row: &StepRow, server: usize) -> u64 {
+    let s = &row.servers[server];
+    s.total_conns - s.probe_conns
+}
+
+/// A server's share of the requests' replica connection attempts in a step; `None` when there were none.
 pub fn attempt_share(row: &StepRow, server: usize, replicas: &[usize]) -> Option<f64> {
-    let total: u64 = replicas.iter().map(|&i| row.servers[i].total_conns).sum();
-    (total > 0).then(|| row.servers[server].total_conns as f64 / total as f64)
+    let total: u64 = replicas.iter().map(|&i| user_attempts(row, i)).sum();
+    (total > 0).then(|| user_attempts(row, server) as f64 / total as f64)
 }
 
 /// The oscillation of a series sampled every `step_s` seconds: its period, if it has one, and its amplitude.
@@ -134,6 +151,10 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
         scenario,
         controller,
         faulty_server: faulty_name,
+        configured_share: None,
+        settled_share: None,
+        faulty_failed_conns: 0,
+        max_share_deviation: None,
         faulty_peak_conns: 0.0,
         faulty_settled_conns: 0.0,
         time_to_half_share_s: None,
@@ -148,7 +169,26 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
         oscillation_period_s: None,
         oscillation_amplitude: 0.0,
     };
-    let Some(w) = window else { return Ok(score) };
+    let Some(w) = window else {
+        if total_load > 0.0 {
+            let attempts: Vec<u64> =
+                replicas.iter().map(|&i| rows.iter().map(|r| user_attempts(r, i)).sum::<u64>()).collect();
+            let all: u64 = attempts.iter().sum();
+            if all > 0 {
+                let deviation = |(k, &i): (usize, &usize)| {
+                    let configured = sim.config().servers[i].load / total_load;
+                    let measured = attempts[k] as f64 / all as f64;
+                    if configured > 0.0 {
+                        (measured - configured).abs() / configured
+                    } else {
+                        0.0
+                    }
+                };
+                score.max_share_deviation = Some(replicas.iter().enumerate().map(deviation).fold(0.0, f64::max));
+            }
+        }
+        return Ok(score);
+    };
     let configured_share = if total_load > 0.0 { sim.config().servers[w.server].load / total_load } else { 0.0 };
     let fault_s = as_secs_f64(w.fault_at);
     let end_s = w.recover_at.map_or(f64::INFINITY, as_secs_f64);
@@ -160,6 +200,14 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
     if settled_from < conns.len() {
         let tail = &conns[settled_from..];
         score.faulty_settled_conns = tail.iter().sum::<f64>() / tail.len() as f64;
+        let settled = &during[settled_from..];
+        let mine: u64 = settled.iter().map(|r| user_attempts(r, w.server)).sum();
+        let all: u64 = settled.iter().map(|r| replicas.iter().map(|&i| user_attempts(r, i)).sum::<u64>()).sum();
+        score.settled_share = (all > 0).then(|| mine as f64 / all as f64);
+    }
+    score.faulty_failed_conns = during.iter().map(|r| r.servers[w.server].failed_conns).sum();
+    if total_load > 0.0 && replicas.contains(&w.server) {
+        score.configured_share = Some(configured_share);
     }
     if configured_share > 0.0 {
         score.time_to_half_share_s = during
@@ -196,6 +244,9 @@ pub const COLUMNS: &[&str] = &[
     "scenario",
     "controller",
     "faulty_server",
+    "share_configured",
+    "share_settled",
+    "failed_conns",
     "peak_conns",
     "settled_conns",
     "to_half_share_s",
@@ -209,6 +260,7 @@ pub const COLUMNS: &[&str] = &[
     "peak_worker_use",
     "osc_period_s",
     "osc_amplitude",
+    "max_share_dev",
 ];
 
 fn opt(v: Option<f64>, decimals: usize) -> String {
@@ -221,6 +273,9 @@ pub fn cells(s: &Score) -> Vec<String> {
         s.scenario.clone(),
         s.controller.clone(),
         s.faulty_server.clone().unwrap_or_else(|| "-".into()),
+        opt(s.configured_share, 3),
+        opt(s.settled_share, 3),
+        s.faulty_failed_conns.to_string(),
         format!("{:.1}", s.faulty_peak_conns),
         format!("{:.1}", s.faulty_settled_conns),
         opt(s.time_to_half_share_s, 1),
@@ -234,6 +289,7 @@ pub fn cells(s: &Score) -> Vec<String> {
         opt(s.peak_worker_use, 3),
         opt(s.oscillation_period_s, 1),
         format!("{:.1}", s.oscillation_amplitude),
+        opt(s.max_share_deviation, 3),
     ]
 }
 

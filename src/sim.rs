@@ -127,6 +127,7 @@ struct ServerState {
     conn_area: u128,
     last_change: SimTime,
     total_conns: u64,
+    probe_conns: u64,
     failed_conns: u64,
     work_count: u64,
     latency: Histogram,
@@ -145,6 +146,7 @@ impl ServerState {
             conn_area: 0,
             last_change: 0,
             total_conns: 0,
+            probe_conns: 0,
             failed_conns: 0,
             work_count: 0,
             latency: Histogram::new(),
@@ -973,6 +975,7 @@ impl Sim {
         let (gen, host, probe) = (r.gen, r.host as usize, r.probe);
         s.conns.push(req);
         s.total_conns += 1;
+        s.probe_conns += probe as u64;
         if !probe {
             self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
         }
@@ -1191,12 +1194,14 @@ impl Sim {
                 let row = ServerStep {
                     active_conns: s.conn_area as f64 / span,
                     total_conns: s.total_conns,
+                    probe_conns: s.probe_conns,
                     failed_conns: s.failed_conns,
                     work_count: s.work_count,
                     latency_p99_ms: s.latency.quantile_us(0.99) / 1e3,
                 };
                 s.conn_area = 0;
                 s.total_conns = 0;
+                s.probe_conns = 0;
                 s.failed_conns = 0;
                 s.work_count = 0;
                 s.latency.clear();
