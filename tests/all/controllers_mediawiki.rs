@@ -13,7 +13,7 @@
 //! law puts λ·x_i·(rtt + L_i) connections on it. LoadMonitor's probe counts that plus itself; conn-p and pid see
 //! one host's part, 1/139 of it. Iterating x ← x + ½(normalised weights(x) − x) finds the fixed point x*.
 
-use crate::support::{run, server_index, sets};
+use crate::support::{run, server_index, sets, step_checked};
 use loadlab::config::Role;
 use loadlab::controller::{controller_info, ControllerSpec};
 use loadlab::metrics::StepRow;
@@ -497,16 +497,7 @@ fn every_controller_is_deterministic_and_keeps_the_engine_invariants_after_every
                 Sim::new(cfg, seed)
             };
             let mut sim = build();
-            let mut events = 0u64;
-            while sim.now() < 5 * SECOND && sim.step_event() {
-                events += 1;
-                if let Err(violation) = sim.check_invariants() {
-                    panic!(
-                        "{what}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}",
-                        sim.now()
-                    );
-                }
-            }
+            let events = step_checked(&mut sim, 5, &what, seed);
             assert!(events > 2_000, "{what}: only {events} events; seed={seed}");
             let s = sim.summary();
             if controller.starts_with("mw-") {

@@ -7,7 +7,7 @@
 //! f = attempts at db1119 / attempts at the healthy replicas: each replica request ends with exactly one attempt at
 //! a healthy replica, so f is the probability that a request tries db1119 first.
 
-use crate::support::{run, server_index, sets};
+use crate::support::{run, server_index, sets, step_checked};
 use loadlab::config::Role;
 use loadlab::metrics::StepRow;
 use loadlab::scenario::{self, EVENTSIM_S1};
@@ -491,16 +491,7 @@ fn invariants_hold_after_every_event_under_each_controller() {
         let mut cfg = scenario::build("connect-timeout", controller, &sets(&mine)).unwrap();
         cfg.time_step = SECOND / 4;
         let mut sim = Sim::new(cfg, seed);
-        let mut events = 0u64;
-        while sim.now() < 6 * SECOND && sim.step_event() {
-            events += 1;
-            if let Err(violation) = sim.check_invariants() {
-                panic!(
-                    "{controller}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}",
-                    sim.now()
-                );
-            }
-        }
+        let events = step_checked(&mut sim, 6, controller, seed);
         assert!(events > 2_000, "{controller}: too few events ({events}); seed={seed}");
     }
 }

@@ -1,25 +1,10 @@
 //! Conservation and bounds checked after every single event, across every fault and limit.
 
-use crate::support::sets;
+use crate::support::{sets, step_checked};
 use loadlab::command::{Command, Fault};
 use loadlab::scenario;
 use loadlab::sim::Sim;
 use loadlab::time::SECOND;
-
-/// Steps `sim` to `until_s` one event at a time, checking every invariant after each; names the seed on failure.
-fn step_checked(sim: &mut Sim, until_s: u64, what: &str, seed: u64) -> u64 {
-    let mut events = 0;
-    while sim.now() < until_s * SECOND {
-        if !sim.step_event() {
-            break;
-        }
-        events += 1;
-        if let Err(violation) = sim.check_invariants() {
-            panic!("{what}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}", sim.now());
-        }
-    }
-    events
-}
 
 #[test]
 fn invariants_hold_through_every_fault_and_limit() {

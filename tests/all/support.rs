@@ -49,3 +49,18 @@ pub fn assert_close(measured: f64, expected: f64, rel: f64, what: &str, seed: u6
         rel * 100.0
     );
 }
+
+/// Steps `sim` to `until_s` one event at a time, checking every invariant after each; names the seed on failure.
+pub fn step_checked(sim: &mut Sim, until_s: u64, what: &str, seed: u64) -> u64 {
+    let mut events = 0;
+    while sim.now() < until_s * SECOND {
+        if !sim.step_event() {
+            break;
+        }
+        events += 1;
+        if let Err(violation) = sim.check_invariants() {
+            panic!("{what}: after event {events} at t={} µs: {violation}; reproduce with seed={seed}", sim.now());
+        }
+    }
+    events
+}

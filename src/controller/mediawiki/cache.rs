@@ -19,6 +19,7 @@
 //! (memcached latency is not modelled). With `shared = false` every host gets its own cluster cache, so every
 //! host probes for itself.
 
+use crate::controller::ParamInfo;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -167,6 +168,36 @@ fn newest<S: Copy>(a: Option<Entry<S>>, b: Option<Entry<S>>) -> Option<Entry<S>>
         (x, y) => x.or(y),
     }
 }
+
+/// The `preserve_ttl_s` parameter, shared by every controller that reads state through this cache.
+pub const PRESERVE_TTL_PARAM: ParamInfo = ParamInfo {
+    key: "preserve_ttl_s",
+    unit: "s",
+    default: 60.0,
+    min: 0.001,
+    max: 86_400.0,
+    help: "stale states are still used, and averaged into the next, until this old (STATE_PRESERVE_TTL = 60)",
+};
+
+/// The `shared_cache` parameter, shared by every controller that reads state through this cache.
+pub const SHARED_CACHE_PARAM: ParamInfo = ParamInfo {
+    key: "shared_cache",
+    unit: "1=on 0=off",
+    default: 1.0,
+    min: 0.0,
+    max: 1.0,
+    help: "1: hosts share one cluster cache (memcached), one probe per server per TTL; 0: every host probes itself",
+};
+
+/// The `regen_lock_s` parameter, shared by every controller that reads state through this cache.
+pub const REGEN_LOCK_PARAM: ParamInfo = ParamInfo {
+    key: "regen_lock_s",
+    unit: "s",
+    default: 10.0,
+    min: 0.001,
+    max: 3600.0,
+    help: "a regeneration lock expires after this if its probe never reports (BagOStuff lock TTL 10 s)",
+};
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::cache::{CacheTimings, ClusterCache, HostCache};
+use super::cache::{self, CacheTimings, ClusterCache, HostCache};
 use crate::config::ServerConfig;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
@@ -67,30 +67,9 @@ const PARAMS: &[ParamInfo] = &[
         max: 3_600_000.0,
         help: "a host rereads the cluster state once its local copy is older than uniform 1..this ms (POLL_PERIOD_MS)",
     },
-    ParamInfo {
-        key: "preserve_ttl_s",
-        unit: "s",
-        default: 60.0,
-        min: 0.001,
-        max: 86_400.0,
-        help: "stale states are still used, and averaged into the next, until this old (STATE_PRESERVE_TTL = 60)",
-    },
-    ParamInfo {
-        key: "shared_cache",
-        unit: "1=on 0=off",
-        default: 1.0,
-        min: 0.0,
-        max: 1.0,
-        help: "1: hosts share one cluster cache (memcached), one probe per server per TTL; 0: every host probes itself",
-    },
-    ParamInfo {
-        key: "regen_lock_s",
-        unit: "s",
-        default: 10.0,
-        min: 0.001,
-        max: 3600.0,
-        help: "a regeneration lock expires after this if its probe never reports (BagOStuff lock TTL 10 s)",
-    },
+    cache::PRESERVE_TTL_PARAM,
+    cache::SHARED_CACHE_PARAM,
+    cache::REGEN_LOCK_PARAM,
 ];
 
 /// One server's state as the legacy LoadMonitor cached it.
