@@ -80,6 +80,40 @@ fn weights_prints_the_closed_form() {
 }
 
 #[test]
+fn weights_reproduces_loadmonitors_own_unit_test() {
+    // LoadMonitorTest: loads [0,100,100,100,100] with connection counts [0,50,100,150,200] → [0,130,111,91,72].
+    let args =
+        ["weights", "--controller", "mw-loadmonitor", "--loads", "0,100,100,100,100", "--conns", "0,50,100,150,200"];
+    let (code, stdout, stderr) = loadlab(&args);
+    assert_eq!((code, stdout.trim()), (0, "0,130,111,91,72"), "{stderr}");
+}
+
+#[test]
+fn tune_never_does_worse_than_the_defaults() {
+    // Candidate 0 of every search is the default gains, so the best cost is at most the defaults' cost, which
+    // `compare` reports the ingredients of: p99/1000 + 10·mean/1000 + 100·failed/requests.
+    let (code, stdout, stderr) =
+        loadlab(&["tune", "--controller", "conn-p", "--scenarios", "slow", "--budget", "3", "--duration", "60"]);
+    assert_eq!(code, 0, "{stderr}");
+    let best: f64 = stdout.split_whitespace().nth(2).and_then(|v| v.parse().ok()).expect("best cost line");
+    let (_, card, _) =
+        loadlab(&["compare", "--scenario", "slow", "--controllers", "conn-p", "--duration", "60", "--format", "csv"]);
+    let lines: Vec<&str> = card.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let row: Vec<&str> = lines[1].split(',').collect();
+    let col = |name: &str| -> f64 { row[header.iter().position(|h| *h == name).unwrap()].parse().unwrap() };
+    let defaults =
+        col("p99_ms") / 1e3 + 10.0 * col("mean_ms") / 1e3 + 100.0 * col("failed_or_rejected") / col("requests");
+    // The scorecard prints latencies to 0.1 ms, so allow that rounding.
+    assert!(best <= defaults + 1e-3, "best {best} > defaults {defaults}");
+    assert!(stdout.contains("--set full_swing_conns="), "{stdout}");
+    assert!(stderr.contains("3/3"), "no progress bar: {stderr}");
+    let (code, _, stderr) = loadlab(&["tune", "--controller", "static"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no parameters"), "{stderr}");
+}
+
+#[test]
 fn compare_scores_static_on_slow_by_littles_law() {
     // static never reacts: db1119 settles at 798.6 req/s × (0.5 ms + 10 × 86.19 ms) ≈ 689 connections, and its
     // share never halves.
