@@ -17,6 +17,7 @@ pub mod scorecard;
 pub mod sim;
 pub mod story;
 pub mod time;
+pub mod urlstate;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

@@ -1,0 +1,337 @@
+//! The page's whole state as a URL query string, and back.
+//!
+//! A shared link must reproduce the same run: scenario, controller (and an optional second one for A/B), seed,
+//! speed, and every `--set` pair under the same key the CLI uses (`fault_at=30`, `kp=0.05`,
+//! `fault=slow:db1119:10@30`, `operator=depool:db1119@40`). A bad link still gives a working page: every part
+//! that is unknown, malformed, out of range or beyond the size bounds is dropped with a notice naming it, and
+//! the rest is used. Pure and native-testable; the web app only reads `location.search` and writes
+//! `history.replaceState`.
+
+use crate::controller::controller_info;
+use crate::scenario::{self, scenario_info};
+
+/// Longest query string read; the rest is ignored with a notice.
+pub const MAX_QUERY_LEN: usize = 8_192;
+/// Most parameters read.
+pub const MAX_PARAMS: usize = 64;
+/// Longest single value.
+pub const MAX_VALUE_LEN: usize = 256;
+/// Simulation speed bounds, × real time.
+pub const SPEED_MIN: f64 = 0.1;
+/// See [`SPEED_MIN`].
+pub const SPEED_MAX: f64 = 1000.0;
+
+/// What a URL describes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UrlState {
+    /// Scenario name; default `slow` (the seed's main story).
+    pub scenario: String,
+    /// Controller name; default `static`.
+    pub controller: String,
+    /// Second controller for side-by-side A/B on the same seed and faults, if any.
+    pub controller_b: Option<String>,
+    /// Seed of every random stream; default 1.
+    pub seed: u64,
+    /// Simulated seconds per real second; default 10.
+    pub speed: f64,
+    /// Compact view for embedding in runbook pages.
+    pub embed: bool,
+    /// `--set` pairs in order, each accepted by `scenario::build` for both controllers.
+    pub sets: Vec<(String, String)>,
+}
+
+impl Default for UrlState {
+    fn default() -> Self {
+        UrlState {
+            scenario: "slow".into(),
+            controller: "static".into(),
+            controller_b: None,
+            seed: 1,
+            speed: 10.0,
+            embed: false,
+            sets: Vec::new(),
+        }
+    }
+}
+
+/// A parsed URL: the state to run, and one notice per part that was ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    /// What to run.
+    pub state: UrlState,
+    /// Human-readable reasons, one per ignored part.
+    pub ignored: Vec<String>,
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space, `%XX` a byte); invalid escapes stay as
+/// they are, invalid UTF-8 becomes U+FFFD.
+pub fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Encodes a key or value so that [`decode`] returns it: unreserved characters and `:@,` stay readable.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~:@,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Shortens text for a notice.
+fn clip(s: &str) -> String {
+    let mut c: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        c.push('…');
+    }
+    c
+}
+
+/// Parses a query string (with or without the leading `?`).
+pub fn parse_query(query: &str) -> Parsed {
+    let mut state = UrlState::default();
+    let mut ignored = Vec::new();
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let query = if query.len() > MAX_QUERY_LEN {
+        ignored.push(format!("the link is longer than {MAX_QUERY_LEN} characters; the rest was ignored"));
+        let mut end = MAX_QUERY_LEN;
+        while !query.is_char_boundary(end) {
+            end -= 1;
+        }
+        &query[..end]
+    } else {
+        query
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (n, part) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+        if n >= MAX_PARAMS {
+            ignored.push(format!("more than {MAX_PARAMS} parameters; the rest were ignored"));
+            break;
+        }
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let (k, v) = (decode(k), decode(v));
+        if v.len() > MAX_VALUE_LEN {
+            ignored.push(format!("{}: value longer than {MAX_VALUE_LEN} characters", clip(&k)));
+            continue;
+        }
+        pairs.push((k, v));
+    }
+    // Top-level keys first: the scenario and controllers decide which other keys are valid.
+    for (k, v) in &pairs {
+        match k.as_str() {
+            "scenario" => match scenario_info(v) {
+                Some(s) => state.scenario = s.name.to_string(),
+                None => ignored.push(format!("unknown scenario '{}'", clip(v))),
+            },
+            "controller" => match controller_info(v) {
+                Some(c) => state.controller = c.name.to_string(),
+                None => ignored.push(format!("unknown controller '{}'", clip(v))),
+            },
+            "ab" | "controller_b" => match controller_info(v) {
+                Some(c) => state.controller_b = Some(c.name.to_string()),
+                None if v.is_empty() => {}
+                None => ignored.push(format!("unknown controller '{}' for A/B", clip(v))),
+            },
+            "seed" => match v.trim().parse::<u64>() {
+                Ok(seed) => state.seed = seed,
+                Err(_) => ignored.push(format!("seed '{}' is not a whole number from 0 to {}", clip(v), u64::MAX)),
+            },
+            "speed" => match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() && (SPEED_MIN..=SPEED_MAX).contains(&s) => state.speed = s,
+                _ => ignored.push(format!("speed '{}' is not from {SPEED_MIN} to {SPEED_MAX}", clip(v))),
+            },
+            "embed" => state.embed = matches!(v.as_str(), "1" | "true" | "yes" | ""),
+            _ => {}
+        }
+    }
+    // Every other key is a `--set` pair; keep it only if both controllers' builds accept it with the ones kept
+    // so far (so one bad value never takes the good ones down with it).
+    let controllers: Vec<String> =
+        std::iter::once(state.controller.clone()).chain(state.controller_b.clone()).collect();
+    for (k, v) in pairs {
+        if ["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed"].contains(&k.as_str()) {
+            continue;
+        }
+        let mut trial = state.sets.clone();
+        trial.push((k.clone(), v.clone()));
+        let verdict = controllers.iter().try_for_each(|c| {
+            let own: Vec<(String, String)> = trial
+                .iter()
+                .filter(|(key, _)| {
+                    // A controller parameter of the other controller does not apply to this one.
+                    let belongs_elsewhere = controllers
+                        .iter()
+                        .any(|o| o != c && controller_info(o).is_some_and(|i| i.params.iter().any(|p| p.key == key)));
+                    let mine = controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
+                    mine || !belongs_elsewhere
+                })
+                .cloned()
+                .collect();
+            scenario::build(&state.scenario, c, &own).map(|_| ())
+        });
+        match verdict {
+            Ok(()) => state.sets.push((k, v)),
+            Err(reason) => ignored.push(format!("{}={}: {}", clip(&k), clip(&v), reason)),
+        }
+    }
+    Parsed { state, ignored }
+}
+
+/// The query string (without `?`) for a state; `parse_query` of it gives the state back.
+pub fn to_query(state: &UrlState) -> String {
+    let mut parts =
+        vec![format!("scenario={}", encode(&state.scenario)), format!("controller={}", encode(&state.controller))];
+    if let Some(b) = &state.controller_b {
+        parts.push(format!("ab={}", encode(b)));
+    }
+    parts.push(format!("seed={}", state.seed));
+    parts.push(format!("speed={}", state.speed));
+    if state.embed {
+        parts.push("embed=1".into());
+    }
+    parts.extend(state.sets.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))));
+    parts.join("&")
+}
+
+/// Sets `key` to `value`, replacing an earlier value of a single-valued key (repeatable keys append).
+pub fn set_param(state: &mut UrlState, key: &str, value: &str) {
+    const REPEATABLE: &[&str] = &["fault", "operator", "surge"];
+    if !REPEATABLE.contains(&key) {
+        state.sets.retain(|(k, _)| k != key);
+    }
+    state.sets.push((key.to_string(), value.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Rng, Stream};
+
+    #[test]
+    fn defaults_from_an_empty_query() {
+        assert_eq!(parse_query(""), Parsed { state: UrlState::default(), ignored: vec![] });
+        assert_eq!(parse_query("?"), Parsed { state: UrlState::default(), ignored: vec![] });
+    }
+
+    #[test]
+    fn a_full_link_parses() {
+        let p = parse_query(
+            "?scenario=connect-timeout&controller=mw-loadmonitor&ab=p2c&seed=7&speed=50&embed=1&fault_at=20&state_ttl_s=5&fault=crash%3Adb1163%4040",
+        );
+        assert_eq!(p.ignored, Vec::<String>::new());
+        let s = p.state;
+        assert_eq!(
+            (s.scenario.as_str(), s.controller.as_str(), s.controller_b.as_deref()),
+            ("connect-timeout", "mw-loadmonitor", Some("p2c"))
+        );
+        assert_eq!((s.seed, s.speed, s.embed), (7, 50.0, true));
+        assert_eq!(
+            s.sets,
+            vec![
+                ("fault_at".into(), "20".into()),
+                ("state_ttl_s".into(), "5".into()),
+                ("fault".into(), "crash:db1163@40".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_parts_are_named_and_the_rest_is_kept() {
+        let p =
+            parse_query("scenario=nope&controller=magic&seed=-3&speed=1e9&fault_at=NaN&bogus=1&fault_at=45&servers=3");
+        assert_eq!(p.state.scenario, "slow");
+        assert_eq!(p.state.controller, "static");
+        assert_eq!(p.state.seed, 1);
+        assert_eq!(p.state.speed, 10.0);
+        assert_eq!(p.state.sets, vec![("fault_at".into(), "45".into())]);
+        let text = p.ignored.join("\n");
+        for part in ["nope", "magic", "-3", "1e9", "NaN", "bogus", "servers"] {
+            assert!(text.contains(part), "no notice mentions {part}: {text}");
+        }
+        assert_eq!(p.ignored.len(), 7);
+    }
+
+    #[test]
+    fn oversized_links_are_cut_with_a_notice() {
+        let many: String = (0..200).map(|i| format!("fault_at={i}&")).collect();
+        let p = parse_query(&many);
+        assert!(p.ignored.iter().any(|n| n.contains("more than 64 parameters")));
+        assert_eq!(p.state.sets.len(), MAX_PARAMS);
+        let long = format!("scenario={}", "x".repeat(20_000));
+        let p = parse_query(&long);
+        assert!(p.ignored.iter().any(|n| n.contains("longer than")));
+        assert_eq!(p.state.scenario, "slow");
+        // Multi-byte text at the cut point must not panic.
+        let p = parse_query(&"é".repeat(MAX_QUERY_LEN));
+        assert!(!p.ignored.is_empty());
+    }
+
+    #[test]
+    fn decode_survives_garbage() {
+        for junk in ["%", "%4", "%zz", "%E9", "a%2", "%%%", "+%2B+"] {
+            let _ = decode(junk);
+        }
+        assert_eq!(decode("a+b%3Ac%40d"), "a b:c@d");
+        assert_eq!(decode("%E9"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn random_states_round_trip() {
+        // Random valid states (seeded; the seed is in the message on failure) survive to_query → parse_query.
+        let scenarios: Vec<&str> = crate::scenario::SCENARIOS.iter().map(|s| s.name).collect();
+        let controllers: Vec<&str> = crate::controller::controllers().iter().map(|c| c.name).collect();
+        for seed in 0..200u64 {
+            let mut rng = Rng::new(seed, Stream::Control);
+            let pick = |v: &[&str], rng: &mut Rng| v[rng.below(v.len() as u64) as usize].to_string();
+            let scenario = pick(&scenarios, &mut rng);
+            let controller = pick(&controllers, &mut rng);
+            let mut state = UrlState { scenario: scenario.clone(), controller, ..UrlState::default() };
+            state.seed = rng.next_u64();
+            state.speed = [0.5, 1.0, 10.0, 100.0][rng.below(4) as usize];
+            state.embed = rng.chance(0.5);
+            if rng.chance(0.5) {
+                state.controller_b = Some(pick(&controllers, &mut rng));
+            }
+            if scenario != "mmc" {
+                set_param(&mut state, "workers", &format!("{}", 1 + rng.below(50)));
+                set_param(&mut state, "fault", "refuse:db1128@12.5");
+                set_param(&mut state, "operator", "drain:db1099:5@20");
+            } else {
+                set_param(&mut state, "utilization", "0.75");
+            }
+            let back = parse_query(&to_query(&state));
+            assert_eq!(back.ignored, Vec::<String>::new(), "seed={seed}: {}", to_query(&state));
+            assert_eq!(back.state, state, "seed={seed}: {}", to_query(&state));
+        }
+    }
+}
