@@ -21,7 +21,8 @@ pub struct Story {
     pub source: &'static str,
 }
 
-const SEED_002: &str = "Wikimedia Phabricator \"LoadMonitor connection weighting reimagined\" (T314020) and its EventSimulator runs";
+const SEED_002: &str =
+    "Wikimedia Phabricator \"LoadMonitor connection weighting reimagined\" (T314020) and its EventSimulator runs";
 
 /// Every scenario's story, in the order of `scenario::SCENARIOS`.
 pub const STORIES: &[Story] = &[

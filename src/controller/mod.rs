@@ -5,9 +5,9 @@
 //! simulator. The engine tells it about its own connects and closes through the `on_*` callbacks, and it answers
 //! `pick` with an index into the candidates. One instance runs per app host.
 
-mod static_weights;
 mod mediawiki;
 mod production;
+mod static_weights;
 
 use crate::config::ServerConfig;
 use crate::rng::Rng;
@@ -140,7 +140,10 @@ pub fn controllers() -> &'static [ControllerInfo] {
     // The registry: one line per controller module, in the order `loadlab list` prints them.
     &[
         static_weights::INFO,
-        mediawiki::MW_LEGACY, mediawiki::MW_LOADMONITOR, mediawiki::CONN_P, mediawiki::PID,
+        mediawiki::MW_LEGACY,
+        mediawiki::MW_LOADMONITOR,
+        mediawiki::CONN_P,
+        mediawiki::PID,
         production::P2C,
         production::LEAST_CONN,
         production::ENVOY_LEAST_REQUEST,

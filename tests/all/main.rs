@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! The native integration tests: one binary, one module per concern (STYLE.md §11).
 //!
 //! Every expected number is derived in the test from theory (Little's law, Erlang C) or from the sources

@@ -1,0 +1,47 @@
+# loadlab's two commands. Both install whatever is missing first (scripts/ensure-tools.sh) and skip what is there.
+#   make serve   build the web app and serve it on http://127.0.0.1:8080
+#   make test    every test: native (unit, integration, CLI), wasm (in headless Chromium) and end-to-end (Playwright)
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CHROMEDRIVER := /usr/bin/chromedriver
+CLI := target/release/loadlab
+
+.PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots
+
+serve: tools-web
+	trunk serve --offline --release
+
+test: tools lint test-native test-wasm build-web test-e2e
+
+tools-web:
+	@bash scripts/ensure-tools.sh web
+
+tools:
+	@bash scripts/ensure-tools.sh all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+test-native:
+	cargo test
+	cargo build --release
+
+# The wasm build must reproduce the native build's trace hashes: the values come from running the native CLI
+# now, and reach the wasm test at compile time.
+test-wasm: test-native
+	LOADLAB_NATIVE_HASH_PLAIN=$$($(CLI) run --scenario plain-s1 --duration 5 --seed 7 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
+	LOADLAB_NATIVE_HASH_LOADMONITOR=$$($(CLI) run --scenario slow --controller mw-loadmonitor --duration 40 --seed 3 --set fault_at=10 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
+	cargo test --target wasm32-unknown-unknown --test wasm
+
+build-web:
+	trunk build --release --offline
+
+test-e2e: build-web test-native
+	node --test --test-concurrency=1 tests/e2e/
+
+# Desktop and phone screenshots of the main states into shots/ (not a test; for looking at the page).
+screenshots: build-web
+	node scripts/screenshots.mjs

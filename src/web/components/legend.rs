@@ -1,0 +1,35 @@
+//! The chart's legend: one entry per server, with the same colour and line pattern as its line.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::web::palette;
+
+/// Props of [`Legend`].
+#[derive(Properties, PartialEq)]
+pub struct LegendProps {
+    /// Server names, in config order (the chart's series order).
+    pub names: Rc<Vec<String>>,
+}
+
+/// A wrapping list of swatches and names.
+#[component]
+pub fn Legend(props: &LegendProps) -> Html {
+    html! {
+        <ul class="legend" aria-label="servers">
+            { for props.names.iter().enumerate().map(|(i, name)| {
+                let (colour, pattern) = palette::style(i);
+                html! {
+                    <li>
+                        <svg class="swatch" width="26" height="10" viewBox="0 0 26 10" aria-hidden="true">
+                            <line x1="1" y1="5" x2="25" y2="5" stroke={colour.css()} stroke-width="2.5"
+                                stroke-dasharray={pattern.dasharray()} />
+                        </svg>
+                        { name.clone() }
+                    </li>
+                }
+            }) }
+        </ul>
+    }
+}

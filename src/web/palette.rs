@@ -1,0 +1,71 @@
+//! Series styles that stay distinguishable for colour-blind readers.
+//!
+//! Colours are the Okabe–Ito palette (Okabe & Ito 2008, "Color Universal Design") without its yellow, which is
+//! too faint on white. Seven colours are not enough for a twelve-server section, so each further group of seven
+//! series switches line pattern (solid, dashed, dotted): the pattern carries identity where hue alone would not.
+//! Sections with more than 21 servers reuse styles; their legend still names every line.
+
+/// An sRGB colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// CSS hex notation, `#rrggbb`.
+    pub fn css(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// Okabe–Ito colours in the order series get them: blue, vermillion, bluish green, reddish purple, orange, sky
+/// blue, black.
+pub const COLOURS: [Rgb; 7] = [
+    Rgb(0x00, 0x72, 0xB2),
+    Rgb(0xD5, 0x5E, 0x00),
+    Rgb(0x00, 0x9E, 0x73),
+    Rgb(0xCC, 0x79, 0xA7),
+    Rgb(0xE6, 0x9F, 0x00),
+    Rgb(0x56, 0xB4, 0xE9),
+    Rgb(0x00, 0x00, 0x00),
+];
+
+/// How a series' line is stroked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    /// A continuous line.
+    Solid,
+    /// Long dashes.
+    Dashed,
+    /// Short dots.
+    Dotted,
+}
+
+impl Pattern {
+    /// Dash and gap lengths in CSS pixels, `None` for a solid line.
+    pub fn dash_gap_px(self) -> Option<(f64, f64)> {
+        match self {
+            Pattern::Solid => None,
+            Pattern::Dashed => Some((7.0, 4.0)),
+            Pattern::Dotted => Some((2.0, 3.0)),
+        }
+    }
+
+    /// The SVG `stroke-dasharray` for the legend swatch.
+    pub fn dasharray(self) -> &'static str {
+        match self {
+            Pattern::Solid => "none",
+            Pattern::Dashed => "7 4",
+            Pattern::Dotted => "2 3",
+        }
+    }
+}
+
+/// The colour and pattern of series `index`.
+pub fn style(index: usize) -> (Rgb, Pattern) {
+    let colour = COLOURS[index % COLOURS.len()];
+    let pattern = match (index / COLOURS.len()) % 3 {
+        0 => Pattern::Solid,
+        1 => Pattern::Dashed,
+        _ => Pattern::Dotted,
+    };
+    (colour, pattern)
+}

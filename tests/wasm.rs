@@ -1,0 +1,51 @@
+//! The wasm32 build against the native one, run in headless Chromium by wasm-bindgen-test (`make test-wasm`).
+//!
+//! The native trace hashes are not written here: `make test-wasm` runs the native CLI and hands its hashes to
+//! this test at compile time, so the test fails whenever the two builds disagree, and also if it is built
+//! without them.
+#![cfg(target_arch = "wasm32")]
+
+use loadlab::scenario;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn hash(scenario: &str, controller: &str, sets: &[(&str, &str)], duration_s: f64, seed: u64) -> String {
+    let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let summary = loadlab::run_summary(scenario, controller, &sets, duration_s, seed).expect("valid run");
+    format!("{:016x}", summary.trace_hash)
+}
+
+#[wasm_bindgen_test]
+fn plain_s1_trace_matches_the_native_build() {
+    let Some(native) = option_env!("LOADLAB_NATIVE_HASH_PLAIN") else {
+        panic!(
+            "LOADLAB_NATIVE_HASH_PLAIN is missing: build this test with `make test-wasm`, which passes the native hash"
+        )
+    };
+    assert_eq!(hash("plain-s1", "static", &[], 5.0, 7), native);
+}
+
+#[wasm_bindgen_test]
+fn loadmonitor_trace_matches_the_native_build() {
+    // Probes, the shared cluster cache, EWMAs and lognormal-free float work: the controller path end to end.
+    let Some(native) = option_env!("LOADLAB_NATIVE_HASH_LOADMONITOR") else {
+        panic!("LOADLAB_NATIVE_HASH_LOADMONITOR is missing: build this test with `make test-wasm`, which passes the native hash")
+    };
+    assert_eq!(hash("slow", "mw-loadmonitor", &[("fault_at", "10")], 40.0, 3), native);
+}
+
+#[wasm_bindgen_test]
+fn bad_keys_are_rejected_in_wasm_too() {
+    for (key, value) in [("servers", "-1"), ("utilization", "1.5"), ("service_ms", "NaN")] {
+        let err = scenario::build("mmc", "static", &[(key.to_string(), value.to_string())]).unwrap_err();
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn bad_urls_give_notices_not_panics() {
+    let parsed = loadlab::urlstate::parse_query("scenario=%ZZ&seed=-1&speed=NaN&fault=crash:nowhere@1");
+    assert_eq!(parsed.state.scenario, "slow");
+    assert_eq!(parsed.ignored.len(), 4, "{:?}", parsed.ignored);
+}
