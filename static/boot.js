@@ -27,6 +27,8 @@ try {
     if (s < 0n || s >= U64_LIMIT) throw new RangeError(`seed must be from 0 to 2^64 - 1, got ${seed}`);
     return bindings.trace_hash(String(scenario), String(controller), Number(durationS), s);
   };
+  // For the frame-time benchmark: {count, median_ms, p95_ms} of the recent animation-frame callbacks.
+  window.loadlab_frame_stats = () => bindings.frame_stats();
   document.documentElement.dataset.loadlab = 'ready';
 } catch (e) {
   fail(`loadlab could not start: ${e && e.message ? e.message : e}`);

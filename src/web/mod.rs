@@ -1,29 +1,36 @@
-//! The browser app (wasm32 only): a Yew page that runs the simulator live.
+//! The browser app (wasm32 only): the explainer. A Yew page that runs the simulator live.
 //!
-//! Until the explainer lands, the page is a shell around one running simulation: pick a scenario, play or pause,
-//! set the seed and the speed, and watch each server's active connections on a live chart. The layout follows
-//! Yew's examples: [`App`] here, the reducer in [`state`], one component per file in [`components`], and the
-//! model-driving code ([`runner`], [`history`], [`plot`]) free of any HTML.
+//! Pick a scenario and read its story, pick a controller (and a second one for A/B) and tune it, break servers
+//! and take operator actions while it runs, and watch the charts. The layout follows Yew's examples: [`App`]
+//! here, the reducer in [`state`], one component per file in [`components`], and the model-driving code
+//! ([`runner`], [`history`], [`plot`], [`frame_stats`]) free of any HTML.
 //!
 //! Invariants: the page never changes simulation state except through `Sim::run_until` and `Sim::apply`; the
-//! wall clock only decides how far to advance simulated time; anything from the reader or the URL is validated
-//! by the reducer and rejected with a visible notice, never a panic.
+//! wall clock only decides how far to advance simulated time; the URL holds the whole state (`urlstate`) and is
+//! rewritten on every change; anything from the reader or the URL is validated and rejected with a visible
+//! notice, never a panic.
 
 pub mod components;
+pub mod frame_stats;
 pub mod history;
 pub mod palette;
 pub mod plot;
 pub mod runner;
 pub mod state;
 
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
+use components::cluster::Cluster;
+use components::controller_picker::ControllerPicker;
 use components::controls::Controls;
-use components::live_chart::LiveChart;
+use components::lab::Lab;
 use components::notice::Notice;
-use components::scenario_picker::ScenarioPicker;
-use components::seed_input::SeedInput;
+use components::scenario_picker::{ScenarioPicker, Story};
+use components::servers::{Live, Servers};
+use runner::EngineRef;
 use state::{Action, State};
 
 /// Longest run [`trace_hash`] accepts, simulated seconds: the call blocks the page while it runs.
@@ -43,23 +50,30 @@ pub fn trace_hash(scenario: &str, controller: &str, duration_s: f64, seed: u64) 
     }
 }
 
-/// Reads the page's initial settings from the URL's query string.
+/// Reads the page's initial state from the URL's query string.
 fn state_from_url() -> State {
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    match web_sys::UrlSearchParams::new_with_str(&search) {
-        Ok(params) => State::from_params(
-            params.get("scenario").as_deref(),
-            params.get("seed").as_deref(),
-            params.get("speed").as_deref(),
-        ),
-        Err(_) => State::default(),
-    }
+    State::from_query(&gloo::utils::window().location().search().unwrap_or_default())
 }
 
 /// Replaces the address bar's query so the current view can be shared; a relative URL keeps any sub-path.
 fn write_url(query: &str) {
     if let Ok(history) = gloo::utils::window().history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(query));
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?{query}")));
+    }
+}
+
+/// Formats a simulated time for a URL step: seconds with up to six decimals (whole microseconds).
+fn step_time(t: f64) -> String {
+    let text = format!("{t:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The scenario's own `rate_scale` (the `rate_scale` key's default: 1, or 0.001 for `quiet`).
+fn rate_base(scenario: &str) -> f64 {
+    if scenario == "quiet" {
+        0.001
+    } else {
+        1.0
     }
 }
 
@@ -67,7 +81,14 @@ fn write_url(query: &str) {
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(state_from_url);
+    let engine = use_mut_ref(Default::default);
+    let engine = EngineRef(engine);
     use_effect_with(state.to_query(), |query| write_url(query));
+    use_effect_with(state.url.embed, |embed| {
+        if let Some(root) = gloo::utils::document().document_element() {
+            root.set_class_name(if *embed { "embed" } else { "" });
+        }
+    });
 
     let send = |make: fn(String) -> Action| {
         let state = state.clone();
@@ -77,29 +98,86 @@ pub fn App() -> Html {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(action.clone()))
     };
-    let info = state.scenario_info();
+    let on_param = {
+        let state = state.clone();
+        Callback::from(move |(key, value): (String, String)| state.dispatch(Action::SetParam(key, value)))
+    };
+    let on_rate = {
+        let state = state.clone();
+        Callback::from(move |value: String| state.dispatch(Action::SetParam("rate_scale".into(), value)))
+    };
+    let on_step = {
+        let (state, engine) = (state.clone(), engine.clone());
+        Callback::from(move |()| {
+            state.dispatch(Action::Pause);
+            engine.0.borrow_mut().step_once();
+        })
+    };
+    let on_command = {
+        let (state, engine) = (state.clone(), engine.clone());
+        Callback::from(move |(command, key, spec): Live| {
+            let applied = engine.0.borrow_mut().apply(command);
+            match applied {
+                Ok(t) => state.dispatch(Action::Record(key.to_string(), format!("{spec}@{}", step_time(t)))),
+                Err(reason) => state.dispatch(Action::Reject(format!("{key} {spec} was not applied: {reason}"))),
+            }
+        })
+    };
+    let on_surge = {
+        let on_command = on_command.clone();
+        Callback::from(move |factor: f64| {
+            on_command.emit((runner::surge(factor), "surge", format!("{factor}")));
+        })
+    };
+
+    let url = &state.url;
+    let config = use_memo(url.scenario.clone(), |scenario| crate::scenario::build(scenario, "static", &[]).ok());
+    let names: Rc<Vec<String>> = Rc::new(
+        config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.name.clone()).collect()).unwrap_or_default(),
+    );
+    let loads: Rc<Vec<f64>> =
+        Rc::new(config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.load).collect()).unwrap_or_default());
+    let base = rate_base(&url.scenario);
+    let rate = state.set_value("rate_scale").and_then(|v| v.parse::<f64>().ok()).unwrap_or(base);
+    let surge = state
+        .url
+        .sets
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "surge")
+        .and_then(|(_, v)| v.split('@').next().and_then(|f| f.parse::<f64>().ok()))
+        .unwrap_or(1.0);
+    let notice = (!state.notices.is_empty()).then(|| state.notices.join(" "));
     html! {
-        <main class="page">
+        <main class={classes!("page", url.embed.then_some("embed"))}>
             <header>
                 <h1>{ "loadlab" }</h1>
                 <p class="tagline">
-                    { "A deterministic simulation of database load balancing: app hosts pick replicas, \
-                       connections open, queries run. The same scenario and seed always replay the same run." }
+                    { "Why one slow database replica can take a whole site down, and how each way of balancing                        connections reacts. A deterministic simulation running in this page: the same link always                        replays the same run." }
                 </p>
             </header>
-            <Notice message={state.notice.clone()} on_dismiss={signal(Action::DismissNotice)} />
+            <Notice message={notice} on_dismiss={signal(Action::DismissNotice)} />
+            <div class="intro">
+                <ScenarioPicker selected={url.scenario.clone()} on_pick={send(Action::PickScenario)} />
+                <Story scenario={url.scenario.clone()} />
+            </div>
             <section class="controls" aria-label="simulation settings">
-                <ScenarioPicker selected={info.name} on_pick={send(Action::PickScenario)} />
-                <Controls playing={state.playing} speed={state.speed}
-                    on_toggle={signal(Action::TogglePlay)} on_restart={signal(Action::Restart)}
-                    on_speed={send(Action::SetSpeed)} />
-                <SeedInput seed={state.seed} on_seed={send(Action::SetSeed)} />
+                <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
+                    values={url.sets.clone()} on_pick={send(Action::PickController)}
+                    on_pick_b={send(Action::PickControllerB)} on_param={on_param} />
+                <div class="field-stack">
+                    <Controls playing={state.playing} speed={url.speed} seed={url.seed}
+                        on_toggle={signal(Action::TogglePlay)} on_step={on_step}
+                        on_speed={send(Action::SetSpeed)} on_restart={send(Action::SetSeed)} />
+                    <Cluster rate_base={base} rate={rate} surge={surge} on_rate={on_rate} on_surge={on_surge} />
+                </div>
             </section>
-            <LiveChart scenario={info.name} seed={state.seed} restarts={state.restarts} speed={state.speed}
-                playing={state.playing} on_halt={send(Action::Halt)} />
+            <Lab engine={engine.clone()} url={url.clone()} generation={state.generation} speed={url.speed}
+                playing={state.playing} names={names.clone()} on_halt={send(Action::Halt)}>
+                <Servers names={names} loads={loads} on_command={on_command} />
+            </Lab>
             <footer>
-                <p>{ "Balancing: static weights (MediaWiki with LoadMonitor off). \
-                      Everything runs in this page; nothing is sent anywhere." }</p>
+                <p>{ "Everything runs in this page; nothing is sent anywhere. Add embed=1 to the link for a compact view." }</p>
             </footer>
         </main>
     }

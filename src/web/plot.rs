@@ -1,92 +1,248 @@
-//! Draws the active-connections chart on a canvas with plotters.
+//! Draws the page's charts on canvases with plotters: line charts over simulated time (active connections,
+//! weights, PID terms, latency, errors, workers) and paired bars (shares now against configured shares).
 //!
-//! The canvas's backing store is in device pixels (CSS size × devicePixelRatio) so lines and text are sharp on
-//! HiDPI screens; every length here is therefore given in CSS pixels and multiplied by `dpr`.
+//! Canvas backing stores are in device pixels (CSS size × devicePixelRatio) so lines and text are sharp on HiDPI
+//! screens; every length here is given in CSS pixels and multiplied by `dpr`. Series are decimated to at most
+//! one point per device pixel of width before drawing.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::history::RowHistory;
-use super::palette;
+use super::palette::{self, Pattern, Rgb};
 
 /// Simulated seconds the x axis shows at least, so the first rows do not fill the whole width.
-const X_SPAN_MIN_S: f64 = 60.0;
+pub const X_SPAN_MIN_S: f64 = 60.0;
 
-/// Rounds up to 1, 2 or 5 times a power of ten, so the y axis does not jitter with every row.
-fn nice_ceiling(value: f64) -> f64 {
-    if !(value.is_finite() && value > 1.0) {
+/// One line on a time chart.
+pub struct Series {
+    /// Colour.
+    pub colour: Rgb,
+    /// Stroke pattern (the second carrier of identity for colour-blind readers).
+    pub pattern: Pattern,
+    /// (simulated seconds, value), oldest first.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A vertical line at a command's time (a fault, an operator action, a surge).
+pub struct Marker {
+    /// When, simulated seconds.
+    pub time_s: f64,
+    /// A few words.
+    pub label: String,
+}
+
+/// Rounds a magnitude up to 1, 2 or 5 times a power of ten, so axes do not jitter with every row.
+pub fn nice_ceiling(value: f64) -> f64 {
+    if !(value.is_finite() && value > 1e-9) {
         return 1.0;
     }
     let magnitude = 10f64.powf(value.log10().floor());
     for m in [1.0, 2.0, 5.0, 10.0] {
-        if value <= m * magnitude {
+        if value <= m * magnitude * (1.0 + 1e-12) {
             return m * magnitude;
         }
     }
     10.0 * magnitude
 }
 
-/// The x range: from the oldest kept point (or zero) to the newest, at least [`X_SPAN_MIN_S`] wide.
-pub fn x_range(history: &RowHistory) -> (f64, f64) {
-    let first = history.points().next().map_or(0.0, |p| p.time_s);
-    let last = history.last().map_or(0.0, |p| p.time_s);
-    // The first row ends one step in; start the axis at zero until the history has scrolled.
-    let lo = if history.dropped() == 0 { 0.0 } else { first };
-    (lo, last.max(lo + X_SPAN_MIN_S))
+/// Keeps at most `max_points` of `points` (every k-th, plus the newest), so a series never has more vertices
+/// than the canvas has pixels.
+pub fn decimate(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
+    let max_points = max_points.max(2);
+    if points.len() <= max_points {
+        return points;
+    }
+    let stride = points.len().div_ceil(max_points);
+    let last = points.len() - 1;
+    points.into_iter().enumerate().filter(|(i, _)| i % stride == 0 || *i == last).map(|(_, p)| p).collect()
 }
 
-/// Draws the whole chart. Returns a one-line reason if the canvas cannot be drawn on.
-pub fn draw(canvas: &HtmlCanvasElement, names: &[String], history: &RowHistory, dpr: f64) -> Result<(), String> {
+fn font(dpr: f64, css: f64) -> TextStyle<'static> {
+    ("sans-serif", css * dpr).into_font().color(&RGBColor(0x33, 0x33, 0x33))
+}
+
+fn px(dpr: f64, css: f64) -> u32 {
+    (css * dpr).round().max(1.0) as u32
+}
+
+fn rgb(c: Rgb) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+fn area(canvas: &HtmlCanvasElement) -> Result<DrawingArea<CanvasBackend, Shift>, String> {
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
+    Ok(root)
+}
 
-    let px = |css: f64| (css * dpr).round().max(1.0) as u32;
-    let font = |css: f64| ("sans-serif", css * dpr).into_font().color(&RGBColor(0x33, 0x33, 0x33));
-    let (x_lo, x_hi) = x_range(history);
-    let y_hi = nice_ceiling(history.max_active_conns() * 1.08);
+fn centre_text(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, text: &str) -> Result<(), String> {
+    let (w, h) = root.dim_in_pixel();
+    let style = font(dpr, 14.0).pos(Pos::new(HPos::Center, VPos::Center));
+    root.draw_text(text, &style, (w as i32 / 2, h as i32 / 2)).map_err(|e| e.to_string())
+}
+
+/// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
+/// `y_zero` keeps zero on the y axis; values may be negative (PID terms), then the axis spans both signs.
+pub fn draw_lines(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    y_desc: &str,
+    x: (f64, f64),
+    series: &[Series],
+    markers: &[Marker],
+    ticks: &[(f64, f64)],
+) -> Result<(), String> {
+    let root = area(canvas)?;
+    let finite = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| v.is_finite());
+    let hi = finite().fold(0.0, f64::max);
+    let lo = finite().fold(0.0, f64::min);
+    let y_hi = if hi > 0.0 {
+        nice_ceiling(hi * 1.08)
+    } else if lo < 0.0 {
+        0.0
+    } else {
+        1.0
+    };
+    let y_lo = if lo < 0.0 { -nice_ceiling(-lo * 1.08) } else { 0.0 };
+    let small = (y_hi - y_lo) < 10.0;
+    let narrow = canvas.width() as f64 / dpr < 480.0;
 
     let mut chart = ChartBuilder::on(&root)
-        .margin(px(10.0))
-        .x_label_area_size(px(38.0))
-        .y_label_area_size(px(54.0))
-        .build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)
+        .margin(px(dpr, 8.0))
+        .margin_top(px(dpr, 14.0))
+        .x_label_area_size(px(dpr, 34.0))
+        .y_label_area_size(px(dpr, if narrow { 44.0 } else { 54.0 }))
+        .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .x_desc("simulated time (s)")
-        .y_desc("active connections")
-        .x_labels(7)
-        .y_labels(6)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style(font(12.0))
-        .axis_desc_style(font(13.0))
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(1.0)))
-        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(1.0)))
-        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(1.0)))
+        .y_desc(y_desc)
+        .x_labels(if narrow { 4 } else { 7 })
+        .y_labels(5)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| if small { format!("{v:.2}") } else { format!("{v:.0}") })
+        .label_style(font(dpr, 11.0))
+        .axis_desc_style(font(dpr, 12.0))
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
+        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
+        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
         .draw()
         .map_err(|e| e.to_string())?;
 
-    for (i, _) in names.iter().enumerate() {
-        let (rgb, pattern) = palette::style(i);
-        let style = RGBColor(rgb.0, rgb.1, rgb.2).stroke_width(px(1.75));
-        let points = history.points().filter_map(move |p| p.active_conns.get(i).map(|&y| (p.time_s, y)));
-        let drawn = match pattern.dash_gap_px() {
+    let grey = RGBColor(0x55, 0x55, 0x55);
+    for m in markers.iter().filter(|m| m.time_s >= x.0 && m.time_s <= x.1) {
+        let line = vec![(m.time_s, y_lo), (m.time_s, y_hi)];
+        chart
+            .draw_series(DashedLineSeries::new(line, px(dpr, 4.0), px(dpr, 3.0), grey.stroke_width(px(dpr, 1.0))))
+            .map_err(|e| e.to_string())?;
+        let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Top));
+        let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
+        root.draw_text(&m.label, &style, (bx + px(dpr, 3.0) as i32, by + px(dpr, 1.0) as i32))
+            .map_err(|e| e.to_string())?;
+    }
+
+    let max_points = canvas.width().max(2) as usize;
+    for s in series {
+        let style = rgb(s.colour).stroke_width(px(dpr, 1.75));
+        let points = decimate(s.points.iter().copied().filter(|p| p.1.is_finite()).collect(), max_points);
+        let drawn = match s.pattern.dash_gap_px() {
             None => chart.draw_series(LineSeries::new(points, style)).map(|_| ()),
-            Some((dash, gap)) => chart.draw_series(DashedLineSeries::new(points, px(dash), px(gap), style)).map(|_| ()),
+            Some((dash, gap)) => {
+                chart.draw_series(DashedLineSeries::new(points, px(dpr, dash), px(dpr, gap), style)).map(|_| ())
+            }
         };
         drawn.map_err(|e| e.to_string())?;
     }
-    if history.is_empty() {
-        let (w, h) = root.dim_in_pixel();
-        let centre = (w as i32 / 2, h as i32 / 2);
-        let style = font(14.0).pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Center,
-        ));
-        root.draw_text("waiting for the first time step…", &style, centre).map_err(|e| e.to_string())?;
+    if !ticks.is_empty() {
+        // Ticks along the top edge (the PID's clamp): one short bar per clamped step.
+        let style = RGBColor(0x33, 0x33, 0x33).filled();
+        let height = (y_hi - y_lo) * 0.05;
+        chart
+            .draw_series(ticks.iter().map(|&(t0, t1)| Rectangle::new([(t0, y_hi - height), (t1, y_hi)], style)))
+            .map_err(|e| e.to_string())?;
+    }
+    if series.iter().all(|s| s.points.is_empty()) {
+        centre_text(&root, dpr, "waiting for the first time step…")?;
+    }
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Draws each server's share now against its configured share: a hollow bar for the configured share, then
+/// one filled bar per run (A, B) in that run's colour.
+pub fn draw_shares(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    names: &[&str],
+    configured: &[f64],
+    runs: &[Vec<f64>],
+) -> Result<(), String> {
+    let root = area(canvas)?;
+    let n = names.len().max(1);
+    let hi = configured.iter().chain(runs.iter().flatten()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let y_hi = (hi * 1.15).clamp(0.05, 1.0);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(px(dpr, 8.0))
+        .margin_top(px(dpr, 14.0))
+        .x_label_area_size(px(dpr, 30.0))
+        .y_label_area_size(px(dpr, 48.0))
+        .build_cartesian_2d(0.0..n as f64, 0.0..y_hi)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(5)
+        .y_desc("share of connections")
+        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+        .label_style(font(dpr, 11.0))
+        .axis_desc_style(font(dpr, 12.0))
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
+        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
+        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
+        .draw()
+        .map_err(|e| e.to_string())?;
+
+    let bars = 1 + runs.len();
+    let width = 0.8 / bars as f64;
+    let outline = RGBColor(0x33, 0x33, 0x33).stroke_width(px(dpr, 1.5));
+    for (i, &share) in configured.iter().enumerate() {
+        let x0 = i as f64 + 0.1;
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x0 + width, share)], outline)))
+            .map_err(|e| e.to_string())?;
+        for (r, shares) in runs.iter().enumerate() {
+            let v = shares.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+            let xr = x0 + width * (r + 1) as f64;
+            let fill = rgb(palette::COLOURS[r % palette::COLOURS.len()]).filled();
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(xr, 0.0), (xr + width * 0.92, v)], fill)))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // Server names under their bars, shortened when the bars are narrow.
+    let (x_left, _) = chart.backend_coord(&(0.0, 0.0));
+    let (x_right, y_base) = chart.backend_coord(&(n as f64, 0.0));
+    let slot_css = (x_right - x_left) as f64 / n as f64 / dpr;
+    let size = if slot_css < 44.0 { 9.0 } else { 11.0 };
+    let style = font(dpr, size).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, name) in names.iter().enumerate() {
+        let label: String = if slot_css < 34.0 && name.chars().count() > 4 {
+            let tail: Vec<char> = name.chars().rev().take(4).collect();
+            tail.into_iter().rev().collect()
+        } else {
+            name.to_string()
+        };
+        let (cx, _) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+        root.draw_text(&label, &style, (cx, y_base + px(dpr, 4.0) as i32)).map_err(|e| e.to_string())?;
+    }
+    if configured.is_empty() {
+        centre_text(&root, dpr, "no replicas to share connections")?;
     }
     root.present().map_err(|e| e.to_string())?;
     Ok(())

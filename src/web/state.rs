@@ -1,24 +1,26 @@
 //! The page's state and its reducer: the only place the page's settings change.
 //!
-//! `State` is plain data (which scenario, which seed, how fast, playing or paused) plus at most one notice for the
-//! reader. Every `Action` that carries text from the reader or the URL is validated here; bad text never reaches
-//! the simulator, it becomes a visible notice and the previous setting stays. The simulation itself is not in this
-//! state: it belongs to the live chart component, which rebuilds it whenever `run_key` changes.
+//! The state is the whole page as a URL ([`UrlState`]: scenario, controllers, seed, speed, embed and every
+//! `--set` pair, including the live commands recorded as steps) plus what is not shared: playing or paused, a
+//! generation counter, and the notices for the reader. Every change is validated by writing the URL state and
+//! parsing it back with `urlstate::parse_query`, so the page can never hold a state that a shared link would not
+//! reproduce; what the parser drops becomes a visible notice. The simulations are not here: they belong to the
+//! [`Engine`](super::runner::Engine), rebuilt whenever `generation` changes.
 
 use std::rc::Rc;
 
 use yew::Reducible;
 
-use crate::scenario::{scenario_info, ScenarioInfo, SCENARIOS};
+use crate::controller::controller_info;
+use crate::scenario::scenario_info;
+use crate::urlstate::{parse_query, set_param, to_query, UrlState, MAX_PARAMS, SPEED_MAX, SPEED_MIN};
 
-/// Simulated seconds per wall-clock second the speed picker offers.
-pub const SPEEDS: &[f64] = &[0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0];
+/// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range).
+pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
 
-/// The speed a fresh page runs at: real time.
-pub const DEFAULT_SPEED: f64 = 1.0;
-
-/// The seed a fresh page uses when the URL gives none.
-pub const DEFAULT_SEED: u64 = 1;
+/// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (the top-level keys take
+/// the rest of `MAX_PARAMS`).
+pub const SETS_MAX: usize = MAX_PARAMS - 8;
 
 /// Longest piece of rejected input quoted back in a notice, in characters; the rest is cut with an ellipsis.
 const QUOTE_CHARS_MAX: usize = 40;
@@ -26,49 +28,52 @@ const QUOTE_CHARS_MAX: usize = 40;
 /// Everything the page's controls decide.
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
-    /// The name of the scenario being simulated, always one of [`SCENARIOS`].
-    pub scenario: &'static str,
-    /// The seed of the current run.
-    pub seed: u64,
-    /// Simulated seconds per wall-clock second, one of [`SPEEDS`].
-    pub speed: f64,
+    /// What a shared link reproduces.
+    pub url: UrlState,
     /// False while paused.
     pub playing: bool,
-    /// Bumped by every restart, so a restart with the same scenario and seed still rebuilds the run.
-    pub restarts: u32,
-    /// What the reader should know: rejected input, or a run that could not start. `None` when all is well.
-    pub notice: Option<String>,
+    /// Bumped by every change that needs a fresh run from time zero (scenario, controller, parameter, seed,
+    /// restart); live commands do not bump it.
+    pub generation: u32,
+    /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start.
+    pub notices: Vec<String>,
 }
 
 /// Something the reader (or the URL, or the simulation host) asks of the page.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// Switch to the scenario with this name, from a fresh run with the same seed.
+    /// Switch to the scenario with this name; its scenario keys and steps are dropped.
     PickScenario(String),
+    /// Switch controller A to this one; parameters of the old one are dropped.
+    PickController(String),
+    /// Compare with this controller side by side ("" ends the comparison).
+    PickControllerB(String),
+    /// Set a `--set` key (a controller parameter or a scenario key like `rate_scale`) and restart the run.
+    SetParam(String, String),
     /// Restart with the seed written in this text (a whole number from 0 to 2^64 − 1).
     SetSeed(String),
-    /// Run at the speed written in this text (one of [`SPEEDS`]).
+    /// Run at the speed written in this text.
     SetSpeed(String),
     /// Pause if playing, play if paused.
     TogglePlay,
-    /// Start the current scenario and seed again from time zero.
+    /// Pause (the step button).
+    Pause,
+    /// Start the current run again from time zero.
     Restart,
+    /// A live command ran at the current time: record it as a step (`fault`, `operator` or `surge`) so the URL
+    /// reproduces it. Does not restart.
+    Record(String, String),
+    /// Something the reader did could not be done: say why.
+    Reject(String),
     /// The simulation could not go on (a config the core rejected): pause and say why.
     Halt(String),
-    /// Hide the notice.
+    /// Hide the notices.
     DismissNotice,
 }
 
 impl Default for State {
     fn default() -> State {
-        State {
-            scenario: SCENARIOS[0].name,
-            seed: DEFAULT_SEED,
-            speed: DEFAULT_SPEED,
-            playing: true,
-            restarts: 0,
-            notice: None,
-        }
+        State { url: UrlState::default(), playing: true, generation: 0, notices: Vec::new() }
     }
 }
 
@@ -83,115 +88,147 @@ fn quote(raw: &str) -> String {
     }
 }
 
-/// Looks up a scenario by name, or explains which names are valid.
-pub fn parse_scenario(raw: &str) -> Result<&'static ScenarioInfo, String> {
-    scenario_info(raw.trim()).ok_or_else(|| {
-        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        format!("Unknown scenario {}; valid scenarios: {}.", quote(raw), names.join(", "))
-    })
-}
-
-/// Parses a seed: a whole number from 0 to 2^64 − 1, surrounding spaces allowed.
-pub fn parse_seed(raw: &str) -> Result<u64, String> {
-    raw.trim()
-        .parse::<u64>()
-        .map_err(|_| format!("Seed {} is not valid; expected a whole number from 0 to {}.", quote(raw), u64::MAX))
-}
-
-/// Parses a speed: one of the [`SPEEDS`] the picker offers, so a URL cannot ask for more work per frame.
-pub fn parse_speed(raw: &str) -> Result<f64, String> {
-    match raw.trim().parse::<f64>() {
-        Ok(v) if SPEEDS.contains(&v) => Ok(v),
-        _ => {
-            let valid: Vec<String> = SPEEDS.iter().map(|s| s.to_string()).collect();
-            Err(format!("Speed {} is not valid; expected one of {}.", quote(raw), valid.join(", ")))
-        }
-    }
+/// True if `key` is a parameter of the controller named `controller`.
+fn is_param_of(controller: &str, key: &str) -> bool {
+    controller_info(controller).is_some_and(|i| i.params.iter().any(|p| p.key == key))
 }
 
 impl State {
-    /// The state a page starts in, given the URL's `scenario`, `seed` and `speed` parameters (each optional).
-    ///
-    /// A bad parameter keeps its default and adds a sentence to the notice; it never stops the page.
-    pub fn from_params(scenario: Option<&str>, seed: Option<&str>, speed: Option<&str>) -> State {
-        let mut state = State::default();
-        let mut problems = Vec::new();
-        if let Some(raw) = scenario {
-            match parse_scenario(raw) {
-                Ok(info) => state.scenario = info.name,
-                Err(e) => problems.push(e),
-            }
-        }
-        if let Some(raw) = seed {
-            match parse_seed(raw) {
-                Ok(seed) => state.seed = seed,
-                Err(e) => problems.push(e),
-            }
-        }
-        if let Some(raw) = speed {
-            match parse_speed(raw) {
-                Ok(speed) => state.speed = speed,
-                Err(e) => problems.push(e),
-            }
-        }
-        if !problems.is_empty() {
-            state.notice =
-                Some(format!("The page address has a problem, so defaults are used. {}", problems.join(" ")));
-        }
-        state
+    /// The state a page starts in for a query string (`location.search`); what it ignores becomes notices.
+    pub fn from_query(query: &str) -> State {
+        let parsed = parse_query(query);
+        let notices = if parsed.ignored.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("Parts of the page address were ignored: {}.", parsed.ignored.join("; "))]
+        };
+        State { url: parsed.state, notices, ..State::default() }
     }
 
-    /// The scenario's name and summary.
-    pub fn scenario_info(&self) -> &'static ScenarioInfo {
-        scenario_info(self.scenario).unwrap_or(&SCENARIOS[0])
-    }
-
-    /// The query string that reproduces this state (scenario names are URL-safe by construction).
+    /// The query string (without `?`) that reproduces this state.
     pub fn to_query(&self) -> String {
-        format!("?scenario={}&seed={}&speed={}", self.scenario, self.seed, self.speed)
+        to_query(&self.url)
     }
 
-    /// What identifies a run: a change in any of these rebuilds the simulation from time zero.
-    pub fn run_key(&self) -> (&'static str, u64, u32) {
-        (self.scenario, self.seed, self.restarts)
+    /// The current value of a `--set` key, if the state sets it.
+    pub fn set_value(&self, key: &str) -> Option<&str> {
+        self.url.sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Validates `url` by a round trip through the URL format; on success it becomes the state, otherwise the
+    /// state stays and the reasons become a notice.
+    fn adopt(&mut self, url: UrlState, restart: bool) {
+        let parsed = parse_query(&to_query(&url));
+        if parsed.ignored.is_empty() {
+            self.url = parsed.state;
+            self.notices.clear();
+            if restart {
+                self.generation = self.generation.wrapping_add(1);
+            }
+        } else {
+            self.notices = vec![format!("Not applied: {}.", parsed.ignored.join("; "))];
+        }
     }
 
     /// The pure transition function behind [`Reducible::reduce`].
     pub fn apply(&self, action: Action) -> State {
         let mut next = self.clone();
+        let mut url = self.url.clone();
         match action {
-            Action::PickScenario(raw) => match parse_scenario(&raw) {
-                Ok(info) => {
-                    next.scenario = info.name;
-                    next.notice = None;
+            Action::PickScenario(raw) => match scenario_info(raw.trim()) {
+                Some(info) => {
+                    url.scenario = info.name.to_string();
+                    // Scenario keys, server names and steps belong to the old scenario; controller parameters
+                    // still apply.
+                    url.sets.retain(|(k, _)| {
+                        is_param_of(&url.controller, k)
+                            || url.controller_b.as_deref().is_some_and(|b| is_param_of(b, k))
+                    });
+                    next.adopt(url, true);
                 }
-                Err(e) => next.notice = Some(e),
+                None => next.notices = vec![format!("Unknown scenario {}.", quote(&raw))],
             },
-            Action::SetSeed(raw) => match parse_seed(&raw) {
+            Action::PickController(raw) => match controller_info(raw.trim()) {
+                Some(info) => {
+                    let old = std::mem::replace(&mut url.controller, info.name.to_string());
+                    let b = url.controller_b.clone();
+                    url.sets.retain(|(k, _)| {
+                        !is_param_of(&old, k)
+                            || is_param_of(info.name, k)
+                            || b.as_deref().is_some_and(|b| is_param_of(b, k))
+                    });
+                    next.adopt(url, true);
+                }
+                None => next.notices = vec![format!("Unknown controller {}.", quote(&raw))],
+            },
+            Action::PickControllerB(raw) => {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    if let Some(old) = url.controller_b.take() {
+                        let a = url.controller.clone();
+                        url.sets.retain(|(k, _)| !is_param_of(&old, k) || is_param_of(&a, k));
+                    }
+                    next.adopt(url, true);
+                } else {
+                    match controller_info(raw) {
+                        Some(info) => {
+                            url.controller_b = Some(info.name.to_string());
+                            next.adopt(url, true);
+                        }
+                        None => next.notices = vec![format!("Unknown controller {} for A/B.", quote(raw))],
+                    }
+                }
+            }
+            Action::SetParam(key, raw) => match raw.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() => {
+                    set_param(&mut url, &key, &format!("{v}"));
+                    next.adopt(url, true);
+                }
+                _ => next.notices = vec![format!("{key}: {} is not a number.", quote(&raw))],
+            },
+            Action::SetSeed(raw) => match raw.trim().parse::<u64>() {
                 Ok(seed) => {
-                    next.seed = seed;
-                    next.restarts = next.restarts.wrapping_add(1);
-                    next.notice = None;
+                    url.seed = seed;
+                    next.adopt(url, true);
+                    next.playing = true;
                 }
-                Err(e) => next.notice = Some(e),
+                Err(_) => {
+                    next.notices = vec![format!(
+                        "Seed {} is not valid; expected a whole number from 0 to {}.",
+                        quote(&raw),
+                        u64::MAX
+                    )]
+                }
             },
-            Action::SetSpeed(raw) => match parse_speed(&raw) {
-                Ok(speed) => {
-                    next.speed = speed;
-                    next.notice = None;
+            Action::SetSpeed(raw) => match raw.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (SPEED_MIN..=SPEED_MAX).contains(&v) => {
+                    url.speed = v;
+                    next.adopt(url, false);
                 }
-                Err(e) => next.notice = Some(e),
+                _ => next.notices = vec![format!("Speed {} is not from {SPEED_MIN} to {SPEED_MAX}.", quote(&raw))],
             },
             Action::TogglePlay => next.playing = !next.playing,
+            Action::Pause => next.playing = false,
             Action::Restart => {
-                next.restarts = next.restarts.wrapping_add(1);
+                next.generation = next.generation.wrapping_add(1);
                 next.playing = true;
             }
+            Action::Record(key, value) => {
+                if url.sets.len() >= SETS_MAX {
+                    next.notices = vec![format!(
+                        "{key}={value} ran, but the link already holds {SETS_MAX} settings, so it is not in the link."
+                    )];
+                } else {
+                    set_param(&mut url, &key, &value);
+                    next.adopt(url, false);
+                }
+            }
+            Action::Reject(reason) => next.notices = vec![reason],
             Action::Halt(reason) => {
                 next.playing = false;
-                next.notice = Some(reason);
+                next.notices = vec![reason];
             }
-            Action::DismissNotice => next.notice = None,
+            Action::DismissNotice => next.notices.clear(),
         }
         next
     }

@@ -1,4 +1,5 @@
-//! Play/pause, restart and speed: how fast simulated time runs against the wall clock.
+//! Time: play/pause, step, speed, and reset with a seed. One seed decides the whole run, so the same seed
+//! replays the same run.
 
 use yew::prelude::*;
 
@@ -11,35 +12,61 @@ pub struct ControlsProps {
     pub playing: bool,
     /// Simulated seconds per wall-clock second.
     pub speed: f64,
+    /// The current run's seed.
+    pub seed: u64,
     /// Pause or play.
     pub on_toggle: Callback<()>,
-    /// Start again from time zero.
-    pub on_restart: Callback<()>,
+    /// Advance one time step (pauses first).
+    pub on_step: Callback<()>,
     /// Called with the speed the reader picked, as text (validated by the reducer).
     pub on_speed: Callback<String>,
+    /// Restart from time zero with the seed in the field, as text (validated by the reducer).
+    pub on_restart: Callback<String>,
 }
 
-/// The transport controls.
+/// The transport controls and the seed.
 #[component]
 pub fn Controls(props: &ControlsProps) -> Html {
+    let input = use_node_ref();
     let on_toggle = props.on_toggle.reform(|_: MouseEvent| ());
-    let on_restart = props.on_restart.reform(|_: MouseEvent| ());
+    let on_step = props.on_step.reform(|_: MouseEvent| ());
     let on_speed = props.on_speed.reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
+    let on_submit = {
+        let input = input.clone();
+        let on_restart = props.on_restart.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(field) = input.cast::<web_sys::HtmlInputElement>() {
+                on_restart.emit(field.value());
+            }
+        })
+    };
+    let mut speeds: Vec<f64> = SPEEDS.to_vec();
+    if !speeds.contains(&props.speed) {
+        speeds.push(props.speed);
+        speeds.sort_by(f64::total_cmp);
+    }
     html! {
         <div class="field transport">
-            <span class="label" id="transport-label">{ "Run" }</span>
+            <span class="label" id="transport-label">{ "Time" }</span>
             <div class="row" role="group" aria-labelledby="transport-label">
                 <button type="button" id="play" class="primary" aria-pressed={(!props.playing).to_string()} onclick={on_toggle}>
                     { if props.playing { "Pause" } else { "Play" } }
                 </button>
-                <button type="button" id="restart" onclick={on_restart}>{ "Restart" }</button>
+                <button type="button" id="step" onclick={on_step} title="Pause and advance one half-second step">{ "Step" }</button>
                 <label class="inline" for="speed">{ "Speed" }</label>
                 <select id="speed" name="speed" onchange={on_speed}>
-                    { for SPEEDS.iter().map(|&s| html! {
-                        <option value={s.to_string()} selected={s == props.speed}>{ format!("{s}×") }</option>
+                    { for speeds.iter().map(|&s| html! {
+                        <option value={s.to_string()} selected={s == props.speed}>{ format!("{s}× real time") }</option>
                     }) }
                 </select>
             </div>
+            <form class="row seed" onsubmit={on_submit}>
+                <label class="inline" for="seed">{ "Seed" }</label>
+                <input id="seed" name="seed" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
+                    ref={input} value={props.seed.to_string()} />
+                <button type="submit" id="restart">{ "Restart with this seed" }</button>
+            </form>
         </div>
     }
 }

@@ -1,14 +1,16 @@
-//! Chooses the scenario: every entry of `scenario::SCENARIOS`, with the chosen one's summary.
+//! Chooses the scenario (every entry of `scenario::SCENARIOS`) and tells its story: the incident behind it,
+//! what to watch on the charts and what to try.
 
 use yew::prelude::*;
 
 use crate::scenario::{scenario_info, SCENARIOS};
+use crate::story::story;
 
 /// Props of [`ScenarioPicker`].
 #[derive(Properties, PartialEq)]
 pub struct ScenarioPickerProps {
     /// The chosen scenario's name.
-    pub selected: &'static str,
+    pub selected: String,
     /// Called with the name the reader picked (validated by the reducer, like any text from the page).
     pub on_pick: Callback<String>,
 }
@@ -17,7 +19,7 @@ pub struct ScenarioPickerProps {
 #[component]
 pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
     let on_change = props.on_pick.reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let summary = scenario_info(props.selected).map_or("", |s| s.summary);
+    let summary = scenario_info(&props.selected).map_or("", |s| s.summary);
     html! {
         <div class="field scenario">
             <label for="scenario">{ "Scenario" }</label>
@@ -28,5 +30,31 @@ pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
             </select>
             <p class="summary" id="scenario-summary">{ summary }</p>
         </div>
+    }
+}
+
+/// Props of [`Story`].
+#[derive(Properties, PartialEq)]
+pub struct StoryProps {
+    /// The scenario whose story to tell.
+    pub scenario: String,
+}
+
+/// The scenario's story: incident, what to watch, what to try, and where the facts come from.
+#[component]
+pub fn Story(props: &StoryProps) -> Html {
+    let Some(s) = story(&props.scenario) else {
+        return html! { <section id="story" class="story"><p>{ "No story for this scenario." }</p></section> };
+    };
+    html! {
+        <section id="story" class="story" aria-labelledby="story-title">
+            <h2 id="story-title">{ s.title }</h2>
+            <dl>
+                <div><dt>{ "What happened" }</dt><dd>{ s.incident }</dd></div>
+                <div><dt>{ "What to watch" }</dt><dd>{ s.watch }</dd></div>
+                <div><dt>{ "What to try" }</dt><dd>{ s.try_this }</dd></div>
+            </dl>
+            <p class="source">{ "Source: " }{ s.source }</p>
+        </section>
     }
 }
