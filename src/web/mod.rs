@@ -174,7 +174,7 @@ pub fn App() -> Html {
             </section>
             <Lab engine={engine.clone()} url={url.clone()} generation={state.generation} speed={url.speed}
                 playing={state.playing} names={names.clone()} on_halt={send(Action::Halt)}>
-                <Servers names={names} loads={loads} on_command={on_command} />
+                <Servers names={names} loads={loads} on_command={on_command} open={!url.embed} />
             </Lab>
             <footer>
                 <p>{ "Everything runs in this page; nothing is sent anywhere. Add embed=1 to the link for a compact view." }</p>

@@ -41,6 +41,7 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
     let b_summary = props.controller_b.as_deref().and_then(controller_info).map_or("", |i| i.summary);
     let params = info.map_or(&[][..], |i| i.params);
     html! {
+        <>
         <div class="field controller">
             <label for="controller">{ "Controller (A)" }</label>
             <select id="controller" name="controller" onchange={on_pick}>
@@ -59,13 +60,14 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
             if !b_summary.is_empty() {
                 <p class="summary" id="controller-b-summary">{ b_summary }</p>
             }
-            if !params.is_empty() {
-                <fieldset class="params">
-                    <legend>{ format!("{}'s parameters (changing one restarts the run with the same seed)", props.controller) }</legend>
-                    { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param)) }
-                </fieldset>
-            }
         </div>
+        if !params.is_empty() {
+            <fieldset class="params">
+                <legend>{ format!("{}'s parameters (changing one restarts the run with the same seed)", props.controller) }</legend>
+                { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param)) }
+            </fieldset>
+        }
+        </>
     }
 }
 

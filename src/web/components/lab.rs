@@ -18,6 +18,7 @@ use yew::prelude::*;
 
 use super::legend::Legend;
 use crate::command::{Command, Operator};
+use crate::scenario;
 use crate::sim::ConnectMode;
 use crate::time::as_secs_f64;
 use crate::urlstate::UrlState;
@@ -85,7 +86,7 @@ pub struct LabProps {
     pub names: Rc<Vec<String>>,
     /// Called when a run cannot start or a chart cannot be drawn; the page pauses and shows why.
     pub on_halt: Callback<String>,
-    /// Shown after the main chart and its legend (the server controls).
+    /// Shown after the charts (the server controls).
     #[prop_or_default]
     pub children: Html,
 }
@@ -667,6 +668,11 @@ pub fn Lab(props: &LabProps) -> Html {
     let alts = use_memo((), |_| (0..CHARTS.len()).map(|_| NodeRef::default()).collect::<Vec<_>>());
     let status = use_node_ref();
     let why = use_node_ref();
+    // The server the PID chart watches: the reader's choice, else the scenario's faulty server.
+    let choice = use_state(|| None::<usize>);
+    let watched = choice
+        .filter(|&i| i < props.names.len())
+        .unwrap_or_else(|| props.names.iter().position(|n| n == scenario::FAULTY_SERVER).unwrap_or(0));
     let shared = {
         let (canvases, alts, status, why) = ((*canvases).clone(), (*alts).clone(), status.clone(), why.clone());
         let engine = props.engine.clone();
@@ -715,6 +721,15 @@ pub fn Lab(props: &LabProps) -> Html {
         });
     }
     {
+        // After the rebuild above (effects run in order), so a fresh run watches the chosen server too.
+        let shared = shared.clone();
+        use_effect_with((props.generation, watched), move |&(_, watched)| {
+            let mut shared = shared.borrow_mut();
+            shared.engine.0.borrow_mut().watch(watched);
+            shared.dirty.iter_mut().for_each(|d| *d = true);
+        });
+    }
+    {
         let shared = shared.clone();
         use_effect_with((), move |_| {
             let first = schedule(Rc::downgrade(&shared));
@@ -750,17 +765,14 @@ pub fn Lab(props: &LabProps) -> Html {
         })
     };
     let on_watch = {
-        let engine = props.engine.clone();
-        let shared = shared.clone();
+        let choice = choice.clone();
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
             if let Ok(i) = value.parse::<usize>() {
-                engine.0.borrow_mut().watch(i);
-                shared.borrow_mut().dirty.iter_mut().for_each(|d| *d = true);
+                choice.set(Some(i));
             }
         })
     };
-    let watched = props.engine.0.borrow().watched;
     let a = props.url.controller.clone();
     let b = props.url.controller_b.clone().unwrap_or_default();
     let figure =
@@ -811,7 +823,6 @@ pub fn Lab(props: &LabProps) -> Html {
                     "The same seed, faults and commands, with controller B.",
                     "Line chart of active connections per server under controller B".into(), html! {}, "wide secondary", !ab) }
                 <Legend names={props.names.clone()} />
-                { props.children.clone() }
                 { figure(2, "chart-share", "Share of new connections now".into(),
                     &format!("Outlined: each server's configured share. Filled: its share of the last 5 s of connects{}.",
                         if ab { format!(" (blue A {a}, orange B {b})") } else { String::new() }),
@@ -834,6 +845,7 @@ pub fn Lab(props: &LabProps) -> Html {
                 { figure(8, "chart-workers", "App workers in use".into(),
                     &format!("Busy workers across all app hosts; the dotted line is the pool size when it is limited. {ab_hint}"),
                     "Line chart of busy app workers over simulated time".into(), html! {}, "secondary", false) }
+                { props.children.clone() }
             </div>
             <section class="why" aria-labelledby="why-title">
                 <h2 id="why-title">{ "Why this server?" }</h2>

@@ -18,6 +18,9 @@ pub struct ServersProps {
     pub loads: std::rc::Rc<Vec<f64>>,
     /// Called with each command to apply now.
     pub on_command: Callback<Live>,
+    /// Whether the list starts expanded (collapsed in the embedded view).
+    #[prop_or(true)]
+    pub open: bool,
 }
 
 /// Warm-up of the "cold" button: capacity from 20% to full over 60 s (the CLI's example).
@@ -126,7 +129,7 @@ pub fn ServerRow(props: &ServerRowProps) -> Html {
 #[component]
 pub fn Servers(props: &ServersProps) -> Html {
     html! {
-        <details class="servers" open=true>
+        <details class="servers" open={props.open}>
             <summary><h2>{ "Servers: faults and operator actions" }</h2></summary>
             <p class="hint">{ "Each button acts now on the running simulation (both runs in A/B) and is added to the link, \
                 so reopening it replays the same run. Recover undoes faults; repool undoes depool and drain; unpin undoes pin." }</p>
