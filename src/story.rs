@@ -22,7 +22,7 @@ pub struct Story {
 }
 
 const SEED_002: &str =
-    "Wikimedia Phabricator \"LoadMonitor connection weighting reimagined\" (T314020) and its EventSimulator runs";
+    "Wikimedia Phabricator task \"LoadMonitor connection weighting reimagined\" and its EventSimulator runs";
 
 /// Every scenario's story, in the order of `scenario::SCENARIOS`.
 pub const STORIES: &[Story] = &[
@@ -39,7 +39,7 @@ pub const STORIES: &[Story] = &[
         title: "One replica gets slow, and static weights feed it anyway",
         incident: "When a database server becomes slow (T313197, T311106), MediaWiki keeps giving it its configured share of new connections until it holds thousands of them. \"A single slow server will suck up all PHP-FPM workers, and if the number of workers is not sufficient, the site will go down.\"",
         watch: "At 30 s db1119's queries take 10× longer. Under static weights its connections climb to about 690 and stay there: ten times its healthy count, every one an app worker waiting on it.",
-        try_this: "Pick mw-loadmonitor: it probes connection counts and pulls db1119's weight down, with the 12 s oscillation the task reported. Then try conn-p, pid or p2c, and compare the settled count and the swings.",
+        try_this: "Pick mw-loadmonitor: it probes connection counts every 10 s, depools db1119, then swings back and forth as the task's EventSimulator run did (it reported a 12 s period; loadlab's model swings about every 20 s). Then try conn-p, pid or p2c, and compare the settled count and the swings.",
         source: SEED_002,
     },
     Story {
