@@ -31,6 +31,12 @@ try {
     const file = join(out, `${v.name}.png`);
     await page.screenshot({ path: file, fullPage: true });
     await page.screenshot({ path: join(out, `${v.name}-top.png`) });
+    // The first screen cuts off below the controls: also the charts, and the why panel.
+    for (const [part, sel] of [['charts', '#status'], ['why', '.why']]) {
+      await page.$eval(sel, (el) => el.scrollIntoView({ block: 'start' }));
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(out, `${v.name}-${part}.png`) });
+    }
     console.log(`wrote ${file}`);
     await page.close();
   }

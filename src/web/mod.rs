@@ -23,6 +23,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
+use crate::command::{Command, Operator};
 use components::cluster::Cluster;
 use components::controller_picker::ControllerPicker;
 use components::controls::Controls;
@@ -130,7 +131,24 @@ pub fn App() -> Html {
         })
     };
 
+    let on_controller_off = {
+        let on_command = on_command.clone();
+        Callback::from(move |off: bool| {
+            let (op, spec) = if off {
+                (Operator::ControllerOff, "controller-off")
+            } else {
+                (Operator::ControllerOn, "controller-on")
+            };
+            on_command.emit((Command::Operator(op), "operator", spec.to_string()));
+        })
+    };
     let url = &state.url;
+    let controller_off = url
+        .sets
+        .iter()
+        .rev()
+        .find(|(k, v)| k == "operator" && v.starts_with("controller-"))
+        .is_some_and(|(_, v)| v.starts_with("controller-off"));
     let config = use_memo(url.scenario.clone(), |scenario| crate::scenario::build(scenario, "static", &[]).ok());
     let names: Rc<Vec<String>> = Rc::new(
         config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.name.clone()).collect()).unwrap_or_default(),
@@ -169,7 +187,8 @@ pub fn App() -> Html {
                     <Controls playing={state.playing} speed={url.speed} seed={url.seed}
                         on_toggle={signal(Action::TogglePlay)} on_step={on_step}
                         on_speed={send(Action::SetSpeed)} on_restart={send(Action::SetSeed)} />
-                    <Cluster rate_base={base} rate={rate} surge={surge} on_rate={on_rate} on_surge={on_surge} />
+                    <Cluster rate_base={base} rate={rate} surge={surge} on_rate={on_rate} on_surge={on_surge}
+                        controller_off={controller_off} on_controller_off={on_controller_off} />
                 </div>
             </section>
             <Lab engine={engine.clone()} url={url.clone()} generation={state.generation} speed={url.speed}

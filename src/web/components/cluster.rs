@@ -20,6 +20,10 @@ pub struct ClusterProps {
     pub on_rate: Callback<String>,
     /// Called with the surge factor to apply now (1 ends a surge).
     pub on_surge: Callback<f64>,
+    /// True while an operator has switched the controllers off.
+    pub controller_off: bool,
+    /// Called with true to switch the controllers off now, false to switch them back on.
+    pub on_controller_off: Callback<bool>,
 }
 
 /// The arrival-rate slider and the surge button.
@@ -46,6 +50,10 @@ pub fn Cluster(props: &ClusterProps) -> Html {
         let (factor, on_surge) = (*factor, props.on_surge.clone());
         Callback::from(move |_: MouseEvent| on_surge.emit(if surging { 1.0 } else { factor }))
     };
+    let on_toggle = {
+        let (off, emit) = (props.controller_off, props.on_controller_off.clone());
+        Callback::from(move |_: MouseEvent| emit.emit(!off))
+    };
     let base = props.rate_base;
     html! {
         <div class="field cluster">
@@ -63,6 +71,11 @@ pub fn Cluster(props: &ClusterProps) -> Html {
                 </select>
                 <button type="button" id="surge" aria-pressed={surging.to_string()} onclick={on_surge}>
                     { if surging { format!("End surge (now ×{})", props.surge) } else { format!("Surge ×{} now", *factor) } }
+                </button>
+            </div>
+            <div class="row">
+                <button type="button" id="controller-toggle" aria-pressed={props.controller_off.to_string()} onclick={on_toggle}>
+                    { if props.controller_off { "Controllers back on" } else { "Switch controllers off (operator)" } }
                 </button>
             </div>
         </div>

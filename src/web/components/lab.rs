@@ -524,7 +524,7 @@ fn why_html(engine: &Engine) -> String {
         chosen,
         escape(pick.decided_by)
     );
-    out.push_str("<table><thead><tr><th scope=\"col\">server</th><th scope=\"col\">configured load</th><th scope=\"col\">in flight (this host)</th><th scope=\"col\">weight</th><th scope=\"col\">chance</th></tr></thead><tbody>");
+    out.push_str("<table><thead><tr><th scope=\"col\">server</th><th scope=\"col\">load</th><th scope=\"col\">in flight</th><th scope=\"col\">weight</th><th scope=\"col\">share</th></tr></thead><tbody>");
     for (k, c) in pick.candidates.iter().enumerate() {
         let w = pick.weights.get(k).copied().unwrap_or(f64::NAN);
         let chance =
@@ -539,6 +539,10 @@ fn why_html(engine: &Engine) -> String {
         ));
     }
     out.push_str("</tbody></table>");
+    out.push_str(
+        "<p class=\"hint\">load: configured load with operator overrides; in flight: this host's open connections \
+         to the server (all it knows); weight: what its controller made of them; share: weight ÷ total, the pick chance for controllers that pick at random by weight.</p>",
+    );
     if !pick.diagnostics.is_empty() {
         let parts: Vec<String> = pick.diagnostics.iter().map(|(k, v)| format!("{} {}", escape(k), fmt(*v))).collect();
         out.push_str(&format!("<p>The controller's terms for the chosen server: {}.</p>", parts.join(", ")));
