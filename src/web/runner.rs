@@ -243,3 +243,51 @@ impl PartialEq for EngineRef {
 pub fn surge(factor: f64) -> Command {
     Command::Surge { factor }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Fault;
+    use crate::urlstate::parse_query;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn ab_runs_share_arrivals_and_commands() {
+        let url = parse_query("scenario=slow&controller=static&ab=p2c&seed=3").state;
+        let mut engine = Engine::default();
+        engine.rebuild(&url).unwrap();
+        engine.advance(0.1, 20.0, || false);
+        assert_eq!(engine.runs.len(), 2);
+        let t = engine.apply(Command::Fault { server: 4, fault: Fault::Crash }).unwrap();
+        assert!((t - 2.0).abs() < 1e-9, "t = {t}");
+        engine.advance(0.1, 20.0, || false);
+        let (a, b) = (engine.runs[0].summary(), engine.runs[1].summary());
+        // The arrival stream does not depend on the controller (its own random stream).
+        assert_eq!(a.requests, b.requests);
+        assert_eq!(engine.runs[0].history.len(), 8);
+        assert_eq!(engine.runs[1].sim.applied().count(), engine.runs[0].sim.applied().count());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_wall_clock_budget_stops_a_frame_early() {
+        let url = parse_query("scenario=plain-s1").state;
+        let mut engine = Engine::default();
+        engine.rebuild(&url).unwrap();
+        let steps = engine.advance(0.1, 100.0, || true);
+        assert_eq!(steps, 0);
+        assert!(engine.behind);
+        assert_eq!(engine.now_s(), 0.0);
+    }
+
+    #[wasm_bindgen_test]
+    fn csv_has_the_cli_header_and_one_line_per_row() {
+        let url = parse_query("scenario=quiet").state;
+        let mut engine = Engine::default();
+        engine.rebuild(&url).unwrap();
+        engine.advance(0.1, 20.0, || false);
+        let csv = engine.runs[0].csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("time_s,requests,rejected,active_workers"));
+        assert_eq!(lines.len(), 1 + 4);
+    }
+}

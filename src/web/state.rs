@@ -246,3 +246,65 @@ impl Reducible for State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn state(query: &str) -> State {
+        State::from_query(query)
+    }
+
+    #[wasm_bindgen_test]
+    fn a_bad_url_names_what_it_ignored_and_keeps_the_rest() {
+        let s = state("?scenario=nope&seed=-4&speed=banana&controller=pid&kp=0.05");
+        assert_eq!(s.url.controller, "pid");
+        assert_eq!(s.set_value("kp"), Some("0.05"));
+        let notice = s.notices.join(" ");
+        for part in ["nope", "-4", "banana"] {
+            assert!(notice.contains(part), "{notice}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_parameter_restarts_and_round_trips_through_the_url() {
+        let s = state("?scenario=slow&controller=conn-p");
+        let p = controller_info("conn-p").unwrap().params[0];
+        let value = (p.min + (p.max - p.min) * 0.37).to_string();
+        let next = s.apply(Action::SetParam(p.key.into(), value.clone()));
+        assert_eq!(next.set_value(p.key), Some(value.as_str()));
+        assert_eq!(next.generation, s.generation + 1);
+        assert!(next.notices.is_empty(), "{:?}", next.notices);
+        assert_eq!(State::from_query(&next.to_query()).url, next.url);
+    }
+
+    #[wasm_bindgen_test]
+    fn out_of_range_values_become_notices_and_change_nothing() {
+        let s = state("?scenario=slow&controller=pid");
+        for (key, value) in [("kp", "1e300"), ("kp", "NaN"), ("rate_scale", "-1"), ("kp", "x")] {
+            let next = s.apply(Action::SetParam(key.into(), value.into()));
+            assert_eq!(next.url, s.url, "{key}={value}");
+            assert_eq!(next.generation, s.generation);
+            assert!(!next.notices.is_empty(), "{key}={value}");
+        }
+        let next = s.apply(Action::SetSpeed("0".into()));
+        assert_eq!(next.url.speed, s.url.speed);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_live_step_is_recorded_without_a_restart() {
+        let s = state("?scenario=plain-s1");
+        let next = s.apply(Action::Record("fault".into(), "crash:db1119@12.5".into()));
+        assert_eq!(next.generation, s.generation);
+        assert!(next.to_query().contains("fault=crash:db1119@12.5"), "{}", next.to_query());
+    }
+
+    #[wasm_bindgen_test]
+    fn switching_controller_drops_the_old_ones_parameters() {
+        let s = state("?scenario=slow&controller=pid&kp=0.05&rate_scale=2");
+        let next = s.apply(Action::PickController("p2c".into()));
+        assert_eq!(next.set_value("kp"), None);
+        assert_eq!(next.set_value("rate_scale"), Some("2"));
+    }
+}
