@@ -86,7 +86,10 @@ fn centre_text(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, text: &str) -
 }
 
 /// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
-/// `y_zero` keeps zero on the y axis; values may be negative (PID terms), then the axis spans both signs.
+/// The y axis always includes zero and `y_at_least` (so A/B panels can share a scale); values may be negative
+/// (PID terms), then the axis spans both signs. `ticks` are (from, to) spans marked along the top edge.
+// One flat call per chart reads better at the call sites than a one-use options struct.
+#[allow(clippy::too_many_arguments)]
 pub fn draw_lines(
     canvas: &HtmlCanvasElement,
     dpr: f64,
@@ -95,10 +98,11 @@ pub fn draw_lines(
     series: &[Series],
     markers: &[Marker],
     ticks: &[(f64, f64)],
+    y_at_least: f64,
 ) -> Result<(), String> {
     let root = area(canvas)?;
     let finite = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| v.is_finite());
-    let hi = finite().fold(0.0, f64::max);
+    let hi = finite().fold(if y_at_least.is_finite() { y_at_least.max(0.0) } else { 0.0 }, f64::max);
     let lo = finite().fold(0.0, f64::min);
     let y_hi = if hi > 0.0 {
         nice_ceiling(hi * 1.08)

@@ -330,7 +330,18 @@ fn draw(chart: Chart, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> 
             } else {
                 (series_per_server(run, |p, i| p.weights.get(i).copied().unwrap_or(f64::NAN), n), "weight (host 0)")
             };
-            plot::draw_lines(canvas, dpr, y, x_range(run), &series, &markers(run, &engine.names), &[])
+            // A and B share the connections scale, so the panels compare at a glance.
+            let shared_max = if matches!(chart, Chart::Conns(_)) {
+                engine
+                    .runs
+                    .iter()
+                    .flat_map(|r| r.history.points())
+                    .flat_map(|p| p.active_conns.iter().copied())
+                    .fold(0.0, f64::max)
+            } else {
+                0.0
+            };
+            plot::draw_lines(canvas, dpr, y, x_range(run), &series, &markers(run, &engine.names), &[], shared_max)
         }
         Chart::Share => {
             let (servers, configured, runs) = shares(engine);
@@ -367,11 +378,21 @@ fn draw(chart: Chart, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> 
                 &series,
                 &markers(run, &engine.names),
                 &ticks,
+                0.0,
             )
         }
         Chart::Latency => {
             let series = series_per_run(engine, &[|p| p.latency_p50_ms, |p| p.latency_p99_ms]);
-            plot::draw_lines(canvas, dpr, "latency (ms)", x_range(run0), &series, &markers(run0, &engine.names), &[])
+            plot::draw_lines(
+                canvas,
+                dpr,
+                "latency (ms)",
+                x_range(run0),
+                &series,
+                &markers(run0, &engine.names),
+                &[],
+                0.0,
+            )
         }
         Chart::Errors => {
             let series = series_per_run(
@@ -383,7 +404,7 @@ fn draw(chart: Chart, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> 
                     |p| p.failed as f64 / STEP_S,
                 ],
             );
-            plot::draw_lines(canvas, dpr, "per second", x_range(run0), &series, &markers(run0, &engine.names), &[])
+            plot::draw_lines(canvas, dpr, "per second", x_range(run0), &series, &markers(run0, &engine.names), &[], 0.0)
         }
         Chart::Workers => {
             let mut series = series_per_run(engine, &[|p| p.active_workers]);
@@ -405,6 +426,7 @@ fn draw(chart: Chart, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> 
                 &series,
                 &markers(run0, &engine.names),
                 &[],
+                0.0,
             )
         }
     }
