@@ -1,6 +1,7 @@
 # loadlab's two commands. Both install whatever is missing first (scripts/ensure-tools.sh) and skip what is there.
 #   make serve   build the web app and serve it on http://127.0.0.1:8080
-#   make test    every test: native (unit, integration, CLI), wasm (in headless Chromium) and end-to-end (Playwright)
+#   make test    every test: native (unit, integration, CLI), wasm (trace hashes and the web components, in
+#                headless Chromium) and end-to-end (Playwright)
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
@@ -35,6 +36,7 @@ test-wasm: test-native
 	LOADLAB_NATIVE_HASH_PLAIN=$$($(CLI) run --scenario plain-s1 --duration 5 --seed 7 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
 	LOADLAB_NATIVE_HASH_LOADMONITOR=$$($(CLI) run --scenario slow --controller mw-loadmonitor --duration 40 --seed 3 --set fault_at=10 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
 	cargo test --target wasm32-unknown-unknown --test wasm
+	cargo test --target wasm32-unknown-unknown --lib
 
 build-web:
 	trunk build --release --offline

@@ -34,8 +34,6 @@ enum Event {
     QueryDone { req: u32, gen: u32 },
     /// The end of a metrics time step.
     StepEnd,
-    /// A command from the config's schedule.
-    Scheduled { index: u32 },
     /// Recomputes configured loads while an operator ramp (drain, repool, cold ramp) is under way.
     RampTick,
 }
@@ -48,7 +46,6 @@ impl Event {
             Event::ConnectDone { req, gen, ok } => 2 | (ok as u64) << 4 | (req as u64) << 8 | (gen as u64) << 40,
             Event::QueryDone { req, gen } => 3 | (req as u64) << 8 | (gen as u64) << 40,
             Event::StepEnd => 4,
-            Event::Scheduled { index } => 5 | (index as u64) << 8,
             Event::RampTick => 6,
         }
     }
@@ -309,6 +306,11 @@ pub struct Sim {
     pinned: Vec<Option<f64>>,
     controller_enabled: bool,
     applied: VecDeque<(SimTime, Command)>,
+    /// Commands waiting for their time, ordered by (time, order of scheduling). They fire before any event at
+    /// the same microsecond, so a command scheduled from the config and the same command scheduled live at
+    /// that time land at the same point of the run.
+    commands: VecDeque<crate::config::ScheduledCommand>,
+    commands_applied: u64,
     /// Record one pick in this many (0: off).
     trace_every: u32,
     trace_countdown: u32,
@@ -409,6 +411,8 @@ impl Sim {
             pinned: vec![None; n],
             controller_enabled: true,
             applied: VecDeque::new(),
+            commands: VecDeque::new(),
+            commands_applied: 0,
             trace_every: 0,
             trace_countdown: 0,
             last_pick: None,
@@ -425,9 +429,8 @@ impl Sim {
         sim.fast_pick = sim.all_replicas_plainly_eligible();
         sim.schedule_next_arrival();
         sim.push(sim.cfg.time_step, Event::StepEnd);
-        for (i, sc) in sim.cfg.schedule.iter().enumerate() {
-            let at = sc.at;
-            sim.queue.push(at, Event::Scheduled { index: i as u32 });
+        for sc in sim.cfg.schedule.clone() {
+            sim.schedule(sc.at, sc.command)?;
         }
         Ok(sim)
     }
@@ -451,7 +454,7 @@ impl Sim {
     /// reached `until` (the clock then reads `until`), false when the event budget ran out first.
     pub fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
         let mut budget = max_events;
-        while let Some(t) = self.queue.peek_time() {
+        while let Some(t) = self.next_time() {
             if t > until {
                 break;
             }
@@ -472,6 +475,21 @@ impl Sim {
 
     /// Processes the single earliest event. Returns false when nothing is pending.
     pub fn step_event(&mut self) -> bool {
+        let command_first = match (self.commands.front(), self.queue.peek_time()) {
+            (Some(c), Some(t)) => c.at <= t,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if command_first {
+            let Some(sc) = self.commands.pop_front() else { return false };
+            self.now = self.now.max(sc.at);
+            self.events += 1;
+            self.trace_hash = mix(mix(self.trace_hash, sc.at), 5 | self.commands_applied << 8);
+            self.commands_applied += 1;
+            // Validated when scheduled; a command that still fails changes nothing.
+            let _ = self.apply(sc.command);
+            return true;
+        }
         let Some((time, event)) = self.queue.pop() else {
             return false;
         };
@@ -484,17 +502,37 @@ impl Sim {
             Event::ConnectDone { req, gen, ok } => self.on_connect_done(req, gen, ok),
             Event::QueryDone { req, gen } => self.on_query_done(req, gen),
             Event::StepEnd => self.on_step_end(),
-            Event::Scheduled { index } => {
-                let command = self.cfg.schedule[index as usize].command.clone();
-                // The schedule was validated with the config; a command that still fails changes nothing.
-                let _ = self.apply(command);
-            }
             Event::RampTick => {
                 self.ramp_tick_pending = false;
                 self.on_ramp_tick();
             }
         }
         true
+    }
+
+    /// Time of the next thing to happen: a scheduled command or an event.
+    fn next_time(&self) -> Option<SimTime> {
+        match (self.commands.front().map(|c| c.at), self.queue.peek_time()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Schedules a command for time `at` (now or later). It fires before any event at that microsecond, after
+    /// commands scheduled earlier for the same time. Scheduling a live action at `now + 1 µs` and writing that
+    /// time into a shared link makes the link replay the run exactly. Returns a one-line reason, and changes
+    /// nothing, if the command is invalid, `at` is in the past, or [`limits::MAX_SCHEDULE`] commands are waiting.
+    pub fn schedule(&mut self, at: SimTime, command: Command) -> Result<(), String> {
+        validate_command(&command, self.servers.len())?;
+        if at < self.now {
+            return Err(format!("cannot schedule at {at} µs, before now ({} µs)", self.now));
+        }
+        if self.commands.len() >= limits::MAX_SCHEDULE {
+            return Err(format!("at most {} commands can wait at once", limits::MAX_SCHEDULE));
+        }
+        let position = self.commands.partition_point(|c| c.at <= at);
+        self.commands.insert(position, crate::config::ScheduledCommand { at, command });
+        Ok(())
     }
 
     /// Applies a command now. Returns a one-line reason, and changes nothing, if the command is invalid.
@@ -560,58 +598,34 @@ impl Sim {
     }
 
     fn apply_inner(&mut self, command: Command) -> Result<(), String> {
+        validate_command(&command, self.servers.len())?;
         match command {
-            Command::Fault { server, fault } => {
-                if server >= self.servers.len() {
-                    return Err(format!("no server with index {server}; the section has {}", self.servers.len()));
-                }
-                validate_fault(&fault)?;
-                self.apply_fault(server, fault);
-            }
+            Command::Fault { server, fault } => self.apply_fault(server, fault),
             Command::Surge { factor } => {
-                if !(factor.is_finite() && (0.0..=1000.0).contains(&factor)) {
-                    return Err(format!("surge factor must be from 0 to 1000, got {factor}"));
-                }
                 self.rate_multiplier = factor;
                 // Poisson arrivals are memoryless, so drawing a fresh gap at the new rate is exact.
                 self.arrival_gen = self.arrival_gen.wrapping_add(1);
                 self.schedule_next_arrival();
             }
-            Command::Operator(op) => self.apply_operator(op)?,
+            Command::Operator(op) => self.apply_operator(op),
         }
         Ok(())
     }
 
-    fn apply_operator(&mut self, op: Operator) -> Result<(), String> {
-        let n = self.servers.len();
-        let check = |server: usize| {
-            if server < n {
-                Ok(server)
-            } else {
-                Err(format!("no server with index {server}; the section has {n}"))
-            }
-        };
+    /// Applies a validated operator override.
+    fn apply_operator(&mut self, op: Operator) {
         let now = self.now;
         match op {
-            Operator::Pin { server, weight } => {
-                check(server)?;
-                if !(weight.is_finite() && (0.0..=1e6).contains(&weight)) {
-                    return Err(format!("pin weight must be from 0 to 1000000, got {weight}"));
-                }
-                self.pinned[server] = Some(weight);
-            }
-            Operator::Unpin { server } => self.pinned[check(server)?] = None,
+            Operator::Pin { server, weight } => self.pinned[server] = Some(weight),
+            Operator::Unpin { server } => self.pinned[server] = None,
             Operator::Depool { server } => {
-                check(server)?;
-                self.set_ramp(server, LoadRamp { from: 0.0, to: 0.0, start: now, length: 0 });
+                self.set_ramp(server, LoadRamp { from: 0.0, to: 0.0, start: now, length: 0 })
             }
             Operator::Drain { server, over } => {
-                check(server)?;
                 let from = self.effective_load[server];
                 self.set_ramp(server, LoadRamp { from, to: 0.0, start: now, length: over });
             }
             Operator::Repool { server, ramp } => {
-                check(server)?;
                 let from = self.effective_load[server];
                 let to = self.cfg.servers[server].load;
                 self.set_ramp(server, LoadRamp { from, to, start: now, length: ramp });
@@ -620,7 +634,6 @@ impl Sim {
             Operator::ControllerOn => self.controller_enabled = true,
         }
         self.fast_pick = self.all_replicas_plainly_eligible();
-        Ok(())
     }
 
     /// Starts a ramp of a server's configured load and applies its value now.
@@ -1296,7 +1309,7 @@ impl Sim {
         if self.events_in_past > 0 {
             return Err(format!("{} events were scheduled in the past", self.events_in_past));
         }
-        if let Some(t) = self.queue.peek_time() {
+        if let Some(t) = self.next_time() {
             if t < self.now {
                 return Err(format!("pending event at {t} is before now {}", self.now));
             }
@@ -1402,6 +1415,43 @@ impl Sim {
     /// Current simulated time in milliseconds, for display.
     pub fn now_ms(&self) -> f64 {
         as_millis_f64(self.now)
+    }
+}
+
+/// Checks a command against a section of `servers` servers: every index in range, every number finite and in
+/// range. The one check behind `Sim::apply` and `Sim::schedule`.
+pub fn validate_command(command: &Command, servers: usize) -> Result<(), String> {
+    let check = |server: usize| {
+        if server < servers {
+            Ok(())
+        } else {
+            Err(format!("no server with index {server}; the section has {servers}"))
+        }
+    };
+    match command {
+        Command::Fault { server, fault } => {
+            check(*server)?;
+            validate_fault(fault)
+        }
+        Command::Surge { factor } if !(factor.is_finite() && (0.0..=1000.0).contains(factor)) => {
+            Err(format!("surge factor must be from 0 to 1000, got {factor}"))
+        }
+        Command::Surge { .. } => Ok(()),
+        Command::Operator(op) => match *op {
+            Operator::Pin { server, weight } => {
+                check(server)?;
+                if weight.is_finite() && (0.0..=1e6).contains(&weight) {
+                    Ok(())
+                } else {
+                    Err(format!("pin weight must be from 0 to 1000000, got {weight}"))
+                }
+            }
+            Operator::Unpin { server }
+            | Operator::Depool { server }
+            | Operator::Drain { server, .. }
+            | Operator::Repool { server, .. } => check(server),
+            Operator::ControllerOff | Operator::ControllerOn => Ok(()),
+        },
     }
 }
 

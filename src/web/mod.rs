@@ -21,6 +21,10 @@ pub mod state;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
+
+// The component tests in this module tree run in headless Chromium, like the page itself (`make test-wasm`).
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use yew::prelude::*;
 
 use crate::command::{Command, Operator};

@@ -196,16 +196,25 @@ impl Engine {
         reached
     }
 
-    /// Applies a live command to every run at the current time. Returns the simulated time it was applied at,
-    /// seconds, or the core's reason for rejecting it (then nothing changed).
+    /// Applies a live command to every run one microsecond from now, and advances them to that instant.
+    /// Returns the simulated time it was applied at, seconds (exact to the microsecond), or the core's reason
+    /// for rejecting it (then nothing changed).
+    ///
+    /// Why one microsecond ahead: `Sim::schedule` fires a command before every event of its microsecond, and
+    /// the events of the current one have already run. A link that replays the command as a scheduled step at
+    /// the returned time therefore lands at exactly the same point of the run, with the same trace.
     pub fn apply(&mut self, command: Command) -> Result<f64, String> {
         let Some(first) = self.runs.first_mut() else { return Err("the simulation is not running".into()) };
-        first.sim.apply(command.clone())?;
+        let at = first.sim.now() + 1;
+        first.sim.schedule(at, command.clone())?;
         for run in self.runs.iter_mut().skip(1) {
             // Same config and servers, so a command the first run accepted is valid here too.
-            let _ = run.sim.apply(command.clone());
+            let _ = run.sim.schedule(at, command.clone());
         }
-        Ok(self.now_s())
+        for run in &mut self.runs {
+            run.sim.run_until(at, u64::MAX);
+        }
+        Ok(as_secs_f64(at))
     }
 
     /// Chooses the server the PID chart watches.
@@ -259,7 +268,8 @@ mod tests {
         engine.advance(0.1, 20.0, || false);
         assert_eq!(engine.runs.len(), 2);
         let t = engine.apply(Command::Fault { server: 4, fault: Fault::Crash }).unwrap();
-        assert!((t - 2.0).abs() < 1e-9, "t = {t}");
+        // Applied one microsecond after the 2 s the runs had reached.
+        assert!((t - 2.000001).abs() < 1e-9, "t = {t}");
         engine.advance(0.1, 20.0, || false);
         let (a, b) = (engine.runs[0].summary(), engine.runs[1].summary());
         // The arrival stream does not depend on the controller (its own random stream).
