@@ -260,8 +260,48 @@ fn command_label(command: &Command, names: &[String]) -> String {
     }
 }
 
+/// Controller actions shown as markers, at most this many (the newest), so an oscillating controller does not
+/// bury the chart in lines.
+const CONTROLLER_MARKERS_MAX: usize = 20;
+/// A server counts as cut by its controller when its weight share falls below this fraction of its configured
+/// share, and as back once it rises above [`CONTROLLER_BACK`] of it. The gap between the two keeps noise from
+/// drawing a marker every step.
+const CONTROLLER_CUT: f64 = 0.1;
+/// See [`CONTROLLER_CUT`].
+const CONTROLLER_BACK: f64 = 0.5;
+
+/// Markers for every applied command (faults, operator actions, surges) and for the controller's own actions:
+/// the steps where host 0's controller cut a server's weight to a tenth of its configured share or less, and
+/// where it gave at least half of it back.
 fn markers(run: &Run, names: &[String]) -> Vec<Marker> {
-    run.sim.applied().map(|(t, c)| Marker { time_s: as_secs_f64(*t), label: command_label(c, names) }).collect()
+    let mut out: Vec<Marker> =
+        run.sim.applied().map(|(t, c)| Marker { time_s: as_secs_f64(*t), label: command_label(c, names) }).collect();
+    let loads: Vec<f64> = run.sim.config().servers.iter().map(|s| s.load).collect();
+    let load_total: f64 = loads.iter().filter(|l| **l > 0.0).sum();
+    let mut cut = vec![false; loads.len()];
+    let mut actions = Vec::new();
+    for p in run.history.points() {
+        let total: f64 = p.weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+        if !(total > 0.0 && load_total > 0.0) {
+            continue;
+        }
+        for (i, w) in p.weights.iter().enumerate() {
+            if !(w.is_finite() && loads.get(i).is_some_and(|l| *l > 0.0)) {
+                continue;
+            }
+            let relative = (w / total) / (loads[i] / load_total);
+            if !cut[i] && relative < CONTROLLER_CUT {
+                cut[i] = true;
+                actions.push(Marker { time_s: p.time_s, label: format!("controller cut {}", names[i]) });
+            } else if cut[i] && relative > CONTROLLER_BACK {
+                cut[i] = false;
+                actions.push(Marker { time_s: p.time_s, label: format!("controller back {}", names[i]) });
+            }
+        }
+    }
+    let skip = actions.len().saturating_sub(CONTROLLER_MARKERS_MAX);
+    out.extend(actions.into_iter().skip(skip));
+    out
 }
 
 /// Which run's controller has PID terms to chart, if any.
