@@ -883,7 +883,7 @@ pub fn Lab(props: &LabProps) -> Html {
             <p class="status" id="status" ref={status} aria-live="off"></p>
             <div class="charts">
                 { figure(0, "chart-conns", format!("Active connections per server{}", run_label(0)),
-                    "Open and opening connections, averaged over each half second. Dashed lines mark faults and operator actions.",
+                    "Open and opening connections, averaged over each half second. Dashed lines mark faults, operator actions, and where the controller cut a server or gave it back.",
                     "Line chart of active connections per database server over simulated time".into(), html! {}, "wide", false) }
                 { figure(1, "chart-conns-b", format!("Active connections per server{}", run_label(1)),
                     "The same seed, faults and commands, with controller B.",
