@@ -7,7 +7,7 @@
 //! f = attempts at db1119 / attempts at the healthy replicas: each replica request ends with exactly one attempt at
 //! a healthy replica, so f is the probability that a request tries db1119 first.
 
-use crate::support::{run, server_index, sets, step_checked};
+use crate::support::{run, server_index, sets, step_checked, FAULT_GAUNTLET};
 use loadlab::config::Role;
 use loadlab::metrics::StepRow;
 use loadlab::scenario::{self, EVENTSIM_S1};
@@ -458,25 +458,14 @@ fn plain_s1_peak_ewma_keeps_class_totals_and_favours_the_fastest_in_each_class()
 #[test]
 fn invariants_hold_after_every_event_under_each_controller() {
     // A small section through every fault kind and the limits, checked after every single event.
-    let pairs = [
-        ("hosts", "7"),
-        ("workers", "40"),
-        ("backlog", "25"),
-        ("rate_scale", "0.05"),
-        ("max_connections", "30"),
-        ("fault", "slow:db1105:20@1"),
-        ("fault", "refuse:db1128@1.5"),
-        ("fault", "crash:db1163@2"),
-        ("fault", "cold:db1119:0.2:2@2"),
-        ("fault", "recover:db1163@3"),
+    // The shared gauntlet, plus short envoy timings so ejection and slow start happen within it.
+    let mut pairs = FAULT_GAUNTLET.to_vec();
+    pairs.extend([
         ("fault", "recover:db1128@3.5"),
-        ("max_attempts", "3"),
-        ("surge", "8@2.5"),
-        ("surge", "1@4"),
         ("slow_start_window_s", "2"),
         ("outlier_interval_s", "0.5"),
         ("base_ejection_time_s", "1"),
-    ];
+    ]);
     for (k, controller) in CONTROLLERS.iter().enumerate() {
         let seed = 100 + k as u64;
         // Each controller takes only its own parameters; scenario keys go to all.

@@ -1,6 +1,6 @@
 //! Conservation and bounds checked after every single event, across every fault and limit.
 
-use crate::support::{sets, step_checked};
+use crate::support::{sets, step_checked, FAULT_GAUNTLET};
 use loadlab::command::{Command, Fault};
 use loadlab::scenario;
 use loadlab::sim::Sim;
@@ -10,23 +10,7 @@ use loadlab::time::SECOND;
 fn invariants_hold_through_every_fault_and_limit() {
     let db = |name: &str, sim: &Sim| sim.server_names().position(|n| n == name).unwrap();
     for seed in 0..4u64 {
-        let pairs = [
-            ("hosts", "7"),
-            ("workers", "40"),
-            ("backlog", "25"),
-            ("rate_scale", "0.05"),
-            ("max_connections", "30"),
-            ("fault", "slow:db1105:20@1"),
-            ("fault", "refuse:db1128@1.5"),
-            // db1163 carries about 8 connections at this rate, so the crash almost surely loses some (P(0) = e^-8).
-            ("fault", "crash:db1163@2"),
-            ("fault", "cold:db1119:0.2:2@2"),
-            ("fault", "recover:db1163@3"),
-            ("max_attempts", "3"),
-            ("surge", "8@2.5"),
-            ("surge", "1@4"),
-        ];
-        let mut cfg = scenario::build("connect-timeout", "static", &sets(&pairs)).unwrap();
+        let mut cfg = scenario::build("connect-timeout", "static", &sets(FAULT_GAUNTLET)).unwrap();
         cfg.time_step = SECOND / 4;
         let mut sim = Sim::new(cfg, seed);
         let events = step_checked(&mut sim, 5, "EventSimulator faults", seed);

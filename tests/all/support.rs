@@ -64,3 +64,22 @@ pub fn step_checked(sim: &mut Sim, until_s: u64, what: &str, seed: u64) -> u64 {
     }
     events
 }
+
+/// A small EventSimulator section (7 hosts with bounded pools) through every fault kind and every limit within
+/// five seconds: the gauntlet the invariant tests run, event by event.
+pub const FAULT_GAUNTLET: &[(&str, &str)] = &[
+    ("hosts", "7"),
+    ("workers", "40"),
+    ("backlog", "25"),
+    ("rate_scale", "0.05"),
+    ("max_connections", "30"),
+    ("fault", "slow:db1105:20@1"),
+    ("fault", "refuse:db1128@1.5"),
+    // db1163 carries about 8 connections at this rate, so the crash almost surely loses some (P(0) = e^-8).
+    ("fault", "crash:db1163@2"),
+    ("fault", "cold:db1119:0.2:2@2"),
+    ("fault", "recover:db1163@3"),
+    ("max_attempts", "3"),
+    ("surge", "8@2.5"),
+    ("surge", "1@4"),
+];

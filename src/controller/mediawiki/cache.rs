@@ -19,7 +19,7 @@
 //! (memcached latency is not modelled). With `shared = false` every host gets its own cluster cache, so every
 //! host probes for itself.
 
-use crate::controller::ParamInfo;
+use crate::controller::{ControllerSpec, ParamInfo};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -68,6 +68,25 @@ impl<S: Copy> ClusterCache<S> {
     /// An empty cache for `servers` servers, behind a shared handle.
     pub fn shared(servers: usize) -> Rc<RefCell<ClusterCache<S>>> {
         Rc::new(RefCell::new(ClusterCache { entries: vec![None; servers], locks: vec![None; servers] }))
+    }
+
+    /// The cluster cache each of `hosts` hosts reads: one shared by all when the spec's `shared_cache` is on
+    /// (memcached), else one per host (every host probes for itself).
+    pub fn for_hosts(spec: &ControllerSpec, servers: usize, hosts: usize) -> Vec<Rc<RefCell<ClusterCache<S>>>> {
+        let section = ClusterCache::shared(servers);
+        let shared = spec.get(SHARED_CACHE_PARAM.key) >= 0.5;
+        (0..hosts).map(|_| if shared { Rc::clone(&section) } else { ClusterCache::shared(servers) }).collect()
+    }
+}
+
+impl CacheTimings {
+    /// The timings a cache-backed controller reads from its spec; the cluster TTL is its own parameter.
+    pub fn from_spec(spec: &ControllerSpec, cluster_ttl: SimDuration) -> CacheTimings {
+        CacheTimings {
+            cluster_ttl,
+            preserve_ttl: crate::time::from_secs_f64(spec.get(PRESERVE_TTL_PARAM.key)),
+            lock_ttl: crate::time::from_secs_f64(spec.get(REGEN_LOCK_PARAM.key)),
+        }
     }
 }
 

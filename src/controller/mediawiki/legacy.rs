@@ -116,16 +116,9 @@ fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<B
         ratio: spec.get("moving_ave_ratio"),
         local_ttl_ms: (spec.get("local_ttl_ms").round() as u64).max(1),
     };
-    let timings = CacheTimings {
-        cluster_ttl: from_secs_f64(spec.get("state_ttl_s")),
-        preserve_ttl: from_secs_f64(spec.get("preserve_ttl_s")),
-        lock_ttl: from_secs_f64(spec.get("regen_lock_s")),
-    };
-    let shared = spec.get("shared_cache") >= 0.5;
-    let section = ClusterCache::shared(servers.len());
-    (0..hosts)
-        .map(|h| {
-            let cluster = if shared { Rc::clone(&section) } else { ClusterCache::shared(servers.len()) };
+    let timings = CacheTimings::from_spec(spec, from_secs_f64(spec.get("state_ttl_s")));
+    (ClusterCache::for_hosts(spec, servers.len(), hosts).into_iter().enumerate())
+        .map(|(h, cluster)| {
             Box::new(LegacyMonitor::new(h, cluster, timings, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()

@@ -147,16 +147,9 @@ fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<B
         alpha: spec.get("ewma_alpha"),
         adjustment: spec.get("total_conns_adjustment"),
     };
-    let timings = CacheTimings {
-        cluster_ttl: settings.state_ttl,
-        preserve_ttl: from_secs_f64(spec.get("preserve_ttl_s")),
-        lock_ttl: from_secs_f64(spec.get("regen_lock_s")),
-    };
-    let shared = spec.get("shared_cache") >= 0.5;
-    let section = ClusterCache::shared(servers.len());
-    (0..hosts)
-        .map(|h| {
-            let cluster = if shared { Rc::clone(&section) } else { ClusterCache::shared(servers.len()) };
+    let timings = CacheTimings::from_spec(spec, settings.state_ttl);
+    (ClusterCache::for_hosts(spec, servers.len(), hosts).into_iter().enumerate())
+        .map(|(h, cluster)| {
             Box::new(LoadMonitor::new(h, cluster, timings, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()
