@@ -105,7 +105,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "hosts", unit: "hosts", default: "139 (mmc: 1)", help: "app hosts; each runs its own balancer", scenarios: &[], kind: num_key(1.0, limits::MAX_HOSTS as f64) },
     KeyInfo { key: "workers", unit: "workers/host", default: "unlimited", help: "worker pool per app host (PHP-FPM pm.max_children ships as 5)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: limits::MAX_WORKERS } },
     KeyInfo { key: "backlog", unit: "requests/host", default: "511", help: "listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)", scenarios: &[], kind: num_key(0.0, 1e6) },
-    KeyInfo { key: "rate_scale", unit: "×", default: "1 (quiet: 0.001)", help: "multiplies the arrival rate", scenarios: &[], kind: num_key(0.0, 1000.0) },
+    KeyInfo { key: "rate_scale", unit: "×", default: "1 (quiet: 0.001)", help: "multiplies the scenario's production arrival rate (quiet is this section at 0.001)", scenarios: &[], kind: num_key(0.0, 1000.0) },
     KeyInfo { key: "rtt_ms", unit: "ms", default: "0.5 (mmc: 0)", help: "network round trip: a connect takes one, and so does a refusal", scenarios: &[], kind: num_key(0.0, 10_000.0) },
     KeyInfo { key: "connect_timeout_ms", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (EventSimulator: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
     KeyInfo { key: "max_attempts", unit: "connects/request", default: "16", help: "connect attempts per request, first try plus re-picks", scenarios: &[], kind: num_key(1.0, 64.0) },
@@ -122,6 +122,16 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "cold_ramp", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&["on", "off"]) },
     KeyInfo { key: "surge", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
 ];
+
+/// The scenario's `rate_scale` when none is set: 0.001 for `quiet` (EventSimulator's "all rates ÷ 1000"),
+/// else 1. The key always scales the production rates, so `quiet` with `rate_scale=0.002` runs at 2/1000.
+pub fn default_rate_scale(scenario: &str) -> f64 {
+    if scenario == "quiet" {
+        0.001
+    } else {
+        1.0
+    }
+}
 
 /// Looks up a scenario.
 pub fn scenario_info(name: &str) -> Option<&'static ScenarioInfo> {
@@ -352,7 +362,6 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             "refuse" => cfg
                 .schedule
                 .push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::Refuse } }),
-            "quiet" => cfg.arrival_rate /= 1000.0,
             _ => {}
         }
     }
@@ -370,7 +379,7 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             }
             "workers" => cfg.workers_per_host = parse_count(key, raw, 1, limits::MAX_WORKERS)?,
             "backlog" => cfg.backlog_per_host = num("backlog", 511.0) as u32,
-            "rate_scale" => cfg.arrival_rate *= num("rate_scale", 1.0),
+            "rate_scale" => {} // applied once, after this loop, from the last value given
             "rtt_ms" => cfg.rtt = from_millis_f64(num("rtt_ms", 0.5)),
             "connect_timeout_ms" => {
                 cfg.connect_timeout = from_millis_f64(num("connect_timeout_ms", 3000.0)).max(MILLISECOND / 1000)
@@ -435,6 +444,8 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             }
         }
     }
+    // Rates are relative to production: `quiet` is the same section at its default rate_scale of 0.001.
+    cfg.arrival_rate *= num("rate_scale", default_rate_scale(info.name));
     cfg.schedule.sort_by_key(|s| s.at); // stable: same-time commands keep the order given
     cfg.validate()?;
     Ok(cfg)

@@ -73,15 +73,6 @@ fn step_time(t: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// The scenario's own `rate_scale` (the `rate_scale` key's default: 1, or 0.001 for `quiet`).
-fn rate_base(scenario: &str) -> f64 {
-    if scenario == "quiet" {
-        0.001
-    } else {
-        1.0
-    }
-}
-
 /// The page.
 #[component]
 pub fn App() -> Html {
@@ -159,7 +150,7 @@ pub fn App() -> Html {
     );
     let loads: Rc<Vec<f64>> =
         Rc::new(config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.load).collect()).unwrap_or_default());
-    let base = rate_base(&url.scenario);
+    let base = crate::scenario::default_rate_scale(&url.scenario);
     let rate = state.set_value("rate_scale").and_then(|v| v.parse::<f64>().ok()).unwrap_or(base);
     let surge = state
         .url

@@ -168,3 +168,19 @@ fn cluster_wide_littles_law_for_workers() {
     let measured = window_mean(&rows, 5.0, 40.0, |r| r.active_workers);
     assert_close(measured, expected, 0.03, "plain-s1 busy workers", seed);
 }
+
+#[test]
+fn rate_scale_is_relative_to_production_rates() {
+    // quiet is plain-s1 at its default rate_scale of 0.001: 7.5728 req/s. Setting rate_scale=0.002 doubles it.
+    // Over 2000 s the Poisson counts have means 15 146 and 30 291 and standard deviations 123 and 174; allow 4σ.
+    let seed = 16;
+    for (sets, per_second) in [(vec![], TOTAL_RATE * 0.001), (vec![("rate_scale", "0.002")], TOTAL_RATE * 0.002)] {
+        let (_, sim) = run("quiet", "static", &sets, 2000, seed);
+        let expected = per_second * 2000.0;
+        let measured = sim.summary().requests as f64;
+        assert!(
+            (measured - expected).abs() < 4.0 * expected.sqrt(),
+            "{sets:?}: {measured} arrivals, expected {expected}; seed={seed}"
+        );
+    }
+}
