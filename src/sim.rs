@@ -719,7 +719,7 @@ impl Sim {
                 self.controllers[host].on_connect(now, server, false, now - started);
                 self.retry_or_fail(req);
             } else {
-                self.controllers[host].on_close(now, server, now - started);
+                self.controllers[host].on_lost(now, server, now - started);
                 self.finish(req, Outcome::Failed);
             }
         }

@@ -67,6 +67,13 @@ pub trait Controller {
     /// This host closed an established connection to `server`, held for `held` µs from its connect attempt.
     fn on_close(&mut self, _now: SimTime, _server: usize, _held: SimDuration) {}
 
+    /// This host's established connection to `server` was lost mid-query (the server crashed): the connection
+    /// is gone, as with `on_close`, and the request failed. Default: treated as a close; controllers that count
+    /// errors (Envoy's outlier detection) count it as one.
+    fn on_lost(&mut self, now: SimTime, server: usize, held: SimDuration) {
+        self.on_close(now, server, held);
+    }
+
     /// Appends the servers this host wants to probe now. Called right after every `pick`.
     fn take_probes(&mut self, _now: SimTime, _out: &mut Vec<usize>) {}
 

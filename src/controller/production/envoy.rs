@@ -276,6 +276,17 @@ impl EnvoyLeastRequest {
         self.next_tick = first_tick + ticks * interval;
     }
 
+    /// One more consecutive 5xx from `server`; ejects it when the count reaches the threshold (Envoy's
+    /// `putHttpResponseCode` → `onConsecutive5xx`), after which the count starts again.
+    fn count_5xx(&mut self, server: usize, now: SimTime) {
+        let h = &mut self.hosts[server];
+        h.consecutive_5xx = h.consecutive_5xx.saturating_add(1);
+        if h.consecutive_5xx == self.s.consecutive_5xx && !h.ejected {
+            self.try_eject(server, now);
+            self.hosts[server].consecutive_5xx = 0;
+        }
+    }
+
     /// Envoy's `ejectHost` for a consecutive-5xx outlier.
     fn try_eject(&mut self, server: usize, now: SimTime) {
         let share = 100.0 * (self.ejected + 1) as f64 / self.members.max(1) as f64;
@@ -392,16 +403,19 @@ impl Controller for EnvoyLeastRequest {
             self.hosts[server].consecutive_5xx = 0;
             return;
         }
-        let h = &mut self.hosts[server];
-        h.consecutive_5xx = h.consecutive_5xx.saturating_add(1);
-        if h.consecutive_5xx == self.s.consecutive_5xx && !h.ejected {
-            self.try_eject(server, now);
-            self.hosts[server].consecutive_5xx = 0;
-        }
+        self.count_5xx(server, now);
     }
 
     fn on_close(&mut self, now: SimTime, _server: usize, _held: SimDuration) {
         self.advance(now);
+    }
+
+    /// A query lost in a crash is a failed request: a 5xx for outlier detection, like a failed connect.
+    fn on_lost(&mut self, now: SimTime, server: usize, _held: SimDuration) {
+        self.advance(now);
+        if self.member.get(server).copied().unwrap_or(false) {
+            self.count_5xx(server, now);
+        }
     }
 
     /// Proportional to the pick probability: in the P2C path (equal weights, no slow start) the exact probability
@@ -608,6 +622,18 @@ mod tests {
         // A long quiet spell decays it to 0 in closed form.
         e.on_close(10_000 * SECOND, 1, 0);
         assert_eq!(diag(&e, 0, "ejection_backoff"), 0.0);
+    }
+
+    #[test]
+    fn queries_lost_in_a_crash_count_as_5xx() {
+        // Five established connections lost mid-query are five consecutive failures: the host is ejected.
+        let mut e = envoy(11, &[]);
+        for _ in 0..4 {
+            e.on_lost(SECOND, 3, 1_000);
+        }
+        assert_eq!((diag(&e, 3, "consecutive_5xx"), diag(&e, 3, "ejected")), (4.0, 0.0));
+        e.on_lost(SECOND, 3, 1_000);
+        assert_eq!(diag(&e, 3, "ejected"), 1.0);
     }
 
     #[test]
