@@ -170,14 +170,15 @@ pub fn App() -> Html {
                 </p>
             </header>
             <Notice message={notice} on_dismiss={signal(Action::DismissNotice)} />
-            <div class="intro">
-                <ScenarioPicker selected={url.scenario.clone()} on_pick={send(Action::PickScenario)} />
-                <Story scenario={url.scenario.clone()} />
-            </div>
+            // The controls come first and the live chart right after them, so the first screen shows the run;
+            // the story sits under the chart it explains.
             <section class="controls" aria-label="simulation settings">
-                <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
-                    values={url.sets.clone()} on_pick={send(Action::PickController)}
-                    on_pick_b={send(Action::PickControllerB)} on_param={on_param} />
+                <div class="field-stack">
+                    <ScenarioPicker selected={url.scenario.clone()} on_pick={send(Action::PickScenario)} />
+                    <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
+                        values={url.sets.clone()} on_pick={send(Action::PickController)}
+                        on_pick_b={send(Action::PickControllerB)} on_param={on_param} />
+                </div>
                 <div class="field-stack">
                     <Controls playing={state.playing} speed={url.speed} seed={url.seed}
                         on_toggle={signal(Action::TogglePlay)} on_step={on_step}
@@ -187,7 +188,8 @@ pub fn App() -> Html {
                 </div>
             </section>
             <Lab engine={engine.clone()} url={url.clone()} generation={state.generation} speed={url.speed}
-                playing={state.playing} names={names.clone()} on_halt={send(Action::Halt)}>
+                playing={state.playing} names={names.clone()} on_halt={send(Action::Halt)}
+                story={html! { <Story scenario={url.scenario.clone()} /> }}>
                 <Servers names={names} loads={loads} on_command={on_command} open={!url.embed} />
             </Lab>
             <footer>

@@ -89,6 +89,9 @@ pub struct LabProps {
     /// Shown after the charts (the server controls).
     #[prop_or_default]
     pub children: Html,
+    /// The scenario's story, shown right under the live connections chart it explains.
+    #[prop_or_default]
+    pub story: Html,
 }
 
 /// Everything the frame loop reads and writes, shared between the component and its frame callbacks.
@@ -889,6 +892,7 @@ pub fn Lab(props: &LabProps) -> Html {
                     "The same seed, faults and commands, with controller B.",
                     "Line chart of active connections per server under controller B".into(), html! {}, "wide secondary", !ab) }
                 <Legend names={props.names.clone()} />
+                <div class="wide story-slot">{ props.story.clone() }</div>
                 { figure(2, "chart-share", "Share of new connections now".into(),
                     &format!("Outlined: each server's configured share. Filled: its share of the last 5 s of connects{}.",
                         if ab { format!(" (blue A {a}, orange B {b})") } else { String::new() }),
