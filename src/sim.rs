@@ -19,7 +19,7 @@ use crate::controller::{Candidate, Controller, HostView, ProbeResult, StaticWeig
 use crate::histogram::Histogram;
 use crate::metrics::{ServerStep, StepRow, Summary};
 use crate::rng::{self, Rng, Stream};
-use crate::time::{as_millis_f64, as_secs_f64, SimDuration, SimTime};
+use crate::time::{as_secs_f64, SimDuration, SimTime};
 
 /// Longest single query or connect wait the engine schedules, µs (about 11.6 days); longer ones are clamped.
 const MAX_WAIT: SimDuration = 1_000_000_000_000;
@@ -1292,11 +1292,6 @@ impl Sim {
             .collect()
     }
 
-    /// Busy app workers across all hosts right now.
-    pub fn busy_workers(&self) -> u64 {
-        self.busy_workers
-    }
-
     /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
         let accounted = self.rejected + self.completed + self.failed + self.overloaded + self.live_requests as u64;
@@ -1410,11 +1405,6 @@ impl Sim {
             }
         }
         Ok(())
-    }
-
-    /// Current simulated time in milliseconds, for display.
-    pub fn now_ms(&self) -> f64 {
-        as_millis_f64(self.now)
     }
 }
 
