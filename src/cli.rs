@@ -8,8 +8,11 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::controller::{controller_info, controllers, ControllerSpec};
+use crate::engine::keys::KeyInfo;
+use crate::engine::run::Run;
 use crate::output;
-use crate::scenario::{self, KeyKind, KEYS, SCENARIOS};
+use crate::registry::{self, RunSpec};
+use crate::scenario::{self, KeyKind};
 use crate::scorecard::{self, Score};
 use crate::sim::Sim;
 use crate::time::{from_secs_f64, SECOND};
@@ -156,7 +159,7 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
         }
     }
     if run.scenario.is_empty() {
-        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = registry::all().map(|s| s.name).collect();
         return Err(format!("run needs --scenario NAME; valid scenarios: {}", names.join(", ")).into());
     }
     if run.time_step_s > run.duration_s {
@@ -165,18 +168,26 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
     Ok(run)
 }
 
-/// Builds the simulation a `run` describes, or a one-line error.
-pub fn build_sim(run: &RunArgs) -> Result<Sim, UsageError> {
-    let mut cfg = scenario::build(&run.scenario, &run.controller, &run.sets)?;
-    cfg.duration = from_secs_f64(run.duration_s);
-    cfg.time_step = from_secs_f64(run.time_step_s);
-    Ok(Sim::try_new(cfg, run.seed)?)
+/// Builds the run a `run` describes, through the scenario registry, or a one-line error.
+pub fn build_sim(run: &RunArgs) -> Result<Box<dyn Run>, UsageError> {
+    let def = registry::find(&run.scenario)?;
+    let controller = if def.takes_controller { run.controller.clone() } else { String::new() };
+    if !def.takes_controller && run.controller != "static" {
+        registry::no_controller(def, &RunSpec { controller: run.controller.clone(), ..RunSpec::default() })?;
+    }
+    let spec = RunSpec {
+        controller,
+        sets: run.sets.clone(),
+        seed: run.seed,
+        duration_s: Some(run.duration_s),
+        time_step_s: Some(run.time_step_s),
+    };
+    Ok((def.build)(def, &spec)?)
 }
 
 /// Runs a simulation to its end, streaming rows to `out` a chunk at a time so memory stays bounded.
-pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()> {
+pub fn run_to(run: &RunArgs, mut sim: Box<dyn Run>, out: &mut dyn Write) -> io::Result<()> {
     let started = Instant::now();
-    let names: Vec<String> = sim.server_names().map(str::to_string).collect();
     if run.json {
         write!(
             out,
@@ -188,10 +199,10 @@ pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()
             run.time_step_s
         )?;
     } else {
-        writeln!(out, "{}", output::csv_header(names.iter().map(String::as_str)))?;
+        writeln!(out, "{}", sim.csv_header())?;
     }
-    let end = sim.config().duration;
-    let chunk = (sim.config().time_step * 1000).max(SECOND);
+    let end = sim.duration();
+    let chunk = (sim.time_step().saturating_mul(1000)).max(SECOND);
     let mut first = true;
     loop {
         let until = sim.now().saturating_add(chunk).min(end);
@@ -201,9 +212,9 @@ pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()
                 if !first {
                     out.write_all(b",")?;
                 }
-                out.write_all(output::json_row(&row, names.iter().map(String::as_str)).as_bytes())?;
+                out.write_all(sim.json_row(&row).as_bytes())?;
             } else {
-                writeln!(out, "{}", output::csv_row(&row))?;
+                writeln!(out, "{}", sim.csv_row(&row))?;
             }
             first = false;
         }
@@ -212,7 +223,10 @@ pub fn run_to(run: &RunArgs, mut sim: Sim, out: &mut dyn Write) -> io::Result<()
         }
     }
     if run.json {
-        writeln!(out, "],\"summary\":{}}}", output::json_summary(&sim.summary(), started.elapsed().as_secs_f64()))?;
+        let mut summary = sim.summary();
+        summary.insert("wall_seconds".into(), started.elapsed().as_secs_f64().into());
+        let text = serde_json::to_string(&summary).map_err(io::Error::other)?;
+        writeln!(out, "],\"summary\":{text}}}")?;
     }
     out.flush()
 }
@@ -245,8 +259,8 @@ fn describe_kind(kind: &KeyKind) -> String {
 /// The text of `loadlab list`.
 pub fn list_text() -> String {
     let mut s = String::from("SCENARIOS\n");
-    for sc in SCENARIOS {
-        s += &format!("  {:<18} {}\n", sc.name, sc.summary);
+    for sc in registry::all() {
+        s += &format!("  {:<24} [{}] {}\n", sc.name, sc.model, sc.summary);
     }
     s += "\nCONTROLLERS (--controller NAME; parameters are set with --set KEY=VALUE)\n";
     for c in controllers() {
@@ -259,8 +273,20 @@ pub fn list_text() -> String {
         }
     }
     s += "\nKEYS (--set KEY=VALUE)\n";
-    for k in KEYS {
-        let scope = if k.scenarios.is_empty() { "all scenarios".to_string() } else { k.scenarios.join(", ") };
+    let mut tables: Vec<&'static [KeyInfo]> = Vec::new();
+    for sc in registry::all() {
+        if !tables.iter().any(|t| std::ptr::eq(*t, sc.keys)) {
+            tables.push(sc.keys);
+        }
+    }
+    for k in tables.iter().flat_map(|t| t.iter()) {
+        let scope = if k.scenarios.is_empty() {
+            let names: Vec<&str> =
+                registry::all().filter(|sc| sc.keys.iter().any(|x| std::ptr::eq(x, k))).map(|sc| sc.name).collect();
+            names.join(", ")
+        } else {
+            k.scenarios.join(", ")
+        };
         s += &format!(
             "  {:<20} unit {:<22} default {:<26} range {:<24} [{scope}]\n      {}\n",
             k.key,
@@ -562,7 +588,7 @@ fn cmd_compare(args: &[String]) -> Result<(), UsageError> {
     if scenarios.is_empty() {
         return Err(format!(
             "compare needs --scenario NAME or --all; valid scenarios: {}",
-            SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+            crate::models::section::SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
         )
         .into());
     }
@@ -641,7 +667,7 @@ fn cmd_tune(args: &[String]) -> Result<(), UsageError> {
         scenario::scenario_info(s).ok_or_else(|| {
             format!(
                 "unknown scenario '{s}'; valid scenarios: {}",
-                SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                crate::models::section::SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
             )
         })?;
     }

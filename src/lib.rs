@@ -7,10 +7,14 @@
 pub mod command;
 pub mod config;
 pub mod controller;
+pub mod engine;
 pub mod histogram;
 pub mod metrics;
+pub mod models;
 pub mod output;
+pub mod parts;
 pub mod queue;
+pub mod registry;
 pub mod rng;
 pub mod scenario;
 pub mod scorecard;

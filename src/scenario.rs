@@ -47,45 +47,8 @@ pub const EVENTSIM_S1: &[(&str, Role, f64, f64)] = &[
 /// The server the EventSimulator fault scenarios break.
 pub const FAULTY_SERVER: &str = "db1119";
 
-/// The type and range of a key's value.
-#[derive(Clone, Copy, Debug)]
-pub enum KeyKind {
-    /// A real number in [min, max].
-    Number {
-        /// Smallest valid value.
-        min: f64,
-        /// Largest valid value.
-        max: f64,
-    },
-    /// A whole number in [min, max], or the word `unlimited`.
-    CountOrUnlimited {
-        /// Smallest valid value.
-        min: u32,
-        /// Largest valid value.
-        max: u32,
-    },
-    /// One of these words.
-    Choice(&'static [&'static str]),
-    /// A fault schedule entry `KIND:SERVER[:ARGS]@SECONDS`; may be given many times.
-    FaultSpec,
-}
-
-/// A settable key.
-#[derive(Clone, Copy, Debug)]
-pub struct KeyInfo {
-    /// The key; `<server>.` stands for any server name.
-    pub key: &'static str,
-    /// Unit of the value.
-    pub unit: &'static str,
-    /// Default, as text.
-    pub default: &'static str,
-    /// One line: what it changes.
-    pub help: &'static str,
-    /// Scenarios it applies to; empty means all.
-    pub scenarios: &'static [&'static str],
-    /// Type and range.
-    pub kind: KeyKind,
-}
+use crate::engine::keys::{parse_count, parse_number};
+pub use crate::engine::keys::{KeyInfo, KeyKind};
 
 const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
 const FAULTED: &[&str] = &["slow", "connect-timeout", "refuse"];
@@ -144,26 +107,6 @@ fn scenario_names() -> String {
 
 fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
     KEYS.iter().filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
-}
-
-/// Parses a number, rejecting NaN, infinities and trailing garbage.
-fn parse_number(key: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
-    let value: f64 =
-        raw.trim().parse().map_err(|_| format!("{key}: '{raw}' is not a number; expected {min} to {max} {unit}"))?;
-    if !value.is_finite() || value < min || value > max {
-        return Err(format!("{key}: {raw} is out of range; expected {min} to {max} {unit}"));
-    }
-    Ok(value)
-}
-
-fn parse_count(key: &str, raw: &str, min: u32, max: u32) -> Result<Option<u32>, String> {
-    if raw.trim() == "unlimited" {
-        return Ok(None);
-    }
-    match raw.trim().parse::<u32>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
-        _ => Err(format!("{key}: '{raw}' is not valid; expected a whole number from {min} to {max}, or 'unlimited'")),
-    }
 }
 
 /// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.

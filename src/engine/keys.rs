@@ -1,0 +1,266 @@
+//! Scenario keys: the one table per model of what `--set KEY=VALUE` (and a URL parameter, and a page control)
+//! may change, with unit, default, range or choices, and one validator for all of them.
+//!
+//! A model declares `&'static [KeyInfo]`; [`Params::parse`] checks a list of `(key, value)` pairs against it and
+//! gives typed values, so no model parses text itself and every front end reports the same one-line error.
+
+/// The type and range of a key's value.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyKind {
+    /// A real number in [min, max].
+    Number {
+        /// Smallest valid value.
+        min: f64,
+        /// Largest valid value.
+        max: f64,
+    },
+    /// A whole number in [min, max], or the word `unlimited`.
+    CountOrUnlimited {
+        /// Smallest valid value.
+        min: u32,
+        /// Largest valid value.
+        max: u32,
+    },
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A scheduled step `VERB[:TARGET][:ARGS]@SECONDS` of the model's command table; may be given many times.
+    FaultSpec,
+}
+
+/// A settable key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyInfo {
+    /// The key; `<server>.` stands for any server name.
+    pub key: &'static str,
+    /// Unit of the value.
+    pub unit: &'static str,
+    /// Default, as text.
+    pub default: &'static str,
+    /// One line: what it changes.
+    pub help: &'static str,
+    /// Scenarios it applies to; empty means every scenario of its model.
+    pub scenarios: &'static [&'static str],
+    /// Type and range.
+    pub kind: KeyKind,
+}
+
+impl KeyInfo {
+    /// True when this key applies to `scenario`.
+    pub fn applies_to(&self, scenario: &str) -> bool {
+        self.scenarios.is_empty() || self.scenarios.contains(&scenario)
+    }
+
+    /// The valid values in words, for `loadlab list` and error messages.
+    pub fn range_text(&self) -> String {
+        match self.kind {
+            KeyKind::Number { min, max } => format!("{min} to {max}"),
+            KeyKind::CountOrUnlimited { min, max } => format!("{min} to {max}, or unlimited"),
+            KeyKind::Choice(options) => options.join(" | "),
+            KeyKind::FaultSpec => "repeatable".to_string(),
+        }
+    }
+}
+
+/// Quotes user input for an error message: control characters escaped, at most 60 characters kept, so an error
+/// is always one short line whatever was typed.
+pub fn quote(raw: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    let mut out = String::from("'");
+    for (i, c) in raw.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Parses a number, rejecting NaN, infinities, trailing garbage and values outside [min, max].
+pub fn parse_number(key: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<f64, String> {
+    let value: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{key}: {} is not a number; expected {min} to {max} {unit}", quote(raw)))?;
+    if !value.is_finite() || value < min || value > max {
+        return Err(format!("{key}: {} is out of range; expected {min} to {max} {unit}", quote(raw)));
+    }
+    Ok(value)
+}
+
+/// Parses a whole number in [min, max] or `unlimited` (`None`).
+pub fn parse_count(key: &str, raw: &str, min: u32, max: u32) -> Result<Option<u32>, String> {
+    if raw.trim() == "unlimited" {
+        return Ok(None);
+    }
+    match raw.trim().parse::<u32>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
+        _ => Err(format!(
+            "{key}: {} is not valid; expected a whole number from {min} to {max}, or 'unlimited'",
+            quote(raw)
+        )),
+    }
+}
+
+/// A typed value of one key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A [`KeyKind::Number`].
+    Number(f64),
+    /// A [`KeyKind::CountOrUnlimited`]; `None` is unlimited.
+    Count(Option<u32>),
+    /// A [`KeyKind::Choice`], as the option's index.
+    Choice(usize),
+    /// One [`KeyKind::FaultSpec`] entry, as given (the model's command table parses it).
+    Step(String),
+}
+
+/// Validated `--set` values for one scenario: the last value of each plain key, and every step in order.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    values: Vec<(&'static str, Value)>,
+}
+
+impl Params {
+    /// Checks `sets` against the keys of `table` that apply to `scenario`. Unknown keys, bad numbers, numbers out
+    /// of range and unknown choices give a one-line error naming what is valid; nothing is half-applied.
+    pub fn parse(table: &'static [KeyInfo], scenario: &str, sets: &[(String, String)]) -> Result<Params, String> {
+        let mut values = Vec::with_capacity(sets.len());
+        for (key, raw) in sets {
+            let Some(info) = table.iter().find(|k| k.key == key && k.applies_to(scenario)) else {
+                let valid: Vec<&str> = table.iter().filter(|k| k.applies_to(scenario)).map(|k| k.key).collect();
+                return Err(format!(
+                    "unknown key {} for scenario {scenario}; valid keys: {}",
+                    quote(key),
+                    valid.join(", ")
+                ));
+            };
+            let value = match info.kind {
+                KeyKind::Number { min, max } => Value::Number(parse_number(info.key, raw, min, max, info.unit)?),
+                KeyKind::CountOrUnlimited { min, max } => Value::Count(parse_count(info.key, raw, min, max)?),
+                KeyKind::Choice(options) => {
+                    let index = options.iter().position(|o| *o == raw.trim()).ok_or_else(|| {
+                        format!("{}: {} is not valid; expected one of {}", info.key, quote(raw), options.join(", "))
+                    })?;
+                    Value::Choice(index)
+                }
+                KeyKind::FaultSpec => Value::Step(raw.clone()),
+            };
+            values.push((info.key, value));
+        }
+        Ok(Params { values })
+    }
+
+    fn last(&self, key: &str) -> Option<&Value> {
+        self.values.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The number set for `key`, or `default`.
+    pub fn number(&self, key: &str, default: f64) -> f64 {
+        match self.last(key) {
+            Some(Value::Number(v)) => *v,
+            _ => default,
+        }
+    }
+
+    /// The count set for `key` (`None` for unlimited), or `default`.
+    pub fn count(&self, key: &str, default: Option<u32>) -> Option<u32> {
+        match self.last(key) {
+            Some(Value::Count(v)) => *v,
+            _ => default,
+        }
+    }
+
+    /// The index of the choice set for `key`, or `default`.
+    pub fn choice(&self, key: &str, default: usize) -> usize {
+        match self.last(key) {
+            Some(Value::Choice(i)) => *i,
+            _ => default,
+        }
+    }
+
+    /// True when `key` was set.
+    pub fn has(&self, key: &str) -> bool {
+        self.last(key).is_some()
+    }
+
+    /// Every step given for `key`, in order.
+    pub fn steps<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values.iter().filter(move |(k, _)| *k == key).filter_map(|(_, v)| match v {
+            Value::Step(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: &[KeyInfo] = &[
+        KeyInfo {
+            key: "rate",
+            unit: "req/s",
+            default: "2",
+            help: "",
+            scenarios: &[],
+            kind: KeyKind::Number { min: 0.0, max: 10.0 },
+        },
+        KeyInfo {
+            key: "dispatch",
+            unit: "",
+            default: "ordered",
+            help: "",
+            scenarios: &[],
+            kind: KeyKind::Choice(&["ordered", "lifo"]),
+        },
+        KeyInfo {
+            key: "only_b",
+            unit: "",
+            default: "1",
+            help: "",
+            scenarios: &["b"],
+            kind: KeyKind::CountOrUnlimited { min: 1, max: 5 },
+        },
+        KeyInfo { key: "fault", unit: "", default: "none", help: "", scenarios: &[], kind: KeyKind::FaultSpec },
+    ];
+
+    fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn typed_values_last_one_wins_and_steps_accumulate() {
+        let p = Params::parse(
+            KEYS,
+            "a",
+            &sets(&[("rate", "3"), ("rate", "4.5"), ("dispatch", "lifo"), ("fault", "x@1"), ("fault", "y@2")]),
+        )
+        .unwrap();
+        assert_eq!(p.number("rate", 2.0), 4.5);
+        assert_eq!(p.choice("dispatch", 0), 1);
+        assert_eq!(p.count("only_b", Some(1)), Some(1));
+        assert_eq!(p.steps("fault").collect::<Vec<_>>(), ["x@1", "y@2"]);
+    }
+
+    #[test]
+    fn errors_name_what_is_valid_and_stay_one_short_line() {
+        let e = Params::parse(KEYS, "a", &sets(&[("only_b", "2")])).unwrap_err();
+        assert!(e.contains("valid keys: rate, dispatch, fault"), "{e}");
+        let e = Params::parse(KEYS, "a", &sets(&[("rate", "11")])).unwrap_err();
+        assert!(e.contains("0 to 10 req/s"), "{e}");
+        let e = Params::parse(KEYS, "a", &sets(&[("dispatch", "fifo\nsecond line")])).unwrap_err();
+        assert!(!e.contains('\n') && e.contains("ordered, lifo"), "{e}");
+        let long = "x".repeat(100_000);
+        let e = Params::parse(KEYS, "a", &sets(&[("rate", &long)])).unwrap_err();
+        assert!(e.len() < 200, "{} bytes", e.len());
+        for bad in ["NaN", "inf", "1e400", "3x", ""] {
+            assert!(Params::parse(KEYS, "a", &sets(&[("rate", bad)])).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The shell's view of any run: [`Run`] is the one object-safe interface the CLI, the page, the scorecard and
+//! the fuzzer drive, whatever model is inside. Dynamic dispatch stops here; below it the event loop is
+//! monomorphised per model.
+//!
+//! A model gets [`Run`] for free by implementing [`Shell`] (its schema, rows, headline and invariants) on top of
+//! [`Model`] and [`CommandCodec`].
+
+use std::any::Any;
+
+use serde_json::{Map, Value};
+
+use super::commands::{self, CommandCodec, CommandSpec};
+use super::schema::{self, ChartSpec, Column};
+use super::{Engine, Model};
+use crate::time::{SimDuration, SimTime};
+
+/// What a model adds to [`Model`] and [`CommandCodec`] so that every front end can run it.
+pub trait Shell: Model + CommandCodec<Command = <Self as Model>::Command> + 'static {
+    /// The scenario this run was built from.
+    fn scenario(&self) -> &'static str;
+    /// The configured run length, µs.
+    fn duration(&self) -> SimTime;
+    /// The metrics step, µs.
+    fn time_step(&self) -> SimDuration;
+    /// The row schema.
+    fn columns(&self) -> &[Column];
+    /// Moves the rows recorded since the last call into `out`, oldest first.
+    fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>);
+    /// The model's own summary figures (`summary.headline` and anything else it reports), computed from the
+    /// run so far.
+    fn summary_fields(&self, now: SimTime) -> Map<String, Value>;
+    /// Checks every conservation law and bound of the model; the first violation, in one line.
+    fn check_invariants(&self, now: SimTime) -> Result<(), String>;
+    /// The model's charts.
+    fn charts(&self) -> &'static [ChartSpec];
+    /// One JSON row; by default the schema's columns.
+    fn json_row(&self, row: &[f64]) -> String {
+        schema::json_row(self.columns(), row)
+    }
+    /// One CSV row; by default the schema's columns.
+    fn csv_row(&self, row: &[f64]) -> String {
+        schema::csv_row(self.columns(), row)
+    }
+}
+
+/// Any run, as the front ends drive it.
+pub trait Run {
+    /// The scenario's name.
+    fn scenario(&self) -> &'static str;
+    /// Current simulated time, µs.
+    fn now(&self) -> SimTime;
+    /// The configured run length, µs.
+    fn duration(&self) -> SimTime;
+    /// The metrics step, µs.
+    fn time_step(&self) -> SimDuration;
+    /// Runs up to `until` with at most `max_events` events; true when it got there.
+    fn run_until(&mut self, until: SimTime, max_events: u64) -> bool;
+    /// The model's command table.
+    fn command_table(&self) -> &'static [CommandSpec];
+    /// Names of the model's targets of one kind (servers, workers, nodes).
+    fn target_names(&self, kind: &str) -> Vec<String>;
+    /// Parses and applies a text command now. Changes nothing on error.
+    fn apply_text(&mut self, text: &str) -> Result<(), String>;
+    /// Parses and schedules a text command at `at` (now or later). Changes nothing on error.
+    fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String>;
+    /// The commands applied so far, as text, with their times.
+    fn applied_text(&self) -> Vec<(SimTime, String)>;
+    /// The row schema.
+    fn columns(&self) -> Vec<Column>;
+    /// The rows since the last call.
+    fn drain_rows(&mut self) -> Vec<Vec<f64>>;
+    /// CSV header line.
+    fn csv_header(&self) -> String;
+    /// One CSV line.
+    fn csv_row(&self, row: &[f64]) -> String;
+    /// One JSON row.
+    fn json_row(&self, row: &[f64]) -> String;
+    /// The summary: the model's figures plus `events`, `trace_hash` and the engine's fault counters.
+    fn summary(&self) -> Map<String, Value>;
+    /// Events processed.
+    fn events(&self) -> u64;
+    /// The trace hash so far.
+    fn trace_hash(&self) -> u64;
+    /// Every invariant of the engine and the model; the first violation.
+    fn check_invariants(&self) -> Result<(), String>;
+    /// The model's charts.
+    fn charts(&self) -> &'static [ChartSpec];
+    /// The engine, for front ends with model-specific panels (downcast to `Engine<M>`).
+    fn as_any(&self) -> &dyn Any;
+    /// Mutable access for the same front ends, which send commands through it and never touch state.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<M: Shell> Run for Engine<M> {
+    fn scenario(&self) -> &'static str {
+        self.model().scenario()
+    }
+    fn now(&self) -> SimTime {
+        Engine::now(self)
+    }
+    fn duration(&self) -> SimTime {
+        self.model().duration()
+    }
+    fn time_step(&self) -> SimDuration {
+        self.model().time_step()
+    }
+    fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
+        Engine::run_until(self, until, max_events)
+    }
+    fn command_table(&self) -> &'static [CommandSpec] {
+        self.model().table()
+    }
+    fn target_names(&self, kind: &str) -> Vec<String> {
+        self.model().target_names(kind)
+    }
+    fn apply_text(&mut self, text: &str) -> Result<(), String> {
+        let command = commands::parse_command(self.model(), text)?;
+        self.apply(command)
+    }
+    fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
+        let command = commands::parse_command(self.model(), text)?;
+        self.schedule(at, command)
+    }
+    fn applied_text(&self) -> Vec<(SimTime, String)> {
+        let m = self.model();
+        self.applied().filter_map(|(t, c)| m.to_parsed(c).map(|p| (*t, commands::format(m, &p)))).collect()
+    }
+    fn columns(&self) -> Vec<Column> {
+        self.model().columns().to_vec()
+    }
+    fn drain_rows(&mut self) -> Vec<Vec<f64>> {
+        let mut out = Vec::new();
+        self.model_mut_for_output().drain_rows(&mut out);
+        out
+    }
+    fn csv_header(&self) -> String {
+        schema::csv_header(self.model().columns())
+    }
+    fn csv_row(&self, row: &[f64]) -> String {
+        self.model().csv_row(row)
+    }
+    fn json_row(&self, row: &[f64]) -> String {
+        self.model().json_row(row)
+    }
+    fn summary(&self) -> Map<String, Value> {
+        let mut out = self.model().summary_fields(Engine::now(self));
+        out.insert("events".into(), Value::from(self.events()));
+        out.insert("trace_hash".into(), Value::from(format!("{:016x}", self.trace_hash())));
+        out
+    }
+    fn events(&self) -> u64 {
+        Engine::events(self)
+    }
+    fn trace_hash(&self) -> u64 {
+        Engine::trace_hash(self)
+    }
+    fn check_invariants(&self) -> Result<(), String> {
+        let (in_past, dropped) = self.engine_faults();
+        if in_past > 0 {
+            return Err(format!("{in_past} event(s) scheduled in the past"));
+        }
+        if dropped > 0 {
+            return Err(format!("{dropped} event(s) dropped at the queue bound"));
+        }
+        self.model().check_invariants(Engine::now(self))
+    }
+    fn charts(&self) -> &'static [ChartSpec] {
+        self.model().charts()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

@@ -1,0 +1,328 @@
+//! The database section model (seed 002, Wikimedia): app hosts with worker pools, a new connection per request,
+//! a primary and replicas, the balancing controllers, the section breaker, operator overrides and probes.
+//!
+//! Its engine is [`crate::sim::Sim`]; this module registers its scenarios, declares its command table, row
+//! schema and charts, and adapts it to [`Run`] for every front end.
+
+pub mod commands;
+
+use serde_json::{Map, Value};
+
+use crate::engine::commands::{format, parse_command, CommandCodec, CommandSpec};
+use crate::engine::keys::KeyInfo;
+use crate::engine::run::Run;
+use crate::engine::schema::{self, ChartSpec, Column, Scale};
+use crate::metrics::{ServerStep, StepRow};
+use crate::registry::{RunSpec, ScenarioDef};
+use crate::sim::Sim;
+use crate::story::STORIES;
+use crate::time::{from_secs_f64, SimDuration, SimTime};
+
+fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
+    let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
+    let mut cfg = crate::scenario::build(def.name, controller, &spec.sets)?;
+    if let Some(d) = spec.duration_s {
+        cfg.duration = from_secs_f64(d);
+    }
+    if let Some(t) = spec.time_step_s {
+        cfg.time_step = from_secs_f64(t);
+    }
+    let sim = Sim::try_new(cfg, spec.seed)?;
+    Ok(Box::new(SectionRun::new(def.name, sim)))
+}
+
+const KEYS: &[KeyInfo] = crate::scenario::KEYS;
+
+const fn def(name: &'static str, summary: &'static str, story: usize) -> ScenarioDef {
+    ScenarioDef {
+        name,
+        model: "section",
+        summary,
+        seed_file: "002_6ca782fd1051890a.txt",
+        keys: KEYS,
+        takes_controller: true,
+        story: &STORIES[story],
+        lesson: &[],
+        controller_notes: &[],
+        figures: &[],
+        build,
+    }
+}
+
+/// The section model's scenarios.
+pub const SCENARIOS: &[ScenarioDef] = &[
+    def("plain-s1", "EventSimulator's s1 section at production rates (7572.8 req/s, 139 app hosts, 12 servers), no fault", 0),
+    def("slow", "plain-s1, then db1119's queries take slow_factor (10) times longer from fault_at", 1),
+    def("connect-timeout", "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from fault_at", 2),
+    def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3),
+    def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4),
+    def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5),
+];
+
+/// Global columns of a step row, in CSV order (EventSimulator's).
+const GLOBAL: &[(&str, u8)] = &[
+    ("time_s", 3),
+    ("requests", 0),
+    ("rejected", 0),
+    ("active_workers", 3),
+    ("latency_mean_ms", 3),
+    ("latency_p50_ms", 3),
+    ("latency_p99_ms", 3),
+];
+/// Per-server columns, in CSV order.
+const PER_SERVER: &[(&str, u8)] =
+    &[("active_conns", 3), ("total_conns", 0), ("failed_conns", 0), ("work_count", 0), ("latency_p99_ms", 3)];
+/// Columns kept for JSON and charts, not in the CSV.
+const HIDDEN_GLOBAL: &[&str] = &["failed", "overloaded", "probes"];
+
+/// The row schema for these servers.
+pub fn columns(servers: &[String]) -> Vec<Column> {
+    let mut out: Vec<Column> = GLOBAL.iter().map(|(n, d)| Column::new(*n, *d)).collect();
+    for s in servers {
+        out.extend(PER_SERVER.iter().map(|(n, d)| Column::new(format!("{s}.{n}"), *d)));
+    }
+    out.extend(HIDDEN_GLOBAL.iter().map(|n| Column::hidden(*n, 0)));
+    out.extend(servers.iter().map(|s| Column::hidden(format!("{s}.probe_conns"), 0)));
+    out
+}
+
+/// A step row as one number per column of [`columns`].
+pub fn flatten(row: &StepRow) -> Vec<f64> {
+    let mut out = vec![
+        row.time_s,
+        row.requests as f64,
+        row.rejected as f64,
+        row.active_workers,
+        row.latency_mean_ms,
+        row.latency_p50_ms,
+        row.latency_p99_ms,
+    ];
+    for s in &row.servers {
+        out.extend([
+            s.active_conns,
+            s.total_conns as f64,
+            s.failed_conns as f64,
+            s.work_count as f64,
+            s.latency_p99_ms,
+        ]);
+    }
+    out.extend([row.failed as f64, row.overloaded as f64, row.probes as f64]);
+    out.extend(row.servers.iter().map(|s| s.probe_conns as f64));
+    out
+}
+
+/// The inverse of [`flatten`] for `servers` servers.
+pub fn unflatten(servers: usize, row: &[f64]) -> StepRow {
+    let get = |i: usize| row.get(i).copied().unwrap_or(0.0);
+    let hidden = GLOBAL.len() + servers * PER_SERVER.len();
+    StepRow {
+        time_s: get(0),
+        requests: get(1) as u64,
+        rejected: get(2) as u64,
+        active_workers: get(3),
+        latency_mean_ms: get(4),
+        latency_p50_ms: get(5),
+        latency_p99_ms: get(6),
+        failed: get(hidden) as u64,
+        overloaded: get(hidden + 1) as u64,
+        probes: get(hidden + 2) as u64,
+        servers: (0..servers)
+            .map(|i| {
+                let b = GLOBAL.len() + i * PER_SERVER.len();
+                ServerStep {
+                    active_conns: get(b),
+                    total_conns: get(b + 1) as u64,
+                    failed_conns: get(b + 2) as u64,
+                    work_count: get(b + 3) as u64,
+                    latency_p99_ms: get(b + 4),
+                    probe_conns: get(hidden + 3 + i) as u64,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The section's charts.
+pub const CHARTS: &[ChartSpec] = &[
+    ChartSpec {
+        id: "conns",
+        title: "Active connections per server",
+        hint: "Little's law: each server holds its share × rate × latency.",
+        columns: &[".active_conns"],
+        unit: "conns",
+        scale: Scale::Linear,
+        reference: None,
+    },
+    ChartSpec {
+        id: "latency",
+        title: "Request latency",
+        hint: "p50 and p99 of requests completed in each step.",
+        columns: &["latency_p50_ms", "latency_p99_ms"],
+        unit: "ms",
+        scale: Scale::Log,
+        reference: None,
+    },
+    ChartSpec {
+        id: "errors",
+        title: "Failed connects, rejected and overloaded requests",
+        hint: "Failed connects are attempts; rejected and overloaded are whole requests.",
+        columns: &[".failed_conns", "rejected", "overloaded"],
+        unit: "per step",
+        scale: Scale::Linear,
+        reference: None,
+    },
+    ChartSpec {
+        id: "workers",
+        title: "Busy app workers",
+        hint: "Every request holds a worker until its query ends.",
+        columns: &["active_workers"],
+        unit: "workers",
+        scale: Scale::Linear,
+        reference: None,
+    },
+];
+
+/// A section [`Sim`] behind the [`Run`] interface.
+pub struct SectionRun {
+    scenario: &'static str,
+    /// The simulation (front ends with section-specific panels read it; they change it only with commands).
+    pub sim: Sim,
+    servers: Vec<String>,
+    columns: Vec<Column>,
+}
+
+impl SectionRun {
+    /// Wraps a built simulation of `scenario`.
+    pub fn new(scenario: &'static str, sim: Sim) -> SectionRun {
+        let servers: Vec<String> = sim.server_names().map(str::to_string).collect();
+        let columns = columns(&servers);
+        SectionRun { scenario, sim, servers, columns }
+    }
+
+    fn codec(&self) -> commands::Codec<'_> {
+        commands::Codec { servers: &self.servers }
+    }
+}
+
+impl Run for SectionRun {
+    fn scenario(&self) -> &'static str {
+        self.scenario
+    }
+    fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+    fn duration(&self) -> SimTime {
+        self.sim.config().duration
+    }
+    fn time_step(&self) -> SimDuration {
+        self.sim.config().time_step
+    }
+    fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
+        self.sim.run_until(until, max_events)
+    }
+    fn command_table(&self) -> &'static [CommandSpec] {
+        commands::TABLE
+    }
+    fn target_names(&self, _kind: &str) -> Vec<String> {
+        self.servers.clone()
+    }
+    fn apply_text(&mut self, text: &str) -> Result<(), String> {
+        let command = parse_command(&self.codec(), text)?;
+        self.sim.apply(command)
+    }
+    fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
+        let command = parse_command(&self.codec(), text)?;
+        self.sim.schedule(at, command)
+    }
+    fn applied_text(&self) -> Vec<(SimTime, String)> {
+        let codec = self.codec();
+        self.sim.applied().filter_map(|(t, c)| codec.to_parsed(c).map(|p| (*t, format(&codec, &p)))).collect()
+    }
+    fn columns(&self) -> Vec<Column> {
+        self.columns.clone()
+    }
+    fn drain_rows(&mut self) -> Vec<Vec<f64>> {
+        self.sim.drain_rows().map(|r| flatten(&r)).collect()
+    }
+    fn csv_header(&self) -> String {
+        schema::csv_header(&self.columns)
+    }
+    fn csv_row(&self, row: &[f64]) -> String {
+        schema::csv_row(&self.columns, row)
+    }
+    fn json_row(&self, row: &[f64]) -> String {
+        crate::output::json_row(&unflatten(self.servers.len(), row), self.servers.iter().map(String::as_str))
+    }
+    fn summary(&self) -> Map<String, Value> {
+        let s = self.sim.summary();
+        let mut m = Map::new();
+        m.insert("requests".into(), s.requests.into());
+        m.insert("completed".into(), s.completed.into());
+        m.insert("rejected".into(), s.rejected.into());
+        m.insert("failed".into(), s.failed.into());
+        m.insert("overloaded".into(), s.overloaded.into());
+        m.insert("probes".into(), s.probes.into());
+        m.insert("in_flight".into(), s.in_flight.into());
+        m.insert("latency_mean_ms".into(), s.latency_mean_ms.into());
+        m.insert("latency_p50_ms".into(), s.latency_p50_ms.into());
+        m.insert("latency_p99_ms".into(), s.latency_p99_ms.into());
+        m.insert("events".into(), s.events.into());
+        m.insert("rows_dropped".into(), s.rows_dropped.into());
+        m.insert("trace_hash".into(), format!("{:016x}", s.trace_hash).into());
+        m
+    }
+    fn events(&self) -> u64 {
+        self.sim.summary().events
+    }
+    fn trace_hash(&self) -> u64 {
+        self.sim.summary().trace_hash
+    }
+    fn check_invariants(&self) -> Result<(), String> {
+        self.sim.check_invariants()
+    }
+    fn charts(&self) -> &'static [ChartSpec] {
+        CHARTS
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::StepRow;
+
+    #[test]
+    fn rows_flatten_and_unflatten_exactly() {
+        let row = StepRow {
+            time_s: 1.5,
+            requests: 7,
+            rejected: 1,
+            failed: 2,
+            overloaded: 3,
+            probes: 4,
+            active_workers: 2.25,
+            latency_mean_ms: 9.0,
+            latency_p50_ms: 8.0,
+            latency_p99_ms: 20.0,
+            servers: vec![ServerStep {
+                active_conns: 1.5,
+                total_conns: 5,
+                probe_conns: 1,
+                failed_conns: 2,
+                work_count: 3,
+                latency_p99_ms: 4.5,
+            }],
+        };
+        let flat = flatten(&row);
+        assert_eq!(flat.len(), columns(&["a".to_string()]).len());
+        assert_eq!(unflatten(1, &flat), row);
+        let names = ["a".to_string()];
+        assert_eq!(schema::csv_row(&columns(&names), &flat), crate::output::csv_row(&row));
+        assert_eq!(schema::csv_header(&columns(&names)), crate::output::csv_header(["a"].into_iter()));
+    }
+}
