@@ -5,6 +5,7 @@
 //! schema and charts, and adapts it to [`Run`] for every front end.
 
 pub mod commands;
+pub mod model;
 
 use serde_json::{Map, Value};
 
