@@ -11,7 +11,7 @@ use crate::metrics::{StepRow, Summary};
 use crate::models::section::model::Section;
 use crate::time::SimTime;
 
-pub use crate::models::section::model::{ConnectMode, PickTrace, ServerNow};
+pub use crate::models::section::{ConnectMode, PickTrace, ServerNow};
 
 /// A running simulation of one database section.
 pub struct Sim {
