@@ -28,13 +28,13 @@ impl Section {
 
     /// Opens a connection (a request's or a probe's): it is active on the server from this moment.
     pub(super) fn connect(&mut self, ctx: &mut Ctx<Event>, req: u32, server: usize) {
+        self.mark_tried(req, server);
         let now = ctx.now();
         let s = &mut self.servers[server];
         s.touch(now);
         let already_open = s.conns.len() as u32;
         let r = &mut self.requests[req as usize];
         r.attempts += 1;
-        r.tried |= 1u64 << server;
         r.server = server as u16;
         r.phase = Phase::Connecting;
         r.conn_started = now;

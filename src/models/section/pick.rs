@@ -40,12 +40,12 @@ impl Section {
             return;
         }
         let host = r.host as usize;
-        let plain = r.tried == 0 && self.fast_pick;
+        let plain = r.attempts == 0 && self.fast_pick;
         if !plain {
             self.scratch.clear();
             self.pinned_scratch.clear();
             for c in &self.hosts[host].replicas {
-                if r.tried & (1u64 << c.server) != 0 {
+                if self.has_tried(req, c.server) {
                     continue;
                 }
                 match self.pinned[c.server] {

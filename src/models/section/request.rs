@@ -37,8 +37,6 @@ pub(super) struct Request {
     pub(super) to_primary: bool,
     /// Position in the server's `conns` list while connecting or connected.
     pub(super) conn_index: u32,
-    /// Servers already tried by this request (bit i = server i).
-    pub(super) tried: u64,
     pub(super) arrived_at: SimTime,
     pub(super) conn_started: SimTime,
     /// Next free slot, while this one is free.
@@ -59,7 +57,6 @@ impl Section {
             attempts: 0,
             to_primary,
             conn_index: 0,
-            tried: 0,
             arrived_at: ctx.now(),
             conn_started: 0,
             next_free: NO_SLOT,
@@ -73,12 +70,30 @@ impl Section {
             let id = self.free_head;
             let slot = &mut self.requests[id as usize];
             self.free_head = slot.next_free;
+            if slot.attempts > 0 {
+                let words = self.tried_words;
+                self.tried[id as usize * words..(id as usize + 1) * words].fill(0);
+            }
+            let slot = &mut self.requests[id as usize];
             *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
             id
         } else {
             self.requests.push(fresh);
+            self.tried.resize(self.requests.len() * self.tried_words, 0);
             (self.requests.len() - 1) as u32
         }
+    }
+
+    /// True when request `req` has already tried `server`.
+    #[inline]
+    pub(super) fn has_tried(&self, req: u32, server: usize) -> bool {
+        self.tried[req as usize * self.tried_words + server / 64] & (1u64 << (server % 64)) != 0
+    }
+
+    /// Records that request `req` tries `server`.
+    #[inline]
+    pub(super) fn mark_tried(&mut self, req: u32, server: usize) {
+        self.tried[req as usize * self.tried_words + server / 64] |= 1u64 << (server % 64);
     }
 
     /// Returns a slab slot to the free list.
