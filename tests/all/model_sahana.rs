@@ -311,3 +311,21 @@ fn the_csv_has_the_issue_columns() {
         assert!(header.split(',').any(|c| c == col), "{col} missing from {header}");
     }
 }
+
+#[test]
+fn the_lesson_steps_print_this_runs_figures_at_their_times() {
+    let def = &SCENARIOS[0];
+    assert!((4..=6).contains(&def.lesson.len()));
+    let mut e = engine(&[], 9000.0, 10.0, 1);
+    let mut texts = Vec::new();
+    for step in def.lesson {
+        Run::run_until(&mut e, from_secs_f64(step.at_s), u64::MAX);
+        assert!(Run::charts(&e).iter().any(|c| c.id == step.chart), "{}: no chart {}", step.title, step.chart);
+        texts.push((step.numbers)(&Run::summary(&e)));
+    }
+    // At 3700 s the router has forgotten the two flows idle since the start (3600 s timeout).
+    assert!(texts[0].contains("flows forgotten so far 2"), "{}", texts[0]);
+    assert!(texts[2].contains("on w3"), "{}", texts[2]);
+    assert!(texts[3].starts_with("4 of 4 workers stuck or blocked"), "{}", texts[3]);
+    assert!(texts[4].contains("longest stall 924.6 s"), "{}", texts[4]);
+}
