@@ -71,6 +71,9 @@ pub struct ScenarioDef {
     pub story: &'static Story,
     /// Its lesson, three to six steps.
     pub lesson: &'static [LessonStep],
+    /// Keys the lesson sets on top of the scenario's defaults (say why in the first step's text), such as a
+    /// finite worker pool so the meltdown shows; the CLI's run of the scenario keeps its own defaults.
+    pub lesson_sets: &'static [(&'static str, &'static str)],
     /// A plain-words paragraph per controller on how it reacts here (empty for models without one).
     pub controller_notes: &'static [(&'static str, &'static str)],
     /// What the incident reported.
@@ -80,7 +83,7 @@ pub struct ScenarioDef {
 }
 
 /// Every model's scenarios, in the order `loadlab list` prints them.
-pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS];
+pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS, crate::models::koha::SCENARIOS];
 
 /// Every scenario.
 pub fn all() -> impl Iterator<Item = &'static ScenarioDef> {

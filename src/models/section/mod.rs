@@ -43,6 +43,7 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         takes_controller: true,
         story: &STORIES[story],
         lesson: &[],
+        lesson_sets: &[],
         controller_notes: &[],
         figures: &[],
         build,
