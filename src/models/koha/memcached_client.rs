@@ -64,6 +64,8 @@ struct ServerSlot {
     fd: Option<u32>,
     failure_count: u32,
     failure_expires_s: u64,
+    /// Failed commands since the client was created (skips not included).
+    failures: u64,
 }
 
 /// One worker's client.
@@ -117,6 +119,7 @@ impl MemcachedClient {
 
     fn mark_failed(slot: &mut ServerSlot, cfg: &ClientConfig, now_s: u64) {
         slot.fd = None;
+        slot.failures += 1;
         if cfg.max_failures == 0 {
             return;
         }
@@ -132,6 +135,11 @@ impl MemcachedClient {
     /// True when the fd to `server` is open.
     pub fn is_open(&self, server: usize) -> bool {
         self.slots.get(server).is_some_and(|s| s.fd.is_some())
+    }
+
+    /// Commands to `server` that failed (refused or timed out) since this client was created.
+    pub fn failures(&self, server: usize) -> u64 {
+        self.slots.get(server).map_or(0, |s| s.failures)
     }
 
     /// The failure count of `server` (the client's own bound: it never exceeds `max_failures`).
