@@ -297,8 +297,14 @@ fn bad_keys_and_steps_get_one_line_errors() {
 
 #[test]
 fn every_command_round_trips() {
-    let e = run(&[], 1.0, 1);
+    let mut e = run(&[], 1.0, 1);
     assert_eq!(check_round_trips(e.model()), Ok(3 * 6));
+    // The page's buttons send text; every verb applies live and is logged as the same text.
+    for text in ["power-off:koha2", "recover:koha2", "drop-server:koha3", "restore-server:koha3"] {
+        Run::apply_text(&mut e, text).unwrap();
+    }
+    let applied: Vec<String> = Run::applied_text(&e).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(applied, ["power-off:koha2", "recover:koha2", "drop-server:koha3", "restore-server:koha3"]);
 }
 
 #[test]
@@ -316,6 +322,7 @@ fn same_seed_same_trace_and_rows_and_another_seed_differs() {
 
 #[test]
 fn the_lesson_replays_the_seed_and_prints_numbers() {
+    assert!(lesson::LESSON_SETS.contains(&("fault", &*format!("power-off:koha1@{}", lesson::PULL_AT_S))));
     let pairs: Vec<(&str, &str)> = lesson::LESSON_SETS.to_vec();
     let e = run(&pairs, 300.0, 1);
     let n = keys_on_first_server(70) as f64;

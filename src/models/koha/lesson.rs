@@ -29,6 +29,9 @@ pub const LESSON_SETS: &[(&str, &str)] = &[
     ("fault", "virgin-node:koha1@240"),
 ];
 
+/// When the lesson pulls koha1's cable, s (the `power-off` step of [`LESSON_SETS`]).
+pub const PULL_AT_S: f64 = 90.0;
+
 fn phase<'a>(s: &'a Map<String, Value>, command: &str) -> Option<&'a Map<String, Value>> {
     s.get("phases")?
         .as_array()?
@@ -87,11 +90,11 @@ fn pulled(s: &Map<String, Value>) -> String {
 fn haproxy(s: &Map<String, Value>) -> String {
     let down = s.get("haproxy_transitions").and_then(Value::as_array).and_then(|t| {
         t.iter().filter_map(Value::as_array).find(|e| {
-            e.first().and_then(Value::as_f64).is_some_and(|at| at >= 90.0)
+            e.first().and_then(Value::as_f64).is_some_and(|at| at >= PULL_AT_S)
                 && e.get(1).and_then(Value::as_str) == Some("koha1")
         })
     });
-    let after = down.and_then(|e| e.first()).and_then(Value::as_f64).map(|t| t - 90.0);
+    let after = down.and_then(|e| e.first()).and_then(Value::as_f64).map(|t| t - PULL_AT_S);
     let p = phase(s, "power-off:koha1");
     format!(
         "HAProxy marked koha1 down {} after the cable was pulled (fall 3 × inter 2 s = 6 s, plus the check timeout); the cache clients still paid {:.1} connect timeouts a page",

@@ -135,3 +135,27 @@ impl Node {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Rng, Stream};
+
+    #[test]
+    fn a_dead_node_loses_its_pages_and_comes_back_with_fresh_workers() {
+        let mut node = Node::new(2, vec![0, 1, 2], vec![0; 4]);
+        let mut rng = Rng::new(1, Stream::Control);
+        for t in 0..3 {
+            if let crate::parts::pool::Admit::Started(w, page) = node.pool.offer(Page::new(t), &mut rng) {
+                node.workers[w as usize].page = Some(page);
+            }
+        }
+        assert_eq!((node.pool.busy_count(), node.pool.backlog_len()), (2, 1));
+        let gens: Vec<u32> = node.workers.iter().map(|w| w.gen).collect();
+        assert_eq!(node.kill_all(10), 3, "two running, one waiting");
+        node.check("koha1").unwrap();
+        assert!(node.workers.iter().zip(gens).all(|(w, g)| w.gen != g && w.served == 0));
+        assert_eq!(Power::PoweredOff.web(), CheckAnswer::Blackhole);
+        assert_eq!(Power::Virgin.memcached(3), Answer::Refuses);
+    }
+}
