@@ -86,7 +86,11 @@ pub struct ScenarioDef {
 }
 
 /// Every model's scenarios, in the order `loadlab list` prints them.
-pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS, crate::models::sahana::SCENARIOS];
+pub const MODELS: &[&[ScenarioDef]] = &[
+    crate::models::section::SCENARIOS,
+    crate::models::sahana::SCENARIOS,
+    crate::models::koha::SCENARIOS,
+];
 
 /// Every scenario.
 pub fn all() -> impl Iterator<Item = &'static ScenarioDef> {
