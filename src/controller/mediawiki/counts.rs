@@ -279,7 +279,7 @@ mod tests {
         let mut b = ConnCounts::section_scope(1, 2, shared, SECOND);
         let c = |server, in_flight| Candidate { server, configured_load: 1.0, in_flight };
         fn view(now: SimTime, host: usize, candidates: &[Candidate]) -> HostView<'_> {
-            HostView { now, host, hosts: 2, candidates }
+            HostView { now, host, hosts: 2, candidates, load_index: None }
         }
         let mut out = Vec::new();
         // Host a publishes 4 and 0 at t = 0 and snapshots them: per host (4 + 0)/2 = 2, 0.
@@ -318,7 +318,7 @@ mod tests {
         h.on_connect(SECOND, 1, true);
         let cands = [Candidate { server: 0, configured_load: 1.0, in_flight: 3 }];
         let mut out = Vec::new();
-        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands }, &mut out);
+        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands , load_index: None }, &mut out);
         assert_eq!(out, vec![5.0]);
         assert_eq!(h.section_open(0), None);
     }

@@ -133,6 +133,8 @@ pub struct Section {
     pub(super) pinned_scratch: Vec<Candidate>,
     /// Cached [`Sim::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
     pub(super) fast_pick: bool,
+    /// The replicas' configured loads (with overrides) by replica position, for O(log n) picks by load.
+    pub(super) load_index: crate::controller::load_index::LoadIndex,
 }
 
 impl Model for Section {
@@ -374,6 +376,7 @@ impl Section {
             scratch: Vec::with_capacity(n),
             pinned_scratch: Vec::new(),
             fast_pick: true,
+            load_index: crate::controller::load_index::LoadIndex::new(&replicas.iter().map(|c| c.configured_load).collect::<Vec<_>>()),
             cfg: config,
         };
         sim.fast_pick = sim.all_replicas_plainly_eligible();

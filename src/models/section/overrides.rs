@@ -84,6 +84,7 @@ impl Section {
         self.effective_load[server] = load;
         self.fast_pick = self.all_replicas_plainly_eligible();
         if let Some(pos) = self.replica_pos[server] {
+            self.load_index.set(pos as usize, load);
             for host in &mut self.hosts {
                 host.replicas[pos as usize].configured_load = load;
             }

@@ -80,7 +80,8 @@ impl Section {
                     .map(|k| pinned[k].server);
             }
         }
-        let view = HostView { now: ctx.now(), host, hosts: self.hosts.len(), candidates };
+        let load_index = if plain { Some(&self.load_index) } else { None };
+        let view = HostView { now: ctx.now(), host, hosts: self.hosts.len(), candidates, load_index };
         let tracing = self.trace_every > 0 && {
             self.trace_countdown = self.trace_countdown.saturating_sub(1);
             self.trace_countdown == 0
@@ -158,7 +159,7 @@ impl Section {
             h.replicas.iter().filter(|c| c.configured_load > 0.0 && self.pinned[c.server].is_none()).copied().collect();
         let mut weights = Vec::with_capacity(candidates.len());
         if !candidates.is_empty() {
-            let view = HostView { now, host, hosts: self.hosts.len(), candidates: &candidates };
+            let view = HostView { now, host, hosts: self.hosts.len(), candidates: &candidates , load_index: None };
             if self.controller_enabled {
                 self.controllers[host].weights(&view, &mut weights);
             } else {
