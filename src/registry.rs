@@ -83,7 +83,7 @@ pub struct ScenarioDef {
 }
 
 /// Every model's scenarios, in the order `loadlab list` prints them.
-pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS];
+pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS, crate::models::galera::SCENARIOS];
 
 /// Every scenario.
 pub fn all() -> impl Iterator<Item = &'static ScenarioDef> {

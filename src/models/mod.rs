@@ -3,4 +3,5 @@
 //!
 //! Models never import each other; what several share lives in [`crate::parts`].
 
+pub mod galera;
 pub mod section;

@@ -9,6 +9,7 @@ mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
 mod invariants;
+mod model_galera;
 mod operators;
 mod queueing;
 mod support;
