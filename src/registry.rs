@@ -90,6 +90,7 @@ pub const MODELS: &[&[ScenarioDef]] = &[
     crate::models::section::SCENARIOS,
     crate::models::sahana::SCENARIOS,
     crate::models::koha::SCENARIOS,
+    crate::models::galera::SCENARIOS,
 ];
 
 /// Every scenario.

@@ -9,6 +9,7 @@ mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
 mod invariants;
+mod model_galera;
 mod model_koha;
 mod model_sahana;
 mod operators;
