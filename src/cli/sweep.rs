@@ -512,3 +512,33 @@ pub(crate) fn cmd_merge(o: MergeOpts) -> Result<(), CliError> {
     let scores: Vec<Score> = lines.into_iter().filter_map(|l| l.score).collect();
     emit(&scores_text(&scores, o.format)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csv_crate_gives_the_old_bytes_and_quotes_when_needed() {
+        // The scorecard CSV was the cells joined with commas; the csv crate must give those bytes for every name a
+        // built-in scenario has, and quote (RFC 4180) a cell with a comma.
+        let mut cfg = crate::scenario::build("slow", "static", &[]).unwrap();
+        cfg.duration = 10 * crate::time::SECOND;
+        let score = scorecard::score(cfg, 1).unwrap();
+        let joined = format!("{}\n{}\n", scorecard::COLUMNS.join(","), scorecard::cells(&score).join(","));
+        assert_eq!(scores_csv(std::slice::from_ref(&score)).unwrap(), joined);
+        let odd = Score { scenario: "my,section".into(), ..score };
+        assert!(scores_csv(&[odd]).unwrap().lines().nth(1).unwrap().starts_with("\"my,section\",static,"));
+    }
+
+    #[test]
+    fn shards_partition_the_jobs() {
+        // Every job in exactly one shard, whatever N, and shard I of N is always the same list.
+        for n in 1..=7 {
+            let mut all: Vec<usize> = (0..n).flat_map(|i| my_jobs(23, Some((i, n)))).collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..23).collect::<Vec<_>>(), "N = {n}");
+        }
+        assert_eq!(my_jobs(10, Some((1, 3))), vec![1, 4, 7]);
+        assert_eq!(my_jobs(4, None), vec![0, 1, 2, 3]);
+    }
+}
