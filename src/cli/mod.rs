@@ -153,7 +153,12 @@ fn clap_message(err: &clap::Error, args: &[String]) -> String {
         }
         ErrorKind::InvalidValue if value.is_empty() => format!("{} needs a value", arg.split(' ').next().unwrap_or("")),
         ErrorKind::InvalidValue => {
-            let valid = context_text(err, ContextKind::ValidValue).unwrap_or_default().replace(", ", " or ");
+            let valid = match err.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) if v.len() > 1 => {
+                    format!("{} or {}", v[..v.len() - 1].join(", "), v[v.len() - 1])
+                }
+                _ => context_text(err, ContextKind::ValidValue).unwrap_or_default(),
+            };
             format!("{}: {} is not valid; expected {valid}", arg.split(' ').next().unwrap_or(""), quote(&value))
         }
         ErrorKind::ValueValidation => std::error::Error::source(err).map_or_else(|| err.to_string(), |e| e.to_string()),
