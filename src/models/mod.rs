@@ -3,4 +3,6 @@
 //!
 //! Models never import each other; what several share lives in [`crate::parts`].
 
+pub mod koha;
+pub mod sahana;
 pub mod section;

@@ -9,6 +9,8 @@ mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
 mod invariants;
+mod model_koha;
+mod model_sahana;
 mod operators;
 mod queueing;
 mod support;
