@@ -35,6 +35,7 @@ test-native:
 test-wasm: test-native
 	LOADLAB_NATIVE_HASH_PLAIN=$$($(CLI) run --scenario plain-s1 --duration 5 --seed 7 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
 	LOADLAB_NATIVE_HASH_LOADMONITOR=$$($(CLI) run --scenario slow --controller mw-loadmonitor --duration 40 --seed 3 --set fault_at=10 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
+	LOADLAB_NATIVE_HASH_LOGNORMAL=$$($(CLI) run --scenario mmc --duration 20 --seed 5 --set latency_dist=lognormal --set lognormal_sigma=1.5 --format json | sed -n 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/p') \
 	cargo test --target wasm32-unknown-unknown --test wasm
 	cargo test --target wasm32-unknown-unknown --lib
 

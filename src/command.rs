@@ -4,10 +4,12 @@
 //! in the config or applied live with `Sim::apply`. The engine validates them and ignores, with a reason, any that
 //! name a server it does not have.
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::SimDuration;
 
 /// A fault or its repair, applied to one server. `Recover` is the inverse of every other variant.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Fault {
     /// Queries take `factor` times longer (a slow replica: a cold buffer pool, a noisy neighbour). Undo: `Recover`.
     Slow {
@@ -50,7 +52,7 @@ impl Fault {
 /// An operator's override, the controls SREs asked for during outages (seed 002): they act on the configured
 /// load every controller starts from, or switch the controller off. `Repool` is the inverse of `Depool` and
 /// `Drain`, `Unpin` of `Pin`, `ControllerOn` of `ControllerOff`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Operator {
     /// Fixes the server's weight: it gets `weight` out of the section's total configured load whatever the
     /// controller says. Undo: `Unpin`.
@@ -108,7 +110,7 @@ impl Operator {
 }
 
 /// Something that changes a running simulation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Applies a fault (or `Recover`) to the server with this index.
     Fault {

@@ -3,6 +3,8 @@
 //! A `Config` is what a scenario builds and what `Sim::new` consumes. It holds no behaviour; every field carries its
 //! unit in its name or its doc comment, with the default a scenario gives it.
 
+use serde::{Deserialize, Serialize};
+
 use crate::command::Command;
 use crate::controller::ControllerSpec;
 use crate::time::{SimDuration, SimTime, SECOND};
@@ -68,8 +70,9 @@ pub mod limits {
     }
 }
 
-/// What part a server plays in the section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What part a server plays in the section. In a scenario file: `"primary"` or `"replica"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Takes the fraction `primary_fraction` of requests (writes and read-your-writes); never balanced.
     Primary,
@@ -77,8 +80,10 @@ pub enum Role {
     Replica,
 }
 
-/// How a query's service time is distributed around the server's base latency L.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How a query's service time is distributed around the server's base latency L. In a scenario file:
+/// `"uniform"`, `"exponential"` or `{ lognormal = { sigma = 0.5 } }`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum LatencyDist {
     /// Uniform on [0.9 L, 1.1 L]: EventSimulator's `work` query (REFERENCE §1).
     Uniform,
@@ -91,8 +96,9 @@ pub enum LatencyDist {
     },
 }
 
-/// How many queries a server can run at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How many queries a server can run at once. In a scenario file: `"unlimited"` or `{ slots = 8 }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Capacity {
     /// No limit: latency does not depend on load (EventSimulator parity).
     Unlimited,
@@ -103,8 +109,9 @@ pub enum Capacity {
     Slots(u32),
 }
 
-/// One database server.
-#[derive(Clone, Debug, PartialEq)]
+/// One database server. Scenario files give every field, with times in whole microseconds (`latency_us`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Host name, as in the EventSimulator table (`db1119`).
     pub name: String,
@@ -113,15 +120,17 @@ pub struct ServerConfig {
     /// Configured load (weight) for balancing; MediaWiki's `load` in `$wgLBFactoryConf`. Zero means never picked.
     pub load: f64,
     /// Base query latency L, in microseconds.
+    #[serde(rename = "latency_us")]
     pub latency: SimDuration,
     /// Concurrency model; default unlimited.
     pub capacity: Capacity,
     /// MySQL's `max_connections`: connects beyond it are refused ("Too many connections"). `None` is unlimited.
+    #[serde(with = "unlimited")]
     pub max_connections: Option<u32>,
 }
 
 /// A command to apply at a given simulated time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledCommand {
     /// When to apply it, in microseconds since the start.
     pub at: SimTime,
@@ -130,7 +139,12 @@ pub struct ScheduledCommand {
 }
 
 /// A whole simulated section and its traffic.
-#[derive(Clone, Debug)]
+///
+/// Serialized (the `[section]` table of a scenario file, [`crate::scenario_file`]) with every field, times in
+/// whole microseconds (`_us`), `"unlimited"` for an absent limit, and the schedule left out: a scenario file
+/// carries it as text steps, which need the server names to read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// The scenario name this config was built from (for labels only).
     pub scenario: String,
@@ -139,6 +153,7 @@ pub struct Config {
     /// Number of app hosts; each request picks one uniformly. Default 139 (EventSimulator).
     pub hosts: u32,
     /// Workers per host pool; `None` is unlimited (EventSimulator parity).
+    #[serde(with = "unlimited")]
     pub workers_per_host: Option<u32>,
     /// Listen backlog per host: requests waiting for a worker. Default 511 (PHP-FPM's `listen.backlog`).
     pub backlog_per_host: u32,
@@ -149,29 +164,64 @@ pub struct Config {
     /// Service time distribution around each server's base latency.
     pub latency_dist: LatencyDist,
     /// How long a connect to a blackholed server waits before failing, µs. Default 3 s (EventSimulator).
+    #[serde(rename = "connect_timeout_us")]
     pub connect_timeout: SimDuration,
     /// How long a probe ("gauge") connect to a blackholed server waits, µs. Default 1 s (LoadMonitor, REFERENCE §1).
+    #[serde(rename = "probe_connect_timeout_us")]
     pub probe_connect_timeout: SimDuration,
     /// The section circuit breaker: when every eligible replica's connection estimate (the controller's, or the
     /// host's own in-flight count) is at or over this cap, requests fail fast as "overloaded". `None`: off
     /// (LoadMonitor's maxConnCount default ∞).
+    #[serde(with = "unlimited")]
     pub breaker_conns: Option<f64>,
     /// When true, a `cold` fault also ramps the server's configured load along its warm-up.
     pub cold_ramp: bool,
     /// Network round trip, µs: a successful connect takes one, and so does a refusal. Default 0.5 ms.
+    #[serde(rename = "rtt_us")]
     pub rtt: SimDuration,
     /// Connect attempts per request (the first plus re-picks after failures). Default 16.
     pub max_connect_attempts: u32,
     /// Requests alive at once; arrivals beyond are rejected. Default [`limits::MAX_REQUESTS_IN_FLIGHT`].
     pub max_requests_in_flight: u32,
     /// Metrics time step, µs. Default 1 s.
+    #[serde(rename = "time_step_us")]
     pub time_step: SimDuration,
     /// How long a headless run lasts, µs. Default 100 s.
+    #[serde(rename = "duration_us")]
     pub duration: SimDuration,
     /// Commands applied at fixed times (faults, surges).
+    #[serde(skip)]
     pub schedule: Vec<ScheduledCommand>,
     /// The balancing controller every app host runs.
     pub controller: ControllerSpec,
+}
+
+/// Serde helpers for optional limits: a number, or the word `unlimited` for `None`.
+mod unlimited {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A number, or the word `unlimited` for `None`.
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Limit<T> {
+        Value(T),
+        Word(String),
+    }
+
+    pub fn serialize<T: Serialize + Copy, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(x) => Limit::Value(*x).serialize(s),
+            None => Limit::<T>::Word("unlimited".into()).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        match Limit::<T>::deserialize(d) {
+            Ok(Limit::Value(x)) => Ok(Some(x)),
+            Ok(Limit::Word(w)) if w == "unlimited" => Ok(None),
+            _ => Err(serde::de::Error::custom("expected a number or \"unlimited\"")),
+        }
+    }
 }
 
 impl Config {

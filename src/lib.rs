@@ -17,6 +17,7 @@ pub mod queue;
 pub mod registry;
 pub mod rng;
 pub mod scenario;
+pub mod scenario_file;
 pub mod scorecard;
 pub mod sim;
 pub mod story;

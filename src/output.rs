@@ -1,7 +1,10 @@
 //! Formatting of per-step rows as EventSimulator-compatible CSV and as JSON, shared by the CLI and the web app's
-//! export so both produce the same bytes for the same run.
+//! export so both produce the same bytes for the same run. CSV is formatted here (fixed decimals per column, the
+//! same on every platform); JSON goes through serde_json.
 
-use crate::metrics::{StepRow, Summary};
+use serde_json::{json, Map, Value};
+
+use crate::metrics::StepRow;
 use std::fmt::Write;
 
 /// The CSV header: global columns, then five per server, in config order.
@@ -40,44 +43,30 @@ pub fn csv_row(row: &StepRow) -> String {
     out
 }
 
-/// Escapes a string for JSON.
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// A float rounded to 3 decimals, as a JSON number (0 for a non-finite value, as in the CSV).
+fn rounded(value: f64) -> Value {
+    let v = if value.is_finite() { value } else { 0.0 };
+    Value::from((v * 1000.0).round() / 1000.0)
 }
 
-/// One JSON object for a row, with per-server figures keyed by server name.
+/// One JSON object for a row, with per-server figures keyed by server name (serde_json; floats to 3 decimals).
 pub fn json_row<'a>(row: &StepRow, servers: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    let _ = write!(out, "{{\"time_s\":{:.3},\"requests\":{},\"rejected\":{},\"failed\":{},\"overloaded\":{},\"probes\":{},\"active_workers\":{:.3},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"servers\":{{",
-        row.time_s, row.requests, row.rejected, row.failed, row.overloaded, row.probes, row.active_workers, row.latency_mean_ms, row.latency_p50_ms, row.latency_p99_ms);
-    for (i, (name, s)) in servers.zip(&row.servers).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{}:{{\"active_conns\":{:.3},\"total_conns\":{},\"probe_conns\":{},\"failed_conns\":{},\"work_count\":{},\"latency_p99_ms\":{:.3}}}",
-            json_string(name), s.active_conns, s.total_conns, s.probe_conns, s.failed_conns, s.work_count, s.latency_p99_ms);
-    }
-    out.push_str("}}");
-    out
-}
-
-/// The JSON summary object. `wall_seconds` is measured by the caller (the core has no clock).
-pub fn json_summary(s: &Summary, wall_seconds: f64) -> String {
-    format!(
-        "{{\"requests\":{},\"completed\":{},\"rejected\":{},\"failed\":{},\"overloaded\":{},\"probes\":{},\"in_flight\":{},\"latency_mean_ms\":{:.3},\"latency_p50_ms\":{:.3},\"latency_p99_ms\":{:.3},\"events\":{},\"rows_dropped\":{},\"trace_hash\":\"{:016x}\",\"wall_seconds\":{:.6}}}",
-        s.requests, s.completed, s.rejected, s.failed, s.overloaded, s.probes, s.in_flight, s.latency_mean_ms, s.latency_p50_ms, s.latency_p99_ms, s.events, s.rows_dropped, s.trace_hash, wall_seconds
-    )
+    let per_server: Map<String, Value> = servers
+        .zip(&row.servers)
+        .map(|(name, s)| {
+            let v = json!({
+                "active_conns": rounded(s.active_conns), "total_conns": s.total_conns,
+                "probe_conns": s.probe_conns, "failed_conns": s.failed_conns, "work_count": s.work_count,
+                "latency_p99_ms": rounded(s.latency_p99_ms),
+            });
+            (name.to_string(), v)
+        })
+        .collect();
+    let v = json!({
+        "time_s": rounded(row.time_s), "requests": row.requests, "rejected": row.rejected, "failed": row.failed,
+        "overloaded": row.overloaded, "probes": row.probes, "active_workers": rounded(row.active_workers),
+        "latency_mean_ms": rounded(row.latency_mean_ms), "latency_p50_ms": rounded(row.latency_p50_ms),
+        "latency_p99_ms": rounded(row.latency_p99_ms), "servers": per_server,
+    });
+    v.to_string()
 }

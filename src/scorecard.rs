@@ -11,8 +11,8 @@ use crate::metrics::StepRow;
 use crate::sim::Sim;
 use crate::time::{as_secs_f64, SimTime};
 
-/// A scorecard row: one controller on one scenario.
-#[derive(Clone, Debug, PartialEq)]
+/// A scorecard row: one controller on one scenario. Serialized whole (full precision) in shard files.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Score {
     /// Scenario name.
     pub scenario: String,

@@ -36,6 +36,17 @@ fn loadmonitor_trace_matches_the_native_build() {
 }
 
 #[wasm_bindgen_test]
+fn lognormal_trace_matches_the_native_build() {
+    // Lognormal service: rand_distr's StandardNormal ziggurat (its tail and wedges call exp/ln) and libm's exp.
+    // In wasm32 plotters turns on num-traits' `std`, so rand_distr's floats come from std there and from libm
+    // natively; this test is what shows the two agree.
+    let Some(native) = option_env!("LOADLAB_NATIVE_HASH_LOGNORMAL") else {
+        panic!("LOADLAB_NATIVE_HASH_LOGNORMAL is missing: build this test with `make test-wasm`, which passes the native hash")
+    };
+    assert_eq!(hash("mmc", "static", &[("latency_dist", "lognormal"), ("lognormal_sigma", "1.5")], 20.0, 5), native);
+}
+
+#[wasm_bindgen_test]
 fn bad_keys_are_rejected_in_wasm_too() {
     for (key, value) in [("servers", "-1"), ("utilization", "1.5"), ("service_ms", "NaN")] {
         let err = scenario::build("mmc", "static", &[(key.to_string(), value.to_string())]).unwrap_err();

@@ -197,7 +197,7 @@ impl ControllerSpec {
     pub fn new(name: &str) -> Result<ControllerSpec, String> {
         let info = controller_info(name).ok_or_else(|| {
             let names: Vec<&str> = controllers().iter().map(|c| c.name).collect();
-            format!("unknown controller '{name}'; valid controllers: {}", names.join(", "))
+            format!("unknown controller {}; valid controllers: {}", crate::engine::keys::quote(name), names.join(", "))
         })?;
         Ok(ControllerSpec { info, values: info.params.iter().map(|p| p.default).collect() })
     }
@@ -219,12 +219,15 @@ impl ControllerSpec {
 
     /// Sets a parameter after checking it is finite and within its documented range.
     pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
-        let i = self
-            .info
-            .params
-            .iter()
-            .position(|p| p.key == key)
-            .ok_or_else(|| format!("controller {} has no parameter '{key}'", self.info.name))?;
+        let i = self.info.params.iter().position(|p| p.key == key).ok_or_else(|| {
+            let keys: Vec<&str> = self.info.params.iter().map(|p| p.key).collect();
+            let keys = if keys.is_empty() { "none".to_string() } else { keys.join(", ") };
+            format!(
+                "controller {} has no parameter {}; its parameters: {keys}",
+                self.info.name,
+                crate::engine::keys::quote(key)
+            )
+        })?;
         let p = &self.info.params[i];
         if !value.is_finite() || value < p.min || value > p.max {
             return Err(format!("{key} must be a number from {} to {} ({}), got {value}", p.min, p.max, p.unit));
@@ -247,6 +250,38 @@ impl ControllerSpec {
 impl PartialEq for ControllerSpec {
     fn eq(&self, other: &Self) -> bool {
         self.info.name == other.info.name && self.values == other.values
+    }
+}
+
+/// In a scenario file: `{ name = "conn-p", params = { full_swing_conns = 100.0, … } }`, every parameter written
+/// out on export; on reading, missing parameters take their defaults and each given one is range-checked.
+impl serde::Serialize for ControllerSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let params: serde_json::Map<String, serde_json::Value> =
+            self.info.params.iter().zip(&self.values).map(|(p, v)| (p.key.to_string(), (*v).into())).collect();
+        let mut st = s.serialize_struct("ControllerSpec", 2)?;
+        st.serialize_field("name", self.info.name)?;
+        st.serialize_field("params", &params)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ControllerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Text {
+            name: String,
+            #[serde(default)]
+            params: std::collections::BTreeMap<String, f64>,
+        }
+        let text = Text::deserialize(d)?;
+        let mut spec = ControllerSpec::new(&text.name).map_err(serde::de::Error::custom)?;
+        for (key, value) in &text.params {
+            spec.set(key, *value).map_err(serde::de::Error::custom)?;
+        }
+        Ok(spec)
     }
 }
 

@@ -1,0 +1,159 @@
+//! Scenario files: a whole section model [`Config`] as TOML, so an SRE can describe their own cluster.
+//!
+//! `loadlab export-scenario` writes one from a built-in scenario; `loadlab run|compare|tune --scenario-file`
+//! reads one. The file is the config's every field (times in whole microseconds, `"unlimited"` for an absent
+//! limit) under `[section]`, and its scheduled faults and operator overrides as the same text steps `--set
+//! fault=…` takes (`slow:db1119:10@30`), so exporting a built-in scenario and running the file is the same run,
+//! byte for byte. Reading is pure (text in, config or one-line error out); the CLI does the file IO.
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::config::{Config, ScheduledCommand};
+use crate::engine::commands::{format, parse_step};
+use crate::engine::keys::quote;
+use crate::models::section::commands::{to_parsed, Codec};
+use crate::time::as_secs_f64;
+
+/// The file format's version, written as `loadlab_scenario = 1`.
+pub const VERSION: u32 = 1;
+
+/// The longest scenario file read, bytes (a section of 64 servers with every step is far below it).
+pub const MAX_BYTES: usize = 4 << 20;
+
+/// A scenario file as written.
+#[derive(Serialize)]
+struct FileOut<'a> {
+    loadlab_scenario: u32,
+    steps: Vec<String>,
+    section: &'a Config,
+}
+
+/// A scenario file as read, with the position of every step and of the section, for errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    loadlab_scenario: Spanned<u32>,
+    #[serde(default)]
+    steps: Vec<Spanned<String>>,
+    section: Spanned<Config>,
+}
+
+/// The config as a scenario file: a comment naming where it came from, then TOML.
+pub fn to_toml(cfg: &Config) -> Result<String, String> {
+    let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
+    let codec = Codec { servers: &names };
+    let steps =
+        cfg.schedule.iter().map(|s| format!("{}@{}", format(&codec, &to_parsed(&s.command)), as_secs_f64(s.at)));
+    let file = FileOut { loadlab_scenario: VERSION, steps: steps.collect(), section: cfg };
+    let body = toml::to_string(&file).map_err(|e| format!("cannot write the scenario as TOML: {e}"))?;
+    Ok(format!(
+        "# loadlab scenario file (exported from scenario {}). Times are whole microseconds (_us); steps are\n\
+         # VERB[:SERVER][:ARG…]@SECONDS as in `loadlab list`. Run it with `loadlab run --scenario-file FILE`.\n{body}",
+        cfg.scenario
+    ))
+}
+
+/// Line and column (1-based) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Reads a scenario file's text; `path` names it in errors, which are one line: `PATH:LINE:COLUMN: what was
+/// expected`.
+pub fn from_toml(path: &str, text: &str) -> Result<Config, String> {
+    let at = |offset: usize, msg: &str| {
+        let (line, col) = line_col(text, offset);
+        let msg: String = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("{}:{line}:{col}: {msg}", quote(path).trim_matches('\''))
+    };
+    if text.len() > MAX_BYTES {
+        return Err(format!("{}: the file is over {MAX_BYTES} bytes", quote(path)));
+    }
+    let file: FileIn = toml::from_str(text).map_err(|e| at(e.span().map_or(0, |s| s.start), e.message()))?;
+    if *file.loadlab_scenario.get_ref() != VERSION {
+        return Err(at(file.loadlab_scenario.span().start, &format!("expected loadlab_scenario = {VERSION}")));
+    }
+    let section_at = file.section.span().start;
+    let mut cfg = file.section.into_inner();
+    check_names(&cfg).map_err(|e| at(section_at, &e))?;
+    cfg.validate().map_err(|e| at(section_at, &e))?;
+    let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
+    let codec = Codec { servers: &names };
+    for step in &file.steps {
+        let (when, command) = parse_step(&codec, step.get_ref()).map_err(|e| at(step.span().start, &e))?;
+        cfg.schedule.push(ScheduledCommand { at: when, command });
+    }
+    if cfg.schedule.len() > crate::config::limits::MAX_SCHEDULE {
+        return Err(at(0, &format!("at most {} steps", crate::config::limits::MAX_SCHEDULE)));
+    }
+    Ok(cfg)
+}
+
+/// Server names must be unique and plain (letters, digits, `.`, `_`, `-`): they head CSV columns and are the
+/// targets of text steps, where `,`, `:` and `@` separate fields.
+fn check_names(cfg: &Config) -> Result<(), String> {
+    for (i, s) in cfg.servers.iter().enumerate() {
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+        if s.name.is_empty() || s.name.len() > 64 || !s.name.chars().all(plain) {
+            return Err(format!("server name {} should be 1 to 64 letters, digits, '.', '_' or '-'", quote(&s.name)));
+        }
+        if cfg.servers[..i].iter().any(|o| o.name == s.name) {
+            return Err(format!("server name {} is used twice", quote(&s.name)));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_scenario_round_trips_exactly() {
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
+            ("plain-s1", "static", &[]),
+            ("slow", "conn-p", &[("recover_at", "77.5"), ("workers", "20")]),
+            ("connect-timeout", "mw-loadmonitor", &[("operator", "drain:db1119:30@40"), ("breaker_conns", "900")]),
+            ("refuse", "envoy-least-request", &[("surge", "2@12.25"), ("max_connections", "300")]),
+            ("quiet", "pid", &[("fault", "cold:db1119:0.2:60@10"), ("latency_dist", "lognormal")]),
+            ("mmc", "static", &[("servers", "3"), ("slots", "2")]),
+        ];
+        for (scenario, controller, sets) in cases {
+            let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let cfg = crate::scenario::build(scenario, controller, &sets).unwrap();
+            let text = to_toml(&cfg).unwrap();
+            let back = from_toml("x.toml", &text).unwrap_or_else(|e| panic!("{scenario}: {e}\n{text}"));
+            assert_eq!(back, cfg, "{scenario}");
+            assert!(!cfg.schedule.is_empty() || *scenario == "plain-s1" || *scenario == "mmc");
+        }
+    }
+
+    #[test]
+    fn a_bad_file_names_line_column_and_what_was_expected() {
+        let cfg = crate::scenario::build("slow", "static", &[]).unwrap();
+        let good = to_toml(&cfg).unwrap();
+        let line_of = |needle: &str| good.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+        let cases = [
+            (good.replace("hosts = 139", "hosts = \"many\""), line_of("hosts ="), "expected u32"),
+            (good.replace("hosts = 139", "hostz = 139"), line_of("hosts ="), "unknown field `hostz`"),
+            (good.replace("slow:db1119:10@30", "slow:db9999:10@30"), line_of("steps"), "valid: db1118"),
+            (good.replace("name = \"static\"", "name = \"magic\""), 0, "valid controllers"),
+            (good.replace("loadlab_scenario = 1", "loadlab_scenario = 2"), line_of("loadlab_scenario"), "= 1"),
+            (good.replace("[section]", "[section"), line_of("[section"), "expected"),
+        ];
+        for (text, line, hint) in cases {
+            let err = from_toml("my.toml", &text).unwrap_err();
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.starts_with("my.toml:"), "{err}");
+            assert!(err.contains(hint), "{err} lacks {hint}");
+            if line > 0 {
+                assert!(err.starts_with(&format!("my.toml:{line}:")), "{err}: expected line {line}");
+            }
+        }
+    }
+}
