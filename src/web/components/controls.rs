@@ -16,7 +16,7 @@ pub struct ControlsProps {
     pub seed: u64,
     /// Pause or play.
     pub on_toggle: Callback<()>,
-    /// Advance one time step (pauses first).
+    /// Advance one time step (pauses first); the charts redraw.
     pub on_step: Callback<()>,
     /// Called with the speed the reader picked, as text (validated by the reducer).
     pub on_speed: Callback<String>,
