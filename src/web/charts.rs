@@ -105,7 +105,7 @@ pub fn panels(engine: &Engine) -> Vec<Panel> {
                 aria: format!("Line chart: {} ({}) over simulated time", spec.title, unit(spec)),
                 title,
                 hint,
-                primary: index == 0 && lane == Some(0) || index == 0 && lane.is_none(),
+                primary: index == 0,
             });
         }
     }

@@ -238,8 +238,8 @@ pub fn App() -> Html {
                         on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)} />
                 }
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
-                    { for primary.iter().map(|(i, p)| html! { <ChartFigure panel={(*p).clone()} alt={alt(*i)} /> }) }
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
+                    { for primary.iter().map(|(i, p)| html! { <ChartFigure panel={(*p).clone()} alt={alt(*i)} /> }) }
                     <Status snapshot={(*snapshot).clone()} />
                     if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
                         <p class="lesson-again"><button type="button" id="lesson-start" class="link"

@@ -195,13 +195,22 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let values: Vec<f64> =
         c.series.iter().flat_map(|s| s.points.iter().map(|p| map(p.1))).filter(|v| v.is_finite()).collect();
     let (y_lo, y_hi) = y_range(c, &values);
+    // Marker label rows are placed before the chart is built, on estimated x positions, so the space above
+    // the plot is only as tall as the rows in use.
+    let width_px = canvas.width() as f64;
+    let plot_left = px(dpr, 62.0) as f64;
+    let estimate = |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 8.0) as f64);
+    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= c.x.0 && m.time_s <= c.x.1).collect();
+    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
+    let placed = place_labels(&shown.iter().map(|m| estimate(m.time_s)).collect::<Vec<_>>(), &labels, 5.6 * dpr);
+    let rows = placed.iter().flatten().map(|(r, _)| r + 1).max().unwrap_or(0);
     let small = (y_hi - y_lo) < 10.0;
     let narrow = canvas.width() as f64 / dpr < 480.0;
     let x = c.x;
 
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
-        .margin_top(px(dpr, 14.0 + 13.0 * MARKER_ROWS as f64 * (!c.markers.is_empty()) as u8 as f64))
+        .margin_top(px(dpr, 14.0 + 13.0 * rows as f64))
         .x_label_area_size(px(dpr, 34.0))
         .y_label_area_size(px(dpr, if narrow { 44.0 } else { 54.0 }))
         .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
@@ -232,10 +241,6 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
         .map_err(|e| e.to_string())?;
 
     let grey = RGBColor(0x55, 0x55, 0x55);
-    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= x.0 && m.time_s <= x.1).collect();
-    let xs: Vec<f64> = shown.iter().map(|m| chart.backend_coord(&(m.time_s, y_hi)).0 as f64).collect();
-    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
-    let placed = place_labels(&xs, &labels, 5.6 * dpr);
     for (m, place) in shown.iter().zip(placed) {
         let line = vec![(m.time_s, y_lo), (m.time_s, y_hi)];
         chart
@@ -244,7 +249,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
         if let Some((row, text)) = place {
             let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
             let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
-            let y = by - px(dpr, 2.0 + 13.0 * (MARKER_ROWS - 1 - row) as f64) as i32;
+            let y = by - px(dpr, 2.0 + 13.0 * (rows - 1 - row) as f64) as i32;
             root.draw_text(&text, &style, (bx + px(dpr, 2.0) as i32, y)).map_err(|e| e.to_string())?;
         }
     }

@@ -70,3 +70,14 @@ export async function waitForSimTime(page, seconds, timeout = 20_000) {
     return m && Number(m[1]) > t;
   }, seconds, { timeout });
 }
+
+/** The page's own status object (`window.loadlab_status()`). */
+export async function status(page) {
+  return page.evaluate(() => window.loadlab_status());
+}
+
+/** Waits until `predicate(status, arg)` holds for the page's status object (the predicate is sent as source). */
+export async function waitForStatus(page, predicate, arg = null, timeout = 20_000) {
+  const expression = `(() => { const s = window.loadlab_status?.(); return !!s && (${predicate})(s, ${JSON.stringify(arg)}); })()`;
+  await page.waitForFunction(expression, null, { timeout });
+}

@@ -61,6 +61,16 @@ fn meltdown(s: &Map<String, Value>) -> String {
     )
 }
 
+fn workers_full(s: &Map<String, Value>) -> String {
+    format!(
+        "{:.0} app workers busy of 139 × 8 = 1112; p50 latency {:.0} ms, p99 {:.0} ms so far; {:.0} rejected yet.",
+        now(s, "active_workers"),
+        num(s, "latency_p50_ms"),
+        num(s, "latency_p99_ms"),
+        num(s, "rejected")
+    )
+}
+
 fn totals(s: &Map<String, Value>) -> String {
     let requests = num(s, "requests").max(1.0);
     format!(
@@ -85,7 +95,7 @@ pub const SLOW: &[LessonStep] = &[
     LessonStep {
         title: "A healthy section, with a finite worker pool",
         at_s: 0.0,
-        text: "139 app hosts send 7,573 requests a second to eleven replicas (and a few to the primary, db1118, which takes writes and shows load 0). This lesson gives each app host 8 PHP-FPM workers: each host gets 54.5 requests/s and a healthy request holds its worker 0.104 s, so 5.7 are busy (Little's law) and 8 leave 40% headroom. EventSimulator assumed unlimited workers; the CLI's slow still does. Press Next to run 25 s.",
+        text: "139 app hosts send 7,573 requests a second to eleven replicas (1.1% go to the primary, db1118, which takes writes and so shows load 0). Here each host has 8 PHP-FPM workers, sized from production: a host gets 54.5 requests/s and a healthy request holds a worker 0.104 s, so 5.7 are busy (Little's law), 40% headroom. (EventSimulator assumed unlimited workers; the CLI's slow still does.) Next runs 25 s.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
     },
@@ -104,15 +114,22 @@ pub const SLOW: &[LessonStep] = &[
         numbers: slow_pileup,
     },
     LessonStep {
-        title: "The workers run out and the site goes down",
-        at_s: 45.0,
-        text: "A healthy request needs 5.7 workers per host; with db1119 slow it needs 10.2, more than the 8 there are. The pool is full, the backlog fills and new requests are rejected: watch the errors and latency charts. Under static weights this does not recover.",
+        title: "Every worker is taken",
+        at_s: 55.0,
+        text: "With db1119 slow, a request holds its worker 0.187 s on average instead of 0.104 s, so each host needs 10.2 workers and has 8: all of them are busy (the dotted line on the workers chart is the pool). New requests wait in the listen backlog, so latency climbs by seconds.",
+        chart: "workers",
+        numbers: workers_full,
+    },
+    LessonStep {
+        title: "The backlog overflows and the site goes down",
+        at_s: 90.0,
+        text: "Each host serves 8 ÷ 0.187 = 43 requests a second of the 54.5 that arrive; the other 12 a second queue until the 511-request backlog is full (about 44 s after the fault), and from then on they are rejected: users get errors. Under static weights this does not recover.",
         chart: "errors",
         numbers: meltdown,
     },
     LessonStep {
         title: "Now let a controller react",
-        at_s: 90.0,
+        at_s: 120.0,
         text: "Pick mw-loadmonitor (or pid, conn-p, p2c) as controller A, or as B to compare side by side on the same seed: the lesson replays from t = 0. A controller that sees db1119's connections pile up moves its traffic to the other replicas, the workers come back and the rejections stop. Then play freely: try workers, slow_factor or recover_at below.",
         chart: "errors",
         numbers: totals,
@@ -298,3 +315,48 @@ pub const TIMEOUT_NOTES: &[(&str, &str)] = &[
     ("envoy-least-request", "Outlier detection ejects db1119 after 5 consecutive connect failures."),
     ("peak-ewma", "Each failed connect takes 3 s, which its latency average sees: db1119 is avoided."),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{self, RunSpec};
+    use crate::time::from_secs_f64;
+
+    fn run_to(scenario: &str, sets: &[(&str, &str)], until_s: f64) -> Map<String, Value> {
+        let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let spec = RunSpec { controller: "static".into(), sets, seed: 1, duration_s: None, time_step_s: Some(0.5) };
+        let mut run = registry::build(scenario, &spec).unwrap();
+        run.run_until(from_secs_f64(until_s), u64::MAX);
+        run.summary()
+    }
+
+    #[test]
+    fn every_section_lesson_has_three_to_six_ordered_steps() {
+        for def in registry::all().filter(|d| d.model == "section") {
+            let n = def.lesson.len();
+            assert!((2..=6).contains(&n), "{}: {n} steps", def.name);
+            assert!(def.lesson.windows(2).all(|w| w[0].at_s < w[1].at_s), "{}: steps out of order", def.name);
+            for step in def.lesson {
+                // Numbers never panic, even on a summary with nothing in it yet.
+                let _ = (step.numbers)(&Map::new());
+            }
+        }
+    }
+
+    #[test]
+    fn the_slow_lessons_worker_pool_holds_when_healthy_and_runs_out_when_db1119_is_slow() {
+        // Little's law: a pool of W workers saturates once λ·T ≥ W (REFERENCE §4). Healthy, a host needs
+        // 54.5 × 0.104 = 5.7 of 8 workers: nothing is rejected. With db1119 ten times slower it needs
+        // 54.5 × 0.187 = 10.2: the backlog of 511 fills at about 11.7 requests/s and overflows about 44 s
+        // after the fault, before the lesson's 90 s step.
+        let workers = [("workers", SLOW_WORKERS)];
+        let healthy = run_to("plain-s1", &workers, 90.0);
+        assert_eq!(healthy["rejected"], 0, "{healthy:?}");
+        let step = SLOW.iter().find(|s| s.title.contains("site goes down")).unwrap();
+        let slow = run_to("slow", &workers, step.at_s);
+        assert!(slow["rejected"].as_u64().unwrap() > 0, "{slow:?}");
+        // And at the step before, the pool is full but nothing is rejected yet.
+        let full = SLOW.iter().find(|s| s.title.contains("worker is taken")).unwrap();
+        assert_eq!(run_to("slow", &workers, full.at_s)["rejected"], 0);
+    }
+}

@@ -38,15 +38,12 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
             </select>
             <p class="summary" id="controller-summary">{ summary }</p>
             <label for="controller-b">{ "Compare with (B)" }</label>
-            <select id="controller-b" name="controller-b" onchange={on_pick_b}>
+            <select id="controller-b" name="controller-b" onchange={on_pick_b} title={b_summary}>
                 <option value="" selected={props.controller_b.is_none()}>{ "off: one run" }</option>
                 { for controllers().iter().map(|c| html! {
                     <option value={c.name} selected={Some(c.name) == props.controller_b.as_deref()}>{ c.name }</option>
                 }) }
             </select>
-            if !b_summary.is_empty() {
-                <p class="summary" id="controller-b-summary">{ b_summary }</p>
-            }
         </div>
         </>
     }
