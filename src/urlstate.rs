@@ -203,8 +203,7 @@ pub fn parse_query(query: &str) -> Parsed {
     // Every other key is a `--set` pair, kept if both controllers' builds accept it with the ones kept so far
     // (so one bad value never takes the good ones down with it). A lesson's own keys come last, unless the link
     // already sets them.
-    let mut rest: Vec<(String, String)> =
-        pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
+    let mut rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
     if let (Some(def), Some(_)) = (def, state.lesson) {
         for (k, v) in def.lesson_sets {
             if !rest.iter().any(|(key, _)| key == k) {
@@ -219,13 +218,16 @@ pub fn parse_query(query: &str) -> Parsed {
 }
 
 /// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
-const TOP_LEVEL: &[&str] = &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson"];
+const TOP_LEVEL: &[&str] =
+    &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson"];
 
 /// The `--set` pairs of `sets` that apply to `controller` in `state`: all but the other controller's parameters.
 fn own_sets(state: &UrlState, controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
     let is_param = |c: &str, key: &str| controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
-    let others: Vec<&str> =
-        std::iter::once(state.controller.as_str()).chain(state.controller_b.as_deref()).filter(|c| *c != controller).collect();
+    let others: Vec<&str> = std::iter::once(state.controller.as_str())
+        .chain(state.controller_b.as_deref())
+        .filter(|c| *c != controller)
+        .collect();
     sets.iter().filter(|(k, _)| is_param(controller, k) || !others.iter().any(|o| is_param(o, k))).cloned().collect()
 }
 
@@ -362,8 +364,9 @@ mod tests {
 
     #[test]
     fn bad_parts_are_named_and_the_rest_is_kept() {
-        let p =
-            parse_query("scenario=nope&controller=magic&seed=-3&speed=1e9&fault_at=NaN&bogus=1&fault_at=45&servers=3&lesson=off");
+        let p = parse_query(
+            "scenario=nope&controller=magic&seed=-3&speed=1e9&fault_at=NaN&bogus=1&fault_at=45&servers=3&lesson=off",
+        );
         assert_eq!(p.state.scenario, "slow");
         assert_eq!(p.state.controller, "static");
         assert_eq!(p.state.seed, 1);

@@ -255,7 +255,15 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
                 pattern = Pattern::Dashed;
             }
             if !engine.names.contains(&label) {
-                let ab = if engine.lanes.len() > 1 && lane.is_none() { if r == 0 { " A" } else { " B" } } else { "" };
+                let ab = if engine.lanes.len() > 1 && lane.is_none() {
+                    if r == 0 {
+                        " A"
+                    } else {
+                        " B"
+                    }
+                } else {
+                    ""
+                };
                 keys.push(Key { label: format!("{}{ab}", label.replace('_', " ")), colour, pattern });
                 global += 1;
             }
@@ -333,8 +341,11 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
             let series: Vec<Series> = (0..engine.names.len())
                 .map(|i| {
                     let (colour, pattern, width_css) = palette::target_style(i, &faulty);
-                    let points =
-                        l.history.points().map(|p| (p.time_s(), p.weights.get(i).copied().unwrap_or(f64::NAN))).collect();
+                    let points = l
+                        .history
+                        .points()
+                        .map(|p| (p.time_s(), p.weights.get(i).copied().unwrap_or(f64::NAN)))
+                        .collect();
                     Series { colour, pattern, width_css, points }
                 })
                 .collect();
@@ -391,10 +402,18 @@ fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(),
     let keys: Vec<Key> = PID_TERMS
         .iter()
         .enumerate()
-        .map(|(k, key)| Key { label: format!("{key} (1 = {})", fmt(scales[k])), colour: colours[k], pattern: Pattern::Solid })
+        .map(|(k, key)| Key {
+            label: format!("{key} (1 = {})", fmt(scales[k])),
+            colour: colours[k],
+            pattern: Pattern::Solid,
+        })
         .collect();
-    let ticks: Vec<(f64, f64)> =
-        l.history.points().filter(|p| p.term("clamped") > 0.5).map(|p| (p.time_s() - TIME_STEP_S, p.time_s())).collect();
+    let ticks: Vec<(f64, f64)> = l
+        .history
+        .points()
+        .filter(|p| p.term("clamped") > 0.5)
+        .map(|p| (p.time_s() - TIME_STEP_S, p.time_s()))
+        .collect();
     let chart = LineChart {
         y_desc: "term ÷ its largest size",
         x: x_range(l),
@@ -467,7 +486,8 @@ pub fn fmt(v: f64) -> String {
 pub fn describe(panel: &Panel, engine: &Engine) -> String {
     let Some(first) = engine.lanes.first() else { return "No run.".into() };
     let t = format!("At t = {:.1} s: ", engine.now_s());
-    let ab = |r: usize| if engine.lanes.len() > 1 { format!("{}: ", if r == 0 { "A" } else { "B" }) } else { String::new() };
+    let ab =
+        |r: usize| if engine.lanes.len() > 1 { format!("{}: ", if r == 0 { "A" } else { "B" }) } else { String::new() };
     match panel.kind {
         Kind::Spec { index, lane } => {
             let Some(spec) = first.run.charts().get(index) else { return String::new() };

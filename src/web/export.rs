@@ -21,8 +21,7 @@ fn download(href: &str, file_name: &str) {
 
 /// The file name stem of an export: scenario, controllers and seed.
 pub fn stem(engine: &Engine, url: &UrlState) -> String {
-    let controllers: Vec<&str> =
-        engine.lanes.iter().map(|l| l.controller.as_str()).filter(|c| !c.is_empty()).collect();
+    let controllers: Vec<&str> = engine.lanes.iter().map(|l| l.controller.as_str()).filter(|c| !c.is_empty()).collect();
     let mut out = format!("loadlab-{}", url.scenario);
     if !controllers.is_empty() {
         out.push('-');
@@ -40,7 +39,8 @@ pub fn csv(engine: &Engine, url: &UrlState) -> Result<(), String> {
         let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| "no Blob")?;
         let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "no object URL")?;
         let suffix = if r == 0 { String::new() } else { format!("-b-{}", lane.controller) };
-        let name = if r == 0 { format!("{}.csv", stem(engine, url)) } else { format!("{}{suffix}.csv", stem(engine, url)) };
+        let name =
+            if r == 0 { format!("{}.csv", stem(engine, url)) } else { format!("{}{suffix}.csv", stem(engine, url)) };
         download(&href, &name);
         // The download has its own reference to the blob by now.
         let _ = web_sys::Url::revoke_object_url(&href);

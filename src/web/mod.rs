@@ -179,8 +179,18 @@ pub fn App() -> Html {
     };
     let s = &**snapshot;
     let alt = |i: usize| s.alts.get(i).cloned().unwrap_or_default();
-    let primary: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| is_primary(p)).collect();
-    let rest: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| !is_primary(p)).collect();
+    // The first screen shows the chart the lesson step is about (the run's first chart in free play).
+    let focus = url
+        .lesson
+        .and_then(|n| state.def().and_then(|d| d.lesson.get(n)))
+        .map(|step| format!("chart-{}", step.chart))
+        .filter(|id| s.panels.iter().any(|p| p.dom_id == *id));
+    let in_stage = |p: &Panel| match &focus {
+        Some(id) => p.dom_id == *id || p.dom_id == format!("{id}-b"),
+        None => is_primary(p),
+    };
+    let primary: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| in_stage(p)).collect();
+    let rest: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| !in_stage(p)).collect();
     let watched = state.watched.unwrap_or_else(|| s.faulty.first().copied().unwrap_or(0));
     let pid_select = {
         let state = state.clone();
@@ -239,7 +249,7 @@ pub fn App() -> Html {
                 }
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
-                    { for primary.iter().map(|(i, p)| html! { <ChartFigure panel={(*p).clone()} alt={alt(*i)} /> }) }
+                    { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
                     <Status snapshot={(*snapshot).clone()} />
                     if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
                         <p class="lesson-again"><button type="button" id="lesson-start" class="link"
@@ -253,7 +263,7 @@ pub fn App() -> Html {
                     { ", " }{ term("EWMA") }{ ", " }{ term("probe") }{ ", " }{ term("worker") }{ "." }</p>
                 <div class="charts">
                     { for rest.iter().map(|(i, p)| html! {
-                        <ChartFigure panel={(*p).clone()} alt={alt(*i)}>
+                        <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={false}>
                             if p.kind == Kind::Pid { { pid_select.clone() } }
                         </ChartFigure>
                     }) }

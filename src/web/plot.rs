@@ -199,7 +199,8 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     // the plot is only as tall as the rows in use.
     let width_px = canvas.width() as f64;
     let plot_left = px(dpr, 62.0) as f64;
-    let estimate = |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 8.0) as f64);
+    let estimate =
+        |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 8.0) as f64);
     let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= c.x.0 && m.time_s <= c.x.1).collect();
     let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
     let placed = place_labels(&shown.iter().map(|m| estimate(m.time_s)).collect::<Vec<_>>(), &labels, 5.6 * dpr);
@@ -257,10 +258,8 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let max_points = canvas.width().max(2) as usize;
     for s in c.series {
         let style = rgb(s.colour).stroke_width(px(dpr, s.width_css));
-        let points = decimate(
-            s.points.iter().map(|&(t, v)| (t, map(v))).filter(|p| p.1.is_finite()).collect(),
-            max_points,
-        );
+        let points =
+            decimate(s.points.iter().map(|&(t, v)| (t, map(v))).filter(|p| p.1.is_finite()).collect(), max_points);
         let drawn = match s.pattern.dash_gap_px() {
             None => chart.draw_series(LineSeries::new(points, style)).map(|_| ()),
             Some((dash, gap)) => {

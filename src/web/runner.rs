@@ -278,8 +278,7 @@ impl Engine {
     pub fn note_speed(&mut self, simulated_s: f64, wall_s: f64) {
         if wall_s > 0.0 && wall_s.is_finite() && simulated_s.is_finite() {
             let now = simulated_s / wall_s;
-            self.achieved_speed =
-                if self.achieved_speed == 0.0 { now } else { 0.9 * self.achieved_speed + 0.1 * now };
+            self.achieved_speed = if self.achieved_speed == 0.0 { now } else { 0.9 * self.achieved_speed + 0.1 * now };
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::sim::ConnectMode;
 use crate::time::as_secs_f64;
 
 /// How often a playing page takes a snapshot, wall-clock ms.
-pub const SNAPSHOT_EVERY_MS: f64 = 250.0;
+pub const SNAPSHOT_EVERY_MS: f64 = 400.0;
 
 /// One run's totals and summary.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,7 +135,10 @@ fn decided(by: &str) -> String {
         "controller" => "the controller's weights: a random pick, each server's chance its weight ÷ total".into(),
         "pinned" => "an operator pin: the pinned weight replaces the controller's".into(),
         "controller off" => "the configured loads alone: an operator switched the controller off".into(),
-        "breaker" => "the section breaker: every server was at its connection limit, so the request failed fast as overloaded".into(),
+        "breaker" => {
+            "the section breaker: every server was at its connection limit, so the request failed fast as overloaded"
+                .into()
+        }
         "controller declined" => "nobody: the controller gave every candidate weight 0, so the request failed".into(),
         other => other.to_string(),
     }

@@ -13,7 +13,7 @@ after(async () => { await h?.stop(); });
 test('the page opens paused at t = 0 with the lesson and a drawn chart on the first screen', async () => {
   for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     const { page, problems } = await h.open('', viewport);
-    await waitForStatus(page, (s) => s.lesson_step === 0);
+    await waitForStatus(page, { lesson_step: 0 });
     const s = await status(page);
     assert.equal(s.playing, false);
     assert.equal(s.time_s, 0);
@@ -45,7 +45,7 @@ test('Next runs the slow lesson to the step where static weights reject requests
     assert.ok(Number(count) < 6, 'no lesson step shows rejected requests');
     await page.click('#lesson-next');
     step += 1;
-    await waitForStatus(page, (st, n) => st.lesson_step === n, step);
+    await waitForStatus(page, { lesson_step: step });
     const at = await page.textContent('#lesson-numbers');
     await page.waitForFunction(() => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 30_000 });
     s = await status(page);
@@ -56,25 +56,25 @@ test('Next runs the slow lesson to the step where static weights reject requests
   // Back replays from the seed: a new build, at an earlier time.
   const build = s.build;
   await page.click('#lesson-back');
-  await waitForStatus(page, (st, b) => st.build !== b && st.lesson_step !== null, build);
+  await waitForStatus(page, { build: { ne: build }, lesson_step: { ne: null } });
   await page.waitForFunction(() => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 30_000 });
   assert.ok((await status(page)).time_s < s.time_s, 'Back did not go back in time');
   await page.click('#lesson-skip');
-  await waitForStatus(page, (st) => st.lesson_step === null && st.playing);
+  await waitForStatus(page, { lesson_step: null, playing: true });
   assert.deepEqual(problems, []);
   await page.close();
 });
 
 test('Step redraws a paused chart', async () => {
   const { page, problems } = await h.open('?scenario=plain-s1&lesson=off&speed=20');
-  await waitForStatus(page, (s) => s.time_s > 2);
+  await waitForStatus(page, { time_s: { gt: 2 } });
   await page.click('#play');
-  await waitForStatus(page, (s) => !s.playing);
+  await waitForStatus(page, { playing: false });
   await page.waitForTimeout(300);
   const before = await canvasFingerprint(page, '#chart-conns');
   const t0 = (await status(page)).time_s;
   await page.click('#step');
-  await waitForStatus(page, (s, t) => s.time_s > t, t0);
+  await waitForStatus(page, { time_s: { gt: t0 } });
   await page.waitForTimeout(300);
   assert.notEqual(await canvasFingerprint(page, '#chart-conns'), before, 'Step did not redraw the chart');
   assert.deepEqual(problems, []);
@@ -100,11 +100,11 @@ test('every scenario key has a labelled control', async () => {
 
 test('a huge surge in the URL leaves the page responsive and says how fast it really runs', async () => {
   const { page, problems } = await h.open('?scenario=plain-s1&lesson=off&surge=1000@1&speed=100');
-  await waitForStatus(page, (s) => s.time_s > 1);
+  await waitForStatus(page, { time_s: { gt: 1 } });
   await page.waitForTimeout(1500);
   // The page still answers a click: pausing takes effect (Playwright's own action timeout bounds the wait).
   await page.click('#play', { timeout: 5000 });
-  await waitForStatus(page, (s) => !s.playing, null, 5000);
+  await waitForStatus(page, { playing: false }, 5000);
   await page.click('#play');
   await page.waitForTimeout(1500);
   const s = await status(page);

@@ -33,7 +33,7 @@ test('every scenario can be picked, and the URL follows', async () => {
     await page.selectOption('#scenario', name);
     await page.waitForFunction((n) => new URLSearchParams(location.search).get('scenario') === n, name);
     // A fresh run of that scenario exists (a new build), and its chart is drawn.
-    await waitForStatus(page, (s, b) => s.build !== b, build);
+    await waitForStatus(page, { build: { ne: build } });
     await page.waitForFunction(() => document.querySelector('#chart-conns, canvas[id^="chart-"]')?.dataset.simTime !== undefined);
     assert.ok((await chartColours(page)) > 20, `${name}: blank chart`);
   }

@@ -13,6 +13,8 @@ pub struct ChartProps {
     /// Its text alternative now.
     #[prop_or_default]
     pub alt: String,
+    /// Drawn big, on the first screen.
+    pub wide: bool,
     /// Extra controls between the caption and the canvas (the PID chart's server select).
     #[prop_or_default]
     pub children: Html,
@@ -23,7 +25,7 @@ pub struct ChartProps {
 pub fn ChartFigure(props: &ChartProps) -> Html {
     let p = &props.panel;
     html! {
-        <figure class={classes!("chart", p.primary.then_some("wide"))} data-panel={p.dom_id.clone()}>
+        <figure class={classes!("chart", props.wide.then_some("wide"))} data-panel={p.dom_id.clone()}>
             <figcaption>
                 <h2>{ p.title.clone() }</h2>
                 <p class="hint">{ p.hint.clone() }</p>

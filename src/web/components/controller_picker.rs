@@ -77,7 +77,12 @@ pub fn ControllerParams(props: &ControllerParamsProps) -> Html {
 }
 
 fn param_slider(p: &ParamInfo, values: &[(String, String)], on_param: &Callback<(String, String)>) -> Html {
-    let value = values.iter().rev().find(|(k, _)| k == p.key).and_then(|(_, v)| v.parse::<f64>().ok()).filter(|v| v.is_finite());
+    let value = values
+        .iter()
+        .rev()
+        .find(|(k, _)| k == p.key)
+        .and_then(|(_, v)| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite());
     html! {
         <NumberField key_name={p.key} id={format!("param-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
             help={p.help} min={p.min} max={p.max} default={p.default} value={value} param={true} on_set={on_param.clone()} />

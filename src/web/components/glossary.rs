@@ -26,7 +26,8 @@ pub const TERMS: &[(&str, &str)] = &[
 
 /// The anchor id of a term.
 pub fn anchor(term: &str) -> String {
-    let slug: String = term.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: String =
+        term.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     format!("term-{slug}")
 }
 

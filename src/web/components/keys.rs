@@ -143,7 +143,11 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
             if e.key() == "Enter" {
                 *keyboard.borrow_mut() = false;
                 commit(*shown);
-            } else if e.key().starts_with("Arrow") || e.key().starts_with("Page") || e.key() == "Home" || e.key() == "End" {
+            } else if e.key().starts_with("Arrow")
+                || e.key().starts_with("Page")
+                || e.key() == "Home"
+                || e.key() == "End"
+            {
                 *keyboard.borrow_mut() = true;
             }
         })
@@ -229,7 +233,8 @@ fn key_control(k: &'static KeyInfo, sets: &[(String, String)], on_set: &Callback
     match k.kind {
         KeyKind::Number { min, max } => {
             let default = default_number(k.default).unwrap_or(min);
-            let warn_at = (k.key == "utilization").then_some((1.0, "ρ ≥ 1: arrivals outpace the servers and the queue grows without end."));
+            let warn_at = (k.key == "utilization")
+                .then_some((1.0, "ρ ≥ 1: arrivals outpace the servers and the queue grows without end."));
             html! {
                 <NumberField key_name={k.key} id={id} unit={k.unit} default_text={k.default} help={k.help}
                     min={min} max={max} default={default} value={value.and_then(|v| v.parse().ok())} param={false}
@@ -259,9 +264,8 @@ fn key_control(k: &'static KeyInfo, sets: &[(String, String)], on_set: &Callback
         KeyKind::Choice(options) => {
             let current = value.unwrap_or_default();
             let key = k.key.to_string();
-            let on_change = on_set.reform(move |e: Event| {
-                (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
-            });
+            let on_change = on_set
+                .reform(move |e: Event| (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
             html! {
                 <div class="param">
                     <label for={id.clone()}><span class="param-key">{ k.key }</span>

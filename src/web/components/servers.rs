@@ -104,10 +104,42 @@ struct GlobalProps {
     on_command: Callback<String>,
 }
 
+#[derive(Properties, PartialEq)]
+struct TargetRowProps {
+    name: String,
+    table: Table,
+    state: String,
+    faulty: bool,
+    on_command: Callback<String>,
+}
+
+/// One target: its name, its state now and a button per verb that takes it. A component of its own, so a
+/// snapshot re-renders only the rows whose state changed.
+#[component]
+fn TargetRow(props: &TargetRowProps) -> Html {
+    let name = &props.name;
+    html! {
+        <li class={classes!("server", props.faulty.then_some("faulty"))} data-server={name.clone()}>
+            <div class="server-head">
+                <strong>{ name.clone() }</strong>
+                <span class="server-state" id={format!("state-{name}")}>{ props.state.clone() }</span>
+            </div>
+            <div class="buttons" role="group" aria-label={format!("faults and operator actions for {name}")}>
+                { for props.table.0.iter().filter(|c| c.target.is_some()).map(|spec| {
+                    let args: Vec<f64> = spec.args.iter().map(|a| a.default).collect();
+                    let text = command_text(spec, Some(name), &args);
+                    let on_command = props.on_command.clone();
+                    let onclick = Callback::from(move |_: MouseEvent| on_command.emit(text.clone()));
+                    html! { <button type="button" data-fault={spec.verb} title={spec.help} onclick={onclick}>{ label(spec) }</button> }
+                }) }
+            </div>
+        </li>
+    }
+}
+
 /// Every target's row and the whole-model commands.
 #[component]
 pub fn Commands(props: &CommandsProps) -> Html {
-    let per_target: Vec<&'static CommandSpec> = props.table.0.iter().filter(|c| c.target.is_some()).collect();
     let global: Vec<&'static CommandSpec> = props.table.0.iter().filter(|c| c.target.is_none()).collect();
     let inverses: Vec<String> =
         props.table.0.iter().filter_map(|c| c.inverse.map(|i| format!("{i} undoes {}", c.verb))).collect();
@@ -123,21 +155,9 @@ pub fn Commands(props: &CommandsProps) -> Html {
             }
             <ul class="server-list">
                 { for props.names.iter().enumerate().map(|(i, name)| html! {
-                    <li class={classes!("server", props.faulty.contains(&i).then_some("faulty"))} data-server={name.clone()} key={name.clone()}>
-                        <div class="server-head">
-                            <strong>{ name.clone() }</strong>
-                            <span class="server-state" id={format!("state-{name}")}>{ props.states.get(i).cloned().unwrap_or_default() }</span>
-                        </div>
-                        <div class="buttons" role="group" aria-label={format!("faults and operator actions for {name}")}>
-                            { for per_target.iter().map(|spec| {
-                                let args: Vec<f64> = spec.args.iter().map(|a| a.default).collect();
-                                let text = command_text(spec, Some(name), &args);
-                                let on_command = props.on_command.clone();
-                                let onclick = Callback::from(move |_: MouseEvent| on_command.emit(text.clone()));
-                                html! { <button type="button" data-fault={spec.verb} title={spec.help} onclick={onclick}>{ label(spec) }</button> }
-                            }) }
-                        </div>
-                    </li>
+                    <TargetRow key={name.clone()} name={name.clone()} table={props.table}
+                        state={props.states.get(i).cloned().unwrap_or_default()} faulty={props.faulty.contains(&i)}
+                        on_command={props.on_command.clone()} />
                 }) }
             </ul>
         </details>

@@ -26,7 +26,7 @@ use crate::web::snapshot::{self, Snapshot, SNAPSHOT_EVERY_MS};
 const DPR_MAX: f64 = 3.0;
 
 /// Wall-clock time a frame may spend simulating, ms; the rest of the frame is for drawing.
-pub const SIM_BUDGET_MS: f64 = 8.0;
+pub const SIM_BUDGET_MS: f64 = 9.0;
 
 /// Charts redrawn per frame at most while playing (round robin over those with new rows).
 pub const CHARTS_PER_FRAME: usize = 2;
