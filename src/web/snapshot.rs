@@ -184,6 +184,9 @@ fn states(lane: &Lane) -> Vec<String> {
         .enumerate()
         .map(|(i, s)| {
             let mut parts = vec![format!("{} conns", s.active_conns)];
+            if cfg.servers.get(i).is_some_and(|c| c.role == crate::config::Role::Primary) {
+                parts.insert(0, "primary: takes writes and read-your-writes, never balanced (load 0)".into());
+            }
             if s.crashed {
                 parts.push("crashed".into());
             } else {
