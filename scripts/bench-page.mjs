@@ -67,6 +67,9 @@ try {
   if (own) {
     const stats = typeof own === 'string' ? JSON.parse(own) : own;
     console.log(`frame time in the page's rAF callback: median ${Number(stats.median_ms).toFixed(2)} ms, p95 ${Number(stats.p95_ms).toFixed(2)} ms over ${stats.count} frames`);
+    if (stats.sim_mean_ms !== undefined) {
+      console.log(`  of which (means): simulation ${stats.sim_mean_ms.toFixed(2)} ms, chart drawing ${stats.draw_mean_ms.toFixed(2)} ms, snapshot ${stats.snapshot_mean_ms.toFixed(2)} ms (the snapshot's re-render runs after the callback)`);
+    }
   } else {
     console.log('the page does not expose loadlab_frame_stats(); the intervals above include its work');
   }

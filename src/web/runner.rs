@@ -30,9 +30,9 @@ pub const HISTORY_POINTS: usize = 600;
 pub const CSV_ROWS_MAX: usize = 14_400;
 
 /// Events one `run_until` call may process. The frame loop checks its wall-clock budget between calls, so a
-/// frame never runs much past its budget, whatever the URL asks for (a 1000× surge, a huge section): about
-/// 2 ms of simulation in Chromium on this machine.
-pub const EVENTS_PER_CHUNK: u64 = 20_000;
+/// frame never runs much past its budget, whatever the URL asks for (a 1000× surge, a huge section): under a
+/// millisecond of simulation in Chromium on this machine.
+pub const EVENTS_PER_CHUNK: u64 = 5_000;
 
 /// Longest wall-clock gap one frame accounts for, seconds. A tab that was hidden for a minute resumes where it
 /// was instead of trying to simulate the whole minute in one frame.

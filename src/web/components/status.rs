@@ -44,7 +44,7 @@ pub fn line(s: &Snapshot) -> String {
     }
     if !s.playing {
         out.push_str(" · paused");
-    } else if s.behind && s.achieved_speed > 0.0 {
+    } else if s.achieved_speed > 0.0 && s.achieved_speed < 0.9 * s.speed {
         out.push_str(&format!(
             " · running at {:.0}× of the {}× asked (this device cannot keep up)",
             s.achieved_speed, s.speed
