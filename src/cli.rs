@@ -14,7 +14,6 @@ use crate::output;
 use crate::registry::{self, RunSpec};
 use crate::scenario::{self, KeyKind};
 use crate::scorecard::{self, Score};
-use crate::sim::Sim;
 use crate::time::{from_secs_f64, SECOND};
 
 /// Exit status for bad input.
@@ -311,29 +310,9 @@ fn cmd_bench(args: &[String]) -> Result<(), UsageError> {
                 .ok_or_else(|| format!("--repeats: '{value}' is not valid; expected 1 to 100"))?;
         }
     }
-    let set = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
-    let mmc = set(&[("servers", "20"), ("slots", "8"), ("service_ms", "10"), ("utilization", "0.9")]);
-    let mut best_rate = 0.0f64;
-    let mut best_plain = f64::INFINITY;
-    let mut plain_requests = 0;
-    for _ in 0..repeats {
-        let mut cfg = scenario::build("mmc", "static", &mmc)?;
-        cfg.duration = 200 * SECOND;
-        let mut sim = Sim::try_new(cfg, 1)?;
-        let t = Instant::now();
-        sim.run_to_end();
-        let wall = t.elapsed().as_secs_f64();
-        best_rate = best_rate.max(sim.summary().events as f64 / wall);
-
-        let cfg = scenario::build("plain-s1", "static", &[])?;
-        let mut sim = Sim::try_new(cfg, 1)?;
-        let t = Instant::now();
-        sim.run_to_end();
-        best_plain = best_plain.min(t.elapsed().as_secs_f64());
-        plain_requests = sim.summary().requests;
+    for (name, figure) in crate::bench::all(repeats)? {
+        println!("{name}: {figure} (best of {repeats})");
     }
-    println!("mmc 20x8 slots, 10 ms, rho 0.9, 200 s simulated: {:.2} M events/s (best of {repeats})", best_rate / 1e6);
-    println!("plain-s1 100 s simulated ({plain_requests} requests): {:.3} s wall (best of {repeats})", best_plain);
     Ok(())
 }
 

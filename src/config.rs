@@ -7,10 +7,15 @@ use crate::command::Command;
 use crate::controller::ControllerSpec;
 use crate::time::{SimDuration, SimTime, SECOND};
 
-/// Hard bounds that keep every run's memory finite. Inputs beyond them are rejected at configuration time.
+/// Hard bounds that keep every run's memory finite, and the memory budget they add up to. Inputs beyond them are
+/// rejected at configuration time with a one-line error naming the key to lower; this module is the one place
+/// they are stated.
 pub mod limits {
-    /// Servers in a section: the per-request "already tried" set is a 64-bit mask.
-    pub const MAX_SERVERS: usize = 64;
+    use super::Config;
+
+    /// Servers in a section. Nothing in a type caps it: the per-request "already tried" set has one bit per
+    /// server, and per-host state grows with hosts × servers under [`MEMORY_BUDGET_BYTES`].
+    pub const MAX_SERVERS: usize = 4096;
     /// App hosts, each with its own balancer state.
     pub const MAX_HOSTS: u32 = 10_000;
     /// Workers in one host's pool.
@@ -21,6 +26,46 @@ pub mod limits {
     pub const MAX_BUFFERED_ROWS: usize = 1 << 20;
     /// Scheduled commands in one config.
     pub const MAX_SCHEDULE: usize = 10_000;
+    /// Total arrival rate, requests/s, surges included: ten a microsecond. The clock is an integer microsecond,
+    /// and a run at this rate already costs about 3×10⁷ events per simulated second.
+    pub const MAX_ARRIVAL_RATE: f64 = 1e7;
+    /// Memory one run may use for its state, bytes (1 GiB). An A/B pair in the page stays under wasm32's 4 GiB.
+    pub const MEMORY_BUDGET_BYTES: u64 = 1 << 30;
+    /// State per (app host, server) pair: in-flight count and pick candidate (28 bytes) plus a balancer's
+    /// per-server state (at most about 64 bytes: conn-p's failure window is an empty deque until failures
+    /// arrive).
+    pub const BYTES_PER_HOST_SERVER: u64 = 92;
+    /// State per live request: its slab slot (64 bytes) plus its tried-servers bits.
+    pub fn bytes_per_request(servers: usize) -> u64 {
+        64 + 8 * servers.div_ceil(64) as u64
+    }
+
+    /// The fixed state a config allocates up front, bytes.
+    pub fn fixed_bytes(cfg: &Config) -> u64 {
+        cfg.hosts as u64 * cfg.servers.len() as u64 * BYTES_PER_HOST_SERVER
+    }
+
+    /// Checks that the config's fixed state fits the budget.
+    pub fn check_memory(cfg: &Config) -> Result<(), String> {
+        let fixed = fixed_bytes(cfg);
+        if fixed > MEMORY_BUDGET_BYTES / 2 {
+            return Err(format!(
+                "{} hosts × {} servers need about {} MiB of balancer state, over half the {} MiB memory budget; lower hosts or servers",
+                cfg.hosts,
+                cfg.servers.len(),
+                fixed >> 20,
+                MEMORY_BUDGET_BYTES >> 20
+            ));
+        }
+        Ok(())
+    }
+
+    /// Live requests a run may hold: the config's bound, lowered so that the request slab fits in what the
+    /// budget leaves after the fixed state. Arrivals beyond it are rejected and counted, never allocated.
+    pub fn max_live_requests(cfg: &Config) -> u32 {
+        let room = MEMORY_BUDGET_BYTES.saturating_sub(fixed_bytes(cfg)) / bytes_per_request(cfg.servers.len());
+        cfg.max_requests_in_flight.min(room.min(u32::MAX as u64) as u32)
+    }
 }
 
 /// What part a server plays in the section.
@@ -171,6 +216,14 @@ impl Config {
         if !(self.arrival_rate.is_finite() && self.arrival_rate >= 0.0) {
             return Err(format!("arrival rate must be a finite number ≥ 0, got {}", self.arrival_rate));
         }
+        if self.arrival_rate > limits::MAX_ARRIVAL_RATE {
+            return Err(format!(
+                "arrival rate {:.4e} req/s is above the engine's {:e} req/s; lower rate_scale (mmc: utilization, servers or slots, or raise service_ms)",
+                self.arrival_rate,
+                limits::MAX_ARRIVAL_RATE
+            ));
+        }
+        limits::check_memory(self)?;
         if !(0.0..=1.0).contains(&self.primary_fraction) {
             return Err(format!("primary_fraction must be in [0, 1], got {}", self.primary_fraction));
         }

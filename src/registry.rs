@@ -52,6 +52,9 @@ pub struct LessonStep {
     pub numbers: fn(&Map<String, Value>) -> String,
 }
 
+/// Builds a run of a scenario from what the front end asked for, or says in one line why not.
+pub type Builder = fn(&'static ScenarioDef, &RunSpec) -> Result<Box<dyn Run>, String>;
+
 /// One scenario.
 #[derive(Clone, Copy, Debug)]
 pub struct ScenarioDef {
@@ -79,11 +82,16 @@ pub struct ScenarioDef {
     /// What the incident reported.
     pub figures: &'static [Figure],
     /// Builds a run.
-    pub build: fn(&'static ScenarioDef, &RunSpec) -> Result<Box<dyn Run>, String>,
+    pub build: Builder,
 }
 
 /// Every model's scenarios, in the order `loadlab list` prints them.
-pub const MODELS: &[&[ScenarioDef]] = &[crate::models::section::SCENARIOS];
+pub const MODELS: &[&[ScenarioDef]] = &[
+    crate::models::section::SCENARIOS,
+    crate::models::sahana::SCENARIOS,
+    crate::models::koha::SCENARIOS,
+    crate::models::galera::SCENARIOS,
+];
 
 /// Every scenario.
 pub fn all() -> impl Iterator<Item = &'static ScenarioDef> {

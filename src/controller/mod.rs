@@ -5,6 +5,7 @@
 //! simulator. The engine tells it about its own connects and closes through the `on_*` callbacks, and it answers
 //! `pick` with an index into the candidates. One instance runs per app host.
 
+pub mod load_index;
 mod mediawiki;
 mod production;
 mod static_weights;
@@ -38,6 +39,21 @@ pub struct HostView<'a> {
     /// Eligible replicas, in config order. Never empty when `pick` is called. `configured_load` already includes
     /// operator overrides (pin, depool, drain, repool ramps).
     pub candidates: &'a [Candidate],
+    /// The configured loads of `candidates` as an O(log n) sampling index, when the candidates are the host's
+    /// full replica list (the common first pick); `None` after a failed connect, with pins or zero loads.
+    pub load_index: Option<&'a load_index::LoadIndex>,
+}
+
+impl HostView<'_> {
+    /// A candidate drawn with probability proportional to its configured load: O(log n) through
+    /// `load_index` when there is one, else a scan. Both map the same uniform draw to the same candidate
+    /// (up to the last bit of the cumulative sums).
+    pub fn sample_by_load(&self, rng: &mut Rng) -> Option<usize> {
+        match self.load_index {
+            Some(index) => index.sample(rng),
+            None => pick_weighted(self.candidates, rng, |_, c| c.configured_load),
+        }
+    }
 }
 
 /// What a gauge ("probe") connection found.

@@ -59,7 +59,8 @@ pub trait CommandCodec {
     fn table(&self) -> &'static [CommandSpec];
     /// Names of the targets of `kind` (servers, workers, nodes), in index order.
     fn target_names(&self, kind: &str) -> Vec<String>;
-    /// A parsed command as the model's command.
+    /// A parsed command as the model's command. (It reads the model's targets, so it takes `self`.)
+    #[allow(clippy::wrong_self_convention)]
     fn from_parsed(&self, parsed: &Parsed) -> Result<Self::Command, String>;
     /// The model's command as text parts; `None` for commands that have no text form.
     fn to_parsed(&self, command: &Self::Command) -> Option<Parsed>;

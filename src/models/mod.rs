@@ -3,4 +3,7 @@
 //!
 //! Models never import each other; what several share lives in [`crate::parts`].
 
+pub mod galera;
+pub mod koha;
+pub mod sahana;
 pub mod section;

@@ -27,46 +27,63 @@ use crate::time::{SimDuration, SimTime, SECOND};
 /// Longest failure window, seconds; bounds every ring.
 pub const MAX_WINDOW_S: u64 = 600;
 
-/// Connection failures per server in a sliding window of whole-second buckets; memory is servers × window.
+/// Connection failures per server in a sliding window of whole-second buckets.
+///
+/// Each server keeps only the seconds in which it saw failures, oldest first, with a running total; expired
+/// seconds are dropped as time passes. So memory is an empty deque per server plus one entry per (server, second
+/// with failures) inside the window, and a count costs O(1) amortised, whatever the window's length. (A ring of
+/// `window` buckets per server per host cost hosts × servers × window × 12 bytes up front: 3 GB for 10 000 hosts,
+/// 64 servers and a 600 s window, and O(window) per count.)
 #[derive(Clone, Debug)]
 pub struct FailureWindow {
     window_s: u64,
-    /// Per server, `window_s` slots: which second each bucket holds (`u64::MAX`: empty) and its count.
-    seconds: Vec<u64>,
-    counts: Vec<u32>,
+    servers: Vec<RefCell<ServerFailures>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ServerFailures {
+    /// (second, failures in it), oldest first; every second is within the window of the latest access.
+    seconds: std::collections::VecDeque<(u64, u32)>,
+    total: u32,
+}
+
+impl ServerFailures {
+    /// Drops the seconds that have left the window ending at `second`.
+    fn expire(&mut self, second: u64, window_s: u64) {
+        while let Some(&(s, n)) = self.seconds.front() {
+            if s + window_s > second {
+                break;
+            }
+            self.total -= n;
+            self.seconds.pop_front();
+        }
+    }
 }
 
 impl FailureWindow {
     /// An empty window of `window_s` seconds (clamped to 1..=[`MAX_WINDOW_S`]) for `servers` servers.
     pub fn new(servers: usize, window_s: u64) -> FailureWindow {
         let window_s = window_s.clamp(1, MAX_WINDOW_S);
-        let slots = servers * window_s as usize;
-        FailureWindow { window_s, seconds: vec![u64::MAX; slots], counts: vec![0; slots] }
+        FailureWindow { window_s, servers: vec![RefCell::new(ServerFailures::default()); servers] }
     }
 
-    /// Counts one failure to `server` at `now`.
+    /// Counts one failure to `server` at `now` (times never go backwards).
     pub fn record(&mut self, now: SimTime, server: usize) {
         let second = now / SECOND;
-        let slot = server * self.window_s as usize + (second % self.window_s) as usize;
-        if self.seconds[slot] != second {
-            self.seconds[slot] = second;
-            self.counts[slot] = 0;
+        let mut f = self.servers[server].borrow_mut();
+        f.expire(second, self.window_s);
+        match f.seconds.back_mut() {
+            Some((s, n)) if *s == second => *n = n.saturating_add(1),
+            _ => f.seconds.push_back((second, 1)),
         }
-        self.counts[slot] = self.counts[slot].saturating_add(1);
+        f.total = f.total.saturating_add(1);
     }
 
     /// Failures to `server` in the buckets of the last `window_s` seconds up to and including now's.
     pub fn count(&self, now: SimTime, server: usize) -> u32 {
-        let second = now / SECOND;
-        let base = server * self.window_s as usize;
-        let mut total = 0u32;
-        for slot in base..base + self.window_s as usize {
-            let s = self.seconds[slot];
-            if s != u64::MAX && s <= second && s + self.window_s > second {
-                total = total.saturating_add(self.counts[slot]);
-            }
-        }
-        total
+        let mut f = self.servers[server].borrow_mut();
+        f.expire(now / SECOND, self.window_s);
+        f.total
     }
 }
 
@@ -241,9 +258,18 @@ mod tests {
         assert_eq!(w.count(18 * SECOND + 999_999, 0), 1);
         assert_eq!(w.count(19 * SECOND, 0), 0);
         assert_eq!(w.count(19 * SECOND, 1), 0);
-        // A bucket is reused for a later second: the old count does not leak into it.
-        w.record(20 * SECOND, 0); // second 20 reuses slot 0
+        // A later second starts from zero: the old count does not leak into it.
+        w.record(20 * SECOND, 0);
         assert_eq!(w.count(20 * SECOND, 0), 1);
+        // A whole window of failures, one a second, then silence: the count falls by one a second.
+        let mut w = FailureWindow::new(1, 600);
+        for s in 0..600 {
+            w.record(s * SECOND, 0);
+            w.record(s * SECOND + 1, 0);
+        }
+        assert_eq!(w.count(599 * SECOND, 0), 1200);
+        assert_eq!(w.count(600 * SECOND, 0), 1198);
+        assert_eq!(w.count(1199 * SECOND, 0), 0);
     }
 
     #[test]
@@ -253,7 +279,7 @@ mod tests {
         let mut b = ConnCounts::section_scope(1, 2, shared, SECOND);
         let c = |server, in_flight| Candidate { server, configured_load: 1.0, in_flight };
         fn view(now: SimTime, host: usize, candidates: &[Candidate]) -> HostView<'_> {
-            HostView { now, host, hosts: 2, candidates }
+            HostView { now, host, hosts: 2, candidates, load_index: None }
         }
         let mut out = Vec::new();
         // Host a publishes 4 and 0 at t = 0 and snapshots them: per host (4 + 0)/2 = 2, 0.
@@ -292,7 +318,7 @@ mod tests {
         h.on_connect(SECOND, 1, true);
         let cands = [Candidate { server: 0, configured_load: 1.0, in_flight: 3 }];
         let mut out = Vec::new();
-        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands }, &mut out);
+        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands , load_index: None }, &mut out);
         assert_eq!(out, vec![5.0]);
         assert_eq!(h.section_open(0), None);
     }

@@ -332,7 +332,7 @@ mod tests {
     }
 
     fn view<'a>(now: SimTime, host: usize, candidates: &'a [Candidate]) -> HostView<'a> {
-        HostView { now, host, hosts: 2, candidates }
+        HostView { now, host, hosts: 2, candidates, load_index: None }
     }
 
     #[test]

@@ -68,6 +68,23 @@ pub struct P2c {
 }
 
 impl P2c {
+    /// Draws one candidate not in `drawn`, by configured load: successive sampling without replacement. With a
+    /// load index, redraws on a repeat (the same distribution, w_j / (W − Σ drawn), in O(log n) a draw); after
+    /// a few repeats, or without an index, scans with the drawn ones' loads set to zero.
+    fn draw_distinct(&self, view: &HostView<'_>, drawn: &[usize], rng: &mut Rng) -> Option<usize> {
+        const REDRAWS: usize = 8;
+        if let Some(index) = view.load_index {
+            for _ in 0..REDRAWS {
+                let k = index.sample(rng)?;
+                if !drawn.contains(&k) {
+                    return Some(k);
+                }
+            }
+        }
+        let weight = |i: usize, c: &crate::controller::Candidate| if drawn.contains(&i) { 0.0 } else { c.configured_load };
+        crate::controller::pick_weighted(view.candidates, rng, weight)
+    }
+
     /// A balancer drawing `choices` candidates (1 to 4) per pick, for a section of `servers` servers.
     pub fn new(choices: usize, servers: usize) -> P2c {
         P2c {
@@ -85,10 +102,7 @@ impl Controller for P2c {
         let mut count = 0;
         let mut best: Option<usize> = None;
         while count < self.choices {
-            let is_drawn = |i: usize| drawn[..count].contains(&i);
-            let Some(k) =
-                crate::controller::pick_weighted(cands, rng, |i, c| if is_drawn(i) { 0.0 } else { c.configured_load })
-            else {
+            let Some(k) = self.draw_distinct(view, &drawn[..count], rng) else {
                 break; // fewer candidates with a positive load than `choices`: all are drawn
             };
             drawn[count] = k;
@@ -99,9 +113,9 @@ impl Controller for P2c {
             }
         }
         let chosen = best?;
-        for c in cands {
-            if let Some(slot) = self.last_in_flight.get_mut(c.server) {
-                *slot = c.in_flight;
+        for &k in &drawn[..count] {
+            if let Some(slot) = self.last_in_flight.get_mut(cands[k].server) {
+                *slot = cands[k].in_flight;
             }
         }
         let rival = drawn[..count].iter().filter(|&&k| k != chosen).map(|&k| cands[k].in_flight).min();
@@ -119,7 +133,7 @@ impl Controller for P2c {
         out.extend(successive_sampling_win_probabilities(&loads, &conns, self.choices).iter().map(|p| p * total));
     }
 
-    /// As of this host's last pick: the server's in-flight count, the fewest in-flight among the other candidates
+    /// As of this host's last pick that drew it: the server's in-flight count, the fewest in-flight among the other candidates
     /// drawn the last time it won (omitted if it was drawn alone), and `choices`.
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
         if let Some(&n) = self.last_in_flight.get(server) {
@@ -143,7 +157,7 @@ mod tests {
     }
 
     fn frequencies(p2c: &mut P2c, cands: &[Candidate], picks: u32, seed: u64) -> Vec<f64> {
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands , load_index: None };
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut counts = vec![0u32; cands.len()];
         for _ in 0..picks {
@@ -162,7 +176,7 @@ mod tests {
         let expected: Vec<f64> = (1..=n).map(|r| 2.0 * (n - r) as f64 / (n * (n - 1)) as f64).collect();
         // The exact enumeration agrees with the formula to rounding…
         let mut exact = Vec::new();
-        P2c::new(2, n).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands }, &mut exact);
+        P2c::new(2, n).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut exact);
         for (w, e) in exact.iter().zip(&expected) {
             assert!((w / 500.0 - e).abs() < 1e-12, "exact {exact:?} vs {expected:?}");
         }
@@ -181,7 +195,7 @@ mod tests {
         // P(r) = C(n − r, k − 1)/C(n, k). n = 6, k = 3: C(5,2)/20 = 10/20, 6/20, 3/20, 1/20, 0, 0.
         let cands: Vec<Candidate> = (0..6).map(|i| cand(i, 1.0, 10 * i as u32)).collect();
         let mut w = Vec::new();
-        P2c::new(3, 6).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands }, &mut w);
+        P2c::new(3, 6).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut w);
         let expected = [10.0, 6.0, 3.0, 1.0, 0.0, 0.0].map(|x| x / 20.0 * 6.0);
         for (a, b) in w.iter().zip(expected) {
             assert!((a - b).abs() < 1e-12, "{w:?}");
@@ -203,7 +217,7 @@ mod tests {
     fn weighted_draws_match_the_exact_probabilities() {
         // Unequal loads and in-flight counts, checked against the enumeration (itself checked by hand in mod.rs).
         let cands = [cand(0, 50.0, 0), cand(1, 200.0, 2), cand(2, 200.0, 1), cand(3, 325.0, 3)];
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
         let mut exact = Vec::new();
         P2c::new(2, 4).weights(&view, &mut exact);
         let seed = 23;
@@ -232,7 +246,7 @@ mod tests {
         let cands = [cand(0, 100.0, 3), cand(1, 100.0, 0)];
         let mut p = P2c::new(2, 2);
         let mut rng = Rng::new(2, Stream::Balancing);
-        assert_eq!(p.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands }, &mut rng), Some(1));
+        assert_eq!(p.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut rng), Some(1));
         let mut out = Vec::new();
         p.diagnostics(1, &mut out);
         assert_eq!(out, vec![("in_flight", 0.0), ("rival_in_flight", 3.0), ("choices", 2.0)]);
@@ -245,7 +259,7 @@ mod tests {
     fn fewer_positive_candidates_than_choices_draws_them_all() {
         let cands = [cand(0, 100.0, 4), cand(1, 0.0, 0)];
         let mut rng = Rng::new(1, Stream::Balancing);
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
         assert_eq!(P2c::new(4, 2).pick(&view, &mut rng), Some(0));
     }
 }

@@ -5,6 +5,19 @@
 //! schema and charts, and adapts it to [`Run`] for every front end.
 
 pub mod commands;
+mod connect;
+mod host;
+mod invariants;
+mod meter;
+pub mod model;
+mod overrides;
+mod pick;
+mod request;
+mod server;
+
+pub use pick::PickTrace;
+pub use server::{ConnectMode, ServerNow};
+
 pub mod lessons;
 
 use serde_json::{Map, Value};

@@ -1,0 +1,153 @@
+//! A Fenwick (binary indexed) tree over the configured loads of a host's full replica list, so a pick by load
+//! costs O(log n) instead of a scan of every server.
+//!
+//! Production balancers pick in O(log n) or better (HAProxy's ebtrees, Envoy's EDF scheduler); a linear scan made
+//! `static` lose 83% of its events/s going from 8 to 1024 servers. The engine keeps one index per section (the
+//! configured loads are section-wide) and hands it to controllers in [`super::HostView::load_index`] whenever
+//! the candidates are the full replica list in index order; re-picks after a failure, pins and zero loads
+//! filter the list, and then controllers scan as before.
+//!
+//! Hand-written: no maintained crate offers a Fenwick tree with weighted descent over `f64`, and it is 40 lines.
+
+use crate::rng::Rng;
+
+/// Prefix sums of loads by candidate position.
+#[derive(Clone, Debug, Default)]
+pub struct LoadIndex {
+    /// 1-based Fenwick array: `tree[i]` sums the loads of positions (i − lowbit(i), i].
+    tree: Vec<f64>,
+    loads: Vec<f64>,
+    total: f64,
+}
+
+impl LoadIndex {
+    /// An index over `loads` (negative and NaN count as 0).
+    pub fn new(loads: &[f64]) -> LoadIndex {
+        let loads: Vec<f64> = loads.iter().map(|l| if *l > 0.0 { *l } else { 0.0 }).collect();
+        let n = loads.len();
+        let mut tree = vec![0.0; n + 1];
+        for k in 1..=n {
+            tree[k] += loads[k - 1];
+            let parent = k + (k & k.wrapping_neg());
+            if parent <= n {
+                tree[parent] += tree[k];
+            }
+        }
+        let total = loads.iter().sum();
+        LoadIndex { tree, loads, total }
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.loads.len()
+    }
+
+    /// True when it indexes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.loads.is_empty()
+    }
+
+    /// The sum of all loads.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
+
+    /// Sets the load at `pos`.
+    pub fn set(&mut self, pos: usize, load: f64) {
+        let load = if load > 0.0 { load } else { 0.0 };
+        let delta = load - self.loads[pos];
+        self.loads[pos] = load;
+        let mut k = pos + 1;
+        while k < self.tree.len() {
+            self.tree[k] += delta;
+            k += k & k.wrapping_neg();
+        }
+        // The total from the tree's own prefix sum, so repeated updates cannot drift it away from the tree.
+        let mut total = 0.0;
+        let mut k = self.loads.len();
+        while k > 0 {
+            total += self.tree[k];
+            k -= k & k.wrapping_neg();
+        }
+        self.total = total.max(0.0);
+    }
+
+    /// The position holding cumulative load `target` ∈ [0, total): the smallest p with prefix(p + 1) > target;
+    /// positions with zero load are never returned.
+    pub fn find(&self, mut target: f64) -> Option<usize> {
+        let n = self.loads.len();
+        if n == 0 || self.total <= 0.0 {
+            return None;
+        }
+        let mut pos = 0; // 1-based prefix end so far
+        let mut step = n.next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree[next] <= target {
+                target -= self.tree[next];
+                pos = next;
+            }
+            step >>= 1;
+        }
+        // Rounding may land on a zero-load position or past the end: step back to the last positive one.
+        let mut p = pos.min(n - 1);
+        while self.loads[p] <= 0.0 {
+            if p == 0 {
+                return self.loads.iter().position(|l| *l > 0.0);
+            }
+            p -= 1;
+        }
+        Some(p)
+    }
+
+    /// A position drawn with probability load / total, from one uniform draw (as `pick_weighted` draws).
+    pub fn sample(&self, rng: &mut Rng) -> Option<usize> {
+        if self.total <= 0.0 || !self.total.is_finite() {
+            return None;
+        }
+        self.find(rng.next_f64() * self.total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    #[test]
+    fn find_matches_a_linear_scan_of_cumulative_loads() {
+        let loads = [50.0, 0.0, 200.0, 200.0, 325.0, 0.0, 1.0];
+        let index = LoadIndex::new(&loads);
+        assert_eq!(index.total(), 776.0);
+        let linear = |t: f64| {
+            let mut acc = 0.0;
+            loads.iter().position(|l| {
+                acc += l;
+                *l > 0.0 && t < acc
+            })
+        };
+        for k in 0..7760 {
+            let t = k as f64 / 10.0;
+            assert_eq!(index.find(t), linear(t), "target {t}");
+        }
+    }
+
+    #[test]
+    fn updates_move_the_shares_and_samples_follow_them() {
+        let mut index = LoadIndex::new(&[1.0; 1024]);
+        index.set(3, 1024.0); // position 3 now holds half the total
+        index.set(5, 0.0);
+        assert_eq!(index.total(), 1024.0 - 2.0 + 1024.0);
+        let mut rng = Rng::new(1, Stream::Balancing);
+        let n = 100_000;
+        let mut hits3 = 0;
+        for _ in 0..n {
+            let p = index.sample(&mut rng).unwrap();
+            assert_ne!(p, 5, "a zero load is never drawn");
+            hits3 += (p == 3) as u32;
+        }
+        // Share 1024/2046 = 0.5005; standard error √(p(1−p)/n) = 0.0016: allow 5 of them.
+        let share = hits3 as f64 / n as f64;
+        assert!((share - 1024.0 / 2046.0).abs() < 0.008, "{share}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Every `--set` key of the Galera model, declared once with unit, default, range or choices, and the scenarios it
+//! applies to. Defaults come from Galera's `gcs/src/gcs_params.cpp` (fc_limit 16, fc_factor 1.0, fc_master_slave
+//! and sync_donor off), the seeds (5–6k writesets/s, 200 tps, 3 files × 2 copies, 10 Gbit/s) and SEED-MODELS.md
+//! (the fitted applier, the assumed storage service times), which says which is which.
+
+use crate::engine::keys::{KeyInfo, KeyKind};
+
+/// The Percona desync scenario.
+pub const PERCONA: &str = "percona-desync";
+/// The hyperconverged storage scenario.
+pub const HCI: &str = "galera-hyperconverged";
+/// The full-cluster crash scenario.
+pub const CRASH: &str = "galera-full-crash";
+
+const ALL: &[&str] = &[];
+const P: &[&str] = &[PERCONA];
+const H: &[&str] = &[HCI];
+const C: &[&str] = &[CRASH];
+const HC: &[&str] = &[HCI, CRASH];
+
+const fn num(
+    key: &'static str,
+    unit: &'static str,
+    default: &'static str,
+    help: &'static str,
+    scenarios: &'static [&'static str],
+    min: f64,
+    max: f64,
+) -> KeyInfo {
+    KeyInfo { key, unit, default, help, scenarios, kind: KeyKind::Number { min, max } }
+}
+
+const fn pick(
+    key: &'static str,
+    default: &'static str,
+    help: &'static str,
+    scenarios: &'static [&'static str],
+    options: &'static [&'static str],
+) -> KeyInfo {
+    KeyInfo { key, unit: "", default, help, scenarios, kind: KeyKind::Choice(options) }
+}
+
+/// The Galera model's keys. A key listed twice has a different default per scenario.
+#[rustfmt::skip]
+pub const KEYS: &[KeyInfo] = &[
+    num("nodes", "nodes", "3", "Galera nodes node1…nodeN (whole number); the writer is on node1", ALL, 1.0, 9.0),
+    pick("writer", "closed", "closed: client threads block while flow control pauses (sysbench); open: arrivals at write_rate", P, &["closed", "open"]),
+    pick("writer", "open", "closed: client threads block while flow control pauses (sysbench); open: arrivals at write_rate", HC, &["closed", "open"]),
+    num("write_rate", "trx/s", "5500", "the writer's natural rate on node1 (the seed: 5–6k writesets/s)", P, 0.0, 1e6),
+    num("write_rate", "trx/s", "200", "the shop's transactions per second on node1 (the seed: 200 tps)", HC, 0.0, 1e6),
+    num("threads", "threads", "16", "closed writer's client threads: the commits that wait out a pause and go at once after it (more than the upper limit re-trigger STOP at every CONT) [assume]", ALL, 1.0, 100_000.0),
+    num("client_backlog", "trx", "100000", "open writer: transactions that may wait out a pause; more are rejected", ALL, 0.0, 1e8),
+    num("apply_rate", "writesets/s", "7000", "a node's apply rate while its applier is up, at apply_threads=1 (μ_f, FITTED to the seed)", P, 1.0, 1e7),
+    num("apply_rate", "writesets/s", "20000", "a node's apply rate at apply_threads=1 (single-row updates) [assume]", HC, 1.0, 1e7),
+    num("apply_threads", "threads", "1", "wsrep_slave_threads (whole number): rate × 1/((1−φ)+φ/threads), Amdahl", ALL, 1.0, 512.0),
+    num("apply_parallel_fraction", "fraction", "0.5", "φ, the share of apply work that runs in parallel [assume]", ALL, 0.0, 1.0),
+    pick("stalls", "catching-up", "applier stalls: only while a node is not SYNCED (fitted), always, or never", P, &["catching-up", "always", "none"]),
+    pick("stalls", "none", "applier stalls: only while a node is not SYNCED (fitted), always, or never", HC, &["catching-up", "always", "none"]),
+    num("stall_mean_s", "s", "0.76", "mean applier stall, exponential (FITTED to the seed's 23 s/min paused)", ALL, 0.001, 3600.0),
+    num("up_mean_s", "s", "1.24", "mean applier run between stalls, exponential (FITTED to the seed's ~30 STOPs/min)", ALL, 0.001, 3600.0),
+    num("fc_limit", "writesets", "16", "gcs.fc_limit: upper = fc_limit·√N + 0.5, floored", ALL, 1.0, 1e7),
+    num("fc_factor", "fraction", "1.0", "gcs.fc_factor: lower = upper·fc_factor + 0.5, floored", ALL, 0.0, 1.0),
+    pick("fc_master_slave", "no", "gcs.fc_master_slave: upper = fc_limit, without √N", ALL, &["no", "yes"]),
+    pick("sync_donor", "no", "gcs.sync_donor: a DONOR/DESYNCED node sends flow control too", ALL, &["no", "yes"]),
+    num("delivery_ms", "ms", "1", "group delivery delay of writesets and FC messages (the seed: 0.9 ms latency)", ALL, 0.001, 10_000.0),
+    num("batch", "writesets", "16", "most writesets one writer event carries (1 = one per event, the exact reference)", ALL, 1.0, 1000.0),
+    KeyInfo { key: "fault", unit: "", default: "none", help: "a scheduled command VERB[:NODE][:ARG]@SECONDS, repeatable", scenarios: ALL, kind: KeyKind::FaultSpec },
+    num("backup_node", "node", "3", "the node taking the backup (whole number)", P, 1.0, 9.0),
+    num("desync_at", "s", "60", "SET GLOBAL wsrep_desync=ON on the backup node", P, 0.0, 1e6),
+    num("ftwrl_at", "s", "60", "the backup's FLUSH TABLES WITH READ LOCK", P, 0.0, 1e6),
+    num("unlock_at", "s", "2760", "UNLOCK TABLES: the applier runs again (the queue is ~14.9M by then)", P, 0.0, 1e6),
+    num("desync_off_at", "s", "3760", "SET GLOBAL wsrep_desync=OFF: flow control starts (the queue is ~16M)", P, 0.0, 1e6),
+    num("files_per_trx", "files", "3", "files each commit writes on each node: InnoDB log, GCache, binlog", H, 1.0, 10.0),
+    num("storage_replicas", "copies", "2", "synchronous copies of every write on other hypervisors", H, 0.0, 8.0),
+    num("hypervisors", "hosts", "4", "hypervisors; node i runs on hypervisor i, copies go to the next ones", H, 1.0, 16.0),
+    num("nic_gbps", "Gbit/s", "10", "each hypervisor's NIC, per direction (the seed: 10G)", H, 0.1, 800.0),
+    pick("nic_bonded", "no", "two bonded NICs: twice the bandwidth (the seed's upgrade)", H, &["no", "yes"]),
+    num("write_kib", "KiB", "16", "size of one write [assume]", H, 0.5, 4096.0),
+    num("disk_iops", "writes/s", "200000", "each storage controller's write rate (0.2 ms × 40 channels) [assume]", H, 100.0, 1e9),
+    num("rtt_ms", "ms", "0.1", "round trip between hypervisors [assume]", H, 0.0, 100.0),
+    num("bulk_every_s", "s", "1800", "stock-level pushes every this often (the seed: every half hour)", H, 1.0, 1e6),
+    num("bulk_first_s", "s", "300", "the first push", H, 0.0, 1e6),
+    num("bulk_rows", "rows", "1000000", "rows per push, one single-row transaction each (the seed: >1M products)", H, 0.0, 1e9),
+    num("bulk_rate", "rows/s", "15000", "the push's rate [assume; SEED-MODELS R_b]", H, 1.0, 1e7),
+    pick("trx_commit", "2", "innodb_flush_log_at_trx_commit: 1 flushes at commit, 2 about once per flush_interval_s", HC, &["1", "2"]),
+    pick("sync_binlog", "0", "sync_binlog: 1 fsyncs the binlog at commit too", HC, &["0", "1"]),
+    num("cert_ms", "ms", "1", "replication and certification time of a commit [assume]", HC, 0.0, 1000.0),
+    num("flush_interval_s", "s", "1", "innodb_flush_log_at_timeout: how often trx_commit=2 flushes", C, 0.01, 3600.0),
+    pick("crash_kind", "power", "power: the OS cache is lost too; kill9: only the process dies", C, &["power", "kill9"]),
+    num("crash_at", "s", "30", "every node crashes at once", C, 0.0, 1e6),
+    pick("bootstrap", "highest", "which node to bootstrap after --wsrep-recover", C, &["highest", "random", "node1"]),
+];

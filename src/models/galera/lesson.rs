@@ -1,0 +1,262 @@
+//! The Galera scenarios' stories, lessons, reported figures and charts, as data for the page and `loadlab list`.
+//! Each lesson step's `numbers` prints this run's figures beside the seed's.
+
+use serde_json::{Map, Value};
+
+use super::keys::{CRASH, HCI, PERCONA};
+use crate::engine::schema::{ChartSpec, Scale};
+use crate::registry::{Figure, LessonStep, Story};
+
+const SEED_003: &str = "Percona blog \"High-load clusters and desynchronized nodes on Percona XtraDB Cluster\" (seed 003); codership/galera gcs/src/gcs.cpp; SEED-MODELS.md §003";
+const SEED_004: &str = "Art van Scheppingen, \"Hyperconverging and Galera cluster\" and \"Is Galera trx_commit=2 and sync_binlog=0 evil?\" (seed 004); MySQL reference manual (innodb_flush_log_at_trx_commit); percona/pxc-docs docs/crash-recovery.md; SEED-MODELS.md §004";
+
+/// The three stories, in [`super::SCENARIOS`] order.
+pub const STORIES: [Story; 3] = [
+    Story {
+        scenario: PERCONA,
+        title: "A backup on one node throttles the whole cluster for hours",
+        incident: "A 3-node Percona XtraDB Cluster takes 5–6k writesets/s on node1. node3 is desynced (wsrep_desync=ON) and locked with FLUSH TABLES WITH READ LOCK for a backup; its receive queue grows to about 16 million writesets while the cluster is unaffected. When desync is turned off, node3 sends about 30 flow-control STOPs a minute; the cluster is paused 20–25 s of every minute, writes drop by about a third, and the catch-up was still running after almost 4 hours.",
+        watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are FITTED to the seed's figures, which never say what stalls; the seed's \"16m\" is read as 16 million writesets.",
+        try_this: "Lower write_rate or raise apply_threads and watch catch_up_s fall sharply; set fc_limit=1000 (fewer, longer pauses), fc_master_slave=yes (upper 16), or sync_donor=yes (the cluster is throttled during the backup instead).",
+        source: SEED_003,
+    },
+    Story {
+        scenario: HCI,
+        title: "One transaction, 27 synchronous writes",
+        incident: "A 3-node Galera cluster moved to hyperconverged infrastructure where every disk write is copied synchronously to 2 other hypervisors over the VMs' own network. Each node writes the InnoDB log, GCache and binlog, so one transaction is 3 nodes × 3 files × (1 + 2) = 27 writes, 18 of them over the network. Half-hourly stock pushes of over a million rows drove storage latency well past 80 ms for everyone on the storage layer.",
+        watch: "At 200 tps the NICs carry under 2% and writes take a fraction of a millisecond. During a bulk push the egress of each Galera host passes ρ = 1 and the backlog grows by (ρ − 1) every second: 80 ms within half a second, seconds by the end. Caveats: the write size, disk rate, round trip and push rate are assumptions (SEED-MODELS marks them), the storage does not slow Galera's appliers in this model, and the async replicas' writes are left out.",
+        try_this: "Set storage_replicas=0 (the seed's conclusion: Galera already keeps three copies), or nic_bonded=yes (twice the bandwidth, as the vendor's upgrade), or trx_commit=1 and sync_binlog=1 to see commits wait for storage.",
+        source: SEED_004,
+    },
+    Story {
+        scenario: CRASH,
+        title: "A power loss of every node loses the last second, differently on each",
+        incident: "A shopping-cart Galera cluster ran innodb_flush_log_at_trx_commit=2 and sync_binlog=0. When all nodes crash at once, every grastate.dat says seqno −1, and mysqld --wsrep-recover reports a different last position on each node, because each flushed its log at its own moment within the last second.",
+        watch: "Each node's unflushed commits saw-tooth between 0 and 200 (200 tps × 1 s). At the crash each node loses what it had not flushed: on average 100, the worst node about 150. Bootstrapping the highest position loses about 50 (the minimum of three); a random node about 100, and the nodes ahead of it must be wiped by SST. Caveat: the seed says kill -9 also loses commits with trx_commit=2; the MySQL manual says only an OS crash or power loss can, so crash_kind=kill9 loses nothing here.",
+        try_this: "Set bootstrap=random or node1 and watch lost_after_bootstrap and sst_nodes; set trx_commit=1 or crash_kind=kill9 and nothing is lost.",
+        source: SEED_004,
+    },
+];
+
+fn headline<'a>(s: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    s.get("headline").and_then(|h| h.get(key)).filter(|v| !v.is_null())
+}
+
+fn num(s: &Map<String, Value>, key: &str) -> String {
+    match headline(s, key) {
+        Some(Value::Number(n)) => {
+            let v = n.as_f64().unwrap_or(0.0);
+            if v.fract() == 0.0 {
+                format!("{v}")
+            } else {
+                format!("{v:.3}")
+            }
+        }
+        Some(v) => v.to_string(),
+        None => "not yet".into(),
+    }
+}
+
+fn p_backup(s: &Map<String, Value>) -> String {
+    format!(
+        "queue peak so far {} writesets; limits [{}, {}] (Galera: 16·√3 + 0.5 → 28)",
+        num(s, "recv_queue_peak"),
+        num(s, "fc_lower_limit"),
+        num(s, "fc_upper_limit")
+    )
+}
+fn p_desync(s: &Map<String, Value>) -> String {
+    format!("queue peak {}; the seed's node3 reached about 16m", num(s, "recv_queue_peak"))
+}
+fn p_fc(s: &Map<String, Value>) -> String {
+    format!(
+        "paused fraction {} (the seed: about 23 s/min, 0.38); {} STOPs/min (the seed: about 29–30); throughput drop {} (the seed: about a third, 3337/s of 5–6k)",
+        num(s, "fc_paused_fraction"),
+        num(s, "fc_stops_per_min"),
+        num(s, "throughput_drop")
+    )
+}
+fn p_catch(s: &Map<String, Value>) -> String {
+    format!(
+        "catch-up {} s (theory: 16M ÷ 930/s ≈ 17 200 s, 4.8 h; the seed: about 4 h so far, 1–2 h to go)",
+        num(s, "catch_up_s")
+    )
+}
+fn p_writes(s: &Map<String, Value>) -> String {
+    format!(
+        "{} writes per trx, {} over the network (the seed: 27 and 18)",
+        num(s, "writes_per_trx"),
+        num(s, "network_writes_per_trx")
+    )
+}
+fn p_latency(s: &Map<String, Value>) -> String {
+    format!(
+        "storage p99 {} ms at baseline, {} ms in a push (the seed: well beyond 80 ms)",
+        num(s, "storage_p99_ms_baseline"),
+        num(s, "storage_p99_ms_bulk")
+    )
+}
+fn p_commit(s: &Map<String, Value>) -> String {
+    format!("commit p99 during a push {} ms", num(s, "commit_p99_ms_bulk"))
+}
+fn p_lost(s: &Map<String, Value>) -> String {
+    format!("lost per node {} (theory: mean λ·interval/2 = 100 at 200 tps)", num(s, "lost_trx_per_node"))
+}
+fn p_boot(s: &Map<String, Value>) -> String {
+    format!(
+        "bootstrap {} loses {} (theory: highest ≈ λ/4 = 50 on average); SST for {}",
+        num(s, "bootstrap_node"),
+        num(s, "lost_after_bootstrap"),
+        num(s, "sst_nodes")
+    )
+}
+fn p_none(_: &Map<String, Value>) -> String {
+    String::new()
+}
+
+const PERCONA_LESSON: &[LessonStep] = &[
+    LessonStep { title: "The backup starts", at_s: 600.0, text: "At 60 s node3 sets wsrep_desync=ON and takes FLUSH TABLES WITH READ LOCK. Its applier stops; its queue grows at the full write rate, while node1 and node2 carry on at 5.5k/s: a desynced node never sends flow control.", chart: "queue", numbers: p_backup },
+    LessonStep { title: "Unlocked, still desynced", at_s: 3700.0, text: "UNLOCK TABLES at 2760 s: node3 applies again, but between its stalls it averages less than the write rate, so with desync still on the queue keeps growing. A node near the red line may never catch up on its own.", chart: "queue", numbers: p_desync },
+    LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 becomes JOINED with fc_offset = its queue, and sends STOP whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc },
+    LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the ETA to SYNCED; the replicator shows Donor/Desynced until the JOIN action itself is dequeued, then Joined.", chart: "throughput", numbers: p_catch },
+    LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; fc_limit=1000 makes pauses fewer and longer; fc_master_slave=yes sets upper to 16; sync_donor=yes throttles the cluster during the backup instead of after it.", chart: "queue", numbers: p_fc },
+];
+
+const HCI_LESSON: &[LessonStep] = &[
+    LessonStep { title: "One transaction, 27 writes", at_s: 60.0, text: "Each of the 3 nodes writes InnoDB log, GCache and binlog (9 writes), and the storage layer copies each to 2 other hypervisors (18 network writes).", chart: "storage_load", numbers: p_writes },
+    LessonStep { title: "Baseline", at_s: 290.0, text: "At 200 tps each Galera host sends 6 copies per transaction: under 2% of a 10 Gbit/s NIC, and writes take a fraction of a millisecond.", chart: "storage_latency", numbers: p_latency },
+    LessonStep { title: "The stock push", at_s: 400.0, text: "At 300 s a million single-row updates arrive at 15k/s. Each Galera host's egress needs 1.2× its capacity: the backlog grows by 0.2 s every second, past the 80 ms line within half a second.", chart: "storage_latency", numbers: p_latency },
+    LessonStep { title: "Commits follow storage", at_s: 400.0, text: "With trx_commit=2 and sync_binlog=0 a commit waits only for certification; with trx_commit=1 and sync_binlog=1 it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", numbers: p_commit },
+    LessonStep { title: "The fixes", at_s: 2_400.0, text: "storage_replicas=0 removes the 18 network writes (Galera already keeps three copies, and wipes a crashed node by SST anyway); nic_bonded=yes doubles the bandwidth, which the seed found still not enough.", chart: "storage_load", numbers: p_writes },
+];
+
+const CRASH_LESSON: &[LessonStep] = &[
+    LessonStep { title: "The flush clock", at_s: 25.0, text: "With trx_commit=2 each node writes commits to the OS and flushes its log once a second, each at its own phase: the unflushed commits saw-tooth from 0 to 200.", chart: "flush", numbers: p_none },
+    LessonStep { title: "Power loss", at_s: 31.0, text: "At 30 s every node loses power. Each loses what it had not flushed; grastate.dat says seqno −1 on all of them, so --wsrep-recover reads each node's position.", chart: "lost", numbers: p_lost },
+    LessonStep { title: "Which node to bootstrap", at_s: 60.0, text: "Bootstrap the highest position: the cluster then loses only the minimum of the nodes' losses. The others rejoin by IST. Bootstrap a lower node and the nodes ahead of it hold commits the cluster lacks: they need SST.", chart: "lost", numbers: p_boot },
+];
+
+/// The lessons, in [`super::SCENARIOS`] order.
+pub const LESSONS: [&[LessonStep]; 3] = [PERCONA_LESSON, HCI_LESSON, CRASH_LESSON];
+
+/// The figures each incident reported.
+pub const FIGURES: [&[Figure]; 3] = [
+    &[
+        Figure {
+            field: "headline.fc_paused_fraction",
+            reported: "about 23 s of every minute (0.38)",
+            source: "seed 003, node1 myq_status rows",
+        },
+        Figure {
+            field: "headline.fc_stops_per_min",
+            reported: "about 30 (FlowC snt on node3)",
+            source: "seed 003, node3 myq_status rows",
+        },
+        Figure {
+            field: "headline.throughput_drop",
+            reported: "about a third (3337/s outbound of 5–6k/s)",
+            source: "seed 003",
+        },
+        Figure { field: "headline.recv_queue_peak", reported: "16m", source: "seed 003, node3 inbound queue" },
+        Figure { field: "headline.catch_up_s", reported: "about 4 h elapsed and 1–2 h to go", source: "seed 003" },
+    ],
+    &[
+        Figure { field: "headline.writes_per_trx", reported: "27", source: "seed 004" },
+        Figure { field: "headline.network_writes_per_trx", reported: "18", source: "seed 004" },
+        Figure { field: "headline.storage_p99_ms_bulk", reported: "well beyond 80 ms", source: "seed 004" },
+    ],
+    &[
+        Figure {
+            field: "headline.lost_trx_per_node",
+            reported: "up to one second of transactions, different on each node",
+            source: "seed 004",
+        },
+        Figure {
+            field: "headline.lost_after_bootstrap",
+            reported: "not given (theory: λ/4 = 50 bootstrapping the highest)",
+            source: "SEED-MODELS.md §004",
+        },
+    ],
+];
+
+const QUEUE: ChartSpec = ChartSpec {
+    id: "queue",
+    title: "Receive queue and the flow-control STOP level",
+    hint: "A JOINED node sends STOP when its queue passes the STOP level, 28 above the lowest queue it has seen.",
+    columns: &[".recv_queue", ".fc_stop_level"],
+    unit: "writesets",
+    scale: Scale::Linear,
+    reference: None,
+};
+const PAUSED: ChartSpec = ChartSpec {
+    id: "paused",
+    title: "Flow-control pause, seconds per minute",
+    hint: "wsrep_flow_control_paused: the seed saw about 23 s of every minute.",
+    columns: &["paused_s_per_min"],
+    unit: "s/min",
+    scale: Scale::Linear,
+    reference: Some(("seed ≈ 23 s/min", 23.0)),
+};
+const THROUGHPUT: ChartSpec = ChartSpec {
+    id: "throughput",
+    title: "Committed writes against offered",
+    hint: "Committed = offered × (1 − paused fraction) while flow control throttles.",
+    columns: &["committed_per_s", "offered_per_s"],
+    unit: "trx/s",
+    scale: Scale::Linear,
+    reference: None,
+};
+const ETA: ChartSpec = ChartSpec {
+    id: "eta",
+    title: "ETA to SYNCED",
+    hint: "Queue ÷ the last step's net drain rate.",
+    columns: &["eta_synced_s"],
+    unit: "s",
+    scale: Scale::Linear,
+    reference: None,
+};
+const STORAGE_LOAD: ChartSpec = ChartSpec {
+    id: "storage_load",
+    title: "NIC and disk load per hypervisor",
+    hint: "ρ = work offered ÷ capacity; past 1 the backlog grows.",
+    columns: &[".nic_load", ".disk_load"],
+    unit: "ρ",
+    scale: Scale::Linear,
+    reference: Some(("ρ = 1", 1.0)),
+};
+const STORAGE_LATENCY: ChartSpec = ChartSpec {
+    id: "storage_latency",
+    title: "Storage write and commit latency, p99",
+    hint: "The seed saw storage latency well beyond 80 ms during pushes.",
+    columns: &["storage_p99_ms", "commit_p99_ms"],
+    unit: "ms",
+    scale: Scale::Log,
+    reference: Some(("80 ms", 80.0)),
+};
+const FLUSH: ChartSpec = ChartSpec {
+    id: "flush",
+    title: "Unflushed commits per node",
+    hint: "What a power loss would take from each node now.",
+    columns: &[".unflushed_trx"],
+    unit: "trx",
+    scale: Scale::Linear,
+    reference: None,
+};
+const LOST: ChartSpec = ChartSpec {
+    id: "lost",
+    title: "Commits lost per node",
+    hint: "Each node's loss at the crash.",
+    columns: &[".lost_trx"],
+    unit: "trx",
+    scale: Scale::Linear,
+    reference: None,
+};
+
+/// The charts of a scenario.
+pub fn charts(scenario: &str) -> &'static [ChartSpec] {
+    match scenario {
+        PERCONA => &[QUEUE, PAUSED, THROUGHPUT, ETA],
+        HCI => &[STORAGE_LOAD, STORAGE_LATENCY, THROUGHPUT, QUEUE],
+        _ => &[FLUSH, LOST, THROUGHPUT],
+    }
+}

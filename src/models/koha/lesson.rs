@@ -1,0 +1,255 @@
+//! The Koha scenario as the page tells it: the story, the lesson's steps with this run's numbers beside the
+//! seed's, the figures the seed reported, and the charts. Plain data plus small formatting functions.
+//!
+//! Facts: seed 000 (Koha bug 27078, comments 0–14), SEED-MODELS.md §000, REFERENCE.md §3–4.
+
+use serde_json::{Map, Value};
+
+use crate::engine::schema::{ChartSpec, Scale};
+use crate::registry::{Figure, LessonStep, Story};
+
+const SEED: &str = "seed 000 (Koha bug 27078)";
+
+/// The scenario's story.
+pub const STORY: Story = Story {
+    scenario: super::SCENARIO,
+    title: "Koha's sluggish cluster: a memcached client that keeps calling a node that lost power",
+    incident: "Three Koha nodes, each running Starman, memcached and a Galera node, sit behind HAProxy with sticky sessions; every node's koha-conf.xml lists all three memcached servers. Stopping every service on node A changed nothing for B and C. Pulling A's cable made B and C \"very very slow\" until A's IP answered again, and a blank Debian install on A's IP fixed it at once. Cache::Memcached::Fast places each key on one server by CRC-32 and never moves a dead server's keys; Koha leaves max_failures off, so every get and every set of a key on A waits the 250 ms connect timeout for a SYN nobody answers. A host that is up answers RST at once, which costs one round trip: hence \"no effect\".",
+    watch: "After the cable is pulled, koha2's and koha3's page latency jumps from about a quarter second to seconds: the time-per-page chart shows it is all connect timeouts, keys on koha1 × (get + set) × 250 ms. HAProxy marks koha1 down after three failed checks two seconds apart, which stops pages going to koha1 but not the cache clients on koha2 and koha3: mc1's timeouts keep coming. Stopping the services, or a blank host on the IP, gives refusals instead, and the pages are fast again.",
+    try_this: "Set max_failures=3 (the failure timer skips mc1 for failure_timeout after three failures), or connect_timeout_ms=20, or drop koha1's memcached from the list (the drop-server command: keys move once, then no penalty), or memcached_servers=local. hash=ketama moves fewer keys when a server is dropped, but never skips a dead one by itself.",
+    source: "Koha bug 27078 (seed 000); Cache::Memcached::Fast v0.26 src/client.c and src/dispatch_key.c; HAProxy configuration manual §5.2; SEED-MODELS.md §000. Caveats: comment 12 says local-only memcached behaved the same, which this model does not reproduce and nobody explained (a candidate, not verified: Search::Elasticsearch pinging a dead node on each recycled worker). Galera is healthy here: it drops a node after evs.suspect_timeout (5 s), one write stall, not a lasting slowdown, and the seed's wsrep status showed the cluster fine. The 66 real syspref names split 23/22/21 by CRC-32; the model's synthetic names split differently.",
+};
+
+/// The lesson's run: the seed's sequence on koha1 instead of the CLI's single default incident.
+pub const LESSON_SETS: &[(&str, &str)] = &[
+    ("fault_kind", "none"),
+    ("fault", "services-stopped:koha1@30"),
+    ("fault", "recover:koha1@80"),
+    ("fault", "power-off:koha1@90"),
+    ("fault", "virgin-node:koha1@240"),
+];
+
+/// When the lesson pulls koha1's cable, s (the `power-off` step of [`LESSON_SETS`]).
+pub const PULL_AT_S: f64 = 90.0;
+
+fn phase<'a>(s: &'a Map<String, Value>, command: &str) -> Option<&'a Map<String, Value>> {
+    s.get("phases")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|p| p.get("command").and_then(Value::as_str) == Some(command))
+}
+
+fn num(p: Option<&Map<String, Value>>, field: &str) -> f64 {
+    p.and_then(|p| p.get(field)).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn head(s: &Map<String, Value>, field: &str) -> f64 {
+    num(s.get("headline").and_then(Value::as_object), field)
+}
+
+/// Keys of a page on koha1's memcached, as koha2's client places them.
+fn keys_on_koha1(s: &Map<String, Value>) -> (u64, u64) {
+    let grid = s.get("placement").and_then(|p| p.pointer("/koha2/server_of_key")).and_then(Value::as_array);
+    let on = grid.map_or(0, |g| g.iter().filter(|v| v.as_str() == Some("mc1")).count() as u64);
+    (on, grid.map_or(0, |g| g.len() as u64))
+}
+
+fn healthy(s: &Map<String, Value>) -> String {
+    let p = phase(s, "healthy");
+    format!(
+        "page work {:.0} ms, end to end {:.0} ms; the seed: \"everything is snappy\"",
+        num(p, "page_work_ms"),
+        num(p, "page_latency_ms")
+    )
+}
+
+fn stopped(s: &Map<String, Value>) -> String {
+    let (h, p) = (phase(s, "healthy"), phase(s, "services-stopped:koha1"));
+    format!(
+        "page work {:.0} ms ({:+.0} ms against healthy: the refused keys' database queries), {:.2} connect timeouts a page; the seed: \"no effect on Node B and C\"",
+        num(p, "page_work_ms"),
+        num(p, "page_work_ms") - num(h, "page_work_ms"),
+        num(p, "connect_timeouts_per_page")
+    )
+}
+
+fn pulled(s: &Map<String, Value>) -> String {
+    let (h, p) = (phase(s, "healthy"), phase(s, "power-off:koha1"));
+    let (on, of) = keys_on_koha1(s);
+    let ct = head(s, "connect_timeout_ms");
+    format!(
+        "{on} of {of} keys on mc1 × (get + set) × {ct:.0} ms = {:.1} s; measured {:+.1} s a page ({:.1} connect timeouts a page), pages take {:.1} s end to end. The seed's keys: 23 × 2 × 0.25 s = 11.5 s",
+        on as f64 * 2.0 * ct / 1e3,
+        (num(p, "page_work_ms") - num(h, "page_work_ms")) / 1e3,
+        num(p, "connect_timeouts_per_page"),
+        num(p, "page_latency_ms") / 1e3
+    )
+}
+
+fn haproxy(s: &Map<String, Value>) -> String {
+    let down = s.get("haproxy_transitions").and_then(Value::as_array).and_then(|t| {
+        t.iter().filter_map(Value::as_array).find(|e| {
+            e.first().and_then(Value::as_f64).is_some_and(|at| at >= PULL_AT_S)
+                && e.get(1).and_then(Value::as_str) == Some("koha1")
+        })
+    });
+    let after = down.and_then(|e| e.first()).and_then(Value::as_f64).map(|t| t - PULL_AT_S);
+    let p = phase(s, "power-off:koha1");
+    format!(
+        "HAProxy marked koha1 down {} after the cable was pulled (fall 3 × inter 2 s = 6 s, plus the check timeout); the cache clients still paid {:.1} connect timeouts a page",
+        after.map_or("not yet".to_string(), |a| format!("{a:.1} s")),
+        num(p, "connect_timeouts_per_page")
+    )
+}
+
+fn virgin(s: &Map<String, Value>) -> String {
+    let (h, p) = (phase(s, "healthy"), phase(s, "virgin-node:koha1"));
+    format!(
+        "page work {:.0} ms again (healthy {:.0} ms), {:.2} connect timeouts a page; the seed: \"the other two nodes immediately start performing as expected again\"",
+        num(p, "page_work_ms"),
+        num(h, "page_work_ms"),
+        num(p, "connect_timeouts_per_page")
+    )
+}
+
+fn fixes(s: &Map<String, Value>) -> String {
+    let (on, _) = keys_on_koha1(s);
+    format!(
+        "with {on} keys on the dead server: connect_timeout_ms=20 makes it {:.2} s a page; max_failures=3 bounds it to 3 timeouts per worker per failure_timeout; drop-server:koha1 costs one round of cold misses, then nothing",
+        on as f64 * 2.0 * 0.020
+    )
+}
+
+/// The lesson.
+pub const LESSON: &[LessonStep] = &[
+    LessonStep {
+        title: "A healthy cluster",
+        at_s: 28.0,
+        text: "Three nodes, two Starman workers each, and every page reads 70 keys from memcached: a quarter second of work and a few milliseconds of cache. This lesson replays the seed's sequence on koha1: stop its services, start them, pull its cable, then put a blank host on its IP.",
+        chart: "latency",
+        numbers: healthy,
+    },
+    LessonStep {
+        title: "Stop every service on koha1: nothing happens",
+        at_s: 78.0,
+        text: "HAProxy's checks fail and it stops sending to koha1. The clients on koha2 and koha3 still try mc1 for its keys, but the host answers RST: each get and set fails in one round trip, and the page reads those keys from the database instead.",
+        chart: "split",
+        numbers: stopped,
+    },
+    LessonStep {
+        title: "Pull the cable: every page on koha2 and koha3 slows by seconds",
+        at_s: 150.0,
+        text: "Now nothing answers on koha1's IP. The client reconnects on every command that finds no open connection and waits the full connect timeout, for the get and again for the set after the database query. The keys stay on mc1: CRC-32 placement never moves them.",
+        chart: "split",
+        numbers: pulled,
+    },
+    LessonStep {
+        title: "HAProxy takes koha1 out, but the clients keep trying",
+        at_s: 200.0,
+        text: "Health checks are HAProxy's business; the memcached client has its own failure handling, and Koha leaves it off (max_failures 0). Watch mc1's timeouts and the backlog on koha2 and koha3: with pages of seconds two workers serve far fewer pages a second.",
+        chart: "cache",
+        numbers: haproxy,
+    },
+    LessonStep {
+        title: "The blank-machine trick",
+        at_s: 290.0,
+        text: "A fresh install on koha1's IP runs no memcached, so it refuses at once, like the stopped services. The penalty disappears the moment anything answers, which is what the seed saw and could not explain.",
+        chart: "latency",
+        numbers: virgin,
+    },
+    LessonStep {
+        title: "The fixes",
+        at_s: 300.0,
+        text: "Turn on the client's failure timer (max_failures), shorten connect_timeout_ms, drop the dead server from the list (the drop-server command, with a graceful Plack restart), or keep each node's cache local (memcached_servers=local, at the price of local invalidation). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
+        chart: "workers",
+        numbers: fixes,
+    },
+];
+
+/// What the seed and its sources reported.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        field: "headline.extra_work_ms_per_page",
+        reported: "about 11,500 ms (23 keys × 2 × 250 ms)",
+        source: "SEED-MODELS.md §000 headline numbers",
+    },
+    Figure {
+        field: "headline.keys_on_failed_node_count",
+        reported: "23 of 66 sysprefs (real names, CRC-32)",
+        source: "SEED-MODELS.md §000 mechanism",
+    },
+    Figure {
+        field: "headline.haproxy_down_after_s",
+        reported: "fall 3 × inter 2 s",
+        source: "HAProxy configuration manual §5.2; seed 000 comment 6",
+    },
+    Figure { field: "headline.page_work_ms_before", reported: "\"snappy\"", source: SEED },
+];
+
+/// The charts.
+pub const CHARTS: &[ChartSpec] = &[
+    ChartSpec {
+        id: "latency",
+        title: "Page latency per node",
+        hint: "p50 and p95 of pages finished in each step, end to end with the backlog; koha1 goes blank when it dies.",
+        columns: &[
+            "koha1.latency_p50_ms",
+            "koha1.latency_p95_ms",
+            "koha2.latency_p50_ms",
+            "koha2.latency_p95_ms",
+            "koha3.latency_p50_ms",
+            "koha3.latency_p95_ms",
+        ],
+        unit: "ms",
+        scale: Scale::Log,
+        reference: None,
+    },
+    ChartSpec {
+        id: "split",
+        title: "Time per page",
+        hint: "Mean per finished page: own work, database, cache round trips, and time waiting for timeouts.",
+        columns: &["work_ms", "db_ms", "cache_ms", "timeouts_ms"],
+        unit: "ms",
+        scale: Scale::Linear,
+        reference: None,
+    },
+    ChartSpec {
+        id: "workers",
+        title: "Busy workers and backlog per node",
+        hint: "Two workers a node; when pages take seconds the backlog grows on the surviving nodes.",
+        columns: &[
+            "koha1.busy_workers",
+            "koha1.backlog",
+            "koha2.busy_workers",
+            "koha2.backlog",
+            "koha3.busy_workers",
+            "koha3.backlog",
+        ],
+        unit: "pages",
+        scale: Scale::Linear,
+        reference: None,
+    },
+    ChartSpec {
+        id: "cache",
+        title: "Cache operations per server",
+        hint: "Gets that hit or missed, commands that waited for a timeout, and commands a failure timer skipped, per step.",
+        columns: &[
+            "mc1.hits",
+            "mc1.misses",
+            "mc1.timeouts",
+            "mc1.skips",
+            "mc2.hits",
+            "mc2.misses",
+            "mc2.timeouts",
+            "mc2.skips",
+            "mc3.hits",
+            "mc3.misses",
+            "mc3.timeouts",
+            "mc3.skips",
+        ],
+        unit: "ops",
+        scale: Scale::Linear,
+        reference: None,
+    },
+];

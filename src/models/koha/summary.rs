@@ -1,0 +1,151 @@
+//! The Koha run's summary (`summary.headline` and the phases) and its invariants.
+
+use serde_json::{json, Map, Value};
+
+use crate::time::{as_millis_f64, as_secs_f64, SimTime};
+
+use super::config::{MAX_PHASES, NODES, NODE_NAMES, SETS_PER_MISS};
+use super::stats::{Phase, SERVER_NAMES};
+use super::Koha;
+
+fn opt(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, Value::from)
+}
+
+/// The headline: before and after the default incident (the first fault of the run).
+fn headline(k: &Koha) -> Value {
+    let before = &k.stats.phases[0];
+    let empty = Phase::default();
+    let (after, incident) = match k.incident {
+        Some(i) => (&k.stats.phases[i.phase.min(k.stats.phases.len() - 1)], Some(i)),
+        None => (&empty, None),
+    };
+    let keys = k.keys.len().max(1) as f64;
+    let count = incident.map_or(0, |i| i.keys_on_node);
+    let ct_ms = as_millis_f64(k.cfg.client.connect_timeout);
+    let down_after = incident.and_then(|i| {
+        k.stats
+            .transitions
+            .iter()
+            .find(|(t, n, up)| *n == i.node && !*up && *t >= i.at)
+            .map(|(t, ..)| as_secs_f64(t - i.at))
+    });
+    let up_after = incident.zip(k.recovered_at).and_then(|(i, r)| {
+        k.stats.transitions.iter().find(|(t, n, up)| *n == i.node && *up && *t >= r).map(|(t, ..)| as_secs_f64(t - r))
+    });
+    json!({
+        "fault": after.label,
+        "fault_at_s": incident.map(|i| as_secs_f64(i.at)),
+        "failed_node": incident.map(|i| NODE_NAMES[i.node]),
+        "page_work_ms_before": before.work_ms(),
+        "page_work_ms_after": after.work_ms(),
+        "extra_work_ms_per_page": after.work_ms() - before.work_ms(),
+        "expected_extra_ms": count as f64 * (1 + SETS_PER_MISS) as f64 * ct_ms,
+        "page_latency_ms_before": before.latency_ms(),
+        "page_latency_ms_after": after.latency_ms(),
+        "connect_timeouts_per_page": after.connect_timeouts_per_page(),
+        "io_timeouts_after": after.io_timeouts,
+        "skips_after": after.skips,
+        "keys_on_failed_node": count as f64 / keys,
+        "keys_on_failed_node_count": count,
+        "cache_ops": k.keys.len(),
+        "connect_timeout_ms": ct_ms,
+        "haproxy_down_after_s": opt(down_after),
+        "haproxy_up_after_recover_s": opt(up_after),
+        "pages_before": before.pages,
+        "pages_after": after.pages,
+    })
+}
+
+/// Which server each key lives on, per node's client (the key→server grid), and the count per server.
+fn placement(k: &Koha) -> Value {
+    let mut out = Map::new();
+    for (n, name) in NODE_NAMES.iter().enumerate() {
+        let p = &k.nodes[n].placement;
+        let counts: Map<String, Value> =
+            (0..NODES).map(|s| (SERVER_NAMES[s].to_string(), p.iter().filter(|x| **x == s).count().into())).collect();
+        let grid: Vec<&str> = p.iter().map(|s| SERVER_NAMES[*s]).collect();
+        out.insert(name.to_string(), json!({ "keys_per_server": counts, "server_of_key": grid }));
+    }
+    Value::Object(out)
+}
+
+fn cache_totals(k: &Koha) -> Value {
+    let m: Map<String, Value> = k
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(s, m)| {
+            let c = m.total;
+            let v =
+                json!({"hits": c.hits, "misses": c.misses, "timeouts": c.timeouts, "skips": c.skips, "sets": c.sets});
+            (SERVER_NAMES[s].to_string(), v)
+        })
+        .collect();
+    Value::Object(m)
+}
+
+/// Every summary field.
+pub fn fields(k: &Koha, _now: SimTime) -> Map<String, Value> {
+    let s = &k.stats;
+    let mut m = Map::new();
+    m.insert("headline".into(), headline(k));
+    m.insert("arrivals".into(), s.arrivals.into());
+    m.insert("completed".into(), s.completed.into());
+    m.insert("failed".into(), s.failed.into());
+    m.insert("in_service".into(), k.nodes.iter().map(|n| n.pool.busy_count() as u64).sum::<u64>().into());
+    m.insert("backlog".into(), k.nodes.iter().map(|n| n.pool.backlog_len() as u64).sum::<u64>().into());
+    m.insert("phases".into(), Value::Array(s.phases.iter().map(Phase::to_json).collect()));
+    m.insert("phases_merged".into(), s.phases_merged.into());
+    m.insert(
+        "haproxy_transitions".into(),
+        s.transitions.iter().take(32).map(|(t, n, up)| json!([as_secs_f64(*t), NODE_NAMES[*n], up])).collect(),
+    );
+    m.insert("cache".into(), cache_totals(k));
+    m.insert("placement".into(), placement(k));
+    m.insert("keys".into(), k.keys.iter().map(|s| Value::from(s.as_str())).collect());
+    m.insert("rows_dropped".into(), s.rows_dropped.into());
+    m
+}
+
+/// Conservation of pages and every bound of the model; the first violation.
+pub fn check(k: &Koha, _now: SimTime) -> Result<(), String> {
+    let s = &k.stats;
+    let in_nodes: u64 = k.nodes.iter().map(|n| n.pool.busy_count() as u64 + n.pool.backlog_len() as u64).sum();
+    if s.arrivals != s.completed + s.failed + in_nodes {
+        return Err(format!(
+            "pages not conserved: {} arrived, {} completed + {} failed + {in_nodes} in the nodes",
+            s.arrivals, s.completed, s.failed
+        ));
+    }
+    for (n, node) in k.nodes.iter().enumerate() {
+        node.check(NODE_NAMES[n])?;
+        for (w, worker) in node.workers.iter().enumerate() {
+            if worker.placement.len() != k.keys.len() || worker.placement.iter().any(|p| *p >= NODES) {
+                return Err(format!("{}: worker {w} has a placement of the wrong shape", NODE_NAMES[n]));
+            }
+            for (srv, srv_name) in SERVER_NAMES.iter().enumerate() {
+                let f = worker.client.failure_count(srv);
+                if f > k.cfg.client.max_failures {
+                    let node = NODE_NAMES[n];
+                    return Err(format!("{node}: worker {w}'s failure count {f} for {srv_name} over max_failures"));
+                }
+            }
+            if worker.served >= k.cfg.max_requests {
+                return Err(format!(
+                    "{}: worker {w} served {} pages, not recycled at {}",
+                    NODE_NAMES[n], worker.served, k.cfg.max_requests
+                ));
+            }
+        }
+    }
+    k.haproxy.check(&k.checks)?;
+    if s.phases.is_empty() || s.phases.len() > MAX_PHASES {
+        return Err(format!("{} phases, bound {MAX_PHASES}", s.phases.len()));
+    }
+    let phase_pages: u64 = s.phases.iter().map(|p| p.pages).sum();
+    if phase_pages != s.completed {
+        return Err(format!("phases hold {phase_pages} pages but {} completed", s.completed));
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The Sahana scenario's page material, as data: its story, a six-step lesson whose numbers come from this run's
+//! summary beside the seed's, and the figures the incident reported with their sources.
+//!
+//! The lesson's times assume the default profile: the quiet period ends at 7000 s, the first request on the
+//! long-idle worker 3 lands within a minute, and its stall ends 924.6 s later.
+
+use serde_json::{Map, Value};
+
+use crate::registry::{Figure, LessonStep, Story};
+
+const SEED: &str = "seed 001_586881e100e0af6c.txt (Sahana Eden wiki, InstallationGuidelines/Cluster)";
+
+/// The scenario's story.
+pub const STORY: Story = Story {
+    scenario: super::SCENARIO,
+    title: "Sahana Eden's 15-minute blackout: a router forgets an idle connection",
+    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until tcp_retries2 gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the seed rounds to 15 × 60 s). The seed blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. `coupling` chooses between them (global_lock is the seed's account, session_lock web2py's, none neither).",
+    watch: "Worker lanes: workers 3 and 4 idle since the start while 1 and 2 carry the quiet traffic; their flow idle age crosses the router's 3600 s line and the flow state turns 1 (forgotten). At 7000 s traffic rises; the first request on worker 3 goes into its dead flow (lane 3, retransmission ticks doubling), every other worker blocks (lane 2), the listen queue fills to 100 and requests are rejected. 924.6 s later all recover at once; worker 4's socket was closed by keepalive at 7875 s, so it reconnects fast.",
+    try_this: "Set keepalive_idle_s below router_idle_timeout_s (600): probes keep the flows alive and nothing stalls. Or router_on_expiry=rst (a fast reconnect), tcp_user_timeout_ms=30000 (a 30 s stall), dispatch=lifo or fifo (no worker idles for hours at busy rates), or kill-worker:w3 during the blackout. Compare coupling=session_lock and coupling=none.",
+    source: "seed 001 (Sahana Eden wiki); SEED-MODELS.md §001; REFERENCE.md §4; torvalds/linux net/ipv4/tcp_timer.c; psycopg/psycopg2 psycopg/pqpath.c; web2py gluon/globals.py",
+};
+
+fn headline<'a>(s: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    s.get("headline").and_then(|h| h.get(key))
+}
+
+fn num(s: &Map<String, Value>, key: &str) -> f64 {
+    headline(s, key).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn now_list(s: &Map<String, Value>, key: &str) -> Vec<f64> {
+    s.get("now")
+        .and_then(|n| n.get(key))
+        .and_then(Value::as_array)
+        .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_f64).collect())
+}
+
+fn idle_ages(s: &Map<String, Value>) -> String {
+    let ages: Vec<String> = now_list(s, "idle_age_s").iter().map(|a| format!("{a:.0} s")).collect();
+    ages.join(", ")
+}
+
+fn shares(s: &Map<String, Value>) -> String {
+    let list = headline(s, "worker_share").and_then(Value::as_array).cloned().unwrap_or_default();
+    let pct: Vec<String> = list.iter().filter_map(Value::as_f64).map(|x| format!("{:.0}", x * 100.0)).collect();
+    pct.join("/")
+}
+
+fn quiet_numbers(s: &Map<String, Value>) -> String {
+    format!(
+        "flow idle ages {}; flows forgotten so far {}; requests shared {} % (the seed saw 60/25/10/5 %)",
+        idle_ages(s),
+        s.get("flows_expired").and_then(Value::as_u64).unwrap_or(0),
+        shares(s)
+    )
+}
+
+fn idle_numbers(s: &Map<String, Value>) -> String {
+    format!("flow idle ages {}; the seed saw a worker idle 4000+ s, the router's timeout here is 3600 s", idle_ages(s))
+}
+
+fn stall_numbers(s: &Map<String, Value>) -> String {
+    let worker = headline(s, "first_stall_worker").and_then(Value::as_str).unwrap_or("none yet");
+    let retrans: Vec<String> = now_list(s, "retransmits").iter().map(|r| format!("{r:.0}")).collect();
+    format!(
+        "first stall at {:.1} s on {worker}; retransmissions per worker {}; the ladder 0.2, 0.4, 0.8 … 102.4 s, then 120 s",
+        num(s, "first_stall_s"),
+        retrans.join(", ")
+    )
+}
+
+fn blocked_numbers(s: &Map<String, Value>) -> String {
+    let lanes = now_list(s, "lane");
+    let stuck_or_blocked = lanes.iter().filter(|l| **l >= 2.0).count();
+    format!(
+        "{stuck_or_blocked} of {} workers stuck or blocked; listen queue {}; rejected {} (the seed: all workers stuck at once)",
+        lanes.len(),
+        s.get("now").and_then(|n| n.get("listen_queue")).and_then(Value::as_u64).unwrap_or(0),
+        s.get("rejected").and_then(Value::as_u64).unwrap_or(0)
+    )
+}
+
+fn recovery_numbers(s: &Map<String, Value>) -> String {
+    format!(
+        "longest stall {:.1} s, blackout {:.1} s, fast reconnects {} (the seed: 900 s, recovering at exactly the same time)",
+        num(s, "longest_stall_s"),
+        num(s, "blackout_s"),
+        num(s, "fast_reconnects")
+    )
+}
+
+fn fix_numbers(s: &Map<String, Value>) -> String {
+    format!(
+        "this run: {} stalls, longest {:.1} s; with keepalive_idle_s=600 a week has none",
+        num(s, "stalls"),
+        num(s, "longest_stall_s")
+    )
+}
+
+/// The lesson, six steps.
+pub const LESSON: &[LessonStep] = &[
+    LessonStep {
+        title: "A quiet period",
+        at_s: 3700.0,
+        text: "At 0.1 req/s worker 1 serves nearly everything and worker 2 the few overlaps: ordered dispatch hands each request to the lowest-numbered idle worker. Workers 3 and 4 have not sent a packet since they connected, and at 3600 s the router forgot their flows. Neither end knows.",
+        chart: "idle",
+        numbers: quiet_numbers,
+    },
+    LessonStep {
+        title: "The worker idle too long",
+        at_s: 6990.0,
+        text: "Workers 3 and 4 have been idle almost two hours, past the router's timeout but short of keepalive's 7200 s first probe: nothing will ever refresh their flows.",
+        chart: "flows",
+        numbers: idle_numbers,
+    },
+    LessonStep {
+        title: "A query into a dead flow, and the RTO ladder",
+        at_s: 7300.0,
+        text: "Traffic rises to 2 req/s; soon workers 1 and 2 are both busy and a request lands on worker 3. Its query's segments vanish at the router, so the kernel retransmits after 0.2 s, 0.4 s, 0.8 s and so on, doubling up to 120 s.",
+        chart: "retransmits",
+        numbers: stall_numbers,
+    },
+    LessonStep {
+        title: "Every other worker blocked",
+        at_s: 7500.0,
+        text: "Under global_lock (the seed's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing.",
+        chart: "queue",
+        numbers: blocked_numbers,
+    },
+    LessonStep {
+        title: "924.6 s later, instant recovery",
+        at_s: 8100.0,
+        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4's socket was closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling.",
+        chart: "lanes",
+        numbers: recovery_numbers,
+    },
+    LessonStep {
+        title: "The fixes",
+        at_s: 9000.0,
+        text: "The seed's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
+        chart: "lanes",
+        numbers: fix_numbers,
+    },
+];
+
+/// What the incident reported, to set beside this run's numbers.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        field: "headline.longest_stall_s",
+        reported: "900 s (the seed's 15 × 60 s; Linux's ladder gives 924.6 s)",
+        source: "seed 001; REFERENCE.md §4 (tcp_retries2 15, RTO 200 ms to 120 s)",
+    },
+    Figure { field: "headline.blackout_s", reported: "about 900 s, constant", source: SEED },
+    Figure { field: "headline.worker_share", reported: "60/25/10/5 %", source: SEED },
+    Figure { field: "now.idle_age_s", reported: "4000+ s idle before the hanging request", source: SEED },
+    Figure {
+        field: "headline.worker_share",
+        reported: "60.2/28.4/9.3/2.1 % (ordered hunting, a = 0.67)",
+        source: "SEED-MODELS.md §001 (Erlang B fit)",
+    },
+];

@@ -1,0 +1,187 @@
+//! The connection path: connect (accept, blackhole for the timeout, refuse in one round trip, or refuse at
+//! `max_connections`), re-pick after a failure, the query, the close, and the probes controllers ask for.
+
+use super::{model::*, request::*, server::*};
+use crate::config::Capacity;
+use crate::controller::ProbeResult;
+use crate::engine::Ctx;
+
+/// Probes alive at once, section-wide; asks beyond it are dropped (and counted as not made).
+pub(super) const MAX_LIVE_PROBES: u32 = 100_000;
+
+impl Section {
+    /// Starts the gauge connections the host's controller asked for.
+    pub(super) fn take_probes(&mut self, ctx: &mut Ctx<Event>, host: usize) {
+        let mut wanted = std::mem::take(&mut self.probe_buf);
+        wanted.clear();
+        self.controllers[host].take_probes(ctx.now(), &mut wanted);
+        for &server in &wanted {
+            if server < self.servers.len() && self.live_probes < MAX_LIVE_PROBES {
+                let probe = self.alloc(ctx, host, false, true);
+                self.probes += 1;
+                self.step_probes += 1;
+                self.connect(ctx, probe, server);
+            }
+        }
+        self.probe_buf = wanted;
+    }
+
+    /// Opens a connection (a request's or a probe's): it is active on the server from this moment.
+    pub(super) fn connect(&mut self, ctx: &mut Ctx<Event>, req: u32, server: usize) {
+        self.mark_tried(req, server);
+        let now = ctx.now();
+        let s = &mut self.servers[server];
+        s.touch(now);
+        let already_open = s.conns.len() as u32;
+        let r = &mut self.requests[req as usize];
+        r.attempts += 1;
+        r.server = server as u16;
+        r.phase = Phase::Connecting;
+        r.conn_started = now;
+        r.conn_index = already_open;
+        let (gen, host, probe) = (r.gen, r.host as usize, r.probe);
+        s.conns.push(req);
+        s.total_conns += 1;
+        s.probe_conns += probe as u64;
+        if !probe {
+            self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
+        }
+        let full = self.cfg.servers[server].max_connections.is_some_and(|max| already_open >= max);
+        let rtt = self.cfg.rtt;
+        let timeout = if probe { self.cfg.probe_connect_timeout } else { self.cfg.connect_timeout };
+        let fail = |at| (at, Event::ConnectDone { req, gen, ok: false });
+        let (at, event) = match s.connect_mode {
+            ConnectMode::Blackhole => fail(now + timeout),
+            ConnectMode::Refuse => fail(now + rtt),
+            ConnectMode::Accept if full => fail(now + rtt),
+            ConnectMode::Accept if rtt == 0 => return self.on_connected(ctx, req),
+            ConnectMode::Accept => (now + rtt, Event::ConnectDone { req, gen, ok: true }),
+        };
+        ctx.push(at, event);
+    }
+
+    /// Removes the connection from its server's list (the list order is not meaningful).
+    pub(super) fn remove_conn(&mut self, ctx: &mut Ctx<Event>, req: u32) {
+        let r = self.requests[req as usize];
+        let server = r.server as usize;
+        let s = &mut self.servers[server];
+        s.touch(ctx.now());
+        let idx = r.conn_index as usize;
+        s.conns.swap_remove(idx);
+        if let Some(&moved) = s.conns.get(idx) {
+            self.requests[moved as usize].conn_index = idx as u32;
+        }
+        if !r.probe {
+            self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
+        }
+    }
+
+    pub(super) fn on_connect_done(&mut self, ctx: &mut Ctx<Event>, req: u32, gen: u32, ok: bool) {
+        let r = self.requests[req as usize];
+        if r.gen != gen || r.phase != Phase::Connecting {
+            return;
+        }
+        let (server, host) = (r.server as usize, r.host as usize);
+        if !r.probe {
+            let elapsed = ctx.now() - r.conn_started;
+            self.controllers[host].on_connect(ctx.now(), server, ok, elapsed);
+        }
+        if ok {
+            self.on_connected(ctx, req);
+        } else {
+            self.servers[server].failed_conns += 1;
+            self.remove_conn(ctx, req);
+            if r.probe {
+                self.end_probe(ctx, req, false);
+            } else {
+                self.retry_or_fail(ctx, req);
+            }
+        }
+    }
+
+    /// After a failed connect: replica requests re-pick among the servers left; primary requests fail.
+    pub(super) fn retry_or_fail(&mut self, ctx: &mut Ctx<Event>, req: u32) {
+        if self.requests[req as usize].to_primary {
+            self.finish(ctx, req, Outcome::Failed);
+        } else {
+            self.route_replica(ctx, req);
+        }
+    }
+
+    pub(super) fn on_connected(&mut self, ctx: &mut Ctx<Event>, req: u32) {
+        let server = self.requests[req as usize].server as usize;
+        if self.requests[req as usize].probe {
+            // The gauge counts PROCESSLIST, itself and waiting connects included, in one round trip; it needs no
+            // query slot.
+            let count = self.servers[server].conns.len() as u32;
+            let r = &mut self.requests[req as usize];
+            r.probe_count = count;
+            r.phase = Phase::Querying;
+            let gen = r.gen;
+            ctx.push(ctx.now() + self.cfg.rtt, Event::QueryDone { req, gen });
+            return;
+        }
+        match self.cfg.servers[server].capacity {
+            Capacity::Unlimited => self.start_query(ctx, req),
+            Capacity::Slots(slots) => {
+                let s = &mut self.servers[server];
+                if s.busy_slots < slots {
+                    s.busy_slots += 1;
+                    self.start_query(ctx, req);
+                } else {
+                    s.queue.push_back(req);
+                    self.requests[req as usize].phase = Phase::Queued;
+                }
+            }
+        }
+    }
+
+    pub(super) fn start_query(&mut self, ctx: &mut Ctx<Event>, req: u32) {
+        let server = self.requests[req as usize].server as usize;
+        let service = self.service_time(ctx, server);
+        let r = &mut self.requests[req as usize];
+        r.phase = Phase::Querying;
+        let gen = r.gen;
+        ctx.push(ctx.now() + service, Event::QueryDone { req, gen });
+    }
+
+    pub(super) fn on_query_done(&mut self, ctx: &mut Ctx<Event>, req: u32, gen: u32) {
+        let r = self.requests[req as usize];
+        if r.gen != gen || r.phase != Phase::Querying {
+            return;
+        }
+        if r.probe {
+            self.remove_conn(ctx, req);
+            self.end_probe(ctx, req, true);
+            return;
+        }
+        let (server, host) = (r.server as usize, r.host as usize);
+        let held = ctx.now() - r.conn_started;
+        let s = &mut self.servers[server];
+        s.work_count += 1;
+        s.latency.record(held);
+        self.remove_conn(ctx, req);
+        if let Capacity::Slots(_) = self.cfg.servers[server].capacity {
+            let s = &mut self.servers[server];
+            s.busy_slots -= 1;
+            if let Some(next) = s.queue.pop_front() {
+                s.busy_slots += 1;
+                self.start_query(ctx, next);
+            }
+        }
+        self.controllers[host].on_close(ctx.now(), server, held);
+        self.finish(ctx, req, Outcome::Completed);
+    }
+
+    /// Ends a probe whose connection is already removed, and tells its host's controller what it found.
+    pub(super) fn end_probe(&mut self, ctx: &mut Ctx<Event>, req: u32, connected: bool) {
+        let r = self.requests[req as usize];
+        let result = ProbeResult {
+            connected,
+            conn_count: if connected { r.probe_count } else { 0 },
+            elapsed: ctx.now() - r.conn_started,
+        };
+        self.release(req);
+        self.controllers[r.host as usize].on_probe(ctx.now(), r.server as usize, result);
+    }
+}

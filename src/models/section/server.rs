@@ -1,0 +1,206 @@
+//! A database server: how it answers connects (accept, blackhole, refuse), its faults, its slots and FIFO
+//! queue, and its service time.
+
+use std::collections::VecDeque;
+
+use super::{model::*, overrides::*, request::*};
+use crate::command::Fault;
+use crate::config::LatencyDist;
+use crate::engine::Ctx;
+use crate::histogram::Histogram;
+use crate::rng::{self};
+use crate::time::{SimDuration, SimTime};
+
+/// How a server answers a connect right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// Accepts within one round trip (unless at `max_connections`).
+    Accept,
+    /// No answer: the attempt hangs for the connect timeout, then fails.
+    Blackhole,
+    /// Refused within one round trip.
+    Refuse,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ColdRamp {
+    pub(super) start: SimTime,
+    pub(super) from_fraction: f64,
+    pub(super) warmup: SimDuration,
+}
+
+pub(super) struct ServerState {
+    pub(super) connect_mode: ConnectMode,
+    pub(super) crashed: bool,
+    pub(super) slow_factor: f64,
+    pub(super) cold: Option<ColdRamp>,
+    /// Requests with a connection open or opening here; its length is the active connection count.
+    pub(super) conns: Vec<u32>,
+    pub(super) busy_slots: u32,
+    pub(super) queue: VecDeque<u32>,
+    /// Integral of `conns.len()` over the current step, connection·µs.
+    pub(super) conn_area: u128,
+    pub(super) last_change: SimTime,
+    pub(super) total_conns: u64,
+    pub(super) probe_conns: u64,
+    pub(super) failed_conns: u64,
+    pub(super) work_count: u64,
+    pub(super) latency: Histogram,
+}
+
+impl ServerState {
+    pub(super) fn new() -> ServerState {
+        ServerState {
+            connect_mode: ConnectMode::Accept,
+            crashed: false,
+            slow_factor: 1.0,
+            cold: None,
+            conns: Vec::new(),
+            busy_slots: 0,
+            queue: VecDeque::new(),
+            conn_area: 0,
+            last_change: 0,
+            total_conns: 0,
+            probe_conns: 0,
+            failed_conns: 0,
+            work_count: 0,
+            latency: Histogram::new(),
+        }
+    }
+
+    /// Accumulates the connection-time area up to `now`; call before every change of `conns`.
+    pub(super) fn touch(&mut self, now: SimTime) {
+        self.conn_area += self.conns.len() as u128 * (now - self.last_change) as u128;
+        self.last_change = now;
+    }
+}
+
+/// What one server is doing right now, for live displays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerNow {
+    /// Connections open or opening.
+    pub active_conns: u32,
+    /// Queries running (only meaningful with slot capacity).
+    pub busy_slots: u32,
+    /// Queries waiting for a slot.
+    pub queued: u32,
+    /// How it answers connects.
+    pub connect_mode: ConnectMode,
+    /// True after a crash until it recovers.
+    pub crashed: bool,
+    /// Current service-time multiplier from `slow` and `cold` faults.
+    pub latency_multiplier: f64,
+    /// The configured load now, with operator overrides applied.
+    pub effective_load: f64,
+    /// The pinned weight, if an operator pinned it.
+    pub pinned: Option<f64>,
+}
+
+impl Section {
+    pub(super) fn apply_fault(&mut self, ctx: &mut Ctx<Event>, server: usize, fault: Fault) {
+        let now = ctx.now();
+        let s = &mut self.servers[server];
+        match fault {
+            Fault::Slow { factor } => s.slow_factor = factor,
+            Fault::ConnectTimeout => s.connect_mode = ConnectMode::Blackhole,
+            Fault::Refuse => s.connect_mode = ConnectMode::Refuse,
+            Fault::Cold { from_fraction, warmup } => {
+                s.cold = Some(ColdRamp { start: now, from_fraction, warmup });
+                if self.cfg.cold_ramp {
+                    let to = self.cfg.servers[server].load;
+                    self.set_ramp(ctx, server, LoadRamp { from: to * from_fraction, to, start: now, length: warmup });
+                }
+            }
+            Fault::Recover => {
+                s.connect_mode = ConnectMode::Accept;
+                s.crashed = false;
+                s.slow_factor = 1.0;
+                s.cold = None;
+            }
+            Fault::Crash => {
+                s.connect_mode = ConnectMode::Blackhole;
+                s.crashed = true;
+                self.lose_all_connections(ctx, server);
+            }
+        }
+    }
+
+    /// Drops every connection to a crashed server now: pending connects fail and re-pick, running and queued
+    /// queries fail their requests.
+    pub(super) fn lose_all_connections(&mut self, ctx: &mut Ctx<Event>, server: usize) {
+        let now = ctx.now();
+        let s = &mut self.servers[server];
+        s.touch(now);
+        let lost = std::mem::take(&mut s.conns);
+        s.queue.clear();
+        s.busy_slots = 0;
+        s.failed_conns += lost.len() as u64;
+        for req in lost {
+            let r = &mut self.requests[req as usize];
+            r.gen = r.gen.wrapping_add(1); // its pending ConnectDone or QueryDone is now stale
+            let (host, phase, started, probe) = (r.host as usize, r.phase, r.conn_started, r.probe);
+            if probe {
+                self.end_probe(ctx, req, false);
+                continue;
+            }
+            self.hosts[host].add_in_flight(server, self.replica_pos[server], -1);
+            if phase == Phase::Connecting {
+                self.controllers[host].on_connect(now, server, false, now - started);
+                self.retry_or_fail(ctx, req);
+            } else {
+                self.controllers[host].on_lost(now, server, now - started);
+                self.finish(ctx, req, Outcome::Failed);
+            }
+        }
+    }
+
+    /// Service multiplier from `slow` and `cold` faults at the current time.
+    pub(super) fn latency_multiplier(&self, server: usize, now: SimTime) -> f64 {
+        let s = &self.servers[server];
+        let cold = match s.cold {
+            Some(c) if c.warmup > 0 && now < c.start + c.warmup => {
+                let progress = (now - c.start) as f64 / c.warmup as f64;
+                1.0 / (c.from_fraction + (1.0 - c.from_fraction) * progress)
+            }
+            _ => 1.0,
+        };
+        s.slow_factor * cold
+    }
+
+    pub(super) fn service_time(&mut self, ctx: &mut Ctx<Event>, server: usize) -> SimDuration {
+        let base = self.cfg.servers[server].latency as f64;
+        let sample = match self.cfg.latency_dist {
+            LatencyDist::Uniform => base * (0.9 + 0.2 * self.rng_service.next_f64()),
+            LatencyDist::Exponential => self.rng_service.exponential(base),
+            LatencyDist::Lognormal { sigma } => {
+                let mu = rng::ln(base) - sigma * sigma / 2.0;
+                rng::exp(mu + sigma * self.rng_service.standard_normal())
+            }
+        };
+        let micros = sample * self.latency_multiplier(server, ctx.now());
+        if micros.is_nan() || micros <= 0.0 {
+            0
+        } else {
+            (micros.min(MAX_WAIT as f64) + 0.5) as SimDuration // nearest, halves up
+        }
+    }
+
+    /// Each server's state right now, in config order.
+    pub(crate) fn servers_now(&self, now: SimTime) -> Vec<ServerNow> {
+        (0..self.servers.len())
+            .map(|i| {
+                let s = &self.servers[i];
+                ServerNow {
+                    active_conns: s.conns.len() as u32,
+                    busy_slots: s.busy_slots,
+                    queued: s.queue.len() as u32,
+                    connect_mode: s.connect_mode,
+                    crashed: s.crashed,
+                    latency_multiplier: self.latency_multiplier(i, now),
+                    effective_load: self.effective_load[i],
+                    pinned: self.pinned[i],
+                }
+            })
+            .collect()
+    }
+}
