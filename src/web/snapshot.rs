@@ -35,6 +35,8 @@ pub struct LaneStatus {
     pub overloaded: u64,
     /// Events processed.
     pub events: u64,
+    /// True when the model counts requests (the Galera model counts transactions instead).
+    pub has_requests: bool,
     /// The run's summary, plus `now`: the newest row by column name (lesson numbers read both).
     pub summary: Map<String, Value>,
 }
@@ -125,6 +127,7 @@ fn lane_status(lane: &Lane) -> LaneStatus {
         failed: count(&summary, "failed"),
         overloaded: count(&summary, "overloaded"),
         events: count(&summary, "events"),
+        has_requests: summary.contains_key("requests"),
         summary,
     }
 }

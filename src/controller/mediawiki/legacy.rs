@@ -276,7 +276,7 @@ mod tests {
         let mut hosts = build(&spec, &servers, 2);
         let c = |server, in_flight| Candidate { server, configured_load: 100.0, in_flight };
         let cands = [c(0, 0), c(1, 0)];
-        let view = |now, host, cands| HostView { now, host, hosts: 2, candidates: cands , load_index: None };
+        let view = |now, host, cands| HostView { now, host, hosts: 2, candidates: cands, load_index: None };
         let mut rng = Rng::new(2, Stream::Balancing);
         let mut probes = Vec::new();
         hosts[0].pick(&view(0, 0, &cands), &mut rng);

@@ -49,7 +49,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
                 if running {
                     <p>{ format!("Running to t = {:.0} s…", step.at_s) }</p>
                 } else {
-                    { for props.numbers.iter().enumerate().map(|(r, n)| html! {
+                    { for props.numbers.iter().enumerate().filter(|(_, n)| !n.is_empty()).map(|(r, n)| html! {
                         <p>{ if ab { format!("{}: {n}", if r == 0 { "A" } else { "B" }) } else { n.clone() } }</p>
                     }) }
                 }

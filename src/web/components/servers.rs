@@ -71,7 +71,11 @@ fn GlobalCommand(props: &GlobalProps) -> Html {
     let spec = props.spec.0;
     let send = {
         let (values, on_command) = (values.clone(), props.on_command.clone());
-        Callback::from(move |_: MouseEvent| on_command.emit(command_text(spec, None, &values)))
+        Callback::from(move |_: MouseEvent| {
+            let args: Vec<f64> =
+                spec.args.iter().enumerate().map(|(i, a)| values.get(i).copied().unwrap_or(a.default)).collect();
+            on_command.emit(command_text(spec, None, &args))
+        })
     };
     html! {
         <div class="global-command">
@@ -81,6 +85,7 @@ fn GlobalCommand(props: &GlobalProps) -> Html {
                     let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
                     if let Ok(v) = raw.trim().parse::<f64>() {
                         let mut next = (*values_now).clone();
+                        next.resize(spec.args.len(), 0.0);
                         next[i] = v;
                         values_now.set(next);
                     }
@@ -89,7 +94,7 @@ fn GlobalCommand(props: &GlobalProps) -> Html {
                 html! {
                     <label class="inline" for={id.clone()}>{ format!("{} ({}, {}–{})", a.name, a.unit, a.min, a.max) }
                         <input id={id} type="number" step="any" min={a.min.to_string()} max={a.max.to_string()}
-                            value={values[i].to_string()} onchange={on_change} />
+                            value={values.get(i).copied().unwrap_or(a.default).to_string()} onchange={on_change} />
                     </label>
                 }
             }) }
@@ -150,7 +155,7 @@ pub fn Commands(props: &CommandsProps) -> Html {
                 so reopening it replays the same run. {}.", inverses.join("; ")) }</p>
             if !global.is_empty() {
                 <div class="global-commands" role="group" aria-label="commands for the whole section">
-                    { for global.iter().map(|spec| html! { <GlobalCommand spec={Verb(spec)} on_command={props.on_command.clone()} /> }) }
+                    { for global.iter().map(|spec| html! { <GlobalCommand key={spec.verb} spec={Verb(spec)} on_command={props.on_command.clone()} /> }) }
                 </div>
             }
             <ul class="server-list">

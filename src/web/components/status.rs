@@ -25,6 +25,9 @@ pub fn grouped(n: u64) -> String {
 }
 
 fn totals(l: &LaneStatus) -> String {
+    if !l.has_requests {
+        return format!("{} events", grouped(l.events));
+    }
     format!(
         "{} requests · {} failed requests · {} rejected · {} overloaded",
         grouped(l.requests),

@@ -36,6 +36,9 @@ pub const CHARTS_PER_FRAME: usize = 1;
 /// the lines grow (30 s of a lesson in about half a second).
 pub const SEEK_SPEED: f64 = 60.0;
 
+/// Wall-clock seconds a seek aims to take, whatever the distance.
+pub const SEEK_WALL_S: f64 = 0.75;
+
 /// What the page asks of the loop.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoopInputs {
@@ -103,7 +106,11 @@ impl Loop {
     fn target(&self, now: SimTime, dt_s: f64) -> Option<SimTime> {
         let dt = dt_s.clamp(0.0, FRAME_DT_MAX_S);
         if let Some(seek) = self.inputs.seek_to.map(from_secs_f64).filter(|&s| s > now) {
-            return Some(seek.min(now.saturating_add(from_secs_f64(SEEK_SPEED.max(self.inputs.speed) * dt))));
+            // At least SEEK_SPEED, and fast enough to cover the rest in about SEEK_WALL_S: a model whose lesson
+            // steps are an hour apart (Sahana's idle timeout) gets there in a second or two, budget permitting.
+            let remaining_s = crate::time::as_secs_f64(seek - now);
+            let rate = SEEK_SPEED.max(self.inputs.speed).max(remaining_s / SEEK_WALL_S);
+            return Some(seek.min(now.saturating_add(from_secs_f64(rate * dt))));
         }
         self.inputs.playing.then(|| now.saturating_add(from_secs_f64(self.inputs.speed * dt)))
     }
