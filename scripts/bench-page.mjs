@@ -1,7 +1,7 @@
 // The page's speed benchmark (not a test): the initial load size and the frame times of plain-s1 at 100x real
 // time in headless Chromium on this machine. README records its figures.
 //
-//   node scripts/bench-page.mjs [--seconds 15] [--speed 100] [--scenario plain-s1]   (needs dist/: make build-web)
+//   node scripts/bench-page.mjs [--seconds 15] [--speed 100] [--scenario plain-s1] [--ab CONTROLLER]   (needs dist/: make build-web)
 //
 // Frame time is the time the page spends in its requestAnimationFrame callback (simulation slice + chart
 // redraw), read from the app's own `window.loadlab_frame_stats()`; when the page does not expose it, the
@@ -21,6 +21,7 @@ const opt = (name, fallback) => {
 const seconds = Number(opt('--seconds', '15'));
 const speed = Number(opt('--speed', '100'));
 const scenario = opt('--scenario', 'plain-s1');
+const ab = opt('--ab', '');
 if (!(seconds > 0 && seconds <= 600) || !(speed > 0 && speed <= 1000)) {
   console.error('bench-page: --seconds must be in (0, 600] and --speed in (0, 1000]');
   process.exit(2);
@@ -42,7 +43,8 @@ const served = await serveDist({ dir: 'dist', prefix: '/bench/' });
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage();
-  await page.goto(`${served.url}?scenario=${scenario}&speed=${speed}`);
+  // lesson=off: free play, so the page runs at once (a scenario with a lesson opens paused).
+  await page.goto(`${served.url}?scenario=${scenario}&speed=${speed}&lesson=off${ab ? `&ab=${ab}` : ''}`);
   await page.waitForSelector('html[data-loadlab="ready"]', { timeout: 30_000 });
   // Let the page warm up, then sample animation-frame intervals alongside the app's own stats.
   await page.waitForTimeout(2000);
@@ -65,10 +67,15 @@ try {
   if (own) {
     const stats = typeof own === 'string' ? JSON.parse(own) : own;
     console.log(`frame time in the page's rAF callback: median ${Number(stats.median_ms).toFixed(2)} ms, p95 ${Number(stats.p95_ms).toFixed(2)} ms over ${stats.count} frames`);
+    if (stats.sim_mean_ms !== undefined) {
+      console.log(`  of which (means): simulation ${stats.sim_mean_ms.toFixed(2)} ms, chart drawing ${stats.draw_mean_ms.toFixed(2)} ms, snapshot ${stats.snapshot_mean_ms.toFixed(2)} ms (the snapshot's re-render runs after the callback)`);
+    }
   } else {
     console.log('the page does not expose loadlab_frame_stats(); the intervals above include its work');
   }
   console.log(`page status: ${status?.trim()}`);
+  const live = await page.evaluate(() => (typeof window.loadlab_status === 'function' ? window.loadlab_status() : null));
+  if (live) console.log(`loadlab_status: t = ${live.time_s.toFixed(1)} s, asked ${live.speed}x, achieved ${live.achieved_speed.toFixed(1)}x`);
 } finally {
   await browser.close();
   served.server.close();

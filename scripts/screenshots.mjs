@@ -1,4 +1,5 @@
-// Takes screenshots of the built app at desktop and phone sizes after the simulation has run a few seconds.
+// Takes screenshots of the built app at desktop and phone sizes: every lesson step of slow and connect-timeout,
+// and the main free-play states (pid, A/B, embed, watch-only, mmc, a bad URL).
 //
 // node scripts/screenshots.mjs [OUT_DIR]   (default /tmp/shots; needs dist/ from `trunk build`)
 
@@ -11,33 +12,53 @@ const out = process.argv[2] ?? '/tmp/shots';
 mkdirSync(out, { recursive: true });
 const { server, url } = await serveDist({ dir: 'dist', prefix: '/shots/sub/' });
 const browser = await launchBrowser();
+const SIZES = [['desktop', 1280, 800, 1], ['phone', 390, 844, 2]];
+
+async function open(query, width, height, dpr, name) {
+  const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: dpr });
+  page.on('console', (m) => console.log(`[${name}] console.${m.type()}: ${m.text()}`));
+  await page.goto(url + query);
+  await page.waitForSelector('html[data-loadlab="ready"]', { timeout: 30_000 });
+  await page.waitForFunction(() => window.loadlab_status?.() != null, null, { timeout: 30_000 });
+  return page;
+}
+
+const settled = () => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? '');
+
 try {
+  for (const [scenario, controller] of [['slow', 'static'], ['connect-timeout', 'static']]) {
+    for (const [size, width, height, dpr] of SIZES) {
+      const page = await open(`?scenario=${scenario}&controller=${controller}&seed=1`, width, height, dpr, scenario);
+      for (let step = 0; ; step++) {
+        await page.waitForFunction(settled, null, { timeout: 60_000 });
+        await page.waitForTimeout(700);
+        const file = join(out, `lesson-${scenario}-${size}-step${step}.png`);
+        await page.screenshot({ path: file });
+        console.log(`wrote ${file}`);
+        const last = await page.$eval('#lesson-next', (b) => b.textContent.includes('Free play')).catch(() => true);
+        if (last) break;
+        await page.click('#lesson-next');
+        await page.waitForFunction((n) => window.loadlab_status().lesson_step === n, step + 1);
+      }
+      await page.close();
+    }
+  }
   const views = [
-    { name: 'desktop-1280x800', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&seed=1&speed=20' },
-    { name: 'desktop-pid', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&controller=pid&seed=1&speed=20' },
-    { name: 'desktop-ab', width: 1280, height: 800, dpr: 1, query: '?scenario=connect-timeout&controller=static&ab=mw-loadmonitor&seed=3&speed=20' },
-    { name: 'desktop-1280x800-hidpi', width: 1280, height: 800, dpr: 2, query: '?scenario=plain-s1&seed=7&speed=20' },
-    { name: 'phone-390x844', width: 390, height: 844, dpr: 3, query: '?scenario=connect-timeout&seed=3&speed=20' },
-    { name: 'phone-390x844-notice', width: 390, height: 844, dpr: 2, query: '?scenario=nope&seed=-1&speed=banana' },
-    { name: 'embed-800x600', width: 800, height: 600, dpr: 1, query: '?scenario=slow&controller=p2c&embed=1&speed=20' },
-    { name: 'desktop-mmc', width: 1280, height: 800, dpr: 1, query: '?scenario=mmc&seed=2&speed=5' },
+    { name: 'desktop-pid', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&controller=pid&seed=1&speed=20&lesson=off' },
+    { name: 'desktop-ab', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&controller=static&ab=mw-loadmonitor&seed=3&speed=50&lesson=off' },
+    { name: 'phone-ab', width: 390, height: 844, dpr: 2, query: '?scenario=connect-timeout&controller=static&ab=mw-loadmonitor&seed=3&speed=20&lesson=off' },
+    { name: 'embed-700x520', width: 700, height: 520, dpr: 1, query: '?scenario=slow&controller=static&ab=mw-loadmonitor&embed=1&speed=50' },
+    { name: 'watch-700x520', width: 700, height: 520, dpr: 1, query: '?scenario=slow&watch=1&speed=50' },
+    { name: 'desktop-mmc', width: 1280, height: 800, dpr: 1, query: '?scenario=mmc&seed=2&speed=5&lesson=off' },
+    { name: 'phone-notice', width: 390, height: 844, dpr: 2, query: '?scenario=nope&seed=-1&speed=banana' },
   ];
   for (const v of views) {
-    const page = await browser.newPage({ viewport: { width: v.width, height: v.height }, deviceScaleFactor: v.dpr });
-    page.on('console', (m) => console.log(`[${v.name}] console.${m.type()}: ${m.text()}`));
-    await page.goto(url + v.query);
-    await page.waitForFunction(() => Number(document.querySelector('#chart-conns')?.dataset.simTime ?? 0) >= 40, null, { timeout: 20000 }).catch(() => {});
-    await page.waitForTimeout(1500);
-    const file = join(out, `${v.name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    const page = await open(v.query, v.width, v.height, v.dpr, v.name);
+    await page.waitForFunction(() => window.loadlab_status().time_s >= 40 || !window.loadlab_status().playing, null, { timeout: 30_000 }).catch(() => {});
+    await page.waitForTimeout(1000);
     await page.screenshot({ path: join(out, `${v.name}-top.png`) });
-    // The first screen cuts off below the controls: also the charts, and the why panel.
-    for (const [part, sel] of [['charts', '#status'], ['why', '.why']]) {
-      await page.$eval(sel, (el) => el.scrollIntoView({ block: 'start' }));
-      await page.waitForTimeout(300);
-      await page.screenshot({ path: join(out, `${v.name}-${part}.png`) });
-    }
-    console.log(`wrote ${file}`);
+    await page.screenshot({ path: join(out, `${v.name}-full.png`), fullPage: true });
+    console.log(`wrote ${join(out, `${v.name}-top.png`)}`);
     await page.close();
   }
 } finally {

@@ -4,11 +4,12 @@
 //! speed, and every `--set` pair under the same key the CLI uses (`fault_at=30`, `kp=0.05`,
 //! `fault=slow:db1119:10@30`, `operator=depool:db1119@40`). A bad link still gives a working page: every part
 //! that is unknown, malformed, out of range or beyond the size bounds is dropped with a notice naming it, and
-//! the rest is used. Pure and native-testable; the web app only reads `location.search` and writes
+//! the rest is used. Scenarios, their keys and their lessons come from [`crate::registry`], so a scenario added
+//! there opens from a link with no change here. Pure and native-testable; the web app only reads `location.search` and writes
 //! `history.replaceState`.
 
 use crate::controller::controller_info;
-use crate::scenario::{self, scenario_info};
+use crate::registry::{self, RunSpec, ScenarioDef};
 
 /// Longest query string read; the rest is ignored with a notice.
 pub const MAX_QUERY_LEN: usize = 8_192;
@@ -36,6 +37,11 @@ pub struct UrlState {
     pub speed: f64,
     /// Compact view for embedding in runbook pages.
     pub embed: bool,
+    /// Watch only: the compact view with every control hidden (implies `embed`).
+    pub watch: bool,
+    /// The lesson step shown, or `None` in free play. A scenario with a lesson opens at step 0 unless the link
+    /// says `lesson=off` or embeds the page.
+    pub lesson: Option<usize>,
     /// `--set` pairs in order, each accepted by `scenario::build` for both controllers.
     pub sets: Vec<(String, String)>,
 }
@@ -49,6 +55,8 @@ impl Default for UrlState {
             seed: 1,
             speed: 10.0,
             embed: false,
+            watch: false,
+            lesson: None,
             sets: Vec::new(),
         }
     }
@@ -149,9 +157,9 @@ pub fn parse_query(query: &str) -> Parsed {
     // Top-level keys first: the scenario and controllers decide which other keys are valid.
     for (k, v) in &pairs {
         match k.as_str() {
-            "scenario" => match scenario_info(v) {
-                Some(s) => state.scenario = s.name.to_string(),
-                None => ignored.push(format!("unknown scenario '{}'", clip(v))),
+            "scenario" => match registry::find(v) {
+                Ok(s) => state.scenario = s.name.to_string(),
+                Err(_) => ignored.push(format!("unknown scenario '{}'", clip(v))),
             },
             "controller" => match controller_info(v) {
                 Some(c) => state.controller = c.name.to_string(),
@@ -171,40 +179,100 @@ pub fn parse_query(query: &str) -> Parsed {
                 _ => ignored.push(format!("speed '{}' is not from {SPEED_MIN} to {SPEED_MAX}", clip(v))),
             },
             "embed" => state.embed = matches!(v.as_str(), "1" | "true" | "yes" | ""),
+            "watch" => state.watch = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             _ => {}
         }
     }
-    // Every other key is a `--set` pair; keep it only if both controllers' builds accept it with the ones kept
-    // so far (so one bad value never takes the good ones down with it).
-    let controllers: Vec<String> =
-        std::iter::once(state.controller.clone()).chain(state.controller_b.clone()).collect();
-    for (k, v) in pairs {
-        if ["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed"].contains(&k.as_str()) {
-            continue;
+    state.embed |= state.watch;
+    let def = registry::find(&state.scenario).ok();
+    let steps = def.map_or(0, |d| d.lesson.len());
+    state.lesson = (steps > 0 && !state.embed).then_some(0);
+    if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "lesson") {
+        match v.trim() {
+            "off" => state.lesson = None,
+            n => match n.parse::<usize>() {
+                Ok(n) if n < steps => state.lesson = Some(n),
+                _ => ignored.push(format!(
+                    "lesson '{}' is not 'off' or a step from 0 to {}",
+                    clip(v),
+                    steps.saturating_sub(1)
+                )),
+            },
         }
+    }
+    // Every other key is a `--set` pair, kept if both controllers' builds accept it with the ones kept so far
+    // (so one bad value never takes the good ones down with it). A lesson's own keys come last, unless the link
+    // already sets them.
+    let mut rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
+    if let (Some(def), Some(_)) = (def, state.lesson) {
+        for (k, v) in def.lesson_sets {
+            if !rest.iter().any(|(key, _)| key == k) {
+                rest.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+    if let Some(def) = def {
+        keep_valid(def, &mut state, rest, &mut ignored);
+    }
+    Parsed { state, ignored }
+}
+
+/// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
+const TOP_LEVEL: &[&str] =
+    &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson"];
+
+/// The `--set` pairs of `sets` that apply to `controller` in `state`: all but the other controller's parameters.
+fn own_sets(state: &UrlState, controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
+    let is_param = |c: &str, key: &str| controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
+    let others: Vec<&str> = std::iter::once(state.controller.as_str())
+        .chain(state.controller_b.as_deref())
+        .filter(|c| *c != controller)
+        .collect();
+    sets.iter().filter(|(k, _)| is_param(controller, k) || !others.iter().any(|o| is_param(o, k))).cloned().collect()
+}
+
+/// True if `sets` builds with every controller of `state`.
+fn builds(def: &'static ScenarioDef, state: &UrlState, sets: &[(String, String)]) -> Result<(), String> {
+    let controllers: Vec<&str> = if def.takes_controller {
+        std::iter::once(state.controller.as_str()).chain(state.controller_b.as_deref()).collect()
+    } else {
+        vec![""]
+    };
+    controllers.iter().try_for_each(|c| {
+        let spec = RunSpec {
+            controller: c.to_string(),
+            sets: own_sets(state, c, sets),
+            seed: state.seed,
+            duration_s: Some(1.0),
+            time_step_s: None,
+        };
+        (def.build)(def, &spec).map(|_| ())
+    })
+}
+
+/// Moves the pairs of `rest` that build into `state.sets`: all at once when they all do (one build per
+/// controller), else one at a time, naming each one dropped.
+fn keep_valid(def: &'static ScenarioDef, state: &mut UrlState, rest: Vec<(String, String)>, ignored: &mut Vec<String>) {
+    if rest.is_empty() {
+        return;
+    }
+    if builds(def, state, &rest).is_ok() {
+        state.sets = rest;
+        return;
+    }
+    for (k, v) in rest {
         let mut trial = state.sets.clone();
         trial.push((k.clone(), v.clone()));
-        let verdict = controllers.iter().try_for_each(|c| {
-            let own: Vec<(String, String)> = trial
-                .iter()
-                .filter(|(key, _)| {
-                    // A controller parameter of the other controller does not apply to this one.
-                    let belongs_elsewhere = controllers
-                        .iter()
-                        .any(|o| o != c && controller_info(o).is_some_and(|i| i.params.iter().any(|p| p.key == key)));
-                    let mine = controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
-                    mine || !belongs_elsewhere
-                })
-                .cloned()
-                .collect();
-            scenario::build(&state.scenario, c, &own).map(|_| ())
-        });
-        match verdict {
-            Ok(()) => state.sets.push((k, v)),
+        match builds(def, state, &trial) {
+            Ok(()) => state.sets = trial,
             Err(reason) => ignored.push(format!("{}={}: {}", clip(&k), clip(&v), reason)),
         }
     }
-    Parsed { state, ignored }
+}
+
+/// True if `state` opens at a lesson step by default (its scenario has a lesson and the page is not embedded).
+fn lesson_by_default(state: &UrlState) -> bool {
+    !state.embed && registry::find(&state.scenario).is_ok_and(|d| !d.lesson.is_empty())
 }
 
 /// The query string (without `?`) for a state; `parse_query` of it gives the state back.
@@ -216,8 +284,16 @@ pub fn to_query(state: &UrlState) -> String {
     }
     parts.push(format!("seed={}", state.seed));
     parts.push(format!("speed={}", state.speed));
-    if state.embed {
+    if state.watch {
+        parts.push("watch=1".into());
+    } else if state.embed {
         parts.push("embed=1".into());
+    }
+    match state.lesson {
+        Some(0) if lesson_by_default(state) => {}
+        Some(n) => parts.push(format!("lesson={n}")),
+        None if lesson_by_default(state) => parts.push("lesson=off".into()),
+        None => {}
     }
     parts.extend(state.sets.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))));
     parts.join("&")
@@ -239,8 +315,29 @@ mod tests {
 
     #[test]
     fn defaults_from_an_empty_query() {
-        assert_eq!(parse_query(""), Parsed { state: UrlState::default(), ignored: vec![] });
-        assert_eq!(parse_query("?"), Parsed { state: UrlState::default(), ignored: vec![] });
+        assert_eq!(parse_query("lesson=off"), Parsed { state: UrlState::default(), ignored: vec![] });
+        assert_eq!(parse_query("?lesson=off"), Parsed { state: UrlState::default(), ignored: vec![] });
+    }
+
+    #[test]
+    fn a_scenario_with_a_lesson_opens_at_its_first_step_with_the_lessons_keys() {
+        let def = registry::find("slow").unwrap();
+        let p = parse_query("");
+        assert_eq!(p.ignored, Vec::<String>::new());
+        assert_eq!(p.state.lesson, if def.lesson.is_empty() { None } else { Some(0) });
+        if !def.lesson.is_empty() {
+            for (k, v) in def.lesson_sets {
+                assert!(p.state.sets.contains(&(k.to_string(), v.to_string())), "{k}={v} missing: {:?}", p.state.sets);
+            }
+            // The link's own value wins over the lesson's.
+            let p = parse_query("workers=3");
+            assert_eq!(p.state.sets.iter().filter(|(k, _)| k == "workers").count(), 1);
+            assert!(p.state.sets.contains(&("workers".into(), "3".into())));
+            assert_eq!(parse_query(&to_query(&p.state)).state, p.state);
+        }
+        let embedded = parse_query("embed=1");
+        assert_eq!(embedded.state.lesson, None);
+        assert!(parse_query("lesson=99").ignored[0].contains("lesson"));
     }
 
     #[test]
@@ -267,8 +364,9 @@ mod tests {
 
     #[test]
     fn bad_parts_are_named_and_the_rest_is_kept() {
-        let p =
-            parse_query("scenario=nope&controller=magic&seed=-3&speed=1e9&fault_at=NaN&bogus=1&fault_at=45&servers=3");
+        let p = parse_query(
+            "scenario=nope&controller=magic&seed=-3&speed=1e9&fault_at=NaN&bogus=1&fault_at=45&servers=3&lesson=off",
+        );
         assert_eq!(p.state.scenario, "slow");
         assert_eq!(p.state.controller, "static");
         assert_eq!(p.state.seed, 1);
@@ -286,7 +384,9 @@ mod tests {
         let many: String = (0..200).map(|i| format!("fault_at={i}&")).collect();
         let p = parse_query(&many);
         assert!(p.ignored.iter().any(|n| n.contains("more than 64 parameters")));
-        assert_eq!(p.state.sets.len(), MAX_PARAMS);
+        // The 64 pairs read, plus the keys of the lesson the page opens at.
+        let lesson = registry::find("slow").map_or(0, |d| d.lesson_sets.len());
+        assert_eq!(p.state.sets.len(), MAX_PARAMS + lesson);
         let long = format!("scenario={}", "x".repeat(20_000));
         let p = parse_query(&long);
         assert!(p.ignored.iter().any(|n| n.contains("longer than")));
@@ -308,7 +408,7 @@ mod tests {
     #[test]
     fn random_states_round_trip() {
         // Random valid states (seeded; the seed is in the message on failure) survive to_query → parse_query.
-        let scenarios: Vec<&str> = crate::scenario::SCENARIOS.iter().map(|s| s.name).collect();
+        let scenarios: Vec<&str> = registry::all().filter(|s| s.takes_controller).map(|s| s.name).collect();
         let controllers: Vec<&str> = crate::controller::controllers().iter().map(|c| c.name).collect();
         for seed in 0..200u64 {
             let mut rng = Rng::new(seed, Stream::Control);
@@ -319,6 +419,7 @@ mod tests {
             state.seed = rng.next_u64();
             state.speed = [0.5, 1.0, 10.0, 100.0][rng.below(4) as usize];
             state.embed = rng.chance(0.5);
+            state.lesson = None;
             if rng.chance(0.5) {
                 state.controller_b = Some(pick(&controllers, &mut rng));
             }

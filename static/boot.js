@@ -29,6 +29,9 @@ try {
   };
   // For the frame-time benchmark: {count, median_ms, p95_ms} of the recent animation-frame callbacks.
   window.loadlab_frame_stats = () => bindings.frame_stats();
+  // For tests and people debugging: the run as the page shows it (time_s, speed, achieved_speed, playing,
+  // lesson_step, requests, completed, rejected, failed, overloaded; run B under b).
+  window.loadlab_status = () => bindings.loadlab_status();
   document.documentElement.dataset.loadlab = 'ready';
 } catch (e) {
   fail(`loadlab could not start: ${e && e.message ? e.message : e}`);

@@ -14,6 +14,33 @@ pub const FRAMES_KEPT: usize = 600;
 
 thread_local! {
     static FRAMES_MS: RefCell<VecDeque<f64>> = RefCell::new(VecDeque::with_capacity(FRAMES_KEPT));
+    static PARTS_MS: RefCell<VecDeque<[f64; 3]>> = RefCell::new(VecDeque::with_capacity(FRAMES_KEPT));
+}
+
+/// Records where one frame's time went, ms: simulating, drawing charts, and taking a snapshot.
+pub fn record_parts(sim_ms: f64, draw_ms: f64, snapshot_ms: f64) {
+    PARTS_MS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() == FRAMES_KEPT {
+            p.pop_front();
+        }
+        p.push_back([sim_ms, draw_ms, snapshot_ms]);
+    });
+}
+
+/// The mean of each part over the kept frames, ms.
+pub fn parts_mean() -> [f64; 3] {
+    PARTS_MS.with(|p| {
+        let p = p.borrow();
+        let n = p.len().max(1) as f64;
+        let mut sum = [0.0; 3];
+        for f in p.iter() {
+            for k in 0..3 {
+                sum[k] += f[k];
+            }
+        }
+        sum.map(|v| v / n)
+    })
 }
 
 /// Records one frame callback's duration, ms (non-finite or negative values are ignored).
@@ -43,7 +70,7 @@ pub fn summary() -> (usize, f64, f64) {
     })
 }
 
-/// `{count, median_ms, p95_ms}` of the recent animation-frame callbacks (boot.js exposes it as
+/// `{count, median_ms, p95_ms, sim_mean_ms, draw_mean_ms, snapshot_mean_ms}` of the recent animation-frame callbacks (boot.js exposes it as
 /// `window.loadlab_frame_stats`).
 #[wasm_bindgen]
 pub fn frame_stats() -> JsValue {
@@ -52,5 +79,9 @@ pub fn frame_stats() -> JsValue {
     let _ = js_sys::Reflect::set(&out, &"count".into(), &(count as f64).into());
     let _ = js_sys::Reflect::set(&out, &"median_ms".into(), &median.into());
     let _ = js_sys::Reflect::set(&out, &"p95_ms".into(), &p95.into());
+    let [sim, draw, snapshot] = parts_mean();
+    let _ = js_sys::Reflect::set(&out, &"sim_mean_ms".into(), &sim.into());
+    let _ = js_sys::Reflect::set(&out, &"draw_mean_ms".into(), &draw.into());
+    let _ = js_sys::Reflect::set(&out, &"snapshot_mean_ms".into(), &snapshot.into());
     out.into()
 }

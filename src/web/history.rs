@@ -1,55 +1,34 @@
-//! The charts' memory: a bounded ring buffer of the last few hundred per-step rows, reduced to what is drawn.
+//! The charts' memory: a bounded ring buffer of the last few hundred step rows, as the model's schema gives
+//! them (one `f64` per column), plus the section model's controller read-outs sampled with each row.
 
 use std::collections::VecDeque;
 
-use crate::metrics::StepRow;
-
-/// One chart point: a step's end time and the figures every chart draws for it.
+/// One chart point: a step row of the run's schema, and what the section panels add to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
-    /// End of the step, simulated seconds.
-    pub time_s: f64,
-    /// Active connections per server, in config order (open or opening, time-averaged over the step).
-    pub active_conns: Vec<f64>,
-    /// The requests' own connect attempts per server in the step (probes excluded).
-    pub attempts: Vec<u64>,
-    /// Host 0's controller weight per server at the end of the step; NaN where the server is no candidate.
+    /// The row, one value per column of the run's schema (`columns()[0]` is `time_s`).
+    pub row: Vec<f64>,
+    /// Host 0's controller weight per server at the end of the step; empty for models without a balancer, NaN
+    /// where the server is no candidate.
     pub weights: Vec<f64>,
-    /// The controller's named terms for the watched server at the end of the step.
+    /// The controller's named terms for the watched server at the end of the step (section model only).
     pub diagnostics: Vec<(&'static str, f64)>,
-    /// End-to-end latency of requests completed in the step, median and 99th percentile, ms.
-    pub latency_p50_ms: f64,
-    /// See [`Point::latency_p50_ms`].
-    pub latency_p99_ms: f64,
-    /// Failed connect attempts in the step, all servers.
-    pub failed_conns: u64,
-    /// Requests that ended in an error in the step.
-    pub failed: u64,
-    /// Requests rejected in the step (backlog full).
-    pub rejected: u64,
-    /// Requests failed fast as "overloaded" in the step.
-    pub overloaded: u64,
-    /// Busy app workers across all hosts, time-averaged over the step.
-    pub active_workers: f64,
 }
 
 impl Point {
-    /// The chart figures of `row`, with the controller read-outs sampled at the row's end.
-    pub fn from_row(row: &StepRow, weights: Vec<f64>, diagnostics: Vec<(&'static str, f64)>) -> Point {
-        Point {
-            time_s: row.time_s,
-            active_conns: row.servers.iter().map(|s| s.active_conns).collect(),
-            attempts: row.servers.iter().map(|s| s.total_conns.saturating_sub(s.probe_conns)).collect(),
-            weights,
-            diagnostics,
-            latency_p50_ms: row.latency_p50_ms,
-            latency_p99_ms: row.latency_p99_ms,
-            failed_conns: row.servers.iter().map(|s| s.failed_conns).sum(),
-            failed: row.failed,
-            rejected: row.rejected,
-            overloaded: row.overloaded,
-            active_workers: row.active_workers,
-        }
+    /// End of the step, simulated seconds (the row's first column).
+    pub fn time_s(&self) -> f64 {
+        self.row.first().copied().unwrap_or(0.0)
+    }
+
+    /// The value of column `i`, NaN when the row is shorter.
+    pub fn get(&self, i: usize) -> f64 {
+        self.row.get(i).copied().unwrap_or(f64::NAN)
+    }
+
+    /// One of the controller's terms, NaN when it has none of that name.
+    pub fn term(&self, key: &str) -> f64 {
+        self.diagnostics.iter().find(|(k, _)| *k == key).map_or(f64::NAN, |(_, v)| *v)
     }
 }
 

@@ -5,17 +5,21 @@
 //! here, the reducer in [`state`], one component per file in [`components`], and the model-driving code
 //! ([`runner`], [`history`], [`plot`], [`frame_stats`]) free of any HTML.
 //!
-//! Invariants: the page never changes simulation state except through `Sim::run_until` and `Sim::apply`; the
+//! Invariants: the page never changes simulation state except through `Run::run_until` and text commands; the
 //! wall clock only decides how far to advance simulated time; the URL holds the whole state (`urlstate`) and is
 //! rewritten on every change; anything from the reader or the URL is validated and rejected with a visible
 //! notice, never a panic.
 
+pub mod charts;
 pub mod components;
+pub mod export;
 pub mod frame_stats;
 pub mod history;
+pub mod hooks;
 pub mod palette;
 pub mod plot;
 pub mod runner;
+pub mod snapshot;
 pub mod state;
 
 use std::rc::Rc;
@@ -27,15 +31,22 @@ use wasm_bindgen::prelude::*;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use yew::prelude::*;
 
-use crate::command::{Command, Operator};
-use components::cluster::Cluster;
-use components::controller_picker::ControllerPicker;
+use charts::{Kind, Panel};
+use components::chart::ChartFigure;
+use components::controller_picker::{ControllerParams, ControllerPicker};
 use components::controls::Controls;
-use components::lab::Lab;
+use components::glossary::{term, Glossary};
+use components::keys::Keys;
+use components::legend::Legend;
+use components::lesson::Lesson;
 use components::notice::Notice;
 use components::scenario_picker::{ScenarioPicker, Story};
-use components::servers::{Live, Servers};
+use components::servers::Commands;
+use components::status::Status;
+use components::why::WhyPanel;
+use hooks::frame_loop::{use_frame_loop, LoopInputs};
 use runner::EngineRef;
+use snapshot::Snapshot;
 use state::{Action, State};
 
 /// Longest run [`trace_hash`] accepts, simulated seconds: the call blocks the page while it runs.
@@ -67,26 +78,42 @@ fn write_url(query: &str) {
     }
 }
 
-/// Formats a simulated time for a URL step: seconds with up to six decimals (whole microseconds).
-fn step_time(t: f64) -> String {
-    let text = format!("{t:.6}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+/// The page's title line for a run: the story's headline and who runs it.
+fn run_title(state: &State) -> String {
+    let url = &state.url;
+    let title = state.def().map_or(url.scenario.clone(), |d| d.story.title.to_string());
+    let takes = state.def().is_some_and(|d| d.takes_controller);
+    match (&url.controller_b, takes) {
+        (_, false) => title,
+        (Some(b), true) => format!("{title} · A: {} vs B: {b}", url.controller),
+        (None, true) => format!("{title} · {}", url.controller),
+    }
+}
+
+/// This run's numbers for the lesson step shown, per run.
+fn lesson_numbers(state: &State, snapshot: &Snapshot) -> Vec<String> {
+    let (Some(def), Some(n)) = (state.def(), state.url.lesson) else { return Vec::new() };
+    let Some(step) = def.lesson.get(n) else { return Vec::new() };
+    snapshot.lanes.iter().map(|l| (step.numbers)(&l.summary)).collect()
 }
 
 /// The page.
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(state_from_url);
-    let engine = use_mut_ref(Default::default);
-    let engine = EngineRef(engine);
+    let engine = EngineRef(use_mut_ref(Default::default));
+    let snapshot = use_state(|| Rc::new(Snapshot::default()));
     use_effect_with(state.to_query(), |query| write_url(query));
-    use_effect_with(state.url.embed, |embed| {
+    use_effect_with((state.url.embed, state.url.watch), |(embed, watch)| {
         if let Some(root) = gloo::utils::document().document_element() {
-            root.set_class_name(if *embed { "embed" } else { "" });
+            root.set_class_name(match (embed, watch) {
+                (_, true) => "embed watch",
+                (true, _) => "embed",
+                _ => "",
+            });
         }
     });
-
-    let send = |make: fn(String) -> Action| {
+    let dispatch = |make: fn(String) -> Action| {
         let state = state.clone();
         Callback::from(move |text: String| state.dispatch(make(text)))
     };
@@ -94,109 +121,177 @@ pub fn App() -> Html {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(action.clone()))
     };
-    let on_param = {
+    let on_snapshot = {
+        let snapshot = snapshot.clone();
+        Callback::from(move |s: Snapshot| snapshot.set(Rc::new(s)))
+    };
+    let on_halt = dispatch(Action::Halt);
+    let url = &state.url;
+    use_frame_loop(
+        engine.clone(),
+        LoopInputs {
+            url: url.clone(),
+            generation: state.generation,
+            playing: state.playing,
+            speed: url.speed,
+            seek_to: state.seek_to,
+            steps: state.steps,
+            lesson_step: url.lesson,
+            watched: state.watched,
+        },
+        on_snapshot,
+        on_halt.clone(),
+    );
+    let on_set = {
         let state = state.clone();
         Callback::from(move |(key, value): (String, String)| state.dispatch(Action::SetParam(key, value)))
     };
-    let on_rate = {
-        let state = state.clone();
-        Callback::from(move |value: String| state.dispatch(Action::SetParam("rate_scale".into(), value)))
-    };
-    let on_step = {
-        let (state, engine) = (state.clone(), engine.clone());
-        Callback::from(move |()| {
-            state.dispatch(Action::Pause);
-            engine.0.borrow_mut().step_once();
-        })
-    };
     let on_command = {
         let (state, engine) = (state.clone(), engine.clone());
-        Callback::from(move |(command, key, spec): Live| {
-            let applied = engine.0.borrow_mut().apply(command);
+        Callback::from(move |text: String| {
+            let applied = engine.0.borrow_mut().apply(&text);
             match applied {
-                Ok(t) => state.dispatch(Action::Record(key.to_string(), format!("{spec}@{}", step_time(t)))),
-                Err(reason) => state.dispatch(Action::Reject(format!("{key} {spec} was not applied: {reason}"))),
+                Ok(t) => state.dispatch(Action::Record(text, t)),
+                Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
             }
         })
     };
-    let on_surge = {
-        let on_command = on_command.clone();
-        Callback::from(move |factor: f64| {
-            on_command.emit((runner::surge(factor), "surge", format!("{factor}")));
+    let on_next = {
+        let (state, time) = (state.clone(), snapshot.time_s);
+        Callback::from(move |()| state.dispatch(Action::LessonNext(time)))
+    };
+    let on_export_csv = {
+        let (engine, url, on_halt) = (engine.clone(), url.clone(), on_halt.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Err(e) = export::csv(&engine.0.borrow(), &url) {
+                on_halt.emit(format!("The CSV could not be exported: {e}"));
+            }
         })
     };
-
-    let on_controller_off = {
-        let on_command = on_command.clone();
-        Callback::from(move |off: bool| {
-            let (op, spec) = if off {
-                (Operator::ControllerOff, "controller-off")
-            } else {
-                (Operator::ControllerOn, "controller-on")
-            };
-            on_command.emit((Command::Operator(op), "operator", spec.to_string()));
+    let on_export_png = {
+        let (engine, url, on_halt, panels, title) =
+            (engine.clone(), url.clone(), on_halt.clone(), snapshot.panels.clone(), run_title(&state));
+        Callback::from(move |_: MouseEvent| {
+            if let Err(e) = export::png(&engine.0.borrow(), &url, &panels, &title) {
+                on_halt.emit(format!("The PNG could not be exported: {e}"));
+            }
         })
     };
-    let url = &state.url;
-    let controller_off = url
-        .sets
-        .iter()
-        .rev()
-        .find(|(k, v)| k == "operator" && v.starts_with("controller-"))
-        .is_some_and(|(_, v)| v.starts_with("controller-off"));
-    let config = use_memo(url.scenario.clone(), |scenario| crate::scenario::build(scenario, "static", &[]).ok());
-    let names: Rc<Vec<String>> = Rc::new(
-        config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.name.clone()).collect()).unwrap_or_default(),
-    );
-    let loads: Rc<Vec<f64>> =
-        Rc::new(config.as_ref().as_ref().map(|c| c.servers.iter().map(|s| s.load).collect()).unwrap_or_default());
-    let base = crate::scenario::default_rate_scale(&url.scenario);
-    let rate = state.set_value("rate_scale").and_then(|v| v.parse::<f64>().ok()).unwrap_or(base);
-    let surge = state
-        .url
-        .sets
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "surge")
-        .and_then(|(_, v)| v.split('@').next().and_then(|f| f.parse::<f64>().ok()))
-        .unwrap_or(1.0);
+    let s = &**snapshot;
+    let alt = |i: usize| s.alts.get(i).cloned().unwrap_or_default();
+    // The first screen shows the chart the lesson step is about (the run's first chart in free play).
+    let focus = url
+        .lesson
+        .and_then(|n| state.def().and_then(|d| d.lesson.get(n)))
+        .map(|step| format!("chart-{}", step.chart))
+        .filter(|id| s.panels.iter().any(|p| p.dom_id == *id));
+    let in_stage = |p: &Panel| match &focus {
+        Some(id) => p.dom_id == *id || p.dom_id == format!("{id}-b"),
+        None => is_primary(p),
+    };
+    let primary: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| in_stage(p)).collect();
+    let rest: Vec<(usize, &Panel)> = s.panels.iter().enumerate().filter(|(_, p)| !in_stage(p)).collect();
+    let watched = state.watched.unwrap_or_else(|| s.faulty.first().copied().unwrap_or(0));
+    let pid_select = {
+        let state = state.clone();
+        let on_watch = Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            if let Ok(i) = value.parse::<usize>() {
+                state.dispatch(Action::Watch(i));
+            }
+        });
+        html! {
+            <div class="field inline-field">
+                <label for="pid-server">{ "Server whose terms are shown" }</label>
+                <select id="pid-server" onchange={on_watch}>
+                    { for s.names.iter().enumerate().map(|(i, n)| html! {
+                        <option value={i.to_string()} selected={i == watched}>{ n.clone() }</option>
+                    }) }
+                </select>
+            </div>
+        }
+    };
+    let def = state.def();
+    let takes_controller = def.is_some_and(|d| d.takes_controller);
+    let table = engine.0.borrow().lanes.first().map(|l| l.run.command_table()).unwrap_or(&[]);
     let notice = (!state.notices.is_empty()).then(|| state.notices.join(" "));
+    let full_view = {
+        let mut full = url.clone();
+        full.embed = false;
+        full.watch = false;
+        format!("?{}", crate::urlstate::to_query(&full))
+    };
+    let controllers: Vec<String> = s.lanes.iter().map(|l| l.controller.clone()).collect();
     html! {
         <main class={classes!("page", url.embed.then_some("embed"))}>
             <header>
                 <h1>{ "loadlab" }</h1>
-                <p class="tagline">
-                    { "Why one slow database replica can take a whole site down, and how each way of balancing                        connections reacts. A deterministic simulation running in this page: the same link always                        replays the same run." }
-                </p>
+                <p class="tagline">{ "Why one slow database replica can take a whole site down, and how each way of balancing connections reacts. A deterministic simulation running in this page: the same link always replays the same run." }</p>
             </header>
+            <p class="embed-title"><strong>{ run_title(&state) }</strong>{ " · " }
+                <a href={full_view} target="_blank" rel="noopener">{ "Open the full view" }</a></p>
             <Notice message={notice} on_dismiss={signal(Action::DismissNotice)} />
-            // The controls come first and the live chart right after them, so the first screen shows the run;
-            // the story sits under the chart it explains.
-            <section class="controls" aria-label="simulation settings">
-                <div class="field-stack">
-                    <ScenarioPicker selected={url.scenario.clone()} on_pick={send(Action::PickScenario)} />
+            <section class="bar" aria-label="simulation settings">
+                <Controls playing={state.playing} speed={url.speed} seed={url.seed}
+                    on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
+                    on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />
+                <ScenarioPicker selected={url.scenario.clone()} on_pick={dispatch(Action::PickScenario)} />
+                if takes_controller {
                     <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
-                        values={url.sets.clone()} on_pick={send(Action::PickController)}
-                        on_pick_b={send(Action::PickControllerB)} on_param={on_param} />
-                </div>
-                <div class="field-stack">
-                    <Controls playing={state.playing} speed={url.speed} seed={url.seed}
-                        on_toggle={signal(Action::TogglePlay)} on_step={on_step}
-                        on_speed={send(Action::SetSpeed)} on_restart={send(Action::SetSeed)} />
-                    <Cluster rate_base={base} rate={rate} surge={surge} on_rate={on_rate} on_surge={on_surge}
-                        controller_off={controller_off} on_controller_off={on_controller_off} />
+                        on_pick={dispatch(Action::PickController)} on_pick_b={dispatch(Action::PickControllerB)} />
+                }
+            </section>
+            <section class={classes!("stage", url.lesson.is_some().then_some("with-lesson"))} aria-label="the run">
+                if let Some(step) = url.lesson {
+                    <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
+                        numbers={lesson_numbers(&state, s)} time_s={s.time_s}
+                        on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)} />
+                }
+                <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
+                    <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
+                    { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
+                    <Status snapshot={(*snapshot).clone()} />
+                    if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
+                        <p class="lesson-again"><button type="button" id="lesson-start" class="link"
+                            onclick={signal(Action::LessonStart).reform(|_: MouseEvent| ())}>{ "Take the guided lesson" }</button></p>
+                    }
                 </div>
             </section>
-            <Lab engine={engine.clone()} url={url.clone()} generation={state.generation} speed={url.speed}
-                playing={state.playing} names={names.clone()} on_halt={send(Action::Halt)}
-                story={html! { <Story scenario={url.scenario.clone()} /> }}>
-                <Servers names={names} loads={loads} on_command={on_command} open={!url.embed} />
-            </Lab>
+            <section class="lab" aria-label="more charts">
+                <p class="hint terms">{ "Words: " }{ term("load") }{ ", " }{ term("weight") }{ ", " }{ term("in flight") }
+                    { ", " }{ term("failed request") }{ " vs " }{ term("failed connect") }{ ", " }{ term("primary") }
+                    { ", " }{ term("EWMA") }{ ", " }{ term("probe") }{ ", " }{ term("worker") }{ "." }</p>
+                <div class="charts">
+                    { for rest.iter().map(|(i, p)| html! {
+                        <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={false}>
+                            if p.kind == Kind::Pid { { pid_select.clone() } }
+                        </ChartFigure>
+                    }) }
+                </div>
+                <div class="exports row">
+                    <button type="button" id="export-csv" onclick={on_export_csv}>{ "Export CSV" }</button>
+                    <button type="button" id="export-png" onclick={on_export_png}>{ "Export charts as PNG" }</button>
+                </div>
+            </section>
+            if takes_controller {
+                <WhyPanel latest={s.why.clone()} controllers={controllers} />
+                <ControllerParams controller={url.controller.clone()} values={url.sets.clone()} on_param={on_set.clone()} />
+            }
+            <Keys scenario={url.scenario.clone()} sets={url.sets.clone()} on_set={on_set} />
+            <Commands table={components::servers::Table(table)} names={s.names.clone()} states={s.states.clone()} faulty={s.faulty.clone()}
+                on_command={on_command} />
+            <Story scenario={url.scenario.clone()} />
+            <Glossary />
             <footer>
-                <p>{ "Everything runs in this page; nothing is sent anywhere. Add embed=1 to the link for a compact view." }</p>
+                <p>{ "Everything runs in this page; nothing is sent anywhere. Add embed=1 to the link for a compact view, watch=1 for one with no controls." }</p>
             </footer>
         </main>
     }
+}
+
+/// True for the panels on the first screen: the run's first chart, A's and B's.
+fn is_primary(p: &Panel) -> bool {
+    matches!(p.kind, Kind::Spec { index: 0, .. })
 }
 
 /// Shows a panic in the page as well as in the console: a panic is a bug, and it should be seen.

@@ -69,3 +69,48 @@ pub fn style(index: usize) -> (Rgb, Pattern) {
     };
     (colour, pattern)
 }
+
+/// The colour reserved for the server a scenario breaks (vermillion): no other server gets it, so "db1119" is
+/// the same distinct line in every chart and in the legend.
+pub const FAULTY: Rgb = COLOURS[1];
+
+/// Colours for every other server: the palette without [`FAULTY`].
+pub const OTHERS: [Rgb; 6] = [COLOURS[0], COLOURS[2], COLOURS[3], COLOURS[4], COLOURS[5], COLOURS[6]];
+
+/// The style of target `index` (colour, pattern, width in CSS px): the faulty ones solid vermillion and
+/// thicker, the rest through [`OTHERS`] with a pattern per group of six, numbered without the faulty ones so a
+/// section's colours do not shift when its faulty server changes.
+pub fn target_style(index: usize, faulty: &[usize]) -> (Rgb, Pattern, f64) {
+    if faulty.contains(&index) {
+        return (FAULTY, Pattern::Solid, 3.0);
+    }
+    let rank = index - faulty.iter().filter(|&&f| f < index).count();
+    let pattern = match (rank / OTHERS.len()) % 3 {
+        0 => Pattern::Solid,
+        1 => Pattern::Dashed,
+        _ => Pattern::Dotted,
+    };
+    (OTHERS[rank % OTHERS.len()], pattern, 1.75)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_faulty_server_has_a_colour_no_other_server_has() {
+        let faulty = [4];
+        for i in (0..40).filter(|i| *i != 4) {
+            assert_ne!(target_style(i, &faulty).0, FAULTY, "server {i}");
+        }
+        assert_eq!(target_style(4, &faulty), (FAULTY, Pattern::Solid, 3.0));
+        // Twelve servers, one faulty: the other eleven differ in colour or pattern.
+        let styles: Vec<_> = (0..12).filter(|i| *i != 4).map(|i| target_style(i, &faulty)).collect();
+        for (a, x) in styles.iter().enumerate() {
+            for y in &styles[a + 1..] {
+                assert!(x.0 != y.0 || x.1 != y.1);
+            }
+        }
+    }
+}

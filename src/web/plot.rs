@@ -22,6 +22,8 @@ pub struct Series {
     pub colour: Rgb,
     /// Stroke pattern (the second carrier of identity for colour-blind readers).
     pub pattern: Pattern,
+    /// Line width, CSS pixels (the faulty server's line is thicker).
+    pub width_css: f64,
     /// (simulated seconds, value), oldest first.
     pub points: Vec<(f64, f64)>,
 }
@@ -86,25 +88,95 @@ fn centre_text(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, text: &str) -
     root.draw_text(text, &style, (w as i32 / 2, h as i32 / 2)).map_err(|e| e.to_string())
 }
 
-/// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
-/// The y axis always includes zero and `y_at_least` (so A/B panels can share a scale); values may be negative
-/// (PID terms), then the axis spans both signs. `ticks` are (from, to) spans marked along the top edge.
-// One flat call per chart reads better at the call sites than a one-use options struct.
-#[allow(clippy::too_many_arguments)]
-pub fn draw_lines(
-    canvas: &HtmlCanvasElement,
-    dpr: f64,
-    y_desc: &str,
-    x: (f64, f64),
-    series: &[Series],
-    markers: &[Marker],
-    ticks: &[(f64, f64)],
-    y_at_least: f64,
-) -> Result<(), String> {
-    let root = area(canvas)?;
-    let finite = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| v.is_finite());
-    let hi = finite().fold(if y_at_least.is_finite() { y_at_least.max(0.0) } else { 0.0 }, f64::max);
-    let lo = finite().fold(0.0, f64::min);
+/// One entry of a chart's own legend (drawn inside the canvas, so exports carry it).
+pub struct Key {
+    /// What the line is.
+    pub label: String,
+    /// Its colour.
+    pub colour: Rgb,
+    /// Its pattern.
+    pub pattern: Pattern,
+}
+
+/// What a time chart shows.
+pub struct LineChart<'a> {
+    /// The y axis's description.
+    pub y_desc: &'a str,
+    /// The x range, simulated seconds.
+    pub x: (f64, f64),
+    /// The lines.
+    pub series: &'a [Series],
+    /// Labelled vertical lines (commands, controller actions).
+    pub markers: &'a [Marker],
+    /// (from, to) spans marked along the top edge (the PID's clamp).
+    pub ticks: &'a [(f64, f64)],
+    /// The y axis always includes this (so A/B panels can share a scale).
+    pub y_at_least: f64,
+    /// A log10 y axis (latencies that span decades).
+    pub log: bool,
+    /// Legend entries drawn in the top-left corner; empty for none.
+    pub keys: &'a [Key],
+}
+
+/// Rows of marker labels at most; a label that fits in none is shortened to its first word.
+const MARKER_ROWS: usize = 3;
+
+/// Where each marker's label goes: (row, text). Labels are placed left to right in the first row where they do
+/// not overlap the previous one; when no row has room the label shrinks to its first word, and when even that
+/// does not fit it is left out (the line stays, and the text alternative lists it).
+pub fn place_labels(xs_px: &[f64], labels: &[String], char_px: f64) -> Vec<Option<(usize, String)>> {
+    let mut ends = [f64::NEG_INFINITY; MARKER_ROWS];
+    let mut out = Vec::with_capacity(labels.len());
+    for (x, label) in xs_px.iter().zip(labels) {
+        let short = label.split(' ').next().unwrap_or("").to_string();
+        let mut placed = None;
+        for text in [label.clone(), short] {
+            let width = text.chars().count() as f64 * char_px + 6.0;
+            if let Some(row) = ends.iter().position(|&end| *x > end) {
+                ends[row] = x + width;
+                placed = Some((row, text));
+                break;
+            }
+        }
+        out.push(placed);
+    }
+    out
+}
+
+fn log_value(v: f64) -> f64 {
+    if v.is_finite() && v > 0.0 {
+        v.log10()
+    } else {
+        f64::NAN
+    }
+}
+
+/// Formats a log10 axis value as the number it stands for: 10^2.5 → "316".
+fn log_label(v: f64) -> String {
+    let x = 10f64.powf(v);
+    if x >= 10.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// The y range of a chart: linear from zero (spanning both signs when values are negative), or log10 from the
+/// decade under the smallest value to the one over the largest.
+fn y_range(c: &LineChart, values: &[f64]) -> (f64, f64) {
+    if c.log {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !(lo.is_finite() && hi.is_finite()) {
+            return (0.0, 3.0);
+        }
+        let (lo, hi) = (lo.floor(), hi.ceil());
+        return (lo, if hi > lo { hi } else { lo + 1.0 });
+    }
+    let hi = values.iter().copied().fold(if c.y_at_least.is_finite() { c.y_at_least.max(0.0) } else { 0.0 }, f64::max);
+    let lo = values.iter().copied().fold(0.0, f64::min);
     let y_hi = if hi > 0.0 {
         nice_ceiling(hi * 1.08)
     } else if lo < 0.0 {
@@ -113,24 +185,54 @@ pub fn draw_lines(
         1.0
     };
     let y_lo = if lo < 0.0 { -nice_ceiling(-lo * 1.08) } else { 0.0 };
+    (y_lo, y_hi)
+}
+
+/// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
+pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result<(), String> {
+    let root = area(canvas)?;
+    let map = |v: f64| if c.log { log_value(v) } else { v };
+    let values: Vec<f64> =
+        c.series.iter().flat_map(|s| s.points.iter().map(|p| map(p.1))).filter(|v| v.is_finite()).collect();
+    let (y_lo, y_hi) = y_range(c, &values);
+    // Marker label rows are placed before the chart is built, on estimated x positions, so the space above
+    // the plot is only as tall as the rows in use.
+    let width_px = canvas.width() as f64;
+    let plot_left = px(dpr, 62.0) as f64;
+    let estimate =
+        |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 8.0) as f64);
+    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= c.x.0 && m.time_s <= c.x.1).collect();
+    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
+    let placed = place_labels(&shown.iter().map(|m| estimate(m.time_s)).collect::<Vec<_>>(), &labels, 5.6 * dpr);
+    let rows = placed.iter().flatten().map(|(r, _)| r + 1).max().unwrap_or(0);
     let small = (y_hi - y_lo) < 10.0;
     let narrow = canvas.width() as f64 / dpr < 480.0;
+    let x = c.x;
 
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
-        .margin_top(px(dpr, 14.0))
+        .margin_top(px(dpr, 14.0 + 13.0 * rows as f64))
         .x_label_area_size(px(dpr, 34.0))
         .y_label_area_size(px(dpr, if narrow { 44.0 } else { 54.0 }))
         .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
         .map_err(|e| e.to_string())?;
+    let log = c.log;
     chart
         .configure_mesh()
         .x_desc("simulated time (s)")
-        .y_desc(y_desc)
+        .y_desc(c.y_desc)
         .x_labels(if narrow { 4 } else { 7 })
-        .y_labels(5)
+        .y_labels(if log { ((y_hi - y_lo) as usize + 1).clamp(2, 8) } else { 5 })
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| if small { format!("{v:.2}") } else { format!("{v:.0}") })
+        .y_label_formatter(&|v| {
+            if log {
+                log_label(*v)
+            } else if small {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.0}")
+            }
+        })
         .label_style(font(dpr, 11.0))
         .axis_desc_style(font(dpr, 12.0))
         .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
@@ -140,21 +242,24 @@ pub fn draw_lines(
         .map_err(|e| e.to_string())?;
 
     let grey = RGBColor(0x55, 0x55, 0x55);
-    for m in markers.iter().filter(|m| m.time_s >= x.0 && m.time_s <= x.1) {
+    for (m, place) in shown.iter().zip(placed) {
         let line = vec![(m.time_s, y_lo), (m.time_s, y_hi)];
         chart
             .draw_series(DashedLineSeries::new(line, px(dpr, 4.0), px(dpr, 3.0), grey.stroke_width(px(dpr, 1.0))))
             .map_err(|e| e.to_string())?;
-        let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Top));
-        let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
-        root.draw_text(&m.label, &style, (bx + px(dpr, 3.0) as i32, by + px(dpr, 1.0) as i32))
-            .map_err(|e| e.to_string())?;
+        if let Some((row, text)) = place {
+            let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
+            let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
+            let y = by - px(dpr, 2.0 + 13.0 * (rows - 1 - row) as f64) as i32;
+            root.draw_text(&text, &style, (bx + px(dpr, 2.0) as i32, y)).map_err(|e| e.to_string())?;
+        }
     }
 
     let max_points = canvas.width().max(2) as usize;
-    for s in series {
-        let style = rgb(s.colour).stroke_width(px(dpr, 1.75));
-        let points = decimate(s.points.iter().copied().filter(|p| p.1.is_finite()).collect(), max_points);
+    for s in c.series {
+        let style = rgb(s.colour).stroke_width(px(dpr, s.width_css));
+        let points =
+            decimate(s.points.iter().map(|&(t, v)| (t, map(v))).filter(|p| p.1.is_finite()).collect(), max_points);
         let drawn = match s.pattern.dash_gap_px() {
             None => chart.draw_series(LineSeries::new(points, style)).map(|_| ()),
             Some((dash, gap)) => {
@@ -163,18 +268,52 @@ pub fn draw_lines(
         };
         drawn.map_err(|e| e.to_string())?;
     }
-    if !ticks.is_empty() {
+    if !c.ticks.is_empty() {
         // Ticks along the top edge (the PID's clamp): one short bar per clamped step.
         let style = RGBColor(0x33, 0x33, 0x33).filled();
         let height = (y_hi - y_lo) * 0.05;
         chart
-            .draw_series(ticks.iter().map(|&(t0, t1)| Rectangle::new([(t0, y_hi - height), (t1, y_hi)], style)))
+            .draw_series(c.ticks.iter().map(|&(t0, t1)| Rectangle::new([(t0, y_hi - height), (t1, y_hi)], style)))
             .map_err(|e| e.to_string())?;
     }
-    if series.iter().all(|s| s.points.is_empty()) {
-        centre_text(&root, dpr, "waiting for the first time step…")?;
+    let (left, top) = chart.backend_coord(&(x.0, y_hi));
+    draw_keys(&root, dpr, c.keys, (left + px(dpr, 8.0) as i32, top + px(dpr, 6.0) as i32))?;
+    if c.series.iter().all(|s| s.points.is_empty()) {
+        centre_text(&root, dpr, "paused at t = 0: press Play, Step or Next")?;
     }
     root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Draws legend entries in a column from `at`, on a white box so lines under them do not hide them.
+fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], at: (i32, i32)) -> Result<(), String> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let line_h = px(dpr, 15.0) as i32;
+    let width = keys.iter().map(|k| k.label.chars().count()).max().unwrap_or(0) as f64 * 6.2 + 34.0;
+    let box_w = px(dpr, width) as i32;
+    let bg = RGBColor(0xff, 0xff, 0xff).mix(0.85).filled();
+    root.draw(&Rectangle::new([(at.0 - 4, at.1 - 3), (at.0 + box_w, at.1 + line_h * keys.len() as i32 + 2)], bg))
+        .map_err(|e| e.to_string())?;
+    for (i, k) in keys.iter().enumerate() {
+        let y = at.1 + line_h * i as i32 + line_h / 2;
+        let style = rgb(k.colour).stroke_width(px(dpr, 2.0));
+        let seg = vec![(at.0, y), (at.0 + px(dpr, 22.0) as i32, y)];
+        match k.pattern.dash_gap_px() {
+            None => root.draw(&PathElement::new(seg, style)).map_err(|e| e.to_string())?,
+            Some((dash, gap)) => {
+                let mut x = at.0;
+                while x < seg[1].0 {
+                    let end = (x + px(dpr, dash) as i32).min(seg[1].0);
+                    root.draw(&PathElement::new(vec![(x, y), (end, y)], style)).map_err(|e| e.to_string())?;
+                    x = end + px(dpr, gap) as i32;
+                }
+            }
+        }
+        let text = font(dpr, 11.0).pos(Pos::new(HPos::Left, VPos::Center));
+        root.draw_text(&k.label, &text, (at.0 + px(dpr, 28.0) as i32, y)).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -255,7 +394,7 @@ pub fn draw_shares(
 
 #[cfg(test)]
 mod tests {
-    use super::nice_ceiling;
+    use super::{nice_ceiling, place_labels};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test]
@@ -272,5 +411,16 @@ mod tests {
             assert!(c >= v && c <= 1.5 * v * (1.0 + 1e-9), "{v} → {c}");
             v *= 1.07;
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn marker_labels_never_share_a_row_where_they_overlap() {
+        // Five labels 10 px apart, each 20 characters wide at 5 px: the first three take one row each, the rest
+        // cannot fit in any row even shortened, and are left out rather than printed over the others.
+        let xs = [0.0, 10.0, 20.0, 30.0, 400.0];
+        let labels: Vec<String> = (0..5).map(|i| format!("controller cut db11{i}9")).collect();
+        let placed = place_labels(&xs, &labels, 5.0);
+        let rows: Vec<Option<usize>> = placed.iter().map(|p| p.as_ref().map(|(r, _)| *r)).collect();
+        assert_eq!(rows, vec![Some(0), Some(1), Some(2), None, Some(0)]);
     }
 }

@@ -1,27 +1,27 @@
-//! Drives the page's simulations: one run, or two side by side for A/B (same scenario, seed, faults and
-//! commands, different controllers). Each animation frame advances both in lockstep, one chart step at a time,
-//! within an event budget and a wall-clock budget, and keeps the charts' history and the CSV rows.
+//! Drives the page's simulations: one run, or two side by side for A/B (same scenario, seed, keys and commands,
+//! different controllers). Any registered scenario runs here as a `Box<dyn Run>` built through
+//! [`crate::registry`]; the page knows no model but the section's extra panels, which it reaches by downcasting
+//! to [`SectionRun`].
 //!
-//! This is the only code in the web app that touches a [`Sim`], and it changes one only through `run_until` and
-//! `apply(Command)`; everything else it calls is a read-only accessor. It has no browser dependency, so the
-//! wasm tests can exercise it directly.
+//! Each animation frame advances the runs in lockstep, one chart step at a time and [`EVENTS_PER_CHUNK`] events
+//! per call, and checks its wall-clock budget between calls, so no URL or slider value can make a frame run
+//! long. This is the only code in the web app that changes a run, and it does so only through `run_until` and
+//! text commands; it has no browser dependency, so the wasm tests exercise it directly.
 
 use std::collections::VecDeque;
 
-use crate::command::Command;
-use crate::config::Role;
 use crate::controller::controller_info;
-use crate::metrics::Summary;
-use crate::output::{csv_header, csv_row};
-use crate::scenario;
-use crate::sim::Sim;
-use crate::time::{as_secs_f64, from_secs_f64, SimDuration, SimTime, MILLISECOND};
+use crate::engine::run::Run;
+use crate::engine::schema::Column;
+use crate::models::section::SectionRun;
+use crate::registry::{self, RunSpec, ScenarioDef};
+use crate::time::{as_secs_f64, from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
 
 use super::history::{Point, RowHistory};
 
-/// Simulated time per chart row: 0.5 s, so 600 rows span five simulated minutes.
-pub const TIME_STEP: SimDuration = 500 * MILLISECOND;
+/// Simulated seconds per chart row: 0.5 s, so 600 rows span five simulated minutes.
+pub const TIME_STEP_S: f64 = 0.5;
 
 /// Chart rows kept; older ones scroll off.
 pub const HISTORY_POINTS: usize = 600;
@@ -29,62 +29,94 @@ pub const HISTORY_POINTS: usize = 600;
 /// CSV rows kept for the export (two simulated hours at 0.5 s); older ones are dropped and counted.
 pub const CSV_ROWS_MAX: usize = 14_400;
 
-/// Most events one run may process per chart step within a frame. plain-s1 needs about 25 k events per 0.5 s
-/// step, so the budget only binds on a pathological config, where it keeps the page responsive.
-pub const EVENTS_PER_STEP_MAX: u64 = 400_000;
+/// Events one `run_until` call may process. The frame loop checks its wall-clock budget between calls, so a
+/// frame never runs much past its budget, whatever the URL asks for (a 1000× surge, a huge section): under a
+/// millisecond of simulation in Chromium on this machine.
+pub const EVENTS_PER_CHUNK: u64 = 5_000;
 
 /// Longest wall-clock gap one frame accounts for, seconds. A tab that was hidden for a minute resumes where it
 /// was instead of trying to simulate the whole minute in one frame.
 pub const FRAME_DT_MAX_S: f64 = 0.1;
 
-/// One pick in this many is traced for the "why this server?" panel.
+/// One pick in this many is traced for the "why this server?" panel (section model).
 pub const PICK_TRACE_EVERY: u32 = 400;
 
-/// One simulation and what the charts keep of it.
-pub struct Run {
-    /// The controller's name.
-    pub controller: &'static str,
-    /// The simulation.
-    pub sim: Sim,
+/// One run and what the charts and the export keep of it.
+pub struct Lane {
+    /// The controller's name ("" for models without a balancer).
+    pub controller: String,
+    /// The run.
+    pub run: Box<dyn Run>,
+    /// The run's row schema.
+    pub columns: Vec<Column>,
     /// The charts' rows.
     pub history: RowHistory,
     csv: VecDeque<String>,
     csv_dropped: u64,
 }
 
-impl Run {
-    fn new(url: &UrlState, controller: &'static str) -> Result<Run, String> {
-        let mut cfg = scenario::build(&url.scenario, controller, &sets_for(url, controller))?;
-        cfg.time_step = TIME_STEP;
-        let mut sim = Sim::try_new(cfg, url.seed)?;
-        sim.set_pick_tracing(PICK_TRACE_EVERY);
-        Ok(Run { controller, sim, history: RowHistory::new(HISTORY_POINTS), csv: VecDeque::new(), csv_dropped: 0 })
+impl Lane {
+    fn new(def: &'static ScenarioDef, url: &UrlState, controller: &str) -> Result<Lane, String> {
+        let controller = if def.takes_controller { controller.to_string() } else { String::new() };
+        let spec = RunSpec {
+            controller: controller.clone(),
+            sets: sets_for(url, &controller),
+            seed: url.seed,
+            duration_s: None,
+            time_step_s: Some(TIME_STEP_S),
+        };
+        let mut run = (def.build)(def, &spec)?;
+        if let Some(section) = run.as_any_mut().downcast_mut::<SectionRun>() {
+            section.sim.set_pick_tracing(PICK_TRACE_EVERY);
+        }
+        let columns = run.columns();
+        Ok(Lane {
+            controller,
+            run,
+            columns,
+            history: RowHistory::new(HISTORY_POINTS),
+            csv: VecDeque::new(),
+            csv_dropped: 0,
+        })
+    }
+
+    /// The section model behind this run, for the section-only panels.
+    pub fn section(&self) -> Option<&SectionRun> {
+        self.run.as_any().downcast_ref::<SectionRun>()
     }
 
     /// Moves finished rows into the history and the CSV log, sampling host 0's weights and the watched
     /// server's controller terms now (at the end of the step that produced them).
-    fn collect(&mut self, watched: usize, servers: usize) {
-        let mut weights = vec![f64::NAN; servers];
-        for (server, w) in self.sim.host_weights(0) {
-            if let Some(slot) = weights.get_mut(server) {
-                *slot = w;
-            }
+    fn collect(&mut self, watched: usize) {
+        let rows = self.run.drain_rows();
+        if rows.is_empty() {
+            return;
         }
-        let diagnostics = self.sim.diagnostics(0, watched);
-        let rows: Vec<_> = self.sim.drain_rows().collect();
+        let (weights, diagnostics) = match self.section() {
+            Some(s) => {
+                let mut weights = vec![f64::NAN; s.sim.config().servers.len()];
+                for (server, w) in s.sim.host_weights(0) {
+                    if let Some(slot) = weights.get_mut(server) {
+                        *slot = w;
+                    }
+                }
+                (weights, s.sim.diagnostics(0, watched))
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         for row in rows {
             if self.csv.len() == CSV_ROWS_MAX {
                 self.csv.pop_front();
                 self.csv_dropped += 1;
             }
-            self.csv.push_back(csv_row(&row));
-            self.history.push(Point::from_row(&row, weights.clone(), diagnostics.clone()));
+            self.csv.push_back(self.run.csv_row(&row));
+            self.history.push(Point { row, weights: weights.clone(), diagnostics: diagnostics.clone() });
         }
     }
 
     /// The run's rows as CSV with the CLI's columns (header first, one line per kept row).
     pub fn csv(&self) -> String {
-        let mut out = csv_header(self.sim.server_names());
+        let mut out = self.run.csv_header();
         out.push('\n');
         for line in &self.csv {
             out.push_str(line);
@@ -98,10 +130,15 @@ impl Run {
         self.csv_dropped
     }
 
-    /// Totals since the run started.
-    pub fn summary(&self) -> Summary {
-        self.sim.summary()
+    /// The index of the column named `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
     }
+}
+
+/// True if `key` is a parameter of the controller named `controller`.
+pub fn is_param_of(controller: &str, key: &str) -> bool {
+    controller_info(controller).is_some_and(|i| i.params.iter().any(|p| p.key == key))
 }
 
 /// The `--set` pairs that apply to `controller`: all of them but the parameters of the other controller.
@@ -110,109 +147,122 @@ pub fn sets_for(url: &UrlState, controller: &str) -> Vec<(String, String)> {
         .chain(url.controller_b.as_deref())
         .filter(|c| *c != controller)
         .collect();
-    let has = |c: &str, key: &str| controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
-    url.sets.iter().filter(|(k, _)| has(controller, k) || !others.iter().any(|o| has(o, k))).cloned().collect()
+    url.sets
+        .iter()
+        .filter(|(k, _)| is_param_of(controller, k) || !others.iter().any(|o| is_param_of(o, k)))
+        .cloned()
+        .collect()
 }
 
 /// The page's simulations: A, and B when an A/B comparison is on.
 #[derive(Default)]
 pub struct Engine {
+    /// The scenario running.
+    pub def: Option<&'static ScenarioDef>,
     /// One or two runs, in lockstep.
-    pub runs: Vec<Run>,
-    /// Server names, in config order.
+    pub lanes: Vec<Lane>,
+    /// Names of the model's main targets (servers, nodes), in index order.
     pub names: Vec<String>,
-    /// Configured loads, in config order (0 for the primary).
-    pub loads: Vec<f64>,
+    /// The kind of those targets (`server`), from the command table.
+    pub target_kind: Option<&'static str>,
     /// The server whose controller terms the PID chart shows.
     pub watched: usize,
     /// True if the last frame could not reach the time the speed asked for.
     pub behind: bool,
+    /// Simulated seconds per wall-clock second actually achieved, smoothed over recent frames.
+    pub achieved_speed: f64,
 }
 
 impl Engine {
     /// Replaces the runs with fresh ones for `url` (both controllers when A/B is on), from time zero.
     pub fn rebuild(&mut self, url: &UrlState) -> Result<(), String> {
-        let mut runs = Vec::new();
-        for name in std::iter::once(url.controller.as_str()).chain(url.controller_b.as_deref()) {
-            let info = controller_info(name).ok_or_else(|| format!("unknown controller '{name}'"))?;
-            runs.push(Run::new(url, info.name)?);
+        let def = registry::find(&url.scenario)?;
+        let mut lanes = vec![Lane::new(def, url, &url.controller)?];
+        if let (true, Some(b)) = (def.takes_controller, url.controller_b.as_deref()) {
+            lanes.push(Lane::new(def, url, b)?);
         }
-        let cfg = runs[0].sim.config();
-        self.names = cfg.servers.iter().map(|s| s.name.clone()).collect();
-        self.loads = cfg.servers.iter().map(|s| s.load).collect();
-        self.watched = default_watched(cfg);
-        self.runs = runs;
+        let run = &lanes[0].run;
+        self.target_kind = run.command_table().iter().find_map(|c| c.target);
+        self.names = self.target_kind.map(|k| run.target_names(k)).unwrap_or_default();
+        self.watched = lanes[0].section().map_or(0, default_watched);
+        self.def = Some(def);
+        self.lanes = lanes;
         self.behind = false;
+        self.achieved_speed = 0.0;
         Ok(())
     }
 
-    /// Simulated time now, seconds (0 before the first build).
-    pub fn now_s(&self) -> f64 {
-        self.runs.first().map_or(0.0, |r| as_secs_f64(r.sim.now()))
+    /// Simulated time now, µs (0 before the first build).
+    pub fn now(&self) -> SimTime {
+        self.lanes.first().map_or(0, |l| l.run.now())
     }
 
-    /// Advances every run by `speed × dt_s` simulated seconds (with `dt_s` clamped to [0, `FRAME_DT_MAX_S`]),
-    /// one chart step at a time, and stops early once `out_of_time()` says the frame's wall-clock budget is
-    /// spent. Returns the number of chart steps completed.
-    pub fn advance(&mut self, dt_s: f64, speed: f64, mut out_of_time: impl FnMut() -> bool) -> usize {
-        let dt_s = if dt_s.is_finite() { dt_s.clamp(0.0, FRAME_DT_MAX_S) } else { 0.0 };
-        let speed = if speed.is_finite() { speed.max(0.0) } else { 0.0 };
-        let Some(first) = self.runs.first() else { return 0 };
-        let target = first.sim.now().saturating_add(from_secs_f64(dt_s * speed));
+    /// Simulated time now, seconds.
+    pub fn now_s(&self) -> f64 {
+        as_secs_f64(self.now())
+    }
+
+    /// Advances every run towards `target` one chart step at a time, and stops early once `out_of_time()`
+    /// says the frame's wall-clock budget is spent. Returns the number of chart steps completed.
+    pub fn advance_to(&mut self, target: SimTime, mut out_of_time: impl FnMut() -> bool) -> usize {
         let mut steps = 0;
         self.behind = false;
-        while self.runs[0].sim.now() < target {
+        while !self.lanes.is_empty() && self.now() < target {
             if out_of_time() {
                 self.behind = true;
                 break;
             }
-            let boundary = next_boundary(self.runs[0].sim.now()).min(target);
-            if !self.run_to(boundary) {
-                self.behind = true;
-                break;
+            let boundary = next_boundary(self.now()).min(target);
+            if self.run_to(boundary) {
+                steps += 1;
             }
-            steps += 1;
         }
         steps
     }
 
-    /// Advances every run to the end of the current chart step: the "step" button.
-    pub fn step_once(&mut self) {
-        if let Some(first) = self.runs.first() {
-            let boundary = next_boundary(first.sim.now());
-            self.run_to(boundary);
-        }
+    /// The target of a frame `dt_s` seconds long at `speed` (with `dt_s` clamped to [0, `FRAME_DT_MAX_S`]).
+    pub fn frame_target(&self, dt_s: f64, speed: f64) -> SimTime {
+        let dt_s = if dt_s.is_finite() { dt_s.clamp(0.0, FRAME_DT_MAX_S) } else { 0.0 };
+        let speed = if speed.is_finite() { speed.max(0.0) } else { 0.0 };
+        self.now().saturating_add(from_secs_f64(dt_s * speed))
     }
 
-    /// Runs every run to `until` (each within its event budget) and collects their rows. False if a budget ran
-    /// out first.
+    /// Advances every run to the end of the current chart step: the "step" button. Bounded like a frame.
+    pub fn step_once(&mut self, out_of_time: impl FnMut() -> bool) {
+        let boundary = next_boundary(self.now());
+        self.advance_to(boundary, out_of_time);
+    }
+
+    /// Runs every run one chunk of events towards `until` and collects their rows. True once all got there.
     fn run_to(&mut self, until: SimTime) -> bool {
-        let (watched, servers) = (self.watched, self.names.len());
+        let watched = self.watched;
         let mut reached = true;
-        for run in &mut self.runs {
-            reached &= run.sim.run_until(until, EVENTS_PER_STEP_MAX);
-            run.collect(watched, servers);
+        for lane in &mut self.lanes {
+            if lane.run.now() < until {
+                reached &= lane.run.run_until(until, EVENTS_PER_CHUNK);
+            }
+            lane.collect(watched);
         }
         reached
     }
 
-    /// Applies a live command to every run one microsecond from now, and advances them to that instant.
-    /// Returns the simulated time it was applied at, seconds (exact to the microsecond), or the core's reason
-    /// for rejecting it (then nothing changed).
+    /// Applies a text command (`crash:db1119`) to every run one microsecond from now, and advances them to that
+    /// instant. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
+    /// rejecting it (then nothing changed).
     ///
-    /// Why one microsecond ahead: `Sim::schedule` fires a command before every event of its microsecond, and
-    /// the events of the current one have already run. A link that replays the command as a scheduled step at
-    /// the returned time therefore lands at exactly the same point of the run, with the same trace.
-    pub fn apply(&mut self, command: Command) -> Result<f64, String> {
-        let Some(first) = self.runs.first_mut() else { return Err("the simulation is not running".into()) };
-        let at = first.sim.now() + 1;
-        first.sim.schedule(at, command.clone())?;
-        for run in self.runs.iter_mut().skip(1) {
-            // Same config and servers, so a command the first run accepted is valid here too.
-            let _ = run.sim.schedule(at, command.clone());
+    /// Why one microsecond ahead: commands fire before every event of their microsecond, and the events of the
+    /// current one have already run. A link that replays the command as a scheduled step at the returned time
+    /// therefore lands at exactly the same point of the run, with the same trace.
+    pub fn apply(&mut self, text: &str) -> Result<f64, String> {
+        let Some(first) = self.lanes.first_mut() else { return Err("the simulation is not running".into()) };
+        let at = first.run.now() + 1;
+        first.run.schedule_text(at, text)?;
+        for lane in self.lanes.iter_mut().skip(1) {
+            // Same scenario and targets, so a command the first run accepted is valid here too.
+            let _ = lane.run.schedule_text(at, text);
         }
-        for run in &mut self.runs {
-            run.sim.run_until(at, u64::MAX);
+        for lane in &mut self.lanes {
+            lane.run.run_until(at, u64::MAX);
         }
         Ok(as_secs_f64(at))
     }
@@ -223,22 +273,65 @@ impl Engine {
             self.watched = server;
         }
     }
+
+    /// Folds one frame's progress into [`Engine::achieved_speed`] (simulated over wall seconds, smoothed).
+    pub fn note_speed(&mut self, simulated_s: f64, wall_s: f64) {
+        if wall_s > 0.0 && wall_s.is_finite() && simulated_s.is_finite() {
+            let now = simulated_s / wall_s;
+            self.achieved_speed = if self.achieved_speed == 0.0 { now } else { 0.9 * self.achieved_speed + 0.1 * now };
+        }
+    }
 }
 
-/// The end of the chart step that contains `now` (the next multiple of [`TIME_STEP`] after it).
+/// The end of the chart step that contains `now` (the next multiple of [`TIME_STEP_S`] after it).
 fn next_boundary(now: SimTime) -> SimTime {
-    (now / TIME_STEP).saturating_add(1).saturating_mul(TIME_STEP)
+    let step = from_secs_f64(TIME_STEP_S);
+    (now / step).saturating_add(1).saturating_mul(step)
 }
 
-/// The server to watch first: the scenario's faulty one if it has it, else the first replica.
-fn default_watched(cfg: &crate::config::Config) -> usize {
-    cfg.server_index(scenario::FAULTY_SERVER)
-        .or_else(|| cfg.servers.iter().position(|s| s.role == Role::Replica && s.load > 0.0))
+/// The server to watch first: the first one a scheduled fault targets, else the first replica with load.
+fn default_watched(section: &SectionRun) -> usize {
+    let cfg = section.sim.config();
+    cfg.schedule
+        .iter()
+        .find_map(|s| match s.command {
+            crate::command::Command::Fault { server, .. } => Some(server),
+            _ => None,
+        })
+        .or_else(|| cfg.servers.iter().position(|s| s.role == crate::config::Role::Replica && s.load > 0.0))
         .unwrap_or(0)
 }
 
-/// The page's engine, shared by the component that runs the frame loop and the controls that send commands.
-/// Equal when it is the same engine, so it can be a prop.
+/// The targets the scenario breaks: every server a scheduled or applied fault names, in index order. Charts
+/// draw them in one reserved colour, thicker, so the server every story is about stands out.
+pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    if let Some(s) = lane.section() {
+        for sc in &s.sim.config().schedule {
+            if let crate::command::Command::Fault { server, fault } = sc.command {
+                if !matches!(fault, crate::command::Fault::Recover) {
+                    out.push(server);
+                }
+            }
+        }
+    }
+    for (_, text) in lane.run.applied_text() {
+        let mut parts = text.split(':');
+        let verb = parts.next().unwrap_or("");
+        if ["recover", "repool", "unpin", "controller-on"].contains(&verb) {
+            continue;
+        }
+        if let Some(i) = parts.next().and_then(|t| names.iter().position(|n| n == t)) {
+            out.push(i);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The page's engine, shared by the frame loop and the controls that send commands. Equal when it is the
+/// same engine, so it can be a prop.
 #[derive(Clone, Default)]
 pub struct EngineRef(pub std::rc::Rc<std::cell::RefCell<Engine>>);
 
@@ -248,54 +341,69 @@ impl PartialEq for EngineRef {
     }
 }
 
-/// The command for a surge of `factor` × the configured arrival rate (1 ends it).
-pub fn surge(factor: f64) -> Command {
-    Command::Surge { factor }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::Fault;
     use crate::urlstate::parse_query;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[wasm_bindgen_test]
-    fn ab_runs_share_arrivals_and_commands() {
-        let url = parse_query("scenario=slow&controller=static&ab=p2c&seed=3").state;
+    fn engine(query: &str) -> Engine {
+        let url = parse_query(query).state;
         let mut engine = Engine::default();
         engine.rebuild(&url).unwrap();
-        engine.advance(0.1, 20.0, || false);
-        assert_eq!(engine.runs.len(), 2);
-        let t = engine.apply(Command::Fault { server: 4, fault: Fault::Crash }).unwrap();
+        engine
+    }
+
+    #[wasm_bindgen_test]
+    fn ab_runs_share_arrivals_and_commands() {
+        let mut engine = engine("scenario=slow&controller=static&ab=p2c&seed=3");
+        let t = engine.frame_target(0.1, 20.0);
+        engine.advance_to(t, || false);
+        assert_eq!(engine.lanes.len(), 2);
+        let t = engine.apply("crash:db1119").unwrap();
         // Applied one microsecond after the 2 s the runs had reached.
         assert!((t - 2.000001).abs() < 1e-9, "t = {t}");
-        engine.advance(0.1, 20.0, || false);
-        let (a, b) = (engine.runs[0].summary(), engine.runs[1].summary());
+        let t = engine.frame_target(0.1, 20.0);
+        engine.advance_to(t, || false);
+        let (a, b) = (engine.lanes[0].run.summary(), engine.lanes[1].run.summary());
         // The arrival stream does not depend on the controller (its own random stream).
-        assert_eq!(a.requests, b.requests);
-        assert_eq!(engine.runs[0].history.len(), 8);
-        assert_eq!(engine.runs[1].sim.applied().count(), engine.runs[0].sim.applied().count());
+        assert_eq!(a["requests"], b["requests"]);
+        assert_eq!(engine.lanes[0].history.len(), 8);
+        assert_eq!(engine.lanes[1].run.applied_text(), engine.lanes[0].run.applied_text());
     }
 
     #[wasm_bindgen_test]
     fn the_wall_clock_budget_stops_a_frame_early() {
-        let url = parse_query("scenario=plain-s1").state;
-        let mut engine = Engine::default();
-        engine.rebuild(&url).unwrap();
-        let steps = engine.advance(0.1, 100.0, || true);
+        let mut engine = engine("scenario=plain-s1");
+        let t = engine.frame_target(0.1, 100.0);
+        let steps = engine.advance_to(t, || true);
         assert_eq!(steps, 0);
         assert!(engine.behind);
         assert_eq!(engine.now_s(), 0.0);
     }
 
     #[wasm_bindgen_test]
+    fn a_huge_surge_is_cut_into_bounded_chunks() {
+        // 1000× the production rate: one 0.5 s step is millions of events, and a frame still returns after
+        // one chunk once its budget is spent.
+        let mut engine = engine("scenario=plain-s1&surge=1000@0");
+        let before = engine.lanes[0].run.events();
+        let mut calls = 0;
+        engine.advance_to(from_secs_f64(0.5), || {
+            calls += 1;
+            calls > 1
+        });
+        let spent = engine.lanes[0].run.events() - before;
+        assert!(spent <= EVENTS_PER_CHUNK, "{spent} events in one bounded frame");
+        assert!(engine.behind);
+    }
+
+    #[wasm_bindgen_test]
     fn csv_has_the_cli_header_and_one_line_per_row() {
-        let url = parse_query("scenario=quiet").state;
-        let mut engine = Engine::default();
-        engine.rebuild(&url).unwrap();
-        engine.advance(0.1, 20.0, || false);
-        let csv = engine.runs[0].csv();
+        let mut engine = engine("scenario=quiet");
+        let t = engine.frame_target(0.1, 20.0);
+        engine.advance_to(t, || false);
+        let csv = engine.lanes[0].csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert!(lines[0].starts_with("time_s,requests,rejected,active_workers"));
         assert_eq!(lines.len(), 1 + 4);

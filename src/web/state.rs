@@ -12,15 +12,18 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::controller::controller_info;
-use crate::scenario::scenario_info;
+use crate::engine::keys::KeyKind;
+use crate::registry::{self, ScenarioDef};
 use crate::urlstate::{parse_query, set_param, to_query, UrlState, MAX_PARAMS, SPEED_MAX, SPEED_MIN};
+use crate::web::runner::is_param_of;
 
-/// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range).
-pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
+/// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range);
+/// 500× and 1000× fast-forward the long-running models.
+pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
 
 /// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (the top-level keys take
 /// the rest of `MAX_PARAMS`).
-pub const SETS_MAX: usize = MAX_PARAMS - 8;
+pub const SETS_MAX: usize = MAX_PARAMS - 10;
 
 /// Longest piece of rejected input quoted back in a notice, in characters; the rest is cut with an ellipsis.
 const QUOTE_CHARS_MAX: usize = 40;
@@ -33,8 +36,14 @@ pub struct State {
     /// False while paused.
     pub playing: bool,
     /// Bumped by every change that needs a fresh run from time zero (scenario, controller, parameter, seed,
-    /// restart); live commands do not bump it.
+    /// restart, a lesson step back); live commands do not bump it.
     pub generation: u32,
+    /// Run to this simulated time and hold (the lesson step's moment), s.
+    pub seek_to: Option<f64>,
+    /// Bumped by each press of Step.
+    pub steps: u32,
+    /// The server the PID chart watches, if the reader chose one.
+    pub watched: Option<usize>,
     /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start.
     pub notices: Vec<String>,
 }
@@ -48,7 +57,8 @@ pub enum Action {
     PickController(String),
     /// Compare with this controller side by side ("" ends the comparison).
     PickControllerB(String),
-    /// Set a `--set` key (a controller parameter or a scenario key like `rate_scale`) and restart the run.
+    /// Set a `--set` key (a controller parameter or a scenario key) to this text and restart the run; "" goes
+    /// back to the default.
     SetParam(String, String),
     /// Restart with the seed written in this text (a whole number from 0 to 2^64 − 1).
     SetSeed(String),
@@ -56,13 +66,23 @@ pub enum Action {
     SetSpeed(String),
     /// Pause if playing, play if paused.
     TogglePlay,
-    /// Pause (the step button).
-    Pause,
+    /// Pause and advance one chart step.
+    Step,
     /// Start the current run again from time zero.
     Restart,
-    /// A live command ran at the current time: record it as a step (`fault`, `operator` or `surge`) so the URL
-    /// reproduces it. Does not restart.
-    Record(String, String),
+    /// The lesson's next step; the run is at this simulated time now, s.
+    LessonNext(f64),
+    /// The lesson's previous step (replayed from the seed).
+    LessonBack,
+    /// Leave the lesson for free play.
+    LessonSkip,
+    /// Open the lesson again at its first step.
+    LessonStart,
+    /// Watch this server's controller terms.
+    Watch(usize),
+    /// A live command (`crash:db1119`) ran at this simulated time: record it as a step so the URL reproduces
+    /// it. Does not restart.
+    Record(String, f64),
     /// Something the reader did could not be done: say why.
     Reject(String),
     /// The simulation could not go on (a config the core rejected): pause and say why.
@@ -73,7 +93,15 @@ pub enum Action {
 
 impl Default for State {
     fn default() -> State {
-        State { url: UrlState::default(), playing: true, generation: 0, notices: Vec::new() }
+        State {
+            url: UrlState::default(),
+            playing: true,
+            generation: 0,
+            seek_to: None,
+            steps: 0,
+            watched: None,
+            notices: Vec::new(),
+        }
     }
 }
 
@@ -88,9 +116,10 @@ fn quote(raw: &str) -> String {
     }
 }
 
-/// True if `key` is a parameter of the controller named `controller`.
-fn is_param_of(controller: &str, key: &str) -> bool {
-    controller_info(controller).is_some_and(|i| i.params.iter().any(|p| p.key == key))
+/// Formats a simulated time for a URL step: seconds with up to six decimals (whole microseconds).
+pub fn step_time(t: f64) -> String {
+    let text = format!("{t:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 impl State {
@@ -102,7 +131,29 @@ impl State {
         } else {
             vec![format!("Parts of the page address were ignored: {}.", parsed.ignored.join("; "))]
         };
-        State { url: parsed.state, notices, ..State::default() }
+        let mut state = State { url: parsed.state, notices, ..State::default() };
+        state.enter_lesson_step();
+        state
+    }
+
+    /// The scenario shown.
+    pub fn def(&self) -> Option<&'static ScenarioDef> {
+        registry::find(&self.url.scenario).ok()
+    }
+
+    /// In a lesson, pause and seek to the current step's moment; in free play, play.
+    fn enter_lesson_step(&mut self) {
+        match (self.url.lesson, self.def()) {
+            (Some(n), Some(def)) if n < def.lesson.len() => {
+                self.playing = false;
+                self.seek_to = Some(def.lesson[n].at_s);
+            }
+            _ => {
+                self.url.lesson = None;
+                self.seek_to = None;
+                self.playing = true;
+            }
+        }
     }
 
     /// The query string (without `?`) that reproduces this state.
@@ -115,18 +166,75 @@ impl State {
         self.url.sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// Validates `url` by a round trip through the URL format; on success it becomes the state, otherwise the
-    /// state stays and the reasons become a notice.
-    fn adopt(&mut self, url: UrlState, restart: bool) {
+    /// Validates `url` by a round trip through the URL format; on success it becomes the state (and a restart
+    /// re-enters the lesson step, or plays in free play), otherwise the state stays and the reasons become a
+    /// notice. True on success.
+    fn adopt(&mut self, url: UrlState, restart: bool) -> bool {
         let parsed = parse_query(&to_query(&url));
         if parsed.ignored.is_empty() {
             self.url = parsed.state;
             self.notices.clear();
             if restart {
                 self.generation = self.generation.wrapping_add(1);
+                self.enter_lesson_step();
             }
+            true
         } else {
             self.notices = vec![format!("Not applied: {}.", parsed.ignored.join("; "))];
+            false
+        }
+    }
+
+    /// Records a live command as a step under the first repeatable key of the scenario that takes it: a key
+    /// named after the verb takes its arguments (`surge=2@40`), any other the whole text (`fault=crash:db1119@40`).
+    fn record(&mut self, text: &str, at: f64) {
+        if self.url.sets.len() >= SETS_MAX {
+            self.notices =
+                vec![format!("{text} ran, but the link already holds {SETS_MAX} settings, so it is not in the link.")];
+            return;
+        }
+        let Some(def) = self.def() else { return };
+        let verb = text.split(':').next().unwrap_or("");
+        let args = text.split_once(':').map_or("", |(_, rest)| rest);
+        let steps = def.keys.iter().filter(|k| matches!(k.kind, KeyKind::FaultSpec) && k.applies_to(def.name));
+        let mut tries: Vec<(&str, String)> = Vec::new();
+        for k in steps {
+            if k.key == verb {
+                tries.insert(0, (k.key, format!("{args}@{}", step_time(at))));
+            } else {
+                tries.push((k.key, format!("{text}@{}", step_time(at))));
+            }
+        }
+        for (key, value) in tries {
+            let mut url = self.url.clone();
+            set_param(&mut url, key, &value);
+            if parse_query(&to_query(&url)).ignored.is_empty() {
+                self.adopt(url, false);
+                return;
+            }
+        }
+        self.notices = vec![format!("{text} ran, but no key of {} replays it, so it is not in the link.", def.name)];
+    }
+
+    fn lesson_move(&mut self, to: Option<usize>, now_s: f64, replay: bool) {
+        let Some(def) = self.def() else { return };
+        match to.filter(|&n| n < def.lesson.len()) {
+            Some(n) => {
+                let at = def.lesson[n].at_s;
+                let mut url = self.url.clone();
+                url.lesson = Some(n);
+                self.url = url;
+                self.playing = false;
+                self.seek_to = Some(at);
+                if replay || at + 1e-9 < now_s {
+                    self.generation = self.generation.wrapping_add(1);
+                }
+            }
+            None => {
+                self.url.lesson = None;
+                self.seek_to = None;
+                self.playing = true;
+            }
         }
     }
 
@@ -135,18 +243,20 @@ impl State {
         let mut next = self.clone();
         let mut url = self.url.clone();
         match action {
-            Action::PickScenario(raw) => match scenario_info(raw.trim()) {
-                Some(info) => {
-                    url.scenario = info.name.to_string();
+            Action::PickScenario(raw) => match registry::find(raw.trim()) {
+                Ok(def) => {
+                    url.scenario = def.name.to_string();
+                    url.lesson = (!def.lesson.is_empty() && !url.embed).then_some(0);
                     // Scenario keys, server names and steps belong to the old scenario; controller parameters
                     // still apply.
                     url.sets.retain(|(k, _)| {
                         is_param_of(&url.controller, k)
                             || url.controller_b.as_deref().is_some_and(|b| is_param_of(b, k))
                     });
+                    next.watched = None;
                     next.adopt(url, true);
                 }
-                None => next.notices = vec![format!("Unknown scenario {}.", quote(&raw))],
+                Err(_) => next.notices = vec![format!("Unknown scenario {}.", quote(&raw))],
             },
             Action::PickController(raw) => match controller_info(raw.trim()) {
                 Some(info) => {
@@ -179,18 +289,20 @@ impl State {
                     }
                 }
             }
-            Action::SetParam(key, raw) => match raw.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() => {
-                    set_param(&mut url, &key, &format!("{v}"));
-                    next.adopt(url, true);
+            Action::SetParam(key, raw) => {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    url.sets.retain(|(k, _)| *k != key);
+                } else {
+                    let value = raw.parse::<f64>().map_or(raw.to_string(), |v| format!("{v}"));
+                    set_param(&mut url, &key, &value);
                 }
-                _ => next.notices = vec![format!("{key}: {} is not a number.", quote(&raw))],
-            },
+                next.adopt(url, true);
+            }
             Action::SetSeed(raw) => match raw.trim().parse::<u64>() {
                 Ok(seed) => {
                     url.seed = seed;
                     next.adopt(url, true);
-                    next.playing = true;
                 }
                 Err(_) => {
                     next.notices = vec![format!(
@@ -207,25 +319,34 @@ impl State {
                 }
                 _ => next.notices = vec![format!("Speed {} is not from {SPEED_MIN} to {SPEED_MAX}.", quote(&raw))],
             },
-            Action::TogglePlay => next.playing = !next.playing,
-            Action::Pause => next.playing = false,
-            Action::Restart => {
-                next.generation = next.generation.wrapping_add(1);
-                next.playing = true;
-            }
-            Action::Record(key, value) => {
-                if url.sets.len() >= SETS_MAX {
-                    next.notices = vec![format!(
-                        "{key}={value} ran, but the link already holds {SETS_MAX} settings, so it is not in the link."
-                    )];
-                } else {
-                    set_param(&mut url, &key, &value);
-                    next.adopt(url, false);
+            Action::TogglePlay => {
+                next.playing = !next.playing;
+                if next.playing {
+                    next.seek_to = None;
                 }
             }
+            Action::Step => {
+                next.playing = false;
+                next.seek_to = None;
+                next.steps = next.steps.wrapping_add(1);
+            }
+            Action::Restart => {
+                next.generation = next.generation.wrapping_add(1);
+                next.enter_lesson_step();
+            }
+            Action::LessonNext(now_s) => next.lesson_move(self.url.lesson.map(|n| n + 1), now_s, false),
+            Action::LessonBack => next.lesson_move(self.url.lesson.map(|n| n.saturating_sub(1)), 0.0, true),
+            Action::LessonSkip => next.lesson_move(None, 0.0, false),
+            Action::LessonStart => {
+                url.lesson = Some(0);
+                next.adopt(url, true);
+            }
+            Action::Watch(i) => next.watched = Some(i),
+            Action::Record(text, at) => next.record(&text, at),
             Action::Reject(reason) => next.notices = vec![reason],
             Action::Halt(reason) => {
                 next.playing = false;
+                next.seek_to = None;
                 next.notices = vec![reason];
             }
             Action::DismissNotice => next.notices.clear(),
@@ -269,7 +390,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_parameter_restarts_and_round_trips_through_the_url() {
-        let s = state("?scenario=slow&controller=conn-p");
+        let s = state("?scenario=slow&controller=conn-p&lesson=off");
         let p = controller_info("conn-p").unwrap().params[0];
         let value = (p.min + (p.max - p.min) * 0.37).to_string();
         let next = s.apply(Action::SetParam(p.key.into(), value.clone()));
@@ -282,7 +403,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn out_of_range_values_become_notices_and_change_nothing() {
         let s = state("?scenario=slow&controller=pid");
-        for (key, value) in [("kp", "1e300"), ("kp", "NaN"), ("rate_scale", "-1"), ("kp", "x")] {
+        for (key, value) in [("kp", "1e300"), ("kp", "NaN"), ("rate_scale", "-1"), ("kp", "x"), ("workers", "0")] {
             let next = s.apply(Action::SetParam(key.into(), value.into()));
             assert_eq!(next.url, s.url, "{key}={value}");
             assert_eq!(next.generation, s.generation);
@@ -295,7 +416,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn a_live_step_is_recorded_without_a_restart() {
         let s = state("?scenario=plain-s1");
-        let next = s.apply(Action::Record("fault".into(), "crash:db1119@12.5".into()));
+        let next = s.apply(Action::Record("crash:db1119".into(), 12.5));
         assert_eq!(next.generation, s.generation);
         assert!(next.to_query().contains("fault=crash:db1119@12.5"), "{}", next.to_query());
     }
@@ -306,5 +427,28 @@ mod tests {
         let next = s.apply(Action::PickController("p2c".into()));
         assert_eq!(next.set_value("kp"), None);
         assert_eq!(next.set_value("rate_scale"), Some("2"));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_surge_is_recorded_under_its_own_key() {
+        let s = state("?scenario=plain-s1");
+        let next = s.apply(Action::Record("surge:2".into(), 3.0));
+        assert!(next.to_query().contains("surge=2@3"), "{}", next.to_query());
+    }
+
+    #[wasm_bindgen_test]
+    fn lesson_steps_seek_forward_and_replay_back() {
+        let s = state("?scenario=slow");
+        let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
+        assert_eq!((s.url.lesson, s.playing, s.seek_to), (Some(0), false, Some(def.lesson[0].at_s)));
+        let next = s.apply(Action::LessonNext(0.0));
+        assert_eq!((next.url.lesson, next.seek_to), (Some(1), Some(def.lesson[1].at_s)));
+        assert_eq!(next.generation, s.generation, "going forward does not replay");
+        let back = next.apply(Action::LessonBack);
+        assert_eq!(back.url.lesson, Some(0));
+        assert_eq!(back.generation, next.generation + 1, "going back replays from the seed");
+        let free = back.apply(Action::LessonSkip);
+        assert_eq!((free.url.lesson, free.playing), (None, true));
+        assert!(free.to_query().contains("lesson=off"));
     }
 }

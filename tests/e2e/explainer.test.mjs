@@ -1,10 +1,10 @@
-// End-to-end tests of the explainer (issue 4): controls, charts, URL state, A/B, embed and export, in Debian's
-// Chromium. Every test also fails on a console error, an uncaught exception or a request to another origin.
+// End-to-end tests of the explainer (issues 4 and 10): controls, charts, URL state, A/B, embed, export and the
+// lessons, in Debian's Chromium. Every test also fails on a console error, an uncaught exception or a request to another origin.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { start, CLI, canvasColours, simTime, waitForSimTime } from './harness.mjs';
+import { start, CLI, canvasColours, simTime, waitForSimTime, status, waitForStatus } from './harness.mjs';
 
 let h;
 before(async () => { h = await start(); });
@@ -23,7 +23,7 @@ async function slide(page, selector, value) {
 }
 
 test('every control has a visible label and every chart a text alternative', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20');
+  const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20&lesson=off');
   const unlabelled = await page.$$eval('input, select, button', (els) => els
     .filter((el) => el.offsetParent !== null)
     .filter((el) => {
@@ -47,17 +47,38 @@ test('every control has a visible label and every chart a text alternative', asy
   await page.close();
 });
 
-test('moving a controller slider changes the URL and restarts the run with it', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=conn-p&speed=50');
+test('letting go of a controller slider writes its value into the URL and restarts the run with it', async () => {
+  const { page, problems } = await h.open('?scenario=slow&controller=conn-p&speed=50&lesson=off');
   await waitForSimTime(page, 5);
   const slider = 'input[type="range"][data-param]';
   const key = await page.$eval(slider, (el) => el.dataset.param);
-  const [min, max] = await page.$eval(slider, (el) => [Number(el.min), Number(el.max)]);
-  const target = min + (max - min) * 0.37;
-  await slide(page, slider, target);
+  const build = (await status(page)).build;
+  await slide(page, slider, 370);
   await page.waitForFunction((k) => new URLSearchParams(location.search).has(k), key);
   const inUrl = Number(params(page).get(key));
-  assert.ok(Math.abs(inUrl - target) <= (max - min) * 0.02 + 1e-9, `${key}=${inUrl}, slid to ${target}`);
+  const shown = Number(await page.$eval(`.param:has(${slider}) input.number-box`, (el) => el.value));
+  assert.equal(inUrl, shown, `${key}: the URL says ${inUrl}, the number box ${shown}`);
+  // The run restarted from zero with the new value: a new build whose clock is behind the old one.
+  await // The run restarted from zero with the new value: a new build whose clock starts again near zero.
+  await waitForStatus(page, { build: { ne: build }, time_s: { lt: 5 } });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a log slider reaches the default decade, and arrow keys wait for Enter', async () => {
+  const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20&lesson=off');
+  const kp = 'input[data-param="kp"]';
+  assert.equal(await page.getAttribute(kp, 'data-log'), 'true');
+  const before = page.url();
+  await page.focus(kp);
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  await page.waitForTimeout(300);
+  assert.equal(page.url(), before, 'an arrow press restarted the run');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => new URLSearchParams(location.search).has('kp'));
+  const kpValue = Number(params(page).get('kp'));
+  // Five steps of a log slider from the default 0.025 move it by a few percent, not by 1 as a linear one did.
+  assert.ok(kpValue > 0.025 && kpValue < 0.04, `kp = ${kpValue}`);
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -68,7 +89,7 @@ test('a shared URL reproduces the same settings', async () => {
   assert.equal(await page.inputValue('#scenario'), 'connect-timeout');
   assert.equal(await page.inputValue('#controller'), 'mw-loadmonitor');
   assert.equal(await page.inputValue('#seed'), '42');
-  assert.equal(Number(await page.inputValue('input[data-param="state_ttl_s"]')), 5);
+  assert.equal(Number(await page.inputValue('.param:has(input[data-param="state_ttl_s"]) input.number-box')), 5);
   const shared = params(page);
   for (const [k, v] of new URLSearchParams(query)) assert.equal(shared.getAll(k).includes(v), true, `${k}=${v} lost from the URL`);
   // Opening the page's own URL again gives the same settings.
@@ -80,7 +101,7 @@ test('a shared URL reproduces the same settings', async () => {
 });
 
 test('a fault button takes effect and is written into the URL', async () => {
-  const { page, problems } = await h.open('?scenario=plain-s1&speed=20');
+  const { page, problems } = await h.open('?scenario=plain-s1&speed=20&lesson=off');
   await waitForSimTime(page, 2);
   await page.click('[data-server="db1119"] button[data-fault="crash"]');
   await page.waitForFunction(() => new URLSearchParams(location.search).getAll('fault').some((f) => f.startsWith('crash:db1119@')));
@@ -91,26 +112,40 @@ test('a fault button takes effect and is written into the URL', async () => {
 });
 
 test('A/B runs a second controller on the same seed', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=static&speed=20');
+  const { page, problems } = await h.open('?scenario=slow&controller=static&speed=20&lesson=off');
   await page.selectOption('#controller-b', 'p2c');
   await page.waitForFunction(() => new URLSearchParams(location.search).get('ab') === 'p2c');
-  await waitForSimTime(page, (await simTime(page)) + 1);
+  await waitForStatus(page, { 'b.requests': { gt: 0 }, time_s: { gt: 1 } });
+  const s = await status(page);
+  assert.equal(s.b.controller, 'p2c');
+  assert.ok(await page.isVisible('#chart-conns-b'), 'no chart for run B');
   assert.deepEqual(problems, []);
   await page.close();
 });
 
-test('embed=1 gives the compact view', async () => {
-  const { page, problems } = await h.open('?scenario=slow&embed=1');
-  const compact = await page.evaluate(() => document.documentElement.classList.contains('embed') || !!document.querySelector('.embed'));
+test('embed=1 with A/B shows both runs, the legend, a title and a link, in a 700x520 iframe', async () => {
+  const { page, problems } = await h.open('?scenario=slow&ab=mw-loadmonitor&embed=1', { width: 700, height: 520 });
+  const compact = await page.evaluate(() => document.documentElement.classList.contains('embed'));
   assert.ok(compact, 'no embed class');
   assert.equal(await page.isVisible('#story'), false, 'the story should be hidden when embedded');
-  assert.ok(await page.isVisible('#chart-conns'));
-  assert.deepEqual(problems, []);
+  for (const sel of ['#chart-conns', '#chart-conns-b', '.legend', '.embed-title', '.embed-title a']) {
+    assert.ok(await page.isVisible(sel), `${sel} is not visible`);
+    const box = await page.locator(sel).first().boundingBox();
+    assert.ok(box.y + box.height <= 520, `${sel} ends at ${box.y + box.height}px, below the 520px iframe`);
+  }
+  assert.match(await page.getAttribute('.embed-title a', 'href'), /scenario=slow/);
+  await waitForStatus(page, { 'b.requests': { gt: 0 }, time_s: { gt: 1 } });
+  assert.ok((await canvasColours(page, '#chart-conns-b')) > 5, 'run B is blank');
+  const watch = await h.open('?scenario=slow&watch=1', { width: 700, height: 520 });
+  assert.equal(await watch.page.isVisible('#play'), false, 'watch=1 shows controls');
+  assert.ok(await watch.page.isVisible('#chart-conns'));
+  assert.deepEqual([...problems, ...watch.problems], []);
+  await watch.page.close();
   await page.close();
 });
 
 test('CSV export has the CLI columns and PNG export is a PNG', async () => {
-  const { page, problems } = await h.open('?scenario=slow&speed=50');
+  const { page, problems } = await h.open('?scenario=slow&speed=50&lesson=off');
   await waitForSimTime(page, 3);
   const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const text = await (await csv.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
@@ -120,12 +155,17 @@ test('CSV export has the CLI columns and PNG export is a PNG', async () => {
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
   const bytes = await (await png.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks));
   assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  // It stands alone: a header with title, settings and legend above the charts, so it is taller than the
+  // charts it copies (PNG height is bytes 20-23 of the IHDR chunk).
+  const pngHeight = bytes.readUInt32BE(20);
+  const charts = await page.$$eval('canvas[id^="chart-"]', (cs) => cs.filter((c) => c.clientWidth > 0).reduce((a, c) => a + c.height, 0));
+  assert.ok(pngHeight > charts, `PNG is ${pngHeight}px tall, the charts alone ${charts}px`);
   assert.deepEqual(problems, []);
   await page.close();
 });
 
 test('slider extremes and the keyboard never break the page', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20');
+  const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20&lesson=off');
   const ranges = await page.$$eval('input[type="range"]', (els) => els.map((_, i) => i));
   for (const i of ranges) {
     for (const end of ['min', 'max']) {
@@ -149,7 +189,7 @@ test('slider extremes and the keyboard never break the page', async () => {
 });
 
 test('the phone layout does not scroll sideways', async () => {
-  const { page, problems } = await h.open('?scenario=slow', { width: 390, height: 844 });
+  const { page, problems } = await h.open('?scenario=slow&lesson=off', { width: 390, height: 844 });
   await waitForSimTime(page, 1);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 391, `page is ${width}px wide at 390px`);
@@ -158,9 +198,14 @@ test('the phone layout does not scroll sideways', async () => {
 });
 
 test('the why-this-server panel explains a recent pick', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=p2c&speed=20');
+  const { page, problems } = await h.open('?scenario=slow&controller=p2c&speed=20&lesson=off');
   await waitForSimTime(page, 3);
   await page.waitForFunction(() => /db1\d\d\d/.test(document.getElementById('why')?.textContent ?? ''));
+  // Held still until asked: the pick shown does not change by itself.
+  const held = await page.textContent('#why');
+  await waitForSimTime(page, (await simTime(page)) + 2);
+  assert.equal(await page.textContent('#why'), held, 'the why panel changed by itself');
+  await page.click('#why-next');
   assert.deepEqual(problems, []);
   await page.close();
 });

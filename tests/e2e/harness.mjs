@@ -27,7 +27,7 @@ export async function start() {
       });
       await page.goto(served.url + query);
       await page.waitForSelector('html[data-loadlab="ready"]', { timeout: 30_000 });
-      await page.waitForSelector('#scenario', { timeout: 30_000 });
+      await page.waitForSelector('#status', { state: 'attached', timeout: 30_000 });
       return { page, problems };
     },
     async stop() {
@@ -69,4 +69,30 @@ export async function waitForSimTime(page, seconds, timeout = 20_000) {
     const m = /t = ([0-9.]+) s/.exec(document.getElementById('status')?.textContent ?? '');
     return m && Number(m[1]) > t;
   }, seconds, { timeout });
+}
+
+/** The page's own status object (`window.loadlab_status()`). */
+export async function status(page) {
+  return page.evaluate(() => window.loadlab_status());
+}
+
+/**
+ * Waits until the page's status object matches `want`: each key (`time_s`, `b.requests`) equals the value given,
+ * or meets `{ gt }`, `{ lt }` or `{ ne }`. Declarative, because the page's CSP forbids evaluating source text.
+ */
+export async function waitForStatus(page, want, timeout = 20_000) {
+  await page.waitForFunction((conditions) => {
+    const s = window.loadlab_status?.();
+    if (!s) return false;
+    return Object.entries(conditions).every(([path, c]) => {
+      const v = path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), s);
+      if (c !== null && typeof c === 'object') {
+        if ('gt' in c && !(v > c.gt)) return false;
+        if ('lt' in c && !(v < c.lt)) return false;
+        if ('ne' in c && !(v !== c.ne)) return false;
+        return v !== undefined;
+      }
+      return v === c;
+    });
+  }, want, { timeout });
 }

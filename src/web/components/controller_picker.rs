@@ -3,6 +3,7 @@
 
 use yew::prelude::*;
 
+use super::keys::NumberField;
 use crate::controller::{controller_info, controllers, ParamInfo};
 
 /// Props of [`ControllerPicker`].
@@ -12,23 +13,10 @@ pub struct ControllerPickerProps {
     pub controller: String,
     /// Controller B's name, if an A/B comparison is on.
     pub controller_b: Option<String>,
-    /// The current value of each of A's parameters that the state sets (others are at their default).
-    pub values: Vec<(String, String)>,
     /// Called with the name picked for A.
     pub on_pick: Callback<String>,
     /// Called with the name picked for B ("" ends the comparison).
     pub on_pick_b: Callback<String>,
-    /// Called with (key, value) when a slider is released.
-    pub on_param: Callback<(String, String)>,
-}
-
-/// Rounds to six significant digits, so slider steps give short URL values.
-pub fn tidy(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return 0.0;
-    }
-    let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
-    (v * scale).round() / scale
 }
 
 /// The controller selects and the selected controller's parameter sliders.
@@ -39,7 +27,6 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
     let info = controller_info(&props.controller);
     let summary = info.map_or("", |i| i.summary);
     let b_summary = props.controller_b.as_deref().and_then(controller_info).map_or("", |i| i.summary);
-    let params = info.map_or(&[][..], |i| i.params);
     html! {
         <>
         <div class="field controller">
@@ -51,19 +38,37 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
             </select>
             <p class="summary" id="controller-summary">{ summary }</p>
             <label for="controller-b">{ "Compare with (B)" }</label>
-            <select id="controller-b" name="controller-b" onchange={on_pick_b}>
+            <select id="controller-b" name="controller-b" onchange={on_pick_b} title={b_summary}>
                 <option value="" selected={props.controller_b.is_none()}>{ "off: one run" }</option>
                 { for controllers().iter().map(|c| html! {
                     <option value={c.name} selected={Some(c.name) == props.controller_b.as_deref()}>{ c.name }</option>
                 }) }
             </select>
-            if !b_summary.is_empty() {
-                <p class="summary" id="controller-b-summary">{ b_summary }</p>
-            }
         </div>
+        </>
+    }
+}
+
+/// Props of [`ControllerParams`].
+#[derive(Properties, PartialEq)]
+pub struct ControllerParamsProps {
+    /// Controller A's name.
+    pub controller: String,
+    /// The `--set` pairs now.
+    pub values: Vec<(String, String)>,
+    /// Called with (key, value) when a slider is let go or a number entered.
+    pub on_param: Callback<(String, String)>,
+}
+
+/// Controller A's parameters, each a [`NumberField`].
+#[component]
+pub fn ControllerParams(props: &ControllerParamsProps) -> Html {
+    let params = controller_info(&props.controller).map_or(&[][..], |i| i.params);
+    html! {
+        <>
         if !params.is_empty() {
             <fieldset class="params">
-                <legend>{ format!("{}'s parameters (changing one restarts the run with the same seed)", props.controller) }</legend>
+                <legend>{ format!("{}'s parameters (a change restarts the run with the same seed; sliders apply when let go)", props.controller) }</legend>
                 { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param)) }
             </fieldset>
         }
@@ -72,31 +77,14 @@ pub fn ControllerPicker(props: &ControllerPickerProps) -> Html {
 }
 
 fn param_slider(p: &ParamInfo, values: &[(String, String)], on_param: &Callback<(String, String)>) -> Html {
-    let current = values
+    let value = values
         .iter()
         .rev()
         .find(|(k, _)| k == p.key)
         .and_then(|(_, v)| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite())
-        .unwrap_or(p.default);
-    let key = p.key.to_string();
-    let on_change = on_param.reform(move |e: Event| {
-        let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-        let value = raw.parse::<f64>().map(|v| tidy(v).to_string()).unwrap_or(raw);
-        (key.clone(), value)
-    });
-    let id = format!("param-{}", p.key);
-    let unit = if p.unit.is_empty() { String::new() } else { format!(" {}", p.unit) };
+        .filter(|v| v.is_finite());
     html! {
-        <div class="param">
-            <label for={id.clone()}>
-                <span class="param-key">{ p.key }</span>
-                { format!(": {}{unit} (default {}{unit})", tidy(current), tidy(p.default)) }
-            </label>
-            <input id={id.clone()} type="range" data-param={p.key} min={p.min.to_string()} max={p.max.to_string()}
-                step="any" value={current.to_string()} onchange={on_change}
-                aria-describedby={format!("{id}-help")} />
-            <p class="hint" id={format!("{id}-help")}>{ p.help }</p>
-        </div>
+        <NumberField key_name={p.key} id={format!("param-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
+            help={p.help} min={p.min} max={p.max} default={p.default} value={value} param={true} on_set={on_param.clone()} />
     }
 }

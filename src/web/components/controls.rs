@@ -16,7 +16,7 @@ pub struct ControlsProps {
     pub seed: u64,
     /// Pause or play.
     pub on_toggle: Callback<()>,
-    /// Advance one time step (pauses first).
+    /// Advance one time step (pauses first); the charts redraw.
     pub on_step: Callback<()>,
     /// Called with the speed the reader picked, as text (validated by the reducer).
     pub on_speed: Callback<String>,
@@ -57,7 +57,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 <label class="inline" for="speed">{ "Speed" }</label>
                 <select id="speed" name="speed" onchange={on_speed}>
                     { for speeds.iter().map(|&s| html! {
-                        <option value={s.to_string()} selected={s == props.speed}>{ format!("{s}× real time") }</option>
+                        <option value={s.to_string()} selected={s == props.speed}>{ format!("{s}×") }</option>
                     }) }
                 </select>
             </div>
@@ -65,7 +65,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 <label class="inline" for="seed">{ "Seed" }</label>
                 <input id="seed" name="seed" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
                     ref={input} value={props.seed.to_string()} />
-                <button type="submit" id="restart">{ "Restart with this seed" }</button>
+                <button type="submit" id="restart">{ "Restart" }</button>
             </form>
         </div>
     }

@@ -1,11 +1,15 @@
-//! The page's components, one per file. Each takes plain props and reports what the reader did through
-//! callbacks; only [`lab::Lab`] runs the simulations (through the shared engine).
+//! The page's components, one per file. Each takes plain props (the reducer's state or the frame loop's
+//! snapshot) and reports what the reader did through callbacks; none reads or changes a run.
 
-pub mod cluster;
+pub mod chart;
 pub mod controller_picker;
 pub mod controls;
-pub mod lab;
+pub mod glossary;
+pub mod keys;
 pub mod legend;
+pub mod lesson;
 pub mod notice;
 pub mod scenario_picker;
 pub mod servers;
+pub mod status;
+pub mod why;

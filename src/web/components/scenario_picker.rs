@@ -1,10 +1,10 @@
-//! Chooses the scenario (every entry of `scenario::SCENARIOS`) and tells its story: the incident behind it,
+//! Chooses the scenario (every entry of the registry, grouped by the model and incident it reproduces) and
+//! tells its story: the incident behind it,
 //! what to watch on the charts and what to try.
 
 use yew::prelude::*;
 
-use crate::scenario::{scenario_info, SCENARIOS};
-use crate::story::story;
+use crate::registry;
 
 /// Props of [`ScenarioPicker`].
 #[derive(Properties, PartialEq)]
@@ -19,13 +19,24 @@ pub struct ScenarioPickerProps {
 #[component]
 pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
     let on_change = props.on_pick.reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let summary = scenario_info(&props.selected).map_or("", |s| s.summary);
+    let summary = registry::find(&props.selected).map_or("", |s| s.summary);
+    let mut models: Vec<&'static str> = registry::all().map(|s| s.model).collect();
+    models.dedup();
     html! {
         <div class="field scenario">
             <label for="scenario">{ "Scenario" }</label>
             <select id="scenario" name="scenario" onchange={on_change}>
-                { for SCENARIOS.iter().map(|s| html! {
-                    <option value={s.name} selected={s.name == props.selected}>{ s.name }</option>
+                { for models.iter().map(|m| {
+                    let first = registry::all().find(|s| s.model == *m);
+                    let seed = first.map_or("", |s| s.seed_file.split('_').next().unwrap_or(""));
+                    let group = format!("{m} (seed {seed})");
+                    html! {
+                        <optgroup label={group}>
+                            { for registry::all().filter(|s| s.model == *m).map(|s| html! {
+                                <option value={s.name} selected={s.name == props.selected}>{ s.name }</option>
+                            }) }
+                        </optgroup>
+                    }
                 }) }
             </select>
             <p class="summary" id="scenario-summary">{ summary }</p>
@@ -43,7 +54,7 @@ pub struct StoryProps {
 /// The scenario's story: incident, what to watch, what to try, and where the facts come from.
 #[component]
 pub fn Story(props: &StoryProps) -> Html {
-    let Some(s) = story(&props.scenario) else {
+    let Some(s) = registry::find(&props.scenario).ok().map(|d| d.story) else {
         return html! { <section id="story" class="story"><p>{ "No story for this scenario." }</p></section> };
     };
     html! {

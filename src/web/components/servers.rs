@@ -1,142 +1,168 @@
-//! Per-server controls: a latency multiplier and the fault and operator buttons, each sending one `Command`
-//! live. The server's state (connections, faults, overrides) is written into its row by the frame loop.
+//! The model's commands as buttons, generated from its command table and target names: one row per target
+//! (server, node) with a button per verb that takes that kind of target, and a row for the verbs that act on
+//! the whole model, each with number boxes for its arguments. Every button sends text (`slow:db1119:10`), so it
+//! goes through the same parser as the CLI and the URL and cannot disagree with them.
 
 use yew::prelude::*;
 
-use crate::command::{Command, Fault, Operator};
-use crate::time::SECOND;
+use crate::engine::commands::CommandSpec;
 
-/// A live command, the URL key it is recorded under, and its step text without the `@time`.
-pub type Live = (Command, &'static str, String);
+/// A command table as a prop: equal when it is the same table.
+#[derive(Clone, Copy, Debug)]
+pub struct Table(pub &'static [CommandSpec]);
 
-/// Props of [`Servers`].
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+/// One verb as a prop: equal when it is the same entry.
+#[derive(Clone, Copy, Debug)]
+struct Verb(&'static CommandSpec);
+
+impl PartialEq for Verb {
+    fn eq(&self, other: &Verb) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+/// Props of [`Commands`].
 #[derive(Properties, PartialEq)]
-pub struct ServersProps {
-    /// Server names, in config order.
+pub struct CommandsProps {
+    /// The model's command table.
+    pub table: Table,
+    /// Names of the targets, in index order.
     pub names: std::rc::Rc<Vec<String>>,
-    /// Configured loads, in config order (a pin holds the server at its configured load).
-    pub loads: std::rc::Rc<Vec<f64>>,
-    /// Called with each command to apply now.
-    pub on_command: Callback<Live>,
-    /// Whether the list starts expanded (collapsed in the embedded view).
-    #[prop_or(true)]
-    pub open: bool,
+    /// Each target's state now (from the snapshot), when the model reports one.
+    pub states: Vec<String>,
+    /// Indices of the targets the scenario breaks.
+    pub faulty: Vec<usize>,
+    /// Called with each command's text to apply now.
+    pub on_command: Callback<String>,
 }
 
-/// Warm-up of the "cold" button: capacity from 20% to full over 60 s (the CLI's example).
-const COLD: (f64, u64) = (0.2, 60);
-/// Drain time of the "drain" button, seconds.
-const DRAIN_S: u64 = 30;
-/// Ramp of the "repool" button, seconds.
-const REPOOL_RAMP_S: u64 = 10;
-/// Factor of the "slow" button (the `slow` scenario's).
-const SLOW_FACTOR: f64 = 10.0;
-
-/// The buttons of one row: (data-fault, visible text, what it does).
-fn buttons(server: usize, name: &str, load: f64) -> Vec<(&'static str, String, Live)> {
-    let fault = |f: Fault, spec: String| (Command::Fault { server, fault: f }, "fault", spec);
-    let op = |o: Operator, spec: String| (Command::Operator(o), "operator", spec);
-    vec![
-        (
-            "slow",
-            format!("Slow ×{SLOW_FACTOR}"),
-            fault(Fault::Slow { factor: SLOW_FACTOR }, format!("slow:{name}:{SLOW_FACTOR}")),
-        ),
-        ("connect-timeout", "Connect timeout".into(), fault(Fault::ConnectTimeout, format!("connect-timeout:{name}"))),
-        ("refuse", "Refuse".into(), fault(Fault::Refuse, format!("refuse:{name}"))),
-        ("crash", "Crash".into(), fault(Fault::Crash, format!("crash:{name}"))),
-        ("recover", "Recover".into(), fault(Fault::Recover, format!("recover:{name}"))),
-        (
-            "cold",
-            "Cold start".into(),
-            fault(
-                Fault::Cold { from_fraction: COLD.0, warmup: COLD.1 * SECOND },
-                format!("cold:{name}:{}:{}", COLD.0, COLD.1),
-            ),
-        ),
-        ("depool", "Depool".into(), op(Operator::Depool { server }, format!("depool:{name}"))),
-        (
-            "drain",
-            format!("Drain {DRAIN_S} s"),
-            op(Operator::Drain { server, over: DRAIN_S * SECOND }, format!("drain:{name}:{DRAIN_S}")),
-        ),
-        (
-            "repool",
-            "Repool".into(),
-            op(Operator::Repool { server, ramp: REPOOL_RAMP_S * SECOND }, format!("repool:{name}:{REPOOL_RAMP_S}")),
-        ),
-        ("pin", format!("Pin at {load}"), op(Operator::Pin { server, weight: load }, format!("pin:{name}:{load}"))),
-        ("unpin", "Unpin".into(), op(Operator::Unpin { server }, format!("unpin:{name}"))),
-    ]
+/// A command's text with `args` (shortest round-trip form, as the parser reads them).
+pub fn command_text(spec: &CommandSpec, target: Option<&str>, args: &[f64]) -> String {
+    let mut out = spec.verb.to_string();
+    if let Some(t) = target {
+        out.push(':');
+        out.push_str(t);
+    }
+    for a in args {
+        out.push_str(&format!(":{a}"));
+    }
+    out
 }
 
-/// Props of [`ServerRow`].
-#[derive(Properties, PartialEq)]
-pub struct ServerRowProps {
-    /// Index in config order.
-    pub server: usize,
-    /// Name.
-    pub name: String,
-    /// Configured load.
-    pub load: f64,
-    /// Called with each command to apply now.
-    pub on_command: Callback<Live>,
+fn label(spec: &CommandSpec) -> String {
+    let args: Vec<String> = spec.args.iter().map(|a| format!("{} {}", a.default, a.unit)).collect();
+    if args.is_empty() {
+        spec.verb.to_string()
+    } else {
+        format!("{} {}", spec.verb, args.join(" "))
+    }
 }
 
-/// One server: name, live state, latency slider and buttons.
+/// One whole-model verb with its argument boxes.
 #[component]
-pub fn ServerRow(props: &ServerRowProps) -> Html {
-    let latency = use_state(|| 1.0f64);
-    let (server, name) = (props.server, props.name.clone());
-    let on_latency = {
-        let (latency, on_command, name) = (latency.clone(), props.on_command.clone(), name.clone());
-        Callback::from(move |e: Event| {
-            let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-            let Ok(factor) = raw.parse::<f64>() else { return };
-            if !(factor.is_finite() && (1.0..=20.0).contains(&factor)) {
-                return;
-            }
-            latency.set(factor);
-            let command = Command::Fault { server, fault: Fault::Slow { factor } };
-            on_command.emit((command, "fault", format!("slow:{name}:{factor}")));
+fn GlobalCommand(props: &GlobalProps) -> Html {
+    let values = use_state(|| props.spec.0.args.iter().map(|a| a.default).collect::<Vec<f64>>());
+    let spec = props.spec.0;
+    let send = {
+        let (values, on_command) = (values.clone(), props.on_command.clone());
+        Callback::from(move |_: MouseEvent| {
+            let args: Vec<f64> =
+                spec.args.iter().enumerate().map(|(i, a)| values.get(i).copied().unwrap_or(a.default)).collect();
+            on_command.emit(command_text(spec, None, &args))
         })
     };
-    let id = format!("latency-{name}");
     html! {
-        <li class="server" data-server={name.clone()}>
+        <div class="global-command">
+            { for spec.args.iter().enumerate().map(|(i, a)| {
+                let values_now = values.clone();
+                let on_change = Callback::from(move |e: Event| {
+                    let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+                    if let Ok(v) = raw.trim().parse::<f64>() {
+                        let mut next = (*values_now).clone();
+                        next.resize(spec.args.len(), 0.0);
+                        next[i] = v;
+                        values_now.set(next);
+                    }
+                });
+                let id = format!("arg-{}-{}", spec.verb, a.name);
+                html! {
+                    <label class="inline" for={id.clone()}>{ format!("{} ({}, {}–{})", a.name, a.unit, a.min, a.max) }
+                        <input id={id} type="number" step="any" min={a.min.to_string()} max={a.max.to_string()}
+                            value={values.get(i).copied().unwrap_or(a.default).to_string()} onchange={on_change} />
+                    </label>
+                }
+            }) }
+            <button type="button" data-verb={spec.verb} title={spec.help} onclick={send}>{ spec.verb }</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct GlobalProps {
+    spec: Verb,
+    on_command: Callback<String>,
+}
+
+#[derive(Properties, PartialEq)]
+struct TargetRowProps {
+    name: String,
+    table: Table,
+    state: String,
+    faulty: bool,
+    on_command: Callback<String>,
+}
+
+/// One target: its name, its state now and a button per verb that takes it. A component of its own, so a
+/// snapshot re-renders only the rows whose state changed.
+#[component]
+fn TargetRow(props: &TargetRowProps) -> Html {
+    let name = &props.name;
+    html! {
+        <li class={classes!("server", props.faulty.then_some("faulty"))} data-server={name.clone()}>
             <div class="server-head">
                 <strong>{ name.clone() }</strong>
-                <span class="load">{ format!("load {}", props.load) }</span>
-                <span class="server-state" id={format!("state-{name}")} aria-live="off"></span>
-            </div>
-            <div class="latency">
-                <label for={id.clone()}>{ format!("Latency ×{} (1× to 20×; sends slow)", *latency) }</label>
-                <input id={id} type="range" data-latency="" min="1" max="20" step="0.5" value={latency.to_string()}
-                    onchange={on_latency} />
+                <span class="server-state" id={format!("state-{name}")}>{ props.state.clone() }</span>
             </div>
             <div class="buttons" role="group" aria-label={format!("faults and operator actions for {name}")}>
-                { for buttons(server, &name, props.load).into_iter().map(|(kind, text, live)| {
+                { for props.table.0.iter().filter(|c| c.target.is_some()).map(|spec| {
+                    let args: Vec<f64> = spec.args.iter().map(|a| a.default).collect();
+                    let text = command_text(spec, Some(name), &args);
                     let on_command = props.on_command.clone();
-                    let onclick = Callback::from(move |_: MouseEvent| on_command.emit(live.clone()));
-                    html! { <button type="button" data-fault={kind} onclick={onclick}>{ text }</button> }
+                    let onclick = Callback::from(move |_: MouseEvent| on_command.emit(text.clone()));
+                    html! { <button type="button" data-fault={spec.verb} title={spec.help} onclick={onclick}>{ label(spec) }</button> }
                 }) }
             </div>
         </li>
     }
 }
 
-/// Every server's row.
+/// Every target's row and the whole-model commands.
 #[component]
-pub fn Servers(props: &ServersProps) -> Html {
+pub fn Commands(props: &CommandsProps) -> Html {
+    let global: Vec<&'static CommandSpec> = props.table.0.iter().filter(|c| c.target.is_none()).collect();
+    let inverses: Vec<String> =
+        props.table.0.iter().filter_map(|c| c.inverse.map(|i| format!("{i} undoes {}", c.verb))).collect();
     html! {
-        <details class="servers" open={props.open}>
-            <summary><h2>{ "Servers: faults and operator actions" }</h2></summary>
-            <p class="hint">{ "Each button acts now on the running simulation (both runs in A/B) and is added to the link, \
-                so reopening it replays the same run. Recover undoes faults; repool undoes depool and drain; unpin undoes pin." }</p>
+        <details class="servers" id="commands" open={true}>
+            <summary><h2>{ "Faults and operator actions" }</h2></summary>
+            <p class="hint">{ format!("Each button acts now on the running simulation (both runs in A/B) and is added to the link, \
+                so reopening it replays the same run. {}.", inverses.join("; ")) }</p>
+            if !global.is_empty() {
+                <div class="global-commands" role="group" aria-label="commands for the whole section">
+                    { for global.iter().map(|spec| html! { <GlobalCommand key={spec.verb} spec={Verb(spec)} on_command={props.on_command.clone()} /> }) }
+                </div>
+            }
             <ul class="server-list">
                 { for props.names.iter().enumerate().map(|(i, name)| html! {
-                    <ServerRow key={name.clone()} server={i} name={name.clone()}
-                        load={props.loads.get(i).copied().unwrap_or(0.0)} on_command={props.on_command.clone()} />
+                    <TargetRow key={name.clone()} name={name.clone()} table={props.table}
+                        state={props.states.get(i).cloned().unwrap_or_default()} faulty={props.faulty.contains(&i)}
+                        on_command={props.on_command.clone()} />
                 }) }
             </ul>
         </details>

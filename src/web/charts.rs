@@ -1,0 +1,542 @@
+//! The page's charts as data. Every model's charts come from its [`ChartSpec`] table over its row schema: the
+//! same [`Panel`] list decides which canvases the page shows, what each draws and its text alternative. The
+//! section model adds three panels of its own (share of new connections, controller weights, PID terms), read
+//! through [`SectionRun`](crate::models::section::SectionRun).
+//!
+//! A chart whose columns are per target (`.active_conns`: one line per server) gets one panel per run, A and
+//! B, on a shared scale; a chart of a few global columns overlays A (solid) and B (dashed) in one panel.
+
+use web_sys::HtmlCanvasElement;
+
+use super::history::Point;
+use super::palette::{self, Pattern, Rgb};
+use super::plot::{self, Key, LineChart, Marker, Series, X_SPAN_MIN_S};
+use super::runner::{faulty, Engine, Lane, TIME_STEP_S};
+use crate::engine::schema::{ChartSpec, Scale};
+use crate::time::as_secs_f64;
+
+/// What a panel draws.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// Chart `index` of the run's table; `lane` is `Some(r)` for per-target charts (one panel per run).
+    Spec {
+        /// Index into `Run::charts()`.
+        index: usize,
+        /// The run it shows, or `None` for every run overlaid.
+        lane: Option<usize>,
+    },
+    /// Section: each server's share of new connections against its configured share.
+    Share,
+    /// Section: host 0's controller weights for run `r`.
+    Weights(usize),
+    /// Section: the error, P, I and D terms of a PID-style controller.
+    Pid,
+}
+
+/// One chart on the page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// What it draws.
+    pub kind: Kind,
+    /// The canvas's element id (`chart-conns`, `chart-conns-b`).
+    pub dom_id: String,
+    /// Its title.
+    pub title: String,
+    /// One sentence under it: what to look for.
+    pub hint: String,
+    /// The canvas's accessible name.
+    pub aria: String,
+    /// True for the run's first chart (drawn big on the first screen, beside the lesson).
+    pub primary: bool,
+}
+
+/// Controllers with error/P/I/D terms to chart.
+const PID_CONTROLLERS: &[&str] = &["conn-p", "pid"];
+
+/// Fewest connects a share window sums before it is shown: with n connects, a share p has a standard error of
+/// √(p(1−p)/n), so 2000 connects put a 2.7% share within ±0.4 points.
+const SHARE_CONNECTS_MIN: f64 = 2000.0;
+
+fn per_target(spec: &ChartSpec) -> bool {
+    spec.columns.iter().any(|c| c.starts_with('.'))
+}
+
+fn run_label(engine: &Engine, r: usize) -> String {
+    let lane = &engine.lanes[r];
+    match (engine.lanes.len() > 1, lane.controller.is_empty()) {
+        (true, _) => format!(" — {} ({})", if r == 0 { "A" } else { "B" }, lane.controller),
+        (false, false) => format!(" — {}", lane.controller),
+        (false, true) => String::new(),
+    }
+}
+
+/// The y unit as drawn: counts per step become per second.
+fn unit(spec: &ChartSpec) -> &'static str {
+    if spec.unit == "per step" {
+        "per second"
+    } else {
+        spec.unit
+    }
+}
+
+/// Every panel for the engine's current runs, in page order.
+pub fn panels(engine: &Engine) -> Vec<Panel> {
+    let Some(first) = engine.lanes.first() else { return Vec::new() };
+    let mut out = Vec::new();
+    for (index, spec) in first.run.charts().iter().enumerate() {
+        let lanes: Vec<Option<usize>> =
+            if per_target(spec) { (0..engine.lanes.len()).map(Some).collect() } else { vec![None] };
+        for lane in lanes {
+            let suffix = if lane == Some(1) { "-b" } else { "" };
+            let title = match lane {
+                Some(r) => format!("{}{}", spec.title, run_label(engine, r)),
+                None => spec.title.to_string(),
+            };
+            let mut hint = spec.hint.to_string();
+            if spec.unit == "per step" {
+                hint.push_str(" Drawn per second.");
+            }
+            if lane.is_none() && engine.lanes.len() > 1 {
+                hint.push_str(" Solid lines: A; dashed: B.");
+            }
+            out.push(Panel {
+                kind: Kind::Spec { index, lane },
+                dom_id: format!("chart-{}{suffix}", spec.id),
+                aria: format!("Line chart: {} ({}) over simulated time", spec.title, unit(spec)),
+                title,
+                hint,
+                primary: index == 0,
+            });
+        }
+    }
+    if first.section().is_some() {
+        section_panels(engine, &mut out);
+    }
+    out
+}
+
+fn section_panels(engine: &Engine, out: &mut Vec<Panel>) {
+    let ab = engine.lanes.len() > 1;
+    out.insert(
+        out.iter().position(|p| !matches!(p.kind, Kind::Spec { index: 0, .. })).unwrap_or(out.len()),
+        Panel {
+            kind: Kind::Share,
+            dom_id: "chart-share".into(),
+            title: "Share of new connections".into(),
+            hint: format!(
+                "Outlined: each replica's configured share. Filled: its share of recent connects{}, over a window of at least 2000 connects so a 2.7% share is within ±0.4 points.",
+                if ab { " (blue A, green B)" } else { "" }
+            ),
+            aria: "Bar chart of each replica's share of new connections against its configured share".into(),
+            primary: false,
+        },
+    );
+    for r in 0..engine.lanes.len() {
+        out.push(Panel {
+            kind: Kind::Weights(r),
+            dom_id: if r == 0 { "chart-weights".into() } else { "chart-weights-b".into() },
+            title: format!("Controller weights{}", run_label(engine, r)),
+            hint: "The weight app host 0's controller gives each server: its pick chance is weight ÷ total.".into(),
+            aria: "Line chart of the controller's weight for each server over simulated time".into(),
+            primary: false,
+        });
+    }
+    if engine.lanes.iter().any(|l| PID_CONTROLLERS.contains(&l.controller.as_str())) {
+        out.push(Panel {
+            kind: Kind::Pid,
+            dom_id: "chart-pid".into(),
+            title: "P and PID terms".into(),
+            hint: "Host 0's controller for one server. Each term is scaled to its own largest size in view (the legend says it), so a term of 0.01 beside an error of 2 still shows its shape; bars along the top mark clamped steps.".into(),
+            aria: "Line chart of the controller's error, P, I and D terms, each scaled to its own range".into(),
+            primary: false,
+        });
+    }
+}
+
+/// The x range of a run's charts: from the oldest kept point (or zero) to the newest, at least
+/// [`X_SPAN_MIN_S`] wide.
+fn x_range(lane: &Lane) -> (f64, f64) {
+    let h = &lane.history;
+    let first = h.points().next().map_or(0.0, Point::time_s);
+    let last = h.last().map_or(0.0, Point::time_s);
+    let lo = if h.dropped() == 0 { 0.0 } else { first };
+    (lo, last.max(lo + X_SPAN_MIN_S))
+}
+
+/// Controller actions shown as markers, at most this many (the newest).
+const CONTROLLER_MARKERS_MAX: usize = 12;
+/// A server counts as cut by its controller when its weight share falls below this fraction of its configured
+/// share, and as back once it rises above [`CONTROLLER_BACK`] of it; the gap keeps noise from drawing a marker
+/// every step.
+const CONTROLLER_CUT: f64 = 0.1;
+/// See [`CONTROLLER_CUT`].
+const CONTROLLER_BACK: f64 = 0.5;
+
+/// Markers for every applied command, and (section) the steps where host 0's controller cut a server's weight
+/// to a tenth of its configured share or less, and where it gave at least half of it back.
+pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
+    let mut out: Vec<Marker> = lane
+        .run
+        .applied_text()
+        .into_iter()
+        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: text.replace(':', " ") })
+        .collect();
+    let Some(section) = lane.section() else { return out };
+    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    let load_total: f64 = loads.iter().filter(|l| **l > 0.0).sum();
+    let mut cut = vec![false; loads.len()];
+    let mut actions = Vec::new();
+    for p in lane.history.points() {
+        let total: f64 = p.weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+        if !(total > 0.0 && load_total > 0.0) {
+            continue;
+        }
+        for (i, w) in p.weights.iter().enumerate() {
+            if !(w.is_finite() && loads.get(i).is_some_and(|l| *l > 0.0)) {
+                continue;
+            }
+            let relative = (w / total) / (loads[i] / load_total);
+            let name = names.get(i).map_or("?", String::as_str);
+            if !cut[i] && relative < CONTROLLER_CUT {
+                cut[i] = true;
+                actions.push(Marker { time_s: p.time_s(), label: format!("cut {name}") });
+            } else if cut[i] && relative > CONTROLLER_BACK {
+                cut[i] = false;
+                actions.push(Marker { time_s: p.time_s(), label: format!("back {name}") });
+            }
+        }
+    }
+    let skip = actions.len().saturating_sub(CONTROLLER_MARKERS_MAX);
+    out.extend(actions.into_iter().skip(skip));
+    out.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    out
+}
+
+/// The style of a series labelled `label` in a per-target chart: the target's own, or for a global column
+/// (`rejected` beside per-server failed connects) black and grey dashes.
+fn style_of(label: &str, names: &[String], faulty: &[usize], global_rank: usize) -> (Rgb, Pattern, f64) {
+    match names.iter().position(|n| n == label) {
+        Some(i) => palette::target_style(i, faulty),
+        None => {
+            let styles = [(Rgb(0, 0, 0), Pattern::Dashed), (Rgb(0x77, 0x77, 0x77), Pattern::Dotted)];
+            let (c, p) = styles[global_rank % styles.len()];
+            (c, p, 2.25)
+        }
+    }
+}
+
+/// The scale factor of a chart's values: counts per step are drawn per second.
+fn factor(spec: &ChartSpec) -> f64 {
+    if spec.unit == "per step" {
+        1.0 / TIME_STEP_S
+    } else {
+        1.0
+    }
+}
+
+/// The series of chart `spec` for one lane (per-target) or for every lane overlaid, with legend keys for the
+/// global columns.
+fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<Series>, Vec<Key>) {
+    let lanes: Vec<usize> = lane.map_or_else(|| (0..engine.lanes.len()).collect(), |r| vec![r]);
+    let k = factor(spec);
+    let (mut series, mut keys) = (Vec::new(), Vec::new());
+    for r in lanes {
+        let l = &engine.lanes[r];
+        let faulty = faulty(l, &engine.names);
+        let mut global = 0;
+        for (col, label) in spec.series(&l.columns) {
+            let points = l.history.points().map(|p| (p.time_s(), p.get(col) * k)).collect();
+            let (colour, mut pattern, width) = if lane.is_some() {
+                style_of(&label, &engine.names, &faulty, global)
+            } else {
+                (palette::OTHERS[global % palette::OTHERS.len()], Pattern::Solid, 2.0)
+            };
+            if lane.is_none() && r == 1 {
+                pattern = Pattern::Dashed;
+            }
+            if !engine.names.contains(&label) {
+                let ab = if engine.lanes.len() > 1 && lane.is_none() {
+                    if r == 0 {
+                        " A"
+                    } else {
+                        " B"
+                    }
+                } else {
+                    ""
+                };
+                keys.push(Key { label: format!("{}{ab}", label.replace('_', " ")), colour, pattern });
+                global += 1;
+            }
+            series.push(Series { colour, pattern, width_css: width, points });
+        }
+    }
+    (series, keys)
+}
+
+/// The largest value any lane shows in chart `spec` (so A and B panels share a scale).
+fn shared_max(engine: &Engine, spec: &ChartSpec) -> f64 {
+    let k = factor(spec);
+    engine
+        .lanes
+        .iter()
+        .flat_map(|l| {
+            let cols: Vec<usize> = spec.series(&l.columns).into_iter().map(|(c, _)| c).collect();
+            l.history.points().flat_map(move |p| cols.iter().map(|&c| p.get(c) * k).collect::<Vec<_>>())
+        })
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
+}
+
+/// Draws one panel from the engine's current state.
+pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(), String> {
+    let Some(first) = engine.lanes.first() else { return Ok(()) };
+    match panel.kind {
+        Kind::Spec { index, lane } => {
+            let Some(spec) = first.run.charts().get(index) else { return Ok(()) };
+            let l = &engine.lanes[lane.unwrap_or(0).min(engine.lanes.len() - 1)];
+            let (mut series, keys) = spec_series(engine, spec, lane);
+            let x = x_range(l);
+            if let Some((label, value)) = spec.reference {
+                let _ = label;
+                series.push(Series {
+                    colour: Rgb(0x33, 0x33, 0x33),
+                    pattern: Pattern::Dotted,
+                    width_css: 1.5,
+                    points: vec![(x.0, value), (x.1, value)],
+                });
+            }
+            if let (Some(s), "workers") = (l.section(), spec.id) {
+                let cfg = s.sim.config();
+                if let Some(per_host) = cfg.workers_per_host {
+                    let limit = per_host as f64 * cfg.hosts as f64;
+                    series.push(Series {
+                        colour: Rgb(0x33, 0x33, 0x33),
+                        pattern: Pattern::Dotted,
+                        width_css: 1.5,
+                        points: vec![(x.0, limit), (x.1, limit)],
+                    });
+                }
+            }
+            let y_at_least = if lane.is_some() { shared_max(engine, spec) } else { 0.0 };
+            let chart = LineChart {
+                y_desc: unit(spec),
+                x,
+                series: &series,
+                markers: &markers(l, &engine.names),
+                ticks: &[],
+                y_at_least,
+                log: spec.scale == Scale::Log,
+                keys: &keys,
+            };
+            plot::draw_lines(canvas, dpr, &chart)
+        }
+        Kind::Share => {
+            let (servers, configured, runs, _) = shares(engine);
+            let names: Vec<&str> = servers.iter().map(|&i| engine.names[i].as_str()).collect();
+            plot::draw_shares(canvas, dpr, &names, &configured, &runs)
+        }
+        Kind::Weights(r) => {
+            let Some(l) = engine.lanes.get(r) else { return Ok(()) };
+            let faulty = faulty(l, &engine.names);
+            let series: Vec<Series> = (0..engine.names.len())
+                .map(|i| {
+                    let (colour, pattern, width_css) = palette::target_style(i, &faulty);
+                    let points = l
+                        .history
+                        .points()
+                        .map(|p| (p.time_s(), p.weights.get(i).copied().unwrap_or(f64::NAN)))
+                        .collect();
+                    Series { colour, pattern, width_css, points }
+                })
+                .collect();
+            let chart = LineChart {
+                y_desc: "weight (host 0)",
+                x: x_range(l),
+                series: &series,
+                markers: &markers(l, &engine.names),
+                ticks: &[],
+                y_at_least: 0.0,
+                log: false,
+                keys: &[],
+            };
+            plot::draw_lines(canvas, dpr, &chart)
+        }
+        Kind::Pid => draw_pid(canvas, engine, dpr),
+    }
+}
+
+const PID_TERMS: [&str; 4] = ["error", "P", "I", "D"];
+
+/// The largest magnitude of each PID term over the kept points (1 where a term is all zero).
+fn pid_scales(lane: &Lane) -> [f64; 4] {
+    let mut out = [0.0f64; 4];
+    for p in lane.history.points() {
+        for (k, key) in PID_TERMS.iter().enumerate() {
+            let v = p.term(key);
+            if v.is_finite() {
+                out[k] = out[k].max(v.abs());
+            }
+        }
+    }
+    out.map(|m| if m > 0.0 { m } else { 1.0 })
+}
+
+fn pid_lane(engine: &Engine) -> Option<&Lane> {
+    engine.lanes.iter().find(|l| PID_CONTROLLERS.contains(&l.controller.as_str()))
+}
+
+fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(), String> {
+    let Some(l) = pid_lane(engine) else { return Ok(()) };
+    let scales = pid_scales(l);
+    let colours = [palette::COLOURS[0], palette::COLOURS[1], palette::COLOURS[2], palette::COLOURS[3]];
+    let series: Vec<Series> = PID_TERMS
+        .iter()
+        .enumerate()
+        .map(|(k, key)| Series {
+            colour: colours[k],
+            pattern: Pattern::Solid,
+            width_css: 1.75,
+            points: l.history.points().map(|p| (p.time_s(), p.term(key) / scales[k])).collect(),
+        })
+        .collect();
+    let keys: Vec<Key> = PID_TERMS
+        .iter()
+        .enumerate()
+        .map(|(k, key)| Key {
+            label: format!("{key} (1 = {})", fmt(scales[k])),
+            colour: colours[k],
+            pattern: Pattern::Solid,
+        })
+        .collect();
+    let ticks: Vec<(f64, f64)> = l
+        .history
+        .points()
+        .filter(|p| p.term("clamped") > 0.5)
+        .map(|p| (p.time_s() - TIME_STEP_S, p.time_s()))
+        .collect();
+    let chart = LineChart {
+        y_desc: "term ÷ its largest size",
+        x: x_range(l),
+        series: &series,
+        markers: &markers(l, &engine.names),
+        ticks: &ticks,
+        y_at_least: 1.0,
+        log: false,
+        keys: &keys,
+    };
+    plot::draw_lines(canvas, dpr, &chart)
+}
+
+/// The replicas the share chart shows (configured load > 0), their configured shares, each run's share of new
+/// connects over the newest rows that hold at least [`SHARE_CONNECTS_MIN`] of them, and that window in seconds.
+pub fn shares(engine: &Engine) -> (Vec<usize>, Vec<f64>, Vec<Vec<f64>>, f64) {
+    let Some(section) = engine.lanes.first().and_then(Lane::section) else {
+        return (Vec::new(), Vec::new(), Vec::new(), 0.0);
+    };
+    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    let servers: Vec<usize> = (0..loads.len()).filter(|&i| loads[i] > 0.0).collect();
+    let total: f64 = servers.iter().map(|&i| loads[i]).sum();
+    let configured = servers.iter().map(|&i| if total > 0.0 { loads[i] / total } else { 0.0 }).collect();
+    let mut window_s: f64 = 0.0;
+    let runs = engine
+        .lanes
+        .iter()
+        .map(|l| {
+            let cols: Vec<(Option<usize>, Option<usize>)> = servers
+                .iter()
+                .map(|&i| {
+                    let n = &engine.names[i];
+                    (l.column(&format!("{n}.total_conns")), l.column(&format!("{n}.probe_conns")))
+                })
+                .collect();
+            let mut sums = vec![0.0; servers.len()];
+            let mut rows = 0;
+            for p in l.history.points().rev() {
+                for (slot, (t, pr)) in sums.iter_mut().zip(&cols) {
+                    let attempts = t.map_or(0.0, |c| p.get(c)) - pr.map_or(0.0, |c| p.get(c));
+                    *slot += attempts.max(0.0);
+                }
+                rows += 1;
+                if sums.iter().sum::<f64>() >= SHARE_CONNECTS_MIN {
+                    break;
+                }
+            }
+            window_s = window_s.max(rows as f64 * TIME_STEP_S);
+            let all: f64 = sums.iter().sum();
+            sums.iter().map(|&s| if all > 0.0 { s / all } else { 0.0 }).collect()
+        })
+        .collect();
+    (servers, configured, runs, window_s)
+}
+
+/// Formats a value with a sensible number of digits.
+pub fn fmt(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A sentence of current values: the panel's text alternative.
+pub fn describe(panel: &Panel, engine: &Engine) -> String {
+    let Some(first) = engine.lanes.first() else { return "No run.".into() };
+    let t = format!("At t = {:.1} s: ", engine.now_s());
+    let ab =
+        |r: usize| if engine.lanes.len() > 1 { format!("{}: ", if r == 0 { "A" } else { "B" }) } else { String::new() };
+    match panel.kind {
+        Kind::Spec { index, lane } => {
+            let Some(spec) = first.run.charts().get(index) else { return String::new() };
+            let lanes: Vec<usize> = lane.map_or_else(|| (0..engine.lanes.len()).collect(), |r| vec![r]);
+            let parts: Vec<String> = lanes
+                .iter()
+                .map(|&r| {
+                    let l = &engine.lanes[r];
+                    let Some(p) = l.history.last() else { return format!("{}no data yet", ab(r)) };
+                    let values: Vec<String> = spec
+                        .series(&l.columns)
+                        .into_iter()
+                        .map(|(c, label)| format!("{label} {}", fmt(p.get(c) * factor(spec))))
+                        .collect();
+                    format!("{}{}", ab(r), values.join(", "))
+                })
+                .collect();
+            format!("{t}{} ({}): {}.", spec.title, unit(spec), parts.join(". "))
+        }
+        Kind::Share => {
+            let (servers, configured, runs, window) = shares(engine);
+            let parts: Vec<String> = servers
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| {
+                    let now: Vec<String> = runs.iter().map(|s| format!("{:.1}%", s[k] * 100.0)).collect();
+                    format!("{} {} (configured {:.1}%)", engine.names[i], now.join(" / "), configured[k] * 100.0)
+                })
+                .collect();
+            format!("{t}share of new connections over the last {window:.1} s: {}.", parts.join(", "))
+        }
+        Kind::Weights(r) => {
+            let Some(p) = engine.lanes.get(r).and_then(|l| l.history.last()) else { return "No data yet.".into() };
+            let parts: Vec<String> = engine
+                .names
+                .iter()
+                .zip(&p.weights)
+                .filter(|(_, v)| v.is_finite())
+                .map(|(n, v)| format!("{n} {}", fmt(*v)))
+                .collect();
+            format!("{t}{}host 0's weights: {}.", ab(r), parts.join(", "))
+        }
+        Kind::Pid => match pid_lane(engine).and_then(|l| l.history.last().map(|p| (l, p))) {
+            Some((l, p)) if !p.diagnostics.is_empty() => {
+                let name = engine.names.get(engine.watched).map_or("?", String::as_str);
+                let parts: Vec<String> = p.diagnostics.iter().map(|(k, v)| format!("{k} {}", fmt(*v))).collect();
+                format!("{t}{}'s terms for {name}: {}.", l.controller, parts.join(", "))
+            }
+            _ => format!("{t}no terms yet."),
+        },
+    }
+}

@@ -1,0 +1,345 @@
+//! Every key of the scenario as a labelled control, generated from its `KeyInfo` table and grouped by what it
+//! changes (traffic, app hosts, servers, faults), with unit, default and range. [`NumberField`] is the one
+//! number control of the page (scenario keys and controller parameters alike): a slider, log-scaled where the
+//! range spans decades, with a number box, applied when the slider is released, not on every arrow press.
+
+use yew::prelude::*;
+
+use crate::engine::keys::{KeyInfo, KeyKind};
+use crate::registry;
+
+/// Rounds to six significant digits, so slider steps give short URL values.
+pub fn tidy(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return 0.0;
+    }
+    let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// Slider positions (0 to this).
+const POSITIONS: f64 = 1000.0;
+
+/// How a slider maps positions to values: linear, or log10 from `lo` (position 0 is exactly `min`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SliderScale {
+    min: f64,
+    max: f64,
+    log_lo: Option<f64>,
+}
+
+impl SliderScale {
+    /// Log-scaled when the range spans two decades or more above its smallest useful value.
+    pub fn new(min: f64, max: f64, default: f64) -> SliderScale {
+        // A range from 0 is log-scaled when it reaches a hundred times its default; the slider's log part then
+        // starts a hundredth of the default above 0.
+        let (lo, spans) = if min > 0.0 {
+            (min, max / min >= 100.0)
+        } else if default > 0.0 {
+            (default / 100.0, max / default >= 100.0)
+        } else {
+            (max / 1e4, max >= 1000.0)
+        };
+        let log_lo = (max > 0.0 && lo > 0.0 && spans).then_some(lo.min(max));
+        SliderScale { min, max, log_lo }
+    }
+
+    /// True when log-scaled.
+    pub fn is_log(&self) -> bool {
+        self.log_lo.is_some()
+    }
+
+    /// The value at slider position `p` (0 to [`POSITIONS`]).
+    pub fn value(&self, p: f64) -> f64 {
+        let f = (p / POSITIONS).clamp(0.0, 1.0);
+        match self.log_lo {
+            Some(_) if f == 0.0 => self.min,
+            Some(lo) => tidy(10f64.powf(lo.log10() + f * (self.max.log10() - lo.log10()))).clamp(self.min, self.max),
+            None => tidy(self.min + f * (self.max - self.min)),
+        }
+    }
+
+    /// The slider position of value `v`.
+    pub fn position(&self, v: f64) -> f64 {
+        let f = match self.log_lo {
+            Some(lo) if v <= lo => 0.0,
+            Some(lo) => (v.log10() - lo.log10()) / (self.max.log10() - lo.log10()),
+            None if self.max > self.min => (v - self.min) / (self.max - self.min),
+            None => 0.0,
+        };
+        (f.clamp(0.0, 1.0) * POSITIONS).round()
+    }
+}
+
+/// Props of [`NumberField`].
+#[derive(Properties, PartialEq)]
+pub struct NumberFieldProps {
+    /// The key (`kp`, `workers`).
+    pub key_name: String,
+    /// The element id.
+    pub id: String,
+    /// Unit.
+    pub unit: String,
+    /// The default, as text.
+    pub default_text: String,
+    /// One line of help.
+    pub help: String,
+    /// Smallest valid value.
+    pub min: f64,
+    /// Largest valid value.
+    pub max: f64,
+    /// The default as a number, for the slider's scale.
+    pub default: f64,
+    /// The value now (`None` at the default).
+    pub value: Option<f64>,
+    /// `data-param` (controller parameters) or `data-key` (scenario keys).
+    pub param: bool,
+    /// A warning shown when the value is at or above this (mmc's ρ ≥ 1).
+    #[prop_or_default]
+    pub warn_at: Option<(f64, &'static str)>,
+    /// Called with (key, value text) when the reader lets go of the slider or enters a number.
+    pub on_set: Callback<(String, String)>,
+}
+
+/// A labelled slider and number box.
+#[component]
+pub fn NumberField(props: &NumberFieldProps) -> Html {
+    let scale = SliderScale::new(props.min, props.max, props.default);
+    let current = props.value.unwrap_or(props.default);
+    let shown = use_state(|| current);
+    let keyboard = use_mut_ref(|| false);
+    {
+        let shown = shown.clone();
+        use_effect_with(current.to_bits(), move |_| shown.set(current));
+    }
+    let commit = {
+        let (key, on_set) = (props.key_name.clone(), props.on_set.clone());
+        move |v: f64| on_set.emit((key.clone(), format!("{}", tidy(v))))
+    };
+    let on_input = {
+        let shown = shown.clone();
+        Callback::from(move |e: InputEvent| {
+            let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            if let Ok(p) = raw.parse::<f64>() {
+                shown.set(scale.value(p));
+            }
+        })
+    };
+    let on_change = {
+        let (shown, keyboard, commit) = (shown.clone(), keyboard.clone(), commit.clone());
+        Callback::from(move |e: Event| {
+            let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            let Ok(p) = raw.parse::<f64>() else { return };
+            shown.set(scale.value(p));
+            // Arrow keys fire a change per press: those wait for Enter or leaving the slider.
+            if !*keyboard.borrow() {
+                commit(scale.value(p));
+            }
+        })
+    };
+    let on_keydown = {
+        let (keyboard, shown, commit) = (keyboard.clone(), shown.clone(), commit.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                *keyboard.borrow_mut() = false;
+                commit(*shown);
+            } else if e.key().starts_with("Arrow")
+                || e.key().starts_with("Page")
+                || e.key() == "Home"
+                || e.key() == "End"
+            {
+                *keyboard.borrow_mut() = true;
+            }
+        })
+    };
+    let on_blur = {
+        let (keyboard, shown, commit) = (keyboard.clone(), shown.clone(), commit.clone());
+        Callback::from(move |_: FocusEvent| {
+            if std::mem::replace(&mut *keyboard.borrow_mut(), false) && (*shown - current).abs() > 0.0 {
+                commit(*shown);
+            }
+        })
+    };
+    let on_box = {
+        let commit = commit.clone();
+        Callback::from(move |e: Event| {
+            let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            if let Ok(v) = raw.trim().parse::<f64>() {
+                commit(v);
+            }
+        })
+    };
+    let unit = if props.unit.is_empty() { String::new() } else { format!(" {}", props.unit) };
+    let id = props.id.clone();
+    let warning = props.warn_at.filter(|(at, _)| *shown >= *at).map(|(_, text)| text);
+    html! {
+        <div class="param">
+            <label for={id.clone()}>
+                <span class="param-key">{ props.key_name.clone() }</span>
+                { format!(": {}{unit}", tidy(*shown)) }
+                <span class="param-default">{ format!(" (default {}{unit}; {} to {}{})", props.default_text, props.min, props.max,
+                    if scale.is_log() { ", log scale" } else { "" }) }</span>
+            </label>
+            <div class="param-inputs">
+                <input id={id.clone()} type="range" data-param={props.param.then(|| props.key_name.clone())}
+                    data-key={(!props.param).then(|| props.key_name.clone())}
+                    data-log={scale.is_log().to_string()}
+                    min="0" max={POSITIONS.to_string()} step="1" value={scale.position(*shown).to_string()}
+                    oninput={on_input} onchange={on_change} onkeydown={on_keydown} onblur={on_blur}
+                    aria-describedby={format!("{id}-help")} aria-valuetext={format!("{}{unit}", tidy(*shown))} />
+                <input type="number" class="number-box" aria-label={format!("{} value", props.key_name)}
+                    min={props.min.to_string()} max={props.max.to_string()} step="any"
+                    value={tidy(*shown).to_string()} onchange={on_box} />
+            </div>
+            if let Some(text) = warning {
+                <p class="warning" role="status">{ text }</p>
+            }
+            <p class="hint" id={format!("{id}-help")}>{ props.help.clone() }</p>
+        </div>
+    }
+}
+
+/// The groups keys are shown in, and the words in a key's name that put it there (first match wins; the rest
+/// go to servers).
+const GROUPS: &[(&str, &[&str])] = &[
+    ("Faults", &["fault", "recover", "slow", "timeout", "crash", "desync", "drop", "blackhole", "cold"]),
+    ("Traffic", &["rate", "surge", "utilization", "arrival", "qps", "traffic", "request"]),
+    ("App hosts", &["host", "worker", "backlog", "attempt", "pool", "client", "breaker", "keepalive"]),
+];
+
+fn group_of(key: &str) -> &'static str {
+    GROUPS.iter().find(|(_, words)| words.iter().any(|w| key.contains(w))).map_or("Servers", |(g, _)| g)
+}
+
+/// The leading number of a default's text ("1 (quiet: 0.001)" → 1), if any.
+fn default_number(text: &str) -> Option<f64> {
+    text.split(|c: char| c.is_whitespace() || c == '(').next().and_then(|t| t.parse().ok())
+}
+
+/// Props of [`Keys`].
+#[derive(Properties, PartialEq)]
+pub struct KeysProps {
+    /// The scenario.
+    pub scenario: String,
+    /// The `--set` pairs now.
+    pub sets: Vec<(String, String)>,
+    /// Called with (key, value text); "" goes back to the default.
+    pub on_set: Callback<(String, String)>,
+}
+
+fn key_control(k: &'static KeyInfo, sets: &[(String, String)], on_set: &Callback<(String, String)>) -> Html {
+    let value = sets.iter().rev().find(|(key, _)| key == k.key).map(|(_, v)| v.clone());
+    let id = format!("key-{}", k.key);
+    match k.kind {
+        KeyKind::Number { min, max } => {
+            let default = default_number(k.default).unwrap_or(min);
+            let warn_at = (k.key == "utilization")
+                .then_some((1.0, "ρ ≥ 1: arrivals outpace the servers and the queue grows without end."));
+            html! {
+                <NumberField key_name={k.key} id={id} unit={k.unit} default_text={k.default} help={k.help}
+                    min={min} max={max} default={default} value={value.and_then(|v| v.parse().ok())} param={false}
+                    warn_at={warn_at} on_set={on_set.clone()} />
+            }
+        }
+        KeyKind::CountOrUnlimited { min, max } => {
+            let current = value.clone().unwrap_or_else(|| k.default.to_string());
+            let key = k.key.to_string();
+            let on_change = on_set.reform(move |e: Event| {
+                let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+                (key.clone(), v)
+            });
+            html! {
+                <div class="param">
+                    <label for={id.clone()}>
+                        <span class="param-key">{ k.key }</span>
+                        { format!(": {current} {}", k.unit) }
+                        <span class="param-default">{ format!(" (default {}; {min} to {max}, or unlimited)", k.default) }</span>
+                    </label>
+                    <input id={id.clone()} type="text" inputmode="numeric" data-key={k.key} value={current.clone()}
+                        onchange={on_change} aria-describedby={format!("{id}-help")} />
+                    <p class="hint" id={format!("{id}-help")}>{ format!("{} Type a number or 'unlimited'.", k.help) }</p>
+                </div>
+            }
+        }
+        KeyKind::Choice(options) => {
+            let current = value.unwrap_or_default();
+            let key = k.key.to_string();
+            let on_change = on_set
+                .reform(move |e: Event| (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+            html! {
+                <div class="param">
+                    <label for={id.clone()}><span class="param-key">{ k.key }</span>
+                        <span class="param-default">{ format!(" (default {})", k.default) }</span></label>
+                    <select id={id.clone()} data-key={k.key} onchange={on_change} aria-describedby={format!("{id}-help")}>
+                        <option value="" selected={current.is_empty()}>{ format!("default ({})", k.default) }</option>
+                        { for options.iter().map(|o| html! { <option value={*o} selected={current == *o}>{ *o }</option> }) }
+                    </select>
+                    <p class="hint" id={format!("{id}-help")}>{ k.help }</p>
+                </div>
+            }
+        }
+        KeyKind::FaultSpec => html! {},
+    }
+}
+
+/// The scenario's keys, grouped.
+#[component]
+pub fn Keys(props: &KeysProps) -> Html {
+    let Ok(def) = registry::find(&props.scenario) else { return html! {} };
+    let keys: Vec<&'static KeyInfo> = def
+        .keys
+        .iter()
+        .filter(|k| k.applies_to(def.name) && !k.key.starts_with('<') && !matches!(k.kind, KeyKind::FaultSpec))
+        .collect();
+    let steps: Vec<&(String, String)> = props
+        .sets
+        .iter()
+        .filter(|(k, _)| def.keys.iter().any(|i| i.key == k && matches!(i.kind, KeyKind::FaultSpec)))
+        .collect();
+    let groups = ["Traffic", "App hosts", "Servers", "Faults"];
+    html! {
+        <details class="keys" id="keys" open={true}>
+            <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same seed)", def.name) }</h2></summary>
+            <div class="key-groups">
+                { for groups.iter().map(|g| {
+                    let mine: Vec<&&KeyInfo> = keys.iter().filter(|k| group_of(k.key) == *g).collect();
+                    if mine.is_empty() {
+                        return html! {};
+                    }
+                    html! {
+                        <fieldset class="params">
+                            <legend>{ *g }</legend>
+                            { for mine.iter().map(|k| key_control(k, &props.sets, &props.on_set)) }
+                        </fieldset>
+                    }
+                }) }
+            </div>
+            if !steps.is_empty() {
+                <p class="hint" id="steps">{ format!("Scheduled steps in this link: {}.",
+                    steps.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")) }</p>
+            }
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn log_sliders_reach_every_decade_and_round_trip() {
+        // pid's kp: 0 to 100, default 0.025. A linear slider moves 0.1 per position; the log one puts the
+        // default near the middle and covers 2.5e-4 to 100.
+        let s = SliderScale::new(0.0, 100.0, 0.025);
+        assert!(s.is_log());
+        assert_eq!(s.value(0.0), 0.0);
+        assert_eq!(s.value(POSITIONS), 100.0);
+        let p = s.position(0.025);
+        assert!(p > 200.0 && p < 600.0, "{p}");
+        assert!((s.value(p) / 0.025 - 1.0).abs() < 0.02, "{}", s.value(p));
+        let linear = SliderScale::new(0.0, 1.0, 0.5);
+        assert!(!linear.is_log());
+        assert_eq!(linear.value(linear.position(0.37)), 0.37);
+    }
+}

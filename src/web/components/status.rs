@@ -1,0 +1,65 @@
+//! The status line: where the run is, what it has done, and how fast it really runs.
+
+use yew::prelude::*;
+
+use crate::web::snapshot::{LaneStatus, Snapshot};
+
+/// Props of [`Status`].
+#[derive(Properties, PartialEq)]
+pub struct StatusProps {
+    /// The latest snapshot.
+    pub snapshot: std::rc::Rc<Snapshot>,
+}
+
+/// Groups digits in threes with thin spaces, as in "1 234 567".
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn totals(l: &LaneStatus) -> String {
+    if !l.has_requests {
+        return format!("{} events", grouped(l.events));
+    }
+    format!(
+        "{} requests · {} failed requests · {} rejected · {} overloaded",
+        grouped(l.requests),
+        grouped(l.failed),
+        grouped(l.rejected),
+        grouped(l.overloaded)
+    )
+}
+
+/// The status line's text.
+pub fn line(s: &Snapshot) -> String {
+    let mut out = format!("t = {:.1} s", s.time_s);
+    match s.lanes.as_slice() {
+        [] => {}
+        [a] => out.push_str(&format!(" · {}", totals(a))),
+        [a, b, ..] => out.push_str(&format!(" · A: {} · B: {}", totals(a), totals(b))),
+    }
+    if !s.playing {
+        out.push_str(" · paused");
+    } else if s.achieved_speed > 0.0 && s.achieved_speed < 0.9 * s.speed {
+        out.push_str(&format!(
+            " · running at {:.0}× of the {}× asked (this device cannot keep up)",
+            s.achieved_speed, s.speed
+        ));
+    } else {
+        out.push_str(&format!(" · {}×", s.speed));
+    }
+    out
+}
+
+/// The status line.
+#[component]
+pub fn Status(props: &StatusProps) -> Html {
+    html! { <p class="status" id="status" aria-live="off">{ line(&props.snapshot) }</p> }
+}

@@ -1,0 +1,303 @@
+//! The frame loop as a hook: a requestAnimationFrame loop owned by the component that calls
+//! [`use_frame_loop`], which advances the shared [`Engine`] by `speed × dt` (or towards a lesson's seek target),
+//! redraws the canvases whose data changed, and hands a throttled [`Snapshot`] to the page. The handle is
+//! dropped on unmount, which ends the loop.
+//!
+//! Work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
+//! checks between chunks of at most `EVENTS_PER_CHUNK` events), and at most [`CHARTS_PER_FRAME`] charts are
+//! redrawn while playing. Measured here (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one
+//! per frame plus 7 ms of simulation leaves room for the browser's own work in a 16.7 ms frame.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo::render::{request_animation_frame, AnimationFrame};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlCanvasElement;
+use yew::prelude::*;
+
+use crate::time::{from_secs_f64, SimTime};
+use crate::urlstate::UrlState;
+use crate::web::charts::{self, Panel};
+use crate::web::frame_stats;
+use crate::web::runner::{EngineRef, FRAME_DT_MAX_S};
+use crate::web::snapshot::{self, Snapshot, SNAPSHOT_EVERY_MS};
+
+/// Largest devicePixelRatio honoured; beyond it the backing store grows for no visible gain.
+const DPR_MAX: f64 = 3.0;
+
+/// Wall-clock time a frame may spend simulating, ms; the rest of the frame is for drawing.
+pub const SIM_BUDGET_MS: f64 = 7.0;
+
+/// Charts redrawn per frame at most while playing (round robin over those with new rows).
+pub const CHARTS_PER_FRAME: usize = 1;
+
+/// Simulated seconds per wall-clock second while a lesson runs to its next step: fast, but slow enough to see
+/// the lines grow (30 s of a lesson in about half a second).
+pub const SEEK_SPEED: f64 = 60.0;
+
+/// Wall-clock seconds a seek aims to take, whatever the distance.
+pub const SEEK_WALL_S: f64 = 0.75;
+
+/// What the page asks of the loop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoopInputs {
+    /// What to run; read when `generation` changes.
+    pub url: UrlState,
+    /// Any change rebuilds the runs from time zero.
+    pub generation: u32,
+    /// False while paused.
+    pub playing: bool,
+    /// Simulated seconds per wall-clock second.
+    pub speed: f64,
+    /// Run to this simulated time, s, then hold (a lesson step), whether playing or not.
+    pub seek_to: Option<f64>,
+    /// Bumped by each press of Step.
+    pub steps: u32,
+    /// The lesson step shown, for the status object.
+    pub lesson_step: Option<usize>,
+    /// The server the PID chart watches.
+    pub watched: Option<usize>,
+}
+
+struct Loop {
+    engine: EngineRef,
+    inputs: LoopInputs,
+    steps_seen: u32,
+    panels: Rc<Vec<Panel>>,
+    dirty: Vec<bool>,
+    round_robin: usize,
+    last_frame_ms: Option<f64>,
+    last_snapshot_ms: f64,
+    snapshot_due: bool,
+    build: u32,
+    on_snapshot: Callback<Snapshot>,
+    frame: Option<AnimationFrame>,
+}
+
+fn now_ms() -> f64 {
+    gloo::utils::window().performance().map_or(0.0, |p| p.now())
+}
+
+fn dpr() -> f64 {
+    let dpr = gloo::utils::window().device_pixel_ratio();
+    if dpr.is_finite() {
+        dpr.clamp(1.0, DPR_MAX)
+    } else {
+        1.0
+    }
+}
+
+/// Sizes a canvas's backing store to its CSS box in device pixels, so the chart stays sharp. True if it changed.
+fn fit_canvas(canvas: &HtmlCanvasElement, dpr: f64) -> bool {
+    let width = (canvas.client_width().max(0) as f64 * dpr).round() as u32;
+    let height = (canvas.client_height().max(0) as f64 * dpr).round() as u32;
+    if width != canvas.width() || height != canvas.height() {
+        canvas.set_width(width);
+        canvas.set_height(height);
+        true
+    } else {
+        false
+    }
+}
+
+impl Loop {
+    /// Where this frame runs to: the seek target first (a lesson step), else `speed × dt` while playing.
+    fn target(&self, now: SimTime, dt_s: f64) -> Option<SimTime> {
+        let dt = dt_s.clamp(0.0, FRAME_DT_MAX_S);
+        if let Some(seek) = self.inputs.seek_to.map(from_secs_f64).filter(|&s| s > now) {
+            // At least SEEK_SPEED, and fast enough to cover the rest in about SEEK_WALL_S: a model whose lesson
+            // steps are an hour apart (Sahana's idle timeout) gets there in a second or two, budget permitting.
+            let remaining_s = crate::time::as_secs_f64(seek - now);
+            let rate = SEEK_SPEED.max(self.inputs.speed).max(remaining_s / SEEK_WALL_S);
+            return Some(seek.min(now.saturating_add(from_secs_f64(rate * dt))));
+        }
+        self.inputs.playing.then(|| now.saturating_add(from_secs_f64(self.inputs.speed * dt)))
+    }
+
+    /// One animation frame: advance, draw, maybe snapshot. Returns a snapshot to hand out, or a halt reason.
+    fn tick(&mut self, frame_ms: f64) -> Result<Option<Snapshot>, String> {
+        let start = now_ms();
+        let dt_s = self.last_frame_ms.map_or(0.0, |prev| (frame_ms - prev) / 1000.0).max(0.0);
+        self.last_frame_ms = Some(frame_ms);
+        let engine_rc = self.engine.0.clone();
+        let mut engine = engine_rc.borrow_mut();
+        if engine.lanes.is_empty() {
+            return Ok(None);
+        }
+        let before = engine.now();
+        let out_of_time = || now_ms() - start > SIM_BUDGET_MS;
+        if self.inputs.steps != self.steps_seen {
+            self.steps_seen = self.inputs.steps;
+            engine.step_once(out_of_time);
+        } else if let Some(target) = self.target(before, dt_s) {
+            engine.advance_to(target, out_of_time);
+            if self.inputs.playing && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
+                let simulated = crate::time::as_secs_f64(engine.now() - before);
+                engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
+            }
+        }
+        let sim_done = now_ms();
+        let moved = engine.now() != before;
+        if moved {
+            self.dirty.iter_mut().for_each(|d| *d = true);
+            self.snapshot_due = true;
+        }
+        let busy = self.inputs.playing || moved;
+        let dpr = dpr();
+        let document = gloo::utils::document();
+        let mut drawn = 0;
+        for _ in 0..self.panels.len() {
+            if busy && drawn == CHARTS_PER_FRAME {
+                break;
+            }
+            let i = self.round_robin % self.panels.len();
+            self.round_robin = self.round_robin.wrapping_add(1);
+            let panel = &self.panels[i];
+            let Some(canvas) =
+                document.get_element_by_id(&panel.dom_id).and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+            else {
+                continue;
+            };
+            let resized = fit_canvas(&canvas, dpr);
+            if !(self.dirty[i] || resized) || canvas.width() == 0 || canvas.height() == 0 {
+                continue;
+            }
+            self.dirty[i] = false;
+            drawn += 1;
+            charts::draw(panel, &canvas, &engine, dpr).map_err(|e| format!("A chart could not be drawn: {e}"))?;
+            let _ = canvas.set_attribute("data-rows", &engine.lanes[0].history.len().to_string());
+            let _ = canvas.set_attribute("data-sim-time", &format!("{:.3}", engine.now_s()));
+        }
+        let draw_done = now_ms();
+        let snapshot = if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
+            || (self.snapshot_due && !busy)
+            || (self.snapshot_due && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
+        {
+            self.last_snapshot_ms = start;
+            self.snapshot_due = false;
+            Some(self.take(&engine))
+        } else {
+            None
+        };
+        drop(engine);
+        let end = now_ms();
+        frame_stats::record(end - start);
+        frame_stats::record_parts(sim_done - start, draw_done - sim_done, end - draw_done);
+        Ok(snapshot)
+    }
+
+    fn take(&self, engine: &crate::web::runner::Engine) -> Snapshot {
+        let mut s = snapshot::take(engine, &self.panels, self.inputs.playing, self.inputs.speed, self.build);
+        s.lesson_step = self.inputs.lesson_step;
+        snapshot::publish(&s);
+        s
+    }
+}
+
+/// Schedules the next frame; the callback holds only a weak reference, so an unmounted loop just stops.
+fn schedule(shared: Weak<RefCell<Loop>>, on_halt: Callback<String>) -> AnimationFrame {
+    request_animation_frame(move |frame_ms| {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let result = shared.borrow_mut().tick(frame_ms);
+        let on_snapshot = shared.borrow().on_snapshot.clone();
+        // Replacing the handle drops the one whose callback is running; wasm-bindgen defers freeing a closure
+        // until its call returns, and the handle does not cancel a frame that has already fired.
+        let next = schedule(Rc::downgrade(&shared), on_halt.clone());
+        shared.borrow_mut().frame = Some(next);
+        // Emitting may re-render the page synchronously, so no borrow of the loop is held here.
+        match result {
+            Ok(Some(snapshot)) => on_snapshot.emit(snapshot),
+            Ok(None) => {}
+            Err(reason) => on_halt.emit(reason),
+        }
+    })
+}
+
+/// Runs the page's frame loop over `engine` for as long as the calling component is mounted: rebuilds the runs
+/// when `inputs.generation` changes, follows the other inputs at once, and emits snapshots to `on_snapshot`.
+#[hook]
+pub fn use_frame_loop(
+    engine: EngineRef,
+    inputs: LoopInputs,
+    on_snapshot: Callback<Snapshot>,
+    on_halt: Callback<String>,
+) {
+    let shared = {
+        let (engine, inputs, on_snapshot) = (engine.clone(), inputs.clone(), on_snapshot.clone());
+        use_mut_ref(move || Loop {
+            engine,
+            steps_seen: inputs.steps,
+            inputs,
+            panels: Rc::new(Vec::new()),
+            dirty: Vec::new(),
+            round_robin: 0,
+            last_frame_ms: None,
+            last_snapshot_ms: f64::NEG_INFINITY,
+            snapshot_due: true,
+            build: 0,
+            on_snapshot,
+            frame: None,
+        })
+    };
+    {
+        let shared = shared.clone();
+        let on_halt = on_halt.clone();
+        use_effect_with(inputs.generation, move |_| {
+            let result = {
+                let mut l = shared.borrow_mut();
+                let url = l.inputs.url.clone();
+                let built = l.engine.0.borrow_mut().rebuild(&url);
+                match built {
+                    Ok(()) => {
+                        let engine = l.engine.0.clone();
+                        let engine = engine.borrow();
+                        l.panels = Rc::new(charts::panels(&engine));
+                        l.dirty = vec![true; l.panels.len()];
+                        l.build = l.build.wrapping_add(1);
+                        l.snapshot_due = false;
+                        l.last_snapshot_ms = now_ms();
+                        Ok((l.take(&engine), l.on_snapshot.clone()))
+                    }
+                    Err(reason) => Err(format!("The {} scenario could not start: {reason}", url.scenario)),
+                }
+            };
+            match result {
+                Ok((snapshot, emit)) => emit.emit(snapshot),
+                Err(reason) => on_halt.emit(reason),
+            }
+        });
+    }
+    {
+        // Runs before the rebuild effect above on the first render (effects run in order of declaration within
+        // one render, and this one must see the new URL first), so it is declared after and only copies inputs.
+        let shared = shared.clone();
+        let inputs = inputs.clone();
+        let on_snapshot = on_snapshot.clone();
+        let mut l = shared.borrow_mut();
+        if l.inputs != inputs {
+            if l.inputs.watched != inputs.watched {
+                if let Some(w) = inputs.watched {
+                    l.engine.0.borrow_mut().watch(w);
+                }
+                l.dirty.iter_mut().for_each(|d| *d = true);
+            }
+            l.snapshot_due = true;
+            l.inputs = inputs;
+        }
+        l.on_snapshot = on_snapshot;
+    }
+    {
+        let shared = shared.clone();
+        use_effect_with((), move |_| {
+            let first = schedule(Rc::downgrade(&shared), on_halt);
+            shared.borrow_mut().frame = Some(first);
+            move || {
+                // Dropping the handle cancels the pending frame; the loop ends with the component.
+                shared.borrow_mut().frame = None;
+            }
+        });
+    }
+}

@@ -1,0 +1,3 @@
+//! The page's hooks: the frame loop that drives the runs.
+
+pub mod frame_loop;

@@ -1,0 +1,289 @@
+//! A plain-data picture of the runs, taken by the frame loop a few times a second (and at once whenever the
+//! run moves while paused), that the status line, the lesson, the why panel and the server list render from.
+//! Components never read the engine; the view never changes a run.
+//!
+//! The same picture answers `window.loadlab_status()`, for tests and for people debugging.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+
+use super::charts::{self, Panel};
+use super::runner::{faulty, Engine, Lane};
+use crate::sim::ConnectMode;
+use crate::time::as_secs_f64;
+
+/// How often a playing page takes a snapshot, wall-clock ms.
+pub const SNAPSHOT_EVERY_MS: f64 = 400.0;
+
+/// One run's totals and summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneStatus {
+    /// Its controller ("" for models without one).
+    pub controller: String,
+    /// Requests that arrived.
+    pub requests: u64,
+    /// Requests completed.
+    pub completed: u64,
+    /// Requests rejected (backlog full).
+    pub rejected: u64,
+    /// Requests that ended in an error (not failed connect attempts: a request may retry).
+    pub failed: u64,
+    /// Requests failed fast as overloaded.
+    pub overloaded: u64,
+    /// Events processed.
+    pub events: u64,
+    /// True when the model counts requests (the Galera model counts transactions instead).
+    pub has_requests: bool,
+    /// The run's summary, plus `now`: the newest row by column name (lesson numbers read both).
+    pub summary: Map<String, Value>,
+}
+
+/// One row of the why panel: a candidate as the picking host saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// The server.
+    pub name: String,
+    /// Configured load with operator overrides.
+    pub load: f64,
+    /// This host's open connections to it.
+    pub in_flight: u32,
+    /// The controller's weight.
+    pub weight: f64,
+    /// Weight ÷ total, as a percentage.
+    pub chance: Option<f64>,
+    /// True for the chosen one.
+    pub chosen: bool,
+}
+
+/// One traced pick, for the why panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Why {
+    /// When, simulated seconds.
+    pub time_s: f64,
+    /// Which app host picked.
+    pub host: usize,
+    /// The chosen server, or `None` when the request failed fast.
+    pub chosen: Option<String>,
+    /// Who decided, in plain words.
+    pub decided_by: String,
+    /// The candidates.
+    pub candidates: Vec<Candidate>,
+    /// The controller's terms for the chosen server.
+    pub terms: Vec<(String, f64)>,
+}
+
+/// Everything the page's text shows about the runs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Snapshot {
+    /// Simulated time, seconds.
+    pub time_s: f64,
+    /// True while playing.
+    pub playing: bool,
+    /// The speed asked for.
+    pub speed: f64,
+    /// The speed achieved recently.
+    pub achieved_speed: f64,
+    /// True if the last frame could not keep up.
+    pub behind: bool,
+    /// Per run.
+    pub lanes: Vec<LaneStatus>,
+    /// The newest traced pick per run (section model).
+    pub why: Vec<Option<Why>>,
+    /// A few words per target of run A: its state now (section model).
+    pub states: Vec<String>,
+    /// The panels on the page.
+    pub panels: Rc<Vec<Panel>>,
+    /// Each panel's text alternative, in panel order.
+    pub alts: Vec<String>,
+    /// Target names.
+    pub names: Rc<Vec<String>>,
+    /// Indices of the targets the scenario breaks.
+    pub faulty: Vec<usize>,
+    /// The lesson step shown (for `loadlab_status`).
+    pub lesson_step: Option<usize>,
+    /// Which engine build this is from (bumped by every rebuild).
+    pub build: u32,
+}
+
+fn count(summary: &Map<String, Value>, key: &str) -> u64 {
+    summary.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn lane_status(lane: &Lane) -> LaneStatus {
+    let mut summary = lane.run.summary();
+    if let Some(p) = lane.history.last() {
+        let now: Map<String, Value> =
+            lane.columns.iter().zip(&p.row).map(|(c, v)| (c.name.clone(), Value::from(*v))).collect();
+        summary.insert("now".into(), Value::Object(now));
+    }
+    LaneStatus {
+        controller: lane.controller.clone(),
+        requests: count(&summary, "requests"),
+        completed: count(&summary, "completed"),
+        rejected: count(&summary, "rejected"),
+        failed: count(&summary, "failed"),
+        overloaded: count(&summary, "overloaded"),
+        events: count(&summary, "events"),
+        has_requests: summary.contains_key("requests"),
+        summary,
+    }
+}
+
+/// "decided by" in plain words.
+fn decided(by: &str) -> String {
+    match by {
+        "controller" => "the controller's weights: a random pick, each server's chance its weight ÷ total".into(),
+        "pinned" => "an operator pin: the pinned weight replaces the controller's".into(),
+        "controller off" => "the configured loads alone: an operator switched the controller off".into(),
+        "breaker" => {
+            "the section breaker: every server was at its connection limit, so the request failed fast as overloaded"
+                .into()
+        }
+        "controller declined" => "nobody: the controller gave every candidate weight 0, so the request failed".into(),
+        other => other.to_string(),
+    }
+}
+
+fn why(lane: &Lane, names: &[String]) -> Option<Why> {
+    let pick = lane.section()?.sim.last_pick()?;
+    let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| "?".into());
+    let total: f64 = pick.weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+    let candidates = pick
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let w = pick.weights.get(k).copied().unwrap_or(f64::NAN);
+            Candidate {
+                name: name(c.server),
+                load: c.configured_load,
+                in_flight: c.in_flight,
+                weight: w,
+                chance: (total > 0.0 && w.is_finite()).then(|| w.max(0.0) / total * 100.0),
+                chosen: pick.chosen == Some(c.server),
+            }
+        })
+        .collect();
+    Some(Why {
+        time_s: as_secs_f64(pick.time),
+        host: pick.host,
+        chosen: pick.chosen.map(name),
+        decided_by: decided(pick.decided_by),
+        candidates,
+        terms: pick.diagnostics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+    })
+}
+
+fn states(lane: &Lane) -> Vec<String> {
+    let Some(section) = lane.section() else { return Vec::new() };
+    let cfg = section.sim.config();
+    section
+        .sim
+        .servers_now()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut parts = vec![format!("{} conns", s.active_conns)];
+            if cfg.servers.get(i).is_some_and(|c| c.role == crate::config::Role::Primary) {
+                parts.insert(0, "primary: takes writes and read-your-writes, never balanced (load 0)".into());
+            }
+            if s.crashed {
+                parts.push("crashed".into());
+            } else {
+                match s.connect_mode {
+                    ConnectMode::Accept => {}
+                    ConnectMode::Blackhole => parts.push("connects hang".into()),
+                    ConnectMode::Refuse => parts.push("refusing".into()),
+                }
+            }
+            if (s.latency_multiplier - 1.0).abs() > 1e-9 {
+                parts.push(format!("queries ×{:.1} slower", s.latency_multiplier));
+            }
+            let configured = cfg.servers.get(i).map_or(0.0, |c| c.load);
+            if (s.effective_load - configured).abs() > 1e-9 {
+                parts.push(format!("load {:.0} of {configured:.0}", s.effective_load));
+            }
+            if let Some(w) = s.pinned {
+                parts.push(format!("pinned at {w:.0}"));
+            }
+            parts.join(" · ")
+        })
+        .collect()
+}
+
+/// Takes a snapshot of `engine` (`panels` are the page's current ones).
+pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64, build: u32) -> Snapshot {
+    let names = Rc::new(engine.names.clone());
+    Snapshot {
+        time_s: engine.now_s(),
+        playing,
+        speed,
+        achieved_speed: engine.achieved_speed,
+        behind: engine.behind,
+        lanes: engine.lanes.iter().map(lane_status).collect(),
+        why: engine.lanes.iter().map(|l| why(l, &engine.names)).collect(),
+        states: engine.lanes.first().map(states).unwrap_or_default(),
+        alts: panels.iter().map(|p| charts::describe(p, engine)).collect(),
+        panels: panels.clone(),
+        faulty: engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default(),
+        names,
+        lesson_step: None,
+        build,
+    }
+}
+
+thread_local! {
+    static LAST: RefCell<Option<Snapshot>> = const { RefCell::new(None) };
+}
+
+/// Keeps `snapshot` for [`loadlab_status`].
+pub fn publish(snapshot: &Snapshot) {
+    LAST.with(|l| *l.borrow_mut() = Some(snapshot.clone()));
+}
+
+fn lane_object(lane: &LaneStatus) -> js_sys::Object {
+    let out = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&out, &k.into(), &v);
+    };
+    set("controller", lane.controller.as_str().into());
+    for (k, v) in [
+        ("requests", lane.requests),
+        ("completed", lane.completed),
+        ("rejected", lane.rejected),
+        ("failed", lane.failed),
+        ("overloaded", lane.overloaded),
+        ("events", lane.events),
+    ] {
+        set(k, (v as f64).into());
+    }
+    out
+}
+
+/// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `playing`,
+/// `lesson_step` (null in free play), and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`;
+/// run B's under `b` when A/B is on. boot.js exposes it as `window.loadlab_status`.
+#[wasm_bindgen]
+pub fn loadlab_status() -> JsValue {
+    LAST.with(|l| {
+        let l = l.borrow();
+        let Some(s) = l.as_ref() else { return JsValue::NULL };
+        let out = s.lanes.first().map(lane_object).unwrap_or_default();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&out, &k.into(), &v);
+        };
+        set("time_s", s.time_s.into());
+        set("speed", s.speed.into());
+        set("achieved_speed", s.achieved_speed.into());
+        set("playing", s.playing.into());
+        set("lesson_step", s.lesson_step.map_or(JsValue::NULL, |n| (n as f64).into()));
+        set("build", (s.build as f64).into());
+        if let Some(b) = s.lanes.get(1) {
+            set("b", lane_object(b).into());
+        }
+        out.into()
+    })
+}
