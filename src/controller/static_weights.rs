@@ -11,6 +11,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     params: &[],
     build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
     formula: Some(|_, loads, _| loads.to_vec()),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 /// Picks replicas with probability proportional to their configured load; ignores all feedback.
@@ -34,7 +35,7 @@ mod tests {
         // Loads 50:200:0 → shares 0.2, 0.8, 0. With 100k picks the share's standard error is 0.0013; allow 0.01.
         let c = |server, load| Candidate { server, configured_load: load, in_flight: 0 };
         let cands = [c(0, 50.0), c(1, 200.0), c(2, 0.0)];
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let mut rng = Rng::new(3, Stream::Balancing);
         let mut counts = [0u32; 3];
         for _ in 0..100_000 {

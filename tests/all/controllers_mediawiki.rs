@@ -403,6 +403,35 @@ fn connect_timeout_loadmonitor_depools_db1119_and_keeps_probing_it() {
 }
 
 #[test]
+fn connect_timeout_mw_legacy_gauge_waits_the_normal_3_s_connect_timeout() {
+    // MediaWiki 1.35's gauge was an ordinary connection: on a blackholed db1119 each probe holds a connection for
+    // the 3 s connect timeout, then fails. The failed state (reachable = false) is fresh for TIME_TILL_REFRESH =
+    // 1 s, so the cycle is one probe per 3 + 1 s cluster-wide and nothing else reaches db1119 (its lag is
+    // `false`). Little's law: mean connections on db1119 / attempt rate = time each is held = 3 s.
+    let seed = 47;
+    let end = 120.0;
+    let (rows, sim) = run("connect-timeout", "mw-legacy", &[], end as u64, seed);
+    assert_eq!(sim.config().probe_connect_timeout, 3 * SECOND);
+    let section = Section::of(&sim);
+    let db = server_index(&sim, "db1119");
+    let k = section.position(&sim, "db1119");
+    let from = FAULT_AT_S + 1.0 + 3.0 + 3.0 + 1.0; // first probe due, fails, waiting connects end
+    let (per, _, _) = attempts(&rows, &section, from, end);
+    let window = end - from;
+    let rate = per[k] / window;
+    let held = window_mean(&rows, from, end, |r| r.servers[db].active_conns);
+    println!("mw-legacy on connect-timeout: {rate:.3} attempts/s at db1119, {held:.3} held, {:.2} s each", held / rate);
+    let (lo, hi) = ((window / 4.1).floor() - 1.0, (window / 4.0).ceil() + 1.0);
+    assert!(per[k] >= lo && per[k] <= hi, "db1119 attempts {} (expected {lo}..{hi}); seed={seed}", per[k]);
+    assert!((held / rate / 3.0 - 1.0).abs() < 0.05, "each probe held {:.2} s, not 3 s; seed={seed}", held / rate);
+    // The scenario key still overrides the controller's default.
+    let cfg = scenario::build("connect-timeout", "mw-legacy", &sets(&[("probe_timeout_ms", "1000")])).unwrap();
+    assert_eq!(cfg.probe_connect_timeout, SECOND);
+    let cfg = scenario::build("connect-timeout", "mw-loadmonitor", &[]).unwrap();
+    assert_eq!(cfg.probe_connect_timeout, SECOND);
+}
+
+#[test]
 fn connect_timeout_without_a_shared_cache_every_host_probes_for_itself() {
     // shared_cache = 0: each of the 139 hosts regenerates db1119's state itself, one probe per ~11 s each, so
     // about 139/11.1 = 12.5 probes per second reach db1119 instead of 0.09.

@@ -318,7 +318,7 @@ mod tests {
         h.on_connect(SECOND, 1, true);
         let cands = [Candidate { server: 0, configured_load: 1.0, in_flight: 3 }];
         let mut out = Vec::new();
-        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands , load_index: None }, &mut out);
+        h.measure(&HostView { now: 2 * SECOND, host: 0, hosts: 139, candidates: &cands, load_index: None }, &mut out);
         assert_eq!(out, vec![5.0]);
         assert_eq!(h.section_open(0), None);
     }

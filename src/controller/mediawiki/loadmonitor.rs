@@ -47,6 +47,7 @@ pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 const PARAMS: &[ParamInfo] = &[

@@ -54,6 +54,7 @@ pub const PID: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: None,
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 const PARAMS: &[ParamInfo] = &[
@@ -379,7 +380,8 @@ mod tests {
                     in_flight: gen.below(if step % 2 == 0 { 5 } else { 200 }) as u32,
                 })
                 .collect();
-            let view = HostView { now: step * 37 * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+            let view =
+                HostView { now: step * 37 * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
             assert_eq!(pid.pick(&view, &mut rng_a), conn_p.pick(&view, &mut rng_b), "step {step}");
             assert_eq!(weights_of(pid.as_ref(), &view), weights_of(conn_p.as_ref(), &view), "step {step}");
             if gen.chance(0.3) {
@@ -414,17 +416,17 @@ mod tests {
         ];
         let mut rng = Rng::new(1, Stream::Balancing);
         for (ms, integral) in [(0u64, 0.0), (50, 0.0), (100, 0.2), (250, 0.5)] {
-            let view = HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+            let view = HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
             pid.pick(&view, &mut rng);
             assert!((pid.servers[0].integral - integral).abs() < 1e-9, "{ms} ms: {}", pid.servers[0].integral);
             assert!((pid.servers[1].integral + integral).abs() < 1e-9);
         }
         // Weights at 250 ms: u = kp·e + ki·∫ = (0.02 + 0.0005, −0.02 − 0.0005) → w′ = (0.4795, 0.5205).
-        let view = HostView { now: 250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let w = weights_of(&pid, &view);
         assert!((w[0] - 0.4795).abs() < 1e-9 && (w[1] - 0.5205).abs() < 1e-9, "{w:?}");
         // A 10 s silence integrates at most 1 s of the observed error: ∫ = 0.5 + 2·1.
-        let later = HostView { now: 10_250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let later = HostView { now: 10_250 * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
         pid.pick(&later, &mut rng);
         assert!((pid.servers[0].integral - 2.5).abs() < 1e-9);
     }
@@ -441,7 +443,10 @@ mod tests {
         ];
         let mut rng = Rng::new(1, Stream::Balancing);
         for ms in [0u64, 100, 200] {
-            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut rng);
+            pid.pick(
+                &HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None },
+                &mut rng,
+            );
         }
         assert_eq!(pid.servers[0].integral, 0.3);
         let mut d = Vec::new();
@@ -454,7 +459,10 @@ mod tests {
         g.output_max = 0.5;
         let mut pid = Pid::new(host_counts(), g, 3);
         for ms in [0u64, 100, 200] {
-            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut rng);
+            pid.pick(
+                &HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None },
+                &mut rng,
+            );
         }
         assert_eq!(pid.servers[0].integral, 0.0, "wound up while saturated");
         assert_eq!(pid.servers[1].integral, 0.0, "wound down while saturated");
@@ -464,7 +472,10 @@ mod tests {
         g.kp = 0.3;
         let mut pid = Pid::new(host_counts(), g, 3);
         for ms in [0u64, 100, 200] {
-            pid.pick(&HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut rng);
+            pid.pick(
+                &HostView { now: ms * MILLISECOND, host: 0, hosts: 1, candidates: &cands, load_index: None },
+                &mut rng,
+            );
         }
         assert!((pid.servers[0].integral - 0.4).abs() < 1e-9);
         assert!((pid.servers[1].integral + 0.4).abs() < 1e-9);
@@ -487,8 +498,11 @@ mod tests {
                 Candidate { server: 1, configured_load: 1.0, in_flight: 2 },
             ]
         };
-        pid.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands(2) , load_index: None }, &mut rng);
-        pid.pick(&HostView { now: 100 * MILLISECOND, host: 0, hosts: 1, candidates: &cands(6) , load_index: None }, &mut rng);
+        pid.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands(2), load_index: None }, &mut rng);
+        pid.pick(
+            &HostView { now: 100 * MILLISECOND, host: 0, hosts: 1, candidates: &cands(6), load_index: None },
+            &mut rng,
+        );
         assert!((pid.servers[0].d_term - 0.1 * 0.6 * 40.0).abs() < 1e-9, "{}", pid.servers[0].d_term);
         assert_eq!(pid.servers[1].d_term, 0.0);
     }
@@ -500,7 +514,7 @@ mod tests {
             Candidate { server: 0, configured_load: 50.0, in_flight: 0 },
             Candidate { server: 1, configured_load: 150.0, in_flight: 0 },
         ];
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         assert_eq!(weights_of(&pid, &view), vec![0.25, 0.75]);
         assert_eq!(weights_of(&StaticWeights, &view), vec![50.0, 150.0]);
     }

@@ -70,6 +70,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     ],
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 /// Envoy's settings in engine units.
@@ -521,7 +522,7 @@ mod tests {
         }
         // And the picks follow it: 200k picks, σ ≤ 0.0011, allow 0.005.
         let cands: Vec<Candidate> = (0..4).map(|i| cand(i, 100.0, i as u32)).collect();
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let seed = 41;
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut e = envoy(4, &[]);
@@ -538,7 +539,7 @@ mod tests {
     fn unequal_weights_pick_in_proportion_to_effective_weight() {
         // Weights 100 and 300 with 1 and 2 active: effective 50 and 100, so shares ⅓ and ⅔ (σ = 0.001; 0.005).
         let cands = [cand(0, 100.0, 1), cand(1, 300.0, 2)];
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let seed = 42;
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut e = envoy(2, &[]);
@@ -568,7 +569,7 @@ mod tests {
         let cands = [cand(0, 100.0, 0), cand(1, 100.0, 3)];
         let mut w = Vec::new();
         e.advance(quarter);
-        e.weights(&HostView { now: quarter, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut w);
+        e.weights(&HostView { now: quarter, host: 0, hosts: 1, candidates: &cands, load_index: None }, &mut w);
         assert_eq!(w, vec![25.0, 6.25]);
     }
 
@@ -677,7 +678,7 @@ mod tests {
         // 4 replicas, ejections unlimited. Two ejected: 50% healthy is not below the 50% threshold, so only the
         // two healthy ones are picked. Three ejected: 25% < 50% (and 1.4 × 25% < 100%): panic, all four are used.
         let cands: Vec<Candidate> = (0..4).map(|i| cand(i, 100.0, 0)).collect();
-        let view = HostView { now: 2 * SECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 2 * SECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let seed = 43;
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut e = envoy(4, &[("max_ejection_percent", 100.0)]);

@@ -38,6 +38,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     }],
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -142,7 +143,7 @@ mod tests {
     }
 
     fn frequencies(lc: &mut LeastConn, cands: &[Candidate], picks: u32, seed: u64) -> Vec<f64> {
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands, load_index: None };
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut counts = vec![0u32; cands.len()];
         for _ in 0..picks {
@@ -155,7 +156,7 @@ mod tests {
     fn the_least_busy_always_wins() {
         let cands = [cand(0, 325.0, 3), cand(1, 50.0, 1), cand(2, 200.0, 2)];
         let mut rng = Rng::new(5, Stream::Balancing);
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let mut lc = LeastConn::new(false, 3);
         for _ in 0..1000 {
             assert_eq!(lc.pick(&view, &mut rng), Some(1));

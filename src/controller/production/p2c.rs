@@ -41,6 +41,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     }],
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -81,7 +82,8 @@ impl P2c {
                 }
             }
         }
-        let weight = |i: usize, c: &crate::controller::Candidate| if drawn.contains(&i) { 0.0 } else { c.configured_load };
+        let weight =
+            |i: usize, c: &crate::controller::Candidate| if drawn.contains(&i) { 0.0 } else { c.configured_load };
         crate::controller::pick_weighted(view.candidates, rng, weight)
     }
 
@@ -157,7 +159,7 @@ mod tests {
     }
 
     fn frequencies(p2c: &mut P2c, cands: &[Candidate], picks: u32, seed: u64) -> Vec<f64> {
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: cands, load_index: None };
         let mut rng = Rng::new(seed, Stream::Balancing);
         let mut counts = vec![0u32; cands.len()];
         for _ in 0..picks {
@@ -176,7 +178,8 @@ mod tests {
         let expected: Vec<f64> = (1..=n).map(|r| 2.0 * (n - r) as f64 / (n * (n - 1)) as f64).collect();
         // The exact enumeration agrees with the formula to rounding…
         let mut exact = Vec::new();
-        P2c::new(2, n).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut exact);
+        P2c::new(2, n)
+            .weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None }, &mut exact);
         for (w, e) in exact.iter().zip(&expected) {
             assert!((w / 500.0 - e).abs() < 1e-12, "exact {exact:?} vs {expected:?}");
         }
@@ -195,7 +198,7 @@ mod tests {
         // P(r) = C(n − r, k − 1)/C(n, k). n = 6, k = 3: C(5,2)/20 = 10/20, 6/20, 3/20, 1/20, 0, 0.
         let cands: Vec<Candidate> = (0..6).map(|i| cand(i, 1.0, 10 * i as u32)).collect();
         let mut w = Vec::new();
-        P2c::new(3, 6).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut w);
+        P2c::new(3, 6).weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None }, &mut w);
         let expected = [10.0, 6.0, 3.0, 1.0, 0.0, 0.0].map(|x| x / 20.0 * 6.0);
         for (a, b) in w.iter().zip(expected) {
             assert!((a - b).abs() < 1e-12, "{w:?}");
@@ -217,7 +220,7 @@ mod tests {
     fn weighted_draws_match_the_exact_probabilities() {
         // Unequal loads and in-flight counts, checked against the enumeration (itself checked by hand in mod.rs).
         let cands = [cand(0, 50.0, 0), cand(1, 200.0, 2), cand(2, 200.0, 1), cand(3, 325.0, 3)];
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let mut exact = Vec::new();
         P2c::new(2, 4).weights(&view, &mut exact);
         let seed = 23;
@@ -246,7 +249,10 @@ mod tests {
         let cands = [cand(0, 100.0, 3), cand(1, 100.0, 0)];
         let mut p = P2c::new(2, 2);
         let mut rng = Rng::new(2, Stream::Balancing);
-        assert_eq!(p.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut rng), Some(1));
+        assert_eq!(
+            p.pick(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None }, &mut rng),
+            Some(1)
+        );
         let mut out = Vec::new();
         p.diagnostics(1, &mut out);
         assert_eq!(out, vec![("in_flight", 0.0), ("rival_in_flight", 3.0), ("choices", 2.0)]);
@@ -259,7 +265,7 @@ mod tests {
     fn fewer_positive_candidates_than_choices_draws_them_all() {
         let cands = [cand(0, 100.0, 4), cand(1, 0.0, 0)];
         let mut rng = Rng::new(1, Stream::Balancing);
-        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None };
         assert_eq!(P2c::new(4, 2).pick(&view, &mut rng), Some(0));
     }
 }

@@ -48,6 +48,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     ],
     build,
     formula: None,
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -298,7 +299,7 @@ mod tests {
         // Within class 200 both are always drawn, and server 1 (lower load) always wins: 0.2, 0.8, 0.
         let mut p = PeakEwma::new(TAU, 30e3, &[true; 3]);
         let cands = [cand(0, 100.0, 0), cand(1, 200.0, 0), cand(2, 200.0, 1)];
-        let view = HostView { now: SECOND, host: 0, hosts: 1, candidates: &cands , load_index: None };
+        let view = HostView { now: SECOND, host: 0, hosts: 1, candidates: &cands, load_index: None };
         let mut w = Vec::new();
         p.weights(&view, &mut w);
         assert!((w[0] - 100.0).abs() < 1e-9 && (w[1] - 400.0).abs() < 1e-9 && w[2] == 0.0, "{w:?}");
@@ -319,7 +320,7 @@ mod tests {
         let p = PeakEwma::new(TAU, 30e3, &[true; 3]);
         let cands = [cand(0, 1.0, 0), cand(1, 1.0, 0), cand(2, 1.0, 1)];
         let mut w = Vec::new();
-        p.weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands , load_index: None }, &mut w);
+        p.weights(&HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: None }, &mut w);
         assert!((w[0] - 1.5).abs() < 1e-12 && (w[1] - 1.5).abs() < 1e-12 && w[2] == 0.0, "{w:?}");
     }
 

@@ -376,7 +376,9 @@ impl Section {
             scratch: Vec::with_capacity(n),
             pinned_scratch: Vec::new(),
             fast_pick: true,
-            load_index: crate::controller::load_index::LoadIndex::new(&replicas.iter().map(|c| c.configured_load).collect::<Vec<_>>()),
+            load_index: crate::controller::load_index::LoadIndex::new(
+                &replicas.iter().map(|c| c.configured_load).collect::<Vec<_>>(),
+            ),
             cfg: config,
         };
         sim.fast_pick = sim.all_replicas_plainly_eligible();

@@ -159,7 +159,7 @@ impl Section {
             h.replicas.iter().filter(|c| c.configured_load > 0.0 && self.pinned[c.server].is_none()).copied().collect();
         let mut weights = Vec::with_capacity(candidates.len());
         if !candidates.is_empty() {
-            let view = HostView { now, host, hosts: self.hosts.len(), candidates: &candidates , load_index: None };
+            let view = HostView { now, host, hosts: self.hosts.len(), candidates: &candidates, load_index: None };
             if self.controller_enabled {
                 self.controllers[host].weights(&view, &mut weights);
             } else {
