@@ -81,7 +81,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s)", scenarios: &[], kind: KeyKind::FaultSpec },
     KeyInfo { key: "operator", unit: "KIND[:SERVER[:ARG]]@s", default: "none", help: "schedule an operator override, repeatable: depool:db1119@40, drain:db1119:30@40 (over s), repool:db1119:60@90 (ramp s), pin:db1119:50@40 (weight), unpin:db1119@60, controller-off@40, controller-on@60", scenarios: &[], kind: KeyKind::FaultSpec },
     KeyInfo { key: "breaker_conns", unit: "conns/server", default: "unlimited", help: "section circuit breaker: when every eligible server's connection estimate is at or over this, requests fail fast as overloaded (LoadMonitor maxConnCount)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
-    KeyInfo { key: "probe_timeout_ms", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "probe_timeout_ms", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s; mw-legacy's default 3 s, an ordinary connection)", scenarios: &[], kind: num_key(1.0, 1e7) },
     KeyInfo { key: "cold_ramp", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&["on", "off"]) },
     KeyInfo { key: "surge", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
 ];
@@ -251,6 +251,7 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
     let num = |key: &str, default: f64| -> f64 { get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default) };
 
     let mut cfg = Config::base(info.name);
+    cfg.probe_connect_timeout = from_millis_f64(spec.info().probe_timeout_ms); // the key below overrides it
     cfg.controller = spec;
     if info.name == "mmc" {
         let n = num("servers", 20.0);
@@ -352,7 +353,10 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             "surge" => cfg.schedule.push(parse_surge(raw)?),
             "operator" => cfg.schedule.push(parse_operator(&cfg, raw)?),
             "breaker_conns" => cfg.breaker_conns = parse_count(key, raw, 1, 10_000_000)?.map(f64::from),
-            "probe_timeout_ms" => cfg.probe_connect_timeout = from_millis_f64(num("probe_timeout_ms", 1000.0)),
+            "probe_timeout_ms" => {
+                let default = cfg.controller.info().probe_timeout_ms;
+                cfg.probe_connect_timeout = from_millis_f64(num("probe_timeout_ms", default))
+            }
             "cold_ramp" => cfg.cold_ramp = raw == "on",
             "recover_at" => {
                 let recover = num("recover_at", 0.0);

@@ -47,7 +47,7 @@ pub const STORIES: &[Story] = &[
         title: "A replica stops answering connects",
         incident: "From 30 s every connect to db1119 hangs until the 3 s connect timeout, then fails and the request tries another server. In the EventSimulator run about 2,500 connections piled up waiting before LoadMonitor depooled it; after that only occasional probes reached it, about one per second cluster-wide.",
         watch: "db1119's active connections jump to about 2,400 (798 connects a second × 3 s) under static. Every one is a user request stalled for 3 s. Watch failed connects and p99 latency.",
-        try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. Envoy's outlier detection ejects it after 5 consecutive failures.",
+        try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. How high the pile-up gets depends on where the fault falls against loadlab's 10 s regeneration grid (about 890 with the fault at 30 s, about 2,480 at 32.5–37.5 s; the run saw about 2,500), and afterwards it probes db1119 about 0.09 times a second (the run: about once). mw-legacy's gauge is an ordinary connection that waits the full 3 s, so it peaks near 2,260. Envoy's outlier detection ejects it after 5 consecutive failures.",
         source: SEED_002,
     },
     Story {

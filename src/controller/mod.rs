@@ -72,7 +72,7 @@ pub struct ProbeResult {
 ///
 /// The engine calls, per request: `pick` (then `take_probes`), then `on_connect` when the connect resolves and
 /// `on_close` when an established connection closes. Probes asked for in `take_probes` are real connections with
-/// the probe connect timeout (1 s); each one's result comes back through `on_probe` on the host that asked.
+/// the controller's probe connect timeout (`ControllerInfo::probe_timeout_ms`); each one's result comes back through `on_probe` on the host that asked.
 pub trait Controller {
     /// Chooses one of `view.candidates` (returns its index), or `None` to fail the request fast ("overloaded").
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize>;
@@ -147,7 +147,14 @@ pub struct ControllerInfo {
     /// The weights the controller would set from configured loads and connection counts, where it has a closed
     /// form (for `loadlab weights`, the runbook calculator); `None` where it has not.
     pub formula: Option<WeightsFormula>,
+    /// Connect timeout of this controller's probe (gauge) connections, ms: the section's `probe_connect_timeout`
+    /// unless the scenario key `probe_timeout_ms` is set. [`PROBE_TIMEOUT_MS`] (LoadMonitor's 1 s) for most;
+    /// mw-legacy's gauge was an ordinary connection (3 s).
+    pub probe_timeout_ms: f64,
 }
+
+/// The default probe connect timeout, ms: LoadMonitor's gauge connections time out after 1 s (REFERENCE §1).
+pub const PROBE_TIMEOUT_MS: f64 = 1000.0;
 
 /// A controller's closed form: `(spec, configured loads, connection counts) → weights`, one per server.
 pub type WeightsFormula = fn(spec: &ControllerSpec, loads: &[f64], conns: &[f64]) -> Vec<f64>;

@@ -11,6 +11,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     params: &[],
     build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
     formula: Some(|_, loads, _| loads.to_vec()),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 /// Picks replicas with probability proportional to their configured load; ignores all feedback.

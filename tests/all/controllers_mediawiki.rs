@@ -403,6 +403,83 @@ fn connect_timeout_loadmonitor_depools_db1119_and_keeps_probing_it() {
 }
 
 #[test]
+fn connect_timeout_mw_legacy_gauge_waits_the_normal_3_s_connect_timeout() {
+    // MediaWiki 1.35's gauge was an ordinary connection: on a blackholed db1119 each probe holds a connection for
+    // the 3 s connect timeout, then fails. The failed state (reachable = false) is fresh for TIME_TILL_REFRESH =
+    // 1 s, so the cycle is one probe per 3 + 1 s cluster-wide and nothing else reaches db1119 (its lag is
+    // `false`). Little's law: mean connections on db1119 / attempt rate = time each is held = 3 s.
+    let seed = 47;
+    let end = 120.0;
+    let (rows, sim) = run("connect-timeout", "mw-legacy", &[], end as u64, seed);
+    assert_eq!(sim.config().probe_connect_timeout, 3 * SECOND);
+    let section = Section::of(&sim);
+    let db = server_index(&sim, "db1119");
+    let k = section.position(&sim, "db1119");
+    let from = FAULT_AT_S + 1.0 + 3.0 + 3.0 + 1.0; // first probe due, fails, waiting connects end
+    let (per, _, _) = attempts(&rows, &section, from, end);
+    let window = end - from;
+    let rate = per[k] / window;
+    let held = window_mean(&rows, from, end, |r| r.servers[db].active_conns);
+    println!("mw-legacy on connect-timeout: {rate:.3} attempts/s at db1119, {held:.3} held, {:.2} s each", held / rate);
+    let (lo, hi) = ((window / 4.1).floor() - 1.0, (window / 4.0).ceil() + 1.0);
+    assert!(per[k] >= lo && per[k] <= hi, "db1119 attempts {} (expected {lo}..{hi}); seed={seed}", per[k]);
+    assert!((held / rate / 3.0 - 1.0).abs() < 0.05, "each probe held {:.2} s, not 3 s; seed={seed}", held / rate);
+    // The scenario key still overrides the controller's default.
+    let cfg = scenario::build("connect-timeout", "mw-legacy", &sets(&[("probe_timeout_ms", "1000")])).unwrap();
+    assert_eq!(cfg.probe_connect_timeout, SECOND);
+    let cfg = scenario::build("connect-timeout", "mw-loadmonitor", &[]).unwrap();
+    assert_eq!(cfg.probe_connect_timeout, SECOND);
+}
+
+/// mw-loadmonitor's inferred refresh model (see its module docs): random early local refresh, 1 s cluster TTL.
+const EARLY_REFRESH: [(&str, &str); 2] = [("early_refresh", "1"), ("wan_ttl_s", "1")];
+
+#[test]
+fn connect_timeout_early_refresh_probes_once_per_probe_timeout_plus_cluster_ttl() {
+    // With a 1 s cluster TTL the failed state is fresh for 1 s after the probe's 1 s timeout ends, and with
+    // 139 hosts refreshing their local copies every few seconds the next cluster read comes within tens of ms:
+    // one probe per 1 + 1 s (+ that delay) cluster-wide, nothing else. The seed saw about 1/s.
+    let seed = 48;
+    let end = 120.0;
+    let (rows, sim) = run("connect-timeout", "mw-loadmonitor", &EARLY_REFRESH, end as u64, seed);
+    let section = Section::of(&sim);
+    let k = section.position(&sim, "db1119");
+    let from = FAULT_AT_S + 20.0;
+    let (per, _, _) = attempts(&rows, &section, from, end);
+    let window = end - from;
+    let (lo, hi) = ((window / 2.1).floor() - 1.0, (window / 2.0).ceil() + 1.0);
+    println!("early refresh: {:.3} probes/s at db1119 (theory 1/2.0–2.1 s; the seed about 1/s)", per[k] / window);
+    assert!(per[k] >= lo && per[k] <= hi, "db1119 attempts {} (expected {lo}..{hi}); seed={seed}", per[k]);
+}
+
+#[test]
+fn connect_timeout_early_refresh_peak_does_not_depend_on_the_fault_phase() {
+    // With exact 10 s TTLs the peak depends on where the fault falls against the regeneration grid (the probe
+    // may come 0–10 s after it). With the random early local refresh every host's copy refreshes at its own
+    // random phase and the cluster copy is at most 1 s old, so the delay to depooling, and with it the peak,
+    // has the same distribution for any fault time. Four fault times across a 10 s interval: the peaks agree to
+    // within 25% of their mean, and none exceeds what static routing would pile up (798.6 req/s × 3 s = 2396)
+    // by more than its Poisson noise.
+    let seed = 49;
+    let peaks: Vec<f64> = [30.0, 32.5, 35.0, 37.5]
+        .iter()
+        .map(|&at| {
+            let mut pairs: Vec<(&str, &str)> = EARLY_REFRESH.to_vec();
+            let at_s = format!("{at}");
+            pairs.push(("fault_at", &at_s));
+            let (rows, sim) = run("connect-timeout", "mw-loadmonitor", &pairs, (at + 15.0) as u64, seed);
+            let db = server_index(&sim, "db1119");
+            rows.iter().map(|r| r.servers[db].active_conns).fold(0.0, f64::max)
+        })
+        .collect();
+    let mean = peaks.iter().sum::<f64>() / peaks.len() as f64;
+    let spread = peaks.iter().fold(0.0f64, |m, p| m.max((p - mean).abs())) / mean;
+    println!("early refresh peaks {peaks:?}, mean {mean:.0}, spread {spread:.2} (the seed: about 2500)");
+    assert!(spread < 0.25, "peaks {peaks:?} depend on the fault phase; seed={seed}");
+    assert!(peaks.iter().all(|&p| p < 2396.0 + 4.0 * 2396f64.sqrt()), "peaks {peaks:?}; seed={seed}");
+}
+
+#[test]
 fn connect_timeout_without_a_shared_cache_every_host_probes_for_itself() {
     // shared_cache = 0: each of the 139 hosts regenerates db1119's state itself, one probe per ~11 s each, so
     // about 139/11.1 = 12.5 probes per second reach db1119 instead of 0.09.

@@ -89,6 +89,19 @@ fn window_active(rows: &[StepRow], server: usize, from_s: f64, to_s: f64) -> f64
 
 const MODEL_TOLERANCE: f64 = 0.01;
 
+/// least-conn with the plain count (fewest in flight, ties by load), which the occupancy models below describe;
+/// its default is HAProxy's weighted key with FIFO ties.
+const PLAIN_COUNT: [(&str, &str); 1] = [("weighted_leastconn", "0")];
+
+/// The `--set` pairs a controller's model-based tests run with.
+fn model_sets(controller: &str) -> &'static [(&'static str, &'static str)] {
+    if controller == "least-conn" {
+        &PLAIN_COUNT
+    } else {
+        &[]
+    }
+}
+
 /// Poisson(mean) probabilities of 0..terms−1 (connection counts of an M/G/∞ server).
 fn poisson(mean: f64, terms: usize) -> Vec<f64> {
     let mut p = vec![(-mean).exp()];
@@ -211,7 +224,7 @@ fn refuse_least_conn_tries_the_refusing_server_first_far_more_than_its_share() {
     // host keeps ≥ 53.86 × 0.0901 = 4.85 healthy replicas busy, at least the three load-50 ones plus 1.85 × 200 of
     // load, so by Jensen f ≥ 200/(200 + 1675 − 520) = 0.148. We pin "more than twice the configured share".
     let seed = 61;
-    let (rows, sim) = run("refuse", "least-conn", &[], 90, seed);
+    let (rows, sim) = run("refuse", "least-conn", &PLAIN_COUNT, 90, seed);
     let f = first_try_fraction(&attempts(&rows, &sim, 35.0, 90.0));
     let configured = configured_shares(&replicas())[db1119()];
     assert!(f > 2.0 * configured, "least-conn f = {f:.4}, configured {configured:.4}; reproduce with seed={seed}");
@@ -227,7 +240,7 @@ fn refuse_with_one_balancer_least_conn_sends_every_first_try_there_and_p2c_at_mo
     // = p + Σ_j p_j·p/(1 − p_j) = 0.2142 with p = 200/1875: about twice its share, never everything.
     let seed = 62;
     let one = [("hosts", "1")];
-    let (rows, sim) = run("refuse", "least-conn", &one, 60, seed);
+    let (rows, sim) = run("refuse", "least-conn", &[("hosts", "1"), PLAIN_COUNT[0]], 60, seed);
     let f = first_try_fraction(&attempts(&rows, &sim, 35.0, 60.0));
     assert!(f > 0.99, "least-conn with one balancer: f = {f:.4}; reproduce with seed={seed}");
 
@@ -326,7 +339,7 @@ fn slow_least_conn_keeps_about_one_connection_per_host_on_db1119() {
     // while it has none from this host: at most one connection per host (139), more only in the rare instants
     // when all ten others are busy at once. Allow 5% over 139; static holds ≈ 689.
     let seed = 66;
-    let (rows, sim) = run("slow", "least-conn", &[], 70, seed);
+    let (rows, sim) = run("slow", "least-conn", &PLAIN_COUNT, 70, seed);
     let settled = window_active(&rows, server_index(&sim, "db1119"), 45.0, 70.0);
     assert!(
         settled < 1.05 * HOSTS,
@@ -376,10 +389,26 @@ fn quiet_every_controller_follows_the_configured_loads() {
     let tolerance: Vec<f64> = configured.iter().map(|p| 0.005 + 4.0 * (p * (1.0 - p) / n_attempts).sqrt()).collect();
     for (k, controller) in CONTROLLERS.iter().enumerate() {
         let seed = 70 + k as u64;
-        let (rows, sim) = run("quiet", controller, &[], 20_000, seed);
+        let (rows, sim) = run("quiet", controller, model_sets(controller), 20_000, seed);
         let measured = shares_of(&attempts(&rows, &sim, 0.0, 20_000.0));
         assert_shares_near(&measured, &configured, &tolerance, &format!("quiet {controller}"), seed);
     }
+}
+
+#[test]
+fn quiet_weighted_least_conn_takes_idle_servers_round_robin_not_by_load() {
+    // HAProxy's fwlc key is 0 for every idle server and equal keys are served FIFO (lb_fwlc.c), so a host that
+    // is idle at 99.5% of its picks (see above) cycles through the eleven replicas in turn: every share is 1/11
+    // = 0.0909 whatever the load (configured 0.0267 for the load-50 servers, 0.1733 for db1163). A host makes
+    // ≈ 1078 picks in 20 000 s, so round-robin leaves each server within one pick per host of equal; the busy
+    // 0.5% of picks only delay a server's turn. Allow 0.005 (the busy picks) + 4 binomial standard errors.
+    let seed = 79;
+    let (rows, sim) = run("quiet", "least-conn", &[], 20_000, seed);
+    let measured = shares_of(&attempts(&rows, &sim, 0.0, 20_000.0));
+    let n = measured.len() as f64;
+    let n_attempts = (TOTAL_RATE - PRIMARY_RATE) / 1000.0 * 20_000.0;
+    let tolerance = vec![0.005 + 4.0 * (1.0 / n * (1.0 - 1.0 / n) / n_attempts).sqrt(); measured.len()];
+    assert_shares_near(&measured, &vec![1.0 / n; measured.len()], &tolerance, "quiet weighted least-conn", seed);
 }
 
 #[test]
@@ -396,7 +425,7 @@ fn plain_s1_p2c_least_conn_and_envoy_shift_shares_as_their_models_predict() {
     for (k, (controller, model)) in models.iter().enumerate() {
         let expected = fixed_point(&r, |s| model(&r, s));
         let seed = 80 + k as u64;
-        let (rows, sim) = run("plain-s1", controller, &[], 60, seed);
+        let (rows, sim) = run("plain-s1", controller, model_sets(controller), 60, seed);
         let measured = shares_of(&attempts(&rows, &sim, 5.0, 60.0));
         let tolerance = vec![MODEL_TOLERANCE; r.len()];
         assert_shares_near(&measured, &expected, &tolerance, &format!("plain-s1 {controller}"), seed);

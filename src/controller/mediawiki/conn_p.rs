@@ -46,6 +46,7 @@ pub const CONN_P: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 /// The scope and window parameters conn-p and pid share.

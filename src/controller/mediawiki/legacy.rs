@@ -17,9 +17,10 @@
 //! Where the model simplifies, and why:
 //! - States are cached per server (the `cache` machinery shared with `mw-loadmonitor`), not as one key for the
 //!   whole server list; with every key on the same TTLs the regenerations line up the same way.
-//! - The gauge connection uses the engine's probe connect timeout (1 s); the legacy code opened an ordinary
-//!   connection (3 s timeout in EventSimulator), so the model's legacy controller notices a blackholed server
-//!   a little sooner than the real one did. Set `probe_timeout_ms=3000` for the legacy timing.
+//! - The gauge connection is an ordinary connection, as in 1.35 (`computeServerStates` calls
+//!   `LoadBalancer::getServerConnection` with the normal connect timeout): its probes wait the 3 s connect
+//!   timeout of EventSimulator's normal connections ([`LEGACY_PROBE_TIMEOUT_MS`]; the scenario key
+//!   `probe_timeout_ms` still overrides it).
 //! - The 2017 variant (scale floored at 0.1, a 4–5 s TTL, no ceil) differs in detail; its TTL is reachable
 //!   through `state_ttl_s`.
 //! - Replication lag itself is not modelled; only the "unreachable" (lag = false) filter is.
@@ -40,7 +41,12 @@ pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: None,
+    probe_timeout_ms: LEGACY_PROBE_TIMEOUT_MS,
 };
+
+/// The legacy gauge's connect timeout, ms: an ordinary connection's 3 s (REFERENCE §1), not the 1 s of the
+/// rework's dedicated probe connections.
+pub const LEGACY_PROBE_TIMEOUT_MS: f64 = 3000.0;
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {

@@ -23,6 +23,23 @@
 //!   preserve TTL; followed literally, states would refresh about once a minute, which contradicts the seed's
 //!   EventSimulator runs (reaction within seconds, 12 s oscillation). The TTLs are parameters, so either reading
 //!   can be simulated.
+//! - The seed's run (PS14 of change 1004792 plus 1013159, on EventSimulator) saw a period of about 12 s on
+//!   `slow`, a peak of about 2500 on `connect-timeout` and about one probe per second after depooling. The
+//!   defaults (local and cluster entries both exactly 10 s) give a 20 s square wave, a peak that depends on the
+//!   fault's phase against the 10 s regeneration grid (890 at `fault_at=30`, 2475 at 32.5) and 0.09 probes/s.
+//!   `early_refresh=1 wan_ttl_s=1` is an inferred alternative, not a fit: the LoadMonitor those patches were
+//!   written against (after change 636465) checked its local (APCu) copy with `isStateRefreshDue`, refresh-due
+//!   at each look with chance exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, and read the cluster copy through
+//!   `getWithSetCallback` with a 1 s logical TTL (TIME_TILL_REFRESH) and `lockTSE`. The model takes g (the
+//!   regeneration's share of the TTL) as 0, since a probe here takes one round trip. At 54 looks per host per
+//!   second the local copy then refreshes at a median age of about 10·(ln 2/108)^(1/5) = 3.6 s, at a random phase
+//!   per host. What the patched code did exactly cannot be read from the indexed sources (the current file has
+//!   no `isStateRefreshDue`, and its `isStateFresh` reads inverted), and EventSimulator's handling of simulated
+//!   time inside a synchronous gauge connect is not known either. Measured (seed 1, `loadlab compare`): a period
+//!   of 6 s on `slow` (seed: 12 s), peaks of 1600–2100 on `connect-timeout` for fault times 30–37.5 s (seed: about
+//!   2500, and no longer dependent on the phase), and 0.5 probes/s (seed: about 1/s; theory 1/(1 s probe timeout +
+//!   1 s cluster TTL)). WANObjectCache's `lowTTL` preemptive refresh (chance 1 − curTTL/lowTTL once curTTL <
+//!   lowTTL) has no effect at a 1 s TTL with tens of reads per second, so it is not modelled separately.
 //! - The regeneration is asynchronous (the host serves with the stale state while its probe is out) instead of
 //!   blocking one web request; see `cache`.
 //! - The source shuffles the order in which it regenerates several servers' keys; here every due key is probed at
@@ -47,6 +64,7 @@ pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 const PARAMS: &[ParamInfo] = &[
@@ -77,6 +95,22 @@ const PARAMS: &[ParamInfo] = &[
         help: "added to the total T in scaleLoads' c = conn_count/(T + adj) (option totalConnectionsAdjustment, 10)",
     },
     cache::REGEN_LOCK_PARAM,
+    ParamInfo {
+        key: "early_refresh",
+        unit: "0/1",
+        default: 0.0,
+        min: 0.0,
+        max: 1.0,
+        help: "1: a host's local state is refresh-due at each look with chance (age/state_ttl_s)^4 (isStateRefreshDue, inferred for the seed's run); 0: exactly at state_ttl_s",
+    },
+    ParamInfo {
+        key: "wan_ttl_s",
+        unit: "s",
+        default: 0.0,
+        min: 0.0,
+        max: 3600.0,
+        help: "the cluster (WAN) entry is fresh for this long; 0: state_ttl_s (with early_refresh the inferred run used TIME_TILL_REFRESH = 1)",
+    },
 ];
 
 /// One server's state as LoadMonitor caches it (the `time` field is the cache entry's `as_of`).
@@ -139,6 +173,19 @@ struct Settings {
     state_ttl: SimDuration,
     alpha: f64,
     adjustment: f64,
+    /// `isStateRefreshDue`'s random early refresh of the local entry (see the module docs).
+    early_refresh: bool,
+}
+
+/// The local entry's freshness for one look: `ttl`, or with `early_refresh` the age at which this look's draw
+/// makes it refresh-due. `isStateRefreshDue` refreshes when a uniform u ≤ r⁴ (r = age/ttl; its generation-delay
+/// factor exp(−64·min(g, 0.1)) is taken as 1, g ≈ 0 for a fast probe), i.e. once age ≥ ttl·u^(1/4).
+fn local_ttl(ttl: SimDuration, early_refresh: bool, rng: &mut Rng) -> SimDuration {
+    if !early_refresh {
+        return ttl;
+    }
+    let fourth_root = rng.next_f64().sqrt().sqrt(); // sqrt is exact in IEEE 754: portable
+    (ttl as f64 * fourth_root) as SimDuration
 }
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -146,8 +193,11 @@ fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<B
         state_ttl: from_secs_f64(spec.get("state_ttl_s")),
         alpha: spec.get("ewma_alpha"),
         adjustment: spec.get("total_conns_adjustment"),
+        early_refresh: spec.get("early_refresh") >= 0.5,
     };
-    let timings = CacheTimings::from_spec(spec, settings.state_ttl);
+    let wan_ttl = spec.get("wan_ttl_s");
+    let cluster_ttl = if wan_ttl > 0.0 { from_secs_f64(wan_ttl) } else { settings.state_ttl };
+    let timings = CacheTimings::from_spec(spec, cluster_ttl);
     (ClusterCache::for_hosts(spec, servers.len(), hosts).into_iter().enumerate())
         .map(|(h, cluster)| {
             Box::new(LoadMonitor::new(h, cluster, timings, settings, servers.len())) as Box<dyn Controller>
@@ -199,14 +249,15 @@ impl LoadMonitor {
     }
 
     /// `getServerStates` for the candidates: fills `loads` and `states`, queueing probes for due keys.
-    fn read_states(&mut self, view: &HostView<'_>) {
+    fn read_states(&mut self, view: &HostView<'_>, rng: &mut Rng) {
         self.loads.clear();
         self.states.clear();
         for c in view.candidates {
             let (state, as_of) = if c.configured_load <= 0.0 {
                 (GaugeState::INITIAL, Some(view.now)) // computeServerState: no probe for load ≤ 0
             } else {
-                let look = self.cache.lookup(view.now, c.server, self.settings.state_ttl);
+                let ttl = local_ttl(self.settings.state_ttl, self.settings.early_refresh, rng);
+                let look = self.cache.lookup(view.now, c.server, ttl);
                 if look.regenerate && !self.pending.contains(&c.server) {
                     self.pending.push(c.server);
                 }
@@ -222,7 +273,7 @@ impl LoadMonitor {
 impl Controller for LoadMonitor {
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
         self.last_pick = view.now;
-        self.read_states(view);
+        self.read_states(view, rng);
         self.weights.clear();
         scale_loads(&self.loads, &self.states, self.settings.adjustment, &mut self.weights);
         for (c, &w) in view.candidates.iter().zip(&self.weights) {
@@ -277,6 +328,21 @@ mod tests {
     use crate::controller::Candidate;
     use crate::rng::Stream;
     use crate::time::{MILLISECOND, SECOND};
+
+    #[test]
+    fn early_refresh_makes_a_look_due_with_chance_age_ratio_to_the_fourth() {
+        // isStateRefreshDue: P(due at age a) = (a/T)^4, so P(this look's threshold < T/2) = 1/16 and
+        // P(< 0.9 T) = 0.6561. 100 000 draws: σ ≤ 0.0016; allow 0.006. Off, the threshold is T itself.
+        let ttl = 10 * SECOND;
+        let seed = 17;
+        let mut rng = Rng::new(seed, Stream::Balancing);
+        let draws: Vec<SimDuration> = (0..100_000).map(|_| local_ttl(ttl, true, &mut rng)).collect();
+        let below = |x: SimDuration| draws.iter().filter(|&&d| d < x).count() as f64 / draws.len() as f64;
+        assert!((below(ttl / 2) - 0.0625).abs() < 0.006, "{}; seed={seed}", below(ttl / 2));
+        assert!((below(9 * ttl / 10) - 0.6561).abs() < 0.006, "{}; seed={seed}", below(9 * ttl / 10));
+        assert!(draws.iter().all(|&d| d <= ttl));
+        assert_eq!(local_ttl(ttl, false, &mut rng), ttl);
+    }
 
     #[test]
     fn scale_loads_matches_load_monitors_own_unit_test() {

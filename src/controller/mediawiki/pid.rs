@@ -54,6 +54,7 @@ pub const PID: ControllerInfo = ControllerInfo {
     params: PARAMS,
     build,
     formula: None,
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 const PARAMS: &[ParamInfo] = &[

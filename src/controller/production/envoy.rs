@@ -70,6 +70,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     ],
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 /// Envoy's settings in engine units.

@@ -1,16 +1,25 @@
-//! `least-conn`: the fewest in-flight connections on this host's view (REFERENCE §3, "HAProxy leastconn: fewest
-//! connections incl. queued"; issue 3: "fewest in-flight on the host's view").
+//! `least-conn`: HAProxy's weighted leastconn on this host's view (REFERENCE §3; issue 3: "fewest in-flight on
+//! the host's view"; issue 14: "HAProxy's leastconn is always weighted").
 //!
-//! Each pick takes the candidate with the fewest connections this host has open or opening to it. That count
-//! already includes what HAProxy adds as "queued": connects still waiting and queries waiting for a server slot.
-//! Ties (very common: an app host holds about 5 connections across 11 replicas at production rates) are broken at
-//! random in proportion to the configured loads, so an idle host follows the configured loads exactly.
+//! Source: HAProxy `src/lb_fwlc.c`, `fwlc_queue_srv` (2.x): a server's key in the ebtree is
+//! `inflight ? (inflight + 1) · SRV_EWGHT_MAX / eweight : 0`, with inflight = served + queued and eweight its
+//! effective weight; the pick is the first server of the tree (`fwlc_get_next_server`). The comment there: the
+//! +1 "sorts by weights in case the server is picked", and "servers with no connection are always picked first so
+//! that under low loads, it's not always the single server with the highest weight that gets picked". A server is
+//! re-inserted (`fwlc_srv_reposition`) whenever it takes or releases a connection, and an ebtree keeps equal keys
+//! in insertion order, so among equal keys (in particular among idle servers) the one whose count changed longest
+//! ago comes first: FIFO, least recently used first. Initially that is config order.
 //!
-//! HAProxy's own key is weighted (`src/lb_fwlc.c`, `fwlc_queue_srv`): key = (inflight + 1) · SRV_EWGHT_MAX /
-//! eweight, and 0 for a server with nothing in flight, "so that under low loads it's not always the single server
-//! with the highest weight that gets picked". `weighted_leastconn = 1` uses that key; the default 0 is the plain
-//! count the issue names. HAProxy breaks ties in tree order (servers with equal keys rotate); loadlab breaks them
-//! by configured load at random, which gives the same long-run shares without a per-host rotation state.
+//! Here inflight is this host's connections open or opening to the server (which already includes what HAProxy
+//! counts as queued), eweight is the configured load, and SRV_EWGHT_MAX is the candidates' largest load, so
+//! key = (inflight + 1)·max_load/load: the same order as HAProxy's without its integer truncation (HAProxy's
+//! weights are integers 1–256 scaled by 16; truncation only turns near-ties into ties). A server is "touched"
+//! when this host picks it and when one of its connections ends (close, lost, or failed connect).
+//!
+//! Consequence: an idle host does NOT follow the configured loads. When every server is idle (keys 0), picks go
+//! round-robin in FIFO order, so at low traffic every server gets the same share whatever its load; weights
+//! matter only once servers hold connections. `weighted_leastconn = 0` keeps the plain count of issue 3 (fewest
+//! in flight, ties broken at random in proportion to the configured loads, which does follow the loads when idle).
 //!
 //! The pathology this controller is here to show: a server that refuses every connect within one round trip has
 //! about zero connections in flight, so it is always among the least busy and is tried first far more often than
@@ -23,21 +32,23 @@ use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
 };
 use crate::rng::Rng;
+use crate::time::{SimDuration, SimTime};
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
     name: "least-conn",
-    summary: "fewest in-flight connections on this host's view (HAProxy leastconn); ties by configured load",
+    summary: "HAProxy's weighted leastconn on this host's view: key (in-flight + 1)·max/load, idle first, ties FIFO",
     params: &[ParamInfo {
         key: "weighted_leastconn",
         unit: "0/1",
-        default: 0.0,
+        default: 1.0,
         min: 0.0,
         max: 1.0,
-        help: "0: fewest in-flight (issue 3); 1: HAProxy's fwlc key (in-flight + 1)/weight with idle servers first (lb_fwlc.c)",
+        help: "1: HAProxy's fwlc key (in-flight + 1)·max/weight, idle servers first, ties FIFO (lb_fwlc.c); 0: plain fewest in-flight, ties by load",
     }],
     build,
     formula: Some(formula),
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -45,17 +56,27 @@ fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<B
     per_host(hosts, |_| LeastConn::new(weighted, servers.len()))
 }
 
-/// The closed form: each server's exact pick probability (the least-key servers share it by configured load),
-/// scaled to the sum of the loads.
+/// The closed form, scaled to the sum of the loads: weighted, the first least-key server in config order (the
+/// initial FIFO order) takes everything; plain, the least-count servers share it in proportion to their loads.
 fn formula(spec: &ControllerSpec, loads: &[f64], conns: &[f64]) -> Vec<f64> {
     let weighted = whole(spec.get("weighted_leastconn")) == 1;
-    let keys: Vec<f64> = loads.iter().zip(conns).map(|(&l, &c)| key(weighted, l, c)).collect();
+    let max_load = largest(loads.iter().copied());
+    let keys: Vec<f64> = loads.iter().zip(conns).map(|(&l, &c)| key(weighted, l, c, max_load)).collect();
+    if weighted {
+        let order: Vec<u64> = (0..loads.len() as u64).collect();
+        return first_scaled(loads, &keys, &order);
+    }
     probabilities_scaled(loads, &keys)
 }
 
-/// The sorting key: in-flight count, or HAProxy's (in-flight + 1)/weight with 0 for an idle server. Servers with
-/// no positive load never win (∞).
-fn key(weighted: bool, load: f64, in_flight: f64) -> f64 {
+/// The largest positive value (HAProxy's SRV_EWGHT_MAX stand-in), 0 if none.
+fn largest(loads: impl Iterator<Item = f64>) -> f64 {
+    loads.filter(|l| *l > 0.0).fold(0.0, f64::max)
+}
+
+/// The sorting key. Weighted (`fwlc_queue_srv`): 0 for an idle server, else (in-flight + 1)·max_load/load.
+/// Plain: the in-flight count. Servers with no positive load never win (∞).
+pub fn key(weighted: bool, load: f64, in_flight: f64, max_load: f64) -> f64 {
     if load.is_nan() || load <= 0.0 {
         f64::INFINITY
     } else if !weighted {
@@ -63,8 +84,22 @@ fn key(weighted: bool, load: f64, in_flight: f64) -> f64 {
     } else if in_flight <= 0.0 {
         0.0
     } else {
-        (in_flight + 1.0) / load
+        (in_flight + 1.0) * max_load / load
     }
+}
+
+/// Index of the least key, ties to the smallest `order` (FIFO); `None` if every key is ∞.
+fn first_in_order(keys: &[f64], order: &[u64]) -> Option<usize> {
+    (0..keys.len())
+        .filter(|&i| keys[i].is_finite())
+        .min_by(|&a, &b| keys[a].total_cmp(&keys[b]).then(order[a].cmp(&order[b])))
+}
+
+/// Σ loads on the FIFO-first least-key server, 0 elsewhere.
+fn first_scaled(loads: &[f64], keys: &[f64], order: &[u64]) -> Vec<f64> {
+    let total: f64 = loads.iter().map(|l| l.max(0.0)).sum();
+    let first = first_in_order(keys, order);
+    (0..loads.len()).map(|i| if Some(i) == first { total } else { 0.0 }).collect()
 }
 
 /// Pick probability × Σ loads: the servers at the least key share it in proportion to their loads.
@@ -83,6 +118,11 @@ fn probabilities_scaled(loads: &[f64], keys: &[f64]) -> Vec<f64> {
 #[derive(Clone, Debug)]
 pub struct LeastConn {
     weighted: bool,
+    /// Per server, when its in-flight count last changed on this host (a sequence number): the FIFO order of
+    /// equal keys. Starts as config order.
+    touched: Vec<u64>,
+    /// The next sequence number.
+    clock: u64,
     /// In-flight count per server at this host's last pick (for diagnostics).
     last_in_flight: Vec<u32>,
     /// How many candidates shared the least key at the last pick.
@@ -90,38 +130,78 @@ pub struct LeastConn {
 }
 
 impl LeastConn {
-    /// A balancer for a section of `servers` servers; `weighted` selects HAProxy's weighted key.
+    /// A balancer for a section of `servers` servers; `weighted` selects HAProxy's weighted key and FIFO ties.
     pub fn new(weighted: bool, servers: usize) -> LeastConn {
-        LeastConn { weighted, last_in_flight: vec![0; servers], last_tied: 0 }
+        LeastConn {
+            weighted,
+            touched: (0..servers as u64).collect(),
+            clock: servers as u64,
+            last_in_flight: vec![0; servers],
+            last_tied: 0,
+        }
     }
 
-    fn key_of(&self, c: &Candidate) -> f64 {
-        key(self.weighted, c.configured_load, f64::from(c.in_flight))
+    fn keys(&self, cands: &[Candidate]) -> Vec<f64> {
+        let max_load = largest(cands.iter().map(|c| c.configured_load));
+        cands.iter().map(|c| key(self.weighted, c.configured_load, f64::from(c.in_flight), max_load)).collect()
+    }
+
+    fn order(&self, cands: &[Candidate]) -> Vec<u64> {
+        cands.iter().map(|c| self.touched.get(c.server).copied().unwrap_or(u64::MAX)).collect()
+    }
+
+    /// `fwlc_srv_reposition`: the server's count changed, so it goes behind every other server with its key.
+    fn touch(&mut self, server: usize) {
+        if let Some(t) = self.touched.get_mut(server) {
+            *t = self.clock;
+            self.clock += 1;
+        }
     }
 }
 
 impl Controller for LeastConn {
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
         let cands = view.candidates;
-        let least = cands.iter().map(|c| self.key_of(c)).fold(f64::INFINITY, f64::min);
+        let keys = self.keys(cands);
+        let least = keys.iter().copied().fold(f64::INFINITY, f64::min);
         if !least.is_finite() {
             return None;
         }
-        let chosen = pick_weighted(cands, rng, |_, c| if self.key_of(c) == least { c.configured_load } else { 0.0 })?;
-        self.last_tied = cands.iter().filter(|c| self.key_of(c) == least).count();
+        let chosen = if self.weighted {
+            first_in_order(&keys, &self.order(cands))?
+        } else {
+            pick_weighted(cands, rng, |i, c| if keys[i] == least { c.configured_load } else { 0.0 })?
+        };
+        self.last_tied = keys.iter().filter(|&&k| k == least).count();
         for c in cands {
             if let Some(slot) = self.last_in_flight.get_mut(c.server) {
                 *slot = c.in_flight;
             }
         }
+        self.touch(cands[chosen].server);
         Some(chosen)
     }
 
-    /// The exact probability of picking each candidate now, scaled to the sum of their configured loads.
+    fn on_connect(&mut self, _now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
+        if !ok {
+            self.touch(server); // the failed attempt is no longer in flight
+        }
+    }
+
+    fn on_close(&mut self, _now: SimTime, server: usize, _held: SimDuration) {
+        self.touch(server);
+    }
+
+    /// The probability of picking each candidate now, scaled to the sum of their configured loads (weighted:
+    /// the FIFO-first least-key server takes it all).
     fn weights(&self, view: &HostView<'_>, out: &mut Vec<f64>) {
         let loads: Vec<f64> = view.candidates.iter().map(|c| c.configured_load).collect();
-        let keys: Vec<f64> = view.candidates.iter().map(|c| self.key_of(c)).collect();
-        out.extend(probabilities_scaled(&loads, &keys));
+        let keys = self.keys(view.candidates);
+        if self.weighted {
+            out.extend(first_scaled(&loads, &keys, &self.order(view.candidates)));
+        } else {
+            out.extend(probabilities_scaled(&loads, &keys));
+        }
     }
 
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
@@ -171,21 +251,86 @@ mod tests {
         let seed = 31;
         let freq = frequencies(&mut LeastConn::new(false, 3), &cands, 200_000, seed);
         assert!((freq[0] - 0.25).abs() < 0.005 && freq[1] == 0.0, "{freq:?}; seed={seed}");
-        let spec = ControllerSpec::new("least-conn").unwrap();
+        let mut spec = ControllerSpec::new("least-conn").unwrap();
+        spec.set("weighted_leastconn", 0.0).unwrap();
         assert_eq!(formula(&spec, &[50.0, 500.0, 150.0], &[1.0, 2.0, 1.0]), vec![175.0, 0.0, 525.0]);
     }
 
     #[test]
     fn haproxy_key_weighs_by_load_and_puts_idle_servers_first() {
         // Keys (n + 1)/w: server 0: 3/50 = 0.06, server 1: 5/200 = 0.025, server 2: idle → 0.
-        let mut spec = ControllerSpec::new("least-conn").unwrap();
-        spec.set("weighted_leastconn", 1.0).unwrap();
+        let spec = ControllerSpec::new("least-conn").unwrap(); // weighted is the default
         assert_eq!(formula(&spec, &[50.0, 200.0, 100.0], &[2.0, 4.0, 0.0]), vec![0.0, 0.0, 350.0]);
         // Without the idle one, the lower key wins although it has more in flight (4 > 2).
         assert_eq!(formula(&spec, &[50.0, 200.0], &[2.0, 4.0]), vec![0.0, 250.0]);
         // The plain count would take server 0 instead.
-        let plain = ControllerSpec::new("least-conn").unwrap();
+        let mut plain = ControllerSpec::new("least-conn").unwrap();
+        plain.set("weighted_leastconn", 0.0).unwrap();
         assert_eq!(formula(&plain, &[50.0, 200.0], &[2.0, 4.0]), vec![250.0, 0.0]);
+    }
+
+    /// HAProxy's own key (`fwlc_queue_srv`): eweight = weight × BE_WEIGHT_SCALE (16), SRV_EWGHT_MAX = 256 × 16,
+    /// unsigned integer division.
+    fn haproxy_key(weight: u64, inflight: u64) -> u64 {
+        if inflight == 0 {
+            0
+        } else {
+            (inflight + 1) * 4096 / (weight * 16)
+        }
+    }
+
+    #[test]
+    fn the_key_is_haproxys_on_hand_computed_cases() {
+        // max load 200: (2 + 1)·200/50 = 12, (4 + 1)·200/200 = 5, (1 + 1)·200/100 = 4, idle 0.
+        assert_eq!(key(true, 50.0, 2.0, 200.0), 12.0);
+        assert_eq!(key(true, 200.0, 4.0, 200.0), 5.0);
+        assert_eq!(key(true, 100.0, 1.0, 200.0), 4.0);
+        assert_eq!(key(true, 100.0, 0.0, 200.0), 0.0);
+        assert_eq!(key(true, 0.0, 0.0, 200.0), f64::INFINITY);
+        // HAProxy's integers for the same cases (max weight 256): 3·4096/800 = 15, 5·4096/3200 = 6,
+        // 2·4096/1600 = 5, 0: the same order. With max weight 256 the key is HAProxy's before truncation.
+        assert_eq!([haproxy_key(50, 2), haproxy_key(200, 4), haproxy_key(100, 1)], [15, 6, 5]);
+        assert!((key(true, 50.0, 2.0, 256.0) - 15.36).abs() < 1e-12);
+        // Every pair HAProxy orders strictly is ordered the same way here (weights 1..=256, in flight 0..=8).
+        let cases: Vec<(u64, u64)> = (1..=256).step_by(17).flat_map(|w| (0..=8).map(move |n| (w, n))).collect();
+        for &(wa, na) in &cases {
+            for &(wb, nb) in &cases {
+                let (ha, hb) = (haproxy_key(wa, na), haproxy_key(wb, nb));
+                let (ka, kb) = (key(true, wa as f64, na as f64, 256.0), key(true, wb as f64, nb as f64, 256.0));
+                if ha < hb {
+                    assert!(ka < kb, "({wa},{na}) vs ({wb},{nb}): haproxy {ha} < {hb}, here {ka} ≥ {kb}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn idle_servers_are_taken_in_fifo_order_least_recently_used_first() {
+        // All idle (keys 0): the first pick is config order's first; each pick or release sends the server to the
+        // back of its key's line, so idle picks go round-robin whatever the loads.
+        let mut lc = LeastConn::new(true, 3);
+        let mut rng = Rng::new(7, Stream::Balancing);
+        let idle = [cand(0, 325.0, 0), cand(1, 50.0, 0), cand(2, 200.0, 0)];
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &idle, load_index: None };
+        let order: Vec<usize> = (0..6).map(|_| lc.pick(&view, &mut rng).unwrap()).collect();
+        assert_eq!(order, vec![0, 1, 2, 0, 1, 2]);
+        // Server 0's connection closes: it was used longest ago but now goes behind 1 and 2.
+        lc.on_close(0, 0, 0);
+        assert_eq!(lc.pick(&view, &mut rng), Some(1));
+        assert_eq!(lc.pick(&view, &mut rng), Some(2));
+        assert_eq!(lc.pick(&view, &mut rng), Some(0));
+        // A failed connect repositions too (2 goes behind 0); a successful one does not (still in flight).
+        lc.on_connect(0, 2, false, 0);
+        lc.on_connect(0, 0, true, 0);
+        let next: Vec<usize> = (0..3).map(|_| lc.pick(&view, &mut rng).unwrap()).collect();
+        assert_eq!(next, vec![1, 0, 2]);
+        // Equal non-zero keys are FIFO as well: (1 + 1)·325/325 = 2 = (1 + 1)·325/325.
+        let busy = [cand(0, 325.0, 1), cand(1, 325.0, 1)];
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &busy, load_index: None };
+        let mut lc = LeastConn::new(true, 2);
+        lc.on_close(0, 0, 0);
+        assert_eq!(lc.pick(&view, &mut rng), Some(1));
+        assert_eq!(lc.pick(&view, &mut rng), Some(0));
     }
 
     impl LeastConn {

@@ -27,7 +27,7 @@ use crate::rng;
 
 /// `p2c`: the power of two choices proposed on the seed task (pick `choices` by weight, keep the least busy).
 pub const P2C: ControllerInfo = p2c::INFO;
-/// `least-conn`: fewest in-flight connections on this host's view (HAProxy leastconn's idea).
+/// `least-conn`: HAProxy's weighted leastconn on this host's view (key (in-flight + 1)·max/load, ties FIFO).
 pub const LEAST_CONN: ControllerInfo = least_conn::INFO;
 /// `envoy-least-request`: Envoy's least_request load balancer with slow start, outlier detection and panic mode.
 pub const ENVOY_LEAST_REQUEST: ControllerInfo = envoy::INFO;

@@ -48,6 +48,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     ],
     build,
     formula: None,
+    probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
