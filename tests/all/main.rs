@@ -8,6 +8,7 @@ mod cli;
 mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
+mod fuzz;
 mod invariants;
 mod model_sahana;
 mod operators;
