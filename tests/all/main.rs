@@ -13,4 +13,5 @@ mod invariants;
 mod model_sahana;
 mod operators;
 mod queueing;
+mod reliability;
 mod support;
