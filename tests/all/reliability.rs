@@ -14,7 +14,13 @@ use loadlab::time::SECOND;
 const TOTAL_RATE: f64 = 7572.8;
 
 fn spec(pairs: &[(&str, &str)], duration_s: f64) -> RunSpec {
-    RunSpec { sets: sets(pairs), seed: 1, duration_s: Some(duration_s), time_step_s: Some(duration_s), ..Default::default() }
+    RunSpec {
+        sets: sets(pairs),
+        seed: 1,
+        duration_s: Some(duration_s),
+        time_step_s: Some(duration_s),
+        ..Default::default()
+    }
 }
 
 fn assert_one_line(e: &str, names: &str) {
