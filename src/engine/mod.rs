@@ -436,6 +436,10 @@ mod tests {
         assert_eq!(run(10, 1), run(10, 1));
         assert_ne!(run(10, 1), run(11, 1), "a changed event time changes the hash");
         assert_ne!(run(10, 1), run(10, 2), "a changed command argument changes the hash");
+        // The seed enters the hash from the start: the same trace under two seeds hashes differently.
+        let seeded = |seed: u64| Engine::new(Toy::default(), seed, [(10, Ev::Tick(1))]).trace_hash();
+        assert_ne!(seeded(1), seeded(2));
+        assert_ne!(seeded(0), seeded(1));
     }
 
     #[test]
@@ -453,8 +457,14 @@ mod tests {
     fn a_push_into_the_past_is_counted() {
         let mut ctx: Ctx<Ev> = Ctx::new();
         ctx.now = 10;
+        assert_eq!((ctx.events_in_past(), ctx.events_dropped(), ctx.pending()), (0, 0, 0));
         ctx.push(5, Ev::Tick(0));
         assert_eq!(ctx.events_in_past(), 1);
         assert_eq!(ctx.queue.pop(), Some((10, Ev::Tick(0))));
+        // Now is not the past.
+        ctx.push(10, Ev::Tick(1));
+        ctx.after(0, Ev::Tick(2));
+        assert_eq!(ctx.events_in_past(), 1);
+        assert_eq!(ctx.pending(), 2);
     }
 }

@@ -59,13 +59,13 @@ fn rates_the_clock_cannot_represent_are_refused_in_one_line() {
     let e = registry::build("mmc", &spec(&[("service_ms", "0.001")], 0.001)).err().expect("refused");
     assert_one_line(&e, "service_ms");
     // plain-s1 at rate_scale 1000 is 7.57×10⁶ req/s, under the cap; a ×1000 surge on top is not.
-    assert!(TOTAL_RATE * 1000.0 < limits::MAX_ARRIVAL_RATE && TOTAL_RATE * 1e6 > limits::MAX_ARRIVAL_RATE);
+    const { assert!(TOTAL_RATE * 1000.0 < limits::MAX_ARRIVAL_RATE && TOTAL_RATE * 1e6 > limits::MAX_ARRIVAL_RATE) };
     let e = registry::build("plain-s1", &spec(&[("rate_scale", "1000"), ("surge", "1000@0")], 0.01)).err();
     assert_one_line(&e.expect("refused"), "surge");
     // The same surge applied live is refused too, and changes nothing.
     let mut live = registry::build("plain-s1", &spec(&[("rate_scale", "1000")], 0.001)).unwrap();
     let before = live.trace_hash();
-    assert_one_line(&live.apply_text("surge:1000").err().expect("refused"), "surge");
+    assert_one_line(&live.apply_text("surge:1000").expect_err("refused"), "surge");
     assert_eq!(live.trace_hash(), before);
     // A rate just under the cap still runs and its clock advances: mmc's 160 slots at ρ 0.8 with a 13 µs
     // service take 0.8 × 160 / 13 µs = 9.85×10⁶ req/s.
@@ -115,7 +115,7 @@ fn conn_p_failure_windows_cost_nothing_until_failures_arrive() {
 #[test]
 fn configs_over_the_memory_budget_are_refused_naming_the_keys_to_lower() {
     // 10 000 hosts × 4096 servers × 92 bytes = 3.8 GB of balancer state: over half the 1 GiB budget.
-    assert!(10_000 * 4096 * limits::BYTES_PER_HOST_SERVER > limits::MEMORY_BUDGET_BYTES / 2);
+    const { assert!(10_000 * 4096 * limits::BYTES_PER_HOST_SERVER > limits::MEMORY_BUDGET_BYTES / 2) };
     let e = registry::build("mmc", &spec(&[("servers", "4096"), ("hosts", "10000")], 0.01)).err().expect("refused");
     assert_one_line(&e, "lower hosts or servers");
     // Just under half the budget builds: 5000 hosts × 1000 servers × 92 B = 460 MB ≤ 512 MiB.
