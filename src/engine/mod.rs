@@ -376,6 +376,7 @@ mod tests {
         let names: Vec<_> = e.model().seen.iter().map(|(t, n)| (*t, n.as_str())).collect();
         assert_eq!(names, [(5, "tick0"), (10, "tick1"), (10, "tick2")]);
         assert_eq!(e.now(), 100);
+        assert_eq!(e.events(), 3);
     }
 
     #[test]
@@ -387,6 +388,7 @@ mod tests {
         e.run_until(100, u64::MAX);
         let names: Vec<_> = e.model().seen.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, ["mark1", "tick0", "mark2", "mark3", "tick1", "tick2"]);
+        assert_eq!(e.events(), 6, "commands count as events");
     }
 
     #[test]
