@@ -2,13 +2,17 @@
 #   make serve   build the web app and serve it on http://127.0.0.1:8080
 #   make test    every test: native (unit, integration, CLI), wasm (trace hashes and the web components, in
 #                headless Chromium) and end-to-end (Playwright)
+# Slow checks, before calling an issue done (not part of make test):
+#   make fuzz          the property tests' long run: 10⁶ cases (LOADLAB_FUZZ_CASES, LOADLAB_FUZZ_SEED to change)
+#   make mutants       cargo-mutants over the engine, the invariant checker, the trace hash and the controllers'
+#                      formulas; make mutants-quick runs the three-file subset with the unit tests only
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 CLI := target/release/loadlab
 
-.PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots
+.PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots fuzz mutants mutants-quick
 
 serve: tools-web
 	trunk serve --offline --release
@@ -48,3 +52,25 @@ test-e2e: build-web test-native
 # Desktop and phone screenshots of the main states into shots/ (not a test; for looking at the page).
 screenshots: build-web
 	node scripts/screenshots.mjs
+
+fuzz:
+	cargo test --release -- --ignored fuzz
+
+# Mutation testing. Each mutant rebuilds the crate in the fast `mutants` profile (Cargo.toml) and runs the tests
+# that judge these files: the unit tests (the engine's toy model, the corrupted invariants, the controllers'
+# formulas) and the integration tests named in MUTANTS_TESTS. Survivors are listed in mutants.out/missed.txt.
+MUTANTS_FILES := src/engine/mod.rs src/engine/run.rs src/models/section/invariants.rs \
+	src/controller/mediawiki/loadmonitor.rs src/controller/mediawiki/conn_p.rs src/controller/mediawiki/pid.rs \
+	$(wildcard src/controller/production/*.rs)
+MUTANTS_TESTS ?= engine invariants controller determinism reliability fuzz
+MUTANTS_QUICK := src/engine/mod.rs src/models/section/invariants.rs src/controller/mediawiki/conn_p.rs
+
+mutants:
+	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --profile mutants --test-tool cargo --timeout 900 --build-timeout 900 \
+		$(addprefix --file ,$(MUTANTS_FILES)) -- --lib --test all -- $(MUTANTS_TESTS)
+
+mutants-quick:
+	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --profile mutants --test-tool cargo --timeout 120 --build-timeout 600 \
+		$(addprefix --file ,$(MUTANTS_QUICK)) -- --lib -- invariants controller::mediawiki engine::

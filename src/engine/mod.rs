@@ -376,6 +376,7 @@ mod tests {
         let names: Vec<_> = e.model().seen.iter().map(|(t, n)| (*t, n.as_str())).collect();
         assert_eq!(names, [(5, "tick0"), (10, "tick1"), (10, "tick2")]);
         assert_eq!(e.now(), 100);
+        assert_eq!(e.events(), 3);
     }
 
     #[test]
@@ -387,6 +388,7 @@ mod tests {
         e.run_until(100, u64::MAX);
         let names: Vec<_> = e.model().seen.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, ["mark1", "tick0", "mark2", "mark3", "tick1", "tick2"]);
+        assert_eq!(e.events(), 6, "commands count as events");
     }
 
     #[test]
@@ -436,6 +438,12 @@ mod tests {
         assert_eq!(run(10, 1), run(10, 1));
         assert_ne!(run(10, 1), run(11, 1), "a changed event time changes the hash");
         assert_ne!(run(10, 1), run(10, 2), "a changed command argument changes the hash");
+        // The seed enters the hash from the start: the same trace under two seeds hashes differently.
+        let seeded = |seed: u64| Engine::new(Toy::default(), seed, [(10, Ev::Tick(1))]).trace_hash();
+        let mut hashes: Vec<u64> = (0..16).map(seeded).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), 16, "two of 16 seeds share a trace hash");
     }
 
     #[test]
@@ -453,8 +461,14 @@ mod tests {
     fn a_push_into_the_past_is_counted() {
         let mut ctx: Ctx<Ev> = Ctx::new();
         ctx.now = 10;
+        assert_eq!((ctx.events_in_past(), ctx.events_dropped(), ctx.pending()), (0, 0, 0));
         ctx.push(5, Ev::Tick(0));
         assert_eq!(ctx.events_in_past(), 1);
         assert_eq!(ctx.queue.pop(), Some((10, Ev::Tick(0))));
+        // Now is not the past.
+        ctx.push(10, Ev::Tick(1));
+        ctx.after(0, Ev::Tick(2));
+        assert_eq!(ctx.events_in_past(), 1);
+        assert_eq!(ctx.pending(), 2);
     }
 }

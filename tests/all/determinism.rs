@@ -99,3 +99,20 @@ fn a_live_action_replays_exactly_from_its_link() {
     live.run_until(40 * SECOND, u64::MAX);
     assert_eq!(before, live.summary());
 }
+
+#[test]
+fn a_changed_event_time_changes_the_section_trace_hash() {
+    // One M/M/1 server at ρ 0.01 (1 req/s, 10 ms service): requests almost never overlap, so a 1 µs longer round
+    // trip moves every connect and query end by 1 µs and changes nothing else, neither the order of events nor
+    // their kinds. Only the times differ, so only a hash that mixes in event times tells the runs apart.
+    let run = |rtt_ms: &str| {
+        let pairs = [("servers", "1"), ("slots", "1"), ("utilization", "0.01"), ("rtt_ms", rtt_ms)];
+        let (_, sim) = crate::support::run("mmc", "static", &pairs, 200, 31);
+        sim.summary()
+    };
+    let (a, b) = (run("0.001"), run("0.002"));
+    assert_eq!((a.events, a.requests, a.completed), (b.events, b.requests, b.completed), "the runs diverged");
+    assert!(a.requests > 100, "{a:?}");
+    assert_ne!(a.trace_hash, b.trace_hash, "a 1 µs shift of every connect left the trace hash unchanged");
+    assert_eq!(a.trace_hash, run("0.001").trace_hash);
+}

@@ -112,3 +112,97 @@ impl Section {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker itself: a healthy state passes, and each law, broken by hand, is reported by name.
+    use super::super::model::Section;
+    use super::super::request::Phase;
+    use crate::engine::Engine;
+
+    /// mmc with 2 servers of 2 slots, 2 hosts of 3 workers and a backlog of 50, at ρ 0.95: 6 workers for 4
+    /// slots, so servers queue and hosts backlog. Stepped until every structure the checks read is populated.
+    fn busy_section() -> Engine<Section> {
+        let pairs: Vec<(String, String)> =
+            [("servers", "2"), ("slots", "2"), ("utilization", "0.95"), ("hosts", "2"), ("workers", "3")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let cfg = crate::scenario::build("mmc", "static", &pairs).unwrap();
+        let mut engine = Section::build(cfg, 5).unwrap();
+        for _ in 0..200_000 {
+            let m = engine.model();
+            let ready = m.hosts.iter().any(|h| !h.backlog.is_empty())
+                && m.servers.iter().all(|s| !s.queue.is_empty() && s.conns.len() >= 2 && s.busy_slots == 2);
+            if ready {
+                assert_eq!(m.check_invariants(), Ok(()), "the healthy state fails");
+                return engine;
+            }
+            engine.step_event();
+        }
+        panic!("never reached a state with queues and backlogs");
+    }
+
+    fn backlogged_host(m: &Section) -> usize {
+        m.hosts.iter().position(|h| !h.backlog.is_empty()).unwrap()
+    }
+
+    /// Each corruption with the words its report must contain.
+    #[allow(clippy::type_complexity)]
+    const CORRUPTIONS: &[(&str, fn(&mut Section))] = &[
+        ("requests not conserved", |m| m.arrived += 1),
+        ("a probe is in phase", |m| {
+            let r = m.servers[0].queue[0] as usize;
+            m.requests[r].probe = true;
+        }),
+        ("still choosing a server", |m| {
+            let r = m.servers[0].queue[0] as usize;
+            m.requests[r].phase = Phase::Starting;
+        }),
+        ("live probe count", |m| m.live_probes += 1),
+        ("live request count", |m| {
+            m.live_requests += 1;
+            m.arrived += 1;
+        }),
+        ("busy workers > pool", |m| {
+            m.hosts[0].busy_workers = m.cfg.workers_per_host.unwrap() + 1;
+        }),
+        ("> bound", |m| m.cfg.backlog_per_host = 0),
+        ("workers/backlog", |m| {
+            let h = backlogged_host(m);
+            m.hosts[h].backlog.pop_back();
+        }),
+        ("in_flight", |m| m.hosts[0].in_flight[1] += 1),
+        ("≠ sum over hosts", |m| m.busy_workers += 1),
+        ("conns ≠", |m| {
+            let first = m.servers[1].conns[0];
+            m.servers[1].conns.push(first);
+        }),
+        ("points elsewhere", |m| m.servers[1].conns.swap(0, 1)),
+        ("queue", |m| {
+            let first = m.servers[0].queue[0];
+            m.servers[0].queue.push_back(first);
+        }),
+        ("busy slots", |m| m.servers[0].busy_slots += 1),
+        ("idle slot while", |m| {
+            // A running query moved back to the queue, with every count kept consistent but the slot left idle.
+            let s = &m.servers[0];
+            let r = *s.conns.iter().find(|&&r| m.requests[r as usize].phase == Phase::Querying).unwrap();
+            m.requests[r as usize].phase = Phase::Queued;
+            m.servers[0].queue.push_back(r);
+            m.servers[0].busy_slots -= 1;
+        }),
+    ];
+
+    #[test]
+    fn every_corrupted_invariant_is_reported() {
+        for (words, corrupt) in CORRUPTIONS {
+            let mut engine = busy_section();
+            corrupt(engine.model_mut_for_output());
+            match engine.model().check_invariants() {
+                Ok(()) => panic!("corruption '{words}' passed the checker"),
+                Err(e) => assert!(e.contains(words), "corruption '{words}' reported as: {e}"),
+            }
+        }
+    }
+}
