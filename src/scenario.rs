@@ -47,7 +47,7 @@ pub const EVENTSIM_S1: &[(&str, Role, f64, f64)] = &[
 /// The server the EventSimulator fault scenarios break.
 pub const FAULTY_SERVER: &str = "db1119";
 
-use crate::engine::keys::{parse_count, parse_number};
+use crate::engine::keys::{parse_count, parse_number, quote};
 pub use crate::engine::keys::{KeyInfo, KeyKind};
 
 const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
@@ -112,21 +112,21 @@ fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
 /// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
 pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
     const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s)";
-    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: '{raw}' has no @time; {USAGE}"))?;
+    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: {} has no @time; {USAGE}", quote(raw)))?;
     let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0];
     let server_name = parts.get(1).copied().unwrap_or("");
     let server = cfg.server_index(server_name).ok_or_else(|| {
         let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-        format!("fault: unknown server '{server_name}'; valid servers: {}", names.join(", "))
+        format!("fault: unknown server {}; valid servers: {}", quote(server_name), names.join(", "))
     })?;
     let args = &parts[2.min(parts.len())..];
     let arity = |n: usize| {
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!("fault: '{raw}': {kind} takes {n} argument(s); {USAGE}"))
+            Err(format!("fault: {}: {kind} takes {n} argument(s); {USAGE}", quote(raw)))
         }
     };
     let fault = match kind {
@@ -145,7 +145,7 @@ pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> 
                 warmup: from_secs_f64(parse_number("cold warm-up", args[1], 0.0, 1e6, "s")?),
             }
         }
-        _ => return Err(format!("fault: unknown kind '{kind}'; {USAGE}")),
+        _ => return Err(format!("fault: unknown kind {}; {USAGE}", quote(kind))),
     };
     Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Fault { server, fault } })
 }
@@ -153,7 +153,7 @@ pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> 
 /// Parses `KIND[:SERVER[:ARG]]@SECONDS` into a scheduled operator override against `cfg`'s servers.
 pub fn parse_operator(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
     const USAGE: &str = "expected KIND[:SERVER[:ARG]]@SECONDS with KIND one of depool, drain (over s), repool (ramp s), pin (weight), unpin, controller-off, controller-on";
-    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("operator: '{raw}' has no @time; {USAGE}"))?;
+    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("operator: {} has no @time; {USAGE}", quote(raw)))?;
     let at = from_secs_f64(parse_number("operator time", at, 0.0, 1e6, "s")?);
     let parts: Vec<&str> = spec.split(':').collect();
     let kind = parts[0];
@@ -162,14 +162,14 @@ pub fn parse_operator(cfg: &Config, raw: &str) -> Result<ScheduledCommand, Strin
         if parts.len() == 1 + servers + n {
             Ok(())
         } else {
-            Err(format!("operator: '{raw}': {kind} takes {} field(s) after the kind; {USAGE}", servers + n))
+            Err(format!("operator: {}: {kind} takes {} field(s) after the kind; {USAGE}", quote(raw), servers + n))
         }
     };
     let server = || {
         let name = server_part.unwrap_or("");
         cfg.server_index(name).ok_or_else(|| {
             let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-            format!("operator: unknown server '{name}'; valid servers: {}", names.join(", "))
+            format!("operator: unknown server {}; valid servers: {}", quote(name), names.join(", "))
         })
     };
     let seconds = |what: &str, raw: &str| parse_number(what, raw, 0.0, 1e6, "s").map(from_secs_f64);
@@ -190,14 +190,14 @@ pub fn parse_operator(cfg: &Config, raw: &str) -> Result<ScheduledCommand, Strin
         }
         "controller-off" => arity(0, 0).map(|_| Operator::ControllerOff)?,
         "controller-on" => arity(0, 0).map(|_| Operator::ControllerOn)?,
-        _ => return Err(format!("operator: unknown kind '{kind}'; {USAGE}")),
+        _ => return Err(format!("operator: unknown kind {}; {USAGE}", quote(kind))),
     };
     Ok(ScheduledCommand { at, command: Command::Operator(op) })
 }
 
 fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
     let (factor, at) =
-        raw.split_once('@').ok_or_else(|| format!("surge: '{raw}' should be FACTOR@SECONDS, like 2@40"))?;
+        raw.split_once('@').ok_or_else(|| format!("surge: {} should be FACTOR@SECONDS, like 2@40", quote(raw)))?;
     let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
     let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
     Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
@@ -209,7 +209,7 @@ fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
 /// `<server>.latency_ms`, or one of the controller's parameters. Returns a one-line error naming what is valid.
 pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
     let info = scenario_info(scenario)
-        .ok_or_else(|| format!("unknown scenario '{scenario}'; valid scenarios: {}", scenario_names()))?;
+        .ok_or_else(|| format!("unknown scenario {}; valid scenarios: {}", quote(scenario), scenario_names()))?;
     let mut spec = ControllerSpec::new(controller)?;
     let get = |key: &str| sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
 
@@ -227,7 +227,8 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             let mut valid: Vec<&str> = keys_for(info.name).map(|k| k.key).collect();
             valid.extend(spec.info().params.iter().map(|p| p.key));
             format!(
-                "unknown key '{key}' for scenario {} with controller {}; valid keys: {}",
+                "unknown key {} for scenario {} with controller {}; valid keys: {}",
+                quote(key),
                 info.name,
                 spec.name(),
                 valid.join(", ")
@@ -242,7 +243,7 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             }
             KeyKind::Choice(options) => {
                 if !options.contains(&raw.trim()) {
-                    return Err(format!("{key}: '{raw}' is not valid; expected one of {}", options.join(", ")));
+                    return Err(format!("{key}: {} is not valid; expected one of {}", quote(raw), options.join(", ")));
                 }
             }
             KeyKind::FaultSpec => {}
@@ -374,7 +375,7 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                 if let Some((server, field)) = key.split_once('.') {
                     let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
                     let i = cfg.server_index(server).ok_or_else(|| {
-                        format!("{key}: unknown server '{server}'; valid servers: {}", names.join(", "))
+                        format!("{}: unknown server {}; valid servers: {}", quote(key), quote(server), names.join(", "))
                     })?;
                     match field {
                         "load" => cfg.servers[i].load = parse_number(key, raw, 0.0, 1e6, "weight")?,
@@ -383,7 +384,9 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                         }
                         _ => {
                             return Err(format!(
-                                "{key}: unknown server field '{field}'; valid: <server>.load, <server>.latency_ms"
+                                "{}: unknown server field {}; valid: <server>.load, <server>.latency_ms",
+                                quote(key),
+                                quote(field)
                             ))
                         }
                     }

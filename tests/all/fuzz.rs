@@ -785,7 +785,7 @@ fn url_round_trip(state: UrlState) -> Result<(), TestCaseError> {
 #[test]
 #[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
 fn fuzz_long_url_states_round_trip() {
-    check("url_round_trip_long", long_cases(150), url_state(), urlstate::to_query, url_round_trip);
+    check("url_round_trip_long", long_cases(151), url_state(), urlstate::to_query, url_round_trip);
 }
 
 #[test]

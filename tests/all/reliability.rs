@@ -159,3 +159,12 @@ fn url_notices_are_one_line() {
     }
     assert!(!parsed.ignored.is_empty());
 }
+
+#[test]
+fn scenario_key_errors_quote_what_was_typed_in_one_line() {
+    // Found by fuzz::fuzz_long_scenario_builds_from_random_keys: a server name with a newline was echoed raw.
+    for (key, value) in [("fault", "surge:2\n3@0"), ("operator", "depool:s\n1@1"), ("s1\n.load", "1"), ("x\ny", "1")] {
+        let e = registry::build("mmc", &spec(&[(key, value)], 1.0)).err().expect("refused");
+        assert!(!e.contains('\n') && e.contains("\\n"), "{key}={value:?}: {e:?}");
+    }
+}
