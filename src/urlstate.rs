@@ -118,7 +118,15 @@ pub fn encode(s: &str) -> String {
 
 /// Shortens text for a notice.
 fn clip(s: &str) -> String {
-    let mut c: String = s.chars().take(40).collect();
+    // Control characters escaped (a %0A in a link must not make a notice two lines), at most 40 kept.
+    let mut c = String::new();
+    for ch in s.chars().take(40) {
+        if ch.is_control() {
+            c.extend(ch.escape_default());
+        } else {
+            c.push(ch);
+        }
+    }
     if s.chars().count() > 40 {
         c.push('…');
     }
@@ -203,16 +211,18 @@ pub fn parse_query(query: &str) -> Parsed {
     // Every other key is a `--set` pair, kept if both controllers' builds accept it with the ones kept so far
     // (so one bad value never takes the good ones down with it). A lesson's own keys come last, unless the link
     // already sets them.
-    let mut rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
-    if let (Some(def), Some(_)) = (def, state.lesson) {
-        for (k, v) in def.lesson_sets {
-            if !rest.iter().any(|(key, _)| key == k) {
-                rest.push((k.to_string(), v.to_string()));
-            }
-        }
-    }
+    // "Sets them" means with a value that was kept: a link with `workers=` (ignored) still gets the lesson's
+    // workers, so the cleaned link parses to the same state.
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
     if let Some(def) = def {
         keep_valid(def, &mut state, rest, &mut ignored);
+        if state.lesson.is_some() {
+            let lesson: Vec<(String, String)> = (def.lesson_sets.iter())
+                .filter(|(k, _)| !state.sets.iter().any(|(key, _)| key == k))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            keep_valid(def, &mut state, lesson, &mut ignored);
+        }
     }
     Parsed { state, ignored }
 }
@@ -256,8 +266,10 @@ fn keep_valid(def: &'static ScenarioDef, state: &mut UrlState, rest: Vec<(String
     if rest.is_empty() {
         return;
     }
-    if builds(def, state, &rest).is_ok() {
-        state.sets = rest;
+    let mut all = state.sets.clone();
+    all.extend(rest.iter().cloned());
+    if builds(def, state, &all).is_ok() {
+        state.sets = all;
         return;
     }
     for (k, v) in rest {

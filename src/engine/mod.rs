@@ -125,6 +125,8 @@ pub fn trace_seed(seed: u64) -> u64 {
 
 /// Trace-hash word that marks a command (events use their own kinds).
 const COMMAND_WORD: u64 = 5;
+/// Trace-hash word that marks a command applied live with [`Engine::apply`].
+const LIVE_COMMAND_WORD: u64 = 7;
 
 /// One run of a model: the clock, the queue, the commands waiting for their time and the trace.
 pub struct Engine<M: Model> {
@@ -237,7 +239,7 @@ impl<M: Model> Engine<M> {
             self.trace_hash = h;
             self.commands_applied += 1;
             // Validated when scheduled; one that no longer fits the state changes nothing.
-            let _ = self.apply(command);
+            let _ = self.apply_unhashed(command);
             return true;
         }
         let Some((time, event)) = self.ctx.queue.pop() else {
@@ -269,6 +271,17 @@ impl<M: Model> Engine<M> {
 
     /// Applies a command now. Returns a one-line reason, and changes nothing, if the model refuses it.
     pub fn apply(&mut self, command: M::Command) -> Result<(), String> {
+        self.model.validate(&command)?;
+        // A live command enters the trace like a scheduled one (its own marker word, so "applied now" and
+        // "scheduled for now" are told apart).
+        let mut h = mix(mix(self.trace_hash, self.ctx.now), LIVE_COMMAND_WORD | self.commands_applied << 8);
+        M::command_words(&command, &mut |w| h = mix(h, w));
+        self.trace_hash = h;
+        self.commands_applied += 1;
+        self.apply_unhashed(command)
+    }
+
+    fn apply_unhashed(&mut self, command: M::Command) -> Result<(), String> {
         self.model.validate(&command)?;
         self.model.on_command(&mut self.ctx, &command);
         if self.applied.len() >= limits::MAX_APPLIED_LOG {
@@ -438,6 +451,13 @@ mod tests {
         assert_eq!(run(10, 1), run(10, 1));
         assert_ne!(run(10, 1), run(11, 1), "a changed event time changes the hash");
         assert_ne!(run(10, 1), run(10, 2), "a changed command argument changes the hash");
+        let live = |mark: u32| {
+            let mut e = engine();
+            e.apply(Cmd::Mark(mark)).unwrap();
+            e.trace_hash()
+        };
+        assert_ne!(live(1), live(2), "a live command's argument changes the hash");
+        assert_ne!(live(1), engine().trace_hash(), "a live command enters the hash");
         // The seed enters the hash from the start: the same trace under two seeds hashes differently.
         let seeded = |seed: u64| Engine::new(Toy::default(), seed, [(10, Ev::Tick(1))]).trace_hash();
         let mut hashes: Vec<u64> = (0..16).map(seeded).collect();

@@ -150,7 +150,6 @@ fn the_cold_warm_up_is_bounded_in_the_library_too() {
 }
 
 #[test]
-#[ignore = "src/urlstate.rs quotes keys and values raw: a %0A in a link gives a two-line notice (issue 8 item 9; the page helper's file)"]
 fn url_notices_are_one_line() {
     // Found by fuzz::fuzz_mutated_links_only_give_notices; the minimal link it shrank to.
     let parsed = loadlab::urlstate::parse_query("scenario=plain-s1&controller=static&%0Aspeed=1");
