@@ -60,3 +60,32 @@ fn bad_urls_give_notices_not_panics() {
     assert_eq!(parsed.state.scenario, "slow");
     assert_eq!(parsed.ignored.len(), 4, "{:?}", parsed.ignored);
 }
+
+#[wasm_bindgen_test]
+fn a_deep_backlog_that_fails_at_once_does_not_overflow_the_stack() {
+    // Issue 8's reproducer: one server depooled at 10 s while one worker's 5000-request backlog waits; every
+    // backlogged request then fails at once. The wasm32 release build threw "Maximum call stack size exceeded"
+    // here when each failure started the next request recursively; the start is now a loop.
+    let sets: Vec<(String, String)> =
+        [("servers", "1"), ("workers", "1"), ("backlog", "5000"), ("operator", "depool:s1@10")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    let summary = loadlab::run_summary("mmc", "static", &sets, 11.0, 1).expect("valid run");
+    assert!(summary.failed > 1000, "the backlog failed after the depool: {summary:?}");
+    assert_eq!(
+        summary.requests,
+        summary.completed + summary.failed + summary.rejected + summary.overloaded + summary.in_flight
+    );
+}
+
+#[wasm_bindgen_test]
+fn every_registered_scenario_builds_and_runs_in_wasm() {
+    for def in loadlab::registry::all() {
+        let spec = loadlab::registry::RunSpec { seed: 1, duration_s: Some(5.0), ..Default::default() };
+        let mut run = loadlab::registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
+        let end = run.duration();
+        assert!(run.run_until(end, 5_000_000), "{} finished", def.name);
+        run.check_invariants().unwrap_or_else(|e| panic!("{}: {e}", def.name));
+    }
+}

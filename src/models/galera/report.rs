@@ -74,8 +74,9 @@ pub fn row(g: &mut Galera, s: &mut StepState, now: SimTime) -> Vec<f64> {
         } else {
             g.writer.offered.saturating_sub(s.offered) as f64 / dt
         },
-        as_secs_f64(paused - s.paused) / dt * 60.0,
-        (stops - s.stops) as f64,
+        // Saturating: a restart of the cluster starts its flow-control counters again from zero.
+        as_secs_f64(paused.saturating_sub(s.paused)) / dt * 60.0,
+        stops.saturating_sub(s.stops) as f64,
         eta(g, drained),
     ];
     for i in 0..g.cfg.nodes {
