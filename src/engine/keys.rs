@@ -44,7 +44,36 @@ pub struct KeyInfo {
     pub kind: KeyKind,
 }
 
+/// A number key in [min, max] that applies to every scenario of its model; the one constructor the models'
+/// key tables share.
+pub const fn number_key(
+    key: &'static str,
+    unit: &'static str,
+    default: &'static str,
+    help: &'static str,
+    min: f64,
+    max: f64,
+) -> KeyInfo {
+    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
+}
+
+/// A choice key that applies to every scenario of its model.
+pub const fn choice_key(
+    key: &'static str,
+    unit: &'static str,
+    default: &'static str,
+    help: &'static str,
+    options: &'static [&'static str],
+) -> KeyInfo {
+    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+}
+
 impl KeyInfo {
+    /// The same key, restricted to these scenarios of its model.
+    pub const fn for_scenarios(self, scenarios: &'static [&'static str]) -> KeyInfo {
+        KeyInfo { scenarios, ..self }
+    }
+
     /// True when this key applies to `scenario`.
     pub fn applies_to(&self, scenario: &str) -> bool {
         self.scenarios.is_empty() || self.scenarios.contains(&scenario)

@@ -3,7 +3,7 @@
 //! and sync_donor off), the seeds (5–6k writesets/s, 200 tps, 3 files × 2 copies, 10 Gbit/s) and SEED-MODELS.md
 //! (the fitted applier, the assumed storage service times), which says which is which.
 
-use crate::engine::keys::{KeyInfo, KeyKind};
+use crate::engine::keys::{choice_key, number_key, KeyInfo, KeyKind};
 
 /// The Percona desync scenario.
 pub const PERCONA: &str = "percona-desync";
@@ -27,7 +27,7 @@ const fn num(
     min: f64,
     max: f64,
 ) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios, kind: KeyKind::Number { min, max } }
+    number_key(key, unit, default, help, min, max).for_scenarios(scenarios)
 }
 
 const fn pick(
@@ -37,7 +37,7 @@ const fn pick(
     scenarios: &'static [&'static str],
     options: &'static [&'static str],
 ) -> KeyInfo {
-    KeyInfo { key, unit: "", default, help, scenarios, kind: KeyKind::Choice(options) }
+    choice_key(key, "", default, help, options).for_scenarios(scenarios)
 }
 
 /// The Galera model's keys. A key listed twice has a different default per scenario.

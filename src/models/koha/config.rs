@@ -6,7 +6,7 @@
 //! Cache::Memcached::Fast's connect_timeout 0.25 s, io_timeout 1 s, max_failures 0, failure_timeout 10 s
 //! (`src/client.c`); a page's own work 250 ms, memcached RTT 0.3 ms and a database query 1 ms [assume].
 
-use crate::engine::keys::{KeyInfo, KeyKind, Params};
+use crate::engine::keys::{number_key as num, KeyInfo, KeyKind, Params};
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SimTime, MILLISECOND};
 
 use super::memcached_client::ClientConfig;
@@ -39,24 +39,13 @@ pub const FAULT_KINDS: &[&str] = &["power-off", "services-stopped", "virgin-node
 /// `memcached_servers` choices.
 pub const SERVER_LISTS: &[&str] = &["all", "local"];
 
-const fn num(
-    key: &'static str,
-    unit: &'static str,
-    default: &'static str,
-    help: &'static str,
-    min: f64,
-    max: f64,
-) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
-}
-
 const fn choice(
     key: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    KeyInfo { key, unit: "", default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+    crate::engine::keys::choice_key(key, "", default, help, options)
 }
 
 /// Every key of the Koha model.

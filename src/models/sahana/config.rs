@@ -6,7 +6,7 @@
 //! router that forgets flows idle for 3600 s (an assumption; AWS NAT 350 s, GCP Cloud NAT 1200 s, Linux conntrack
 //! 432000 s), Linux keepalive 7200/75/9 and retransmission 200 ms to 120 s with `tcp_retries2` 15.
 
-use crate::engine::keys::{KeyInfo, KeyKind, Params};
+use crate::engine::keys::{number_key as num, KeyInfo, KeyKind, Params};
 use crate::parts::pool::Dispatch;
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SECOND};
 
@@ -55,24 +55,13 @@ impl OnExpiry {
     pub const NAMES: &'static [&'static str] = &["drop", "rst"];
 }
 
-const fn num(
-    key: &'static str,
-    unit: &'static str,
-    default: &'static str,
-    help: &'static str,
-    min: f64,
-    max: f64,
-) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
-}
-
 const fn choice(
     key: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    KeyInfo { key, unit: "choice", default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+    crate::engine::keys::choice_key(key, "choice", default, help, options)
 }
 
 /// Every key of the Sahana model, with unit, default and range.
