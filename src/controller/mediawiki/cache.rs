@@ -174,11 +174,6 @@ impl<S: Copy> HostCache<S> {
             cluster.locks[server] = None;
         }
     }
-
-    /// This host's local entry for `server`, if any (for diagnostics).
-    pub fn local_entry(&self, server: usize) -> Option<Entry<S>> {
-        self.local[server]
-    }
 }
 
 fn newest<S: Copy>(a: Option<Entry<S>>, b: Option<Entry<S>>) -> Option<Entry<S>> {

@@ -6,42 +6,58 @@
 //! seed 002 (EventSimulator runs of the rework, "peak of about 2500", "about 700 connections before LoadMonitor
 //! reacts", oscillation with a period of about 12 s).
 //!
-//! Per server the state is `{up, conn_count, time}`. It lives in each host's local cache in front of the
-//! section's cluster cache (see `cache`), is fresh for STATE_TARGET_TTL (10 s) and usable for STATE_PRESERVE_TTL
-//! (60 s). Regeneration is a gauge connection (a real probe connection in the engine, with the 1 s probe connect
-//! timeout) that counts PROCESSLIST, which includes waiting connects and the probe itself. Servers with load ≤ 0
-//! get `{up: 1, conn_count: 0}` without a probe. `up` is whether the probe connected; `conn_count` is
-//! `(previous + count) / 2`, a failure counting 0 (no previous: the count itself). Weights are `scaleLoads`:
-//! T = Σ int(conn_count)·up, W = Σ w; a down or zero-load server gets 0, otherwise c = conn_count/(T + 10),
-//! r = w/W, a = max(r − (c − r)/2, 0), w′ = round(W·a); the pick is weighted random over w′. The maxConnCount
-//! circuit breaker is the engine's `breaker_conns`, fed by [`Controller::conn_estimate`].
+//! Per server the state is `{up, conn_count, time}`. Regeneration is a gauge connection (a real probe connection
+//! in the engine, with the 1 s probe connect timeout) that counts PROCESSLIST, which includes waiting connects and
+//! the probe itself. Servers with load ≤ 0 get `{up: 1, conn_count: 0}` without a probe. `up` is whether the probe
+//! connected; `conn_count` is `(previous + count) / 2`, a failure counting 0 (no previous: the count itself).
+//! Weights are `scaleLoads`: T = Σ int(conn_count)·up, W = Σ w; a down or zero-load server gets 0, otherwise
+//! c = conn_count/(T + 10), r = w/W, a = max(r − (c − r)/2, 0), w′ = round(W·a); the pick is weighted random over
+//! w′. The maxConnCount circuit breaker is the engine's `breaker_conns`, fed by [`Controller::conn_estimate`].
+//!
+//! ## How the state is cached, and which reading ran in the seed
+//! Each look at a server's key, as `getServerStates` does it: the host's local copy (`srv_cache`, APCu) is used
+//! if `isStateFresh`; otherwise the host takes the key's local scoped lock (one try) and, if it got it or has no
+//! copy, reads the cluster cache through `getWithSetCallback` (`wan`: WANObjectCache's TTL, preemptive lottery,
+//! lockTSE mutex, staleTTL), stores what it gets locally for STATE_PRESERVE_TTL, and a regeneration probes.
+//! Three readings of `isStateFresh`, parameter `freshness`:
+//! - `0`, the merged code as written: `now − as_of > STATE_TARGET_TTL` (a copy older than 10 s is "fresh").
+//! - `1`, its evident intent: fresh while younger than 10 s.
+//! - `2`, the predecessor's (VERSION 2, the file change 1004792 reworked): `!isStateRefreshDue`, refresh-due at
+//!   each look with chance exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, g = the state's generation delay / TTL.
+//!
+//! The seed ran patch set 14 of change 1004792 plus change 1013159 ("use a loop of getWithSetCallback") on
+//! EventSimulator, whose `LBModel` builds a new LoadBalancer for every request on one of 139 `ClientHost`s, each
+//! with its own `HashBagOStuff` local cache and its own WANObjectCache over one shared `HashBagOStuff`, all on the
+//! simulated clock, no async refresh handler; a gauge connect to a timing-out server sleeps 1 s, a successful one
+//! takes no simulated time. Patch set 14 itself is not in any source this project can read, so which
+//! `isStateFresh` and which `getWithSetCallback` TTL it had is inferred, by simulating every candidate (seed 1,
+//! `slow` for 180 s; `connect-timeout` with the fault at 30, 32.5, 35 and 37.5 s; probes per second reaching
+//! db1119 from 15 s after the fault; the seed: a period of about 12 s, a peak of about 2500 and about 1/s):
+//!
+//! | freshness | cluster TTL | slow: period | connect-timeout: peaks | probes/s |
+//! | --- | --- | --- | --- | --- |
+//! | 0 (as merged) | 60 s (as merged) | none in 180 s | 2850–2890 | 350–490 |
+//! | 1 | 60 s | none | 1600–2730 | 2–270 |
+//! | 1 | 10 s | 20 s (a 10 s grid) | 970 at 30 s, else 2440–2460 | 12.4 |
+//! | 2 | 60 s | none | 1680–2550 | 0.4–250 |
+//! | **2 (default)** | **10 s (default)** | **6 s** | **1840–2400 (fault 30–40 s)** | **0.9–1.2** |
+//! | 2 | 1 s | none | 1850–2010 | 3.7–3.9 |
+//!
+//! With a 60 s cluster TTL and no staleTTL, a value expires from the store itself, every host then misses at
+//! once, and a miss has no mutex without a `busyValue`: the herds of probes above. The default (the
+//! predecessor's refresh lottery for the local copy, and `getWithSetCallback` with the target TTL, whose
+//! preemptive lottery then refreshes the cluster copy long before it expires, so lockTSE and staleTTL never come
+//! into play) is the only candidate that reaches the seed's probe rate and its phase-independent peak; it is an
+//! inference, not a reading of patch set 14. It does not reproduce the period: 6 s against the seed's 12 s; and
+//! its peaks sit 4–26% under the seed's 2500 (static routing's Little's-law ceiling is 2396). Every other reading
+//! stays available through the parameters. Why a probe rate near 1/s: a failed probe's generation delay (1 s)
+//! damps the local lottery by e^−6.4, so the 139 hosts together find their copies due about 12 times a second,
+//! and each such cluster read refreshes with chance age/10 s: one refresh about every 1.1 s.
 //!
 //! Where the model simplifies, and why:
-//! - Freshness follows the intended design (a local entry older than the target TTL sends the host to the cluster
-//!   cache, and a cluster entry older than it is regenerated). The indexed source's `isStateFresh` compares
-//!   `now − as_of > STATE_TARGET_TTL` (reads inverted) and `getWithSetCallback` keeps the cluster value for the
-//!   preserve TTL; followed literally, states would refresh about once a minute, which contradicts the seed's
-//!   EventSimulator runs (reaction within seconds, 12 s oscillation). The TTLs are parameters, so either reading
-//!   can be simulated.
-//! - The seed's run (PS14 of change 1004792 plus 1013159, on EventSimulator) saw a period of about 12 s on
-//!   `slow`, a peak of about 2500 on `connect-timeout` and about one probe per second after depooling. The
-//!   defaults (local and cluster entries both exactly 10 s) give a 20 s square wave, a peak that depends on the
-//!   fault's phase against the 10 s regeneration grid (890 at `fault_at=30`, 2475 at 32.5) and 0.09 probes/s.
-//!   `early_refresh=1 wan_ttl_s=1` is an inferred alternative, not a fit: the LoadMonitor those patches were
-//!   written against (after change 636465) checked its local (APCu) copy with `isStateRefreshDue`, refresh-due
-//!   at each look with chance exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, and read the cluster copy through
-//!   `getWithSetCallback` with a 1 s logical TTL (TIME_TILL_REFRESH) and `lockTSE`. The model takes g (the
-//!   regeneration's share of the TTL) as 0, since a probe here takes one round trip. At 54 looks per host per
-//!   second the local copy then refreshes at a median age of about 10·(ln 2/108)^(1/5) = 3.6 s, at a random phase
-//!   per host. What the patched code did exactly cannot be read from the indexed sources (the current file has
-//!   no `isStateRefreshDue`, and its `isStateFresh` reads inverted), and EventSimulator's handling of simulated
-//!   time inside a synchronous gauge connect is not known either. Measured (seed 1, `loadlab compare`): a period
-//!   of 6 s on `slow` (seed: 12 s), peaks of 1600–2100 on `connect-timeout` for fault times 30–37.5 s (seed: about
-//!   2500, and no longer dependent on the phase), and 0.5 probes/s (seed: about 1/s; theory 1/(1 s probe timeout +
-//!   1 s cluster TTL)). WANObjectCache's `lowTTL` preemptive refresh (chance 1 − curTTL/lowTTL once curTTL <
-//!   lowTTL) has no effect at a 1 s TTL with tens of reads per second, so it is not modelled separately.
-//! - The regeneration is asynchronous (the host serves with the stale state while its probe is out) instead of
-//!   blocking one web request; see `cache`.
+//! - A regeneration in PHP runs inside the web request that found the key due, which waits for it; here the
+//!   probe is asynchronous and the request uses the value it had (the local copy, else the cluster's, else the
+//!   initial state). The host's scoped lock and the cluster mutex are held until the probe's result, as in PHP.
 //! - The source shuffles the order in which it regenerates several servers' keys; here every due key is probed at
 //!   once, in candidate order (the order does not matter when probes are concurrent).
 //! - Replication lag filtering is not modelled: the simulated section has no lag.
@@ -51,7 +67,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::cache::{self, CacheTimings, ClusterCache, HostCache};
+use super::srv_cache::SrvCache;
+use super::wan::{Fetch, WanCache, WanOptions};
 use crate::config::ServerConfig;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
@@ -67,6 +84,23 @@ pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
 };
 
+/// How a host decides its local copy of a server's state is fresh enough to use without the cluster cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// The merged code read literally: `isStateFresh` is `now − as_of > STATE_TARGET_TTL`.
+    Merged,
+    /// The evident intent: fresh while `now − as_of < STATE_TARGET_TTL`.
+    Intended,
+    /// The predecessor's `!isStateRefreshDue`: refresh-due at each look with chance
+    /// exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, g = generation delay / STATE_TARGET_TTL.
+    Lottery,
+}
+
+impl Freshness {
+    /// The `freshness` parameter's codes, in order.
+    pub const ALL: [Freshness; 3] = [Freshness::Merged, Freshness::Intended, Freshness::Lottery];
+}
+
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "state_ttl_s",
@@ -74,10 +108,56 @@ const PARAMS: &[ParamInfo] = &[
         default: 10.0,
         min: 0.001,
         max: 3600.0,
-        help: "a server's state is regenerated (probed) once older than this (LoadMonitor::STATE_TARGET_TTL = 10)",
+        help: "STATE_TARGET_TTL = 10: the local copy's target age (how it is used depends on freshness)",
     },
-    cache::PRESERVE_TTL_PARAM,
-    cache::SHARED_CACHE_PARAM,
+    ParamInfo {
+        key: "freshness",
+        unit: "0/1/2",
+        default: 2.0,
+        min: 0.0,
+        max: 2.0,
+        help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's)",
+    },
+    ParamInfo {
+        key: "preserve_ttl_s",
+        unit: "s",
+        default: 60.0,
+        min: 0.001,
+        max: 86_400.0,
+        help: "STATE_PRESERVE_TTL = 60: the local copy's physical TTL, and the cluster call's TTL when wan_ttl_s = 0",
+    },
+    ParamInfo {
+        key: "wan_ttl_s",
+        unit: "s",
+        default: 10.0,
+        min: 0.0,
+        max: 86_400.0,
+        help: "getWithSetCallback's TTL: STATE_TARGET_TTL = 10 (inferred for the seed's run); 0: preserve_ttl_s, as merged",
+    },
+    ParamInfo {
+        key: "lock_tse_s",
+        unit: "s",
+        default: 30.0,
+        min: -1.0,
+        max: 86_400.0,
+        help: "getWithSetCallback's lockTSE (merged: 30); -1: none",
+    },
+    ParamInfo {
+        key: "stale_ttl_s",
+        unit: "s",
+        default: 0.0,
+        min: 0.0,
+        max: 86_400.0,
+        help: "getWithSetCallback's staleTTL (merged: none)",
+    },
+    ParamInfo {
+        key: "shared_cache",
+        unit: "1=on 0=off",
+        default: 1.0,
+        min: 0.0,
+        max: 1.0,
+        help: "1: hosts share one cluster cache (EventSimulator's single global cache); 0: every host has its own",
+    },
     ParamInfo {
         key: "ewma_alpha",
         unit: "",
@@ -94,22 +174,13 @@ const PARAMS: &[ParamInfo] = &[
         max: 1_000_000.0,
         help: "added to the total T in scaleLoads' c = conn_count/(T + adj) (option totalConnectionsAdjustment, 10)",
     },
-    cache::REGEN_LOCK_PARAM,
     ParamInfo {
-        key: "early_refresh",
-        unit: "0/1",
-        default: 0.0,
-        min: 0.0,
-        max: 1.0,
-        help: "1: a host's local state is refresh-due at each look with chance (age/state_ttl_s)^4 (isStateRefreshDue, inferred for the seed's run); 0: exactly at state_ttl_s",
-    },
-    ParamInfo {
-        key: "wan_ttl_s",
+        key: "regen_lock_s",
         unit: "s",
-        default: 0.0,
-        min: 0.0,
+        default: 10.0,
+        min: 0.001,
         max: 3600.0,
-        help: "the cluster (WAN) entry is fresh for this long; 0: state_ttl_s (with early_refresh the inferred run used TIME_TILL_REFRESH = 1)",
+        help: "the local scoped lock's expiry, getScopedLock($key, 0, 10)",
     },
 ];
 
@@ -171,36 +242,62 @@ fn formula(spec: &ControllerSpec, loads: &[f64], conns: &[f64]) -> Vec<f64> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Settings {
     state_ttl: SimDuration,
+    preserve_ttl: SimDuration,
+    freshness: Freshness,
+    wan: WanOptions,
+    lock_exptime: SimDuration,
     alpha: f64,
     adjustment: f64,
-    /// `isStateRefreshDue`'s random early refresh of the local entry (see the module docs).
-    early_refresh: bool,
 }
 
-/// The local entry's freshness for one look: `ttl`, or with `early_refresh` the age at which this look's draw
-/// makes it refresh-due. `isStateRefreshDue` refreshes when a uniform u ≤ r⁴ (r = age/ttl; its generation-delay
-/// factor exp(−64·min(g, 0.1)) is taken as 1, g ≈ 0 for a fast probe), i.e. once age ≥ ttl·u^(1/4).
-fn local_ttl(ttl: SimDuration, early_refresh: bool, rng: &mut Rng) -> SimDuration {
-    if !early_refresh {
-        return ttl;
+impl Settings {
+    fn from_spec(spec: &ControllerSpec) -> Settings {
+        let preserve_ttl = from_secs_f64(spec.get("preserve_ttl_s"));
+        let wan_ttl = spec.get("wan_ttl_s");
+        let lock_tse = spec.get("lock_tse_s");
+        Settings {
+            state_ttl: from_secs_f64(spec.get("state_ttl_s")),
+            preserve_ttl,
+            freshness: Freshness::ALL[(spec.get("freshness").round() as usize).min(2)],
+            wan: WanOptions {
+                ttl: if wan_ttl > 0.0 { from_secs_f64(wan_ttl) } else { preserve_ttl },
+                lock_tse: (lock_tse >= 0.0).then(|| from_secs_f64(lock_tse)),
+                stale_ttl: from_secs_f64(spec.get("stale_ttl_s")),
+                busy_value: false,
+            },
+            lock_exptime: from_secs_f64(spec.get("regen_lock_s")),
+            alpha: spec.get("ewma_alpha"),
+            adjustment: spec.get("total_conns_adjustment"),
+        }
     }
-    let fourth_root = rng.next_f64().sqrt().sqrt(); // sqrt is exact in IEEE 754: portable
-    (ttl as f64 * fourth_root) as SimDuration
+}
+
+/// A state as the caches hold it: the gauge, `STATE_AS_OF` (the probe's end) and how long the probe took.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stamped {
+    /// The per-server state.
+    pub gauge: GaugeState,
+    /// When it was generated, µs.
+    pub as_of: SimTime,
+    /// How long its generation took (the gauge connection), µs.
+    pub gen_delay: SimDuration,
+}
+
+/// `isStateRefreshDue(as_of, gen_delay, ttl, now)`: the chance this look finds the copy due.
+fn refresh_due_chance(age: SimDuration, gen_delay: SimDuration, ttl: SimDuration) -> f64 {
+    let r = age as f64 / ttl as f64;
+    let g = gen_delay as f64 / ttl as f64;
+    crate::rng::exp(-64.0 * g.min(0.1)) * (r * r) * (r * r)
 }
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
-    let settings = Settings {
-        state_ttl: from_secs_f64(spec.get("state_ttl_s")),
-        alpha: spec.get("ewma_alpha"),
-        adjustment: spec.get("total_conns_adjustment"),
-        early_refresh: spec.get("early_refresh") >= 0.5,
-    };
-    let wan_ttl = spec.get("wan_ttl_s");
-    let cluster_ttl = if wan_ttl > 0.0 { from_secs_f64(wan_ttl) } else { settings.state_ttl };
-    let timings = CacheTimings::from_spec(spec, cluster_ttl);
-    (ClusterCache::for_hosts(spec, servers.len(), hosts).into_iter().enumerate())
-        .map(|(h, cluster)| {
-            Box::new(LoadMonitor::new(h, cluster, timings, settings, servers.len())) as Box<dyn Controller>
+    let settings = Settings::from_spec(spec);
+    let section = Rc::new(RefCell::new(WanCache::new(servers.len())));
+    let shared = spec.get("shared_cache") >= 0.5;
+    (0..hosts)
+        .map(|_| {
+            let wan = if shared { Rc::clone(&section) } else { Rc::new(RefCell::new(WanCache::new(servers.len()))) };
+            Box::new(LoadMonitor::new(wan, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()
 }
@@ -214,14 +311,28 @@ struct Seen {
     weight: f64,
 }
 
+/// A regeneration this host started: its probe is out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Regen {
+    /// The state the new count is averaged with (`$wanPrevState ?: $srvPrevState`).
+    previous: Option<GaugeState>,
+    /// This host holds the cluster key's stampede mutex.
+    mutex: bool,
+    /// The cluster store happens only with the mutex.
+    needs_mutex: bool,
+}
+
 /// One app host's LoadMonitor.
 #[derive(Debug)]
 pub struct LoadMonitor {
-    cache: HostCache<GaugeState>,
+    local: SrvCache<Stamped>,
+    wan: Rc<RefCell<WanCache<Stamped>>>,
     settings: Settings,
     seen: Vec<Option<Seen>>,
     last_pick: SimTime,
-    /// Servers this host took the regeneration lock for and must probe; at most one entry per server.
+    /// Per server, the regeneration under way on this host.
+    regens: Vec<Option<Regen>>,
+    /// Servers to probe, taken by the engine; at most one entry per server.
     pending: Vec<usize>,
     loads: Vec<f64>,
     states: Vec<GaugeState>,
@@ -229,22 +340,61 @@ pub struct LoadMonitor {
 }
 
 impl LoadMonitor {
-    fn new(
-        host: usize,
-        cluster: Rc<RefCell<ClusterCache<GaugeState>>>,
-        timings: CacheTimings,
-        settings: Settings,
-        servers: usize,
-    ) -> LoadMonitor {
+    fn new(wan: Rc<RefCell<WanCache<Stamped>>>, settings: Settings, servers: usize) -> LoadMonitor {
         LoadMonitor {
-            cache: HostCache::new(host, cluster, timings),
+            local: SrvCache::new(servers),
+            wan,
             settings,
             seen: vec![None; servers],
             last_pick: 0,
+            regens: vec![None; servers],
             pending: Vec::with_capacity(servers),
             loads: Vec::with_capacity(servers),
             states: Vec::with_capacity(servers),
             weights: Vec::with_capacity(servers),
+        }
+    }
+
+    /// Whether the local copy may be used without the cluster cache (`isStateFresh`).
+    fn is_fresh(&self, now: SimTime, copy: &Stamped, rng: &mut Rng) -> bool {
+        let age = now.saturating_sub(copy.as_of);
+        match self.settings.freshness {
+            Freshness::Merged => age > self.settings.state_ttl,
+            Freshness::Intended => age < self.settings.state_ttl,
+            Freshness::Lottery => !rng.chance(refresh_due_chance(age, copy.gen_delay, self.settings.state_ttl)),
+        }
+    }
+
+    /// `getServerStates` for one key: the state to use now; may start a regeneration.
+    fn state_for(&mut self, now: SimTime, server: usize, rng: &mut Rng) -> Option<Stamped> {
+        let copy = self.local.get(now, server);
+        if copy.is_some_and(|c| self.is_fresh(now, &c, rng)) {
+            return copy;
+        }
+        let locked = self.local.try_lock(now, server, self.settings.lock_exptime);
+        if !locked && copy.is_some() {
+            return copy;
+        }
+        let fetch = self.wan.borrow_mut().fetch(now, server, &self.settings.wan, rng);
+        match fetch {
+            Fetch::Hit(v) | Fetch::Stale(v) => {
+                self.local.set(now, server, v.state, self.settings.preserve_ttl);
+                if locked {
+                    self.local.unlock(server);
+                }
+                Some(v.state)
+            }
+            Fetch::Busy => copy,
+            Fetch::Regenerate { previous, mutex, needs_mutex } => {
+                if self.regens[server].is_none() {
+                    let previous = previous.or(copy).map(|s| s.gauge);
+                    self.regens[server] = Some(Regen { previous, mutex, needs_mutex });
+                    self.pending.push(server);
+                } else if mutex {
+                    self.wan.borrow_mut().release(server);
+                }
+                copy.or(previous)
+            }
         }
     }
 
@@ -256,12 +406,8 @@ impl LoadMonitor {
             let (state, as_of) = if c.configured_load <= 0.0 {
                 (GaugeState::INITIAL, Some(view.now)) // computeServerState: no probe for load ≤ 0
             } else {
-                let ttl = local_ttl(self.settings.state_ttl, self.settings.early_refresh, rng);
-                let look = self.cache.lookup(view.now, c.server, ttl);
-                if look.regenerate && !self.pending.contains(&c.server) {
-                    self.pending.push(c.server);
-                }
-                look.entry.map_or((GaugeState::INITIAL, None), |e| (e.state, Some(e.as_of)))
+                self.state_for(view.now, c.server, rng)
+                    .map_or((GaugeState::INITIAL, None), |s| (s.gauge, Some(s.as_of)))
             };
             self.loads.push(c.configured_load);
             self.states.push(state);
@@ -289,10 +435,21 @@ impl Controller for LoadMonitor {
         out.append(&mut self.pending);
     }
 
+    /// `computeServerState` finishing: the new state goes to the cluster cache (unless this host needed the
+    /// mutex and lost it) and to the local cache, and both locks are released.
     fn on_probe(&mut self, now: SimTime, server: usize, result: ProbeResult) {
-        let previous = self.cache.previous(now, server);
-        let state = GaugeState::regenerate(previous, &result, self.settings.alpha);
-        self.cache.store(now, server, state);
+        let Some(regen) = self.regens[server].take() else { return };
+        let gauge = GaugeState::regenerate(regen.previous, &result, self.settings.alpha);
+        let state = Stamped { gauge, as_of: now, gen_delay: result.elapsed };
+        let mut wan = self.wan.borrow_mut();
+        if !regen.needs_mutex || regen.mutex {
+            wan.store(now, server, state, &self.settings.wan);
+        }
+        if regen.mutex {
+            wan.release(server);
+        }
+        self.local.set(now, server, state, self.settings.preserve_ttl);
+        self.local.unlock(server);
     }
 
     /// The state's conn_count, or +∞ for a server whose last probe failed: the source's breaker stays closed
@@ -316,7 +473,7 @@ impl Controller for LoadMonitor {
         out.push(("conn_count", seen.state.conn_count));
         out.push(("age_s", age_s));
         out.push(("weight", seen.weight));
-        if let Some(local) = self.cache.local_entry(server) {
+        if let Some(local) = self.local.get(self.last_pick, server) {
             out.push(("local_as_of_s", local.as_of as f64 / 1e6));
         }
     }
@@ -330,18 +487,15 @@ mod tests {
     use crate::time::{MILLISECOND, SECOND};
 
     #[test]
-    fn early_refresh_makes_a_look_due_with_chance_age_ratio_to_the_fourth() {
-        // isStateRefreshDue: P(due at age a) = (a/T)^4, so P(this look's threshold < T/2) = 1/16 and
-        // P(< 0.9 T) = 0.6561. 100 000 draws: σ ≤ 0.0016; allow 0.006. Off, the threshold is T itself.
+    fn refresh_due_chance_is_age_ratio_to_the_fourth_damped_by_generation_delay() {
+        // isStateRefreshDue: exp(−64·min(g, 0.1))·r⁴. Age 5 s of 10: r⁴ = 1/16. A 1 s probe (g = 0.1): × e^−6.4.
         let ttl = 10 * SECOND;
-        let seed = 17;
-        let mut rng = Rng::new(seed, Stream::Balancing);
-        let draws: Vec<SimDuration> = (0..100_000).map(|_| local_ttl(ttl, true, &mut rng)).collect();
-        let below = |x: SimDuration| draws.iter().filter(|&&d| d < x).count() as f64 / draws.len() as f64;
-        assert!((below(ttl / 2) - 0.0625).abs() < 0.006, "{}; seed={seed}", below(ttl / 2));
-        assert!((below(9 * ttl / 10) - 0.6561).abs() < 0.006, "{}; seed={seed}", below(9 * ttl / 10));
-        assert!(draws.iter().all(|&d| d <= ttl));
-        assert_eq!(local_ttl(ttl, false, &mut rng), ttl);
+        assert_eq!(refresh_due_chance(5 * SECOND, 0, ttl), 0.0625);
+        assert_eq!(refresh_due_chance(ttl, 0, ttl), 1.0);
+        let slow = refresh_due_chance(ttl, SECOND, ttl);
+        assert!((slow - (-6.4f64).exp()).abs() < 1e-12, "{slow}");
+        // g is capped at 0.1: a 5 s generation damps no more than a 1 s one.
+        assert_eq!(refresh_due_chance(ttl, 5 * SECOND, ttl), slow);
     }
 
     #[test]
@@ -401,10 +555,8 @@ mod tests {
         HostView { now, host, hosts: 2, candidates, load_index: None }
     }
 
-    #[test]
-    fn hosts_share_one_probe_per_server_per_ttl_and_react_to_its_result() {
-        let spec = ControllerSpec::new("mw-loadmonitor").unwrap();
-        let servers: Vec<ServerConfig> = (0..2)
+    fn two_servers() -> Vec<ServerConfig> {
+        (0..2)
             .map(|i| ServerConfig {
                 name: format!("s{i}"),
                 role: crate::config::Role::Replica,
@@ -413,8 +565,19 @@ mod tests {
                 capacity: crate::config::Capacity::Unlimited,
                 max_connections: None,
             })
-            .collect();
-        let mut hosts = build(&spec, &servers, 2);
+            .collect()
+    }
+
+    #[test]
+    fn intended_freshness_shares_one_probe_per_server_and_reacts_to_its_result() {
+        // freshness=1, the cluster call with a 10 s TTL, lockTSE and a staleTTL (so an expired value stays
+        // stored): the first look misses and regenerates; once stored, hosts copy the cluster value (at most
+        // 50 ms old here, so WANObjectCache's preemptive lottery cannot fire) and use it until it is 10 s old.
+        let mut spec = ControllerSpec::new("mw-loadmonitor").unwrap();
+        spec.set("freshness", 1.0).unwrap();
+        spec.set("wan_ttl_s", 10.0).unwrap();
+        spec.set("stale_ttl_s", 60.0).unwrap();
+        let mut hosts = build(&spec, &two_servers(), 2);
         let c = |server| Candidate { server, configured_load: 100.0, in_flight: 0 };
         let cands = [c(0), c(1)];
         let mut rng = Rng::new(1, Stream::Balancing);
@@ -423,34 +586,74 @@ mod tests {
         hosts[0].take_probes(0, &mut probes);
         assert_eq!(probes, vec![0, 1], "the first look regenerates both keys");
         probes.clear();
-        hosts[1].pick(&view(1, 1, &cands), &mut rng);
-        hosts[1].take_probes(1, &mut probes);
-        assert!(probes.is_empty(), "host 1 waits for host 0's probes");
+        hosts[0].pick(&view(1, 0, &cands), &mut rng);
+        hosts[0].take_probes(1, &mut probes);
+        assert!(probes.is_empty(), "host 0's own probes are out: its scoped lock is held");
         // Server 0's probe fails, server 1's finds 30 connections.
         let failed = ProbeResult { connected: false, conn_count: 0, elapsed: SECOND };
         hosts[0].on_probe(SECOND, 0, failed);
-        hosts[0].on_probe(2 * MILLISECOND, 1, ProbeResult { connected: true, conn_count: 30, elapsed: MILLISECOND });
-        // Host 1 copies both fresh states from the cluster cache: server 0 is down and gets no weight.
+        hosts[0].on_probe(SECOND, 1, ProbeResult { connected: true, conn_count: 30, elapsed: MILLISECOND });
+        // Host 1 copies both states from the cluster cache: server 0 is down and gets no weight.
         for _ in 0..100 {
-            assert_eq!(hosts[1].pick(&view(2 * SECOND, 1, &cands), &mut rng), Some(1));
+            assert_eq!(hosts[1].pick(&view(SECOND + 20 * MILLISECOND, 1, &cands), &mut rng), Some(1));
         }
+        hosts[1].take_probes(2 * SECOND, &mut probes);
+        assert!(probes.is_empty(), "fresh cluster values: no probe");
         let mut w = Vec::new();
         hosts[1].weights(&view(2 * SECOND, 1, &cands), &mut w);
         // T = 30, W = 200: c = 30/40 = 0.75, r = 0.5 → a = 0.375 → 75.
         assert_eq!(w, vec![0.0, 75.0]);
         assert_eq!(hosts[1].conn_estimate(0), Some(f64::INFINITY));
         assert_eq!(hosts[1].conn_estimate(1), Some(30.0));
-        let mut d = Vec::new();
-        hosts[1].diagnostics(1, &mut d);
-        assert!(d.contains(&("conn_count", 30.0)) && d.contains(&("up", 1.0)), "{d:?}");
-        // Ten seconds after the results both keys are due again; host 1 is first to look and probes them.
-        probes.clear();
-        hosts[1].pick(&view(12 * SECOND, 1, &cands), &mut rng);
-        hosts[1].take_probes(12 * SECOND, &mut probes);
+        // Both states (as of 1 s) are 10 s old at 11 s: host 1 is first to look, takes each key's mutex (expired,
+        // within lockTSE) and probes; host 0 then gets the stale values and does not probe.
+        let t = 11 * SECOND + 200 * MILLISECOND;
+        hosts[1].pick(&view(t, 1, &cands), &mut rng);
+        hosts[1].take_probes(t, &mut probes);
         assert_eq!(probes, vec![0, 1]);
+        probes.clear();
+        hosts[0].pick(&view(t + 1, 0, &cands), &mut rng);
+        hosts[0].take_probes(t + 1, &mut probes);
+        assert!(probes.is_empty(), "the mutex is held: stale value, no second probe");
         // All servers down: the pick declines (the source's breaker: no server is up).
-        hosts[1].on_probe(13 * SECOND, 0, failed);
-        hosts[1].on_probe(13 * SECOND, 1, failed);
-        assert_eq!(hosts[1].pick(&view(13 * SECOND, 1, &cands), &mut rng), None);
+        hosts[1].on_probe(t + SECOND, 0, failed);
+        hosts[1].on_probe(t + SECOND, 1, failed);
+        assert_eq!(hosts[1].pick(&view(t + SECOND + 1, 1, &cands), &mut rng), None);
+    }
+
+    #[test]
+    fn merged_freshness_keeps_a_copy_older_than_the_ttl_and_refetches_a_younger_one() {
+        // isStateFresh as written: a copy older than 10 s is used; a younger one sends the host to the cluster
+        // cache on every look.
+        let mut spec = ControllerSpec::new("mw-loadmonitor").unwrap();
+        spec.set("freshness", 0.0).unwrap();
+        spec.set("wan_ttl_s", 0.0).unwrap(); // as merged: STATE_PRESERVE_TTL
+        let mut hosts = build(&spec, &two_servers(), 1);
+        let lm = &mut hosts[0];
+        let c = |server| Candidate { server, configured_load: 100.0, in_flight: 0 };
+        let cands = [c(0), c(1)];
+        let mut rng = Rng::new(2, Stream::Balancing);
+        let mut probes = Vec::new();
+        lm.pick(&view(0, 0, &cands), &mut rng);
+        lm.take_probes(0, &mut probes);
+        let ok = |n| ProbeResult { connected: true, conn_count: n, elapsed: MILLISECOND };
+        lm.on_probe(MILLISECOND, 0, ok(40));
+        lm.on_probe(MILLISECOND, 1, ok(40));
+        // At 5 s both copies are young: "not fresh", so the host reads the cluster (a hit, TTL 60 s).
+        probes.clear();
+        lm.pick(&view(5 * SECOND, 0, &cands), &mut rng);
+        lm.take_probes(5 * SECOND, &mut probes);
+        assert!(probes.is_empty());
+        // At 50 s (copies 50 s old, "fresh") and still at 61 s (the local copy was re-set at 5 s, so it lives to
+        // 65 s) nothing is regenerated, although the cluster value expired at 60 s.
+        for t in [50, 61] {
+            lm.pick(&view(t * SECOND, 0, &cands), &mut rng);
+            lm.take_probes(t * SECOND, &mut probes);
+            assert!(probes.is_empty(), "t = {t}");
+        }
+        // At 66 s the local copies are gone and the cluster values too: a miss regenerates.
+        lm.pick(&view(66 * SECOND, 0, &cands), &mut rng);
+        lm.take_probes(66 * SECOND, &mut probes);
+        assert_eq!(probes, vec![0, 1]);
     }
 }

@@ -12,6 +12,8 @@ mod counts;
 mod legacy;
 mod loadmonitor;
 mod pid;
+mod srv_cache;
+mod wan;
 
 pub use conn_p::CONN_P;
 pub use legacy::MW_LEGACY;
