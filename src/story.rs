@@ -39,7 +39,7 @@ pub const STORIES: &[Story] = &[
         title: "One replica gets slow, and static weights feed it anyway",
         incident: "When a database server becomes slow (T313197, T311106), MediaWiki keeps giving it its configured share of new connections until it holds thousands of them. \"A single slow server will suck up all PHP-FPM workers, and if the number of workers is not sufficient, the site will go down.\"",
         watch: "At 30 s db1119's queries take 10× longer. Under static weights its connections climb to about 690 and stay there: ten times its healthy count, every one an app worker waiting on it.",
-        try_this: "Pick mw-loadmonitor: it probes connection counts every 10 s, depools db1119, then swings back and forth as the task's EventSimulator run did (it reported a 12 s period; loadlab's model swings about every 20 s). Then try conn-p, pid or p2c, and compare the settled count and the swings.",
+        try_this: "Pick mw-loadmonitor: every app host refreshes its cached connection counts at a random age of a few seconds, so db1119 gathers about 700 connections, is depooled, and then swings back and forth, the swings dying down, as the task's EventSimulator run did (it reported a 12 s period; loadlab's model of that run swings about every 6 s, and which exact code it ran is not public). Then try conn-p, pid or p2c, and compare the settled count and the swings.",
         source: SEED_002,
     },
     Story {
@@ -47,7 +47,7 @@ pub const STORIES: &[Story] = &[
         title: "A replica stops answering connects",
         incident: "From 30 s every connect to db1119 hangs until the 3 s connect timeout, then fails and the request tries another server. In the EventSimulator run about 2,500 connections piled up waiting before LoadMonitor depooled it; after that only occasional probes reached it, about one per second cluster-wide.",
         watch: "db1119's active connections jump to about 2,400 (798 connects a second × 3 s) under static. Every one is a user request stalled for 3 s. Watch failed connects and p99 latency.",
-        try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. How high the pile-up gets depends on where the fault falls against loadlab's 10 s regeneration grid (about 890 with the fault at 30 s, about 2,480 at 32.5–37.5 s; the run saw about 2,500), and afterwards it probes db1119 about 0.09 times a second (the run: about once). mw-legacy's gauge is an ordinary connection that waits the full 3 s, so it peaks near 2,260. Envoy's outlier detection ejects it after 5 consecutive failures.",
+        try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. Each app host learns of it when its own cached copy next refreshes, a few seconds apart, so the pile-up reaches about 1,800–2,400 wherever the fault falls (the run saw about 2,500), and afterwards about one probe a second reaches db1119 cluster-wide, as in the run. mw-legacy's gauge is an ordinary connection that waits the full 3 s, so it peaks near 2,290. Envoy's outlier detection ejects it after 5 consecutive failures.",
         source: SEED_002,
     },
     Story {

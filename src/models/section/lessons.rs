@@ -295,7 +295,7 @@ pub const MMC: &[LessonStep] = &[
 pub const SLOW_NOTES: &[(&str, &str)] = &[
     ("static", "Static weights never look at the servers: db1119 keeps its 10.7% of requests however slow it gets, so its connections and the busy workers climb until the pool runs out."),
     ("mw-legacy", "MediaWiki's old balancer scales weights down by each host's own connection counts; a slow server's count rises, so it gets less, but each host sees only its own few connections."),
-    ("mw-loadmonitor", "LoadMonitor probes every server's connection count every 10 s and shares it across hosts; db1119's count jumps, so it is depooled, then let back in when its count falls: it swings."),
+    ("mw-loadmonitor", "LoadMonitor probes every server's connection count and shares it across hosts through memcached; each host refreshes its copy at a random age of a few seconds. db1119's count jumps, so it is depooled, then let back in when its count falls: it swings."),
     ("conn-p", "A proportional controller: each server's weight moves against its excess connections, so db1119 settles at a lower share instead of swinging."),
     ("pid", "Adds integral and derivative terms to conn-p: it settles db1119's connections near the target and damps the swings; see the PID chart below."),
     ("p2c", "Power of two choices: each pick compares two random replicas and takes the one with fewer connections in flight, so db1119, always the busier, is rarely chosen."),

@@ -18,7 +18,7 @@ pub const TERMS: &[(&str, &str)] = &[
     ("primary", "The server that takes writes (db1118): requests that must see their own writes go there, about 1.1% of them, never balanced, so it shows load 0."),
     ("replica", "A read copy of the primary; the balancer spreads read requests over the replicas."),
     ("EWMA", "Exponentially weighted moving average: an average that forgets old samples gradually, so a controller reacts to trends rather than single events."),
-    ("probe", "A connection a controller opens only to measure a server (LoadMonitor's gauge connections, every 10 s); it carries no user request."),
+    ("probe", "A connection a controller opens only to measure a server (LoadMonitor's gauge connections, when a cached count is due for refresh); it carries no user request."),
     ("p50 / p99", "The latency half of the requests beat (median), and the one 99 in 100 beat: p99 shows the slow tail."),
     ("Little's law", "Average number in a system = arrival rate × average time in it. 798 connects/s × 0.862 s = 689 connections on a slowed db1119."),
     ("seed", "The one number that decides every random choice of a run: the same seed and settings replay the same run, event for event."),
