@@ -59,7 +59,7 @@ use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
 /// Registry entry.
 pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     name: "mw-legacy",
-    summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success; no reaction to slowness",
+    summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success, LoadBalancer's 6 s max-lag filter; no reaction to slowness",
     params: PARAMS,
     build,
     formula: None,
