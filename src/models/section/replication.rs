@@ -21,7 +21,12 @@
 //!   heartbeat at position p, which is uniform on [0, I) for a read at a time unrelated to the heartbeat's phase:
 //!   mean I/2, variance I²/12. That is T327852 as the seed quotes it ("inflated with average of half a second",
 //!   "80 to 90% of the replag being measured is just randomness (assuming the lag is usually between 50-100ms)":
-//!   0.5/(0.5 + 0.075) = 87%). T327852 itself is not in the search index; the reading rests on the source above.
+//!   0.5/(0.5 + 0.075) = 87%). T327852 itself (https://phabricator.wikimedia.org/T327852) confirms the
+//!   reading: pt-heartbeat `REPLACE`s the row "once every second" with the primary's timestamp of the command
+//!   (`ts` values a millisecond past whole seconds), and the lag is "the time from the last heartbeat, not from
+//!   the last landed query … if replag is 0.2 second … mw would report anything from 0.2s to 1.2s at random.
+//!   That averages to half a second of error". (The task's other points, REPEATABLE-READ snapshots and clock
+//!   skew between hosts, are not modelled.)
 //! - Reads do not slow the SQL thread: the DBA's point is that a replica drowning in reads shows no lag. No
 //!   coupling option is modelled (a replica that "basically gives up" is a crash or a blackhole here, and its
 //!   gauge then reports lag `false`).
