@@ -23,8 +23,16 @@ pub enum Fault {
     /// The server loses power: in-flight queries and pending connects fail now, and later connects are
     /// blackholed until it recovers. Undo: `Recover`.
     Crash,
-    /// Clears every fault on the server: healthy, full speed, full capacity.
+    /// Clears every fault on the server: healthy, full speed, full capacity. A large write already committed
+    /// stays in the replica's apply queue.
     Recover,
+    /// One transaction committed now on the primary that takes this replica `apply` to apply on its single SQL
+    /// thread; events committed after it wait behind it, so its lag ramps up for `apply` and then drains at
+    /// apply rate − write rate. No inverse (a committed transaction cannot be taken back).
+    LargeWrite {
+        /// Time the replica's SQL thread spends applying it, µs.
+        apply: SimDuration,
+    },
     /// Capacity ramps linearly from `from_fraction` to 100% over `warmup` (a restarted server with a cold
     /// buffer pool). While cold, service time is divided by the current capacity fraction. Undo: `Recover`.
     Cold {
@@ -45,6 +53,7 @@ impl Fault {
             Fault::Crash => "crash",
             Fault::Recover => "recover",
             Fault::Cold { .. } => "cold",
+            Fault::LargeWrite { .. } => "large-write",
         }
     }
 }

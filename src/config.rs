@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
 use crate::controller::ControllerSpec;
-use crate::time::{SimDuration, SimTime, SECOND};
+use crate::time::{SimDuration, SimTime, MILLISECOND, SECOND};
 
 /// Hard bounds that keep every run's memory finite, and the memory budget they add up to. Inputs beyond them are
 /// rejected at configuration time with a one-line error naming the key to lower; this module is the one place
@@ -28,6 +28,10 @@ pub mod limits {
     pub const MAX_BUFFERED_ROWS: usize = 1 << 20;
     /// Scheduled commands in one config.
     pub const MAX_SCHEDULE: usize = 10_000;
+    /// Large writes waiting or being applied on one replica's apply queue
+    /// ([`crate::models::section::model`]'s replication). A config that schedules more on one server is refused;
+    /// a live one beyond it is merged into the newest queued write (its apply time added to that write's).
+    pub const MAX_PENDING_LARGE_WRITES: usize = 64;
     /// Total arrival rate, requests/s, surges included: ten a microsecond. The clock is an integer microsecond,
     /// and a run at this rate already costs about 3×10⁷ events per simulated second.
     pub const MAX_ARRIVAL_RATE: f64 = 1e7;
@@ -129,6 +133,53 @@ pub struct ServerConfig {
     pub max_connections: Option<u32>,
 }
 
+/// The primary's write stream and how each replica applies it (pt-heartbeat included). In a scenario file the
+/// `[section.replication]` table; absent, the defaults below.
+///
+/// Normal true lag is `delay` (the stream is a steady fluid at `write_rate` and each replica keeps up), so the
+/// default 75 ms sits in the 50–100 ms the seed's DBA calls usual; measured lag adds the heartbeat's age.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// Binlog events the primary commits per second, a steady stream. Default 500.
+    pub write_rate: f64,
+    /// Events each replica's SQL thread applies per second when it has a backlog; must exceed `write_rate`.
+    /// Default 1000 (utilisation 0.5, so a backlog drains at 500 events/s).
+    pub apply_rate: f64,
+    /// Commit on the primary to apply on a replica that keeps up (binlog shipping, relay log, SQL thread), µs.
+    /// Default 75 ms.
+    #[serde(rename = "delay_us")]
+    pub delay: SimDuration,
+    /// pt-heartbeat's update interval on the primary, µs (`--interval`; Wikimedia runs 1 s). Default 1 s.
+    #[serde(rename = "heartbeat_interval_us")]
+    pub heartbeat_interval: SimDuration,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication { write_rate: 500.0, apply_rate: 1000.0, delay: 75 * MILLISECOND, heartbeat_interval: SECOND }
+    }
+}
+
+impl Replication {
+    /// Checks the stream: rates finite, the SQL thread faster than the primary, a positive heartbeat interval.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.write_rate.is_finite() && self.write_rate > 0.0) {
+            return Err(format!("write_rate must be a finite number > 0, got {}", self.write_rate));
+        }
+        if !(self.apply_rate.is_finite() && self.apply_rate > self.write_rate) {
+            return Err(format!(
+                "apply_rate ({}) must exceed write_rate ({}), or replicas fall behind without bound; raise apply_rate or lower write_rate",
+                self.apply_rate, self.write_rate
+            ));
+        }
+        if self.heartbeat_interval == 0 {
+            return Err("heartbeat_interval_s must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 /// A command to apply at a given simulated time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScheduledCommand {
@@ -194,6 +245,9 @@ pub struct Config {
     pub schedule: Vec<ScheduledCommand>,
     /// The balancing controller every app host runs.
     pub controller: ControllerSpec,
+    /// The primary's write stream and the replicas' apply of it.
+    #[serde(default)]
+    pub replication: Replication,
 }
 
 /// Serde helpers for optional limits: a number, or the word `unlimited` for `None`.
@@ -247,6 +301,7 @@ impl Config {
             duration: 100 * SECOND,
             schedule: Vec::new(),
             controller: ControllerSpec::default(),
+            replication: Replication::default(),
         }
     }
 
@@ -289,6 +344,19 @@ impl Config {
             }
             if let Capacity::Slots(0) = s.capacity {
                 return Err(format!("{}: capacity needs at least one slot", s.name));
+            }
+        }
+        self.replication.validate()?;
+        for (i, s) in self.servers.iter().enumerate() {
+            let writes = (self.schedule.iter())
+                .filter(|c| matches!(c.command, Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } if server == i))
+                .count();
+            if writes > limits::MAX_PENDING_LARGE_WRITES {
+                return Err(format!(
+                    "{}: {writes} large writes scheduled, above the apply queue's bound of {}; schedule fewer large-write steps",
+                    s.name,
+                    limits::MAX_PENDING_LARGE_WRITES
+                ));
             }
         }
         if self.primary_fraction > 0.0 && !self.servers.iter().any(|s| s.role == Role::Primary) {

@@ -15,6 +15,12 @@ pub struct ServerStep {
     pub work_count: u64,
     /// 99th percentile of connection lifetime (connect attempt to close) of queries completed in the step, ms.
     pub latency_p99_ms: f64,
+    /// Replication lag at the step's end, s: now − commit time of the oldest event not yet applied (0 for the
+    /// primary).
+    pub true_lag_s: f64,
+    /// What pt-heartbeat reports at the step's end, s: now − the newest applied heartbeat (true lag plus the
+    /// heartbeat's age).
+    pub measured_lag_s: f64,
 }
 
 /// One time step of a run.

@@ -57,7 +57,8 @@ pub fn json_row<'a>(row: &StepRow, servers: impl Iterator<Item = &'a str>) -> St
             let v = json!({
                 "active_conns": rounded(s.active_conns), "total_conns": s.total_conns,
                 "probe_conns": s.probe_conns, "failed_conns": s.failed_conns, "work_count": s.work_count,
-                "latency_p99_ms": rounded(s.latency_p99_ms),
+                "latency_p99_ms": rounded(s.latency_p99_ms), "true_lag_s": rounded(s.true_lag_s),
+                "measured_lag_s": rounded(s.measured_lag_s),
             });
             (name.to_string(), v)
         })

@@ -26,6 +26,7 @@ pub const SCENARIOS: &[ScenarioInfo] = &[
     ScenarioInfo { name: "refuse", summary: "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections" },
     ScenarioInfo { name: "quiet", summary: "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone" },
     ScenarioInfo { name: "mmc", summary: "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)" },
+    ScenarioInfo { name: "large-write", summary: LARGE_WRITE_SUMMARY },
 ];
 
 /// The EventSimulator s1 section (REFERENCE §1): name, role, configured load, base latency L in seconds.
@@ -44,23 +45,35 @@ pub const EVENTSIM_S1: &[(&str, Role, f64, f64)] = &[
     ("db1186", Role::Replica, 200.0, 0.09341),
 ];
 
+/// `large-write`'s one line for `loadlab list`.
+pub const LARGE_WRITE_SUMMARY: &str = "plain-s1; db1163 drowns in reads from overload_at (20 s), db1119 applies a large_write_s (15 s) transaction from fault_at (30 s): lag is the wrong load signal";
+
+/// The replica `large-write` overloads with reads (the largest load, 325).
+pub const OVERLOADED_SERVER: &str = "db1163";
+
 /// The server the EventSimulator fault scenarios break.
 pub const FAULTY_SERVER: &str = "db1119";
 
 use crate::engine::keys::{parse_count, parse_number, quote};
 pub use crate::engine::keys::{KeyInfo, KeyKind};
 
-const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
+const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet", "large-write"];
 const FAULTED: &[&str] = &["slow", "connect-timeout", "refuse"];
+const FAULT_AT: &[&str] = &["slow", "connect-timeout", "refuse", "large-write"];
+const LARGE: &[&str] = &["large-write"];
 const fn num_key(min: f64, max: f64) -> KeyKind {
     KeyKind::Number { min, max }
 }
 
 /// Every settable scenario key, in the order `loadlab list` prints them.
 pub const KEYS: &[KeyInfo] = &[
-    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30)", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30); large-write: when db1119's large write commits", scenarios: FAULT_AT, kind: num_key(0.0, 1e6) },
     KeyInfo { key: "recover_at", unit: "s", default: "never", help: "when the faulty server recovers (all faults cleared); must be after fault_at", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
     KeyInfo { key: "slow_factor", unit: "×", default: "10", help: "latency multiplier of the slow server", scenarios: &["slow"], kind: num_key(0.01, 10_000.0) },
+    KeyInfo { key: "large_write_s", unit: "s", default: "15", help: "how long db1119's SQL thread takes to apply the large write; its lag ramps to this, then drains", scenarios: LARGE, kind: num_key(0.001, 3600.0) },
+    KeyInfo { key: "overload_at", unit: "s", default: "20", help: "when db1163 starts drowning in reads (its queries slow by overload_factor, with overload_slots slots)", scenarios: LARGE, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "overload_factor", unit: "×", default: "2", help: "db1163's query slowdown from overload_at (read pressure: a cold buffer pool, a heavy query mix)", scenarios: LARGE, kind: num_key(0.01, 10_000.0) },
+    KeyInfo { key: "overload_slots", unit: "slots", default: "200", help: "queries db1163 runs at once; with its share of 1,298 req/s at 0.25 s it needs 325, so its queue grows without bound", scenarios: LARGE, kind: num_key(1.0, 100_000.0) },
     KeyInfo { key: "servers", unit: "servers", default: "20", help: "identical servers in the M/M/c section", scenarios: &["mmc"], kind: num_key(1.0, limits::MAX_SERVERS as f64) },
     KeyInfo { key: "slots", unit: "slots", default: "8", help: "queries each server runs at once (c); later ones queue first-in first-out", scenarios: &["mmc"], kind: num_key(1.0, 100_000.0) },
     KeyInfo { key: "service_ms", unit: "ms", default: "10", help: "mean service time 1/μ (exponential)", scenarios: &["mmc"], kind: num_key(0.001, 1e6) },
@@ -76,9 +89,13 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "lognormal_sigma", unit: "", default: "0.5", help: "shape σ of the lognormal service time", scenarios: &[], kind: num_key(0.01, 5.0) },
     KeyInfo { key: "capacity", unit: "cores/server", default: "unlimited", help: "queries a server runs at once; beyond it they queue, so latency grows with load", scenarios: MW, kind: KeyKind::CountOrUnlimited { min: 1, max: 100_000 } },
     KeyInfo { key: "max_connections", unit: "conns/server", default: "unlimited", help: "MySQL max_connections: connects beyond it are refused", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
+    KeyInfo { key: "write_rate", unit: "events/s", default: "500", help: "binlog events the primary commits per second, a steady stream every replica applies", scenarios: MW, kind: num_key(0.001, 1e7) },
+    KeyInfo { key: "apply_rate", unit: "events/s", default: "1000", help: "events a replica's single SQL thread applies per second with a backlog; must exceed write_rate (a backlog drains at the difference)", scenarios: MW, kind: num_key(0.001, 1e7) },
+    KeyInfo { key: "replication_delay_ms", unit: "ms", default: "75", help: "commit on the primary to apply on a replica that keeps up: its normal true lag (the seed's DBA: usually 50–100 ms)", scenarios: MW, kind: num_key(0.0, 60_000.0) },
+    KeyInfo { key: "heartbeat_interval_s", unit: "s", default: "1", help: "pt-heartbeat's update interval; measured lag adds the newest applied heartbeat's age, uniform on [0, this)", scenarios: MW, kind: num_key(0.001, 60.0) },
     KeyInfo { key: "<server>.load", unit: "weight", default: "from the table", help: "configured load of one server", scenarios: &[], kind: num_key(0.0, 1e6) },
     KeyInfo { key: "<server>.latency_ms", unit: "ms", default: "from the table", help: "base latency L of one server", scenarios: &[], kind: num_key(0.0, 1e7) },
-    KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s)", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s), large-write:db1119:15@30 (apply s)", scenarios: &[], kind: KeyKind::FaultSpec },
     KeyInfo { key: "operator", unit: "KIND[:SERVER[:ARG]]@s", default: "none", help: "schedule an operator override, repeatable: depool:db1119@40, drain:db1119:30@40 (over s), repool:db1119:60@90 (ramp s), pin:db1119:50@40 (weight), unpin:db1119@60, controller-off@40, controller-on@60", scenarios: &[], kind: KeyKind::FaultSpec },
     KeyInfo { key: "breaker_conns", unit: "conns/server", default: "unlimited", help: "section circuit breaker: when every eligible server's connection estimate is at or over this, requests fail fast as overloaded (LoadMonitor maxConnCount)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
     KeyInfo { key: "probe_timeout_ms", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s; mw-legacy's default 3 s, an ordinary connection)", scenarios: &[], kind: num_key(1.0, 1e7) },
@@ -111,7 +128,7 @@ fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
 
 /// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
 pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
-    const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s)";
+    const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s), large-write (s)";
     let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: {} has no @time; {USAGE}", quote(raw)))?;
     let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
     let parts: Vec<&str> = spec.split(':').collect();
@@ -130,6 +147,12 @@ pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> 
         }
     };
     let fault = match kind {
+        "large-write" => {
+            arity(1)?;
+            Fault::LargeWrite {
+                apply: from_secs_f64(parse_number("large-write seconds", args[0], 0.001, 3600.0, "s")?),
+            }
+        }
         "slow" => {
             arity(1)?;
             Fault::Slow { factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")? }
@@ -201,6 +224,26 @@ fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
     let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
     let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
     Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
+}
+
+/// `large-write`'s schedule: db1163 gets `overload_slots` slots at once and slows by `overload_factor` from
+/// `overload_at`; db1119's large write of `large_write_s` commits at `at`.
+fn large_write(cfg: &mut Config, at: u64, num: &dyn Fn(&str, f64) -> f64) -> Result<(), String> {
+    let faulty = cfg.server_index(FAULTY_SERVER).expect("db1119 is in the table");
+    let drowning = cfg.server_index(OVERLOADED_SERVER).expect("db1163 is in the table");
+    let slots = num("overload_slots", 200.0);
+    if slots.fract() != 0.0 {
+        return Err(format!("overload_slots: {slots} is not a whole number; expected 1 to 100000"));
+    }
+    cfg.servers[drowning].capacity = Capacity::Slots(slots as u32);
+    let apply = from_secs_f64(num("large_write_s", 15.0));
+    cfg.schedule.push(ScheduledCommand {
+        at: from_secs_f64(num("overload_at", 20.0)),
+        command: Command::Fault { server: drowning, fault: Fault::Slow { factor: num("overload_factor", 2.0) } },
+    });
+    cfg.schedule
+        .push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::LargeWrite { apply } } });
+    Ok(())
 }
 
 /// Builds the named scenario with the named controller, applying `sets` in order.
@@ -307,6 +350,7 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
             "refuse" => cfg
                 .schedule
                 .push(ScheduledCommand { at, command: Command::Fault { server: faulty, fault: Fault::Refuse } }),
+            "large-write" => large_write(&mut cfg, at, &num)?,
             _ => {}
         }
     }
@@ -359,6 +403,12 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                 cfg.probe_connect_timeout = from_millis_f64(num("probe_timeout_ms", default))
             }
             "cold_ramp" => cfg.cold_ramp = raw == "on",
+            "write_rate" => cfg.replication.write_rate = num("write_rate", 500.0),
+            "apply_rate" => cfg.replication.apply_rate = num("apply_rate", 1000.0),
+            "replication_delay_ms" => cfg.replication.delay = from_millis_f64(num("replication_delay_ms", 75.0)),
+            "heartbeat_interval_s" => {
+                cfg.replication.heartbeat_interval = from_secs_f64(num("heartbeat_interval_s", 1.0)).max(1)
+            }
             "recover_at" => {
                 let recover = num("recover_at", 0.0);
                 let fault = num("fault_at", 30.0);

@@ -109,6 +109,26 @@ impl Sim {
         self.engine.model().diagnostics(host, server)
     }
 
+    /// Each server's (true, measured) replication lag now, s, in config order: true lag is now − the commit time
+    /// of the oldest event not applied, measured is pt-heartbeat's now − newest applied heartbeat; (0, 0) for a
+    /// server that does not replicate. A read-out: it changes nothing.
+    pub fn lags_now(&self) -> Vec<(f64, f64)> {
+        let m = self.engine.model();
+        (0..m.cfg.servers.len())
+            .map(|i| {
+                let (t, mm) = m.lag_at(i, self.engine.now());
+                (t / 1e6, mm / 1e6)
+            })
+            .collect()
+    }
+
+    /// The replication headline: per server the peak (true, measured) lag read so far, s; and over gauge reads
+    /// at normal lag (true lag under 1 s) their count, the mean heartbeat age (measured − true), s, and the age's
+    /// share of the measured lag.
+    pub fn lag_headline(&self) -> (Vec<(f64, f64)>, u64, f64, f64) {
+        self.engine.model().lag_headline()
+    }
+
     /// Takes the rows recorded since the last call, oldest first.
     pub fn drain_rows(&mut self) -> impl Iterator<Item = StepRow> + '_ {
         self.engine.model_mut_for_output().drain_rows()

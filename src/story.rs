@@ -74,6 +74,14 @@ pub const STORIES: &[Story] = &[
         try_this: "Switch from static to p2c or least-conn: choosing the less busy of two servers cuts the queueing delay sharply at high load.",
         source: "REFERENCE.md §5 (Erlang C, M/M/1)",
     },
+    Story {
+        scenario: "large-write",
+        title: "Lag is the wrong load signal: a busy writer is depooled, a drowning reader is not",
+        incident: "Until 2024 MediaWiki's only load signal was replication lag, read through pt-heartbeat. The seed's DBA: \"Almost all replag we have in production is due to large write or lots of writes and in no way indicator of read pressure\"; LoadMonitor \"treats a replica that is going through a large write the same as a replica that's having too many read connections\", and one \"on the verge of going down\" as fine. And since measured lag carries half a second of heartbeat age on top of the usual 50–100 ms (T327852), \"80 to 90% of the replag being measured is just randomness\".",
+        watch: "From 20 s db1163 (the largest load, 325) runs its queries at half speed with 200 slots: its connections climb by hundreds a second, yet its lag stays at 0.075 s true, 0.075–1.075 s measured. At 30 s db1119 starts a 15 s transaction: its lag ramps to 15 s by 45 s and drains by 60 s. Under mw-legacy db1119's share drops to 0 while its measured lag is over 6 s, and db1163 keeps its share, which even grows as db1119's is spread over the rest.",
+        try_this: "Run mw-legacy and watch the lag and share charts; then mw-loadmonitor, which counts connections: db1163's pile-up lowers its weight and db1119 keeps serving reads. Raise heartbeat_interval_s to see the measured lag's noise grow, or large_write_s to 5 s, under the 6 s max lag, to see nothing happen.",
+        source: "Wikimedia Phabricator task \"LoadMonitor connection weighting reimagined\" (the DBA's comment, T327852); MediaWiki 1.35 LoadBalancer::getRandomNonLagged, LoadMonitor::computeServerStates, DatabaseMysqlBase::getLagFromPtHeartbeat",
+    },
 ];
 
 /// The story of a scenario.

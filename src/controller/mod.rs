@@ -96,6 +96,13 @@ pub trait Controller {
     /// The result of a probe this host asked for.
     fn on_probe(&mut self, _now: SimTime, _server: usize, _result: ProbeResult) {}
 
+    /// The result of a probe this host asked for, with the replication lag its gauge read through pt-heartbeat,
+    /// s (`None` when the gauge could not connect: MediaWiki's lag `false`). The engine calls this one; the
+    /// default forwards to [`Controller::on_probe`] for controllers that do not look at lag.
+    fn on_probe_lag(&mut self, now: SimTime, server: usize, result: ProbeResult, _lag_s: Option<f64>) {
+        self.on_probe(now, server, result);
+    }
+
     /// This controller's estimate of the connections on `server`, which the section circuit breaker compares
     /// with its cap. `None` means it keeps no estimate; the breaker then uses this host's in-flight count.
     fn conn_estimate(&self, _server: usize) -> Option<f64> {

@@ -13,6 +13,7 @@ mod invariants;
 mod model_galera;
 mod model_koha;
 mod model_sahana;
+mod model_section_lag;
 mod operators;
 mod queueing;
 mod reliability;

@@ -6,13 +6,34 @@
 //! POLL_PERIOD_MS = 500, then `getWithSetCallback` with a 1 s logical TTL (TIME_TILL_REFRESH), `lockTSE` and
 //! `staleTTL` of STATE_PRESERVE_TTL = 60 s), `computeServerStates` and `getNewScaleViaMovingAve`
 //! (`movingAveRatio·naive + (1 − movingAveRatio)·last`, movingAveRatio 0.1, last defaulting to 1.0, naive = 1 if
-//! the gauge connection opened else 0); and `LoadBalancer::getRandomNonLagged`, which drops servers whose lag is
-//! `false` (unreachable at the last regeneration) unless every server is dropped ("lagged replica mode").
-//! REFERENCE §2 ("Legacy"), seed 002 (the task: "It's unclear if LoadMonitor weight has ever declined
-//! sufficiently during an incident to make a difference").
+//! the gauge connection opened else 0; and `$lagTimes[$i] = $conn->getLag()` on the same gauge connection,
+//! `false` when it did not open or `getLag` failed); and `includes/libs/rdbms/loadbalancer/LoadBalancer.php`'s
+//! `getRandomNonLagged` and `pickReaderIndex` (the 1.35 form: `$this->servers[$i]['max lag'] ?? $this->maxLag`,
+//! MAX_LAG_DEFAULT = 6). REFERENCE §2 ("Legacy"), seed 002 (the task: "It's unclear if LoadMonitor weight has ever
+//! declined sufficiently during an incident to make a difference"; the DBA: "LM uses replication lag as the only
+//! metric for the load on a replica").
 //!
-//! Per server the state is `{scale, reachable}`; weights are ceil(load·scale), and an unreachable server is
-//! skipped. Nothing reacts to slowness: a slow server that still accepts connections keeps its full weight.
+//! Per server the state is `{scale, reachable, lag}`, all from one gauge at the last regeneration. The pick is
+//! `getReaderIndex`'s: `scaleLoads` gives ceil(load·scale); `getRandomNonLagged` reads the lag times from the
+//! same cached state (`LoadMonitor::getLagTimes` returns `getServerStates(...)['lagTimes']`, so the lag is as old
+//! as the state: up to the 1 s WAN TTL plus the local 1–500 ms, more while a regeneration is out) and unsets
+//! every replica whose lag is `false` (when its max lag is finite) or `> max lag` (strictly greater); if the
+//! loads left sum to 0 it returns false and `pickReaderIndex` picks from all the scaled loads by weight
+//! ("All replica DBs lagged. Switch to read-only mode", lagged replica mode). Nothing reacts to slowness: a
+//! slow server that still accepts connections and replicates keeps its full weight, and a healthy one applying
+//! a large write is dropped.
+//!
+//! Lag in the weight scale: neither VERSION 1 (here) nor VERSION 2 (2021–2024, `movingAverage` of
+//! `getWeightScale`, which is `$conn ? 1.0 : 0.0` in the base class and the moving average of `up` in its later
+//! form) puts lag into the scale; both only record `lagTimes` for the LoadBalancer's filter. So lag acts only
+//! through the filter, as here.
+//!
+//! The filter lives in LoadBalancer, so it applies to every MediaWiki controller. In the rework (VERSION 3,
+//! `mw-loadmonitor`) LoadMonitor no longer gauges lag; `LoadBalancer::getLagTimes` reads it from its own WAN key
+//! `rdbms-lags` (TTL 10 + mt_rand(1, 10) s, `lockTSE` 30, one gauge connection per streaming replica) and
+//! `getRandomNonLagged` is unchanged (`array_sum($loads) == 0` → lagged replica mode). That second cache is not
+//! modelled yet: `mw-loadmonitor` ignores lag (its module is being reworked in parallel; [`lag_filter`] is the
+//! shared rule it can call).
 //!
 //! Where the model simplifies, and why:
 //! - States are cached per server (the `cache` machinery shared with `mw-loadmonitor`), not as one key for the
@@ -23,7 +44,8 @@
 //!   `probe_timeout_ms` still overrides it).
 //! - The 2017 variant (scale floored at 0.1, a 4–5 s TTL, no ceil) differs in detail; its TTL is reachable
 //!   through `state_ttl_s`.
-//! - Replication lag itself is not modelled; only the "unreachable" (lag = false) filter is.
+//! - Every server shares the one `max_lag_s` (no per-server `max lag`), and the session's `$maxLag` (from
+//!   `waitForPos`, ChronologyProtector) is not modelled: requests carry no session.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -37,7 +59,7 @@ use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
 /// Registry entry.
 pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     name: "mw-legacy",
-    summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success; no reaction to slowness",
+    summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success, LoadBalancer's 6 s max-lag filter; no reaction to slowness",
     params: PARAMS,
     build,
     formula: None,
@@ -73,6 +95,14 @@ const PARAMS: &[ParamInfo] = &[
         max: 3_600_000.0,
         help: "a host rereads the cluster state once its local copy is older than uniform 1..this ms (POLL_PERIOD_MS)",
     },
+    ParamInfo {
+        key: "max_lag_s",
+        unit: "s",
+        default: 6.0,
+        min: 0.0,
+        max: 1e6,
+        help: "getRandomNonLagged drops a replica whose cached lag is > this, or false (LoadBalancer::MAX_LAG_DEFAULT = 6)",
+    },
     cache::PRESERVE_TTL_PARAM,
     cache::SHARED_CACHE_PARAM,
     cache::REGEN_LOCK_PARAM,
@@ -83,31 +113,47 @@ const PARAMS: &[ParamInfo] = &[
 pub struct ScaleState {
     /// Moving average of probe connect success, multiplying the configured load.
     pub scale: f64,
-    /// The last probe connected (otherwise its lag is `false` and `getRandomNonLagged` skips it).
+    /// The last probe connected.
     pub reachable: bool,
+    /// The lag the last gauge read (pt-heartbeat), s; `None` is MediaWiki's `false` (unreachable).
+    pub lag_s: Option<f64>,
 }
 
 impl ScaleState {
-    /// `getPlaceholderServerStates`: full scale, no lag.
-    pub const INITIAL: ScaleState = ScaleState { scale: 1.0, reachable: true };
+    /// `getPlaceholderServerStates`: full scale, lag 0.
+    pub const INITIAL: ScaleState = ScaleState { scale: 1.0, reachable: true, lag_s: Some(0.0) };
 
     /// `computeServerStates` for one probe: `scale = ratio·naive + (1 − ratio)·last`, last defaulting to 1.0,
-    /// floored at 0 ("Scale from 0% to 100% of nominal weight").
-    pub fn regenerate(previous: Option<ScaleState>, connected: bool, ratio: f64) -> ScaleState {
+    /// floored at 0 ("Scale from 0% to 100% of nominal weight"); the lag as the gauge read it (`None` when
+    /// it did not connect).
+    pub fn regenerate(previous: Option<ScaleState>, connected: bool, lag_s: Option<f64>, ratio: f64) -> ScaleState {
         let last = previous.map_or(1.0, |p| p.scale);
         let naive = if connected { 1.0 } else { 0.0 };
-        ScaleState { scale: (ratio * naive + (1.0 - ratio) * last).max(0.0), reachable: connected }
+        let lag_s = if connected { lag_s } else { None };
+        ScaleState { scale: (ratio * naive + (1.0 - ratio) * last).max(0.0), reachable: connected, lag_s }
     }
 }
 
-/// Legacy `scaleLoads` then `getRandomNonLagged`: appends ceil(load·scale) for reachable servers, 0 for the
-/// unreachable; if that leaves no weight, every server's ceil(load·scale) ("lagged replica mode").
-pub fn legacy_weights(loads: &[f64], states: &[ScaleState], out: &mut Vec<f64>) {
+/// `getRandomNonLagged`'s test for one replica: kept unless its lag is `false` (and `max_lag_s` is finite) or
+/// greater than `max_lag_s`. The rule is LoadBalancer's, so every MediaWiki controller shares it.
+pub fn lag_filter(lag_s: Option<f64>, max_lag_s: f64) -> bool {
+    match lag_s {
+        None => max_lag_s.is_infinite(),
+        // PHP's `$lag > $maxServerLag`: a NaN lag is not greater, so it is kept.
+        Some(lag) => lag.partial_cmp(&max_lag_s) != Some(std::cmp::Ordering::Greater),
+    }
+}
+
+/// Legacy `scaleLoads` then `getRandomNonLagged` and `pickReaderIndex`: appends ceil(load·scale) for the
+/// replicas the lag filter keeps and 0 for the others; if the kept weights sum to 0, every replica's
+/// ceil(load·scale) ("lagged replica mode").
+pub fn legacy_weights(loads: &[f64], states: &[ScaleState], max_lag_s: f64, out: &mut Vec<f64>) {
     let start = out.len();
-    out.extend(loads.iter().zip(states).map(|(&w, s)| if s.reachable { (w * s.scale).ceil().max(0.0) } else { 0.0 }));
+    let scaled = |(&w, s): (&f64, &ScaleState)| (w * s.scale).ceil().max(0.0);
+    out.extend(loads.iter().zip(states).map(|p| if lag_filter(p.1.lag_s, max_lag_s) { scaled(p) } else { 0.0 }));
     if out[start..].iter().all(|&w| w <= 0.0) {
         out.truncate(start);
-        out.extend(loads.iter().zip(states).map(|(&w, s)| (w * s.scale).ceil().max(0.0)));
+        out.extend(loads.iter().zip(states).map(scaled));
     }
 }
 
@@ -115,12 +161,14 @@ pub fn legacy_weights(loads: &[f64], states: &[ScaleState], out: &mut Vec<f64>) 
 struct Settings {
     ratio: f64,
     local_ttl_ms: u64,
+    max_lag_s: f64,
 }
 
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
     let settings = Settings {
         ratio: spec.get("moving_ave_ratio"),
         local_ttl_ms: (spec.get("local_ttl_ms").round() as u64).max(1),
+        max_lag_s: spec.get("max_lag_s"),
     };
     let timings = CacheTimings::from_spec(spec, from_secs_f64(spec.get("state_ttl_s")));
     (ClusterCache::for_hosts(spec, servers.len(), hosts).into_iter().enumerate())
@@ -193,7 +241,7 @@ impl Controller for LegacyMonitor {
             self.seen[c.server] = Some(Seen { state, as_of, weight: 0.0 });
         }
         self.weights.clear();
-        legacy_weights(&self.loads, &self.states, &mut self.weights);
+        legacy_weights(&self.loads, &self.states, self.settings.max_lag_s, &mut self.weights);
         for (c, &w) in view.candidates.iter().zip(&self.weights) {
             if let Some(seen) = &mut self.seen[c.server] {
                 seen.weight = w;
@@ -208,8 +256,12 @@ impl Controller for LegacyMonitor {
     }
 
     fn on_probe(&mut self, now: SimTime, server: usize, result: ProbeResult) {
+        self.on_probe_lag(now, server, result, result.connected.then_some(0.0));
+    }
+
+    fn on_probe_lag(&mut self, now: SimTime, server: usize, result: ProbeResult, lag_s: Option<f64>) {
         let previous = self.cache.previous(now, server);
-        let state = ScaleState::regenerate(previous, result.connected, self.settings.ratio);
+        let state = ScaleState::regenerate(previous, result.connected, lag_s, self.settings.ratio);
         self.cache.store(now, server, state);
     }
 
@@ -217,13 +269,14 @@ impl Controller for LegacyMonitor {
         let loads: Vec<f64> = view.candidates.iter().map(|c| c.configured_load).collect();
         let states: Vec<ScaleState> =
             (view.candidates.iter()).map(|c| self.seen[c.server].map_or(ScaleState::INITIAL, |s| s.state)).collect();
-        legacy_weights(&loads, &states, out);
+        legacy_weights(&loads, &states, self.settings.max_lag_s, out);
     }
 
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
         let Some(seen) = self.seen.get(server).copied().flatten() else { return };
         out.push(("scale", seen.state.scale));
         out.push(("up", if seen.state.reachable { 1.0 } else { 0.0 }));
+        out.push(("lag_s", seen.state.lag_s.unwrap_or(f64::NAN)));
         out.push(("age_s", seen.as_of.map_or(f64::NAN, |t| self.last_pick.saturating_sub(t) as f64 / 1e6)));
         out.push(("weight", seen.weight));
     }
@@ -239,31 +292,53 @@ mod tests {
     #[test]
     fn the_scale_is_a_ten_percent_moving_average_of_connect_success() {
         // From the default 1.0: two failures → 0.9, 0.81; a success → 0.1 + 0.9·0.81 = 0.829.
-        let a = ScaleState::regenerate(None, false, 0.1);
-        assert_eq!(a, ScaleState { scale: 0.9, reachable: false });
-        let b = ScaleState::regenerate(Some(a), false, 0.1);
+        let a = ScaleState::regenerate(None, false, Some(0.3), 0.1);
+        assert_eq!(a, ScaleState { scale: 0.9, reachable: false, lag_s: None });
+        let b = ScaleState::regenerate(Some(a), false, None, 0.1);
         assert!((b.scale - 0.81).abs() < 1e-12);
-        let c = ScaleState::regenerate(Some(b), true, 0.1);
+        let c = ScaleState::regenerate(Some(b), true, Some(0.3), 0.1);
         assert!((c.scale - 0.829).abs() < 1e-12 && c.reachable);
         // Twenty-two failures from 1.0 leave 0.9^22 = 0.0985: the "1% in ~44 probes" of getNewScaleViaMovingAve.
         let mut s = ScaleState::INITIAL;
         for _ in 0..22 {
-            s = ScaleState::regenerate(Some(s), false, 0.1);
+            s = ScaleState::regenerate(Some(s), false, None, 0.1);
         }
         assert!((s.scale - 0.9f64.powi(22)).abs() < 1e-12);
     }
 
     #[test]
     fn weights_are_ceiled_and_unreachable_servers_skipped_unless_all_are() {
-        let st = |scale, reachable| ScaleState { scale, reachable };
+        let st = |scale, reachable| ScaleState { scale, reachable, lag_s: reachable.then_some(0.5) };
         let mut out = Vec::new();
         // ceil(200·0.5) = 100; ceil(50·0.001) = 1 (a tiny scale keeps weight 1); the unreachable server gets 0.
-        legacy_weights(&[200.0, 50.0, 200.0], &[st(0.5, true), st(0.001, true), st(1.0, false)], &mut out);
+        legacy_weights(&[200.0, 50.0, 200.0], &[st(0.5, true), st(0.001, true), st(1.0, false)], 6.0, &mut out);
         assert_eq!(out, vec![100.0, 1.0, 0.0]);
         // Every server unreachable: lagged replica mode picks by ceil(load·scale) anyway.
         out.clear();
-        legacy_weights(&[200.0, 50.0], &[st(0.81, false), st(0.9, false)], &mut out);
+        legacy_weights(&[200.0, 50.0], &[st(0.81, false), st(0.9, false)], 6.0, &mut out);
         assert_eq!(out, vec![162.0, 45.0]);
+        // With an infinite max lag, `false` is kept (`$lag === false && !is_infinite($maxServerLag)`).
+        out.clear();
+        legacy_weights(&[200.0, 50.0], &[st(1.0, false), st(1.0, true)], f64::INFINITY, &mut out);
+        assert_eq!(out, vec![200.0, 50.0]);
+    }
+
+    #[test]
+    fn the_lag_filter_drops_lag_strictly_above_max_lag_and_falls_back_when_all_lag() {
+        let lag = |lag_s| ScaleState { scale: 1.0, reachable: true, lag_s: Some(lag_s) };
+        let mut out = Vec::new();
+        // `$lag > $maxServerLag`: 6.0 is kept, 6.0001 dropped.
+        legacy_weights(&[200.0, 325.0, 50.0], &[lag(6.0), lag(6.0001), lag(0.6)], 6.0, &mut out);
+        assert_eq!(out, vec![200.0, 0.0, 50.0]);
+        // Every replica lagged: lagged replica mode, all by weight.
+        out.clear();
+        legacy_weights(&[200.0, 325.0], &[lag(9.0), lag(12.0)], 6.0, &mut out);
+        assert_eq!(out, vec![200.0, 325.0]);
+        // A lagged replica beside a zero-weight one still falls back (the kept loads sum to 0).
+        out.clear();
+        legacy_weights(&[200.0, 0.0], &[lag(9.0), lag(0.1)], 6.0, &mut out);
+        assert_eq!(out, vec![200.0, 0.0]);
+        assert!(lag_filter(None, f64::INFINITY) && !lag_filter(None, 6.0) && !lag_filter(Some(f64::INFINITY), 6.0));
     }
 
     #[test]

@@ -57,6 +57,14 @@ pub const TABLE: &[CommandSpec] = &[
         help: "capacity ramps from FROM to 100% over WARMUP seconds (a restarted server)",
     },
     CommandSpec {
+        verb: "large-write",
+        target: SERVER,
+        args: &[ArgSpec { name: "seconds", unit: "s", min: 0.001, max: 3600.0, default: 15.0 }],
+        inverse: None,
+        help:
+            "one transaction that takes the replica SECONDS to apply: later writes wait, its lag ramps up, then drains",
+    },
+    CommandSpec {
         verb: "depool",
         target: SERVER,
         args: &[],
@@ -115,7 +123,7 @@ pub const TABLE: &[CommandSpec] = &[
 ];
 
 /// The verbs that are faults (the rest are operator overrides and the surge), for `--set fault=`.
-pub const FAULT_VERBS: &[&str] = &["slow", "connect-timeout", "refuse", "crash", "recover", "cold"];
+pub const FAULT_VERBS: &[&str] = &["slow", "connect-timeout", "refuse", "crash", "recover", "cold", "large-write"];
 
 /// The section's servers, for the codec.
 pub struct Codec<'a> {
@@ -147,6 +155,7 @@ impl CommandCodec for Codec<'_> {
             "crash" => fault(Fault::Crash),
             "recover" => fault(Fault::Recover),
             "cold" => fault(Fault::Cold { from_fraction: arg(0), warmup: from_secs_f64(arg(1)) }),
+            "large-write" => fault(Fault::LargeWrite { apply: from_secs_f64(arg(0)) }),
             "depool" => op(Operator::Depool { server: s }),
             "drain" => op(Operator::Drain { server: s, over: from_secs_f64(arg(0)) }),
             "repool" => op(Operator::Repool { server: s, ramp: from_secs_f64(arg(0)) }),
@@ -176,6 +185,7 @@ pub fn to_parsed(c: &Command) -> Parsed {
                 Fault::Crash => p("crash", t, vec![]),
                 Fault::Recover => p("recover", t, vec![]),
                 Fault::Cold { from_fraction, warmup } => p("cold", t, vec![from_fraction, as_secs_f64(warmup)]),
+                Fault::LargeWrite { apply } => p("large-write", t, vec![as_secs_f64(apply)]),
             }
         }
         Command::Operator(op) => match op {

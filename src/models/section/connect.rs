@@ -182,6 +182,9 @@ impl Section {
             elapsed: ctx.now() - r.conn_started,
         };
         self.release(req);
-        self.controllers[r.host as usize].on_probe(ctx.now(), r.server as usize, result);
+        let server = r.server as usize;
+        // The gauge's `getLag()`: pt-heartbeat's measured lag, read as the probe's query returns.
+        let lag_s = connected.then(|| self.gauge_lag(server, ctx.now()) / 1e6);
+        self.controllers[r.host as usize].on_probe_lag(ctx.now(), server, result, lag_s);
     }
 }

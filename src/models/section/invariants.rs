@@ -14,6 +14,11 @@ impl Section {
                 self.arrived, self.rejected, self.completed, self.failed, self.overloaded, self.live_requests
             ));
         }
+        for (i, r) in self.replication.iter().enumerate() {
+            if let Some(r) = r {
+                r.check(&self.stream).map_err(|e| format!("{}: {e}", self.cfg.servers[i].name))?;
+            }
+        }
         let n = self.servers.len();
         let mut per_server = vec![[0u32; 4]; n]; // connecting, queued, querying, probes
         let mut per_host = vec![(0u32, 0u32); self.hosts.len()]; // holding a worker, in backlog

@@ -14,10 +14,9 @@ impl Section {
         self.set_busy_workers(ctx, 0);
         let active_workers = self.workers_area as f64 / span;
         self.workers_area = 0;
-        let servers = self
-            .servers
-            .iter_mut()
-            .map(|s| {
+        let lags: Vec<(f64, f64)> = (0..self.servers.len()).map(|i| self.lag_now(i, now)).collect();
+        let servers = (self.servers.iter_mut().zip(lags))
+            .map(|(s, (true_lag, measured_lag))| {
                 s.touch(now);
                 let row = ServerStep {
                     active_conns: s.conn_area as f64 / span,
@@ -26,6 +25,8 @@ impl Section {
                     failed_conns: s.failed_conns,
                     work_count: s.work_count,
                     latency_p99_ms: s.latency.quantile_us(0.99) / 1e3,
+                    true_lag_s: true_lag / 1e6,
+                    measured_lag_s: measured_lag / 1e6,
                 };
                 s.conn_area = 0;
                 s.total_conns = 0;

@@ -8,10 +8,12 @@ pub mod commands;
 mod connect;
 mod host;
 mod invariants;
+mod lag_lesson;
 mod meter;
 pub mod model;
 mod overrides;
 mod pick;
+mod replication;
 mod request;
 mod server;
 
@@ -72,6 +74,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { lesson: lessons::REFUSE, lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
     ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::scenario::LARGE_WRITE_SUMMARY, 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).
@@ -98,8 +101,14 @@ pub fn columns(servers: &[String]) -> Vec<Column> {
     }
     out.extend(HIDDEN_GLOBAL.iter().map(|n| Column::hidden(*n, 0)));
     out.extend(servers.iter().map(|s| Column::hidden(format!("{s}.probe_conns"), 0)));
+    for lag in LAG_COLUMNS {
+        out.extend(servers.iter().map(|s| Column::hidden(format!("{s}.{lag}"), 3)));
+    }
     out
 }
+
+/// Per-server replication lag columns, JSON and charts only (the CSV keeps EventSimulator's columns).
+const LAG_COLUMNS: [&str; 2] = ["true_lag_s", "measured_lag_s"];
 
 /// A step row as one number per column of [`columns`].
 pub fn flatten(row: &StepRow) -> Vec<f64> {
@@ -123,6 +132,8 @@ pub fn flatten(row: &StepRow) -> Vec<f64> {
     }
     out.extend([row.failed as f64, row.overloaded as f64, row.probes as f64]);
     out.extend(row.servers.iter().map(|s| s.probe_conns as f64));
+    out.extend(row.servers.iter().map(|s| s.true_lag_s));
+    out.extend(row.servers.iter().map(|s| s.measured_lag_s));
     out
 }
 
@@ -151,6 +162,8 @@ pub fn unflatten(servers: usize, row: &[f64]) -> StepRow {
                     work_count: get(b + 3) as u64,
                     latency_p99_ms: get(b + 4),
                     probe_conns: get(hidden + 3 + i) as u64,
+                    true_lag_s: get(hidden + 3 + servers + i),
+                    measured_lag_s: get(hidden + 3 + 2 * servers + i),
                 }
             })
             .collect(),
@@ -185,6 +198,24 @@ pub const CHARTS: &[ChartSpec] = &[
         unit: "per step",
         scale: Scale::Linear,
         reference: None,
+    },
+    ChartSpec {
+        id: "lag",
+        title: "Replication lag",
+        hint: "Measured (pt-heartbeat) is true lag plus the heartbeat's age, 0 to 1 s; mw-legacy depools a replica above 6 s.",
+        columns: &[".measured_lag_s"],
+        unit: "s",
+        scale: Scale::Linear,
+        reference: Some(("max lag", 6.0)),
+    },
+    ChartSpec {
+        id: "true_lag",
+        title: "True replication lag",
+        hint: "Now minus the commit time of the oldest event a replica has not applied: 75 ms when it keeps up.",
+        columns: &[".true_lag_s"],
+        unit: "s",
+        scale: Scale::Linear,
+        reference: Some(("max lag", 6.0)),
     },
     ChartSpec {
         id: "workers",
@@ -284,6 +315,9 @@ impl Run for SectionRun {
         m.insert("events".into(), s.events.into());
         m.insert("rows_dropped".into(), s.rows_dropped.into());
         m.insert("trace_hash".into(), format!("{:016x}", s.trace_hash).into());
+        if self.scenario == "large-write" {
+            m.insert("headline".into(), lag_lesson::headline(&self.sim, &self.servers).into());
+        }
         m
     }
     fn events(&self) -> u64 {
@@ -331,6 +365,8 @@ mod tests {
                 failed_conns: 2,
                 work_count: 3,
                 latency_p99_ms: 4.5,
+                true_lag_s: 0.075,
+                measured_lag_s: 0.5,
             }],
         };
         let flat = flatten(&row);

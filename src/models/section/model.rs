@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 
+use super::replication::{Replica, Stream as ReplStream};
 use super::{host::*, overrides::*, pick::*, request::*, server::*};
 
 use crate::command::Command;
@@ -135,6 +136,15 @@ pub struct Section {
     pub(super) fast_pick: bool,
     /// The replicas' configured loads (with overrides) by replica position, for O(log n) picks by load.
     pub(super) load_index: crate::controller::load_index::LoadIndex,
+    /// The primary's write stream as the replicas apply it.
+    pub(super) stream: ReplStream,
+    /// Each replica's SQL thread and apply queue, by server (`None` for the primary and in a section without
+    /// one, where nothing replicates and lag is 0).
+    pub(super) replication: Vec<Option<Replica>>,
+    /// Per server, the largest (true, measured) lag read so far (at step ends and gauges), µs.
+    pub(super) lag_peaks: Vec<(f64, f64)>,
+    /// Gauge lag reads at normal lag (true lag under 1 s): count, Σ measured, Σ (measured − true), µs.
+    pub(super) normal_reads: (u64, f64, f64),
 }
 
 impl Model for Section {
@@ -171,6 +181,14 @@ impl Model for Section {
 
     fn validate(&self, command: &Command) -> Result<(), String> {
         super::commands::validate(command, self.servers.len())?;
+        if let Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } = command {
+            if self.replication[*server].is_none() {
+                return Err(format!(
+                    "large-write: {} does not replicate (a large write lags a replica; this is the primary or a section without one)",
+                    self.cfg.servers[*server].name
+                ));
+            }
+        }
         if let Command::Surge { factor } = command {
             if self.cfg.arrival_rate * factor > limits::MAX_ARRIVAL_RATE {
                 return Err(format!(
@@ -324,6 +342,11 @@ impl Section {
             ));
         }
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
+        // pt-heartbeat's phase against t = 0: unknown, so drawn from the seed (its own sub-stream).
+        let stream = ReplStream::new(&config.replication, Rng::from_parts(seed, 0x6862).next_f64());
+        let replication = (config.servers.iter())
+            .map(|s| (primary.is_some() && s.role == Role::Replica).then(|| Replica::new(&stream)))
+            .collect();
         let mut sim = Section {
             rng_arrivals: Rng::new(seed, Stream::Arrivals),
             rng_service: Rng::new(seed, Stream::Service),
@@ -379,6 +402,10 @@ impl Section {
             load_index: crate::controller::load_index::LoadIndex::new(
                 &replicas.iter().map(|c| c.configured_load).collect::<Vec<_>>(),
             ),
+            stream,
+            replication,
+            lag_peaks: vec![(0.0, 0.0); n],
+            normal_reads: (0, 0.0, 0.0),
             cfg: config,
         };
         sim.fast_pick = sim.all_replicas_plainly_eligible();

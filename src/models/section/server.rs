@@ -117,6 +117,11 @@ impl Section {
                 s.slow_factor = 1.0;
                 s.cold = None;
             }
+            Fault::LargeWrite { apply } => {
+                if let Some(r) = &mut self.replication[server] {
+                    r.add_large_write(now as f64, apply as f64, &self.stream);
+                }
+            }
             Fault::Crash => {
                 s.connect_mode = ConnectMode::Blackhole;
                 s.crashed = true;
@@ -182,6 +187,55 @@ impl Section {
             0
         } else {
             (micros.min(MAX_WAIT as f64) + 0.5) as SimDuration // nearest, halves up
+        }
+    }
+
+    /// `server`'s (true, measured) replication lag now, µs, advancing its SQL thread to now; (0, 0) for a server
+    /// that does not replicate.
+    pub(super) fn lag_now(&mut self, server: usize, now: SimTime) -> (f64, f64) {
+        match &mut self.replication[server] {
+            Some(r) => {
+                r.advance(now as f64, &self.stream);
+                let lag = (r.true_lag_us(), r.measured_lag_us(&self.stream));
+                let peak = &mut self.lag_peaks[server];
+                *peak = (peak.0.max(lag.0), peak.1.max(lag.1));
+                lag
+            }
+            None => (0.0, 0.0),
+        }
+    }
+
+    /// A gauge's lag read of `server` now, µs (measured), counted for the heartbeat-noise headline.
+    pub(super) fn gauge_lag(&mut self, server: usize, now: SimTime) -> f64 {
+        let (true_lag, measured) = self.lag_now(server, now);
+        if self.replication[server].is_some() && true_lag < 1e6 {
+            let r = &mut self.normal_reads;
+            *r = (r.0 + 1, r.1 + measured, r.2 + (measured - true_lag));
+        }
+        measured
+    }
+
+    /// The replication headline: per server the peak (true, measured) lag read, s, and over gauge reads at
+    /// normal lag (true lag under 1 s) the reads, the mean heartbeat age (measured − true) and its share of the
+    /// measured lag.
+    pub(crate) fn lag_headline(&self) -> (Vec<(f64, f64)>, u64, f64, f64) {
+        let (n, measured, age) = self.normal_reads;
+        let peaks = self.lag_peaks.iter().map(|&(t, m)| (t / 1e6, m / 1e6)).collect();
+        let mean_age = if n > 0 { age / n as f64 / 1e6 } else { 0.0 };
+        let share = if measured > 0.0 { age / measured } else { 0.0 };
+        (peaks, n, mean_age, share)
+    }
+
+    /// `server`'s (true, measured) replication lag at `now` (not before its last advance), µs, without changing
+    /// the simulation; (0, 0) for a server that does not replicate.
+    pub(crate) fn lag_at(&self, server: usize, now: SimTime) -> (f64, f64) {
+        match &self.replication[server] {
+            Some(r) => {
+                let mut r = r.clone();
+                r.advance(now as f64, &self.stream);
+                (r.true_lag_us(), r.measured_lag_us(&self.stream))
+            }
+            None => (0.0, 0.0),
         }
     }
 

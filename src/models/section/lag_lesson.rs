@@ -1,0 +1,160 @@
+//! The `large-write` scenario's lesson, controller notes, incident figures and headline: replication lag as
+//! the old LoadMonitor's only load signal.
+//!
+//! The incident's words are the seed's (002, the DBA's comment on "LoadMonitor connection weighting
+//! reimagined", and T327852 as quoted there); the numbers beside them are this run's, read from its summary
+//! (`headline`) and from `now`, the newest step row by column name, which the page adds to the summary.
+
+use serde_json::{Map, Value};
+
+use crate::config::Role;
+use crate::registry::{Figure, LessonStep};
+use crate::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
+use crate::sim::Sim;
+
+/// A column of the newest row (0 when absent).
+fn now(s: &Map<String, Value>, column: &str) -> f64 {
+    s.get("now").and_then(|n| n.get(column)).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// A headline field (0 when absent).
+fn field(s: &Map<String, Value>, key: &str) -> f64 {
+    s.get("headline").and_then(|h| h.get(key)).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// `server`'s share of the replicas' own connects (probes left out) in the newest row, 0 to 1.
+fn share(s: &Map<String, Value>, server: &str) -> f64 {
+    let conns = |name: &str| now(s, &format!("{name}.total_conns")) - now(s, &format!("{name}.probe_conns"));
+    let total: f64 = EVENTSIM_S1.iter().filter(|r| r.1 == Role::Replica).map(|r| conns(r.0)).sum();
+    if total > 0.0 {
+        conns(server) / total
+    } else {
+        0.0
+    }
+}
+
+/// A replica's configured share: its load over the replicas' total (1875 in the s1 table).
+fn configured_share(server: &str, without: Option<&str>) -> f64 {
+    let replicas = || EVENTSIM_S1.iter().filter(|r| r.1 == Role::Replica && Some(r.0) != without);
+    let total: f64 = replicas().map(|r| r.2).sum();
+    replicas().find(|r| r.0 == server).map_or(0.0, |r| r.2 / total)
+}
+
+fn noise(s: &Map<String, Value>) -> String {
+    format!(
+        "db1163 holds {:.0} connections now and its measured lag is {:.2} s (true {:.3} s). Over {:.0} gauge reads at normal lag the heartbeat's age was {:.2} s on average, {:.0}% of the measured lag; the seed: \"inflated with average of half a second\", \"80 to 90% of the replag being measured is just randomness\".",
+        now(s, "db1163.active_conns"),
+        now(s, "db1163.measured_lag_s"),
+        now(s, "db1163.true_lag_s"),
+        field(s, "normal_gauge_reads"),
+        field(s, "mean_heartbeat_age_s"),
+        100.0 * field(s, "heartbeat_share_of_measured")
+    )
+}
+
+fn lagging(s: &Map<String, Value>) -> String {
+    format!(
+        "db1119: true lag {:.1} s, measured {:.1} s; its share of new connects {:.1}% (configured {:.1}%). db1163, drowning: share {:.1}% (configured {:.1}%, {:.1}% with db1119 out), {:.0} connections.",
+        now(s, "db1119.true_lag_s"),
+        now(s, "db1119.measured_lag_s"),
+        100.0 * share(s, FAULTY_SERVER),
+        100.0 * configured_share(FAULTY_SERVER, None),
+        100.0 * share(s, OVERLOADED_SERVER),
+        100.0 * configured_share(OVERLOADED_SERVER, None),
+        100.0 * configured_share(OVERLOADED_SERVER, Some(FAULTY_SERVER)),
+        now(s, "db1163.active_conns")
+    )
+}
+
+fn drained(s: &Map<String, Value>) -> String {
+    format!(
+        "db1119 peaked at {:.1} s true and {:.1} s measured lag; now {:.2} s measured and {:.1}% of new connects (configured {:.1}%). db1163's measured lag never went above {:.2} s, with {:.0} connections now.",
+        field(s, "db1119_peak_true_lag_s"),
+        field(s, "db1119_peak_measured_lag_s"),
+        now(s, "db1119.measured_lag_s"),
+        100.0 * share(s, FAULTY_SERVER),
+        100.0 * configured_share(FAULTY_SERVER, None),
+        field(s, "db1163_peak_measured_lag_s"),
+        now(s, "db1163.active_conns")
+    )
+}
+
+/// The `large-write` lesson.
+pub const LESSON: &[LessonStep] = &[
+    LessonStep {
+        title: "Two replicas in trouble, one signal",
+        at_s: 0.0,
+        text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. Pick mw-legacy as controller A (MediaWiki until 2021, whose only load signal was lag) and press Next.",
+        chart: "lag",
+        numbers: |_| "Paused at t = 0.".to_string(),
+    },
+    LessonStep {
+        title: "A replica drowning in reads shows no lag",
+        at_s: 28.0,
+        text: "db1163's connections climb by about 500 a second: it serves 800 queries a second of the 1,300 it is sent. Its lag is what it always is, because reads do not slow the SQL thread. What varies is the measurement: pt-heartbeat's row is written once a second, so measured lag = true lag + the age of the newest applied heartbeat, uniform between 0 and 1 s.",
+        chart: "lag",
+        numbers: noise,
+    },
+    LessonStep {
+        title: "A healthy replica applying a large write is depooled",
+        at_s: 42.0,
+        text: "Everything committed after 30 s waits behind db1119's transaction, so its lag grows one second per second. Once the lag in mw-legacy's cached state passes 6 s (max lag), getRandomNonLagged drops db1119: its share falls to 0 although it answers reads as fast as ever, and its share goes to the others, db1163 included.",
+        chart: "share",
+        numbers: lagging,
+    },
+    LessonStep {
+        title: "The backlog drains at apply rate minus write rate",
+        at_s: 52.0,
+        text: "At 45 s the transaction is applied and 15 s of writes (7,500 events) are waiting. The SQL thread applies 1,000 a second while 500 more arrive, so the backlog shrinks by 500 a second: 15 s more. When the measured lag drops under 6 s, db1119 is back.",
+        chart: "true_lag",
+        numbers: lagging,
+    },
+    LessonStep {
+        title: "Lag measured the writer, not the load",
+        at_s: 75.0,
+        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight, and db1119 keeps serving through its write.",
+        chart: "conns",
+        numbers: drained,
+    },
+];
+
+/// How each controller reacts to a large write on db1119 beside a read-overloaded db1163.
+pub const NOTES: &[(&str, &str)] = &[
+    ("static", "Static weights look at neither lag nor load: db1119 keeps its 10.7% through the write, and db1163 its 17.3% while its queue grows."),
+    ("mw-legacy", "MediaWiki 1.35 drops a replica whose cached lag is over 6 s: db1119 gets nothing from about 37 s to 55 s although it serves reads normally, while db1163, drowning but replicating, keeps its share and gets part of db1119's."),
+    ("mw-loadmonitor", "The rework counts connections and ignores lag here (its LoadBalancer's separate lag cache is not modelled yet): db1119 keeps serving, and db1163's connection count lowers its weight."),
+    ("conn-p", "Connection counts, not lag: db1163's excess connections lower its weight; db1119's write changes nothing."),
+    ("pid", "Like conn-p with integral action: db1163 is driven towards its connection target; db1119 is untouched."),
+    ("p2c", "Compares in-flight connections: db1163, always the busier, loses most comparisons."),
+    ("least-conn", "db1163's queue makes it the busiest replica, so it is avoided; lag plays no part."),
+    ("envoy-least-request", "Active requests divide the weights: db1163's pile-up keeps it out."),
+    ("peak-ewma", "db1163's latency, twice its normal plus its queue, lowers its weight; db1119's latency is unchanged by its write."),
+];
+
+/// What the incident reported.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        field: "headline.mean_heartbeat_age_s",
+        reported: "about 0.5 s",
+        source: "seed 002 (T327852: \"inflated with average of half a second\")",
+    },
+    Figure {
+        field: "headline.heartbeat_share_of_measured",
+        reported: "80–90%",
+        source: "seed 002 (\"80 to 90% of the replag being measured is just randomness\")",
+    },
+];
+
+/// The run's headline: the lagging and the drowning replica's peak lags and the heartbeat noise at normal lag.
+pub fn headline(sim: &Sim, servers: &[String]) -> Map<String, Value> {
+    let (peaks, reads, age, share) = sim.lag_headline();
+    let peak = |name: &str| servers.iter().position(|s| s == name).map_or((0.0, 0.0), |i| peaks[i]);
+    let mut h = Map::new();
+    h.insert("db1119_peak_true_lag_s".into(), peak(FAULTY_SERVER).0.into());
+    h.insert("db1119_peak_measured_lag_s".into(), peak(FAULTY_SERVER).1.into());
+    h.insert("db1163_peak_measured_lag_s".into(), peak(OVERLOADED_SERVER).1.into());
+    h.insert("normal_gauge_reads".into(), reads.into());
+    h.insert("mean_heartbeat_age_s".into(), age.into());
+    h.insert("heartbeat_share_of_measured".into(), share.into());
+    h
+}
