@@ -158,6 +158,28 @@ fn mw_legacy_depools_the_lagging_replica_and_keeps_the_drowning_one() {
 }
 
 #[test]
+fn mw_loadmonitor_with_lag_times_drops_the_lagging_replica_too() {
+    // The rework's LoadBalancer reads lags from its own `rdbms-lags` key, read on every pick with a TTL of
+    // 11–20 s, i.e. under LOW_TTL: WANObjectCache's preemptive lottery refreshes it with chance age/TTL per read.
+    // At 7487 reads/s the chance that a value survives 1 s unrefreshed is exp(−7487·1²/(2·20)) ≈ e^−187, so the
+    // lags in use are under 1 s old and, as for mw-legacy, every pick from 37.1 s to 54.1 s drops db1119: rows
+    // ending 39 to 54 have no request connect to it. With lag_times=0 it keeps being picked.
+    let seed = 2;
+    let (rows, sim) = run("large-write", "mw-loadmonitor", &[("lag_times", "1")], 70, seed);
+    let db1119 = server_index(&sim, "db1119");
+    for r in rows.iter().filter(|r| r.time_s > 38.5 && r.time_s < 54.5) {
+        let own = r.servers[db1119].total_conns - r.servers[db1119].probe_conns;
+        assert_eq!(own, 0, "t = {}: db1119 got {own} connects while lagged; seed {seed}", r.time_s);
+    }
+    let (rows, sim) = run("large-write", "mw-loadmonitor", &[], 70, seed);
+    let db1119 = server_index(&sim, "db1119");
+    let picked: u64 = (rows.iter().filter(|r| r.time_s > 38.5 && r.time_s < 54.5))
+        .map(|r| r.servers[db1119].total_conns - r.servers[db1119].probe_conns)
+        .sum();
+    assert!(picked > 1000, "without the lag filter db1119 keeps serving: {picked} connects; seed {seed}");
+}
+
+#[test]
 fn every_replica_lagged_is_lagged_replica_mode_with_the_configured_shares() {
     // A 15 s write on every replica at 30 s: all are over 6 s from 36 s to about 54 s, so getRandomNonLagged
     // leaves no load and pickReaderIndex picks from all by weight: the configured shares, nobody depooled.

@@ -60,16 +60,24 @@
 //!   initial state). The host's scoped lock and the cluster mutex are held until the probe's result, as in PHP.
 //! - The source shuffles the order in which it regenerates several servers' keys; here every due key is probed at
 //!   once, in candidate order (the order does not matter when probes are concurrent).
-//! - Replication lag filtering is not modelled: the simulated section has no lag.
+//! - Replication lag: LoadBalancer still filters lagged replicas after `scaleLoads`, with lags from its own
+//!   cluster key (`lag_times.rs`), not from LoadMonitor's state. It is off by default (`lag_times=0`) because
+//!   the seed's run cannot have had it: EventSimulator's `MockDatabase` answers every query but `do_work` and
+//!   PROCESSLIST with an empty result, so `getLag()` had nothing to read (inferred), and with the filter on,
+//!   `connect-timeout` depools db1119 within about a second (peak ≈ 880, not the seed's 2500): the key is read
+//!   on every pick with a TTL under LOW_TTL, so WANObjectCache's preemptive lottery refreshes it about every
+//!   0.1 s, each refresh probing every replica. `lag_times=1` is production's behaviour (`large-write`).
 //! - When every weight is 0 (all servers down), `pick` declines and the request fails as "overloaded", which is
 //!   what the source's circuit breaker does in that case even with maxConnCount = ∞.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::lag_times::{HostLags, Lags, SharedLags};
+use super::legacy::lag_filter;
 use super::srv_cache::SrvCache;
 use super::wan::{Fetch, WanCache, WanOptions};
-use crate::config::ServerConfig;
+use crate::config::{Role, ServerConfig};
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
@@ -175,6 +183,22 @@ const PARAMS: &[ParamInfo] = &[
         help: "added to the total T in scaleLoads' c = conn_count/(T + adj) (option totalConnectionsAdjustment, 10)",
     },
     ParamInfo {
+        key: "lag_times",
+        unit: "0/1",
+        default: 0.0,
+        min: 0.0,
+        max: 1.0,
+        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none, as in EventSimulator's mock (no lag answers)",
+    },
+    ParamInfo {
+        key: "max_lag_s",
+        unit: "s",
+        default: 6.0,
+        min: 0.0,
+        max: 86_400.0,
+        help: "LoadBalancer drops a replica whose lag (getLagTimes, rdbms-lags) exceeds this (MAX_LAG_DEFAULT = 6)",
+    },
+    ParamInfo {
         key: "regen_lock_s",
         unit: "s",
         default: 10.0,
@@ -248,6 +272,9 @@ struct Settings {
     lock_exptime: SimDuration,
     alpha: f64,
     adjustment: f64,
+    /// LoadBalancer's lag filter on (`lag_times`).
+    lag_times: bool,
+    max_lag_s: f64,
 }
 
 impl Settings {
@@ -268,6 +295,21 @@ impl Settings {
             lock_exptime: from_secs_f64(spec.get("regen_lock_s")),
             alpha: spec.get("ewma_alpha"),
             adjustment: spec.get("total_conns_adjustment"),
+            lag_times: spec.get("lag_times") >= 0.5,
+            max_lag_s: spec.get("max_lag_s"),
+        }
+    }
+}
+
+/// `getRandomNonLagged` over the scaled weights: a replica whose lag fails the filter gets 0; if that leaves no
+/// weight, every scaled weight stands (lagged replica mode).
+fn filter_lagged(view: &HostView<'_>, lags: &Lags, max_lag_s: f64, weights: &mut [f64]) {
+    let kept = |i: usize| lags.get(view.candidates[i].server).is_none_or(|&lag| lag_filter(lag, max_lag_s));
+    if (0..weights.len()).any(|i| kept(i) && weights[i] > 0.0) {
+        for (i, w) in weights.iter_mut().enumerate() {
+            if !kept(i) {
+                *w = 0.0;
+            }
         }
     }
 }
@@ -293,11 +335,19 @@ fn refresh_due_chance(age: SimDuration, gen_delay: SimDuration, ttl: SimDuration
 fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
     let settings = Settings::from_spec(spec);
     let section = Rc::new(RefCell::new(WanCache::new(servers.len())));
+    let section_lags: SharedLags = Rc::new(RefCell::new(WanCache::new(1)));
     let shared = spec.get("shared_cache") >= 0.5;
+    let replicas: Rc<[usize]> =
+        (servers.iter().enumerate()).filter(|(_, s)| s.role == Role::Replica).map(|(i, _)| i).collect();
     (0..hosts)
         .map(|_| {
-            let wan = if shared { Rc::clone(&section) } else { Rc::new(RefCell::new(WanCache::new(servers.len()))) };
-            Box::new(LoadMonitor::new(wan, settings, servers.len())) as Box<dyn Controller>
+            let (wan, lag_wan) = if shared {
+                (Rc::clone(&section), Rc::clone(&section_lags))
+            } else {
+                (Rc::new(RefCell::new(WanCache::new(servers.len()))), Rc::new(RefCell::new(WanCache::new(1))))
+            };
+            let lags = HostLags::new(lag_wan, Rc::clone(&replicas), servers.len());
+            Box::new(LoadMonitor::new(wan, lags, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()
 }
@@ -327,6 +377,7 @@ struct Regen {
 pub struct LoadMonitor {
     local: SrvCache<Stamped>,
     wan: Rc<RefCell<WanCache<Stamped>>>,
+    lags: HostLags,
     settings: Settings,
     seen: Vec<Option<Seen>>,
     last_pick: SimTime,
@@ -340,10 +391,11 @@ pub struct LoadMonitor {
 }
 
 impl LoadMonitor {
-    fn new(wan: Rc<RefCell<WanCache<Stamped>>>, settings: Settings, servers: usize) -> LoadMonitor {
+    fn new(wan: Rc<RefCell<WanCache<Stamped>>>, lags: HostLags, settings: Settings, servers: usize) -> LoadMonitor {
         LoadMonitor {
             local: SrvCache::new(servers),
             wan,
+            lags,
             settings,
             seen: vec![None; servers],
             last_pick: 0,
@@ -422,6 +474,17 @@ impl Controller for LoadMonitor {
         self.read_states(view, rng);
         self.weights.clear();
         scale_loads(&self.loads, &self.states, self.settings.adjustment, &mut self.weights);
+        let mut lag_probes = Vec::new();
+        if self.settings.lag_times {
+            if let Some(lags) = self.lags.lookup(view.now, rng, &mut lag_probes) {
+                filter_lagged(view, &lags, self.settings.max_lag_s, &mut self.weights);
+            }
+        }
+        for server in lag_probes {
+            if !self.pending.contains(&server) {
+                self.pending.push(server);
+            }
+        }
         for (c, &w) in view.candidates.iter().zip(&self.weights) {
             if let Some(seen) = &mut self.seen[c.server] {
                 seen.weight = w;
@@ -435,9 +498,17 @@ impl Controller for LoadMonitor {
         out.append(&mut self.pending);
     }
 
-    /// `computeServerState` finishing: the new state goes to the cluster cache (unless this host needed the
-    /// mutex and lost it) and to the local cache, and both locks are released.
     fn on_probe(&mut self, now: SimTime, server: usize, result: ProbeResult) {
+        self.on_probe_lag(now, server, result, result.connected.then_some(0.0));
+    }
+
+    /// `computeServerState` finishing: the new state goes to the cluster cache (unless this host needed the
+    /// mutex and lost it) and to the local cache, and both locks are released. The same probe's lag feeds a
+    /// `getLagTimes` regeneration waiting for it.
+    fn on_probe_lag(&mut self, now: SimTime, server: usize, result: ProbeResult, lag_s: Option<f64>) {
+        if self.lags.awaits(server) {
+            self.lags.on_probe(now, server, if result.connected { lag_s } else { None });
+        }
         let Some(regen) = self.regens[server].take() else { return };
         let gauge = GaugeState::regenerate(regen.previous, &result, self.settings.alpha);
         let state = Stamped { gauge, as_of: now, gen_delay: result.elapsed };

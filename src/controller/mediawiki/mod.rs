@@ -9,6 +9,7 @@
 mod cache;
 mod conn_p;
 mod counts;
+mod lag_times;
 mod legacy;
 mod loadmonitor;
 mod pid;

@@ -62,7 +62,7 @@ impl WanOptions {
 }
 
 /// A stored value with its metadata.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WanValue<S> {
     /// The cached state.
     pub state: S,
@@ -75,7 +75,7 @@ pub struct WanValue<S> {
 }
 
 /// What one lookup tells the caller to do.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Fetch<S> {
     /// Use this value (fresh, or new enough).
     Hit(WanValue<S>),
@@ -95,7 +95,7 @@ pub enum Fetch<S> {
     },
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Key<S> {
     value: Option<WanValue<S>>,
     /// The mutex (a `cache->add` of the sister key with LOCK_TTL) is held until this time; 0 when free.
@@ -108,7 +108,7 @@ pub struct WanCache<S> {
     keys: Vec<Key<S>>,
 }
 
-impl<S: Copy> WanCache<S> {
+impl<S: Clone> WanCache<S> {
     /// An empty store for `servers` keys.
     pub fn new(servers: usize) -> WanCache<S> {
         WanCache { keys: vec![Key { value: None, mutex_until: 0 }; servers] }
@@ -116,22 +116,22 @@ impl<S: Copy> WanCache<S> {
 
     /// The stored value of `key` if still physically present.
     pub fn peek(&self, now: SimTime, key: usize) -> Option<WanValue<S>> {
-        self.keys[key].value.filter(|v| now < v.expires)
+        self.keys[key].value.clone().filter(|v| now < v.expires)
     }
 
     /// One `getWithSetCallback` lookup of `key` at `now` (steps 1–4 of the module docs).
     pub fn fetch(&mut self, now: SimTime, key: usize, opts: &WanOptions, rng: &mut Rng) -> Fetch<S> {
         let current = self.peek(now, key);
         let mut cur_ttl_zero = false;
-        if let Some(v) = current {
+        if let Some(v) = &current {
             let age = now.saturating_sub(v.as_of);
             let cur_ttl = v.ttl.saturating_sub(age);
-            if cur_ttl > 0 && !lottery_refresh_due(&v, cur_ttl, age, opts, rng) {
-                return Fetch::Hit(v);
+            if cur_ttl > 0 && !lottery_refresh_due(v, cur_ttl, age, opts, rng) {
+                return Fetch::Hit(v.clone());
             }
             let recent = MILLISECOND * (RECENT_SET_MS.0 + rng.below(RECENT_SET_MS.1 - RECENT_SET_MS.0 + 1));
             if age < recent {
-                return Fetch::Hit(v);
+                return Fetch::Hit(v.clone());
             }
             cur_ttl_zero = cur_ttl == 0;
         }

@@ -112,7 +112,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Lag measured the writer, not the load",
         at_s: 75.0,
-        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight, and db1119 keeps serving through its write.",
+        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
         chart: "conns",
         numbers: drained,
     },
@@ -122,7 +122,7 @@ pub const LESSON: &[LessonStep] = &[
 pub const NOTES: &[(&str, &str)] = &[
     ("static", "Static weights look at neither lag nor load: db1119 keeps its 10.7% through the write, and db1163 its 17.3% while its queue grows."),
     ("mw-legacy", "MediaWiki 1.35 drops a replica whose cached lag is over 6 s: db1119 gets nothing from about 37 s to 55 s although it serves reads normally, while db1163, drowning but replicating, keeps its share and gets part of db1119's."),
-    ("mw-loadmonitor", "The rework counts connections and ignores lag here (its LoadBalancer's separate lag cache is not modelled yet): db1119 keeps serving, and db1163's connection count lowers its weight."),
+    ("mw-loadmonitor", "The rework counts connections, so db1163's pile-up lowers its weight. Lag is LoadBalancer's business: with lag_times=1 (production) db1119 is dropped from about 37 s to 55 s, as under mw-legacy; with the default lag_times=0 (EventSimulator's mock had no lag to read) db1119 keeps serving."),
     ("conn-p", "Connection counts, not lag: db1163's excess connections lower its weight; db1119's write changes nothing."),
     ("pid", "Like conn-p with integral action: db1163 is driven towards its connection target; db1119 is untouched."),
     ("p2c", "Compares in-flight connections: db1163, always the busier, loses most comparisons."),
