@@ -1,5 +1,5 @@
-// Takes screenshots of the built app at desktop and phone sizes: every lesson step of slow and connect-timeout,
-// and the main free-play states (pid, A/B, embed, watch-only, mmc, a bad URL).
+// Takes screenshots of the built app at desktop and phone sizes: every lesson step of slow, connect-timeout and
+// large-write, and the main free-play states (pid, A/B, embed, watch-only, mmc, a bad URL).
 //
 // node scripts/screenshots.mjs [OUT_DIR]   (default /tmp/shots; needs dist/ from `trunk build`)
 
@@ -26,7 +26,7 @@ async function open(query, width, height, dpr, name) {
 const settled = () => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? '');
 
 try {
-  for (const [scenario, controller] of [['slow', 'static'], ['connect-timeout', 'static']]) {
+  for (const [scenario, controller] of [['slow', 'static'], ['connect-timeout', 'static'], ['large-write', 'mw-legacy']]) {
     for (const [size, width, height, dpr] of SIZES) {
       const page = await open(`?scenario=${scenario}&controller=${controller}&seed=1`, width, height, dpr, scenario);
       for (let step = 0; ; step++) {
