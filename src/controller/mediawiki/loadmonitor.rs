@@ -436,7 +436,12 @@ impl LoadMonitor {
                 }
                 Some(v.state)
             }
-            Fetch::Busy => copy,
+            Fetch::Busy => {
+                if locked {
+                    self.local.unlock(server);
+                }
+                copy
+            }
             Fetch::Regenerate { previous, mutex, needs_mutex } => {
                 if self.regens[server].is_none() {
                     let previous = previous.or(copy).map(|s| s.gauge);
