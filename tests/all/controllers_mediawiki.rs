@@ -259,7 +259,9 @@ fn check_shares(
 /// LoadMonitor's state noise on one server's request share, relative: a probe's count is Poisson with the
 /// Little's-law mean m (M/G/∞ occupancy) plus itself, the α = ½ EWMA keeps a variance m/3, scaleLoads halves
 /// c = conn_count/(T + 10), and the window's K regenerations (each correlated with the next by ½) average it
-/// with a variance factor 3/K.
+/// with a variance factor 3/K. `ttl_s` is the longest gap between regenerations (10 s: by then the refresh lottery
+/// has made every copy due, and the cluster copy is refreshed more often), so K is a lower bound and the sigma an
+/// upper bound.
 fn loadmonitor_state_sigma(section: &Section, x: &[f64], window_s: f64, ttl_s: f64) -> Vec<f64> {
     let m = section.conns(x);
     let total: f64 = m.iter().map(|c| (1.0 + c).floor()).sum();
