@@ -1,9 +1,10 @@
-//! The two-level state cache both LoadMonitor generations read their per-server state through: each app host's
-//! local cache (APCu, `srvCache`) in front of one section-wide cluster cache (memcached through WANObjectCache,
-//! `wanCache`), with one regeneration per key at a time.
+//! The two-level state cache `mw-legacy` reads its per-server state through: each app host's local cache (APCu,
+//! `srvCache`) in front of one section-wide cluster cache (memcached through WANObjectCache, `wanCache`), with one
+//! regeneration per key at a time. (`mw-loadmonitor` reads through the fuller models in `srv_cache.rs` and
+//! `wan.rs`; moving mw-legacy onto them would change its runs, so it has not been done.)
 //!
-//! Sources: `LoadMonitor::getServerStates` and `getStateFromWanCache` (VERSION 3, REFERENCE §2), and the 1.35
-//! `LoadMonitor::getServerStates` (local logical TTL, then `getWithSetCallback` with `lockTSE` and `busyValue`).
+//! Source: the 1.35 `LoadMonitor::getServerStates` (local logical TTL, then `getWithSetCallback` with `lockTSE`
+//! and `busyValue`).
 //! The model, in simulated time:
 //!
 //! 1. A host whose local entry is younger than the local TTL uses it.
@@ -218,7 +219,7 @@ mod tests {
     use super::*;
     use crate::time::SECOND;
 
-    /// LoadMonitor's VERSION 3 timings: fresh for 10 s, usable for 60 s, locks expire after 10 s.
+    /// Test timings: fresh for 10 s, usable for 60 s, locks expire after 10 s.
     const TIMINGS: CacheTimings =
         CacheTimings { cluster_ttl: 10 * SECOND, preserve_ttl: 60 * SECOND, lock_ttl: 10 * SECOND };
     const TTL: SimDuration = 10 * SECOND;

@@ -30,6 +30,11 @@ pub type SharedLags = Rc<RefCell<WanCache<Lags>>>;
 /// `lockTSE` of `getLagTimes`.
 const LOCK_TSE_S: u64 = 30;
 
+/// `getLagTimes`' `getWithSetCallback` options for a call that drew `ttl_s`.
+fn options(ttl_s: u64) -> WanOptions {
+    WanOptions { ttl: ttl_s * SECOND, lock_tse: Some(LOCK_TSE_S * SECOND), stale_ttl: 0, busy_value: false }
+}
+
 /// A regeneration this host started: the probes still out and the lags read so far.
 #[derive(Debug)]
 struct Regen {
@@ -61,9 +66,7 @@ impl HostLags {
     /// probe to `probes`.
     pub fn lookup(&mut self, now: SimTime, rng: &mut Rng, probes: &mut Vec<usize>) -> Option<Lags> {
         let ttl_s = 10 + 1 + rng.below(10); // 10 + mt_rand(1, 10)
-        let opts =
-            WanOptions { ttl: ttl_s * SECOND, lock_tse: Some(LOCK_TSE_S * SECOND), stale_ttl: 0, busy_value: false };
-        let fetch = self.wan.borrow_mut().fetch(now, 0, &opts, rng);
+        let fetch = self.wan.borrow_mut().fetch(now, 0, &options(ttl_s), rng);
         match fetch {
             Fetch::Hit(v) | Fetch::Stale(v) => self.last = Some(v.state),
             Fetch::Busy => {}
@@ -101,15 +104,9 @@ impl HostLags {
         }
         let Some(regen) = self.regen.take() else { return };
         let lags: Lags = regen.lags.into();
-        let opts = WanOptions {
-            ttl: regen.ttl_s * SECOND,
-            lock_tse: Some(LOCK_TSE_S * SECOND),
-            stale_ttl: 0,
-            busy_value: false,
-        };
         let mut wan = self.wan.borrow_mut();
         if !regen.needs_mutex || regen.mutex {
-            wan.store(now, 0, Rc::clone(&lags), &opts);
+            wan.store(now, 0, Rc::clone(&lags), &options(regen.ttl_s));
         }
         if regen.mutex {
             wan.release(0);
