@@ -197,6 +197,20 @@ impl Params {
         }
     }
 
+    /// The number set for `key`, or `default`, which must be whole: a one-line error naming the key otherwise.
+    pub fn whole(&self, key: &str, default: f64) -> Result<u64, String> {
+        let v = self.number(key, default);
+        if v.fract() != 0.0 {
+            return Err(format!("{key}: {v} is not a whole number"));
+        }
+        Ok(v as u64)
+    }
+
+    /// [`Params::whole`] as a `u32`, saturating like `f64 as u32`.
+    pub fn whole_u32(&self, key: &str, default: f64) -> Result<u32, String> {
+        self.whole(key, default).map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+    }
+
     /// The count set for `key` (`None` for unlimited), or `default`.
     pub fn count(&self, key: &str, default: Option<u32>) -> Option<u32> {
         match self.last(key) {

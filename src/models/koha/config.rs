@@ -108,14 +108,6 @@ pub struct Config {
     pub time_step: SimDuration,
 }
 
-fn whole(params: &Params, key: &str, default: f64) -> Result<u64, String> {
-    let v = params.number(key, default);
-    if v.fract() != 0.0 {
-        return Err(format!("{key}: {v} is not a whole number"));
-    }
-    Ok(v as u64)
-}
-
 impl Config {
     /// Builds the configuration from validated keys, a run length and a row step (both s), or a one-line
     /// error naming the key to change.
@@ -131,15 +123,15 @@ impl Config {
         }
         Ok(Config {
             rate_per_s: p.number("rate", 0.25),
-            workers: whole(p, "workers", 2.0)? as u32,
-            max_requests: whole(p, "max_requests", 50.0)? as u32,
-            cache_ops: whole(p, "cache_ops", 70.0)? as usize,
+            workers: p.whole("workers", 2.0)? as u32,
+            max_requests: p.whole("max_requests", 50.0)? as u32,
+            cache_ops: p.whole("cache_ops", 70.0)? as usize,
             base: from_millis_f64(p.number("base_ms", 250.0)),
             client: ClientConfig {
                 connect_timeout: from_millis_f64(p.number("connect_timeout_ms", 250.0)),
                 io_timeout: from_millis_f64(p.number("io_timeout_ms", 1000.0)),
-                max_failures: whole(p, "max_failures", 0.0)? as u32,
-                failure_timeout_s: whole(p, "failure_timeout_s", 10.0)?,
+                max_failures: p.whole("max_failures", 0.0)? as u32,
+                failure_timeout_s: p.whole("failure_timeout_s", 10.0)?,
                 rtt: RTT,
             },
             hash: if p.choice("hash", 0) == 1 { Hash::Ketama } else { Hash::Crc32 },

@@ -155,14 +155,6 @@ pub const DEFAULT_DURATION_S: f64 = 9000.0;
 /// The scenario's own metrics step.
 pub const DEFAULT_TIME_STEP_S: f64 = 10.0;
 
-fn whole(p: &Params, key: &str, default: f64) -> Result<u32, String> {
-    let v = p.number(key, default);
-    if v.fract() != 0.0 {
-        return Err(format!("{key}: {v} is not a whole number"));
-    }
-    Ok(v as u32)
-}
-
 impl Config {
     /// The configuration from validated keys, the run length and the metrics step, s. Refuses, in one line
     /// naming the key to change, what the ranges alone cannot catch.
@@ -170,8 +162,8 @@ impl Config {
         let tcp = TcpConfig {
             keepalive_idle: from_secs_f64(p.number("keepalive_idle_s", 7200.0)),
             keepalive_interval: from_secs_f64(p.number("keepalive_interval_s", 75.0)),
-            keepalive_probes: whole(p, "keepalive_probes", 9.0)?,
-            retries2: whole(p, "tcp_retries2", 15.0)?,
+            keepalive_probes: p.whole_u32("keepalive_probes", 9.0)?,
+            retries2: p.whole_u32("tcp_retries2", 15.0)?,
             rto_min: from_millis_f64(p.number("rto_min_ms", 200.0)),
             rto_max: from_secs_f64(p.number("rto_max_s", 120.0)),
             user_timeout: from_millis_f64(p.number("tcp_user_timeout_ms", 0.0)),
@@ -180,8 +172,8 @@ impl Config {
             return Err("rto_min_ms is above rto_max_s; lower rto_min_ms or raise rto_max_s".into());
         }
         let cfg = Config {
-            workers: whole(p, "workers", 4.0)?,
-            listen_queue: whole(p, "listen_queue", 100.0)?,
+            workers: p.whole_u32("workers", 4.0)?,
+            listen_queue: p.whole_u32("listen_queue", 100.0)?,
             rate: p.number("rate", 2.0),
             quiet_rate: p.number("quiet_rate", 0.1),
             quiet_until: from_secs_f64(p.number("quiet_until_s", 7000.0)),
@@ -189,7 +181,7 @@ impl Config {
             service: from_millis_f64(p.number("service_ms", 333.0)).max(1),
             dispatch: Dispatch::from_index(p.choice("dispatch", 0)),
             coupling: CouplingMode::from_index(p.choice("coupling", 0)),
-            sessions: whole(p, "sessions", 20.0)?,
+            sessions: p.whole_u32("sessions", 20.0)?,
             router_idle_timeout: from_secs_f64(p.number("router_idle_timeout_s", 3600.0)),
             on_expiry: if p.choice("router_on_expiry", 0) == 1 { OnExpiry::Rst } else { OnExpiry::Drop },
             tcp,
