@@ -11,6 +11,12 @@ pub struct Story {
     pub scenario: &'static str,
     /// A headline, one line.
     pub title: &'static str,
+    /// The incident it belongs to, in plain words: the scenario picker groups by it.
+    pub group: &'static str,
+    /// The page's title for it: who it happened to and what went wrong, in words a newcomer knows.
+    pub headline: &'static str,
+    /// Three or four plain sentences: what happened, who saw what, what it cost, and what this run shows.
+    pub brief: &'static str,
     /// What happened in production, two or three sentences.
     pub incident: &'static str,
     /// What to watch on the charts.
@@ -29,6 +35,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "plain-s1",
         title: "A healthy section: Wikimedia's s1 at production rates",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: a healthy database section, for comparison",
+        brief: "Wikipedia's busiest database section: 139 app servers send about 7,600 requests a second to one primary and eleven replicas. Each request opens a connection to one replica, chosen by a fixed weight per server, and runs one short query. Nothing is broken here: this is what normal looks like, so you can tell when something is not.",
         incident: "139 app servers send 7,573 requests a second to one primary and eleven replicas. Each request opens a new connection to a replica chosen by its configured load (50, 200 or 325) and runs one query of about 90 ms.",
         watch: "Each replica's active connections sit near load share × rate × latency (Little's law): about 69 on db1119. The share chart shows every server on its configured share.",
         try_this: "Switch to a reactive controller and check that it leaves a healthy section alone; then raise the surge to see all servers fill up together.",
@@ -37,6 +46,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "slow",
         title: "One replica gets slow, and static weights feed it anyway",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: one slow replica takes every app worker",
+        brief: "In 2022 and 2023 Wikimedia's database engineers saw it more than once: one replica got slow, and the site went down with it. The balancer kept sending that replica its usual share of requests, each request held an app worker while it waited, and soon almost every worker in the data centre was waiting on one server. Here the same thing happens at 30 s: one replica's queries become ten times slower.",
         incident: "When a database server becomes slow (T313197, T311106), MediaWiki keeps giving it its configured share of new connections until it holds thousands of them. \"A single slow server will suck up all PHP-FPM workers, and if the number of workers is not sufficient, the site will go down.\"",
         watch: "At 30 s db1119's queries take 10× longer. Under static weights its connections climb to about 690 and stay there: ten times its healthy count, every one an app worker waiting on it.",
         try_this: "Pick mw-loadmonitor: every app host refreshes its cached connection counts at a random age of a few seconds, so db1119 gathers about 700 connections, is depooled, and then swings back and forth, the swings dying down, as the task's EventSimulator run did (it reported a 12 s period; loadlab's model of that run swings about every 6 s, and which exact code it ran is not public). Then try conn-p, pid or p2c, and compare the settled count and the swings.",
@@ -45,6 +57,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "connect-timeout",
         title: "A replica stops answering connects",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: a replica stops answering, and requests pile up for 3 seconds each",
+        brief: "A replica that stops answering connection attempts is worse than one that refuses them: each attempt waits the full 3-second timeout before the request tries elsewhere. In Wikimedia's simulation of its own balancer about 2,500 connections piled up on the dead replica before the balancer noticed and stopped using it. Here the replica goes silent at 30 s.",
         incident: "From 30 s every connect to db1119 hangs until the 3 s connect timeout, then fails and the request tries another server. In the EventSimulator run about 2,500 connections piled up waiting before LoadMonitor depooled it; after that only occasional probes reached it, about one per second cluster-wide.",
         watch: "db1119's active connections jump to about 2,400 (798 connects a second × 3 s) under static. Every one is a user request stalled for 3 s. Watch failed connects and p99 latency.",
         try_this: "Pick mw-loadmonitor: its 1 s gauge connections fail, it marks db1119 down and the pile-up drains. Each app host learns of it when its own cached copy next refreshes, a few seconds apart, so the pile-up reaches about 1,800–2,400 wherever the fault falls (the run saw about 2,500), and afterwards about one probe a second reaches db1119 cluster-wide, as in the run. mw-legacy's gauge is an ordinary connection that waits the full 3 s, so it peaks near 2,290. Envoy's outlier detection ejects it after 5 consecutive failures.",
@@ -53,6 +68,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "refuse",
         title: "A replica refuses connections instantly",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: a replica refuses every connection, and looks idle",
+        brief: "A server that is up but has nothing listening refuses each connection at once. It then holds almost no connections, so a balancer that prefers the least busy server sees it as the best one and sends it more. Wikimedia's engineers wrote down this trap as a goal for their new balancer. Here the replica starts refusing at 30 s.",
         incident: "A host that is up with nothing listening answers every connect with a reset within one round trip. The task's fourth objective: \"If all connection attempts to a given server fail fast with an error, so that the number of open connections is approximately zero, MW shouldn't send all traffic to that server.\"",
         watch: "db1119 holds almost no connections, so a balancer that prefers the least-loaded server sees it as the best one. Watch its share of new connections and the failed-connect count.",
         try_this: "Pick least-conn and watch db1119 attract far more than its share. Then pick conn-p, which counts recent failures as connections, or envoy-least-request with outlier ejection.",
@@ -61,6 +79,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "quiet",
         title: "A quiet section: a few requests a second",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: a quiet section, where one connection must not look like a crisis",
+        brief: "The same section at a thousandth of the traffic: a few requests a second. A balancer that reacts to load must not panic when a server happens to hold one connection. This run checks that the balancer leaves a healthy, quiet section alone.",
         incident: "The same section at a thousandth of the traffic. \"If all servers have zero connections, the rate of new connections should reflect the configured loads\", and \"a small deviation should cause a small response\": one open connection must not depool a server.",
         watch: "Shares of new connections stay on the configured loads; a controller that reacts to single connections shows wild swings here.",
         try_this: "Compare conn-p's E parameter (the total at which adjustments halve) at low traffic with pid's gains.",
@@ -69,6 +90,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "mmc",
         title: "Textbook queues: M/M/c",
+        group: "Queueing theory",
+        headline: "Textbook queues: identical servers, random arrivals",
+        brief: "Not an incident but the theory behind them: identical servers, requests arriving at random, each served in a random time. Queueing theory says exactly how long requests wait, and the simulation matches it. Raise the load towards 100% and watch waiting grow long before the servers are full.",
         incident: "Identical servers with c query slots, exponential service times and Poisson arrivals, routed uniformly at random. The engine's mean response time matches Erlang C's formula within 2%.",
         watch: "Raise utilization towards 1 and watch latency grow as 1/(1−ρ): queues form long before the servers are fully busy.",
         try_this: "Switch from static to p2c or least-conn: choosing the less busy of two servers cuts the queueing delay sharply at high load.",
@@ -77,6 +101,9 @@ pub const STORIES: &[Story] = &[
     Story {
         scenario: "large-write",
         title: "Lag is the wrong load signal: a busy writer is depooled, a drowning reader is not",
+        group: "Wikimedia: one slow database, a whole site waiting",
+        headline: "Wikimedia: replication lag is the wrong load signal",
+        brief: "Until 2024 Wikimedia's balancer judged replicas only by replication lag: how far behind the primary they are. A replica busy with one large write lags and is taken out of service, while a replica drowning in reads does not lag and keeps getting traffic. Here one replica is drowning from 20 s and another runs a 15-second write at 30 s.",
         incident: "Until 2024 MediaWiki's only load signal was replication lag, read through pt-heartbeat. The seed's DBA: \"Almost all replag we have in production is due to large write or lots of writes and in no way indicator of read pressure\"; LoadMonitor \"treats a replica that is going through a large write the same as a replica that's having too many read connections\", and one \"on the verge of going down\" as fine. And since measured lag carries half a second of heartbeat age on top of the usual 50–100 ms (T327852), \"80 to 90% of the replag being measured is just randomness\".",
         watch: "From 20 s db1163 (the largest load, 325) runs its queries at half speed with 200 slots: its connections climb by hundreds a second, yet its lag stays at 0.075 s true, 0.075–1.075 s measured. At 30 s db1119 starts a 15 s transaction: its lag ramps to 15 s by 45 s and drains by 60 s. Under mw-legacy db1119's share drops to 0 while its measured lag is over 6 s, and db1163 keeps its share, which even grows as db1119's is spread over the rest.",
         try_this: "Run mw-legacy and watch the lag and share charts; then mw-loadmonitor, which counts connections: db1163's pile-up lowers its weight; its LoadBalancer still drops db1119 for lag when lag_times=1, as in production, and lets it serve with the default 0. Raise heartbeat_interval_s to see the measured lag's noise grow, or large_write_s to 5 s, under the 6 s max lag, to see nothing happen.",

@@ -13,6 +13,7 @@
 
 pub mod commands;
 pub mod keys;
+pub mod picture;
 pub mod run;
 pub mod schema;
 

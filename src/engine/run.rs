@@ -10,6 +10,7 @@ use std::any::Any;
 use serde_json::{Map, Value};
 
 use super::commands::{self, CommandCodec, CommandSpec};
+use super::picture::PictureSpec;
 use super::schema::{self, ChartSpec, Column};
 use super::{Engine, Model};
 use crate::time::{SimDuration, SimTime};
@@ -33,6 +34,14 @@ pub trait Shell: Model + CommandCodec<Command = <Self as Model>::Command> + 'sta
     fn check_invariants(&self, now: SimTime) -> Result<(), String>;
     /// The model's charts.
     fn charts(&self) -> &'static [ChartSpec];
+    /// The model's picture of its system, if it draws one.
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        None
+    }
+    /// A configured size the picture measures against (`workers`, `listen_queue`), by name; `None` if unknown.
+    fn setting(&self, _name: &str) -> Option<f64> {
+        None
+    }
     /// One JSON row; by default the schema's columns.
     fn json_row(&self, row: &[f64]) -> String {
         schema::json_row(self.columns(), row)
@@ -85,6 +94,10 @@ pub trait Run {
     fn check_invariants(&self) -> Result<(), String>;
     /// The model's charts.
     fn charts(&self) -> &'static [ChartSpec];
+    /// The model's picture of its system, if it draws one.
+    fn picture(&self) -> Option<&'static PictureSpec>;
+    /// A configured size the picture measures against, by name.
+    fn setting(&self, name: &str) -> Option<f64>;
     /// The engine, for front ends with model-specific panels (downcast to `Engine<M>`).
     fn as_any(&self) -> &dyn Any;
     /// Mutable access for the same front ends, which send commands through it and never touch state.
@@ -166,6 +179,12 @@ impl<M: Shell> Run for Engine<M> {
     }
     fn charts(&self) -> &'static [ChartSpec] {
         self.model().charts()
+    }
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        self.model().picture()
+    }
+    fn setting(&self, name: &str) -> Option<f64> {
+        self.model().setting(name)
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -40,6 +40,7 @@ use components::keys::Keys;
 use components::legend::Legend;
 use components::lesson::Lesson;
 use components::notice::Notice;
+use components::picture::Picture;
 use components::scenario_picker::{ScenarioPicker, Story};
 use components::servers::Commands;
 use components::status::Status;
@@ -222,31 +223,49 @@ pub fn App() -> Html {
         format!("?{}", crate::urlstate::to_query(&full))
     };
     let controllers: Vec<String> = s.lanes.iter().map(|l| l.controller.clone()).collect();
+    let story = def.map(|d| d.story);
+    let headline = story.map_or(url.scenario.clone(), |st| st.headline.to_string());
+    use_effect_with(headline.clone(), |h| gloo::utils::document().set_title(&format!("{h} · loadlab")));
+    let picture_names: Vec<String> = s.faulty.iter().filter_map(|i| s.names.get(*i).cloned()).collect();
+    let notes: Vec<(String, String)> = s.names.iter().cloned().zip(s.states.iter().cloned()).collect();
+    let vertical = gloo::utils::window().inner_width().ok().and_then(|w| w.as_f64()).is_some_and(|w| w < 700.0);
     html! {
         <main class={classes!("page", url.embed.then_some("embed"))}>
-            <header>
-                <h1>{ "loadlab" }</h1>
-                <p class="tagline">{ "Why one slow database replica can take a whole site down, and how each way of balancing connections reacts. A deterministic simulation running in this page: the same link always replays the same run." }</p>
+            <header class="intro">
+                <p class="brand"><strong>{ "loadlab" }</strong>{ " · why database clusters melt down, simulated in this page: the same link always replays the same run" }</p>
+                <h1 id="headline">{ headline }</h1>
+                if let Some(st) = story {
+                    <p class="brief" id="brief">{ st.brief }</p>
+                }
             </header>
             <p class="embed-title"><strong>{ run_title(&state) }</strong>{ " · " }
                 <a href={full_view} target="_blank" rel="noopener">{ "Open the full view" }</a></p>
             <Notice message={notice} on_dismiss={signal(Action::DismissNotice)} />
-            <section class="bar" aria-label="simulation settings">
-                <Controls playing={state.playing} speed={url.speed} seed={url.seed}
-                    on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
-                    on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />
+            <section class={classes!("stage", url.lesson.is_some().then_some("with-lesson"))} aria-label="the system and the lesson">
+                <div class="stage-main">
+                    <Picture scene={s.scene.clone()} controller={controllers.first().cloned().unwrap_or_default()}
+                        faulty={picture_names} notes={notes} playing={state.playing}
+                        table={components::servers::Table(table)} on_command={on_command.clone()} vertical={vertical} />
+                    <div class="transport">
+                        <Controls playing={state.playing} speed={url.speed} seed={url.seed}
+                            on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
+                            on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />
+                    </div>
+                </div>
+                if let Some(step) = url.lesson {
+                    <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
+                        numbers={lesson_numbers(&state, s)} time_s={s.time_s}
+                        on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)} />
+                }
+            </section>
+            <section class="bar" aria-label="what runs">
                 <ScenarioPicker selected={url.scenario.clone()} on_pick={dispatch(Action::PickScenario)} />
                 if takes_controller {
                     <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
                         on_pick={dispatch(Action::PickController)} on_pick_b={dispatch(Action::PickControllerB)} />
                 }
             </section>
-            <section class={classes!("stage", url.lesson.is_some().then_some("with-lesson"))} aria-label="the run">
-                if let Some(step) = url.lesson {
-                    <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
-                        numbers={lesson_numbers(&state, s)} time_s={s.time_s}
-                        on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)} />
-                }
+            <section class="stage-charts-wrap" aria-label="the run over time">
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use super::charts::{self, Panel};
 use super::runner::{faulty, Engine, Lane};
+use crate::engine::picture::{self, Scene};
 use crate::sim::ConnectMode;
 use crate::time::as_secs_f64;
 
@@ -106,6 +107,8 @@ pub struct Snapshot {
     pub lesson_step: Option<usize>,
     /// Which engine build this is from (bumped by every rebuild).
     pub build: u32,
+    /// Run A's picture of its system at the newest row.
+    pub scene: Option<Rc<Scene>>,
 }
 
 fn count(summary: &Map<String, Value>, key: &str) -> u64 {
@@ -214,6 +217,14 @@ fn states(lane: &Lane) -> Vec<String> {
         .collect()
 }
 
+/// Run A's picture at its newest row, if its model draws one.
+fn scene(lane: &Lane) -> Option<Rc<Scene>> {
+    let spec = lane.run.picture()?;
+    let row = &lane.history.last()?.row;
+    let step_s = as_secs_f64(lane.run.time_step());
+    Some(Rc::new(picture::scene(spec, &lane.columns, row, step_s, &|k| lane.run.setting(k))))
+}
+
 /// Takes a snapshot of `engine` (`panels` are the page's current ones).
 pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64, build: u32) -> Snapshot {
     let names = Rc::new(engine.names.clone());
@@ -232,6 +243,7 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         names,
         lesson_step: None,
         build,
+        scene: engine.lanes.first().and_then(scene),
     }
 }
 

@@ -15,6 +15,7 @@ mod model_koha;
 mod model_sahana;
 mod model_section_lag;
 mod operators;
+mod picture;
 mod queueing;
 mod reliability;
 mod support;

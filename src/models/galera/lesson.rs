@@ -15,6 +15,9 @@ pub const STORIES: [Story; 3] = [
     Story {
         scenario: PERCONA,
         title: "A backup on one node throttles the whole cluster for hours",
+        group: "Percona: a backup that throttles a cluster",
+        headline: "Percona: a backup on one node slows every write for hours",
+        brief: "A three-node database cluster took a backup on one node, which it had set aside so the others would not wait for it. When the node rejoined, it had millions of writes to catch up on, and each time it fell further behind it told the whole cluster to pause. Writes dropped by about a third, and the catch-up still ran almost four hours later.",
         incident: "A 3-node Percona XtraDB Cluster takes 5–6k writesets/s on node1. node3 is desynced (wsrep_desync=ON) and locked with FLUSH TABLES WITH READ LOCK for a backup; its receive queue grows to about 16 million writesets while the cluster is unaffected. When desync is turned off, node3 sends about 30 flow-control STOPs a minute; the cluster is paused 20–25 s of every minute, writes drop by about a third, and the catch-up was still running after almost 4 hours.",
         watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are FITTED to the seed's figures, which never say what stalls; the seed's \"16m\" is read as 16 million writesets.",
         try_this: "Lower write_rate or raise apply_threads and watch catch_up_s fall sharply; set fc_limit=1000 (fewer, longer pauses), fc_master_slave=yes (upper 16), or sync_donor=yes (the cluster is throttled during the backup instead).",
@@ -23,6 +26,9 @@ pub const STORIES: [Story; 3] = [
     Story {
         scenario: HCI,
         title: "One transaction, 27 synchronous writes",
+        group: "Galera: shared storage and a full-cluster crash",
+        headline: "Galera on hyperconverged storage: 27 writes for every transaction",
+        brief: "A three-node database cluster moved onto virtual machines whose storage copies every disk write to two other machines over the network. Each transaction now meant 27 writes, 18 of them over the network. Every half hour a bulk price update of a million rows pushed storage latency far past 80 ms for everyone sharing that storage.",
         incident: "A 3-node Galera cluster moved to hyperconverged infrastructure where every disk write is copied synchronously to 2 other hypervisors over the VMs' own network. Each node writes the InnoDB log, GCache and binlog, so one transaction is 3 nodes × 3 files × (1 + 2) = 27 writes, 18 of them over the network. Half-hourly stock pushes of over a million rows drove storage latency well past 80 ms for everyone on the storage layer.",
         watch: "At 200 tps the NICs carry under 2% and writes take a fraction of a millisecond. During a bulk push the egress of each Galera host passes ρ = 1 and the backlog grows by (ρ − 1) every second: 80 ms within half a second, seconds by the end. Caveats: the write size, disk rate, round trip and push rate are assumptions (SEED-MODELS marks them), the storage does not slow Galera's appliers in this model, and the async replicas' writes are left out.",
         try_this: "Set storage_replicas=0 (the seed's conclusion: Galera already keeps three copies), or nic_bonded=yes (twice the bandwidth, as the vendor's upgrade), or trx_commit=1 and sync_binlog=1 to see commits wait for storage.",
@@ -31,6 +37,9 @@ pub const STORIES: [Story; 3] = [
     Story {
         scenario: CRASH,
         title: "A power loss of every node loses the last second, differently on each",
+        group: "Galera: shared storage and a full-cluster crash",
+        headline: "Galera: a power cut on every node loses the last second of orders",
+        brief: "A web shop's database cluster was tuned to flush its log to disk once a second instead of at every commit. When every node lost power at once, each lost the commits of its last fraction of a second, a different amount on each node. Which node you restart the cluster from decides how many orders are gone for good.",
         incident: "A shopping-cart Galera cluster ran innodb_flush_log_at_trx_commit=2 and sync_binlog=0. When all nodes crash at once, every grastate.dat says seqno −1, and mysqld --wsrep-recover reports a different last position on each node, because each flushed its log at its own moment within the last second.",
         watch: "Each node's unflushed commits saw-tooth between 0 and 200 (200 tps × 1 s). At the crash each node loses what it had not flushed: on average 100, the worst node about 150. Bootstrapping the highest position loses about 50 (the minimum of three); a random node about 100, and the nodes ahead of it must be wiped by SST. Caveat: the seed says kill -9 also loses commits with trx_commit=2; the MySQL manual says only an OS crash or power loss can, so crash_kind=kill9 loses nothing here.",
         try_this: "Set bootstrap=random or node1 and watch lost_after_bootstrap and sst_nodes; set trx_commit=1 or crash_kind=kill9 and nothing is lost.",

@@ -16,10 +16,12 @@ pub mod flow_control;
 pub mod keys;
 pub mod lesson;
 pub mod node;
+pub mod picture;
 pub mod report;
 pub mod storage;
 pub mod writer;
 
+use crate::engine::picture::PictureSpec;
 use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
@@ -153,6 +155,9 @@ impl Shell for GaleraRun {
     }
     fn charts(&self) -> &'static [ChartSpec] {
         lesson::charts(self.g.cfg.scenario)
+    }
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        Some(&picture::PICTURE)
     }
 }
 

@@ -18,10 +18,12 @@ pub mod memcached;
 pub mod memcached_client;
 pub mod node;
 pub mod page;
+pub mod picture;
 pub mod placement;
 pub mod stats;
 mod summary;
 
+use crate::engine::picture::PictureSpec;
 use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
@@ -515,6 +517,12 @@ impl Shell for Koha {
     }
     fn charts(&self) -> &'static [ChartSpec] {
         lesson::CHARTS
+    }
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        Some(&picture::PICTURE)
+    }
+    fn setting(&self, name: &str) -> Option<f64> {
+        (name == "workers").then_some(self.cfg.workers as f64)
     }
 }
 

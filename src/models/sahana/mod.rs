@@ -20,6 +20,7 @@ pub mod config;
 pub mod coupling;
 pub mod ledger;
 pub mod lesson;
+pub mod picture;
 pub mod router;
 pub mod rows;
 pub mod tcp;
@@ -30,6 +31,7 @@ mod model;
 
 pub use model::{Event, Sahana};
 
+use crate::engine::picture::PictureSpec;
 use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
@@ -191,5 +193,15 @@ impl Shell for Sahana {
     }
     fn charts(&self) -> &'static [ChartSpec] {
         rows::CHARTS
+    }
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        Some(&picture::PICTURE)
+    }
+    fn setting(&self, name: &str) -> Option<f64> {
+        match name {
+            "listen_queue" => Some(self.cfg.listen_queue as f64),
+            "router_idle_timeout_s" => Some(crate::time::as_secs_f64(self.cfg.router_idle_timeout)),
+            _ => None,
+        }
     }
 }

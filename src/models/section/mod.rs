@@ -13,6 +13,7 @@ mod meter;
 pub mod model;
 mod overrides;
 mod pick;
+pub mod picture;
 mod replication;
 mod request;
 mod server;
@@ -26,6 +27,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{format, parse_command, CommandCodec, CommandSpec};
 use crate::engine::keys::KeyInfo;
+use crate::engine::picture::PictureSpec;
 use crate::engine::run::Run;
 use crate::engine::schema::{self, ChartSpec, Column, Scale};
 use crate::metrics::{ServerStep, StepRow};
@@ -331,6 +333,17 @@ impl Run for SectionRun {
     }
     fn charts(&self) -> &'static [ChartSpec] {
         CHARTS
+    }
+    fn picture(&self) -> Option<&'static PictureSpec> {
+        Some(&picture::PICTURE)
+    }
+    fn setting(&self, name: &str) -> Option<f64> {
+        let cfg = self.sim.config();
+        match name {
+            "workers" => cfg.workers_per_host.map(|w| w as f64 * cfg.hosts as f64),
+            "hosts" => Some(cfg.hosts as f64),
+            _ => None,
+        }
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

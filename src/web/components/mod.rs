@@ -9,6 +9,7 @@ pub mod keys;
 pub mod legend;
 pub mod lesson;
 pub mod notice;
+pub mod picture;
 pub mod scenario_picker;
 pub mod servers;
 pub mod status;

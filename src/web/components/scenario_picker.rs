@@ -19,27 +19,24 @@ pub struct ScenarioPickerProps {
 #[component]
 pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
     let on_change = props.on_pick.reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let summary = registry::find(&props.selected).map_or("", |s| s.summary);
-    let mut models: Vec<&'static str> = registry::all().map(|s| s.model).collect();
-    models.dedup();
+    let mut groups: Vec<&'static str> = registry::all().map(|s| s.story.group).collect();
+    groups.dedup();
     html! {
         <div class="field scenario">
-            <label for="scenario">{ "Scenario" }</label>
+            <label for="scenario">{ "Incident" }</label>
             <select id="scenario" name="scenario" onchange={on_change}>
-                { for models.iter().map(|m| {
-                    let first = registry::all().find(|s| s.model == *m);
-                    let seed = first.map_or("", |s| s.seed_file.split('_').next().unwrap_or(""));
-                    let group = format!("{m} (seed {seed})");
-                    html! {
-                        <optgroup label={group}>
-                            { for registry::all().filter(|s| s.model == *m).map(|s| html! {
-                                <option value={s.name} selected={s.name == props.selected}>{ s.name }</option>
-                            }) }
-                        </optgroup>
-                    }
+                { for groups.iter().map(|g| html! {
+                    <optgroup label={*g}>
+                        { for registry::all().filter(|s| s.story.group == *g).map(|s| {
+                            // The headline after its incident's name, then the id the link and the CLI use.
+                            let short = s.story.headline.split_once(": ").map_or(s.story.headline, |(_, rest)| rest);
+                            html! {
+                                <option value={s.name} selected={s.name == props.selected}>{ format!("{short} ({})", s.name) }</option>
+                            }
+                        }) }
+                    </optgroup>
                 }) }
             </select>
-            <p class="summary" id="scenario-summary">{ summary }</p>
         </div>
     }
 }

@@ -1,0 +1,75 @@
+//! A Galera cluster as a picture: the application writing, the nodes with their receive queues, and (on
+//! hyperconverged storage) the hypervisors every write lands on.
+
+use crate::engine::picture::{Flow, Group, Line, Max, Members, Meter, PictureSpec, Rate, Show, States, Tone};
+
+/// The writer sends every transaction to all nodes; a node whose receive queue passes its flow-control limit
+/// pauses every writer.
+pub const PICTURE: PictureSpec = PictureSpec {
+    caption: "The application's writes are copied to every node before they commit. Each node applies them from a receive queue; the bar is that queue against the level at which the node tells the whole cluster to pause (flow control). A slow node's queue pauses everyone's writes.",
+    groups: &[
+        Group {
+            id: "writer",
+            label: "Application",
+            help: "The clients writing to the cluster.",
+            tier: 0,
+            members: Members::One("writes"),
+            meter: None,
+            lines: &[
+                Line { label: "committed", column: "committed_per_s", unit: "/s", show: Show::Number(0) },
+                Line { label: "wanted", column: "offered_per_s", unit: "/s", show: Show::Number(0) },
+                Line { label: "paused", column: "paused_s_per_min", unit: " s a minute", show: Show::Number(1) },
+            ],
+            state: None,
+            target: None,
+            verbs: &["crash-all", "restart-all", "bulk-start", "bulk-stop"],
+            controller: false,
+        },
+        Group {
+            id: "nodes",
+            label: "Galera nodes",
+            help: "Each node holds a full copy. Writes wait in its receive queue until its appliers apply them.",
+            tier: 1,
+            members: Members::Each(".recv_queue"),
+            meter: Some(Meter { value: ".recv_queue", max: Max::Column(".fc_stop_level"), unit: "writes queued" }),
+            lines: &[
+                Line { label: "queued", column: ".recv_queue", unit: "", show: Show::Number(0) },
+                Line { label: "applies", column: ".applied_per_s", unit: "/s", show: Show::Number(0) },
+                Line { label: "not yet on disk", column: ".unflushed_trx", unit: "", show: Show::Number(0) },
+                Line { label: "lost", column: ".lost_trx", unit: "", show: Show::Number(0) },
+            ],
+            state: Some(States {
+                column: ".state",
+                codes: &[
+                    ("synced", Tone::Calm),
+                    ("joined, catching up", Tone::Warn),
+                    ("desynced (backup)", Tone::Warn),
+                    ("down", Tone::Bad),
+                ],
+            }),
+            target: Some("node"),
+            verbs: &[],
+            controller: false,
+        },
+        Group {
+            id: "hypervisors",
+            label: "Hypervisors",
+            help: "The machines under the nodes. Their shared storage copies every disk write to other hypervisors over the network.",
+            tier: 2,
+            members: Members::Each(".nic_load"),
+            meter: Some(Meter { value: ".nic_load", max: Max::Const(1.0), unit: "of the network card" }),
+            lines: &[
+                Line { label: "network", column: ".nic_load", unit: "", show: Show::Percent },
+                Line { label: "disk", column: ".disk_load", unit: "", show: Show::Percent },
+            ],
+            state: None,
+            target: None,
+            verbs: &[],
+            controller: false,
+        },
+    ],
+    flows: &[
+        Flow { from: "writer", to: "nodes", rate: Rate::PerSecond("committed_per_s"), failed: None },
+        Flow { from: "nodes", to: "hypervisors", rate: Rate::PerSecond("committed_per_s"), failed: None },
+    ],
+};
