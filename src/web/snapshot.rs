@@ -217,10 +217,11 @@ fn states(lane: &Lane) -> Vec<String> {
         .collect()
 }
 
-/// Run A's picture at its newest row, if its model draws one.
+/// Run A's picture at its newest row, if its model draws one; before the first row, every count is 0.
 fn scene(lane: &Lane) -> Option<Rc<Scene>> {
     let spec = lane.run.picture()?;
-    let row = &lane.history.last()?.row;
+    let zeros = vec![0.0; lane.columns.len()];
+    let row = lane.history.last().map_or(&zeros, |p| &p.row);
     let step_s = as_secs_f64(lane.run.time_step());
     Some(Rc::new(picture::scene(spec, &lane.columns, row, step_s, &|k| lane.run.setting(k))))
 }
@@ -262,6 +263,14 @@ fn lane_object(lane: &LaneStatus) -> js_sys::Object {
         let _ = js_sys::Reflect::set(&out, &k.into(), &v);
     };
     set("controller", lane.controller.as_str().into());
+    // The newest row by column name: what the charts' last point and the picture show.
+    if let Some(Value::Object(now)) = lane.summary.get("now") {
+        let row = js_sys::Object::new();
+        for (k, v) in now {
+            let _ = js_sys::Reflect::set(&row, &k.as_str().into(), &v.as_f64().unwrap_or(f64::NAN).into());
+        }
+        set("now", row.into());
+    }
     for (k, v) in [
         ("requests", lane.requests),
         ("completed", lane.completed),
@@ -276,7 +285,8 @@ fn lane_object(lane: &LaneStatus) -> js_sys::Object {
 }
 
 /// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `playing`,
-/// `lesson_step` (null in free play), and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`;
+/// `lesson_step` (null in free play), and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`
+/// and `now` (the newest row, by column name);
 /// run B's under `b` when A/B is on. boot.js exposes it as `window.loadlab_status`.
 #[wasm_bindgen]
 pub fn loadlab_status() -> JsValue {

