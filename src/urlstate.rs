@@ -44,6 +44,8 @@ pub struct UrlState {
     pub lesson: Option<usize>,
     /// `--set` pairs in order, each accepted by `scenario::build` for both controllers.
     pub sets: Vec<(String, String)>,
+    /// The run's length, simulated seconds, when the reader extended it past the scenario's own.
+    pub length_s: Option<f64>,
 }
 
 impl Default for UrlState {
@@ -58,6 +60,7 @@ impl Default for UrlState {
             watch: false,
             lesson: None,
             sets: Vec::new(),
+            length_s: None,
         }
     }
 }
@@ -186,6 +189,10 @@ pub fn parse_query(query: &str) -> Parsed {
                 Ok(s) if s.is_finite() && (SPEED_MIN..=SPEED_MAX).contains(&s) => state.speed = s,
                 _ => ignored.push(format!("speed '{}' is not from {SPEED_MIN} to {SPEED_MAX}", clip(v))),
             },
+            "length" => match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() && (LENGTH_MIN_S..=LENGTH_MAX_S).contains(&s) => state.length_s = Some(s),
+                _ => ignored.push(format!("length '{}' is not from {LENGTH_MIN_S} to {LENGTH_MAX_S} s", clip(v))),
+            },
             "embed" => state.embed = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             "watch" => state.watch = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             _ => {}
@@ -229,7 +236,13 @@ pub fn parse_query(query: &str) -> Parsed {
 
 /// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
 const TOP_LEVEL: &[&str] =
-    &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson"];
+    &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson", "length"];
+
+/// Shortest and longest run a link may ask for, simulated seconds (the CLI's `--duration` range); the model's
+/// own budgets still apply when the run is built.
+pub const LENGTH_MIN_S: f64 = 1.0;
+/// See [`LENGTH_MIN_S`].
+pub const LENGTH_MAX_S: f64 = 1_000_000.0;
 
 /// The `--set` pairs of `sets` that apply to `controller` in `state`: all but the other controller's parameters.
 fn own_sets(state: &UrlState, controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
@@ -296,6 +309,9 @@ pub fn to_query(state: &UrlState) -> String {
     }
     parts.push(format!("seed={}", state.seed));
     parts.push(format!("speed={}", state.speed));
+    if let Some(l) = state.length_s {
+        parts.push(format!("length={l}"));
+    }
     if state.watch {
         parts.push("watch=1".into());
     } else if state.embed {
@@ -372,6 +388,18 @@ mod tests {
                 ("fault".into(), "crash:db1163@40".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_longer_run_round_trips_and_a_bad_length_is_named() {
+        let p = parse_query("scenario=koha-memcached-blackhole&lesson=off&length=600");
+        assert_eq!((p.state.length_s, p.ignored.len()), (Some(600.0), 0));
+        assert_eq!(parse_query(&to_query(&p.state)).state, p.state);
+        for bad in ["0.5", "1e7", "NaN", "long"] {
+            let p = parse_query(&format!("length={bad}"));
+            assert_eq!(p.state.length_s, None, "{bad}");
+            assert!(p.ignored.iter().any(|i| i.starts_with("length ")), "{bad}: {:?}", p.ignored);
+        }
     }
 
     #[test]

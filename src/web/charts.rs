@@ -153,14 +153,11 @@ fn section_panels(engine: &Engine, out: &mut Vec<Panel>) {
     }
 }
 
-/// The x range of a run's charts: from the oldest kept point (or zero) to the newest, at least
+/// The x range of a run's charts: the whole course, from time zero to the newest row, at least
 /// [`X_SPAN_MIN_S`] wide.
 fn x_range(lane: &Lane) -> (f64, f64) {
-    let h = &lane.history;
-    let first = h.points().next().map_or(0.0, Point::time_s);
-    let last = h.last().map_or(0.0, Point::time_s);
-    let lo = if h.dropped() == 0 { 0.0 } else { first };
-    (lo, last.max(lo + X_SPAN_MIN_S))
+    let last = lane.history.last().map_or(0.0, Point::time_s);
+    (0.0, last.max(X_SPAN_MIN_S))
 }
 
 /// Controller actions shown as markers, at most this many (the newest).

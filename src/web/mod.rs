@@ -157,6 +157,10 @@ pub fn App() -> Html {
             }
         })
     };
+    let on_extend = {
+        let (state, end) = (state.clone(), snapshot.end_s);
+        Callback::from(move |()| state.dispatch(Action::Extend(end)))
+    };
     let on_next = {
         let (state, time) = (state.clone(), snapshot.time_s);
         Callback::from(move |()| state.dispatch(Action::LessonNext(time)))
@@ -269,7 +273,7 @@ pub fn App() -> Html {
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
-                    <Status snapshot={(*snapshot).clone()} />
+                    <Status snapshot={(*snapshot).clone()} on_extend={on_extend} />
                     if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
                         <p class="lesson-again"><button type="button" id="lesson-start" class="link"
                             onclick={signal(Action::LessonStart).reform(|_: MouseEvent| ())}>{ "Take the guided lesson" }</button></p>

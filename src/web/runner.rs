@@ -62,7 +62,7 @@ impl Lane {
             controller: controller.clone(),
             sets: sets_for(url, &controller),
             seed: url.seed,
-            duration_s: None,
+            duration_s: url.length_s,
             time_step_s: Some(TIME_STEP_S),
         };
         let mut run = (def.build)(def, &spec)?;
@@ -202,9 +202,21 @@ impl Engine {
         as_secs_f64(self.now())
     }
 
+    /// The run's length, µs: the scenario's own, or the one the link asks for. Time stops there.
+    pub fn end(&self) -> SimTime {
+        self.lanes.first().map_or(SimTime::MAX, |l| l.run.duration())
+    }
+
+    /// True once the runs have reached their length.
+    pub fn ended(&self) -> bool {
+        !self.lanes.is_empty() && self.now() >= self.end()
+    }
+
     /// Advances every run towards `target` one chart step at a time, and stops early once `out_of_time()`
     /// says the frame's wall-clock budget is spent. Returns the number of chart steps completed.
     pub fn advance_to(&mut self, target: SimTime, mut out_of_time: impl FnMut() -> bool) -> usize {
+        // A run ends at its length: its model records no rows after it, so the clock stops there too.
+        let target = target.min(self.end());
         let mut steps = 0;
         self.behind = false;
         while !self.lanes.is_empty() && self.now() < target {

@@ -109,6 +109,10 @@ pub struct Snapshot {
     pub build: u32,
     /// Run A's picture of its system at the newest row.
     pub scene: Option<Rc<Scene>>,
+    /// The run's length, simulated seconds.
+    pub end_s: f64,
+    /// True once the run reached its length.
+    pub ended: bool,
 }
 
 fn count(summary: &Map<String, Value>, key: &str) -> u64 {
@@ -245,6 +249,8 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         lesson_step: None,
         build,
         scene: engine.lanes.first().and_then(scene),
+        end_s: as_secs_f64(engine.end()),
+        ended: engine.ended(),
     }
 }
 
@@ -303,6 +309,8 @@ pub fn loadlab_status() -> JsValue {
         set("playing", s.playing.into());
         set("lesson_step", s.lesson_step.map_or(JsValue::NULL, |n| (n as f64).into()));
         set("build", (s.build as f64).into());
+        set("ended", s.ended.into());
+        set("end_s", s.end_s.into());
         if let Some(b) = s.lanes.get(1) {
             set("b", lane_object(b).into());
         }

@@ -89,6 +89,9 @@ pub enum Action {
     Halt(String),
     /// Hide the notices.
     DismissNotice,
+    /// The run reached its length, this many simulated seconds: make it twice as long, replay to where it
+    /// was and play on.
+    Extend(f64),
 }
 
 impl Default for State {
@@ -350,6 +353,15 @@ impl State {
                 next.notices = vec![reason];
             }
             Action::DismissNotice => next.notices.clear(),
+            Action::Extend(end_s) => {
+                url.length_s = Some((2.0 * end_s).clamp(crate::urlstate::LENGTH_MIN_S, crate::urlstate::LENGTH_MAX_S));
+                if next.adopt(url, false) {
+                    // Replay from the seed to where the run stopped, then play on.
+                    next.generation = next.generation.wrapping_add(1);
+                    next.seek_to = Some(end_s);
+                    next.playing = true;
+                }
+            }
         }
         next
     }

@@ -749,8 +749,9 @@ fn url_state() -> impl Strategy<Value = UrlState> {
         any::<bool>(),
         prop::collection::vec(any::<usize>(), 0..6),
         0usize..3,
+        prop::option::of(urlstate::LENGTH_MIN_S..=3600.0),
     )
-        .prop_map(|(scenario, controller, controller_b, seed, speed, embed, picks, lesson_step)| {
+        .prop_map(|(scenario, controller, controller_b, seed, speed, embed, picks, lesson_step, length_s)| {
             let mut state = UrlState {
                 scenario: scenario.to_string(),
                 controller: controller.to_string(),
@@ -761,6 +762,7 @@ fn url_state() -> impl Strategy<Value = UrlState> {
                 watch: false,
                 lesson: if lesson_step == 0 { None } else { Some(lesson_step - 1) },
                 sets: Vec::new(),
+                length_s,
             };
             let pool = url_sets(scenario);
             for p in picks {

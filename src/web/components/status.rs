@@ -9,6 +9,9 @@ use crate::web::snapshot::{LaneStatus, Snapshot};
 pub struct StatusProps {
     /// The latest snapshot.
     pub snapshot: std::rc::Rc<Snapshot>,
+    /// Run the scenario twice as long (replayed from the seed to where it is).
+    #[prop_or_default]
+    pub on_extend: Callback<()>,
 }
 
 /// Groups digits in threes with thin spaces, as in "1 234 567".
@@ -45,7 +48,9 @@ pub fn line(s: &Snapshot) -> String {
         [a] => out.push_str(&format!(" · {}", totals(a))),
         [a, b, ..] => out.push_str(&format!(" · A: {} · B: {}", totals(a), totals(b))),
     }
-    if !s.playing {
+    if s.ended {
+        out.push_str(&format!(" · end of run: this scenario runs {} s", crate::engine::picture::human(s.end_s, 1)));
+    } else if !s.playing {
         out.push_str(" · paused");
     } else if s.achieved_speed > 0.0 && s.achieved_speed < 0.9 * s.speed {
         out.push_str(&format!(
@@ -61,5 +66,12 @@ pub fn line(s: &Snapshot) -> String {
 /// The status line.
 #[component]
 pub fn Status(props: &StatusProps) -> Html {
-    html! { <p class="status" id="status" aria-live="off">{ line(&props.snapshot) }</p> }
+    let extend = props.on_extend.reform(|_: MouseEvent| ());
+    html! {
+        <p class="status" id="status" aria-live="off">{ line(&props.snapshot) }
+            if props.snapshot.ended {
+                { " " }<button type="button" id="extend" class="link" onclick={extend}>{ "Run it twice as long" }</button>
+            }
+        </p>
+    }
 }
