@@ -1,5 +1,6 @@
-// Takes screenshots of the built app at desktop and phone sizes: every lesson step of slow, connect-timeout and
-// large-write, and the main free-play states (pid, A/B, embed, watch-only, mmc, a bad URL).
+// Takes screenshots of the built app at desktop and phone sizes: the first screen of every scenario, every lesson
+// step of slow, connect-timeout and large-write, and the main free-play states (pid, A/B, embed, watch-only, mmc,
+// a bad URL). SHOTS_ONLY=first stops after the first screens.
 //
 // node scripts/screenshots.mjs [OUT_DIR]   (default /tmp/shots; needs dist/ from `trunk build`)
 
@@ -25,8 +26,23 @@ async function open(query, width, height, dpr, name) {
 
 const settled = () => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? '');
 
+const only = process.env.SHOTS_ONLY; // "first" takes only the first screens below
 try {
-  for (const [scenario, controller] of [['slow', 'static'], ['connect-timeout', 'static'], ['large-write', 'mw-legacy']]) {
+  // The first screen of every scenario at both sizes: title, story, picture and the lesson's first step.
+  const scenarios = ['plain-s1', 'slow', 'connect-timeout', 'refuse', 'quiet', 'mmc', 'large-write', 'sahana-idle-drop',
+    'koha-memcached-blackhole', 'percona-desync', 'galera-hyperconverged', 'galera-full-crash'];
+  for (const scenario of scenarios) {
+    for (const [size, width, height, dpr] of SIZES) {
+      const page = await open(`?scenario=${scenario}&seed=1`, width, height, dpr, scenario);
+      await page.waitForFunction(settled, null, { timeout: 60_000 }).catch(() => {});
+      await page.waitForTimeout(900);
+      const file = join(out, `first-${scenario}-${size}.png`);
+      await page.screenshot({ path: file });
+      console.log(`wrote ${file}`);
+      await page.close();
+    }
+  }
+  for (const [scenario, controller] of only === 'first' ? [] : [['slow', 'static'], ['connect-timeout', 'static'], ['large-write', 'mw-legacy']]) {
     for (const [size, width, height, dpr] of SIZES) {
       const page = await open(`?scenario=${scenario}&controller=${controller}&seed=1`, width, height, dpr, scenario);
       for (let step = 0; ; step++) {
@@ -43,7 +59,7 @@ try {
       await page.close();
     }
   }
-  const views = [
+  const views = only === 'first' ? [] : [
     { name: 'desktop-pid', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&controller=pid&seed=1&speed=20&lesson=off' },
     { name: 'desktop-ab', width: 1280, height: 800, dpr: 1, query: '?scenario=slow&controller=static&ab=mw-loadmonitor&seed=3&speed=50&lesson=off' },
     { name: 'phone-ab', width: 390, height: 844, dpr: 2, query: '?scenario=connect-timeout&controller=static&ab=mw-loadmonitor&seed=3&speed=20&lesson=off' },

@@ -83,6 +83,8 @@ pub enum Show {
     Percent,
     /// A code as a word: the value indexes the list.
     Words(&'static [&'static str]),
+    /// Seconds as a duration for people ("4 h 47 min", "12 min", "35 s"); 0 as "–" (nothing to wait for).
+    Duration,
 }
 
 /// One line of text in a part.
@@ -270,6 +272,7 @@ fn line_text(line: &Line, value: Option<f64>, total: f64, row: &Row) -> String {
         Show::Share => "–".to_string(),
         Show::Percent => format!("{}%", human(v * 100.0, 0)),
         Show::Words(words) => words.get(v.max(0.0) as usize).or(words.last()).copied().unwrap_or("").to_string(),
+        Show::Duration => duration(v),
     };
     format!("{}: {text}", line.label)
 }
@@ -366,6 +369,19 @@ pub fn scene(
         }
     }
     Scene { caption: spec.caption, groups, edges }
+}
+
+/// Seconds as a duration for people; 0 or less as "–".
+pub fn duration(seconds: f64) -> String {
+    if seconds.is_nan() || seconds <= 0.0 || seconds.is_infinite() {
+        return "–".into();
+    }
+    let s = seconds.round() as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", (seconds / 60.0).round()),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// A number for people: thousands separators, about three significant figures, at most `decimals` decimals,
@@ -501,5 +517,9 @@ mod tests {
         assert_eq!(human(-3.5, 1), "-3.5");
         assert_eq!(human(-0.0001, 1), "0");
         assert_eq!(human(f64::NAN, 1), "–");
+        assert_eq!(duration(0.0), "–");
+        assert_eq!(duration(35.4), "35 s");
+        assert_eq!(duration(725.0), "12 min");
+        assert_eq!(duration(17_220.0), "4 h 47 min");
     }
 }

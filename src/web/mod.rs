@@ -236,7 +236,7 @@ pub fn App() -> Html {
     html! {
         <main class={classes!("page", url.embed.then_some("embed"))}>
             <header class="intro">
-                <p class="brand"><strong>{ "loadlab" }</strong>{ " · why database clusters melt down, simulated in this page: the same link always replays the same run" }</p>
+                <p class="brand"><strong>{ "loadlab" }</strong>{ " · database clusters under failure, simulated in your browser" }</p>
                 <h1 id="headline">{ headline }</h1>
                 if let Some(st) = story {
                     <p class="brief" id="brief">{ st.brief }</p>
@@ -250,7 +250,7 @@ pub fn App() -> Html {
                     <Picture scene={s.scene.clone()} controller={controllers.first().cloned().unwrap_or_default()}
                         faulty={picture_names} notes={notes} playing={state.playing}
                         table={components::servers::Table(table)} on_command={on_command.clone()} vertical={vertical} />
-                    <div class="transport">
+                    <div class="time-bar">
                         <Controls playing={state.playing} speed={url.speed} seed={url.seed}
                             on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
                             on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />

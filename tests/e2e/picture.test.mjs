@@ -38,7 +38,7 @@ test('every scenario opens with its title, its story and a picture of the system
         }
         assert.ok(picture.y + picture.height <= viewport.height, `${name}: the picture ends at ${picture.y + picture.height}px`);
       } else {
-        const controls = await box('.transport');
+        const controls = await box('.time-bar');
         const pickers = await box('section.bar');
         assert.ok(head.y < brief.y && brief.y < picture.y, `${name}: title, story, picture in that order`);
         assert.ok(picture.y + picture.height <= controls.y + 1 && picture.y < pickers.y, `${name}: the picture comes before the controls`);

@@ -19,6 +19,8 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 Line { label: "committed", column: "committed_per_s", unit: "/s", show: Show::Number(0) },
                 Line { label: "wanted", column: "offered_per_s", unit: "/s", show: Show::Number(0) },
                 Line { label: "paused", column: "paused_s_per_min", unit: " s a minute", show: Show::Number(1) },
+                Line { label: "pause requests", column: "fc_stops", unit: "/s", show: Show::PerSecond },
+                Line { label: "back in sync in", column: "eta_synced_s", unit: "", show: Show::Duration },
             ],
             state: None,
             target: None,
@@ -35,7 +37,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             lines: &[
                 Line { label: "queued", column: ".recv_queue", unit: "", show: Show::Number(0) },
                 Line { label: "applies", column: ".applied_per_s", unit: "/s", show: Show::Number(0) },
-                Line { label: "not yet on disk", column: ".unflushed_trx", unit: "", show: Show::Number(0) },
+                Line { label: "not on disk", column: ".unflushed_trx", unit: "", show: Show::Number(0) },
                 Line { label: "lost", column: ".lost_trx", unit: "", show: Show::Number(0) },
             ],
             state: Some(States {

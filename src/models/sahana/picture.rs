@@ -3,8 +3,7 @@
 use crate::engine::picture::{Flow, Group, Line, Max, Members, Meter, PictureSpec, Rate, Show, States, Tone};
 
 /// What a worker's flow looks like to the router, by the `flow_state` code.
-const FLOW_WORDS: &[&str] =
-    &["open, known to the router", "forgotten by the router", "resending into a dead flow", "closed"];
+const FLOW_WORDS: &[&str] = &["open", "forgotten by the router", "resending into nothing", "closed"];
 
 /// Requests wait in the listen queue for one of the workers; each worker keeps one database connection open
 /// through the router, which forgets a flow that stays idle past its timeout.

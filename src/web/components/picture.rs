@@ -102,7 +102,7 @@ fn layout(scene: &Scene, vertical: bool) -> Layout {
     }
     let width = 760.0;
     let column_w = (width - 2.0 * MARGIN) / tiers as f64;
-    let box_w = (column_w - 34.0).min(170.0);
+    let box_w = (column_w - 22.0).min(180.0);
     let heights: Vec<f64> = scene
         .groups
         .iter()
