@@ -52,6 +52,20 @@ pub trait Shell: Model + CommandCodec<Command = <Self as Model>::Command> + 'sta
     }
 }
 
+/// Adds a run's newest row to its summary under `now`, by column name, without replacing what the model put
+/// there itself (Sahana reports per-worker lists under `now`): the summary a lesson step's numbers read, as the
+/// page shows it.
+pub fn with_row(summary: &mut Map<String, Value>, columns: &[Column], row: &[f64]) {
+    let mut now = match summary.remove("now") {
+        Some(Value::Object(own)) => own,
+        _ => Map::new(),
+    };
+    for (c, v) in columns.iter().zip(row) {
+        now.entry(c.name.clone()).or_insert(Value::from(*v));
+    }
+    summary.insert("now".into(), Value::Object(now));
+}
+
 /// Any run, as the front ends drive it.
 pub trait Run {
     /// The scenario's name.

@@ -122,9 +122,7 @@ fn count(summary: &Map<String, Value>, key: &str) -> u64 {
 fn lane_status(lane: &Lane) -> LaneStatus {
     let mut summary = lane.run.summary();
     if let Some(p) = lane.history.last() {
-        let now: Map<String, Value> =
-            lane.columns.iter().zip(&p.row).map(|(c, v)| (c.name.clone(), Value::from(*v))).collect();
-        summary.insert("now".into(), Value::Object(now));
+        crate::engine::run::with_row(&mut summary, &lane.columns, &p.row);
     }
     LaneStatus {
         controller: lane.controller.clone(),

@@ -10,6 +10,7 @@ mod controllers_production;
 mod determinism;
 mod fuzz;
 mod invariants;
+mod lessons;
 mod model_galera;
 mod model_koha;
 mod model_sahana;

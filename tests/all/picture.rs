@@ -30,14 +30,19 @@ fn every_scenario_draws_a_picture_from_its_own_columns() {
         for group in &scene.groups {
             let declared = spec.groups.iter().find(|g| g.id == group.id).expect("scene groups come from the spec");
             for m in &group.members {
-                for line in &m.lines {
-                    assert!(
-                        !line.ends_with(": –") && !line.ends_with(": "),
-                        "{} {}: blank line {line:?}",
-                        def.name,
-                        m.name
-                    );
+                // Every column a part reads exists in this run (a misspelt one would show a blank).
+                let reads = (declared.lines.iter().map(|l| l.column))
+                    .chain(declared.meter.map(|m| m.value))
+                    .chain(declared.state.map(|s| s.column));
+                for column in reads {
+                    let found = match (column.strip_prefix('@'), column.strip_prefix('.')) {
+                        (Some(size), _) => run.setting(size).is_some(),
+                        (None, Some(suffix)) => value(&format!("{}.{suffix}", m.name)).is_some(),
+                        (None, None) => value(column).is_some(),
+                    };
+                    assert!(found, "{} {}: {column} is not in the run", def.name, m.name);
                 }
+                assert_eq!(m.lines.len(), declared.lines.len());
                 if let (Some(meter), Some((v, max))) = (declared.meter, m.meter) {
                     let column = match meter.value.strip_prefix('.') {
                         Some(suffix) => format!("{}.{suffix}", m.name),

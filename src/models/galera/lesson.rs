@@ -1,6 +1,7 @@
 //! The Galera scenarios' stories, lessons, reported figures and charts, as data for the page and `loadlab list`.
 //! Each lesson step's `numbers` prints this run's figures beside the seed's.
 
+use crate::engine::picture::human;
 use serde_json::{Map, Value};
 
 use super::keys::{CRASH, HCI, PERCONA};
@@ -53,14 +54,14 @@ fn headline<'a>(s: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 fn num(s: &Map<String, Value>, key: &str) -> String {
     match headline(s, key) {
-        Some(Value::Number(n)) => {
-            let v = n.as_f64().unwrap_or(0.0);
-            if v.fract() == 0.0 {
-                format!("{v}")
-            } else {
-                format!("{v:.3}")
-            }
-        }
+        Some(Value::Number(n)) => human(n.as_f64().unwrap_or(0.0), 3),
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(items)) if items.is_empty() => "none".into(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(v) => v.to_string(),
         None => "not yet".into(),
     }
@@ -68,7 +69,7 @@ fn num(s: &Map<String, Value>, key: &str) -> String {
 
 fn p_backup(s: &Map<String, Value>) -> String {
     format!(
-        "queue peak so far {} writesets; limits [{}, {}] (Galera: 16·√3 + 0.5 → 28)",
+        "queue peak so far {} writesets; flow control resumes below {} and pauses above {} (Galera: 16·√3 + 0.5 → 28)",
         num(s, "recv_queue_peak"),
         num(s, "fc_lower_limit"),
         num(s, "fc_upper_limit")
@@ -113,7 +114,7 @@ fn p_lost(s: &Map<String, Value>) -> String {
 }
 fn p_boot(s: &Map<String, Value>) -> String {
     format!(
-        "bootstrap {} loses {} (theory: highest ≈ λ/4 = 50 on average); SST for {}",
+        "bootstrapping {} loses {} commits (theory: the highest of three loses about λ/4 = 50 on average); nodes that need a full copy (SST): {}",
         num(s, "bootstrap_node"),
         num(s, "lost_after_bootstrap"),
         num(s, "sst_nodes")

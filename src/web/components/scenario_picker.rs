@@ -19,8 +19,13 @@ pub struct ScenarioPickerProps {
 #[component]
 pub fn ScenarioPicker(props: &ScenarioPickerProps) -> Html {
     let on_change = props.on_pick.reform(|e: Event| e.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
-    let mut groups: Vec<&'static str> = registry::all().map(|s| s.story.group).collect();
-    groups.dedup();
+    // Each incident once, in the order its first scenario is listed.
+    let mut groups: Vec<&'static str> = Vec::new();
+    for s in registry::all() {
+        if !groups.contains(&s.story.group) {
+            groups.push(s.story.group);
+        }
+    }
     html! {
         <div class="field scenario">
             <label for="scenario">{ "Incident" }</label>
