@@ -131,7 +131,7 @@ impl RowHistory {
     }
 
     /// The whole course, oldest first: each folded bucket as its low and its high point, then the newest rows.
-    pub fn points(&self) -> impl Iterator<Item = &Point> + DoubleEndedIterator + Clone {
+    pub fn points(&self) -> impl DoubleEndedIterator<Item = &Point> + Clone {
         self.course.iter().flat_map(|b| [&b.low, &b.high]).chain(self.points.iter())
     }
 
