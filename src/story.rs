@@ -4,22 +4,7 @@
 //! The facts come from the seed documents in `shared/seeds/` (002: Wikimedia's "LoadMonitor connection
 //! weighting reimagined", with Tim Starling's EventSimulator runs) and REFERENCE.md. Plain data, no behaviour.
 
-/// A scenario's story.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Story {
-    /// The scenario it belongs to.
-    pub scenario: &'static str,
-    /// A headline, one line.
-    pub title: &'static str,
-    /// What happened in production, two or three sentences.
-    pub incident: &'static str,
-    /// What to watch on the charts.
-    pub watch: &'static str,
-    /// The knob that shows the fix, phrased as something to try.
-    pub try_this: &'static str,
-    /// Where the facts come from.
-    pub source: &'static str,
-}
+use crate::engine::scenario::Story;
 
 const SEED_002: &str =
     "Wikimedia Phabricator task \"LoadMonitor connection weighting reimagined\" and its EventSimulator runs";

@@ -14,6 +14,7 @@
 pub mod commands;
 pub mod keys;
 pub mod run;
+pub mod scenario;
 pub mod schema;
 
 use std::collections::VecDeque;

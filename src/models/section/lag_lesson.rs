@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::config::Role;
-use crate::registry::{Figure, LessonStep};
+use crate::engine::scenario::{Figure, LessonStep};
 use crate::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
 use crate::sim::Sim;
 
