@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
+// A server's role is what the controllers read of it, so it lives with them; the config names it here too.
 use crate::controller::ControllerSpec;
+pub use crate::controller::Role;
 use crate::time::{SimDuration, SimTime, MILLISECOND, SECOND};
 
 /// Hard bounds that keep every run's memory finite, and the memory budget they add up to. Inputs beyond them are
@@ -72,16 +74,6 @@ pub mod limits {
         let room = MEMORY_BUDGET_BYTES.saturating_sub(fixed_bytes(cfg)) / bytes_per_request(cfg.servers.len());
         cfg.max_requests_in_flight.min(room.min(u32::MAX as u64) as u32)
     }
-}
-
-/// What part a server plays in the section. In a scenario file: `"primary"` or `"replica"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Takes the fraction `primary_fraction` of requests (writes and read-your-writes); never balanced.
-    Primary,
-    /// A read replica, chosen by the host's balancing controller.
-    Replica,
 }
 
 /// How a query's service time is distributed around the server's base latency L. In a scenario file:

@@ -332,7 +332,10 @@ impl Section {
                 replicas: replicas.clone(),
             })
             .collect();
-        let controllers = config.controller.instantiate_all(&config.servers, config.hosts as usize);
+        let controllers = {
+            let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
+            config.controller.instantiate_all(&roles, config.hosts as usize)
+        };
         if controllers.len() != config.hosts as usize {
             return Err(format!(
                 "controller {} built {} instances for {} hosts",
