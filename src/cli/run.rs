@@ -8,13 +8,13 @@ use clap::Parser;
 
 use super::args::{Cli, Cmd, ExportOpts, RunFormat, RunOpts};
 use super::{emit, read_file, write_result, CliError};
-use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::engine::keys::quote;
 use crate::engine::run::Run;
+use crate::models::section::config::Config;
+use crate::models::section::sim::Sim;
 use crate::models::section::SectionRun;
 use crate::registry::{self, RunSpec};
-use crate::sim::Sim;
 use crate::time::{as_secs_f64, from_secs_f64, SECOND};
 
 /// What `loadlab run` runs and how it prints it.
@@ -43,8 +43,8 @@ pub struct RunArgs {
 
 /// Reads and checks a scenario file; errors name the file, line and column.
 pub(crate) fn load_scenario_file(path: &str) -> Result<Config, CliError> {
-    let text = read_file(path, crate::scenario_file::MAX_BYTES)?;
-    Ok(crate::scenario_file::from_toml(path, &text)?)
+    let text = read_file(path, crate::models::section::scenario_file::MAX_BYTES)?;
+    Ok(crate::models::section::scenario_file::from_toml(path, &text)?)
 }
 
 /// The scenario names, for "valid scenarios" lists.
@@ -227,11 +227,11 @@ pub(crate) fn cmd_export(o: ExportOpts) -> Result<(), CliError> {
         );
     }
     let controller = o.controller.unwrap_or_else(|| "static".into());
-    let mut cfg = crate::scenario::build(def.name, &controller, &o.sets)?;
+    let mut cfg = crate::models::section::scenario::build(def.name, &controller, &o.sets)?;
     cfg.duration = from_secs_f64(o.duration.unwrap_or(100.0));
     cfg.time_step = from_secs_f64(o.time_step.unwrap_or(1.0));
     if cfg.time_step > cfg.duration {
         return Err("--time-step is longer than --duration".into());
     }
-    emit(&crate::scenario_file::to_toml(&cfg)?)
+    emit(&crate::models::section::scenario_file::to_toml(&cfg)?)
 }

@@ -295,10 +295,12 @@ fn default_watched(section: &SectionRun) -> usize {
     cfg.schedule
         .iter()
         .find_map(|s| match s.command {
-            crate::command::Command::Fault { server, .. } => Some(server),
+            crate::models::section::command::Command::Fault { server, .. } => Some(server),
             _ => None,
         })
-        .or_else(|| cfg.servers.iter().position(|s| s.role == crate::config::Role::Replica && s.load > 0.0))
+        .or_else(|| {
+            cfg.servers.iter().position(|s| s.role == crate::models::section::config::Role::Replica && s.load > 0.0)
+        })
         .unwrap_or(0)
 }
 
@@ -308,8 +310,8 @@ pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     if let Some(s) = lane.section() {
         for sc in &s.sim.config().schedule {
-            if let crate::command::Command::Fault { server, fault } = sc.command {
-                if !matches!(fault, crate::command::Fault::Recover) {
+            if let crate::models::section::command::Command::Fault { server, fault } = sc.command {
+                if !matches!(fault, crate::models::section::command::Fault::Recover) {
                     out.push(server);
                 }
             }

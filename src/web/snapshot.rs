@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use super::charts::{self, Panel};
 use super::runner::{faulty, Engine, Lane};
-use crate::sim::ConnectMode;
+use crate::models::section::sim::ConnectMode;
 use crate::time::as_secs_f64;
 
 /// How often a playing page takes a snapshot, wall-clock ms.
@@ -187,7 +187,7 @@ fn states(lane: &Lane) -> Vec<String> {
         .enumerate()
         .map(|(i, s)| {
             let mut parts = vec![format!("{} conns", s.active_conns)];
-            if cfg.servers.get(i).is_some_and(|c| c.role == crate::config::Role::Primary) {
+            if cfg.servers.get(i).is_some_and(|c| c.role == crate::models::section::config::Role::Primary) {
                 parts.insert(0, "primary: takes writes and read-your-writes, never balanced (load 0)".into());
             }
             if s.crashed {

@@ -50,14 +50,14 @@ fn bad_input_is_one_line_exit_2() {
 fn list_names_every_scenario_controller_and_key() {
     let (code, stdout, _) = loadlab(&["list"]);
     assert_eq!(code, 0);
-    for name in loadlab::scenario::SCENARIOS
+    for name in loadlab::models::section::scenario::SCENARIOS
         .iter()
         .map(|s| s.name)
         .chain(loadlab::controller::controllers().iter().map(|c| c.name))
     {
         assert!(stdout.contains(name), "list misses {name}");
     }
-    for key in loadlab::scenario::KEYS {
+    for key in loadlab::models::section::scenario::KEYS {
         assert!(stdout.contains(key.key), "list misses key {}", key.key);
     }
 }

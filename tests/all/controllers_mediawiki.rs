@@ -14,11 +14,11 @@
 //! one host's part, 1/139 of it. Iterating x ← x + ½(normalised weights(x) − x) finds the fixed point x*.
 
 use crate::support::{run, server_index, sets, step_checked};
-use loadlab::config::Role;
 use loadlab::controller::ControllerSpec;
-use loadlab::metrics::StepRow;
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::config::Role;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// The scenarios' fault time (REFERENCE §1: the published runs used t = 30 s).

@@ -8,10 +8,10 @@
 //! a healthy replica, so f is the probability that a request tries db1119 first.
 
 use crate::support::{run, server_index, sets, step_checked, FAULT_GAUNTLET};
-use loadlab::config::Role;
-use loadlab::metrics::StepRow;
-use loadlab::scenario::{self, EVENTSIM_S1};
-use loadlab::sim::Sim;
+use loadlab::models::section::config::Role;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario::{self, EVENTSIM_S1};
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// EventSimulator's arrival rates and host count (REFERENCE §1), and the scenarios' default round trip.

@@ -1,9 +1,9 @@
 //! Conservation and bounds checked after every single event, across every fault and limit.
 
 use crate::support::{sets, step_checked, FAULT_GAUNTLET};
-use loadlab::command::{Command, Fault};
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::command::{Command, Fault};
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 #[test]

@@ -5,17 +5,17 @@
 //! Expected numbers come from theory: a uniform heartbeat age on [0, I) (mean I/2, variance I²/12), the queue's
 //! drain at apply rate − write rate, configured shares load/Σloads, binomial standard errors. Never from output.
 
-use loadlab::metrics::StepRow;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario::{self, EVENTSIM_S1};
+use loadlab::models::section::sim::Sim;
 use loadlab::rng::{Rng, Stream};
-use loadlab::scenario::{self, EVENTSIM_S1};
-use loadlab::sim::Sim;
 use loadlab::time::{from_secs_f64, SECOND};
 
 use crate::support::{run, server_index, sets, step_checked};
 
 /// The replicas of the s1 table with their loads.
 fn replicas() -> Vec<(&'static str, f64)> {
-    EVENTSIM_S1.iter().filter(|r| r.1 == loadlab::config::Role::Replica).map(|r| (r.0, r.2)).collect()
+    EVENTSIM_S1.iter().filter(|r| r.1 == loadlab::models::section::config::Role::Replica).map(|r| (r.0, r.2)).collect()
 }
 
 /// `name`'s share of the replicas' own connects (probes left out) over rows ending in (from_s, to_s], and the

@@ -3,11 +3,11 @@
 //! the cold warm-up bound. Each expected number comes from the Poisson process or the config's stated limits.
 
 use crate::support::sets;
-use loadlab::command::{Command, Fault};
-use loadlab::config::limits;
+use loadlab::models::section::command::{Command, Fault};
+use loadlab::models::section::config::limits;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::registry::{self, RunSpec};
-use loadlab::scenario;
-use loadlab::sim::Sim;
 use loadlab::time::SECOND;
 
 /// EventSimulator's total arrival rate at rate_scale 1, req/s (REFERENCE §1 table: Σ connRate).

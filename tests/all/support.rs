@@ -1,8 +1,8 @@
 //! Shared helpers: build a scenario with `--set` pairs, run it, and average a column over a time window.
 
-use loadlab::metrics::StepRow;
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// `--set` pairs from string literals.

@@ -2,8 +2,8 @@
 //! ranges. Parsing (`--set fault=…`, `--set operator=…`, URL steps), formatting (the page's buttons and the URL),
 //! validation (live and scheduled, CLI, page and library alike) and `loadlab list` all read [`TABLE`].
 
-use crate::command::{Command, Fault, Operator};
 use crate::engine::commands::{ArgSpec, CommandCodec, CommandSpec, Parsed};
+use crate::models::section::command::{Command, Fault, Operator};
 use crate::time::{as_secs_f64, from_secs_f64};
 
 const SERVER: Option<&str> = Some("server");

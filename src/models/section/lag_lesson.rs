@@ -7,10 +7,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::Role;
 use crate::engine::scenario::{Figure, LessonStep};
-use crate::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
-use crate::sim::Sim;
+use crate::models::section::config::Role;
+use crate::models::section::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
+use crate::models::section::sim::Sim;
 
 /// A column of the newest row (0 when absent).
 fn now(s: &Map<String, Value>, column: &str) -> f64 {

@@ -1,10 +1,12 @@
 //! The database section model (seed 002, Wikimedia): app hosts with worker pools, a new connection per request,
 //! a primary and replicas, the balancing controllers, the section breaker, operator overrides and probes.
 //!
-//! Its engine is [`crate::sim::Sim`]; this module registers its scenarios, declares its command table, row
+//! Its engine is [`crate::models::section::sim::Sim`]; this module registers its scenarios, declares its command table, row
 //! schema and charts, and adapts it to [`Run`] for every front end.
 
+pub mod command;
 pub mod commands;
+pub mod config;
 mod connect;
 mod host;
 mod invariants;
@@ -21,6 +23,13 @@ pub use pick::PickTrace;
 pub use server::{ConnectMode, ServerNow};
 
 pub mod lessons;
+pub mod metrics;
+pub mod output;
+pub mod scenario;
+pub mod scenario_file;
+pub mod scorecard;
+pub mod sim;
+mod stories;
 
 use serde_json::{Map, Value};
 
@@ -29,14 +38,14 @@ use crate::engine::keys::KeyInfo;
 use crate::engine::run::Run;
 use crate::engine::scenario::{RunSpec, ScenarioDef};
 use crate::engine::schema::{self, ChartSpec, Column, Scale};
-use crate::metrics::{ServerStep, StepRow};
-use crate::sim::Sim;
-use crate::story::STORIES;
+use crate::models::section::metrics::{ServerStep, StepRow};
+use crate::models::section::sim::Sim;
+use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
-    let mut cfg = crate::scenario::build(def.name, controller, &spec.sets)?;
+    let mut cfg = crate::models::section::scenario::build(def.name, controller, &spec.sets)?;
     if let Some(d) = spec.duration_s {
         cfg.duration = from_secs_f64(d);
     }
@@ -47,7 +56,7 @@ fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, Stri
     Ok(Box::new(SectionRun::new(def.name, sim)))
 }
 
-const KEYS: &[KeyInfo] = crate::scenario::KEYS;
+const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
 
 const fn def(name: &'static str, summary: &'static str, story: usize) -> ScenarioDef {
     ScenarioDef {
@@ -74,7 +83,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { lesson: lessons::REFUSE, lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
     ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
-    ScenarioDef { lesson: lag_lesson::LESSON, lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::scenario::LARGE_WRITE_SUMMARY, 6) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::models::section::scenario::LARGE_WRITE_SUMMARY, 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).
@@ -297,7 +306,10 @@ impl Run for SectionRun {
         schema::csv_row(&self.columns, row)
     }
     fn json_row(&self, row: &[f64]) -> String {
-        crate::output::json_row(&unflatten(self.servers.len(), row), self.servers.iter().map(String::as_str))
+        crate::models::section::output::json_row(
+            &unflatten(self.servers.len(), row),
+            self.servers.iter().map(String::as_str),
+        )
     }
     fn summary(&self) -> Map<String, Value> {
         let s = self.sim.summary();
@@ -343,7 +355,7 @@ impl Run for SectionRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::StepRow;
+    use crate::models::section::metrics::StepRow;
 
     #[test]
     fn rows_flatten_and_unflatten_exactly() {
@@ -373,7 +385,7 @@ mod tests {
         assert_eq!(flat.len(), columns(&["a".to_string()]).len());
         assert_eq!(unflatten(1, &flat), row);
         let names = ["a".to_string()];
-        assert_eq!(schema::csv_row(&columns(&names), &flat), crate::output::csv_row(&row));
-        assert_eq!(schema::csv_header(&columns(&names)), crate::output::csv_header(["a"].into_iter()));
+        assert_eq!(schema::csv_row(&columns(&names), &flat), crate::models::section::output::csv_row(&row));
+        assert_eq!(schema::csv_header(&columns(&names)), crate::models::section::output::csv_header(["a"].into_iter()));
     }
 }

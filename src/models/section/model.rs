@@ -16,12 +16,12 @@ use std::collections::VecDeque;
 use super::replication::{Replica, Stream as ReplStream};
 use super::{host::*, overrides::*, pick::*, request::*, server::*};
 
-use crate::command::Command;
-use crate::config::{limits, Config, Role};
 use crate::controller::{Candidate, Controller};
 use crate::engine::{Ctx, Engine, Model};
 use crate::histogram::Histogram;
-use crate::metrics::StepRow;
+use crate::models::section::command::Command;
+use crate::models::section::config::{limits, Config, Role};
+use crate::models::section::metrics::StepRow;
 use crate::rng::{Rng, Stream};
 use crate::time::{SimDuration, SimTime};
 
@@ -181,7 +181,7 @@ impl Model for Section {
 
     fn validate(&self, command: &Command) -> Result<(), String> {
         super::commands::validate(command, self.servers.len())?;
-        if let Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } = command {
+        if let Command::Fault { server, fault: crate::models::section::command::Fault::LargeWrite { .. } } = command {
             if self.replication[*server].is_none() {
                 return Err(format!(
                     "large-write: {} does not replicate (a large write lags a replica; this is the primary or a section without one)",

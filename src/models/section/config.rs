@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::Command;
+use crate::models::section::command::Command;
 // A server's role is what the controllers read of it, so it lives with them; the config names it here too.
 use crate::controller::ControllerSpec;
 pub use crate::controller::Role;
@@ -183,7 +183,7 @@ pub struct ScheduledCommand {
 
 /// A whole simulated section and its traffic.
 ///
-/// Serialized (the `[section]` table of a scenario file, [`crate::scenario_file`]) with every field, times in
+/// Serialized (the `[section]` table of a scenario file, [`crate::models::section::scenario_file`]) with every field, times in
 /// whole microseconds (`_us`), `"unlimited"` for an absent limit, and the schedule left out: a scenario file
 /// carries it as text steps, which need the server names to read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -341,7 +341,7 @@ impl Config {
         self.replication.validate()?;
         for (i, s) in self.servers.iter().enumerate() {
             let writes = (self.schedule.iter())
-                .filter(|c| matches!(c.command, Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } if server == i))
+                .filter(|c| matches!(c.command, Command::Fault { server, fault: crate::models::section::command::Fault::LargeWrite { .. } } if server == i))
                 .count();
             if writes > limits::MAX_PENDING_LARGE_WRITES {
                 return Err(format!(

@@ -4,10 +4,10 @@
 //! The physics lives in [`crate::models::section`]; the clock, the queue, the commands and the trace hash in
 //! [`crate::engine`]. This type only pairs them and keeps the section's public API in one place.
 
-use crate::command::Command;
-use crate::config::Config;
 use crate::engine::Engine;
-use crate::metrics::{StepRow, Summary};
+use crate::models::section::command::Command;
+use crate::models::section::config::Config;
+use crate::models::section::metrics::{StepRow, Summary};
 use crate::models::section::model::Section;
 use crate::time::SimTime;
 

@@ -4,9 +4,9 @@
 //! default and a valid range, and `build` rejects anything else with a one-line reason that names what is valid,
 //! before any simulation state exists.
 
-use crate::command::{Command, Fault, Operator};
-use crate::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
 use crate::controller::ControllerSpec;
+use crate::models::section::command::{Command, Fault, Operator};
+use crate::models::section::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
 use crate::time::{from_millis_f64, from_secs_f64, MILLISECOND};
 
 /// A scenario's name and what it shows.
