@@ -12,8 +12,6 @@ use crate::controller::ControllerSpec;
 use crate::engine::keys::quote;
 use crate::engine::run::Run;
 use crate::models::section::config::Config;
-use crate::models::section::sim::Sim;
-use crate::models::section::SectionRun;
 use crate::registry::{self, RunSpec};
 use crate::time::{as_secs_f64, from_secs_f64, SECOND};
 
@@ -113,20 +111,9 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, CliError> {
     }
 }
 
-/// A `&'static` label for a config's scenario: the registry's own name when it is a built-in one.
-fn static_label(name: &str) -> &'static str {
-    match registry::all().find(|s| s.name == name) {
-        Some(def) => def.name,
-        // A scenario file's own name: one small string per process, for the run's lifetime.
-        None => Box::leak(name.to_string().into_boxed_str()),
-    }
-}
-
 /// Builds a section run straight from a config (a scenario file's).
 pub(crate) fn build_from_config(cfg: Config, seed: u64) -> Result<Box<dyn Run>, CliError> {
-    let label = static_label(&cfg.scenario);
-    let sim = Sim::try_new(cfg, seed)?;
-    Ok(Box::new(SectionRun::new(label, sim)))
+    Ok(crate::models::section::run_from_config(cfg, seed)?)
 }
 
 /// Builds the run a `run` describes, through the scenario registry or from its scenario file, or a one-line

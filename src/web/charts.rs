@@ -182,7 +182,7 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
         .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: text.replace(':', " ") })
         .collect();
     let Some(section) = lane.section() else { return out };
-    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    let loads: Vec<f64> = section.config().servers.iter().map(|s| s.load).collect();
     let load_total: f64 = loads.iter().filter(|l| **l > 0.0).sum();
     let mut cut = vec![false; loads.len()];
     let mut actions = Vec::new();
@@ -306,7 +306,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 });
             }
             if let (Some(s), "workers") = (l.section(), spec.id) {
-                let cfg = s.sim.config();
+                let cfg = s.config();
                 if let Some(per_host) = cfg.workers_per_host {
                     let limit = per_host as f64 * cfg.hosts as f64;
                     series.push(Series {
@@ -433,7 +433,7 @@ pub fn shares(engine: &Engine) -> (Vec<usize>, Vec<f64>, Vec<Vec<f64>>, f64) {
     let Some(section) = engine.lanes.first().and_then(Lane::section) else {
         return (Vec::new(), Vec::new(), Vec::new(), 0.0);
     };
-    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    let loads: Vec<f64> = section.config().servers.iter().map(|s| s.load).collect();
     let servers: Vec<usize> = (0..loads.len()).filter(|&i| loads[i] > 0.0).collect();
     let total: f64 = servers.iter().map(|&i| loads[i]).sum();
     let configured = servers.iter().map(|&i| if total > 0.0 { loads[i] / total } else { 0.0 }).collect();

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use crate::controller::controller_info;
 use crate::engine::run::Run;
 use crate::engine::schema::Column;
-use crate::models::section::SectionRun;
+use crate::models::section::sim::Sim;
 use crate::registry::{self, RunSpec, ScenarioDef};
 use crate::time::{as_secs_f64, from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
@@ -66,8 +66,8 @@ impl Lane {
             time_step_s: Some(TIME_STEP_S),
         };
         let mut run = (def.build)(def, &spec)?;
-        if let Some(section) = run.as_any_mut().downcast_mut::<SectionRun>() {
-            section.sim.set_pick_tracing(PICK_TRACE_EVERY);
+        if let Some(section) = run.as_any_mut().downcast_mut::<Sim>() {
+            section.set_pick_tracing(PICK_TRACE_EVERY);
         }
         let columns = run.columns();
         Ok(Lane {
@@ -81,8 +81,8 @@ impl Lane {
     }
 
     /// The section model behind this run, for the section-only panels.
-    pub fn section(&self) -> Option<&SectionRun> {
-        self.run.as_any().downcast_ref::<SectionRun>()
+    pub fn section(&self) -> Option<&Sim> {
+        self.run.as_any().downcast_ref::<Sim>()
     }
 
     /// Moves finished rows into the history and the CSV log, sampling host 0's weights and the watched
@@ -94,13 +94,13 @@ impl Lane {
         }
         let (weights, diagnostics) = match self.section() {
             Some(s) => {
-                let mut weights = vec![f64::NAN; s.sim.config().servers.len()];
-                for (server, w) in s.sim.host_weights(0) {
+                let mut weights = vec![f64::NAN; s.config().servers.len()];
+                for (server, w) in s.host_weights(0) {
                     if let Some(slot) = weights.get_mut(server) {
                         *slot = w;
                     }
                 }
-                (weights, s.sim.diagnostics(0, watched))
+                (weights, s.diagnostics(0, watched))
             }
             None => (Vec::new(), Vec::new()),
         };
@@ -290,8 +290,8 @@ fn next_boundary(now: SimTime) -> SimTime {
 }
 
 /// The server to watch first: the first one a scheduled fault targets, else the first replica with load.
-fn default_watched(section: &SectionRun) -> usize {
-    let cfg = section.sim.config();
+fn default_watched(section: &Sim) -> usize {
+    let cfg = section.config();
     cfg.schedule
         .iter()
         .find_map(|s| match s.command {
@@ -309,7 +309,7 @@ fn default_watched(section: &SectionRun) -> usize {
 pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     if let Some(s) = lane.section() {
-        for sc in &s.sim.config().schedule {
+        for sc in &s.config().schedule {
             if let crate::models::section::command::Command::Fault { server, fault } = sc.command {
                 if !matches!(fault, crate::models::section::command::Fault::Recover) {
                     out.push(server);

@@ -148,7 +148,7 @@ fn decided(by: &str) -> String {
 }
 
 fn why(lane: &Lane, names: &[String]) -> Option<Why> {
-    let pick = lane.section()?.sim.last_pick()?;
+    let pick = lane.section()?.last_pick()?;
     let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| "?".into());
     let total: f64 = pick.weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
     let candidates = pick
@@ -179,9 +179,8 @@ fn why(lane: &Lane, names: &[String]) -> Option<Why> {
 
 fn states(lane: &Lane) -> Vec<String> {
     let Some(section) = lane.section() else { return Vec::new() };
-    let cfg = section.sim.config();
+    let cfg = section.config();
     section
-        .sim
         .servers_now()
         .iter()
         .enumerate()

@@ -609,7 +609,7 @@ fn pid_without_integral_or_derivative_runs_exactly_as_conn_p() {
     let trace = |controller: &str, pairs: &[(&str, &str)]| {
         let mut cfg = scenario::build("connect-timeout", controller, &sets(pairs)).unwrap();
         cfg.duration = 40 * SECOND;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         sim.run_to_end();
         sim.summary()
     };
@@ -655,7 +655,7 @@ fn every_controller_is_deterministic_and_keeps_the_engine_invariants_after_every
             let build = || {
                 let mut cfg = scenario::build("connect-timeout", controller, &sets(&pairs)).unwrap();
                 cfg.time_step = SECOND / 4;
-                Sim::new(cfg, seed)
+                Sim::of(cfg, seed)
             };
             let mut sim = build();
             let events = step_checked(&mut sim, 5, &what, seed);

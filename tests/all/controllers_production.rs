@@ -567,7 +567,7 @@ fn invariants_hold_after_every_event_under_each_controller() {
             .collect();
         let mut cfg = scenario::build("connect-timeout", controller, &sets(&mine)).unwrap();
         cfg.time_step = SECOND / 4;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         let events = step_checked(&mut sim, 6, controller, seed);
         assert!(events > 2_000, "{controller}: too few events ({events}); seed={seed}");
     }

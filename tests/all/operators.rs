@@ -114,7 +114,7 @@ fn read_outs_for_the_ui_report_what_the_host_saw() {
     use loadlab::time::SECOND;
     let sets = crate::support::sets(&[("operator", "pin:db1119:600@1"), ("operator", "depool:db1099@1")]);
     let cfg = loadlab::models::section::scenario::build("plain-s1", "static", &sets).unwrap();
-    let mut sim = loadlab::models::section::sim::Sim::new(cfg, 41);
+    let mut sim = loadlab::models::section::sim::Sim::of(cfg, 41);
     sim.set_pick_tracing(1);
     sim.run_until(2 * SECOND, u64::MAX);
     // Both scheduled commands are in the log, at 1 s.

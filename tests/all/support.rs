@@ -21,7 +21,7 @@ pub fn run(
     let mut cfg =
         scenario::build(scenario, controller, &sets(pairs)).unwrap_or_else(|e| panic!("build {scenario}: {e}"));
     cfg.duration = duration_s * SECOND;
-    let mut sim = Sim::new(cfg, seed);
+    let mut sim = Sim::of(cfg, seed);
     sim.run_to_end();
     let rows = sim.drain_rows().collect();
     (rows, sim)

@@ -1,8 +1,9 @@
 //! The database section model (seed 002, Wikimedia): app hosts with worker pools, a new connection per request,
 //! a primary and replicas, the balancing controllers, the section breaker, operator overrides and probes.
 //!
-//! Its engine is [`crate::models::section::sim::Sim`]; this module registers its scenarios, declares its command table, row
-//! schema and charts, and adapts it to [`Run`] for every front end.
+//! [`model::Section`] is its state on the generic engine; this module registers its scenarios, declares its
+//! command table, row schema, charts and headlines, and implements [`Shell`], so every front end drives it
+//! through [`Run`] like any other model.
 
 pub mod command;
 pub mod commands;
@@ -33,15 +34,15 @@ mod stories;
 
 use serde_json::{Map, Value};
 
-use crate::engine::commands::{format, parse_command, CommandCodec, CommandSpec};
+use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
-use crate::engine::run::Run;
+use crate::engine::run::{Run, Shell};
 use crate::engine::scenario::{RunSpec, ScenarioDef};
-use crate::engine::schema::{self, ChartSpec, Column, Scale};
+use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::metrics::{ServerStep, StepRow};
-use crate::models::section::sim::Sim;
 use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
+use model::Section;
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
@@ -52,8 +53,7 @@ fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, Stri
     if let Some(t) = spec.time_step_s {
         cfg.time_step = from_secs_f64(t);
     }
-    let sim = Sim::try_new(cfg, spec.seed)?;
-    Ok(Box::new(SectionRun::new(def.name, sim)))
+    Ok(Box::new(Section::build(cfg, spec.seed)?))
 }
 
 const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
@@ -237,82 +237,67 @@ pub const CHARTS: &[ChartSpec] = &[
     },
 ];
 
-/// A section [`Sim`] behind the [`Run`] interface.
-pub struct SectionRun {
-    scenario: &'static str,
-    /// The simulation (front ends with section-specific panels read it; they change it only with commands).
-    pub sim: Sim,
-    servers: Vec<String>,
-    columns: Vec<Column>,
+/// A scenario's headline: figures of the run set beside what its incident reported, under `summary.headline`.
+pub(crate) type Headline = fn(&Section, &[String]) -> Map<String, Value>;
+
+/// The scenarios that report a headline, and how. A table, so the run's summary never asks for a scenario by
+/// name; a scenario file of one of them reports it too.
+const HEADLINES: &[(&str, Headline)] = &[("large-write", lag_lesson::headline)];
+
+fn headline_of(scenario: &str) -> Option<Headline> {
+    HEADLINES.iter().find(|(name, _)| *name == scenario).map(|(_, h)| *h)
 }
 
-impl SectionRun {
-    /// Wraps a built simulation of `scenario`.
-    pub fn new(scenario: &'static str, sim: Sim) -> SectionRun {
-        let servers: Vec<String> = sim.server_names().map(str::to_string).collect();
-        let columns = columns(&servers);
-        SectionRun { scenario, sim, servers, columns }
-    }
-
-    fn codec(&self) -> commands::Codec<'_> {
-        commands::Codec { servers: &self.servers }
+/// A `&'static` label for a config's scenario: the table's own name when it is a built-in one, else (a
+/// scenario file's own name) one small leaked string per run built, for the run's lifetime.
+fn label(name: &str) -> &'static str {
+    match SCENARIOS.iter().find(|s| s.name == name) {
+        Some(def) => def.name,
+        None => Box::leak(name.to_string().into_boxed_str()),
     }
 }
 
-impl Run for SectionRun {
-    fn scenario(&self) -> &'static str {
-        self.scenario
-    }
-    fn now(&self) -> SimTime {
-        self.sim.now()
-    }
-    fn duration(&self) -> SimTime {
-        self.sim.config().duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.sim.config().time_step
-    }
-    fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
-        self.sim.run_until(until, max_events)
-    }
-    fn command_table(&self) -> &'static [CommandSpec] {
+/// A run of a config as every front end drives it (a scenario file's, which has no registry entry).
+pub fn run_from_config(cfg: config::Config, seed: u64) -> Result<Box<dyn Run>, String> {
+    Ok(Box::new(Section::build(cfg, seed)?))
+}
+
+impl CommandCodec for Section {
+    type Command = command::Command;
+    fn table(&self) -> &'static [CommandSpec] {
         commands::TABLE
     }
     fn target_names(&self, _kind: &str) -> Vec<String> {
-        self.servers.clone()
+        self.names.clone()
     }
-    fn apply_text(&mut self, text: &str) -> Result<(), String> {
-        let command = parse_command(&self.codec(), text)?;
-        self.sim.apply(command)
+    fn from_parsed(&self, parsed: &Parsed) -> Result<command::Command, String> {
+        commands::Codec { servers: &self.names }.from_parsed(parsed)
     }
-    fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
-        let command = parse_command(&self.codec(), text)?;
-        self.sim.schedule(at, command)
+    fn to_parsed(&self, command: &command::Command) -> Option<Parsed> {
+        Some(commands::to_parsed(command))
     }
-    fn applied_text(&self) -> Vec<(SimTime, String)> {
-        let codec = self.codec();
-        self.sim.applied().filter_map(|(t, c)| codec.to_parsed(c).map(|p| (*t, format(&codec, &p)))).collect()
+}
+
+impl Shell for Section {
+    fn scenario(&self) -> &'static str {
+        self.scenario
     }
-    fn columns(&self) -> Vec<Column> {
-        self.columns.clone()
+    fn duration(&self) -> SimTime {
+        self.cfg.duration
     }
-    fn drain_rows(&mut self) -> Vec<Vec<f64>> {
-        self.sim.drain_rows().map(|r| flatten(&r)).collect()
+    fn time_step(&self) -> SimDuration {
+        self.cfg.time_step
     }
-    fn csv_header(&self) -> String {
-        schema::csv_header(&self.columns)
+    fn columns(&self) -> &[Column] {
+        &self.columns
     }
-    fn csv_row(&self, row: &[f64]) -> String {
-        schema::csv_row(&self.columns, row)
+    fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
+        out.extend(self.rows.drain(..).map(|r| flatten(&r)));
     }
-    fn json_row(&self, row: &[f64]) -> String {
-        crate::models::section::output::json_row(
-            &unflatten(self.servers.len(), row),
-            self.servers.iter().map(String::as_str),
-        )
-    }
-    fn summary(&self) -> Map<String, Value> {
-        let s = self.sim.summary();
+    fn summary_fields(&self, _now: SimTime) -> Map<String, Value> {
+        // EventSimulator's order, with `events` and `trace_hash` in it: the engine fills in those two, and a map
+        // insert keeps an existing key where it is.
+        let s = self.summary(0, 0);
         let mut m = Map::new();
         m.insert("requests".into(), s.requests.into());
         m.insert("completed".into(), s.completed.into());
@@ -324,37 +309,29 @@ impl Run for SectionRun {
         m.insert("latency_mean_ms".into(), s.latency_mean_ms.into());
         m.insert("latency_p50_ms".into(), s.latency_p50_ms.into());
         m.insert("latency_p99_ms".into(), s.latency_p99_ms.into());
-        m.insert("events".into(), s.events.into());
+        m.insert("events".into(), Value::Null);
         m.insert("rows_dropped".into(), s.rows_dropped.into());
-        m.insert("trace_hash".into(), format!("{:016x}", s.trace_hash).into());
-        if self.scenario == "large-write" {
-            m.insert("headline".into(), lag_lesson::headline(&self.sim, &self.servers).into());
+        m.insert("trace_hash".into(), Value::Null);
+        if let Some(headline) = self.headline {
+            m.insert("headline".into(), headline(self, &self.names).into());
         }
         m
     }
-    fn events(&self) -> u64 {
-        self.sim.summary().events
-    }
-    fn trace_hash(&self) -> u64 {
-        self.sim.summary().trace_hash
-    }
-    fn check_invariants(&self) -> Result<(), String> {
-        self.sim.check_invariants()
+    fn check_invariants(&self, _now: SimTime) -> Result<(), String> {
+        Section::check_invariants(self)
     }
     fn charts(&self) -> &'static [ChartSpec] {
         CHARTS
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
+    fn json_row(&self, row: &[f64]) -> String {
+        output::json_row(&unflatten(self.names.len(), row), self.names.iter().map(String::as_str))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::schema;
     use crate::models::section::metrics::StepRow;
 
     #[test]
