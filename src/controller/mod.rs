@@ -169,7 +169,13 @@ pub struct ControllerInfo {
     /// unless the scenario key `probe_timeout_ms` is set. [`PROBE_TIMEOUT_MS`] (LoadMonitor's 1 s) for most;
     /// mw-legacy's gauge was an ordinary connection (3 s).
     pub probe_timeout_ms: f64,
+    /// The terms of its `diagnostics` that belong on one chart together (the page's P and PID chart); empty for
+    /// controllers whose terms are not charted.
+    pub charted_terms: &'static [&'static str],
 }
+
+/// The error, P, I and D terms of conn-p and pid, the ones their chart draws.
+pub const PID_TERMS: &[&str] = &["error", "P", "I", "D"];
 
 /// The default probe connect timeout, ms: LoadMonitor's gauge connections time out after 1 s (REFERENCE §1).
 pub const PROBE_TIMEOUT_MS: f64 = 1000.0;

@@ -35,7 +35,7 @@ use std::rc::Rc;
 
 use super::counts::{ConnCounts, SectionCounts};
 use crate::controller::Role;
-use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
 
@@ -47,6 +47,7 @@ pub const CONN_P: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: PID_TERMS,
 };
 
 /// The scope and window parameters conn-p and pid share.

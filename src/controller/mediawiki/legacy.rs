@@ -64,6 +64,7 @@ pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: LEGACY_PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// The legacy gauge's connect timeout, ms: an ordinary connection's 3 s (REFERENCE §1), not the 1 s of the

@@ -43,7 +43,7 @@
 use super::conn_p::{build_counts, clamp_and_normalise, Scratch, Terms, FAILURE_WINDOW, HALVING, REFRESH, SCOPE};
 use super::counts::ConnCounts;
 use crate::controller::Role;
-use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
 use crate::rng::Rng;
 use crate::time::{from_millis_f64, SimDuration, SimTime, SECOND};
 
@@ -55,6 +55,7 @@ pub const PID: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: PID_TERMS,
 };
 
 const PARAMS: &[ParamInfo] = &[

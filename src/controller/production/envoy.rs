@@ -71,6 +71,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// Envoy's settings in engine units.

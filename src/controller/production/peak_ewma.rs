@@ -49,6 +49,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {

@@ -16,6 +16,7 @@ mod meter;
 pub mod model;
 mod overrides;
 mod pick;
+mod read_outs;
 mod replication;
 mod request;
 mod server;
@@ -36,7 +37,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
-use crate::engine::run::{Run, Shell};
+use crate::engine::run::{Decision, ReadOuts, Run, Shell};
 use crate::engine::scenario::{RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::metrics::{ServerStep, StepRow};
@@ -325,6 +326,24 @@ impl Shell for Section {
     }
     fn json_row(&self, row: &[f64]) -> String {
         output::json_row(&unflatten(self.names.len(), row), self.names.iter().map(String::as_str))
+    }
+    fn read_outs(&self) -> ReadOuts {
+        self.declared_read_outs()
+    }
+    fn balancer_weights(&self, now: SimTime) -> Vec<f64> {
+        self.host0_weights(now)
+    }
+    fn target_states(&self, now: SimTime) -> Vec<String> {
+        self.server_states(now)
+    }
+    fn balancer_terms(&self, target: usize) -> Vec<(&'static str, f64)> {
+        self.diagnostics(0, target)
+    }
+    fn trace_decisions(&mut self, every: u32) {
+        self.set_pick_tracing(every);
+    }
+    fn last_decision(&self) -> Option<Decision> {
+        self.decision()
     }
 }
 
