@@ -1,26 +1,18 @@
 //! loadlab: a deterministic lab for database load balancing.
 //!
-//! The core (`sim` and everything it uses) is pure: no clock, no IO, no thread RNG, so the same config and seed
-//! give the same trace natively and in wasm32. The CLI (`cli`, native only) and the web app (`web`, wasm32 only)
-//! are thin shells that build a [`config::Config`] from a scenario, drive a [`sim::Sim`] and format its rows.
+//! The core (`engine`, `models`, `parts`, `controller`, `registry`) is pure: no clock, no IO, no thread RNG, so
+//! the same scenario and seed give the same trace natively and in wasm32. The CLI (`cli`, native only) and the
+//! web app (`web`, wasm32 only) are thin shells that build a run from [`registry`], drive it through
+//! [`engine::run::Run`] and format its rows. Each model keeps all of its own code in its folder under `models/`.
 
-pub mod command;
-pub mod config;
 pub mod controller;
 pub mod engine;
 pub mod histogram;
-pub mod metrics;
 pub mod models;
-pub mod output;
 pub mod parts;
 pub mod queue;
 pub mod registry;
 pub mod rng;
-pub mod scenario;
-pub mod scenario_file;
-pub mod scorecard;
-pub mod sim;
-pub mod story;
 pub mod time;
 pub mod urlstate;
 
@@ -40,10 +32,10 @@ pub fn run_summary(
     sets: &[(String, String)],
     duration_s: f64,
     seed: u64,
-) -> Result<metrics::Summary, String> {
-    let mut cfg = scenario::build(scenario, controller, sets)?;
+) -> Result<models::section::metrics::Summary, String> {
+    let mut cfg = models::section::scenario::build(scenario, controller, sets)?;
     cfg.duration = time::from_secs_f64(duration_s);
-    let mut sim = sim::Sim::try_new(cfg, seed)?;
+    let mut sim = models::section::sim::Sim::try_new(cfg, seed)?;
     sim.run_to_end();
     Ok(sim.summary())
 }

@@ -5,7 +5,7 @@
 //! without them.
 #![cfg(target_arch = "wasm32")]
 
-use loadlab::scenario;
+use loadlab::models::section::scenario;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

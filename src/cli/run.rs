@@ -8,13 +8,11 @@ use clap::Parser;
 
 use super::args::{Cli, Cmd, ExportOpts, RunFormat, RunOpts};
 use super::{emit, read_file, write_result, CliError};
-use crate::config::Config;
 use crate::controller::ControllerSpec;
 use crate::engine::keys::quote;
 use crate::engine::run::Run;
-use crate::models::section::SectionRun;
+use crate::models::section::config::Config;
 use crate::registry::{self, RunSpec};
-use crate::sim::Sim;
 use crate::time::{as_secs_f64, from_secs_f64, SECOND};
 
 /// What `loadlab run` runs and how it prints it.
@@ -43,8 +41,8 @@ pub struct RunArgs {
 
 /// Reads and checks a scenario file; errors name the file, line and column.
 pub(crate) fn load_scenario_file(path: &str) -> Result<Config, CliError> {
-    let text = read_file(path, crate::scenario_file::MAX_BYTES)?;
-    Ok(crate::scenario_file::from_toml(path, &text)?)
+    let text = read_file(path, crate::models::section::scenario_file::MAX_BYTES)?;
+    Ok(crate::models::section::scenario_file::from_toml(path, &text)?)
 }
 
 /// The scenario names, for "valid scenarios" lists.
@@ -113,20 +111,9 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, CliError> {
     }
 }
 
-/// A `&'static` label for a config's scenario: the registry's own name when it is a built-in one.
-fn static_label(name: &str) -> &'static str {
-    match registry::all().find(|s| s.name == name) {
-        Some(def) => def.name,
-        // A scenario file's own name: one small string per process, for the run's lifetime.
-        None => Box::leak(name.to_string().into_boxed_str()),
-    }
-}
-
 /// Builds a section run straight from a config (a scenario file's).
 pub(crate) fn build_from_config(cfg: Config, seed: u64) -> Result<Box<dyn Run>, CliError> {
-    let label = static_label(&cfg.scenario);
-    let sim = Sim::try_new(cfg, seed)?;
-    Ok(Box::new(SectionRun::new(label, sim)))
+    Ok(crate::models::section::run_from_config(cfg, seed)?)
 }
 
 /// Builds the run a `run` describes, through the scenario registry or from its scenario file, or a one-line
@@ -227,11 +214,11 @@ pub(crate) fn cmd_export(o: ExportOpts) -> Result<(), CliError> {
         );
     }
     let controller = o.controller.unwrap_or_else(|| "static".into());
-    let mut cfg = crate::scenario::build(def.name, &controller, &o.sets)?;
+    let mut cfg = crate::models::section::scenario::build(def.name, &controller, &o.sets)?;
     cfg.duration = from_secs_f64(o.duration.unwrap_or(100.0));
     cfg.time_step = from_secs_f64(o.time_step.unwrap_or(1.0));
     if cfg.time_step > cfg.duration {
         return Err("--time-step is longer than --duration".into());
     }
-    emit(&crate::scenario_file::to_toml(&cfg)?)
+    emit(&crate::models::section::scenario_file::to_toml(&cfg)?)
 }

@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use super::args::{CompareOpts, MergeOpts, ShardOpts, TableFormat, TuneOpts};
 use super::run::{load_scenario_file, scenario_names};
 use super::{emit, read_file, write_file, CliError};
-use crate::config::Config;
 use crate::controller::{controller_info, controllers, ControllerSpec, ParamInfo};
 use crate::engine::keys::quote;
-use crate::scorecard::{self, Score};
+use crate::models::section::config::Config;
+use crate::models::section::scorecard::{self, Score};
 use crate::time::from_secs_f64;
 
 /// Scenarios `compare --all` and the README scorecard cover: every MediaWiki (EventSimulator) scenario.
@@ -45,7 +45,9 @@ impl Source {
     fn fingerprint(&self) -> Result<Value, CliError> {
         Ok(match self {
             Source::Named(n) => Value::from(n.as_str()),
-            Source::File(path, cfg) => serde_json::json!({"file": path, "toml": crate::scenario_file::to_toml(cfg)?}),
+            Source::File(path, cfg) => {
+                serde_json::json!({"file": path, "toml": crate::models::section::scenario_file::to_toml(cfg)?})
+            }
         })
     }
 }
@@ -78,8 +80,9 @@ fn job_config(source: &Source, controller: &str, sets: &[(String, String)], t: T
         Source::Named(scenario) => {
             let (duration_s, step_s) = (t.duration_s.unwrap_or(180.0), t.step_s.unwrap_or(0.5));
             let mut sets = sets_for(controller, sets);
-            let faulted =
-                crate::scenario::KEYS.iter().any(|k| k.key == "recover_at" && k.scenarios.contains(&scenario.as_str()));
+            let faulted = crate::models::section::scenario::KEYS
+                .iter()
+                .any(|k| k.key == "recover_at" && k.scenarios.contains(&scenario.as_str()));
             let fault_at = sets
                 .iter()
                 .rev()
@@ -89,7 +92,7 @@ fn job_config(source: &Source, controller: &str, sets: &[(String, String)], t: T
             if faulted && !sets.iter().any(|(k, _)| k == "recover_at") && duration_s - 30.0 > fault_at {
                 sets.push(("recover_at".into(), format!("{}", duration_s - 30.0)));
             }
-            let mut cfg = crate::scenario::build(scenario, controller, &sets)?;
+            let mut cfg = crate::models::section::scenario::build(scenario, controller, &sets)?;
             cfg.duration = from_secs_f64(duration_s);
             cfg.time_step = from_secs_f64(step_s);
             Ok(cfg)
@@ -521,7 +524,7 @@ mod tests {
     fn the_csv_crate_gives_the_old_bytes_and_quotes_when_needed() {
         // The scorecard CSV was the cells joined with commas; the csv crate must give those bytes for every name a
         // built-in scenario has, and quote (RFC 4180) a cell with a comma.
-        let mut cfg = crate::scenario::build("slow", "static", &[]).unwrap();
+        let mut cfg = crate::models::section::scenario::build("slow", "static", &[]).unwrap();
         cfg.duration = 10 * crate::time::SECOND;
         let score = scorecard::score(cfg, 1).unwrap();
         let joined = format!("{}\n{}\n", scorecard::COLUMNS.join(","), scorecard::cells(&score).join(","));

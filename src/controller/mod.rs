@@ -10,11 +10,21 @@ mod mediawiki;
 mod production;
 mod static_weights;
 
-use crate::config::ServerConfig;
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime};
 
 pub use static_weights::StaticWeights;
+
+/// What part a server plays in the section: all a controller's builder reads about the servers. In a scenario
+/// file: `"primary"` or `"replica"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Takes the fraction `primary_fraction` of requests (writes and read-your-writes); never balanced.
+    Primary,
+    /// A read replica, chosen by the host's balancing controller.
+    Replica,
+}
 
 /// One replica this host may pick for the current request (not yet tried by it).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -120,8 +130,9 @@ pub trait Controller {
 }
 
 /// Builds one controller instance per app host. Builders may share state between the instances they build
-/// (a cluster cache); the section's servers are given in config order.
-pub type Builder = fn(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>>;
+/// (a cluster cache). The section's servers are given as their roles, in config order: a builder sizes its
+/// per-server state by their number and keeps only the replicas, and needs nothing else of the section's config.
+pub type Builder = fn(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>>;
 
 /// A tunable parameter of a controller, with its unit, default and valid range.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -158,7 +169,13 @@ pub struct ControllerInfo {
     /// unless the scenario key `probe_timeout_ms` is set. [`PROBE_TIMEOUT_MS`] (LoadMonitor's 1 s) for most;
     /// mw-legacy's gauge was an ordinary connection (3 s).
     pub probe_timeout_ms: f64,
+    /// The terms of its `diagnostics` that belong on one chart together (the page's P and PID chart); empty for
+    /// controllers whose terms are not charted.
+    pub charted_terms: &'static [&'static str],
 }
+
+/// The error, P, I and D terms of conn-p and pid, the ones their chart draws.
+pub const PID_TERMS: &[&str] = &["error", "P", "I", "D"];
 
 /// The default probe connect timeout, ms: LoadMonitor's gauge connections time out after 1 s (REFERENCE §1).
 pub const PROBE_TIMEOUT_MS: f64 = 1000.0;
@@ -255,8 +272,8 @@ impl ControllerSpec {
         self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
     }
 
-    /// Builds the controller instances for every app host.
-    pub fn instantiate_all(&self, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+    /// Builds the controller instances for every app host, given each server's role in config order.
+    pub fn instantiate_all(&self, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
         (self.info.build)(self, servers, hosts)
     }
 }

@@ -12,6 +12,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
     formula: Some(|_, loads, _| loads.to_vec()),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// Picks replicas with probability proportional to their configured load; ignores all feedback.

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod keys;
 pub mod picture;
 pub mod run;
+pub mod scenario;
 pub mod schema;
 
 use std::collections::VecDeque;

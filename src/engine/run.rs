@@ -5,8 +5,6 @@
 //! A model gets [`Run`] for free by implementing [`Shell`] (its schema, rows, headline and invariants) on top of
 //! [`Model`] and [`CommandCodec`].
 
-use std::any::Any;
-
 use serde_json::{Map, Value};
 
 use super::commands::{self, CommandCodec, CommandSpec};
@@ -50,6 +48,79 @@ pub trait Shell: Model + CommandCodec<Command = <Self as Model>::Command> + 'sta
     fn csv_row(&self, row: &[f64]) -> String {
         schema::csv_row(self.columns(), row)
     }
+    /// See [`Run::read_outs`]; by default the model declares none.
+    fn read_outs(&self) -> ReadOuts {
+        ReadOuts::default()
+    }
+    /// See [`Run::balancer_weights`]; by default none.
+    fn balancer_weights(&self, _now: SimTime) -> Vec<f64> {
+        Vec::new()
+    }
+    /// See [`Run::target_states`]; by default none.
+    fn target_states(&self, _now: SimTime) -> Vec<String> {
+        Vec::new()
+    }
+    /// See [`Run::balancer_terms`]; by default none.
+    fn balancer_terms(&self, _target: usize) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+    /// See [`Run::trace_decisions`]; by default there is nothing to trace.
+    fn trace_decisions(&mut self, _every: u32) {}
+    /// See [`Run::last_decision`]; by default none.
+    fn last_decision(&self) -> Option<Decision> {
+        None
+    }
+}
+
+/// What a model declares about its targets (servers, workers, nodes) for one run, beside its rows, for the
+/// page's panels: data, so the page draws a model it has never heard of. Every field may be empty: a model
+/// without a weighted balancer leaves the weights empty and the page then shows no share or weight chart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadOuts {
+    /// Each target's configured weight (the operators' load, before any override), in target order; empty when
+    /// the model's targets are not weighted. The share chart compares each target's share of new work with its
+    /// share of these.
+    pub configured_weights: Vec<f64>,
+    /// The named terms of the balancer that the page charts together (a P/PID controller's error, P, I and D),
+    /// from the controller's declaration; empty when it declares none.
+    pub charted_terms: &'static [&'static str],
+    /// The target the scenario's story is about (the one its schedule breaks first), for the page to watch first.
+    pub focus: Option<usize>,
+    /// Every target the scenario's own schedule breaks (not counting repairs), in schedule order.
+    pub faulted: Vec<usize>,
+    /// Run-dependent reference lines, by chart id: (chart id, value), such as the worker pool's size on the
+    /// busy-workers chart.
+    pub limits: Vec<(&'static str, f64)>,
+}
+
+/// One choice of the model's balancer, as data for the page's "why this target?" panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// When, µs.
+    pub time: SimTime,
+    /// Who chose (an app host's index).
+    pub chooser: usize,
+    /// The target chosen, or `None` when the work failed fast.
+    pub chosen: Option<usize>,
+    /// Who decided, in plain words (the controller's weights, an operator pin, a breaker).
+    pub decided_by: String,
+    /// The targets it could choose from, with what it saw of each.
+    pub candidates: Vec<DecisionCandidate>,
+    /// The balancer's named terms for the chosen target at that moment.
+    pub terms: Vec<(&'static str, f64)>,
+}
+
+/// One target a [`Decision`] could choose, as the chooser saw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecisionCandidate {
+    /// The target's index.
+    pub target: usize,
+    /// Its configured weight, with operator overrides.
+    pub configured: f64,
+    /// Work the chooser had in flight to it.
+    pub in_flight: u32,
+    /// The balancer's weight for it (NaN when it gave none).
+    pub weight: f64,
 }
 
 /// Adds a run's newest row to its summary under `now`, by column name, without replacing what the model put
@@ -112,10 +183,24 @@ pub trait Run {
     fn picture(&self) -> Option<&'static PictureSpec>;
     /// A configured size the picture measures against, by name.
     fn setting(&self, name: &str) -> Option<f64>;
-    /// The engine, for front ends with model-specific panels (downcast to `Engine<M>`).
-    fn as_any(&self) -> &dyn Any;
-    /// Mutable access for the same front ends, which send commands through it and never touch state.
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// What the model declares about its targets for this run, beside its rows: configured weights, charted
+    /// balancer terms, the target its story is about, the targets its schedule breaks, reference lines
+    /// ([`ReadOuts`]). A read-out: it changes nothing.
+    fn read_outs(&self) -> ReadOuts;
+    /// The weight the model's balancer would choose each target with now, in target order, as its first
+    /// chooser (app host 0) sees it; NaN for a target it would not choose; empty when the model has no balancer.
+    fn balancer_weights(&self) -> Vec<f64>;
+    /// Each target's state now in a few plain words ("69 conns · refusing"), in target order; empty when the
+    /// model declares none.
+    fn target_states(&self) -> Vec<String>;
+    /// The balancer's named internal terms for one target now, as its first chooser keeps them (error, P, I,
+    /// D, EWMA, ejection…); empty when it keeps none.
+    fn balancer_terms(&self, target: usize) -> Vec<(&'static str, f64)>;
+    /// Records one balancer decision in every `every` (0: off) for [`Run::last_decision`]. An observation
+    /// setting: it draws no random numbers and changes no simulation state, so the trace is the same.
+    fn trace_decisions(&mut self, every: u32);
+    /// The most recent traced decision, as data.
+    fn last_decision(&self) -> Option<Decision>;
 }
 
 impl<M: Shell> Run for Engine<M> {
@@ -200,10 +285,22 @@ impl<M: Shell> Run for Engine<M> {
     fn setting(&self, name: &str) -> Option<f64> {
         self.model().setting(name)
     }
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn read_outs(&self) -> ReadOuts {
+        self.model().read_outs()
     }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
+    fn balancer_weights(&self) -> Vec<f64> {
+        self.model().balancer_weights(Engine::now(self))
+    }
+    fn target_states(&self) -> Vec<String> {
+        self.model().target_states(Engine::now(self))
+    }
+    fn balancer_terms(&self, target: usize) -> Vec<(&'static str, f64)> {
+        self.model().balancer_terms(target)
+    }
+    fn trace_decisions(&mut self, every: u32) {
+        self.model_mut_for_output().trace_decisions(every);
+    }
+    fn last_decision(&self) -> Option<Decision> {
+        self.model().last_decision()
     }
 }

@@ -1,7 +1,7 @@
 //! The page's charts as data. Every model's charts come from its [`ChartSpec`] table over its row schema: the
-//! same [`Panel`] list decides which canvases the page shows, what each draws and its text alternative. The
-//! section model adds three panels of its own (share of new connections, controller weights, PID terms), read
-//! through [`SectionRun`](crate::models::section::SectionRun).
+//! same [`Panel`] list decides which canvases the page shows, what each draws and its text alternative. A model
+//! that declares weighted targets ([`ReadOuts`](crate::engine::run::ReadOuts)) adds three more (share of new
+//! connections, balancer weights, and, where its controller declares charted terms, the P and PID terms).
 //!
 //! A chart whose columns are per target (`.active_conns`: one line per server) gets one panel per run, A and
 //! B, on a shared scale; a chart of a few global columns overlays A (solid) and B (dashed) in one panel.
@@ -12,6 +12,8 @@ use super::history::Point;
 use super::palette::{self, Pattern, Rgb};
 use super::plot::{self, Key, LineChart, Marker, Series, X_SPAN_MIN_S};
 use super::runner::{faulty, Engine, Lane, TIME_STEP_S};
+// The terms the P and PID chart draws, as the controllers that chart them declare them.
+use crate::controller::PID_TERMS;
 use crate::engine::schema::{ChartSpec, Scale};
 use crate::time::as_secs_f64;
 
@@ -25,11 +27,11 @@ pub enum Kind {
         /// The run it shows, or `None` for every run overlaid.
         lane: Option<usize>,
     },
-    /// Section: each server's share of new connections against its configured share.
+    /// Each target's share of new work against its configured share (models with weighted targets).
     Share,
-    /// Section: host 0's controller weights for run `r`.
+    /// Host 0's balancer weights for run `r` (models with weighted targets).
     Weights(usize),
-    /// Section: the error, P, I and D terms of a PID-style controller.
+    /// The balancer's charted terms (a P/PID controller's error, P, I and D).
     Pid,
 }
 
@@ -49,9 +51,6 @@ pub struct Panel {
     /// True for the run's first chart (drawn big on the first screen, beside the lesson).
     pub primary: bool,
 }
-
-/// Controllers with error/P/I/D terms to chart.
-const PID_CONTROLLERS: &[&str] = &["conn-p", "pid"];
 
 /// Fewest connects a share window sums before it is shown: with n connects, a share p has a standard error of
 /// √(p(1−p)/n), so 2000 connects put a 2.7% share within ±0.4 points.
@@ -109,13 +108,13 @@ pub fn panels(engine: &Engine) -> Vec<Panel> {
             });
         }
     }
-    if first.section().is_some() {
-        section_panels(engine, &mut out);
+    if !first.run.read_outs().configured_weights.is_empty() {
+        weight_panels(engine, &mut out);
     }
     out
 }
 
-fn section_panels(engine: &Engine, out: &mut Vec<Panel>) {
+fn weight_panels(engine: &Engine, out: &mut Vec<Panel>) {
     let ab = engine.lanes.len() > 1;
     out.insert(
         out.iter().position(|p| !matches!(p.kind, Kind::Spec { index: 0, .. })).unwrap_or(out.len()),
@@ -141,7 +140,7 @@ fn section_panels(engine: &Engine, out: &mut Vec<Panel>) {
             primary: false,
         });
     }
-    if engine.lanes.iter().any(|l| PID_CONTROLLERS.contains(&l.controller.as_str())) {
+    if pid_lane(engine).is_some() {
         out.push(Panel {
             kind: Kind::Pid,
             dom_id: "chart-pid".into(),
@@ -178,8 +177,10 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
         .into_iter()
         .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: text.replace(':', " ") })
         .collect();
-    let Some(section) = lane.section() else { return out };
-    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    let loads = lane.run.read_outs().configured_weights;
+    if loads.is_empty() {
+        return out;
+    }
     let load_total: f64 = loads.iter().filter(|l| **l > 0.0).sum();
     let mut cut = vec![false; loads.len()];
     let mut actions = Vec::new();
@@ -302,17 +303,13 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                     points: vec![(x.0, value), (x.1, value)],
                 });
             }
-            if let (Some(s), "workers") = (l.section(), spec.id) {
-                let cfg = s.sim.config();
-                if let Some(per_host) = cfg.workers_per_host {
-                    let limit = per_host as f64 * cfg.hosts as f64;
-                    series.push(Series {
-                        colour: Rgb(0x33, 0x33, 0x33),
-                        pattern: Pattern::Dotted,
-                        width_css: 1.5,
-                        points: vec![(x.0, limit), (x.1, limit)],
-                    });
-                }
+            for (_, limit) in l.run.read_outs().limits.into_iter().filter(|(id, _)| *id == spec.id) {
+                series.push(Series {
+                    colour: Rgb(0x33, 0x33, 0x33),
+                    pattern: Pattern::Dotted,
+                    width_css: 1.5,
+                    points: vec![(x.0, limit), (x.1, limit)],
+                });
             }
             let y_at_least = if lane.is_some() { shared_max(engine, spec) } else { 0.0 };
             let chart = LineChart {
@@ -362,8 +359,6 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
     }
 }
 
-const PID_TERMS: [&str; 4] = ["error", "P", "I", "D"];
-
 /// The largest magnitude of each PID term over the kept points (1 where a term is all zero).
 fn pid_scales(lane: &Lane) -> [f64; 4] {
     let mut out = [0.0f64; 4];
@@ -379,7 +374,7 @@ fn pid_scales(lane: &Lane) -> [f64; 4] {
 }
 
 fn pid_lane(engine: &Engine) -> Option<&Lane> {
-    engine.lanes.iter().find(|l| PID_CONTROLLERS.contains(&l.controller.as_str()))
+    engine.lanes.iter().find(|l| l.run.read_outs().charted_terms == PID_TERMS)
 }
 
 fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(), String> {
@@ -427,10 +422,10 @@ fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(),
 /// The replicas the share chart shows (configured load > 0), their configured shares, each run's share of new
 /// connects over the newest rows that hold at least [`SHARE_CONNECTS_MIN`] of them, and that window in seconds.
 pub fn shares(engine: &Engine) -> (Vec<usize>, Vec<f64>, Vec<Vec<f64>>, f64) {
-    let Some(section) = engine.lanes.first().and_then(Lane::section) else {
+    let loads = engine.lanes.first().map(|l| l.run.read_outs().configured_weights).unwrap_or_default();
+    if loads.is_empty() {
         return (Vec::new(), Vec::new(), Vec::new(), 0.0);
-    };
-    let loads: Vec<f64> = section.sim.config().servers.iter().map(|s| s.load).collect();
+    }
     let servers: Vec<usize> = (0..loads.len()).filter(|&i| loads[i] > 0.0).collect();
     let total: f64 = servers.iter().map(|&i| loads[i]).sum();
     let configured = servers.iter().map(|&i| if total > 0.0 { loads[i] / total } else { 0.0 }).collect();

@@ -1,7 +1,7 @@
 //! Drives the page's simulations: one run, or two side by side for A/B (same scenario, seed, keys and commands,
 //! different controllers). Any registered scenario runs here as a `Box<dyn Run>` built through
-//! [`crate::registry`]; the page knows no model but the section's extra panels, which it reaches by downcasting
-//! to [`SectionRun`].
+//! [`crate::registry`]; the page knows no model: what it shows beside the rows (weights, states, the pick
+//! explanation) is what the run declares through [`Run::read_outs`] and its other read-outs.
 //!
 //! Each animation frame advances the runs in lockstep, one chart step at a time and [`EVENTS_PER_CHUNK`] events
 //! per call, and checks its wall-clock budget between calls, so no URL or slider value can make a frame run
@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use crate::controller::controller_info;
 use crate::engine::run::Run;
 use crate::engine::schema::Column;
-use crate::models::section::SectionRun;
 use crate::registry::{self, RunSpec, ScenarioDef};
 use crate::time::{as_secs_f64, from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
@@ -66,9 +65,7 @@ impl Lane {
             time_step_s: Some(TIME_STEP_S),
         };
         let mut run = (def.build)(def, &spec)?;
-        if let Some(section) = run.as_any_mut().downcast_mut::<SectionRun>() {
-            section.sim.set_pick_tracing(PICK_TRACE_EVERY);
-        }
+        run.trace_decisions(PICK_TRACE_EVERY);
         let columns = run.columns();
         Ok(Lane {
             controller,
@@ -80,11 +77,6 @@ impl Lane {
         })
     }
 
-    /// The section model behind this run, for the section-only panels.
-    pub fn section(&self) -> Option<&SectionRun> {
-        self.run.as_any().downcast_ref::<SectionRun>()
-    }
-
     /// Moves finished rows into the history and the CSV log, sampling host 0's weights and the watched
     /// server's controller terms now (at the end of the step that produced them).
     fn collect(&mut self, watched: usize) {
@@ -92,18 +84,8 @@ impl Lane {
         if rows.is_empty() {
             return;
         }
-        let (weights, diagnostics) = match self.section() {
-            Some(s) => {
-                let mut weights = vec![f64::NAN; s.sim.config().servers.len()];
-                for (server, w) in s.sim.host_weights(0) {
-                    if let Some(slot) = weights.get_mut(server) {
-                        *slot = w;
-                    }
-                }
-                (weights, s.sim.diagnostics(0, watched))
-            }
-            None => (Vec::new(), Vec::new()),
-        };
+        let weights = self.run.balancer_weights();
+        let diagnostics = self.run.balancer_terms(watched);
         for row in rows {
             if self.csv.len() == CSV_ROWS_MAX {
                 self.csv.pop_front();
@@ -184,7 +166,7 @@ impl Engine {
         let run = &lanes[0].run;
         self.target_kind = run.command_table().iter().find_map(|c| c.target);
         self.names = self.target_kind.map(|k| run.target_names(k)).unwrap_or_default();
-        self.watched = lanes[0].section().map_or(0, default_watched);
+        self.watched = lanes[0].run.read_outs().focus.unwrap_or(0);
         self.def = Some(def);
         self.lanes = lanes;
         self.behind = false;
@@ -301,32 +283,10 @@ fn next_boundary(now: SimTime) -> SimTime {
     (now / step).saturating_add(1).saturating_mul(step)
 }
 
-/// The server to watch first: the first one a scheduled fault targets, else the first replica with load.
-fn default_watched(section: &SectionRun) -> usize {
-    let cfg = section.sim.config();
-    cfg.schedule
-        .iter()
-        .find_map(|s| match s.command {
-            crate::command::Command::Fault { server, .. } => Some(server),
-            _ => None,
-        })
-        .or_else(|| cfg.servers.iter().position(|s| s.role == crate::config::Role::Replica && s.load > 0.0))
-        .unwrap_or(0)
-}
-
 /// The targets the scenario breaks: every server a scheduled or applied fault names, in index order. Charts
 /// draw them in one reserved colour, thicker, so the server every story is about stands out.
 pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
-    let mut out: Vec<usize> = Vec::new();
-    if let Some(s) = lane.section() {
-        for sc in &s.sim.config().schedule {
-            if let crate::command::Command::Fault { server, fault } = sc.command {
-                if !matches!(fault, crate::command::Fault::Recover) {
-                    out.push(server);
-                }
-            }
-        }
-    }
+    let mut out: Vec<usize> = lane.run.read_outs().faulted;
     for (_, text) in lane.run.applied_text() {
         let mut parts = text.split(':');
         let verb = parts.next().unwrap_or("");

@@ -13,7 +13,6 @@ use wasm_bindgen::prelude::*;
 use super::charts::{self, Panel};
 use super::runner::{faulty, Engine, Lane};
 use crate::engine::picture::{self, Scene};
-use crate::sim::ConnectMode;
 use crate::time::as_secs_f64;
 
 /// How often a playing page takes a snapshot, wall-clock ms.
@@ -137,86 +136,33 @@ fn lane_status(lane: &Lane) -> LaneStatus {
     }
 }
 
-/// "decided by" in plain words.
-fn decided(by: &str) -> String {
-    match by {
-        "controller" => "the controller's weights: a random pick, each server's chance its weight ÷ total".into(),
-        "pinned" => "an operator pin: the pinned weight replaces the controller's".into(),
-        "controller off" => "the configured loads alone: an operator switched the controller off".into(),
-        "breaker" => {
-            "the section breaker: every server was at its connection limit, so the request failed fast as overloaded"
-                .into()
-        }
-        "controller declined" => "nobody: the controller gave every candidate weight 0, so the request failed".into(),
-        other => other.to_string(),
-    }
-}
-
 fn why(lane: &Lane, names: &[String]) -> Option<Why> {
-    let pick = lane.section()?.sim.last_pick()?;
+    let pick = lane.run.last_decision()?;
     let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| "?".into());
-    let total: f64 = pick.weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+    let total: f64 = pick.candidates.iter().map(|c| c.weight).filter(|w| w.is_finite() && *w > 0.0).sum();
     let candidates = pick
         .candidates
         .iter()
-        .enumerate()
-        .map(|(k, c)| {
-            let w = pick.weights.get(k).copied().unwrap_or(f64::NAN);
+        .map(|c| {
+            let w = c.weight;
             Candidate {
-                name: name(c.server),
-                load: c.configured_load,
+                name: name(c.target),
+                load: c.configured,
                 in_flight: c.in_flight,
                 weight: w,
                 chance: (total > 0.0 && w.is_finite()).then(|| w.max(0.0) / total * 100.0),
-                chosen: pick.chosen == Some(c.server),
+                chosen: pick.chosen == Some(c.target),
             }
         })
         .collect();
     Some(Why {
         time_s: as_secs_f64(pick.time),
-        host: pick.host,
+        host: pick.chooser,
         chosen: pick.chosen.map(name),
-        decided_by: decided(pick.decided_by),
+        decided_by: pick.decided_by,
         candidates,
-        terms: pick.diagnostics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        terms: pick.terms.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
     })
-}
-
-fn states(lane: &Lane) -> Vec<String> {
-    let Some(section) = lane.section() else { return Vec::new() };
-    let cfg = section.sim.config();
-    section
-        .sim
-        .servers_now()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut parts = vec![format!("{} conns", s.active_conns)];
-            if cfg.servers.get(i).is_some_and(|c| c.role == crate::config::Role::Primary) {
-                parts.insert(0, "primary: takes writes and read-your-writes, never balanced (load 0)".into());
-            }
-            if s.crashed {
-                parts.push("crashed".into());
-            } else {
-                match s.connect_mode {
-                    ConnectMode::Accept => {}
-                    ConnectMode::Blackhole => parts.push("connects hang".into()),
-                    ConnectMode::Refuse => parts.push("refusing".into()),
-                }
-            }
-            if (s.latency_multiplier - 1.0).abs() > 1e-9 {
-                parts.push(format!("queries ×{:.1} slower", s.latency_multiplier));
-            }
-            let configured = cfg.servers.get(i).map_or(0.0, |c| c.load);
-            if (s.effective_load - configured).abs() > 1e-9 {
-                parts.push(format!("load {:.0} of {configured:.0}", s.effective_load));
-            }
-            if let Some(w) = s.pinned {
-                parts.push(format!("pinned at {w:.0}"));
-            }
-            parts.join(" · ")
-        })
-        .collect()
 }
 
 /// Run A's picture at its newest row, if its model draws one; before the first row, every count is 0.
@@ -239,7 +185,7 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         behind: engine.behind,
         lanes: engine.lanes.iter().map(lane_status).collect(),
         why: engine.lanes.iter().map(|l| why(l, &engine.names)).collect(),
-        states: engine.lanes.first().map(states).unwrap_or_default(),
+        states: engine.lanes.first().map(|l| l.run.target_states()).unwrap_or_default(),
         alts: panels.iter().map(|p| charts::describe(p, engine)).collect(),
         panels: panels.clone(),
         faulty: engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default(),

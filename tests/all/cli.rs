@@ -27,8 +27,10 @@ fn bad_input_is_one_line_exit_2() {
         (&["run", "--scenario", "slow", "--time-step", "0"], "--time-step"),
         (&["run", "--scenario", "slow", "--seed", "x"], "--seed"),
         (&["run", "--scenario", "slow", "--format", "xml"], "csv or json"),
-        (&["run", "--scenario", "slow", "--set", "fault=melt:db1119@3"], "unknown kind"),
-        (&["run", "--scenario", "slow", "--set", "fault=crash:db9999@3"], "valid servers"),
+        (&["run", "--scenario", "slow", "--set", "fault=melt:db1119@3"], "unknown command 'melt'"),
+        (&["run", "--scenario", "slow", "--set", "fault=crash:db9999@3"], "valid: db1118, db1099"),
+        (&["run", "--scenario", "slow", "--set", "fault=depool:db1119@3"], "belongs to operator="),
+        (&["run", "--scenario", "slow", "--set", "surge=2"], "FACTOR@SECONDS"),
         (&["run", "--scenario", "slow", "--set", "workers=0"], "'unlimited'"),
         (&["run", "--scenario", "slow", "--set", "novalue"], "KEY=VALUE"),
         (&["run", "--scenario", "slow", "--bogus", "1"], "valid options"),
@@ -50,14 +52,14 @@ fn bad_input_is_one_line_exit_2() {
 fn list_names_every_scenario_controller_and_key() {
     let (code, stdout, _) = loadlab(&["list"]);
     assert_eq!(code, 0);
-    for name in loadlab::scenario::SCENARIOS
+    for name in loadlab::models::section::scenario::SCENARIOS
         .iter()
         .map(|s| s.name)
         .chain(loadlab::controller::controllers().iter().map(|c| c.name))
     {
         assert!(stdout.contains(name), "list misses {name}");
     }
-    for key in loadlab::scenario::KEYS {
+    for key in loadlab::models::section::scenario::KEYS {
         assert!(stdout.contains(key.key), "list misses key {}", key.key);
     }
 }

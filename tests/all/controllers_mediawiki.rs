@@ -14,11 +14,11 @@
 //! one host's part, 1/139 of it. Iterating x ← x + ½(normalised weights(x) − x) finds the fixed point x*.
 
 use crate::support::{run, server_index, sets, step_checked};
-use loadlab::config::Role;
 use loadlab::controller::ControllerSpec;
-use loadlab::metrics::StepRow;
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::config::Role;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// The scenarios' fault time (REFERENCE §1: the published runs used t = 30 s).
@@ -609,7 +609,7 @@ fn pid_without_integral_or_derivative_runs_exactly_as_conn_p() {
     let trace = |controller: &str, pairs: &[(&str, &str)]| {
         let mut cfg = scenario::build("connect-timeout", controller, &sets(pairs)).unwrap();
         cfg.duration = 40 * SECOND;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         sim.run_to_end();
         sim.summary()
     };
@@ -655,7 +655,7 @@ fn every_controller_is_deterministic_and_keeps_the_engine_invariants_after_every
             let build = || {
                 let mut cfg = scenario::build("connect-timeout", controller, &sets(&pairs)).unwrap();
                 cfg.time_step = SECOND / 4;
-                Sim::new(cfg, seed)
+                Sim::of(cfg, seed)
             };
             let mut sim = build();
             let events = step_checked(&mut sim, 5, &what, seed);

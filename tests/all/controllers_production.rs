@@ -8,10 +8,10 @@
 //! a healthy replica, so f is the probability that a request tries db1119 first.
 
 use crate::support::{run, server_index, sets, step_checked, FAULT_GAUNTLET};
-use loadlab::config::Role;
-use loadlab::metrics::StepRow;
-use loadlab::scenario::{self, EVENTSIM_S1};
-use loadlab::sim::Sim;
+use loadlab::models::section::config::Role;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario::{self, EVENTSIM_S1};
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// EventSimulator's arrival rates and host count (REFERENCE §1), and the scenarios' default round trip.
@@ -567,7 +567,7 @@ fn invariants_hold_after_every_event_under_each_controller() {
             .collect();
         let mut cfg = scenario::build("connect-timeout", controller, &sets(&mine)).unwrap();
         cfg.time_step = SECOND / 4;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         let events = step_checked(&mut sim, 6, controller, seed);
         assert!(events > 2_000, "{controller}: too few events ({events}); seed={seed}");
     }

@@ -1,7 +1,7 @@
 //! Same config and seed, same bytes; different seeds, different runs.
 
 use loadlab::cli::{build_sim, parse_run, run_to};
-use loadlab::sim::Sim;
+use loadlab::models::section::sim::Sim;
 
 fn csv_of(args: &[&str]) -> Vec<u8> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -80,15 +80,15 @@ fn json_has_rows_and_summary() {
 fn a_live_action_replays_exactly_from_its_link() {
     // The web app applies a live action with `schedule(now + 1 µs)` and writes that time into the URL as a
     // fault step. Building the run from the step must give the same trace, event for event.
-    use loadlab::command::{Command, Fault};
+    use loadlab::models::section::command::{Command, Fault};
     use loadlab::time::SECOND;
-    let mut live = Sim::new(loadlab::scenario::build("slow", "mw-loadmonitor", &[]).unwrap(), 21);
+    let mut live = Sim::of(loadlab::models::section::scenario::build("slow", "mw-loadmonitor", &[]).unwrap(), 21);
     live.run_until(12 * SECOND + 500_000, u64::MAX);
     let at = live.now() + 1;
     live.schedule(at, Command::Fault { server: 4, fault: Fault::Crash }).unwrap();
     live.run_until(40 * SECOND, u64::MAX);
     let step = vec![("fault".to_string(), format!("crash:db1119@{:.6}", at as f64 / 1e6))];
-    let mut replay = Sim::new(loadlab::scenario::build("slow", "mw-loadmonitor", &step).unwrap(), 21);
+    let mut replay = Sim::of(loadlab::models::section::scenario::build("slow", "mw-loadmonitor", &step).unwrap(), 21);
     replay.run_until(40 * SECOND, u64::MAX);
     assert_eq!(live.summary(), replay.summary());
     // The past, and bad commands, are refused and change nothing.

@@ -738,7 +738,7 @@ fn url_sets(scenario: &str) -> Vec<(&'static str, String)> {
 }
 
 fn url_state() -> impl Strategy<Value = UrlState> {
-    let scenarios: Vec<&'static str> = loadlab::scenario::SCENARIOS.iter().map(|s| s.name).collect();
+    let scenarios: Vec<&'static str> = loadlab::models::section::scenario::SCENARIOS.iter().map(|s| s.name).collect();
     let controllers: Vec<&'static str> = loadlab::controller::controllers().iter().map(|c| c.name).collect();
     (
         prop::sample::select(scenarios),
@@ -888,7 +888,7 @@ fn mutated_link() -> impl Strategy<Value = String> {
 fn url_mutated(query: String) -> Result<(), TestCaseError> {
     let parsed = urlstate::parse_query(&query);
     let s = &parsed.state;
-    prop_assert!(loadlab::scenario::scenario_info(&s.scenario).is_some(), "scenario {:?}", s.scenario);
+    prop_assert!(loadlab::models::section::scenario::scenario_info(&s.scenario).is_some(), "scenario {:?}", s.scenario);
     prop_assert!(loadlab::controller::controller_info(&s.controller).is_some(), "controller {:?}", s.controller);
     prop_assert!((urlstate::SPEED_MIN..=urlstate::SPEED_MAX).contains(&s.speed), "speed {}", s.speed);
     for n in &parsed.ignored {

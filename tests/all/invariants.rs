@@ -1,9 +1,9 @@
 //! Conservation and bounds checked after every single event, across every fault and limit.
 
 use crate::support::{sets, step_checked, FAULT_GAUNTLET};
-use loadlab::command::{Command, Fault};
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::command::{Command, Fault};
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 #[test]
@@ -12,7 +12,7 @@ fn invariants_hold_through_every_fault_and_limit() {
     for seed in 0..4u64 {
         let mut cfg = scenario::build("connect-timeout", "static", &sets(FAULT_GAUNTLET)).unwrap();
         cfg.time_step = SECOND / 4;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         let events = step_checked(&mut sim, 5, "EventSimulator faults", seed);
         assert!(events > 2_000, "too few events ({events}) to exercise anything; seed={seed}");
         let s = sim.summary();
@@ -42,7 +42,7 @@ fn invariants_hold_with_slot_capacity_queues() {
             ("fault", "recover:s2@1.5"),
         ];
         let cfg = scenario::build("mmc", "static", &sets(&pairs)).unwrap();
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         step_checked(&mut sim, 4, "mmc with queues", seed);
         assert!(sim.summary().completed > 1000);
     }
@@ -64,7 +64,7 @@ fn memory_stays_bounded_over_a_long_quiet_run() {
     let bound = (1..40).find(|&k| 20.0 * tail(k) < 1e-4).unwrap() as u64;
     assert_eq!(bound, 9, "derivation drifted");
     let cfg = scenario::build("quiet", "static", &[]).unwrap();
-    let mut sim = Sim::new(cfg, 5);
+    let mut sim = Sim::of(cfg, 5);
     let mut largest = 0;
     for i in 1..=20 {
         sim.run_until(i * 1_000 * SECOND, u64::MAX);

@@ -5,17 +5,17 @@
 //! Expected numbers come from theory: a uniform heartbeat age on [0, I) (mean I/2, variance I²/12), the queue's
 //! drain at apply rate − write rate, configured shares load/Σloads, binomial standard errors. Never from output.
 
-use loadlab::metrics::StepRow;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario::{self, EVENTSIM_S1};
+use loadlab::models::section::sim::Sim;
 use loadlab::rng::{Rng, Stream};
-use loadlab::scenario::{self, EVENTSIM_S1};
-use loadlab::sim::Sim;
 use loadlab::time::{from_secs_f64, SECOND};
 
 use crate::support::{run, server_index, sets, step_checked};
 
 /// The replicas of the s1 table with their loads.
 fn replicas() -> Vec<(&'static str, f64)> {
-    EVENTSIM_S1.iter().filter(|r| r.1 == loadlab::config::Role::Replica).map(|r| (r.0, r.2)).collect()
+    EVENTSIM_S1.iter().filter(|r| r.1 == loadlab::models::section::config::Role::Replica).map(|r| (r.0, r.2)).collect()
 }
 
 /// `name`'s share of the replicas' own connects (probes left out) over rows ending in (from_s, to_s], and the
@@ -56,7 +56,7 @@ fn measured_minus_true_lag_is_the_heartbeat_age_uniform_on_the_interval() {
         let pairs = [("rate_scale", "0.01"), ("heartbeat_interval_s", if interval == 1.0 { "1" } else { "2.5" })];
         let mut cfg = scenario::build("plain-s1", "static", &sets(&pairs)).unwrap();
         cfg.duration = 4000 * SECOND;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         let mut rng = Rng::new(seed, Stream::Control);
         let n = 3000;
         let (mut t, mut sum, mut sum2) = (0.0, 0.0, 0.0);
@@ -92,7 +92,7 @@ fn a_large_write_ramps_the_lag_to_its_length_and_drains_at_apply_minus_write_rat
         [("rate_scale", "0.001"), ("write_rate", "700"), ("apply_rate", "1000"), ("fault", "large-write:db1119:6@10")];
     let mut cfg = scenario::build("plain-s1", "static", &sets(&pairs)).unwrap();
     cfg.duration = 60 * SECOND;
-    let mut sim = Sim::new(cfg, seed);
+    let mut sim = Sim::of(cfg, seed);
     let db1119 = server_index(&sim, "db1119");
     let db1099 = server_index(&sim, "db1099");
     let (d, s) = (0.075, 6.0);
@@ -212,7 +212,7 @@ fn a_large_write_run_keeps_every_invariant_after_every_event() {
         ("heartbeat_interval_s", "0.25"),
     ];
     let cfg = scenario::build("large-write", "mw-legacy", &sets(&pairs)).unwrap();
-    let mut sim = Sim::new(cfg, seed);
+    let mut sim = Sim::of(cfg, seed);
     let mut events = 0;
     while sim.now() < 14 * SECOND {
         let next = sim.now() / SECOND + 1;

@@ -2,7 +2,7 @@
 //! overridden configured loads exactly as the arithmetic says.
 
 use crate::support::{run, server_index};
-use loadlab::metrics::StepRow;
+use loadlab::models::section::metrics::StepRow;
 
 /// Σ of the EventSimulator replica loads other than db1119's 200 (REFERENCE §1): 3×50 + 6×200 + 325.
 const OTHER_LOADS: f64 = 1675.0;
@@ -17,7 +17,7 @@ fn share(row: &StepRow, db1119: usize, replicas: &[usize]) -> f64 {
 /// about 7487 replica attempts, so a share p has standard error √(p(1−p)/7487) ≤ 0.0058; 0.02 is over 3.4 σ.
 fn check_share(
     rows: &[StepRow],
-    sim: &loadlab::sim::Sim,
+    sim: &loadlab::models::section::sim::Sim,
     from: f64,
     to: f64,
     expected: impl Fn(f64) -> f64,
@@ -102,7 +102,9 @@ fn bad_operator_steps_are_rejected_before_running() {
         "explode@3",
         "depool:db1119",
     ] {
-        let err = loadlab::scenario::build("slow", "static", &crate::support::sets(&[("operator", bad)])).unwrap_err();
+        let err =
+            loadlab::models::section::scenario::build("slow", "static", &crate::support::sets(&[("operator", bad)]))
+                .unwrap_err();
         assert!(err.starts_with("operator") || err.contains("pin weight"), "{bad}: {err}");
     }
 }
@@ -111,8 +113,8 @@ fn bad_operator_steps_are_rejected_before_running() {
 fn read_outs_for_the_ui_report_what_the_host_saw() {
     use loadlab::time::SECOND;
     let sets = crate::support::sets(&[("operator", "pin:db1119:600@1"), ("operator", "depool:db1099@1")]);
-    let cfg = loadlab::scenario::build("plain-s1", "static", &sets).unwrap();
-    let mut sim = loadlab::sim::Sim::new(cfg, 41);
+    let cfg = loadlab::models::section::scenario::build("plain-s1", "static", &sets).unwrap();
+    let mut sim = loadlab::models::section::sim::Sim::of(cfg, 41);
     sim.set_pick_tracing(1);
     sim.run_until(2 * SECOND, u64::MAX);
     // Both scheduled commands are in the log, at 1 s.

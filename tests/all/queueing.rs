@@ -2,7 +2,7 @@
 //! on M/M/c (REFERENCE §5).
 
 use crate::support::{assert_close, run, server_index, window_mean};
-use loadlab::metrics::StepRow;
+use loadlab::models::section::metrics::StepRow;
 
 /// EventSimulator's totals (REFERENCE §1 table): Σ connRate, the primary's connRate, Σ replica loads.
 const TOTAL_RATE: f64 = 7572.8;

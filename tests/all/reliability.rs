@@ -3,11 +3,11 @@
 //! the cold warm-up bound. Each expected number comes from the Poisson process or the config's stated limits.
 
 use crate::support::sets;
-use loadlab::command::{Command, Fault};
-use loadlab::config::limits;
+use loadlab::models::section::command::{Command, Fault};
+use loadlab::models::section::config::limits;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::registry::{self, RunSpec};
-use loadlab::scenario;
-use loadlab::sim::Sim;
 use loadlab::time::SECOND;
 
 /// EventSimulator's total arrival rate at rate_scale 1, req/s (REFERENCE §1 table: Σ connRate).
@@ -40,7 +40,7 @@ fn arrival_rates_are_exact_at_high_rate_scales() {
         cfg.duration = (duration_s * 1e6) as u64;
         cfg.time_step = cfg.duration;
         let expected = rate * cfg.duration as f64 / 1e6;
-        let mut sim = Sim::new(cfg, seed);
+        let mut sim = Sim::of(cfg, seed);
         sim.run_to_end();
         let measured = sim.summary().requests as f64;
         let sigma = expected.sqrt();
@@ -135,7 +135,7 @@ fn configs_over_the_memory_budget_are_refused_naming_the_keys_to_lower() {
 fn the_cold_warm_up_is_bounded_in_the_library_too() {
     // The command table allows 0 to 10⁶ s; u64::MAX µs used to overflow start + warmup.
     let cfg = scenario::build("mmc", "static", &sets(&[("servers", "2")])).unwrap();
-    let mut sim = Sim::new(cfg, 3);
+    let mut sim = Sim::of(cfg, 3);
     let huge = Command::Fault { server: 0, fault: Fault::Cold { from_fraction: 0.5, warmup: u64::MAX } };
     let e = sim.apply(huge.clone()).unwrap_err();
     assert_one_line(&e, "warmup");

@@ -1,8 +1,8 @@
 //! Shared helpers: build a scenario with `--set` pairs, run it, and average a column over a time window.
 
-use loadlab::metrics::StepRow;
-use loadlab::scenario;
-use loadlab::sim::Sim;
+use loadlab::models::section::metrics::StepRow;
+use loadlab::models::section::scenario;
+use loadlab::models::section::sim::Sim;
 use loadlab::time::SECOND;
 
 /// `--set` pairs from string literals.
@@ -21,7 +21,7 @@ pub fn run(
     let mut cfg =
         scenario::build(scenario, controller, &sets(pairs)).unwrap_or_else(|e| panic!("build {scenario}: {e}"));
     cfg.duration = duration_s * SECOND;
-    let mut sim = Sim::new(cfg, seed);
+    let mut sim = Sim::of(cfg, seed);
     sim.run_to_end();
     let rows = sim.drain_rows().collect();
     (rows, sim)

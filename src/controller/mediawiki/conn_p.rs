@@ -34,8 +34,8 @@
 use std::rc::Rc;
 
 use super::counts::{ConnCounts, SectionCounts};
-use crate::config::ServerConfig;
-use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
+use crate::controller::Role;
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
 
@@ -47,6 +47,7 @@ pub const CONN_P: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: PID_TERMS,
 };
 
 /// The scope and window parameters conn-p and pid share.
@@ -162,7 +163,7 @@ pub(crate) fn build_counts(spec: &ControllerSpec, servers: usize, hosts: usize) 
     }
 }
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let (full_swing, halving) = (spec.get("full_swing_conns"), spec.get("halving_conns"));
     build_counts(spec, servers.len(), hosts)
         .into_iter()

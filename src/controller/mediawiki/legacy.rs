@@ -51,7 +51,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::cache::{self, CacheTimings, ClusterCache, HostCache};
-use crate::config::ServerConfig;
+use crate::controller::Role;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
@@ -64,6 +64,7 @@ pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: LEGACY_PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// The legacy gauge's connect timeout, ms: an ordinary connection's 3 s (REFERENCE §1), not the 1 s of the
@@ -164,7 +165,7 @@ struct Settings {
     max_lag_s: f64,
 }
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let settings = Settings {
         ratio: spec.get("moving_ave_ratio"),
         local_ttl_ms: (spec.get("local_ttl_ms").round() as u64).max(1),
@@ -344,16 +345,7 @@ mod tests {
     #[test]
     fn a_failed_probe_depools_until_a_successful_one_and_slowness_changes_nothing() {
         let spec = ControllerSpec::new("mw-legacy").unwrap();
-        let servers: Vec<ServerConfig> = (0..2)
-            .map(|i| ServerConfig {
-                name: format!("s{i}"),
-                role: crate::config::Role::Replica,
-                load: 100.0,
-                latency: MILLISECOND,
-                capacity: crate::config::Capacity::Unlimited,
-                max_connections: None,
-            })
-            .collect();
+        let servers = vec![Role::Replica; 2];
         let mut hosts = build(&spec, &servers, 2);
         let c = |server, in_flight| Candidate { server, configured_load: 100.0, in_flight };
         let cands = [c(0, 0), c(1, 0)];

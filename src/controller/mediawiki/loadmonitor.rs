@@ -77,7 +77,7 @@ use super::lag_times::{HostLags, Lags, SharedLags};
 use super::legacy::lag_filter;
 use super::srv_cache::SrvCache;
 use super::wan::{Fetch, WanCache, WanOptions};
-use crate::config::{Role, ServerConfig};
+use crate::controller::Role;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
@@ -90,6 +90,7 @@ pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// How a host decides its local copy of a server's state is fresh enough to use without the cluster cache.
@@ -332,13 +333,13 @@ fn refresh_due_chance(age: SimDuration, gen_delay: SimDuration, ttl: SimDuration
     crate::rng::exp(-64.0 * g.min(0.1)) * (r * r) * (r * r)
 }
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let settings = Settings::from_spec(spec);
     let section = Rc::new(RefCell::new(WanCache::new(servers.len())));
     let section_lags: SharedLags = Rc::new(RefCell::new(WanCache::new(1)));
     let shared = spec.get("shared_cache") >= 0.5;
     let replicas: Rc<[usize]> =
-        (servers.iter().enumerate()).filter(|(_, s)| s.role == Role::Replica).map(|(i, _)| i).collect();
+        (servers.iter().enumerate()).filter(|(_, &r)| r == Role::Replica).map(|(i, _)| i).collect();
     (0..hosts)
         .map(|_| {
             let (wan, lag_wan) = if shared {
@@ -631,17 +632,8 @@ mod tests {
         HostView { now, host, hosts: 2, candidates, load_index: None }
     }
 
-    fn two_servers() -> Vec<ServerConfig> {
-        (0..2)
-            .map(|i| ServerConfig {
-                name: format!("s{i}"),
-                role: crate::config::Role::Replica,
-                load: 100.0,
-                latency: MILLISECOND,
-                capacity: crate::config::Capacity::Unlimited,
-                max_connections: None,
-            })
-            .collect()
+    fn two_servers() -> Vec<Role> {
+        vec![Role::Replica; 2]
     }
 
     #[test]

@@ -42,8 +42,8 @@
 
 use super::conn_p::{build_counts, clamp_and_normalise, Scratch, Terms, FAILURE_WINDOW, HALVING, REFRESH, SCOPE};
 use super::counts::ConnCounts;
-use crate::config::ServerConfig;
-use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
+use crate::controller::Role;
+use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
 use crate::rng::Rng;
 use crate::time::{from_millis_f64, SimDuration, SimTime, SECOND};
 
@@ -55,6 +55,7 @@ pub const PID: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: PID_TERMS,
 };
 
 const PARAMS: &[ParamInfo] = &[
@@ -148,7 +149,7 @@ impl Gains {
     }
 }
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let gains = Gains::from_spec(spec);
     build_counts(spec, servers.len(), hosts)
         .into_iter()
@@ -357,16 +358,7 @@ mod tests {
         let mut spec = ControllerSpec::new("pid").unwrap();
         spec.set("ki", 0.0).unwrap();
         spec.set("kd", 0.0).unwrap();
-        let servers: Vec<ServerConfig> = (0..3)
-            .map(|i| ServerConfig {
-                name: format!("s{i}"),
-                role: crate::config::Role::Replica,
-                load: 1.0,
-                latency: MILLISECOND,
-                capacity: crate::config::Capacity::Unlimited,
-                max_connections: None,
-            })
-            .collect();
+        let servers = vec![Role::Replica; 3];
         let mut pid = build(&spec, &servers, 1).pop().unwrap();
         let mut conn_p =
             (super::super::CONN_P.build)(&ControllerSpec::new("conn-p").unwrap(), &servers, 1).pop().unwrap();

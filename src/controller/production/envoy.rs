@@ -40,7 +40,7 @@
 //!   operator would want ramped. `slow_start_window_s` defaults to 0 (off), as in Envoy.
 
 use super::{pow, whole};
-use crate::config::{Role, ServerConfig};
+use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
 };
@@ -71,6 +71,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
 /// Envoy's settings in engine units.
@@ -111,9 +112,9 @@ impl Settings {
     }
 }
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let settings = Settings::from_spec(spec);
-    let replica: Vec<bool> = servers.iter().map(|s| s.role == Role::Replica).collect();
+    let replica: Vec<bool> = servers.iter().map(|&r| r == Role::Replica).collect();
     let hosts_u64 = hosts.max(1) as u64;
     per_host(hosts, |h| {
         // Spread the sidecars' sweep timers evenly over one interval: they did not all start at the same instant.

@@ -27,7 +27,7 @@
 //! on health checks (`inter 2s, rise 2, fall 3`) for that, which this controller does not model.
 
 use super::whole;
-use crate::config::ServerConfig;
+use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
 };
@@ -49,9 +49,10 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let weighted = whole(spec.get("weighted_leastconn")) == 1;
     per_host(hosts, |_| LeastConn::new(weighted, servers.len()))
 }

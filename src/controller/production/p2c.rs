@@ -20,7 +20,7 @@
 //! first by between its configured share and P(drawn) ≈ twice that, never by everything (integration tests).
 
 use super::{successive_sampling_win_probabilities, whole};
-use crate::config::ServerConfig;
+use crate::controller::Role;
 use crate::controller::{per_host, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
 use crate::rng::Rng;
 
@@ -42,9 +42,10 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let choices = whole(spec.get("choices")).clamp(1, MAX_CHOICES);
     per_host(hosts, |_| P2c::new(choices, servers.len()))
 }

@@ -27,7 +27,7 @@
 //! accrual (mark dead after 5 consecutive failures, REFERENCE §3), a separate module this controller does not model;
 //! the integration tests show what peak-EWMA does without it.
 
-use crate::config::{Role, ServerConfig};
+use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
 };
@@ -49,12 +49,13 @@ pub const INFO: ControllerInfo = ControllerInfo {
     build,
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
+    charted_terms: &[],
 };
 
-fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<Box<dyn Controller>> {
+fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
     let tau = from_secs_f64(spec.get("decay_s")).max(1) as f64;
     let default_rtt = spec.get("default_rtt_ms") * 1e3;
-    let member: Vec<bool> = servers.iter().map(|s| s.role == Role::Replica).collect();
+    let member: Vec<bool> = servers.iter().map(|&r| r == Role::Replica).collect();
     per_host(hosts, |_| PeakEwma::new(tau, default_rtt, &member))
 }
 

@@ -5,8 +5,8 @@ use crate::engine::picture::human;
 use serde_json::{Map, Value};
 
 use super::keys::{CRASH, HCI, PERCONA};
+use crate::engine::scenario::{Figure, LessonStep, Story};
 use crate::engine::schema::{ChartSpec, Scale};
-use crate::registry::{Figure, LessonStep, Story};
 
 const SEED_003: &str = "Percona blog \"High-load clusters and desynchronized nodes on Percona XtraDB Cluster\" (seed 003); codership/galera gcs/src/gcs.cpp; SEED-MODELS.md §003";
 const SEED_004: &str = "Art van Scheppingen, \"Hyperconverging and Galera cluster\" and \"Is Galera trx_commit=2 and sync_binlog=0 evil?\" (seed 004); MySQL reference manual (innodb_flush_log_at_trx_commit); percona/pxc-docs docs/crash-recovery.md; SEED-MODELS.md §004";

@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::engine::scenario::{Figure, LessonStep, Story};
 use crate::engine::schema::{ChartSpec, Scale};
-use crate::registry::{Figure, LessonStep, Story};
 
 const SEED: &str = "seed 000 (Koha bug 27078)";
 

@@ -29,9 +29,9 @@ use serde_json::{Map, Value};
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
 use crate::engine::run::{Run, Shell};
+use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
-use crate::registry::{no_controller, RunSpec, ScenarioDef};
 use crate::rng::{Rng, Stream};
 use crate::time::{SimDuration, SimTime};
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::registry::{Figure, LessonStep, Story};
+use crate::engine::scenario::{Figure, LessonStep, Story};
 
 const SEED: &str = "seed 001_586881e100e0af6c.txt (Sahana Eden wiki, InstallationGuidelines/Cluster)";
 

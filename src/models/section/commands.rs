@@ -1,9 +1,9 @@
 //! The section model's command table: faults, operator overrides and surges, each with its arguments' units and
-//! ranges. Parsing (`--set fault=…`, `--set operator=…`, URL steps), formatting (the page's buttons and the URL),
+//! ranges. Parsing (`--set fault=…`, `--set operator=…`, `--set surge=…`, scenario files, URL steps), formatting (the page's buttons and the URL),
 //! validation (live and scheduled, CLI, page and library alike) and `loadlab list` all read [`TABLE`].
 
-use crate::command::{Command, Fault, Operator};
 use crate::engine::commands::{ArgSpec, CommandCodec, CommandSpec, Parsed};
+use crate::models::section::command::{Command, Fault, Operator};
 use crate::time::{as_secs_f64, from_secs_f64};
 
 const SERVER: Option<&str> = Some("server");
@@ -121,9 +121,6 @@ pub const TABLE: &[CommandSpec] = &[
         help: "multiplies the arrival rate (1 ends a surge)",
     },
 ];
-
-/// The verbs that are faults (the rest are operator overrides and the surge), for `--set fault=`.
-pub const FAULT_VERBS: &[&str] = &["slow", "connect-timeout", "refuse", "crash", "recover", "cold", "large-write"];
 
 /// The section's servers, for the codec.
 pub struct Codec<'a> {

@@ -2,9 +2,9 @@
 //! `max_connections`), re-pick after a failure, the query, the close, and the probes controllers ask for.
 
 use super::{model::*, request::*, server::*};
-use crate::config::Capacity;
 use crate::controller::ProbeResult;
 use crate::engine::Ctx;
+use crate::models::section::config::Capacity;
 
 /// Probes alive at once, section-wide; asks beyond it are dropped (and counted as not made).
 pub(super) const MAX_LIVE_PROBES: u32 = 100_000;

@@ -2,7 +2,7 @@
 //! per-host accounting, connection lists, slots and queues.
 
 use super::{model::*, request::*};
-use crate::config::Capacity;
+use crate::models::section::config::Capacity;
 
 impl Section {
     /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
@@ -133,7 +133,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-        let cfg = crate::scenario::build("mmc", "static", &pairs).unwrap();
+        let cfg = crate::models::section::scenario::build("mmc", "static", &pairs).unwrap();
         let mut engine = Section::build(cfg, 5).unwrap();
         for _ in 0..200_000 {
             let m = engine.model();

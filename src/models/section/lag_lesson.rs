@@ -7,10 +7,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::Role;
-use crate::registry::{Figure, LessonStep};
-use crate::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
-use crate::sim::Sim;
+use crate::engine::scenario::{Figure, LessonStep};
+use crate::models::section::config::Role;
+use crate::models::section::model::Section;
+use crate::models::section::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
 
 /// A column of the newest row (0 when absent).
 fn now(s: &Map<String, Value>, column: &str) -> f64 {
@@ -146,8 +146,8 @@ pub const FIGURES: &[Figure] = &[
 ];
 
 /// The run's headline: the lagging and the drowning replica's peak lags and the heartbeat noise at normal lag.
-pub fn headline(sim: &Sim, servers: &[String]) -> Map<String, Value> {
-    let (peaks, reads, age, share) = sim.lag_headline();
+pub fn headline(section: &Section, servers: &[String]) -> Map<String, Value> {
+    let (peaks, reads, age, share) = section.lag_headline();
     let peak = |name: &str| servers.iter().position(|s| s == name).map_or((0.0, 0.0), |i| peaks[i]);
     let mut h = Map::new();
     h.insert("db1119_peak_true_lag_s".into(), peak(FAULTY_SERVER).0.into());

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::registry::LessonStep;
+use crate::engine::scenario::LessonStep;
 
 /// A summary field as a number (0 when absent).
 fn num(s: &Map<String, Value>, key: &str) -> f64 {
@@ -318,21 +318,24 @@ pub const TIMEOUT_NOTES: &[(&str, &str)] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::super::SCENARIOS;
     use super::*;
-    use crate::registry::{self, RunSpec};
+    use crate::engine::scenario::RunSpec;
     use crate::time::from_secs_f64;
 
     fn run_to(scenario: &str, sets: &[(&str, &str)], until_s: f64) -> Map<String, Value> {
         let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let spec = RunSpec { controller: "static".into(), sets, seed: 1, duration_s: None, time_step_s: Some(0.5) };
-        let mut run = registry::build(scenario, &spec).unwrap();
+        // The section's own table, not the registry: a model never imports the registry that lists it.
+        let def = SCENARIOS.iter().find(|d| d.name == scenario).unwrap();
+        let mut run = (def.build)(def, &spec).unwrap();
         run.run_until(from_secs_f64(until_s), u64::MAX);
         run.summary()
     }
 
     #[test]
     fn every_section_lesson_has_three_to_six_ordered_steps() {
-        for def in registry::all().filter(|d| d.model == "section") {
+        for def in SCENARIOS {
             let n = def.lesson.len();
             assert!((2..=6).contains(&n), "{}: {n} steps", def.name);
             assert!(def.lesson.windows(2).all(|w| w[0].at_s < w[1].at_s), "{}: steps out of order", def.name);

@@ -2,9 +2,9 @@
 //! the run totals.
 
 use super::model::*;
-use crate::config::limits;
 use crate::engine::Ctx;
-use crate::metrics::{ServerStep, StepRow, Summary};
+use crate::models::section::config::limits;
+use crate::models::section::metrics::{ServerStep, StepRow, Summary};
 use crate::time::as_secs_f64;
 
 impl Section {

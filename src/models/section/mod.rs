@@ -1,10 +1,13 @@
 //! The database section model (seed 002, Wikimedia): app hosts with worker pools, a new connection per request,
 //! a primary and replicas, the balancing controllers, the section breaker, operator overrides and probes.
 //!
-//! Its engine is [`crate::sim::Sim`]; this module registers its scenarios, declares its command table, row
-//! schema and charts, and adapts it to [`Run`] for every front end.
+//! [`model::Section`] is its state on the generic engine; this module registers its scenarios, declares its
+//! command table, row schema, charts and headlines, and implements [`Shell`], so every front end drives it
+//! through [`Run`] like any other model.
 
+pub mod command;
 pub mod commands;
+pub mod config;
 mod connect;
 mod host;
 mod invariants;
@@ -14,6 +17,7 @@ pub mod model;
 mod overrides;
 mod pick;
 pub mod picture;
+mod read_outs;
 mod replication;
 mod request;
 mod server;
@@ -22,34 +26,40 @@ pub use pick::PickTrace;
 pub use server::{ConnectMode, ServerNow};
 
 pub mod lessons;
+pub mod metrics;
+pub mod output;
+pub mod scenario;
+pub mod scenario_file;
+pub mod scorecard;
+pub mod sim;
+mod stories;
 
 use serde_json::{Map, Value};
 
-use crate::engine::commands::{format, parse_command, CommandCodec, CommandSpec};
+use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
 use crate::engine::picture::PictureSpec;
-use crate::engine::run::Run;
-use crate::engine::schema::{self, ChartSpec, Column, Scale};
-use crate::metrics::{ServerStep, StepRow};
-use crate::registry::{RunSpec, ScenarioDef};
-use crate::sim::Sim;
-use crate::story::STORIES;
+use crate::engine::run::{Decision, ReadOuts, Run, Shell};
+use crate::engine::scenario::{RunSpec, ScenarioDef};
+use crate::engine::schema::{ChartSpec, Column, Scale};
+use crate::models::section::metrics::{ServerStep, StepRow};
+use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
+use model::Section;
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
-    let mut cfg = crate::scenario::build(def.name, controller, &spec.sets)?;
+    let mut cfg = crate::models::section::scenario::build(def.name, controller, &spec.sets)?;
     if let Some(d) = spec.duration_s {
         cfg.duration = from_secs_f64(d);
     }
     if let Some(t) = spec.time_step_s {
         cfg.time_step = from_secs_f64(t);
     }
-    let sim = Sim::try_new(cfg, spec.seed)?;
-    Ok(Box::new(SectionRun::new(def.name, sim)))
+    Ok(Box::new(Section::build(cfg, spec.seed)?))
 }
 
-const KEYS: &[KeyInfo] = crate::scenario::KEYS;
+const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
 
 const fn def(name: &'static str, summary: &'static str, story: usize) -> ScenarioDef {
     ScenarioDef {
@@ -76,7 +86,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { lesson: lessons::REFUSE, lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
     ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
-    ScenarioDef { lesson: lag_lesson::LESSON, lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::scenario::LARGE_WRITE_SUMMARY, 6) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::models::section::scenario::LARGE_WRITE_SUMMARY, 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).
@@ -230,79 +240,67 @@ pub const CHARTS: &[ChartSpec] = &[
     },
 ];
 
-/// A section [`Sim`] behind the [`Run`] interface.
-pub struct SectionRun {
-    scenario: &'static str,
-    /// The simulation (front ends with section-specific panels read it; they change it only with commands).
-    pub sim: Sim,
-    servers: Vec<String>,
-    columns: Vec<Column>,
+/// A scenario's headline: figures of the run set beside what its incident reported, under `summary.headline`.
+pub(crate) type Headline = fn(&Section, &[String]) -> Map<String, Value>;
+
+/// The scenarios that report a headline, and how. A table, so the run's summary never asks for a scenario by
+/// name; a scenario file of one of them reports it too.
+const HEADLINES: &[(&str, Headline)] = &[("large-write", lag_lesson::headline)];
+
+fn headline_of(scenario: &str) -> Option<Headline> {
+    HEADLINES.iter().find(|(name, _)| *name == scenario).map(|(_, h)| *h)
 }
 
-impl SectionRun {
-    /// Wraps a built simulation of `scenario`.
-    pub fn new(scenario: &'static str, sim: Sim) -> SectionRun {
-        let servers: Vec<String> = sim.server_names().map(str::to_string).collect();
-        let columns = columns(&servers);
-        SectionRun { scenario, sim, servers, columns }
-    }
-
-    fn codec(&self) -> commands::Codec<'_> {
-        commands::Codec { servers: &self.servers }
+/// A `&'static` label for a config's scenario: the table's own name when it is a built-in one, else (a
+/// scenario file's own name) one small leaked string per run built, for the run's lifetime.
+fn label(name: &str) -> &'static str {
+    match SCENARIOS.iter().find(|s| s.name == name) {
+        Some(def) => def.name,
+        None => Box::leak(name.to_string().into_boxed_str()),
     }
 }
 
-impl Run for SectionRun {
-    fn scenario(&self) -> &'static str {
-        self.scenario
-    }
-    fn now(&self) -> SimTime {
-        self.sim.now()
-    }
-    fn duration(&self) -> SimTime {
-        self.sim.config().duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.sim.config().time_step
-    }
-    fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
-        self.sim.run_until(until, max_events)
-    }
-    fn command_table(&self) -> &'static [CommandSpec] {
+/// A run of a config as every front end drives it (a scenario file's, which has no registry entry).
+pub fn run_from_config(cfg: config::Config, seed: u64) -> Result<Box<dyn Run>, String> {
+    Ok(Box::new(Section::build(cfg, seed)?))
+}
+
+impl CommandCodec for Section {
+    type Command = command::Command;
+    fn table(&self) -> &'static [CommandSpec] {
         commands::TABLE
     }
     fn target_names(&self, _kind: &str) -> Vec<String> {
-        self.servers.clone()
+        self.names.clone()
     }
-    fn apply_text(&mut self, text: &str) -> Result<(), String> {
-        let command = parse_command(&self.codec(), text)?;
-        self.sim.apply(command)
+    fn from_parsed(&self, parsed: &Parsed) -> Result<command::Command, String> {
+        commands::Codec { servers: &self.names }.from_parsed(parsed)
     }
-    fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
-        let command = parse_command(&self.codec(), text)?;
-        self.sim.schedule(at, command)
+    fn to_parsed(&self, command: &command::Command) -> Option<Parsed> {
+        Some(commands::to_parsed(command))
     }
-    fn applied_text(&self) -> Vec<(SimTime, String)> {
-        let codec = self.codec();
-        self.sim.applied().filter_map(|(t, c)| codec.to_parsed(c).map(|p| (*t, format(&codec, &p)))).collect()
+}
+
+impl Shell for Section {
+    fn scenario(&self) -> &'static str {
+        self.scenario
     }
-    fn columns(&self) -> Vec<Column> {
-        self.columns.clone()
+    fn duration(&self) -> SimTime {
+        self.cfg.duration
     }
-    fn drain_rows(&mut self) -> Vec<Vec<f64>> {
-        self.sim.drain_rows().map(|r| flatten(&r)).collect()
+    fn time_step(&self) -> SimDuration {
+        self.cfg.time_step
     }
-    fn csv_header(&self) -> String {
-        schema::csv_header(&self.columns)
+    fn columns(&self) -> &[Column] {
+        &self.columns
     }
-    fn csv_row(&self, row: &[f64]) -> String {
-        schema::csv_row(&self.columns, row)
+    fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
+        out.extend(self.rows.drain(..).map(|r| flatten(&r)));
     }
-    fn json_row(&self, row: &[f64]) -> String {
-        crate::output::json_row(&unflatten(self.servers.len(), row), self.servers.iter().map(String::as_str))
-    }
-    fn summary(&self) -> Map<String, Value> {
-        let s = self.sim.summary();
+    fn summary_fields(&self, _now: SimTime) -> Map<String, Value> {
+        // EventSimulator's order, with `events` and `trace_hash` in it: the engine fills in those two, and a map
+        // insert keeps an existing key where it is.
+        let s = self.summary(0, 0);
         let mut m = Map::new();
         m.insert("requests".into(), s.requests.into());
         m.insert("completed".into(), s.completed.into());
@@ -314,22 +312,16 @@ impl Run for SectionRun {
         m.insert("latency_mean_ms".into(), s.latency_mean_ms.into());
         m.insert("latency_p50_ms".into(), s.latency_p50_ms.into());
         m.insert("latency_p99_ms".into(), s.latency_p99_ms.into());
-        m.insert("events".into(), s.events.into());
+        m.insert("events".into(), Value::Null);
         m.insert("rows_dropped".into(), s.rows_dropped.into());
-        m.insert("trace_hash".into(), format!("{:016x}", s.trace_hash).into());
-        if self.scenario == "large-write" {
-            m.insert("headline".into(), lag_lesson::headline(&self.sim, &self.servers).into());
+        m.insert("trace_hash".into(), Value::Null);
+        if let Some(headline) = self.headline {
+            m.insert("headline".into(), headline(self, &self.names).into());
         }
         m
     }
-    fn events(&self) -> u64 {
-        self.sim.summary().events
-    }
-    fn trace_hash(&self) -> u64 {
-        self.sim.summary().trace_hash
-    }
-    fn check_invariants(&self) -> Result<(), String> {
-        self.sim.check_invariants()
+    fn check_invariants(&self, _now: SimTime) -> Result<(), String> {
+        Section::check_invariants(self)
     }
     fn charts(&self) -> &'static [ChartSpec] {
         CHARTS
@@ -338,25 +330,41 @@ impl Run for SectionRun {
         Some(&picture::PICTURE)
     }
     fn setting(&self, name: &str) -> Option<f64> {
-        let cfg = self.sim.config();
+        let cfg = &self.cfg;
         match name {
             "workers" => cfg.workers_per_host.map(|w| w as f64 * cfg.hosts as f64),
             "hosts" => Some(cfg.hosts as f64),
             _ => None,
         }
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn json_row(&self, row: &[f64]) -> String {
+        output::json_row(&unflatten(self.names.len(), row), self.names.iter().map(String::as_str))
     }
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
+    fn read_outs(&self) -> ReadOuts {
+        self.declared_read_outs()
+    }
+    fn balancer_weights(&self, now: SimTime) -> Vec<f64> {
+        self.host0_weights(now)
+    }
+    fn target_states(&self, now: SimTime) -> Vec<String> {
+        self.server_states(now)
+    }
+    fn balancer_terms(&self, target: usize) -> Vec<(&'static str, f64)> {
+        self.diagnostics(0, target)
+    }
+    fn trace_decisions(&mut self, every: u32) {
+        self.set_pick_tracing(every);
+    }
+    fn last_decision(&self) -> Option<Decision> {
+        self.decision()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::StepRow;
+    use crate::engine::schema;
+    use crate::models::section::metrics::StepRow;
 
     #[test]
     fn rows_flatten_and_unflatten_exactly() {
@@ -386,7 +394,7 @@ mod tests {
         assert_eq!(flat.len(), columns(&["a".to_string()]).len());
         assert_eq!(unflatten(1, &flat), row);
         let names = ["a".to_string()];
-        assert_eq!(schema::csv_row(&columns(&names), &flat), crate::output::csv_row(&row));
-        assert_eq!(schema::csv_header(&columns(&names)), crate::output::csv_header(["a"].into_iter()));
+        assert_eq!(schema::csv_row(&columns(&names), &flat), crate::models::section::output::csv_row(&row));
+        assert_eq!(schema::csv_header(&columns(&names)), crate::models::section::output::csv_header(["a"].into_iter()));
     }
 }

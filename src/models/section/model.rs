@@ -1,8 +1,9 @@
 //! The discrete-event engine: requests arrive, take an app worker, connect to a database server, run one query and
 //! close the connection.
 //!
-//! `Sim` owns all mutable state (turmoil's `World`). One event queue ordered by (time, sequence) drives it, and a
-//! single `match` in [`Sim::step_event`] dispatches each event to an `on_*` handler. Timers that can be overtaken
+//! `Section` owns all mutable state but the clock, the queue and the commands (turmoil's `World`). The engine's
+//! one event queue ordered by (time, sequence) drives it, and a single `match` in [`Model::on_event`] dispatches
+//! each event to an `on_*` handler. Timers that can be overtaken
 //! (a connect or query whose connection is lost in a crash, an arrival after a rate change) carry a generation
 //! number and are ignored when stale. Nothing here reads a clock, touches IO or iterates a hash map.
 //!
@@ -16,12 +17,12 @@ use std::collections::VecDeque;
 use super::replication::{Replica, Stream as ReplStream};
 use super::{host::*, overrides::*, pick::*, request::*, server::*};
 
-use crate::command::Command;
-use crate::config::{limits, Config, Role};
 use crate::controller::{Candidate, Controller};
 use crate::engine::{Ctx, Engine, Model};
 use crate::histogram::Histogram;
-use crate::metrics::StepRow;
+use crate::models::section::command::Command;
+use crate::models::section::config::{limits, Config, Role};
+use crate::models::section::metrics::StepRow;
 use crate::rng::{Rng, Stream};
 use crate::time::{SimDuration, SimTime};
 
@@ -69,6 +70,14 @@ pub(super) enum Outcome {
 pub struct Section {
     /// The config this run was built from.
     pub(crate) cfg: Config,
+    /// The scenario's name as the run reports it (a scenario file's own name for a file).
+    pub(super) scenario: &'static str,
+    /// Server names in config order: the command targets and the per-server columns.
+    pub(super) names: Vec<String>,
+    /// The row schema for these servers ([`super::columns`]).
+    pub(super) columns: Vec<crate::engine::schema::Column>,
+    /// The scenario's headline in the summary, where its table declares one ([`super::HEADLINES`]).
+    pub(super) headline: Option<super::Headline>,
     pub(super) rng_arrivals: Rng,
     pub(super) rng_service: Rng,
     pub(super) rng_balancing: Rng,
@@ -132,7 +141,7 @@ pub struct Section {
     pub(super) rows_dropped: u64,
     pub(super) scratch: Vec<Candidate>,
     pub(super) pinned_scratch: Vec<Candidate>,
-    /// Cached [`Sim::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
+    /// Cached [`Section::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
     pub(super) fast_pick: bool,
     /// The replicas' configured loads (with overrides) by replica position, for O(log n) picks by load.
     pub(super) load_index: crate::controller::load_index::LoadIndex,
@@ -181,7 +190,7 @@ impl Model for Section {
 
     fn validate(&self, command: &Command) -> Result<(), String> {
         super::commands::validate(command, self.servers.len())?;
-        if let Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } = command {
+        if let Command::Fault { server, fault: crate::models::section::command::Fault::LargeWrite { .. } } = command {
             if self.replication[*server].is_none() {
                 return Err(format!(
                     "large-write: {} does not replicate (a large write lags a replica; this is the primary or a section without one)",
@@ -332,7 +341,10 @@ impl Section {
                 replicas: replicas.clone(),
             })
             .collect();
-        let controllers = config.controller.instantiate_all(&config.servers, config.hosts as usize);
+        let controllers = {
+            let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
+            config.controller.instantiate_all(&roles, config.hosts as usize)
+        };
         if controllers.len() != config.hosts as usize {
             return Err(format!(
                 "controller {} built {} instances for {} hosts",
@@ -342,6 +354,7 @@ impl Section {
             ));
         }
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
+        let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         // pt-heartbeat's phase against t = 0: unknown, so drawn from the seed (its own sub-stream).
         let stream = ReplStream::new(&config.replication, Rng::from_parts(seed, 0x6862).next_f64());
         let replication = (config.servers.iter())
@@ -406,6 +419,10 @@ impl Section {
             replication,
             lag_peaks: vec![(0.0, 0.0); n],
             normal_reads: (0, 0.0, 0.0),
+            scenario: super::label(&config.scenario),
+            headline: super::headline_of(&config.scenario),
+            columns: super::columns(&names),
+            names,
             cfg: config,
         };
         sim.fast_pick = sim.all_replicas_plainly_eligible();

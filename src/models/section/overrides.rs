@@ -2,8 +2,8 @@
 //! during outages (seed 002): they act on the configured load every controller starts from.
 
 use super::model::*;
-use crate::command::Operator;
 use crate::engine::Ctx;
+use crate::models::section::command::Operator;
 use crate::time::{SimDuration, SimTime};
 
 /// Interval between configured-load updates while a ramp is under way, µs.

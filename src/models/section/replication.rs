@@ -40,7 +40,7 @@
 
 use std::collections::VecDeque;
 
-use crate::config::{limits, Replication};
+use crate::models::section::config::{limits, Replication};
 
 /// The stream's constants as the replica uses them, µs and ratios.
 #[derive(Clone, Copy, Debug, PartialEq)]

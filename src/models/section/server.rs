@@ -4,10 +4,10 @@
 use std::collections::VecDeque;
 
 use super::{model::*, overrides::*, request::*};
-use crate::command::Fault;
-use crate::config::LatencyDist;
 use crate::engine::Ctx;
 use crate::histogram::Histogram;
+use crate::models::section::command::Fault;
+use crate::models::section::config::LatencyDist;
 use crate::rng::{self};
 use crate::time::{SimDuration, SimTime};
 

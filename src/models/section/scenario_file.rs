@@ -9,10 +9,10 @@
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::config::{Config, ScheduledCommand};
 use crate::engine::commands::{format, parse_step};
 use crate::engine::keys::quote;
 use crate::models::section::commands::{to_parsed, Codec};
+use crate::models::section::config::{Config, ScheduledCommand};
 use crate::time::as_secs_f64;
 
 /// The file format's version, written as `loadlab_scenario = 1`.
@@ -87,8 +87,8 @@ pub fn from_toml(path: &str, text: &str) -> Result<Config, String> {
         let (when, command) = parse_step(&codec, step.get_ref()).map_err(|e| at(step.span().start, &e))?;
         cfg.schedule.push(ScheduledCommand { at: when, command });
     }
-    if cfg.schedule.len() > crate::config::limits::MAX_SCHEDULE {
-        return Err(at(0, &format!("at most {} steps", crate::config::limits::MAX_SCHEDULE)));
+    if cfg.schedule.len() > crate::models::section::config::limits::MAX_SCHEDULE {
+        return Err(at(0, &format!("at most {} steps", crate::models::section::config::limits::MAX_SCHEDULE)));
     }
     Ok(cfg)
 }
@@ -125,7 +125,7 @@ mod tests {
         ];
         for (scenario, controller, sets) in cases {
             let sets: Vec<(String, String)> = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            let cfg = crate::scenario::build(scenario, controller, &sets).unwrap();
+            let cfg = crate::models::section::scenario::build(scenario, controller, &sets).unwrap();
             let text = to_toml(&cfg).unwrap();
             let back = from_toml("x.toml", &text).unwrap_or_else(|e| panic!("{scenario}: {e}\n{text}"));
             assert_eq!(back, cfg, "{scenario}");
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_bad_file_names_line_column_and_what_was_expected() {
-        let cfg = crate::scenario::build("slow", "static", &[]).unwrap();
+        let cfg = crate::models::section::scenario::build("slow", "static", &[]).unwrap();
         let good = to_toml(&cfg).unwrap();
         let line_of = |needle: &str| good.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
         let cases = [

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::metrics::StepRow;
+use crate::models::section::metrics::StepRow;
 use std::fmt::Write;
 
 /// The CSV header: global columns, then five per server, in config order.

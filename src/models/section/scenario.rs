@@ -4,9 +4,11 @@
 //! default and a valid range, and `build` rejects anything else with a one-line reason that names what is valid,
 //! before any simulation state exists.
 
-use crate::command::{Command, Fault, Operator};
-use crate::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
 use crate::controller::ControllerSpec;
+use crate::engine::commands::parse_step;
+use crate::models::section::command::{Command, Fault};
+use crate::models::section::commands::Codec;
+use crate::models::section::config::{limits, Capacity, Config, LatencyDist, Role, ScheduledCommand, ServerConfig};
 use crate::time::{from_millis_f64, from_secs_f64, MILLISECOND};
 
 /// A scenario's name and what it shows.
@@ -126,104 +128,30 @@ fn keys_for(scenario: &str) -> impl Iterator<Item = &'static KeyInfo> + '_ {
     KEYS.iter().filter(move |k| k.scenarios.is_empty() || k.scenarios.contains(&scenario))
 }
 
-/// Parses `KIND:SERVER[:ARGS]@SECONDS` into a scheduled command against `cfg`'s servers.
-pub fn parse_fault(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
-    const USAGE: &str = "expected KIND:SERVER[:ARGS]@SECONDS with KIND one of slow (factor), connect-timeout, refuse, crash, recover, cold (from fraction, warm-up s), large-write (s)";
-    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("fault: {} has no @time; {USAGE}", quote(raw)))?;
-    let at = parse_number("fault time", at, 0.0, 1e6, "s")?;
-    let parts: Vec<&str> = spec.split(':').collect();
-    let kind = parts[0];
-    let server_name = parts.get(1).copied().unwrap_or("");
-    let server = cfg.server_index(server_name).ok_or_else(|| {
-        let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-        format!("fault: unknown server {}; valid servers: {}", quote(server_name), names.join(", "))
-    })?;
-    let args = &parts[2.min(parts.len())..];
-    let arity = |n: usize| {
-        if args.len() == n {
-            Ok(())
-        } else {
-            Err(format!("fault: {}: {kind} takes {n} argument(s); {USAGE}", quote(raw)))
+/// A `fault`, `operator` or `surge` key's value as a scheduled command, read with the one grammar of the
+/// section's commands ([`TABLE`](super::commands::TABLE): `VERB[:SERVER][:ARG…]@SECONDS`, each argument in the
+/// table's range). Each key schedules its own kind of command, so `fault=depool:db1119@40` is refused with the
+/// key to use; `surge` also takes its short form `FACTOR@SECONDS` (`surge=2@40`).
+fn parse_key_step(cfg: &Config, key: &str, raw: &str) -> Result<ScheduledCommand, String> {
+    let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
+    let codec = Codec { servers: &names };
+    let text = match key {
+        "surge" if !raw.contains('@') => {
+            return Err(format!("surge: {} should be FACTOR@SECONDS, like 2@40", quote(raw)))
         }
+        "surge" if !raw.starts_with("surge:") => format!("surge:{raw}"),
+        _ => raw.to_string(),
     };
-    let fault = match kind {
-        "large-write" => {
-            arity(1)?;
-            Fault::LargeWrite {
-                apply: from_secs_f64(parse_number("large-write seconds", args[0], 0.001, 3600.0, "s")?),
-            }
-        }
-        "slow" => {
-            arity(1)?;
-            Fault::Slow { factor: parse_number("slow factor", args[0], 0.01, 10_000.0, "×")? }
-        }
-        "connect-timeout" => arity(0).map(|_| Fault::ConnectTimeout)?,
-        "refuse" => arity(0).map(|_| Fault::Refuse)?,
-        "crash" => arity(0).map(|_| Fault::Crash)?,
-        "recover" => arity(0).map(|_| Fault::Recover)?,
-        "cold" => {
-            arity(2)?;
-            Fault::Cold {
-                from_fraction: parse_number("cold from fraction", args[0], 0.01, 1.0, "")?,
-                warmup: from_secs_f64(parse_number("cold warm-up", args[1], 0.0, 1e6, "s")?),
-            }
-        }
-        _ => return Err(format!("fault: unknown kind {}; {USAGE}", quote(kind))),
+    let (at, command) = parse_step(&codec, &text).map_err(|e| format!("{key}: {e}"))?;
+    let kind = match command {
+        Command::Fault { .. } => "fault",
+        Command::Operator(_) => "operator",
+        Command::Surge { .. } => "surge",
     };
-    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Fault { server, fault } })
-}
-
-/// Parses `KIND[:SERVER[:ARG]]@SECONDS` into a scheduled operator override against `cfg`'s servers.
-pub fn parse_operator(cfg: &Config, raw: &str) -> Result<ScheduledCommand, String> {
-    const USAGE: &str = "expected KIND[:SERVER[:ARG]]@SECONDS with KIND one of depool, drain (over s), repool (ramp s), pin (weight), unpin, controller-off, controller-on";
-    let (spec, at) = raw.split_once('@').ok_or_else(|| format!("operator: {} has no @time; {USAGE}", quote(raw)))?;
-    let at = from_secs_f64(parse_number("operator time", at, 0.0, 1e6, "s")?);
-    let parts: Vec<&str> = spec.split(':').collect();
-    let kind = parts[0];
-    let (server_part, args) = (parts.get(1).copied(), &parts[2.min(parts.len())..]);
-    let arity = |servers: usize, n: usize| {
-        if parts.len() == 1 + servers + n {
-            Ok(())
-        } else {
-            Err(format!("operator: {}: {kind} takes {} field(s) after the kind; {USAGE}", quote(raw), servers + n))
-        }
-    };
-    let server = || {
-        let name = server_part.unwrap_or("");
-        cfg.server_index(name).ok_or_else(|| {
-            let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-            format!("operator: unknown server {}; valid servers: {}", quote(name), names.join(", "))
-        })
-    };
-    let seconds = |what: &str, raw: &str| parse_number(what, raw, 0.0, 1e6, "s").map(from_secs_f64);
-    let op = match kind {
-        "depool" => arity(1, 0).and_then(|_| server()).map(|server| Operator::Depool { server })?,
-        "unpin" => arity(1, 0).and_then(|_| server()).map(|server| Operator::Unpin { server })?,
-        "drain" => {
-            arity(1, 1)?;
-            Operator::Drain { server: server()?, over: seconds("drain time", args[0])? }
-        }
-        "repool" => {
-            arity(1, 1)?;
-            Operator::Repool { server: server()?, ramp: seconds("repool ramp", args[0])? }
-        }
-        "pin" => {
-            arity(1, 1)?;
-            Operator::Pin { server: server()?, weight: parse_number("pin weight", args[0], 0.0, 1e6, "weight")? }
-        }
-        "controller-off" => arity(0, 0).map(|_| Operator::ControllerOff)?,
-        "controller-on" => arity(0, 0).map(|_| Operator::ControllerOn)?,
-        _ => return Err(format!("operator: unknown kind {}; {USAGE}", quote(kind))),
-    };
-    Ok(ScheduledCommand { at, command: Command::Operator(op) })
-}
-
-fn parse_surge(raw: &str) -> Result<ScheduledCommand, String> {
-    let (factor, at) =
-        raw.split_once('@').ok_or_else(|| format!("surge: {} should be FACTOR@SECONDS, like 2@40", quote(raw)))?;
-    let factor = parse_number("surge factor", factor, 0.0, 1000.0, "×")?;
-    let at = parse_number("surge time", at, 0.0, 1e6, "s")?;
-    Ok(ScheduledCommand { at: from_secs_f64(at), command: Command::Surge { factor } })
+    if kind != key {
+        return Err(format!("{key}: {} belongs to {kind}=, not {key}=", quote(raw)));
+    }
+    Ok(ScheduledCommand { at, command })
 }
 
 /// `large-write`'s schedule: db1163 gets `overload_slots` slots at once and slows by `overload_factor` from
@@ -391,12 +319,10 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
                 let max = parse_count(key, raw, 1, 10_000_000)?;
                 cfg.servers.iter_mut().for_each(|s| s.max_connections = max);
             }
-            "fault" => {
-                let sc = parse_fault(&cfg, raw)?;
-                cfg.schedule.push(sc);
+            "fault" | "surge" | "operator" => {
+                let step = parse_key_step(&cfg, key, raw)?;
+                cfg.schedule.push(step);
             }
-            "surge" => cfg.schedule.push(parse_surge(raw)?),
-            "operator" => cfg.schedule.push(parse_operator(&cfg, raw)?),
             "breaker_conns" => cfg.breaker_conns = parse_count(key, raw, 1, 10_000_000)?.map(f64::from),
             "probe_timeout_ms" => {
                 let default = cfg.controller.info().probe_timeout_ms;

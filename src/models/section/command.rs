@@ -43,21 +43,6 @@ pub enum Fault {
     },
 }
 
-impl Fault {
-    /// The name used on the command line and in URLs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Fault::Slow { .. } => "slow",
-            Fault::ConnectTimeout => "connect-timeout",
-            Fault::Refuse => "refuse",
-            Fault::Crash => "crash",
-            Fault::Recover => "recover",
-            Fault::Cold { .. } => "cold",
-            Fault::LargeWrite { .. } => "large-write",
-        }
-    }
-}
-
 /// An operator's override, the controls SREs asked for during outages (seed 002): they act on the configured
 /// load every controller starts from, or switch the controller off. `Repool` is the inverse of `Depool` and
 /// `Drain`, `Unpin` of `Pin`, `ControllerOn` of `ControllerOff`.
@@ -101,21 +86,6 @@ pub enum Operator {
     ControllerOff,
     /// Switches the controllers back on.
     ControllerOn,
-}
-
-impl Operator {
-    /// The name used on the command line and in URLs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Operator::Pin { .. } => "pin",
-            Operator::Unpin { .. } => "unpin",
-            Operator::Depool { .. } => "depool",
-            Operator::Drain { .. } => "drain",
-            Operator::Repool { .. } => "repool",
-            Operator::ControllerOff => "controller-off",
-            Operator::ControllerOn => "controller-on",
-        }
-    }
 }
 
 /// Something that changes a running simulation.

@@ -5,8 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::Command;
+use crate::models::section::command::Command;
+// A server's role is what the controllers read of it, so it lives with them; the config names it here too.
 use crate::controller::ControllerSpec;
+pub use crate::controller::Role;
 use crate::time::{SimDuration, SimTime, MILLISECOND, SECOND};
 
 /// Hard bounds that keep every run's memory finite, and the memory budget they add up to. Inputs beyond them are
@@ -72,16 +74,6 @@ pub mod limits {
         let room = MEMORY_BUDGET_BYTES.saturating_sub(fixed_bytes(cfg)) / bytes_per_request(cfg.servers.len());
         cfg.max_requests_in_flight.min(room.min(u32::MAX as u64) as u32)
     }
-}
-
-/// What part a server plays in the section. In a scenario file: `"primary"` or `"replica"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Takes the fraction `primary_fraction` of requests (writes and read-your-writes); never balanced.
-    Primary,
-    /// A read replica, chosen by the host's balancing controller.
-    Replica,
 }
 
 /// How a query's service time is distributed around the server's base latency L. In a scenario file:
@@ -191,7 +183,7 @@ pub struct ScheduledCommand {
 
 /// A whole simulated section and its traffic.
 ///
-/// Serialized (the `[section]` table of a scenario file, [`crate::scenario_file`]) with every field, times in
+/// Serialized (the `[section]` table of a scenario file, [`crate::models::section::scenario_file`]) with every field, times in
 /// whole microseconds (`_us`), `"unlimited"` for an absent limit, and the schedule left out: a scenario file
 /// carries it as text steps, which need the server names to read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -349,7 +341,7 @@ impl Config {
         self.replication.validate()?;
         for (i, s) in self.servers.iter().enumerate() {
             let writes = (self.schedule.iter())
-                .filter(|c| matches!(c.command, Command::Fault { server, fault: crate::command::Fault::LargeWrite { .. } } if server == i))
+                .filter(|c| matches!(c.command, Command::Fault { server, fault: crate::models::section::command::Fault::LargeWrite { .. } } if server == i))
                 .count();
             if writes > limits::MAX_PENDING_LARGE_WRITES {
                 return Err(format!(

@@ -5,10 +5,10 @@
 //! its share of new connections fell and came back, what users saw, and whether the controller oscillates.
 //! Pure: it runs a [`Sim`] and reduces its rows; no clock, no IO.
 
-use crate::command::{Command, Fault};
-use crate::config::{Config, Role};
-use crate::metrics::StepRow;
-use crate::sim::Sim;
+use crate::models::section::command::{Command, Fault};
+use crate::models::section::config::{Config, Role};
+use crate::models::section::metrics::StepRow;
+use crate::models::section::sim::Sim;
 use crate::time::{as_secs_f64, SimTime};
 
 /// A scorecard row: one controller on one scenario. Serialized whole (full precision) in shard files.

@@ -4,28 +4,7 @@
 //! The facts come from the seed documents in `shared/seeds/` (002: Wikimedia's "LoadMonitor connection
 //! weighting reimagined", with Tim Starling's EventSimulator runs) and REFERENCE.md. Plain data, no behaviour.
 
-/// A scenario's story.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Story {
-    /// The scenario it belongs to.
-    pub scenario: &'static str,
-    /// A headline, one line.
-    pub title: &'static str,
-    /// The incident it belongs to, in plain words: the scenario picker groups by it.
-    pub group: &'static str,
-    /// The page's title for it: who it happened to and what went wrong, in words a newcomer knows.
-    pub headline: &'static str,
-    /// Three or four plain sentences: what happened, who saw what, what it cost, and what this run shows.
-    pub brief: &'static str,
-    /// What happened in production, two or three sentences.
-    pub incident: &'static str,
-    /// What to watch on the charts.
-    pub watch: &'static str,
-    /// The knob that shows the fix, phrased as something to try.
-    pub try_this: &'static str,
-    /// Where the facts come from.
-    pub source: &'static str,
-}
+use crate::engine::scenario::Story;
 
 const SEED_002: &str =
     "Wikimedia Phabricator task \"LoadMonitor connection weighting reimagined\" and its EventSimulator runs";
@@ -111,17 +90,12 @@ pub const STORIES: &[Story] = &[
     },
 ];
 
-/// The story of a scenario.
-pub fn story(scenario: &str) -> Option<&'static Story> {
-    STORIES.iter().find(|s| s.scenario == scenario)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_scenario_has_a_story() {
-        for s in crate::scenario::SCENARIOS {
-            assert!(super::story(s.name).is_some(), "{} has no story", s.name);
+        for s in crate::models::section::scenario::SCENARIOS {
+            assert!(super::STORIES.iter().any(|story| story.scenario == s.name), "{} has no story", s.name);
         }
     }
 }
