@@ -220,6 +220,13 @@ pub fn parse_query(query: &str) -> Parsed {
     // already sets them.
     // "Sets them" means with a value that was kept: a link with `workers=` (ignored) still gets the lesson's
     // workers, so the cleaned link parses to the same state.
+    // A lesson about one controller runs it unless the link names another.
+    let names_controller = pairs.iter().any(|(k, _)| k == "controller");
+    if let (Some(def), Some(_), false) = (def, state.lesson, names_controller) {
+        if let Some(c) = def.lesson_controller.and_then(controller_info) {
+            state.controller = c.name.to_string();
+        }
+    }
     let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
     if let Some(def) = def {
         keep_valid(def, &mut state, rest, &mut ignored);

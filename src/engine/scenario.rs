@@ -48,6 +48,31 @@ pub struct LessonStep {
     pub chart: &'static str,
     /// This run's numbers at that moment beside the incident's, from the run's summary.
     pub numbers: fn(&Map<String, Value>) -> String,
+    /// What the step's text asks the reader to try, as buttons that do it.
+    pub actions: &'static [LessonAction],
+}
+
+/// Something a lesson step asks the reader to try, done with one click. Each is an ordinary page action, so
+/// the link records it like any other.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    /// Run this controller (run A).
+    Controller(&'static str),
+    /// Run this controller beside the current one, on the same seed (run B).
+    CompareWith(&'static str),
+    /// Set a scenario key or controller parameter, restarting the run.
+    Set(&'static str, &'static str),
+    /// Apply a command now (`kill-worker:w3`), as the command buttons do.
+    Command(&'static str),
+}
+
+/// A button of a lesson step: its words and what it does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LessonAction {
+    /// The button's words ("Compare with conn-p").
+    pub label: &'static str,
+    /// What it does.
+    pub act: Act,
 }
 
 /// Builds a run of a scenario from what the front end asked for, or says in one line why not.
@@ -72,6 +97,9 @@ pub struct ScenarioDef {
     pub story: &'static Story,
     /// Its lesson, three to six steps.
     pub lesson: &'static [LessonStep],
+    /// The controller the lesson's run uses when the link names none (`static` otherwise): the one its text
+    /// is about.
+    pub lesson_controller: Option<&'static str>,
     /// Keys the lesson sets on top of the scenario's defaults (say why in the first step's text), such as a
     /// finite worker pool so the meltdown shows; the CLI's run of the scenario keeps its own defaults.
     pub lesson_sets: &'static [(&'static str, &'static str)],

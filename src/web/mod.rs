@@ -31,6 +31,7 @@ use wasm_bindgen::prelude::*;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use yew::prelude::*;
 
+use crate::engine::scenario::Act;
 use charts::{Kind, Panel};
 use components::chart::ChartFigure;
 use components::controller_picker::{ControllerParams, ControllerPicker};
@@ -89,6 +90,22 @@ fn run_title(state: &State) -> String {
         (Some(b), true) => format!("{title} · A: {} vs B: {b}", url.controller),
         (None, true) => format!("{title} · {}", url.controller),
     }
+}
+
+/// Which of the lesson step's buttons are in effect: its controller runs, its key holds its value.
+fn lesson_active(state: &State) -> Vec<bool> {
+    let (Some(def), Some(n)) = (state.def(), state.url.lesson) else { return Vec::new() };
+    let Some(step) = def.lesson.get(n) else { return Vec::new() };
+    let url = &state.url;
+    step.actions
+        .iter()
+        .map(|a| match a.act {
+            Act::Controller(c) => url.controller == c,
+            Act::CompareWith(c) => url.controller_b.as_deref() == Some(c),
+            Act::Set(k, v) => state.set_value(k) == Some(v),
+            Act::Command(_) => false,
+        })
+        .collect()
 }
 
 /// This run's numbers for the lesson step shown, per run.
@@ -155,6 +172,15 @@ pub fn App() -> Html {
                 Ok(t) => state.dispatch(Action::Record(text, t)),
                 Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
             }
+        })
+    };
+    let on_act = {
+        let (state, on_command) = (state.clone(), on_command.clone());
+        Callback::from(move |act: Act| match act {
+            Act::Controller(c) => state.dispatch(Action::PickController(c.into())),
+            Act::CompareWith(c) => state.dispatch(Action::PickControllerB(c.into())),
+            Act::Set(k, v) => state.dispatch(Action::SetParam(k.into(), v.into())),
+            Act::Command(text) => on_command.emit(text.into()),
         })
     };
     let on_extend = {
@@ -259,7 +285,8 @@ pub fn App() -> Html {
                 if let Some(step) = url.lesson {
                     <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
                         numbers={lesson_numbers(&state, s)} time_s={s.time_s}
-                        on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)} />
+                        on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)}
+                        on_act={on_act} active={lesson_active(&state)} />
                 }
             </section>
             <section class="bar" aria-label="what runs">

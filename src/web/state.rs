@@ -250,6 +250,10 @@ impl State {
                 Ok(def) => {
                     url.scenario = def.name.to_string();
                     url.lesson = (!def.lesson.is_empty() && !url.embed).then_some(0);
+                    // A lesson about one controller starts with it (its parameters start from their defaults).
+                    if let (Some(c), Some(_)) = (def.lesson_controller, url.lesson) {
+                        url.controller = c.to_string();
+                    }
                     // Scenario keys, server names and steps belong to the old scenario; controller parameters
                     // still apply.
                     url.sets.retain(|(k, _)| {

@@ -132,6 +132,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Three nodes, two Starman workers each, and every page reads 70 keys from memcached: a quarter second of work and a few milliseconds of cache. This lesson replays the seed's sequence on koha1: stop its services, start them, pull its cable, then put a blank host on its IP.",
         chart: "latency",
         numbers: healthy,
+        actions: &[],
     },
     LessonStep {
         title: "Stop every service on koha1: nothing happens",
@@ -139,6 +140,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "HAProxy's checks fail and it stops sending to koha1. The clients on koha2 and koha3 still try mc1 for its keys, but the host answers RST: each get and set fails in one round trip, and the page reads those keys from the database instead.",
         chart: "split",
         numbers: stopped,
+        actions: &[],
     },
     LessonStep {
         title: "Pull the cable: every page on koha2 and koha3 slows by seconds",
@@ -146,6 +148,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Now nothing answers on koha1's IP. The client reconnects on every command that finds no open connection and waits the full connect timeout, for the get and again for the set after the database query. The keys stay on mc1: CRC-32 placement never moves them.",
         chart: "split",
         numbers: pulled,
+        actions: &[],
     },
     LessonStep {
         title: "HAProxy takes koha1 out, but the clients keep trying",
@@ -153,6 +156,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Health checks are HAProxy's business; the memcached client has its own failure handling, and Koha leaves it off (max_failures 0). Watch mc1's timeouts and the backlog on koha2 and koha3: with pages of seconds two workers serve far fewer pages a second.",
         chart: "cache",
         numbers: haproxy,
+        actions: &[],
     },
     LessonStep {
         title: "The blank-machine trick",
@@ -160,6 +164,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "A fresh install on koha1's IP runs no memcached, so it refuses at once, like the stopped services. The penalty disappears the moment anything answers, which is what the seed saw and could not explain.",
         chart: "latency",
         numbers: virgin,
+        actions: &[],
     },
     LessonStep {
         title: "The fixes",
@@ -167,6 +172,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Turn on the client's failure timer (max_failures), shorten connect_timeout_ms, drop the dead server from the list (the drop-server command, with a graceful Plack restart), or keep each node's cache local (memcached_servers=local, at the price of local invalidation). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
         chart: "workers",
         numbers: fixes,
+        actions: &[],
     },
 ];
 

@@ -564,6 +564,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     takes_controller: false,
     story: &lesson::STORY,
     lesson: lesson::LESSON,
+    lesson_controller: None,
     lesson_sets: lesson::LESSON_SETS,
     controller_notes: &[],
     figures: lesson::FIGURES,

@@ -108,6 +108,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "At 0.1 req/s worker 1 serves nearly everything and worker 2 the few overlaps: ordered dispatch hands each request to the lowest-numbered idle worker. Workers 3 and 4 have not sent a packet since they connected, and at 3600 s the router forgot their flows. Neither end knows.",
         chart: "idle",
         numbers: quiet_numbers,
+        actions: &[],
     },
     LessonStep {
         title: "The worker idle too long",
@@ -115,6 +116,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Workers 3 and 4 have been idle almost two hours, past the router's timeout but short of keepalive's 7200 s first probe: nothing will ever refresh their flows.",
         chart: "flows",
         numbers: idle_numbers,
+        actions: &[],
     },
     LessonStep {
         title: "A query into a dead flow, and the RTO ladder",
@@ -122,6 +124,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Traffic rises to 2 req/s; soon workers 1 and 2 are both busy and a request lands on worker 3. Its query's segments vanish at the router, so the kernel retransmits after 0.2 s, 0.4 s, 0.8 s and so on, doubling up to 120 s.",
         chart: "retransmits",
         numbers: stall_numbers,
+        actions: &[],
     },
     LessonStep {
         title: "Every other worker blocked",
@@ -129,6 +132,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Under global_lock (the seed's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing.",
         chart: "queue",
         numbers: blocked_numbers,
+        actions: &[],
     },
     LessonStep {
         title: "924.6 s later, instant recovery",
@@ -136,6 +140,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4's socket was closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling.",
         chart: "lanes",
         numbers: recovery_numbers,
+        actions: &[],
     },
     LessonStep {
         title: "The fixes",
@@ -143,6 +148,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "The seed's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
         chart: "lanes",
         numbers: fix_numbers,
+        actions: &[],
     },
 ];
 

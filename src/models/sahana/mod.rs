@@ -76,6 +76,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     takes_controller: false,
     story: &lesson::STORY,
     lesson: lesson::LESSON,
+    lesson_controller: None,
     lesson_sets: &[],
     controller_notes: &[],
     figures: lesson::FIGURES,

@@ -87,6 +87,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. Pick mw-legacy as controller A (MediaWiki until 2021, whose only load signal was lag) and press Next.",
         chart: "lag",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "A replica drowning in reads shows no lag",
@@ -94,6 +95,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "db1163's connections climb by about 500 a second: it serves 800 queries a second of the 1,300 it is sent. Its lag is what it always is, because reads do not slow the SQL thread. What varies is the measurement: pt-heartbeat's row is written once a second, so measured lag = true lag + the age of the newest applied heartbeat, uniform between 0 and 1 s.",
         chart: "lag",
         numbers: noise,
+        actions: &[],
     },
     LessonStep {
         title: "A healthy replica applying a large write is depooled",
@@ -101,6 +103,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Everything committed after 30 s waits behind db1119's transaction, so its lag grows one second per second. Once the lag in mw-legacy's cached state passes 6 s (max lag), getRandomNonLagged drops db1119: its share falls to 0 although it answers reads as fast as ever, and its share goes to the others, db1163 included.",
         chart: "share",
         numbers: lagging,
+        actions: &[],
     },
     LessonStep {
         title: "The backlog drains at apply rate minus write rate",
@@ -108,6 +111,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "At 45 s the transaction is applied and 15 s of writes (7,500 events) are waiting. The SQL thread applies 1,000 a second while 500 more arrive, so the backlog shrinks by 500 a second: 15 s more. When the measured lag drops under 6 s, db1119 is back.",
         chart: "true_lag",
         numbers: lagging,
+        actions: &[],
     },
     LessonStep {
         title: "Lag measured the writer, not the load",
@@ -115,6 +119,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
         chart: "conns",
         numbers: drained,
+        actions: &[],
     },
 ];
 

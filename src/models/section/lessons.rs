@@ -98,6 +98,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "139 app hosts send 7,573 requests a second to eleven replicas (1.1% go to the primary, db1118, which takes writes and so shows load 0). Here each host has 8 PHP-FPM workers, sized from production: a host gets 54.5 requests/s and a healthy request holds a worker 0.104 s, so 5.7 are busy (Little's law), 40% headroom. (EventSimulator assumed unlimited workers; the CLI's slow still does.) Next runs 25 s.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Each replica holds its share × rate × latency",
@@ -105,6 +106,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "Every replica's connections sit where Little's law puts them. db1119 (the thick vermillion line) has load 200 of 1875, so it gets 10.7% of replica requests and holds about 69 connections.",
         chart: "conns",
         numbers: healthy,
+        actions: &[],
     },
     LessonStep {
         title: "db1119 gets ten times slower",
@@ -112,6 +114,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "At 30 s db1119's queries take 10× longer. Static weights keep sending it 10.7% of requests, so its connections climb towards ten times the healthy count, and every one of them is an app worker waiting on it.",
         chart: "conns",
         numbers: slow_pileup,
+        actions: &[],
     },
     LessonStep {
         title: "Every worker is taken",
@@ -119,6 +122,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "With db1119 slow, a request holds its worker 0.187 s on average instead of 0.104 s, so each host needs 10.2 workers and has 8: all of them are busy (the dotted line on the workers chart is the pool). New requests wait in the listen backlog, so latency climbs by seconds.",
         chart: "workers",
         numbers: workers_full,
+        actions: &[],
     },
     LessonStep {
         title: "The backlog overflows and the site goes down",
@@ -126,6 +130,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "Each host serves 8 ÷ 0.187 = 43 requests a second of the 54.5 that arrive; the other 12 a second queue until the 511-request backlog is full (about 44 s after the fault), and from then on they are rejected: users get errors. Under static weights this does not recover.",
         chart: "errors",
         numbers: meltdown,
+        actions: &[],
     },
     LessonStep {
         title: "Now let a controller react",
@@ -133,6 +138,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "Pick mw-loadmonitor (or pid, conn-p, p2c) as controller A, or as B to compare side by side on the same seed: the lesson replays from t = 0. A controller that sees db1119's connections pile up moves its traffic to the other replicas, the workers come back and the rejections stop. Then play freely: try workers, slow_factor or recover_at below.",
         chart: "errors",
         numbers: totals,
+        actions: &[],
     },
 ];
 
@@ -164,6 +170,7 @@ pub const CONNECT_TIMEOUT: &[LessonStep] = &[
         text: "The same section as slow. At 30 s db1119 stops answering connects: each one hangs for the 3 s connect timeout, then fails, and the request tries another replica. Press Next.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Before the fault",
@@ -171,6 +178,7 @@ pub const CONNECT_TIMEOUT: &[LessonStep] = &[
         text: "db1119 (thick vermillion) holds about 69 connections, its share × rate × latency.",
         chart: "conns",
         numbers: healthy,
+        actions: &[],
     },
     LessonStep {
         title: "Connects pile up for 3 s each",
@@ -178,6 +186,7 @@ pub const CONNECT_TIMEOUT: &[LessonStep] = &[
         text: "Every connect to db1119 now stays open for 3 s instead of 0.09 s. Static weights keep sending it 798 connects a second, so about 2,400 wait at once: each one a user request stalled.",
         chart: "conns",
         numbers: timeout_pileup,
+        actions: &[],
     },
     LessonStep {
         title: "Slow requests, few errors",
@@ -185,6 +194,7 @@ pub const CONNECT_TIMEOUT: &[LessonStep] = &[
         text: "After the timeout the request re-picks and usually succeeds elsewhere, so failed connects are many and failed requests few, but the latency tail grows by 3 s. Pick mw-loadmonitor: its 1 s gauge probes fail, it marks db1119 down and the pile-up drains. Then play freely.",
         chart: "latency",
         numbers: timeout_latency,
+        actions: &[],
     },
 ];
 
@@ -200,6 +210,7 @@ pub const PLAIN: &[LessonStep] = &[
         text: "One primary and eleven replicas, 139 app hosts, 7,573 requests a second, a new connection per request. Nothing breaks here: this is the baseline. Press Next.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Little's law on every replica",
@@ -207,6 +218,7 @@ pub const PLAIN: &[LessonStep] = &[
         text: "Each replica holds its share of the rate × its latency. The 325-load db1163 is slower (0.126 s), so it holds the most. A good controller leaves this alone: try one, then raise rate_scale or press surge.",
         chart: "conns",
         numbers: plain,
+        actions: &[],
     },
 ];
 
@@ -227,6 +239,7 @@ pub const REFUSE: &[LessonStep] = &[
         text: "From 30 s db1119 refuses every connect within one round trip. Press Next.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Almost no connections: the best server?",
@@ -234,6 +247,7 @@ pub const REFUSE: &[LessonStep] = &[
         text: "db1119 now holds almost no connections. A balancer that prefers the least-loaded server sees it as the best one and sends it more: pick least-conn and watch the share chart. conn-p counts recent failures as connections and stays away.",
         chart: "share",
         numbers: refused,
+        actions: &[],
     },
 ];
 
@@ -254,6 +268,7 @@ pub const QUIET: &[LessonStep] = &[
         text: "7.6 requests a second: most half-second steps see none or one on a server. Press Next.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Shares need many samples",
@@ -261,6 +276,7 @@ pub const QUIET: &[LessonStep] = &[
         text: "The share chart sums at least 2000 connects before it shows a share, so here its window spans minutes. A controller that reacts to one open connection swings wildly at this rate; compare conn-p with pid.",
         chart: "share",
         numbers: quiet,
+        actions: &[],
     },
 ];
 
@@ -281,6 +297,7 @@ pub const MMC: &[LessonStep] = &[
         text: "Identical servers with c slots, exponential service, Poisson arrivals, random routing. Press Next.",
         chart: "conns",
         numbers: |_| "Paused at t = 0.".to_string(),
+        actions: &[],
     },
     LessonStep {
         title: "Queues form before the servers are full",
@@ -288,6 +305,7 @@ pub const MMC: &[LessonStep] = &[
         text: "Raise utilization (ρ) towards 1 in the settings below and latency grows as 1/(1 − ρ). Then switch to p2c or least-conn: choosing the less busy of two servers cuts the wait sharply.",
         chart: "latency",
         numbers: mmc,
+        actions: &[],
     },
 ];
 

@@ -71,6 +71,7 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         takes_controller: true,
         story: &STORIES[story],
         lesson: &[],
+        lesson_controller: None,
         lesson_sets: &[],
         controller_notes: &[],
         figures: &[],

@@ -3,6 +3,7 @@
 
 use yew::prelude::*;
 
+use crate::engine::scenario::{Act, LessonAction};
 use crate::registry;
 
 /// Props of [`Lesson`].
@@ -24,6 +25,31 @@ pub struct LessonProps {
     pub on_back: Callback<()>,
     /// Leave the lesson.
     pub on_skip: Callback<()>,
+    /// Do what a step's button says.
+    pub on_act: Callback<Act>,
+    /// Which of the step's buttons are in effect now (their controller runs, their key is set), in order.
+    #[prop_or_default]
+    pub active: Vec<bool>,
+}
+
+/// A step's buttons: each does what its words say.
+fn actions(list: &'static [LessonAction], active: &[bool], on_act: &Callback<Act>) -> Html {
+    if list.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="lesson-actions" role="group" aria-label="Try it">
+            <span class="label">{ "Try it:" }</span>
+            { for list.iter().enumerate().map(|(i, a)| {
+                let act = a.act;
+                let on = active.get(i).copied().unwrap_or(false);
+                html! {
+                    <button type="button" class={classes!("lesson-act", on.then_some("on"))} aria-pressed={on.to_string()}
+                        onclick={on_act.reform(move |_: MouseEvent| act)}>{ a.label }</button>
+                }
+            }) }
+        </div>
+    }
 }
 
 /// The lesson panel.
@@ -45,6 +71,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
             <p class="lesson-count">{ format!("Lesson · step {} of {}", props.step + 1, def.lesson.len()) }</p>
             <h2 id="lesson-title">{ step.title }</h2>
             <p class="lesson-text">{ step.text }</p>
+            { actions(step.actions, &props.active, &props.on_act) }
             <div class="lesson-numbers" id="lesson-numbers" aria-live="polite">
                 if running {
                     <p>{ format!("Running to t = {:.0} s…", step.at_s) }</p>
