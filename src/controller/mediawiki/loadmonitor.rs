@@ -76,7 +76,7 @@ use std::rc::Rc;
 use super::lag_times::{HostLags, Lags, SharedLags};
 use super::legacy::lag_filter;
 use super::srv_cache::SrvCache;
-use super::wan::{Fetch, WanCache, WanOptions};
+use super::wan::{Fetch, RefreshRule, WanCache, WanOptions};
 use crate::config::{Role, ServerConfig};
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
@@ -102,12 +102,20 @@ pub enum Freshness {
     /// The predecessor's `!isStateRefreshDue`: refresh-due at each look with chance
     /// exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, g = generation delay / STATE_TARGET_TTL.
     Lottery,
+    /// The version between the rework and the `getWithSetCallback` loop: refresh-due when
+    /// `age > STATE_TARGET_TTL || mt_rand(1, 2000) === 42`, so fresh while at most 10 s old except for a 1/2000
+    /// chance per look (drawn only then, as PHP's `||` short-circuits).
+    Intermediate,
 }
 
 impl Freshness {
     /// The `freshness` parameter's codes, in order.
-    pub const ALL: [Freshness; 3] = [Freshness::Merged, Freshness::Intended, Freshness::Lottery];
+    pub const ALL: [Freshness; 4] =
+        [Freshness::Merged, Freshness::Intended, Freshness::Lottery, Freshness::Intermediate];
 }
+
+/// The intermediate version's early refresh: `mt_rand(1, 2000) === 42`, one chance in 2000 per look.
+const EARLY_REFRESH_ONE_IN: f64 = 2000.0;
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
@@ -120,11 +128,11 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "freshness",
-        unit: "0/1/2",
+        unit: "0/1/2/3",
         default: 2.0,
         min: 0.0,
-        max: 2.0,
-        help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's)",
+        max: 3.0,
+        help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's), 3 age ≤ TTL unless 1/2000 (the intermediate version's)",
     },
     ParamInfo {
         key: "preserve_ttl_s",
@@ -141,6 +149,14 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 86_400.0,
         help: "getWithSetCallback's TTL: STATE_TARGET_TTL = 10 (inferred for the seed's run); 0: preserve_ttl_s, as merged",
+    },
+    ParamInfo {
+        key: "wan_rule",
+        unit: "0/1",
+        default: 1.0,
+        min: 0.0,
+        max: 1.0,
+        help: "WANObjectCache's preemptive refresh: 1 MediaWiki 1.43 (LOW_TTL 60, chance r⁴), 0 MediaWiki 1.39 (LOW_TTL 30, chance 1 − curTTL/lowTTL)",
     },
     ParamInfo {
         key: "lock_tse_s",
@@ -285,12 +301,13 @@ impl Settings {
         Settings {
             state_ttl: from_secs_f64(spec.get("state_ttl_s")),
             preserve_ttl,
-            freshness: Freshness::ALL[(spec.get("freshness").round() as usize).min(2)],
+            freshness: Freshness::ALL[(spec.get("freshness").round() as usize).min(Freshness::ALL.len() - 1)],
             wan: WanOptions {
                 ttl: if wan_ttl > 0.0 { from_secs_f64(wan_ttl) } else { preserve_ttl },
                 lock_tse: (lock_tse >= 0.0).then(|| from_secs_f64(lock_tse)),
                 stale_ttl: from_secs_f64(spec.get("stale_ttl_s")),
                 busy_value: false,
+                rule: RefreshRule::ALL[(spec.get("wan_rule").round() as usize).min(RefreshRule::ALL.len() - 1)],
             },
             lock_exptime: from_secs_f64(spec.get("regen_lock_s")),
             alpha: spec.get("ewma_alpha"),
@@ -346,7 +363,7 @@ fn build(spec: &ControllerSpec, servers: &[ServerConfig], hosts: usize) -> Vec<B
             } else {
                 (Rc::new(RefCell::new(WanCache::new(servers.len()))), Rc::new(RefCell::new(WanCache::new(1))))
             };
-            let lags = HostLags::new(lag_wan, Rc::clone(&replicas), servers.len());
+            let lags = HostLags::new(lag_wan, Rc::clone(&replicas), servers.len(), settings.wan.rule);
             Box::new(LoadMonitor::new(wan, lags, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()
@@ -414,6 +431,7 @@ impl LoadMonitor {
             Freshness::Merged => age > self.settings.state_ttl,
             Freshness::Intended => age < self.settings.state_ttl,
             Freshness::Lottery => !rng.chance(refresh_due_chance(age, copy.gen_delay, self.settings.state_ttl)),
+            Freshness::Intermediate => age <= self.settings.state_ttl && !rng.chance(1.0 / EARLY_REFRESH_ONE_IN),
         }
     }
 
