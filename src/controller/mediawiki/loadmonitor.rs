@@ -129,7 +129,7 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "freshness",
         unit: "0/1/2/3",
-        default: 2.0,
+        default: 0.0,
         min: 0.0,
         max: 3.0,
         help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's), 3 age ≤ TTL unless 1/2000 (the intermediate version's)",
@@ -145,10 +145,10 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "wan_ttl_s",
         unit: "s",
-        default: 10.0,
+        default: 0.0,
         min: 0.0,
         max: 86_400.0,
-        help: "getWithSetCallback's TTL: STATE_TARGET_TTL = 10 (inferred for the seed's run); 0: preserve_ttl_s, as merged",
+        help: "getWithSetCallback's TTL; 0: preserve_ttl_s (STATE_PRESERVE_TTL = 60, as merged)",
     },
     ParamInfo {
         key: "wan_rule",
