@@ -8,6 +8,12 @@
 //! `max lag` (6 s), and `pickReaderIndex` falls back to every replica when nothing is left (lagged replica mode);
 //! the rule is [`super::legacy::lag_filter`], shared with `mw-legacy`.
 //!
+//! The key's TTL (11–20 s) is under LOW_TTL, so its lowTTL is the TTL itself and every read may refresh it:
+//! on MediaWiki 1.43's cache with chance (age/TTL)⁴, so at 7,500 reads/s about every 1.5–2.5 s (1.39's chance,
+//! age/TTL, refreshes it about every 0.1 s). Lags come from the pt-heartbeat model. In EventSimulator they would
+//! be 0: its `MockDatabase` extends `Database` with the base `ReplicationReporter`, whose `getLag()` returns 0
+//! without a query; a replica whose gauge connection fails still gets `false` and is dropped.
+//!
 //! Where the model simplifies, and why: the callback's connections are probes like LoadMonitor's gauges, sent
 //! at once rather than one after another, and a probe this host has out for LoadMonitor's own state serves both
 //! (one connection where PHP opens two); the value is stored when the last probe reports. While a regeneration
