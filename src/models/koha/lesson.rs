@@ -58,7 +58,7 @@ fn keys_on_koha1(s: &Map<String, Value>) -> (u64, u64) {
 fn healthy(s: &Map<String, Value>) -> String {
     let p = phase(s, "healthy");
     format!(
-        "page work {:.0} ms, end to end {:.0} ms; the seed: \"everything is snappy\"",
+        "page work {:.0} ms, end to end {:.0} ms; the incident report: \"everything is snappy\"",
         num(p, "page_work_ms"),
         num(p, "page_latency_ms")
     )
@@ -68,7 +68,7 @@ fn stopped(s: &Map<String, Value>) -> String {
     let (h, p) = (phase(s, "healthy"), phase(s, "services-stopped:koha1"));
     let (on, _) = keys_on_koha1(s);
     format!(
-        "cache and database {:.0} ms a page against {:.0} ms healthy ({:+.0} ms: {on} refused keys, each a database query and a refused set); {:.2} connect timeouts a page. A page's own work, a random draw of mean 250 ms, moves its total more than that between a handful of pages; the seed: \"no effect on Node B and C\"",
+        "cache and database {:.0} ms a page against {:.0} ms healthy ({:+.0} ms: {on} refused keys, each a database query and a refused set); {:.2} connect timeouts a page. A page's own work, a random draw of mean 250 ms, moves its total more than that between a handful of pages; the incident report: \"no effect on Node B and C\"",
         num(p, "cache_db_ms"),
         num(h, "cache_db_ms"),
         num(p, "cache_db_ms") - num(h, "cache_db_ms"),
@@ -108,7 +108,7 @@ fn haproxy(s: &Map<String, Value>) -> String {
 fn virgin(s: &Map<String, Value>) -> String {
     let (h, p) = (phase(s, "healthy"), phase(s, "virgin-node:koha1"));
     format!(
-        "cache and database {:.0} ms a page again (healthy {:.0} ms; the refusals cost what stopped services did), {:.2} connect timeouts a page; the seed: \"the other two nodes immediately start performing as expected again\"",
+        "cache and database {:.0} ms a page again (healthy {:.0} ms; the refusals cost what stopped services did), {:.2} connect timeouts a page; the incident report: \"the other two nodes immediately start performing as expected again\"",
         num(p, "cache_db_ms"),
         num(h, "cache_db_ms"),
         num(p, "connect_timeouts_per_page")
