@@ -283,15 +283,15 @@ mod tests {
         // (curTTL, logicalTTL, lowTTL) in seconds → (timeOld/effectiveLowTTL)⁴, effectiveLowTTL = min(lowTTL,
         // logicalTTL or ∞), timeOld = effectiveLowTTL − curTTL; 0 unless 0 < timeOld < effectiveLowTTL.
         let cases: [(u64, u64, u64, f64); 9] = [
-            (15, 60, 60, (45.0f64 / 60.0).powi(4)), // age 45 of the merged 60 s key: 0.3164
-            (50, 60, 60, (10.0f64 / 60.0).powi(4)), // age 10 of it: 1/1296
-            (5, 10, 10, (5.0f64 / 10.0).powi(4)),   // a 10 s key (lowTTL = min(60, 10)) at age 5: 1/16
+            (15, 60, 60, (45.0f64 / 60.0).powi(4)),  // age 45 of the merged 60 s key: 0.3164
+            (50, 60, 60, (10.0f64 / 60.0).powi(4)),  // age 10 of it: 1/1296
+            (5, 10, 10, (5.0f64 / 10.0).powi(4)),    // a 10 s key (lowTTL = min(60, 10)) at age 5: 1/16
             (30, 300, 60, (30.0f64 / 60.0).powi(4)), // a 300 s key 30 s before expiry
-            (100, 300, 60, 0.0),                    // … 100 s before: timeOld = −40
-            (45, 20, 60, 0.0),                      // curTTL above a 20 s logical TTL: timeOld < 0
-            (8, 20, 60, (12.0f64 / 20.0).powi(4)),  // effectiveLowTTL = the logical TTL, 20
-            (30, 0, 60, (30.0f64 / 60.0).powi(4)),  // logical TTL 0 ("indefinite"): effectiveLowTTL = lowTTL
-            (0, 60, 60, 0.0),                       // expired: timeOld = effectiveLowTTL, not below it
+            (100, 300, 60, 0.0),                     // … 100 s before: timeOld = −40
+            (45, 20, 60, 0.0),                       // curTTL above a 20 s logical TTL: timeOld < 0
+            (8, 20, 60, (12.0f64 / 20.0).powi(4)),   // effectiveLowTTL = the logical TTL, 20
+            (30, 0, 60, (30.0f64 / 60.0).powi(4)),   // logical TTL 0 ("indefinite"): effectiveLowTTL = lowTTL
+            (0, 60, 60, 0.0),                        // expired: timeOld = effectiveLowTTL, not below it
         ];
         for (cur, logical, low, expected) in cases {
             let got = RefreshRule::Quartic.expiring_chance(cur * SECOND, logical * SECOND, low * SECOND);
@@ -383,8 +383,13 @@ mod tests {
 
     #[test]
     fn without_a_value_the_busy_value_is_served_while_one_caller_regenerates() {
-        let opts =
-            WanOptions { ttl: SECOND, lock_tse: Some(60 * SECOND), stale_ttl: 0, busy_value: true, rule: RefreshRule::Quartic };
+        let opts = WanOptions {
+            ttl: SECOND,
+            lock_tse: Some(60 * SECOND),
+            stale_ttl: 0,
+            busy_value: true,
+            rule: RefreshRule::Quartic,
+        };
         let mut wan: WanCache<u32> = WanCache::new(1);
         let mut rng = Rng::new(5, Stream::Balancing);
         assert!(matches!(wan.fetch(0, 0, &opts, &mut rng), Fetch::Regenerate { mutex: true, .. }));
