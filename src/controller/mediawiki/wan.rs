@@ -33,12 +33,13 @@
 //!   true with chance `1 − curTTL/effectiveLowTTL`. A 60 s key is never refreshed before it is 30 s old.
 //!
 //! Which one the incident's run (March 2024) had is not settled by the history reachable here: `wbstack/mediawiki`
-//! jumps from 1.39.5 (October 2023, the linear rule) to 1.43.0 (the quartic one), and the `wikimedia/mediawiki`
-//! versions the search index holds all have LOW_TTL = 30 (their `worthRefreshExpiring` lies past what the index
-//! searches). MediaWiki 1.41.2's release notes skip a flaky `WANObjectCacheTest::testPreemptiveRefresh` (T353180),
-//! so the preemptive refresh was being worked on around then, which dates nothing. The quartic rule is the
-//! default because it is what the LoadMonitor code as merged runs with in every release that has that code
-//! (1.43 onwards); the linear rule is kept as the option.
+//! jumps from 1.39.5 (commit `4d8f488b0`, October 2023: the linear rule) to 1.43.0 (`e2914900b`: the quartic one),
+//! with no 1.40–1.42 in between. The `wikimedia/mediawiki` copies the search index reaches by exact string (it
+//! searches a file's first 100,000 characters, which hold LOW_TTL but not `worthRefreshExpiring`) all have
+//! LOW_TTL = 30, and none is dated; the one read in full (a 1.37-era copy) has the linear rule. MediaWiki
+//! 1.41.2's release notes skip a flaky `WANObjectCacheTest::testPreemptiveRefresh` on PHP 8.2+ (T353180), which
+//! does not date the change either. The quartic rule is the default because it is what the merged LoadMonitor
+//! runs with in every release read that has it (1.43.0 to 1.43.9); the linear rule is kept as the option.
 //!
 //! Not modelled: tombstones, check keys and interim values (LoadMonitor never purges), the set cool-off (values
 //! are tiny), process caches (`pcTTL` unused), and the `abs(curTTL) ≤ lockTSE` bound on the mutex (values here
