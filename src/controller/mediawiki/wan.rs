@@ -36,10 +36,11 @@
 //! jumps from 1.39.5 (commit `4d8f488b0`, October 2023: the linear rule) to 1.43.0 (`e2914900b`: the quartic one),
 //! with no 1.40–1.42 in between. The `wikimedia/mediawiki` copies the search index reaches by exact string (it
 //! searches a file's first 100,000 characters, which hold LOW_TTL but not `worthRefreshExpiring`) all have
-//! LOW_TTL = 30, and none is dated; the one read in full (a 1.37-era copy) has the linear rule. MediaWiki
-//! 1.41.2's release notes skip a flaky `WANObjectCacheTest::testPreemptiveRefresh` on PHP 8.2+ (T353180), which
-//! does not date the change either. The quartic rule is the default because it is what the merged LoadMonitor
-//! runs with in every release read that has it (1.43.0 to 1.43.9); the linear rule is kept as the option.
+//! LOW_TTL = 30, and none is dated; the one whose `worthRefreshExpiring` was read (a copy from about 1.36–1.38)
+//! has the linear rule. MediaWiki 1.41.2's release notes skip a flaky `WANObjectCacheTest::testPreemptiveRefresh`
+//! on PHP 8.2+ (T353180), which does not date the change either. The quartic rule is the default because it is
+//! what the merged LoadMonitor runs with in every release read that has it (1.43.0 to 1.43.9); the linear rule is
+//! kept as the option.
 //!
 //! Not modelled: tombstones, check keys and interim values (LoadMonitor never purges), the set cool-off (values
 //! are tiny), process caches (`pcTTL` unused), and the `abs(curTTL) ≤ lockTSE` bound on the mutex (values here
