@@ -113,6 +113,16 @@ fn after_services_stopped_each_operation_costs_about_one_round_trip() {
     assert_eq!(f(&p, "timeouts_ms"), 0.0);
     assert_eq!(f(&p, "connect_timeouts_per_page"), 0.0);
     assert!((f(&p, "db_ms") - n * DB_QUERY as f64 / 1e3).abs() < 1e-9, "a DB query per refused key");
+    // So the fault adds n × (DB query + the set's round trip) to a page's cache and database time, whatever the
+    // pages' own work (an exponential draw of mean 250 ms) does to their totals. The healthy phase's pages also
+    // paid reconnects (2 round trips instead of 1 for each server, once per fresh worker: at most 6 workers × 3
+    // servers × RTT), and a page counts in the phase it started in, so up to the 4 survivors' pages in service at
+    // the fault already paid the refusals: the slack is both over the healthy phase's pages.
+    let h = headline(&e);
+    let expected = n * (DB_QUERY as f64 / 1e3 + rtt);
+    let slack = (6.0 * 3.0 * rtt + 4.0 * expected) / f(&h, "pages_before");
+    let extra = f(&h, "extra_cache_db_ms_per_page");
+    assert!((extra - expected).abs() <= slack, "extra {extra:.3} ms a page, expected {expected:.3} ± {slack:.3}");
 }
 
 /// When HAProxy's checks (every inter from `phase`) see a change at `at`: the first check at or after it, then

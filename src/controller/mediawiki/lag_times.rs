@@ -8,6 +8,12 @@
 //! `max lag` (6 s), and `pickReaderIndex` falls back to every replica when nothing is left (lagged replica mode);
 //! the rule is [`super::legacy::lag_filter`], shared with `mw-legacy`.
 //!
+//! The key's TTL (11–20 s) is under LOW_TTL, so its lowTTL is the TTL itself and every read may refresh it:
+//! on MediaWiki 1.43's cache with chance (age/TTL)⁴, so at 7,500 reads/s about every 1.5–2.5 s (1.39's chance,
+//! age/TTL, refreshes it about every 0.1 s). Lags come from the pt-heartbeat model. In EventSimulator they would
+//! be 0: its `MockDatabase` extends `Database` with the base `ReplicationReporter`, whose `getLag()` returns 0
+//! without a query; a replica whose gauge connection fails still gets `false` and is dropped.
+//!
 //! Where the model simplifies, and why: the callback's connections are probes like LoadMonitor's gauges, sent
 //! at once rather than one after another, and a probe this host has out for LoadMonitor's own state serves both
 //! (one connection where PHP opens two); the value is stored when the last probe reports. While a regeneration
@@ -16,7 +22,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::wan::{Fetch, WanCache, WanOptions};
+use super::wan::{Fetch, RefreshRule, WanCache, WanOptions};
 use crate::rng::Rng;
 use crate::time::{SimTime, SECOND};
 
@@ -30,9 +36,9 @@ pub type SharedLags = Rc<RefCell<WanCache<Lags>>>;
 /// `lockTSE` of `getLagTimes`.
 const LOCK_TSE_S: u64 = 30;
 
-/// `getLagTimes`' `getWithSetCallback` options for a call that drew `ttl_s`.
-fn options(ttl_s: u64) -> WanOptions {
-    WanOptions { ttl: ttl_s * SECOND, lock_tse: Some(LOCK_TSE_S * SECOND), stale_ttl: 0, busy_value: false }
+/// `getLagTimes`' `getWithSetCallback` options for a call that drew `ttl_s`, on a cache with `rule`.
+fn options(ttl_s: u64, rule: RefreshRule) -> WanOptions {
+    WanOptions { ttl: ttl_s * SECOND, lock_tse: Some(LOCK_TSE_S * SECOND), stale_ttl: 0, busy_value: false, rule }
 }
 
 /// A regeneration this host started: the probes still out and the lags read so far.
@@ -54,19 +60,21 @@ pub struct HostLags {
     servers: usize,
     regen: Option<Regen>,
     last: Option<Lags>,
+    rule: RefreshRule,
 }
 
 impl HostLags {
-    /// Host-side state for the key in `wan`, over `servers` servers of which `replicas` stream.
-    pub fn new(wan: SharedLags, replicas: Rc<[usize]>, servers: usize) -> HostLags {
-        HostLags { wan, replicas, servers, regen: None, last: None }
+    /// Host-side state for the key in `wan` (a cache running `rule`), over `servers` servers of which `replicas`
+    /// stream.
+    pub fn new(wan: SharedLags, replicas: Rc<[usize]>, servers: usize, rule: RefreshRule) -> HostLags {
+        HostLags { wan, replicas, servers, regen: None, last: None, rule }
     }
 
     /// `getLagTimes` for one pick: the lags to filter with, if any. A due regeneration appends the replicas to
     /// probe to `probes`.
     pub fn lookup(&mut self, now: SimTime, rng: &mut Rng, probes: &mut Vec<usize>) -> Option<Lags> {
         let ttl_s = 10 + 1 + rng.below(10); // 10 + mt_rand(1, 10)
-        let fetch = self.wan.borrow_mut().fetch(now, 0, &options(ttl_s), rng);
+        let fetch = self.wan.borrow_mut().fetch(now, 0, &options(ttl_s, self.rule), rng);
         match fetch {
             Fetch::Hit(v) | Fetch::Stale(v) => self.last = Some(v.state),
             Fetch::Busy => {}
@@ -106,7 +114,7 @@ impl HostLags {
         let lags: Lags = regen.lags.into();
         let mut wan = self.wan.borrow_mut();
         if !regen.needs_mutex || regen.mutex {
-            wan.store(now, 0, Rc::clone(&lags), &options(regen.ttl_s));
+            wan.store(now, 0, Rc::clone(&lags), &options(regen.ttl_s, self.rule));
         }
         if regen.mutex {
             wan.release(0);
@@ -124,8 +132,8 @@ mod tests {
     fn a_regeneration_probes_every_replica_and_stores_when_the_last_reports() {
         let wan: SharedLags = Rc::new(RefCell::new(WanCache::new(1)));
         let replicas: Rc<[usize]> = vec![1, 2].into();
-        let mut a = HostLags::new(Rc::clone(&wan), Rc::clone(&replicas), 3);
-        let mut b = HostLags::new(wan, replicas, 3);
+        let mut a = HostLags::new(Rc::clone(&wan), Rc::clone(&replicas), 3, RefreshRule::Quartic);
+        let mut b = HostLags::new(wan, replicas, 3, RefreshRule::Quartic);
         let mut rng = Rng::new(1, Stream::Balancing);
         let mut probes = Vec::new();
         assert_eq!(a.lookup(0, &mut rng, &mut probes), None);

@@ -19,40 +19,56 @@
 //! if `isStateFresh`; otherwise the host takes the key's local scoped lock (one try) and, if it got it or has no
 //! copy, reads the cluster cache through `getWithSetCallback` (`wan`: WANObjectCache's TTL, preemptive lottery,
 //! lockTSE mutex, staleTTL), stores what it gets locally for STATE_PRESERVE_TTL, and a regeneration probes.
-//! Three readings of `isStateFresh`, parameter `freshness`:
-//! - `0`, the merged code as written: `now − as_of > STATE_TARGET_TTL` (a copy older than 10 s is "fresh").
+//! Four readings of `isStateFresh`, parameter `freshness`:
+//! - `0` (default), the merged code as written (MediaWiki 1.43, and a 2025 version in the search index):
+//!   `now − as_of > STATE_TARGET_TTL`, so a copy under 10 s old is "stale" and every request reads the cluster.
 //! - `1`, its evident intent: fresh while younger than 10 s.
 //! - `2`, the predecessor's (VERSION 2, the file change 1004792 reworked): `!isStateRefreshDue`, refresh-due at
 //!   each look with chance exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, g = the state's generation delay / TTL.
+//! - `3`, the version between the rework and change 1013159, as the issue tracker quotes it: refresh-due when
+//!   `age > 10 || mt_rand(1, 2000) === 42`, i.e. fresh while at most 10 s old except for a 1/2000 chance per look.
+//!   That version is not in any source this project can read (the search index holds only the VERSION 2 files
+//!   and the merged VERSION 3), so this reading rests on the quotation.
+//!
+//! The cluster call, as merged: TTL STATE_PRESERVE_TTL = 60 s (`wan_ttl_s=0`), lockTSE 30, no staleTTL, no
+//! busyValue. WANObjectCache's preemptive refresh (`wan_rule`) is MediaWiki 1.43's by default: lowTTL =
+//! min(LOW_TTL 60, 60) = 60, so each read of a state of age a refreshes it with chance (a/60)⁴; 1.39's rule
+//! (LOW_TTL 30, chance 1 − curTTL/30) never refreshes a 60 s key before it is 30 s old. Which one the seed's run
+//! had (March 2024) is not settled by the history reachable here (see `wan.rs`).
 //!
 //! The seed ran patch set 14 of change 1004792 plus change 1013159 ("use a loop of getWithSetCallback") on
 //! EventSimulator, whose `LBModel` builds a new LoadBalancer for every request on one of 139 `ClientHost`s, each
 //! with its own `HashBagOStuff` local cache and its own WANObjectCache over one shared `HashBagOStuff`, all on the
 //! simulated clock, no async refresh handler; a gauge connect to a timing-out server sleeps 1 s, a successful one
-//! takes no simulated time. Patch set 14 itself is not in any source this project can read, so which
-//! `isStateFresh` and which `getWithSetCallback` TTL it had is inferred, by simulating every candidate (seed 1,
-//! `slow` for 180 s; `connect-timeout` with the fault at 30, 32.5, 35 and 37.5 s; probes per second reaching
-//! db1119 from 15 s after the fault; the seed: a period of about 12 s, a peak of about 2500 and about 1/s):
+//! takes no simulated time. Patch set 14 itself is not readable here. Every reading the sources allow, measured
+//! (seed 1: `slow` for 180 s, period and first peak; `connect-timeout` with the fault at 30, 32.5, 35 and 37.5 s,
+//! peak waiting connects on db1119 and probes per second reaching it from 15 s after the fault; the seed: a
+//! period of about 12 s, about 700 before reacting, a peak of about 2500 and about 1 probe/s):
 //!
-//! | freshness | cluster TTL | slow: period | connect-timeout: peaks | probes/s |
-//! | --- | --- | --- | --- | --- |
-//! | 0 (as merged) | 60 s (as merged) | none in 180 s | 2850–2890 | 350–490 |
-//! | 1 | 60 s | none | 1600–2730 | 2–270 |
-//! | 1 | 10 s | 20 s (a 10 s grid) | 970 at 30 s, else 2440–2460 | 12.4 |
-//! | 2 | 60 s | none | 1680–2550 | 0.4–250 |
-//! | **2 (default)** | **10 s (default)** | **6 s** | **1840–2400 (fault 30–40 s)** | **0.9–1.2** |
-//! | 2 | 1 s | none | 1850–2010 | 3.7–3.9 |
+//! | freshness | WAN rule | cluster TTL | slow: period, first peak | connect-timeout: peaks | probes/s |
+//! | --- | --- | --- | --- | --- | --- |
+//! | **0 (merged)** | **1.43** | **60 s (merged)** | **11 s, 757** | **2633, 2484, 2483, 1240** | **0.22–0.33** |
+//! | 0 | 1.39 | 60 s | none, 1106 | 2847–2894 | 232–291 |
+//! | 3 (intermediate) | 1.43 | 60 s | 20 s, 530 | 1490, 2513, 2578, 2485 | 0.64–0.73 |
+//! | 3 | 1.39 | 60 s | none, 735 | 1493–2581 | 2.5–154 |
+//! | 2 (lottery) | 1.43 | 60 s | 17 s, 721 | 2589, 2430, 1555, 2517 | 0.08–0.11 |
+//! | 2 | 1.39 | 60 s | none, 747 | 1675–2548 | 0.6–157 |
+//! | 2 | 1.39 | 10 s | 6 s, 729 | 2403, 2061, 1999, 1973 | 0.96–1.04 |
+//! | 1 (intended) | 1.43 | 60 s | 20.5 s, 495 | 1403–2413 | 0.51–0.77 |
 //!
-//! With a 60 s cluster TTL and no staleTTL, a value expires from the store itself, every host then misses at
-//! once, and a miss has no mutex without a `busyValue`: the herds of probes above. The default (the
-//! predecessor's refresh lottery for the local copy, and `getWithSetCallback` with the target TTL, whose
-//! preemptive lottery then refreshes the cluster copy long before it expires, so lockTSE and staleTTL never come
-//! into play) is the only candidate that reaches the seed's probe rate and its phase-independent peak; it is an
-//! inference, not a reading of patch set 14. It does not reproduce the period: 6 s against the seed's 12 s; and
-//! its peaks sit 4–26% under the seed's 2500 (static routing's Little's-law ceiling is 2396). Every other reading
-//! stays available through the parameters. Why a probe rate near 1/s: a failed probe's generation delay (1 s)
-//! damps the local lottery by e^−6.4, so the 139 hosts together find their copies due about 12 times a second,
-//! and each such cluster read refreshes with chance age/10 s: one refresh about every 1.1 s.
+//! (Every other combination, with a 10 s cluster TTL too, is in the session note of issue 24.) The default is
+//! the merged code read literally on the cache it ships with: the only reading that is the text of a released
+//! version, with no inferred constant. Worked through: every request (about 7,500/s) reads the cluster key while
+//! its state is under 10 s old, so the first refresh comes at age A with cumulative hazard R·a⁵/(5·60⁴), E[A] =
+//! Γ(1.2)·(5·60⁴/R)^(1/5) ≈ 5.6 s, before any copy turns "fresh"; each refresh feeds `(previous + count)/2`, whose
+//! gain at slow's fixed point is below −1, so the state alternates: a period of two refreshes, ≈ 11 s (seeds 1–3:
+//! 11, 12, 9 s). On `connect-timeout` the fault falls at a uniform point of that cycle: db1119 is depooled one
+//! residual time plus the 1 s probe later, so the peak is the ceiling (about 2,500 with LoadMonitor's share) for
+//! most fault times and lower for the quarter that fall late in a cycle (seeds 1–3 at fault 30–40 s: 819–2689,
+//! medians 2405–2556). After depooling, reads of a failed state refresh it at about age 5.6 s, and reads during
+//! its 1 s probe fire about one more probe: ≈ 2 probes every 7 s, 0.29/s, a third of the seed's 1/s. With 1.39's
+//! rule the merged code cannot work: a 60 s key is not refreshed before age 30, every copy turns "fresh" at 10 s,
+//! and the value leaves the store at 60 s, when every host misses at once without a mutex (the herds above).
 //!
 //! Where the model simplifies, and why:
 //! - A regeneration in PHP runs inside the web request that found the key due, which waits for it; here the
@@ -61,12 +77,15 @@
 //! - The source shuffles the order in which it regenerates several servers' keys; here every due key is probed at
 //!   once, in candidate order (the order does not matter when probes are concurrent).
 //! - Replication lag: LoadBalancer still filters lagged replicas after `scaleLoads`, with lags from its own
-//!   cluster key (`lag_times.rs`), not from LoadMonitor's state. It is off by default (`lag_times=0`) because
-//!   the seed's run cannot have had it: EventSimulator's `MockDatabase` answers every query but `do_work` and
-//!   PROCESSLIST with an empty result, so `getLag()` had nothing to read (inferred), and with the filter on,
-//!   `connect-timeout` depools db1119 within about a second (peak ≈ 880, not the seed's 2500): the key is read
-//!   on every pick with a TTL under LOW_TTL, so WANObjectCache's preemptive lottery refreshes it about every
-//!   0.1 s, each refresh probing every replica. `lag_times=1` is production's behaviour (`large-write`).
+//!   cluster key (`lag_times.rs`), not from LoadMonitor's state. It is off by default (`lag_times=0`). In
+//!   EventSimulator the filter would not see lag but would see failures: `MockDatabase` extends `Database` with
+//!   the base `ReplicationReporter`, whose `getLag()` returns 0 without a query, and a gauge connection that fails
+//!   gives `false`, which `getRandomNonLagged` drops. So with the filter on, `connect-timeout` depools db1119 at the
+//!   key's next refresh plus the 1 s probe (peak ≈ 850 at fault 30 s, against the seed's 2500): the key is read on
+//!   every pick with a TTL of 11–20 s, under LOW_TTL, and the preemptive lottery refreshes it every 1.5–2.5 s
+//!   ((age/TTL)⁴ per read), each refresh probing every replica. The seed's peaks say nothing dropped db1119 that
+//!   fast, so patch set 14's run cannot have filtered on a lag key refreshed like this; that, not a lack of lag
+//!   answers, is why the default is 0. `lag_times=1` is production's behaviour (`large-write`).
 //! - When every weight is 0 (all servers down), `pick` declines and the request fails as "overloaded", which is
 //!   what the source's circuit breaker does in that case even with maxConnCount = ∞.
 
@@ -76,7 +95,7 @@ use std::rc::Rc;
 use super::lag_times::{HostLags, Lags, SharedLags};
 use super::legacy::lag_filter;
 use super::srv_cache::SrvCache;
-use super::wan::{Fetch, WanCache, WanOptions};
+use super::wan::{Fetch, RefreshRule, WanCache, WanOptions};
 use crate::controller::Role;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
 use crate::rng::Rng;
@@ -85,7 +104,7 @@ use crate::time::{from_secs_f64, SimDuration, SimTime};
 /// Registry entry.
 pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     name: "mw-loadmonitor",
-    summary: "MediaWiki's LoadMonitor (VERSION 3): probed connection counts, EWMA, scaleLoads, 10 s cached state",
+    summary: "MediaWiki's LoadMonitor (VERSION 3): probed connection counts, EWMA, scaleLoads, state cached as merged",
     params: PARAMS,
     build,
     formula: Some(formula),
@@ -103,12 +122,20 @@ pub enum Freshness {
     /// The predecessor's `!isStateRefreshDue`: refresh-due at each look with chance
     /// exp(−64·min(g, 0.1))·(age/STATE_TARGET_TTL)⁴, g = generation delay / STATE_TARGET_TTL.
     Lottery,
+    /// The version between the rework and the `getWithSetCallback` loop: refresh-due when
+    /// `age > STATE_TARGET_TTL || mt_rand(1, 2000) === 42`, so fresh while at most 10 s old except for a 1/2000
+    /// chance per look (drawn only then, as PHP's `||` short-circuits).
+    Intermediate,
 }
 
 impl Freshness {
     /// The `freshness` parameter's codes, in order.
-    pub const ALL: [Freshness; 3] = [Freshness::Merged, Freshness::Intended, Freshness::Lottery];
+    pub const ALL: [Freshness; 4] =
+        [Freshness::Merged, Freshness::Intended, Freshness::Lottery, Freshness::Intermediate];
 }
+
+/// The intermediate version's early refresh: `mt_rand(1, 2000) === 42`, one chance in 2000 per look.
+const EARLY_REFRESH_ONE_IN: f64 = 2000.0;
 
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
@@ -121,11 +148,11 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "freshness",
-        unit: "0/1/2",
-        default: 2.0,
+        unit: "0/1/2/3",
+        default: 0.0,
         min: 0.0,
-        max: 2.0,
-        help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's)",
+        max: 3.0,
+        help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's), 3 age ≤ TTL unless 1/2000 (the intermediate version's)",
     },
     ParamInfo {
         key: "preserve_ttl_s",
@@ -138,10 +165,18 @@ const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "wan_ttl_s",
         unit: "s",
-        default: 10.0,
+        default: 0.0,
         min: 0.0,
         max: 86_400.0,
-        help: "getWithSetCallback's TTL: STATE_TARGET_TTL = 10 (inferred for the seed's run); 0: preserve_ttl_s, as merged",
+        help: "getWithSetCallback's TTL; 0: preserve_ttl_s (STATE_PRESERVE_TTL = 60, as merged)",
+    },
+    ParamInfo {
+        key: "wan_rule",
+        unit: "0/1",
+        default: 1.0,
+        min: 0.0,
+        max: 1.0,
+        help: "WANObjectCache's preemptive refresh: 1 MediaWiki 1.43 (LOW_TTL 60, chance r⁴), 0 MediaWiki 1.39 (LOW_TTL 30, chance 1 − curTTL/lowTTL)",
     },
     ParamInfo {
         key: "lock_tse_s",
@@ -189,7 +224,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 1.0,
-        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none, as in EventSimulator's mock (no lag answers)",
+        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none (the seed's peaks show its run did not drop db1119 on a failed lag read)",
     },
     ParamInfo {
         key: "max_lag_s",
@@ -286,12 +321,13 @@ impl Settings {
         Settings {
             state_ttl: from_secs_f64(spec.get("state_ttl_s")),
             preserve_ttl,
-            freshness: Freshness::ALL[(spec.get("freshness").round() as usize).min(2)],
+            freshness: Freshness::ALL[(spec.get("freshness").round() as usize).min(Freshness::ALL.len() - 1)],
             wan: WanOptions {
                 ttl: if wan_ttl > 0.0 { from_secs_f64(wan_ttl) } else { preserve_ttl },
                 lock_tse: (lock_tse >= 0.0).then(|| from_secs_f64(lock_tse)),
                 stale_ttl: from_secs_f64(spec.get("stale_ttl_s")),
                 busy_value: false,
+                rule: RefreshRule::ALL[(spec.get("wan_rule").round() as usize).min(RefreshRule::ALL.len() - 1)],
             },
             lock_exptime: from_secs_f64(spec.get("regen_lock_s")),
             alpha: spec.get("ewma_alpha"),
@@ -347,7 +383,7 @@ fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn C
             } else {
                 (Rc::new(RefCell::new(WanCache::new(servers.len()))), Rc::new(RefCell::new(WanCache::new(1))))
             };
-            let lags = HostLags::new(lag_wan, Rc::clone(&replicas), servers.len());
+            let lags = HostLags::new(lag_wan, Rc::clone(&replicas), servers.len(), settings.wan.rule);
             Box::new(LoadMonitor::new(wan, lags, settings, servers.len())) as Box<dyn Controller>
         })
         .collect()
@@ -415,6 +451,7 @@ impl LoadMonitor {
             Freshness::Merged => age > self.settings.state_ttl,
             Freshness::Intended => age < self.settings.state_ttl,
             Freshness::Lottery => !rng.chance(refresh_due_chance(age, copy.gen_delay, self.settings.state_ttl)),
+            Freshness::Intermediate => age <= self.settings.state_ttl && !rng.chance(1.0 / EARLY_REFRESH_ONE_IN),
         }
     }
 

@@ -1,17 +1,19 @@
 //! WANObjectCache's `getWithSetCallback` over one section-wide store (memcached; in EventSimulator one shared
 //! `HashBagOStuff`), as `mw-loadmonitor` reads each server's state through it.
 //!
-//! Source: `includes/libs/objectcache/wancache/WANObjectCache.php` (MediaWiki 1.42–1.43): `fetchOrRegenerate`,
-//! `set`, `unwrap`, `isAcceptablyFreshValue`, `isLotteryRefreshDue`, `worthRefreshExpiring`,
-//! `worthRefreshPopular`, `isExtremelyNewValue`, `claimStampedeLock`/`yieldStampedeLock`; and EventSimulator's
-//! `ClientHost` (every host has its own `WANObjectCache` over the one shared `HashBagOStuff`, all on the simulated
-//! clock through `setMockTime`, no `asyncHandler`, so every refresh is synchronous). One lookup, in order:
+//! Source: `WANObjectCache.php` — `fetchOrRegenerate`, `set`, `unwrap`, `isAcceptablyFreshValue`,
+//! `isLotteryRefreshDue`, `worthRefreshExpiring`, `worthRefreshPopular`, `isExtremelyNewValue`,
+//! `claimStampedeLock`/`yieldStampedeLock` — read in the public copies of repository `wbstack/mediawiki`
+//! (`dist/includes/libs/objectcache/WANObjectCache.php` at commits `e2914900b` (MediaWiki 1.43.0) and `c60a8343e`
+//! (1.43.3); `dist/includes/libs/objectcache/wancache/WANObjectCache.php` at `4d8f488b0` (1.39.5)); and
+//! EventSimulator's `ClientHost` (every host has its own `WANObjectCache` over the one shared `HashBagOStuff`, all
+//! on the simulated clock through `setMockTime`, no `asyncHandler`, so every refresh is synchronous). One lookup,
+//! in order:
 //!
 //! 1. The stored value is read if physically present (stored for `ttl + staleTTL`). Its remaining logical TTL is
 //!    `curTTL = max(ttl − age, 0)` (`unwrap`).
-//! 2. If `curTTL > 0` it is returned unless the refresh lottery fires: `worthRefreshExpiring` (once `curTTL` is
-//!    under `lowTTL` = min(LOW_TTL 30 s, ttl, logical TTL), chance `1 − curTTL/lowTTL` per lookup) or
-//!    `worthRefreshPopular` (once older than AGE_NEW 60 s, chance ramping over RAMPUP_TTL 30 s to
+//! 2. If `curTTL > 0` it is returned unless the refresh lottery fires: `worthRefreshExpiring` ([`RefreshRule`])
+//!    or `worthRefreshPopular` (once older than AGE_NEW 60 s, chance ramping over RAMPUP_TTL 30 s to
 //!    1/(HOT_TTR 900 − 60 − 15) per lookup).
 //! 3. A value younger than a uniform 50–100 ms is returned anyway (`isExtremelyNewValue`).
 //! 4. The stampede mutex is used when the value is present with `curTTL = 0` and `lockTSE ≥ 0`, or absent with a
@@ -21,14 +23,36 @@
 //!    mutex and did not get it; the mutex is then released. A regeneration that takes long (a probe timing out)
 //!    is stored with its full TTL: its walltime (1 s) is under MAX_READ_LAG (7 s), so no mitigation applies.
 //!
+//! ## The preemptive refresh rule: two versions
+//! `worthRefreshExpiring($curTTL, $logicalTTL, $lowTTL)` with `$lowTTL = $opts['lowTTL'] ?? min(LOW_TTL, $ttl)`
+//! and `effectiveLowTTL = min(lowTTL, logicalTTL ?: ∞)` (T264787):
+//! - MediaWiki 1.43 ([`RefreshRule::Quartic`], the default): LOW_TTL = 60; with `timeOld = effectiveLowTTL −
+//!   curTTL`, false unless `0 < timeOld < effectiveLowTTL`, else true with chance `(timeOld/effectiveLowTTL)⁴`.
+//!   For a key stored with TTL ≤ 60 s the window is its whole life and the chance is (age/TTL)⁴.
+//! - MediaWiki 1.39 ([`RefreshRule::Linear`]): LOW_TTL = 30; false unless `0 < curTTL < effectiveLowTTL`, else
+//!   true with chance `1 − curTTL/effectiveLowTTL`. A 60 s key is never refreshed before it is 30 s old.
+//!
+//! Which one the incident's run (March 2024) had is not settled by the history reachable here: `wbstack/mediawiki`
+//! jumps from 1.39.5 (commit `4d8f488b0`, October 2023: the linear rule) to 1.43.0 (`e2914900b`: the quartic one),
+//! with no 1.40–1.42 in between. The `wikimedia/mediawiki` copies the search index reaches by exact string (it
+//! searches a file's first 100,000 characters, which hold LOW_TTL but not `worthRefreshExpiring`) all have
+//! LOW_TTL = 30, and none is dated; the one whose `worthRefreshExpiring` was read (a copy from about 1.36–1.38)
+//! has the linear rule. MediaWiki 1.41.2's release notes skip a flaky `WANObjectCacheTest::testPreemptiveRefresh`
+//! on PHP 8.2+ (T353180), which does not date the change either. The quartic rule is the default because it is
+//! what the merged LoadMonitor runs with in every release read that has it (1.43.0 to 1.43.9); the linear rule is
+//! kept as the option.
+//!
 //! Not modelled: tombstones, check keys and interim values (LoadMonitor never purges), the set cool-off (values
-//! are tiny), process caches (`pcTTL` unused).
+//! are tiny), process caches (`pcTTL` unused), and the `abs(curTTL) ≤ lockTSE` bound on the mutex (values here
+//! leave the store at `ttl + staleTTL`, and the callers' staleTTL is at most their lockTSE in every source call).
 
 use crate::rng::Rng;
 use crate::time::{SimDuration, SimTime, MILLISECOND, SECOND};
 
-/// WANObjectCache::LOW_TTL: the default preemptive-refresh window.
-pub const LOW_TTL: SimDuration = 30 * SECOND;
+/// WANObjectCache::LOW_TTL in MediaWiki 1.43: the default preemptive-refresh window.
+pub const LOW_TTL_1_43: SimDuration = 60 * SECOND;
+/// WANObjectCache::LOW_TTL in MediaWiki 1.39 (and every older stored version).
+pub const LOW_TTL_1_39: SimDuration = 30 * SECOND;
 /// WANObjectCache::AGE_NEW: a value younger than this is never refreshed for popularity.
 pub const AGE_NEW: SimDuration = 60 * SECOND;
 /// WANObjectCache::HOT_TTR: a popular key is refreshed about this often.
@@ -40,7 +64,47 @@ pub const LOCK_TTL: SimDuration = 10 * SECOND;
 /// WANObjectCache::RECENT_SET_LOW_MS and RECENT_SET_HIGH_MS: a value this new is always reused.
 pub const RECENT_SET_MS: (u64, u64) = (50, 100);
 
-/// The options one `getWithSetCallback` call passes.
+/// Which version of `worthRefreshExpiring` (and its LOW_TTL) the cache runs; see the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RefreshRule {
+    /// MediaWiki 1.39: LOW_TTL 30 s, chance `1 − curTTL/effectiveLowTTL`.
+    Linear,
+    /// MediaWiki 1.43: LOW_TTL 60 s, chance `(timeOld/effectiveLowTTL)⁴`, `timeOld = effectiveLowTTL − curTTL`.
+    #[default]
+    Quartic,
+}
+
+impl RefreshRule {
+    /// The rules by parameter code: 0 = 1.39's, 1 = 1.43's.
+    pub const ALL: [RefreshRule; 2] = [RefreshRule::Linear, RefreshRule::Quartic];
+
+    /// The version's `LOW_TTL`.
+    pub fn low_ttl(self) -> SimDuration {
+        match self {
+            RefreshRule::Linear => LOW_TTL_1_39,
+            RefreshRule::Quartic => LOW_TTL_1_43,
+        }
+    }
+
+    /// `worthRefreshExpiring($curTTL, $logicalTTL, $lowTTL)`: the chance that one lookup refreshes a value with
+    /// `cur_ttl` left of its logical TTL `logical_ttl` (0: indefinite), given the call's `low_ttl`.
+    pub fn expiring_chance(self, cur_ttl: SimDuration, logical_ttl: SimDuration, low_ttl: SimDuration) -> f64 {
+        if low_ttl == 0 {
+            return 0.0;
+        }
+        let effective = if logical_ttl > 0 { low_ttl.min(logical_ttl) } else { low_ttl };
+        let Some(time_old) = effective.checked_sub(cur_ttl).filter(|&t| t > 0 && t < effective) else {
+            return 0.0;
+        };
+        let ratio = time_old as f64 / effective as f64;
+        match self {
+            RefreshRule::Linear => ratio, // 1 − curTTL/effectiveLowTTL
+            RefreshRule::Quartic => (ratio * ratio) * (ratio * ratio),
+        }
+    }
+}
+
+/// The options one `getWithSetCallback` call passes, and the cache's refresh rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WanOptions {
     /// The logical TTL (`$ttl`), µs.
@@ -52,12 +116,14 @@ pub struct WanOptions {
     pub stale_ttl: SimDuration,
     /// Whether a `busyValue` is given (the caller then supplies it).
     pub busy_value: bool,
+    /// The cache's `worthRefreshExpiring` version.
+    pub rule: RefreshRule,
 }
 
 impl WanOptions {
     /// `$lowTTL = $opts['lowTTL'] ?? min(self::LOW_TTL, $ttl)`.
     fn low_ttl(&self) -> SimDuration {
-        LOW_TTL.min(self.ttl)
+        self.rule.low_ttl().min(self.ttl)
     }
 }
 
@@ -174,8 +240,8 @@ fn lottery_refresh_due<S>(
     opts: &WanOptions,
     rng: &mut Rng,
 ) -> bool {
-    let low = opts.low_ttl().min(v.ttl);
-    let expiring = low > 0 && cur_ttl < low && rng.chance(1.0 - cur_ttl as f64 / low as f64);
+    let chance = opts.rule.expiring_chance(cur_ttl, v.ttl, opts.low_ttl());
+    let expiring = chance > 0.0 && rng.chance(chance);
     expiring || popular_refresh_due(age, rng)
 }
 
@@ -192,9 +258,65 @@ mod tests {
     use super::*;
     use crate::rng::Stream;
 
-    /// The merged LoadMonitor's call: ttl STATE_PRESERVE_TTL = 60 s, lockTSE 30 s, no staleTTL, no busyValue.
-    const MERGED: WanOptions =
-        WanOptions { ttl: 60 * SECOND, lock_tse: Some(30 * SECOND), stale_ttl: 0, busy_value: false };
+    /// The merged LoadMonitor's call: ttl STATE_PRESERVE_TTL = 60 s, lockTSE 30 s, no staleTTL, no busyValue; on
+    /// MediaWiki 1.43's cache.
+    const MERGED: WanOptions = WanOptions {
+        ttl: 60 * SECOND,
+        lock_tse: Some(30 * SECOND),
+        stale_ttl: 0,
+        busy_value: false,
+        rule: RefreshRule::Quartic,
+    };
+    /// The same call on MediaWiki 1.39's cache.
+    const MERGED_1_39: WanOptions = WanOptions { rule: RefreshRule::Linear, ..MERGED };
+
+    /// The share of `n` lookups at `age` of a value stored at 0 that regenerate.
+    fn refresh_share(opts: &WanOptions, age: SimDuration, n: usize, seed: u64) -> f64 {
+        let mut wan: WanCache<u32> = WanCache::new(1);
+        let mut rng = Rng::new(seed, Stream::Balancing);
+        wan.store(0, 0, 7, opts);
+        let refreshes =
+            (0..n).filter(|_| matches!(wan.fetch(age, 0, opts, &mut rng), Fetch::Regenerate { .. })).count();
+        refreshes as f64 / n as f64
+    }
+
+    #[test]
+    fn the_1_43_rule_is_time_old_over_the_effective_low_ttl_to_the_fourth() {
+        // (curTTL, logicalTTL, lowTTL) in seconds → (timeOld/effectiveLowTTL)⁴, effectiveLowTTL = min(lowTTL,
+        // logicalTTL or ∞), timeOld = effectiveLowTTL − curTTL; 0 unless 0 < timeOld < effectiveLowTTL.
+        let cases: [(u64, u64, u64, f64); 9] = [
+            (15, 60, 60, (45.0f64 / 60.0).powi(4)),  // age 45 of the merged 60 s key: 0.3164
+            (50, 60, 60, (10.0f64 / 60.0).powi(4)),  // age 10 of it: 1/1296
+            (5, 10, 10, (5.0f64 / 10.0).powi(4)),    // a 10 s key (lowTTL = min(60, 10)) at age 5: 1/16
+            (30, 300, 60, (30.0f64 / 60.0).powi(4)), // a 300 s key 30 s before expiry
+            (100, 300, 60, 0.0),                     // … 100 s before: timeOld = −40
+            (45, 20, 60, 0.0),                       // curTTL above a 20 s logical TTL: timeOld < 0
+            (8, 20, 60, (12.0f64 / 20.0).powi(4)),   // effectiveLowTTL = the logical TTL, 20
+            (30, 0, 60, (30.0f64 / 60.0).powi(4)),   // logical TTL 0 ("indefinite"): effectiveLowTTL = lowTTL
+            (0, 60, 60, 0.0),                        // expired: timeOld = effectiveLowTTL, not below it
+        ];
+        for (cur, logical, low, expected) in cases {
+            let got = RefreshRule::Quartic.expiring_chance(cur * SECOND, logical * SECOND, low * SECOND);
+            assert!((got - expected).abs() < 1e-12, "curTTL {cur}, ttl {logical}, lowTTL {low}: {got} ≠ {expected}");
+        }
+        assert_eq!(RefreshRule::Quartic.expiring_chance(SECOND, 60 * SECOND, 0), 0.0, "lowTTL 0: never");
+        assert_eq!(RefreshRule::Quartic.low_ttl(), 60 * SECOND);
+    }
+
+    #[test]
+    fn the_1_39_rule_is_one_minus_cur_ttl_over_the_effective_low_ttl() {
+        let cases: [(u64, u64, u64, f64); 4] = [
+            (15, 60, 30, 1.0 - 15.0 / 30.0), // age 45 of a 60 s key: ½
+            (31, 60, 30, 0.0),               // age 29: curTTL above lowTTL
+            (5, 10, 10, 1.0 - 5.0 / 10.0),   // a 10 s key at age 5: ½ (the 1.43 rule: 1/16)
+            (0, 60, 30, 0.0),                // expired
+        ];
+        for (cur, logical, low, expected) in cases {
+            let got = RefreshRule::Linear.expiring_chance(cur * SECOND, logical * SECOND, low * SECOND);
+            assert!((got - expected).abs() < 1e-12, "curTTL {cur}, ttl {logical}, lowTTL {low}: {got} ≠ {expected}");
+        }
+        assert_eq!(RefreshRule::Linear.low_ttl(), 30 * SECOND);
+    }
 
     #[test]
     fn a_miss_regenerates_without_the_mutex_so_every_caller_regenerates() {
@@ -207,34 +329,44 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_value_is_a_hit_until_the_low_ttl_window() {
+    fn on_1_39_a_fresh_value_is_a_hit_until_the_low_ttl_window() {
         let mut wan: WanCache<u32> = WanCache::new(1);
         let mut rng = Rng::new(2, Stream::Balancing);
-        wan.store(0, 0, 7, &MERGED);
+        wan.store(0, 0, 7, &MERGED_1_39);
         // curTTL ≥ lowTTL (30 s) until age 30 s: never refreshed.
         for t in [1, 10, 29] {
-            assert!(matches!(wan.fetch(t * SECOND, 0, &MERGED, &mut rng), Fetch::Hit(v) if v.state == 7));
+            for _ in 0..1000 {
+                assert!(matches!(wan.fetch(t * SECOND, 0, &MERGED_1_39, &mut rng), Fetch::Hit(v) if v.state == 7));
+            }
         }
     }
 
     #[test]
-    fn preemptive_refresh_chance_is_one_minus_cur_ttl_over_low_ttl() {
-        // At age 45 s, curTTL = 15 s, lowTTL = 30 s: chance 1/2 per lookup. 20 000 lookups: σ = 0.0035.
-        let mut wan: WanCache<u32> = WanCache::new(1);
-        let seed = 3;
-        let mut rng = Rng::new(seed, Stream::Balancing);
-        wan.store(0, 0, 7, &MERGED);
-        let n = 20_000;
-        let refreshes = (0..n)
-            .filter(|_| matches!(wan.fetch(45 * SECOND, 0, &MERGED, &mut rng), Fetch::Regenerate { mutex: false, .. }))
-            .count();
-        let share = refreshes as f64 / n as f64;
-        assert!((share - 0.5).abs() < 0.02, "share {share}; seed={seed}");
+    fn lookups_refresh_with_the_rules_chance() {
+        // Age 45 s of the merged 60 s key: 1.43: (45/60)⁴ = 0.3164; 1.39: 1 − 15/30 = ½. 20 000 lookups each:
+        // σ ≤ √(¼/20 000) = 0.0035, tolerance 0.02 (over 5σ).
+        let quartic = refresh_share(&MERGED, 45 * SECOND, 20_000, 3);
+        assert!((quartic - (45.0f64 / 60.0).powi(4)).abs() < 0.02, "share {quartic}; seed=3");
+        let linear = refresh_share(&MERGED_1_39, 45 * SECOND, 20_000, 3);
+        assert!((linear - (1.0 - 15.0 / 30.0)).abs() < 0.02, "share {linear}; seed=3");
+        // Age 10 s: 1.43 refreshes with chance (10/60)⁴ = 1/1296, 1.39 never. 200 000 lookups: mean 154.3,
+        // σ = 12.4; tolerance 5σ.
+        let n = 200_000;
+        let early = refresh_share(&MERGED, 10 * SECOND, n, 4) * n as f64;
+        let mean = n as f64 * (10.0f64 / 60.0).powi(4);
+        assert!((early - mean).abs() < 5.0 * mean.sqrt(), "{early} refreshes, expected {mean:.1}; seed=4");
+        assert_eq!(refresh_share(&MERGED_1_39, 10 * SECOND, 10_000, 4), 0.0);
     }
 
     #[test]
     fn an_expired_value_within_lock_tse_goes_to_one_caller_and_the_rest_get_it_stale() {
-        let opts = WanOptions { ttl: SECOND, lock_tse: Some(60 * SECOND), stale_ttl: 60 * SECOND, busy_value: true };
+        let opts = WanOptions {
+            ttl: SECOND,
+            lock_tse: Some(60 * SECOND),
+            stale_ttl: 60 * SECOND,
+            busy_value: true,
+            rule: RefreshRule::Quartic,
+        };
         let mut wan: WanCache<u32> = WanCache::new(1);
         let mut rng = Rng::new(4, Stream::Balancing);
         wan.store(0, 0, 7, &opts);
@@ -253,7 +385,13 @@ mod tests {
 
     #[test]
     fn without_a_value_the_busy_value_is_served_while_one_caller_regenerates() {
-        let opts = WanOptions { ttl: SECOND, lock_tse: Some(60 * SECOND), stale_ttl: 0, busy_value: true };
+        let opts = WanOptions {
+            ttl: SECOND,
+            lock_tse: Some(60 * SECOND),
+            stale_ttl: 0,
+            busy_value: true,
+            rule: RefreshRule::Quartic,
+        };
         let mut wan: WanCache<u32> = WanCache::new(1);
         let mut rng = Rng::new(5, Stream::Balancing);
         assert!(matches!(wan.fetch(0, 0, &opts, &mut rng), Fetch::Regenerate { mutex: true, .. }));
@@ -267,8 +405,15 @@ mod tests {
         wan.store(0, 0, 7, &MERGED);
         assert!(wan.peek(60 * SECOND - 1, 0).is_some());
         assert!(wan.peek(60 * SECOND, 0).is_none());
-        // A 1 s TTL value 40 ms old is expired by the lottery's standards only after 50 ms at the least.
-        let short = WanOptions { ttl: 20 * MILLISECOND, lock_tse: None, stale_ttl: SECOND, busy_value: false };
+        // A 20 ms TTL value 40 ms old is expired, but a value younger than 50 ms is always reused; at 101 ms
+        // (past the 100 ms upper bound) it is regenerated.
+        let short = WanOptions {
+            ttl: 20 * MILLISECOND,
+            lock_tse: None,
+            stale_ttl: SECOND,
+            busy_value: false,
+            rule: RefreshRule::Quartic,
+        };
         wan.store(0, 0, 9, &short);
         assert!(matches!(wan.fetch(40 * MILLISECOND, 0, &short, &mut rng), Fetch::Hit(v) if v.state == 9));
         assert!(matches!(wan.fetch(101 * MILLISECOND, 0, &short, &mut rng), Fetch::Regenerate { .. }));

@@ -58,6 +58,12 @@ impl Phase {
         self.mean_ms(self.work_sum)
     }
 
+    /// Mean time per page in the database and the cache (round trips and timeouts), ms: the part of a page's
+    /// work a cache fault can change (its own work is an independent draw of mean `base_ms`).
+    pub fn cache_db_ms(&self) -> f64 {
+        self.mean_ms(self.split[1] + self.split[2] + self.split[3])
+    }
+
     /// Mean end-to-end latency, ms.
     pub fn latency_ms(&self) -> f64 {
         self.mean_ms(self.latency_sum)
@@ -84,6 +90,7 @@ impl Phase {
             "db_ms": self.mean_ms(self.split[1]),
             "cache_ms": self.mean_ms(self.split[2]),
             "timeouts_ms": self.mean_ms(self.split[3]),
+            "cache_db_ms": self.cache_db_ms(),
             "connect_timeouts_per_page": self.connect_timeouts_per_page(),
             "io_timeouts": self.io_timeouts,
             "skips": self.skips,

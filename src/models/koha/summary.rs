@@ -4,12 +4,25 @@ use serde_json::{json, Map, Value};
 
 use crate::time::{as_millis_f64, as_secs_f64, SimTime};
 
-use super::config::{MAX_PHASES, NODES, NODE_NAMES, SETS_PER_MISS};
+use super::commands::{verb, TABLE};
+use super::config::{DB_QUERY, MAX_PHASES, NODES, NODE_NAMES, RTT, SETS_PER_MISS};
 use super::stats::{Phase, SERVER_NAMES};
 use super::Koha;
 
 fn opt(v: Option<f64>) -> Value {
     v.map_or(Value::Null, Value::from)
+}
+
+/// What the incident adds to a page's cache and database time, ms, for `count` of its keys on the failed node:
+/// a silent host costs a connect timeout for the get and for each set; a host that refuses costs a database query
+/// per key and a round trip for each set (the refused get costs the round trip a hit did).
+fn expected_extra_ms(fault_verb: &str, count: f64, ct_ms: f64) -> f64 {
+    let sets = SETS_PER_MISS as f64;
+    if fault_verb == TABLE[verb::POWER_OFF].verb {
+        count * (1.0 + sets) * ct_ms
+    } else {
+        count * (as_millis_f64(DB_QUERY) + sets * as_millis_f64(RTT))
+    }
 }
 
 /// The headline: before and after the default incident (the first fault of the run).
@@ -40,7 +53,8 @@ fn headline(k: &Koha) -> Value {
         "page_work_ms_before": before.work_ms(),
         "page_work_ms_after": after.work_ms(),
         "extra_work_ms_per_page": after.work_ms() - before.work_ms(),
-        "expected_extra_ms": count as f64 * (1 + SETS_PER_MISS) as f64 * ct_ms,
+        "extra_cache_db_ms_per_page": after.cache_db_ms() - before.cache_db_ms(),
+        "expected_extra_ms": expected_extra_ms(after.verb, count as f64, ct_ms),
         "page_latency_ms_before": before.latency_ms(),
         "page_latency_ms_after": after.latency_ms(),
         "connect_timeouts_per_page": after.connect_timeouts_per_page(),

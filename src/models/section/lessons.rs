@@ -313,7 +313,7 @@ pub const MMC: &[LessonStep] = &[
 pub const SLOW_NOTES: &[(&str, &str)] = &[
     ("static", "Static weights never look at the servers: db1119 keeps its 10.7% of requests however slow it gets, so its connections and the busy workers climb until the pool runs out."),
     ("mw-legacy", "MediaWiki's old balancer scales weights down by each host's own connection counts; a slow server's count rises, so it gets less, but each host sees only its own few connections."),
-    ("mw-loadmonitor", "LoadMonitor probes every server's connection count and shares it across hosts through memcached; each host refreshes its copy at a random age of a few seconds. db1119's count jumps, so it is depooled, then let back in when its count falls: it swings."),
+    ("mw-loadmonitor", "LoadMonitor probes every server's connection count and shares it across hosts through memcached; every request reads the shared copy while it is under 10 s old, and a lottery on each read refreshes it at about 5.6 s. db1119's count jumps, so it is depooled, then let back in when its count falls: it swings, two refreshes a swing, about 11 s (the incident report: about 12 s)."),
     ("conn-p", "A proportional controller: each server's weight moves against its excess connections, so db1119 settles at a lower share instead of swinging."),
     ("pid", "Adds integral and derivative terms to conn-p: it settles db1119's connections near the target and damps the swings; see the PID chart below."),
     ("p2c", "Power of two choices: each pick compares two random replicas and takes the one with fewer connections in flight, so db1119, always the busier, is rarely chosen."),
@@ -325,7 +325,7 @@ pub const SLOW_NOTES: &[(&str, &str)] = &[
 /// How each controller reacts when one replica's connects hang.
 pub const TIMEOUT_NOTES: &[(&str, &str)] = &[
     ("static", "Static weights keep sending db1119 its share: 2,400 connects wait 3 s at a time."),
-    ("mw-loadmonitor", "LoadMonitor's 1 s gauge connections to db1119 time out, it marks the server down, and the pile-up drains; afterwards only occasional probes reach it."),
+    ("mw-loadmonitor", "LoadMonitor's 1 s gauge connections to db1119 time out, it marks the server down, and the pile-up drains; the peak depends on where the fault falls in the 5.6 s refresh cycle. Afterwards about one probe every three seconds reaches it (the incident report: about one a second)."),
     ("conn-p", "Hanging connects count as connections, so db1119's weight falls as they pile up."),
     ("pid", "Like conn-p with integral action: the hanging connects drive db1119's weight down and keep it down."),
     ("p2c", "A hanging connect stays in flight for 3 s, so db1119 looks busy and loses most comparisons."),
