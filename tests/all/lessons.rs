@@ -41,3 +41,31 @@ fn every_lesson_step_prints_readable_numbers() {
         }
     }
 }
+
+#[test]
+fn every_lesson_button_does_something_valid() {
+    use loadlab::controller::controller_info;
+    use loadlab::engine::scenario::Act;
+    for def in registry::all() {
+        if let Some(c) = def.lesson_controller {
+            assert!(def.takes_controller && controller_info(c).is_some(), "{}: lesson controller {c}", def.name);
+        }
+        for step in def.lesson {
+            for a in step.actions {
+                let at = format!("{} '{}': {}", def.name, step.title, a.label);
+                let base = def.lesson_controller.unwrap_or("static");
+                let (controller, sets) = match a.act {
+                    Act::Controller(c) | Act::CompareWith(c) => (c, Vec::new()),
+                    Act::Set(k, v) => (base, vec![(k.to_string(), v.to_string())]),
+                    Act::Command(_) => (base, Vec::new()),
+                };
+                let controller = if def.takes_controller { controller } else { "" };
+                let spec = RunSpec { controller: controller.into(), sets, seed: 1, ..RunSpec::default() };
+                let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{at}: {e}"));
+                if let Act::Command(text) = a.act {
+                    run.apply_text(text).unwrap_or_else(|e| panic!("{at}: {e}"));
+                }
+            }
+        }
+    }
+}

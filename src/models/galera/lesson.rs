@@ -2,6 +2,7 @@
 //! Each lesson step's `numbers` prints this run's figures beside the seed's.
 
 use crate::engine::picture::human;
+use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use super::keys::{CRASH, HCI, PERCONA};
@@ -129,21 +130,21 @@ const PERCONA_LESSON: &[LessonStep] = &[
     LessonStep { title: "Unlocked, still desynced", at_s: 3700.0, text: "UNLOCK TABLES at 2760 s: node3 applies again, but between its stalls it averages less than the write rate, so with desync still on the queue keeps growing. A node near the red line may never catch up on its own.", chart: "queue", numbers: p_desync, actions: &[] },
     LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 becomes JOINED with fc_offset = its queue, and sends STOP whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc, actions: &[] },
     LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the ETA to SYNCED; the replicator shows Donor/Desynced until the JOIN action itself is dequeued, then Joined.", chart: "throughput", numbers: p_catch, actions: &[] },
-    LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; fc_limit=1000 makes pauses fewer and longer; fc_master_slave=yes sets upper to 16; sync_donor=yes throttles the cluster during the backup instead of after it.", chart: "queue", numbers: p_fc, actions: &[] },
+    LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; fc_limit=1000 makes pauses fewer and longer; fc_master_slave=yes sets upper to 16; sync_donor=yes throttles the cluster during the backup instead of after it.", chart: "queue", numbers: p_fc, actions: &[LessonAction { label: "Fewer writes (4,000/s)", act: Act::Set("write_rate", "4000") }, LessonAction { label: "Four apply threads", act: Act::Set("apply_threads", "4") }, LessonAction { label: "Flow-control limit 1,000", act: Act::Set("fc_limit", "1000") }, LessonAction { label: "Throttle during the backup", act: Act::Set("sync_donor", "yes") }] },
 ];
 
 const HCI_LESSON: &[LessonStep] = &[
     LessonStep { title: "One transaction, 27 writes", at_s: 60.0, text: "Each of the 3 nodes writes InnoDB log, GCache and binlog (9 writes), and the storage layer copies each to 2 other hypervisors (18 network writes).", chart: "storage_load", numbers: p_writes, actions: &[] },
     LessonStep { title: "Baseline", at_s: 290.0, text: "At 200 tps each Galera host sends 6 copies per transaction: under 2% of a 10 Gbit/s NIC, and writes take a fraction of a millisecond.", chart: "storage_latency", numbers: p_latency, actions: &[] },
     LessonStep { title: "The stock push", at_s: 400.0, text: "At 300 s a million single-row updates arrive at 15k/s. Each Galera host's egress needs 1.2× its capacity: the backlog grows by 0.2 s every second, past the 80 ms line within half a second.", chart: "storage_latency", numbers: p_latency, actions: &[] },
-    LessonStep { title: "Commits follow storage", at_s: 400.0, text: "With trx_commit=2 and sync_binlog=0 a commit waits only for certification; with trx_commit=1 and sync_binlog=1 it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", numbers: p_commit, actions: &[] },
-    LessonStep { title: "The fixes", at_s: 2_400.0, text: "storage_replicas=0 removes the 18 network writes (Galera already keeps three copies, and wipes a crashed node by SST anyway); nic_bonded=yes doubles the bandwidth, which the seed found still not enough.", chart: "storage_load", numbers: p_writes, actions: &[] },
+    LessonStep { title: "Commits follow storage", at_s: 400.0, text: "With trx_commit=2 and sync_binlog=0 a commit waits only for certification; with trx_commit=1 and sync_binlog=1 it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", numbers: p_commit, actions: &[LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }, LessonAction { label: "Sync the binlog too", act: Act::Set("sync_binlog", "1") }] },
+    LessonStep { title: "The fixes", at_s: 2_400.0, text: "storage_replicas=0 removes the 18 network writes (Galera already keeps three copies, and wipes a crashed node by SST anyway); nic_bonded=yes doubles the bandwidth, which the seed found still not enough.", chart: "storage_load", numbers: p_writes, actions: &[LessonAction { label: "No storage copies", act: Act::Set("storage_replicas", "0") }, LessonAction { label: "Bonded network cards", act: Act::Set("nic_bonded", "yes") }] },
 ];
 
 const CRASH_LESSON: &[LessonStep] = &[
     LessonStep { title: "The flush clock", at_s: 25.0, text: "With trx_commit=2 each node writes commits to the OS and flushes its log once a second, each at its own phase: the unflushed commits saw-tooth from 0 to 200.", chart: "flush", numbers: p_none, actions: &[] },
     LessonStep { title: "Power loss", at_s: 31.0, text: "At 30 s every node loses power. Each loses what it had not flushed; grastate.dat says seqno −1 on all of them, so --wsrep-recover reads each node's position.", chart: "lost", numbers: p_lost, actions: &[] },
-    LessonStep { title: "Which node to bootstrap", at_s: 60.0, text: "Bootstrap the highest position: the cluster then loses only the minimum of the nodes' losses. The others rejoin by IST. Bootstrap a lower node and the nodes ahead of it hold commits the cluster lacks: they need SST.", chart: "lost", numbers: p_boot, actions: &[] },
+    LessonStep { title: "Which node to bootstrap", at_s: 60.0, text: "Bootstrap the highest position: the cluster then loses only the minimum of the nodes' losses. The others rejoin by IST. Bootstrap a lower node and the nodes ahead of it hold commits the cluster lacks: they need SST.", chart: "lost", numbers: p_boot, actions: &[LessonAction { label: "Bootstrap a random node", act: Act::Set("bootstrap", "random") }, LessonAction { label: "Bootstrap node1", act: Act::Set("bootstrap", "node1") }, LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }] },
 ];
 
 /// The lessons, in [`super::SCENARIOS`] order.

@@ -3,6 +3,7 @@
 //!
 //! Facts: seed 000 (Koha bug 27078, comments 0–14), SEED-MODELS.md §000, REFERENCE.md §3–4.
 
+use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep, Story};
@@ -174,7 +175,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Turn on the client's failure timer (max_failures), shorten connect_timeout_ms, drop the dead server from the list (the drop-server command, with a graceful Plack restart), or keep each node's cache local (memcached_servers=local, at the price of local invalidation). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
         chart: "workers",
         numbers: fixes,
-        actions: &[],
+        actions: &[LessonAction { label: "Skip a server after 3 failures", act: Act::Set("max_failures", "3") }, LessonAction { label: "Connect timeout 20 ms", act: Act::Set("connect_timeout_ms", "20") }, LessonAction { label: "Each node uses its own memcached", act: Act::Set("memcached_servers", "local") }],
     },
 ];
 

@@ -4,6 +4,7 @@
 //! The lesson's times assume the default profile: the quiet period ends at 7000 s, the first request on the
 //! long-idle worker 3 lands within a minute, and its stall ends 924.6 s later.
 
+use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep, Story};
@@ -132,7 +133,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "Under global_lock (the seed's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing.",
         chart: "queue",
         numbers: blocked_numbers,
-        actions: &[],
+        actions: &[LessonAction { label: "Kill the stuck worker w3", act: Act::Command("kill-worker:w3") }],
     },
     LessonStep {
         title: "924.6 s later, instant recovery",
@@ -148,7 +149,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "The seed's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
         chart: "lanes",
         numbers: fix_numbers,
-        actions: &[],
+        actions: &[LessonAction { label: "Keepalive every 600 s", act: Act::Set("keepalive_idle_s", "600") }, LessonAction { label: "Router answers with a reset", act: Act::Set("router_on_expiry", "rst") }, LessonAction { label: "Give up after 30 s", act: Act::Set("tcp_user_timeout_ms", "30000") }, LessonAction { label: "Newest idle worker first", act: Act::Set("dispatch", "lifo") }],
     },
 ];
 

@@ -5,6 +5,7 @@
 //! reimagined", and T327852 as quoted there); the numbers beside them are this run's, read from its summary
 //! (`headline`) and from `now`, the newest step row by column name, which the page adds to the summary.
 
+use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep};
@@ -119,7 +120,7 @@ pub const LESSON: &[LessonStep] = &[
         text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
         chart: "conns",
         numbers: drained,
-        actions: &[],
+        actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }],
     },
 ];
 

@@ -6,6 +6,7 @@
 //! runs) and REFERENCE.md §1 and §4. The numbers functions read the run's summary (`requests`, `rejected`,
 //! `failed`, latencies) and `now`, the newest step row by column name, which the page adds to it.
 
+use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::LessonStep;
@@ -138,7 +139,7 @@ pub const SLOW: &[LessonStep] = &[
         text: "Pick mw-loadmonitor (or pid, conn-p, p2c) as controller A, or as B to compare side by side on the same seed: the lesson replays from t = 0. A controller that sees db1119's connections pile up moves its traffic to the other replicas, the workers come back and the rejections stop. Then play freely: try workers, slow_factor or recover_at below.",
         chart: "errors",
         numbers: totals,
-        actions: &[],
+        actions: &[LessonAction { label: "Run mw-loadmonitor", act: Act::Controller("mw-loadmonitor") }, LessonAction { label: "Compare static with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }, LessonAction { label: "Compare with p2c", act: Act::CompareWith("p2c") }],
     },
 ];
 
@@ -194,7 +195,7 @@ pub const CONNECT_TIMEOUT: &[LessonStep] = &[
         text: "After the timeout the request re-picks and usually succeeds elsewhere, so failed connects are many and failed requests few, but the latency tail grows by 3 s. Pick mw-loadmonitor: its 1 s gauge probes fail, it marks db1119 down and the pile-up drains. Then play freely.",
         chart: "latency",
         numbers: timeout_latency,
-        actions: &[],
+        actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with Envoy's least request", act: Act::CompareWith("envoy-least-request") }],
     },
 ];
 
@@ -218,7 +219,7 @@ pub const PLAIN: &[LessonStep] = &[
         text: "Each replica holds its share of the rate × its latency. The 325-load db1163 is slower (0.126 s), so it holds the most. A good controller leaves this alone: try one, then raise rate_scale or press surge.",
         chart: "conns",
         numbers: plain,
-        actions: &[],
+        actions: &[LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }, LessonAction { label: "Double the traffic now", act: Act::Command("surge:2") }],
     },
 ];
 
@@ -247,7 +248,7 @@ pub const REFUSE: &[LessonStep] = &[
         text: "db1119 now holds almost no connections. A balancer that prefers the least-loaded server sees it as the best one and sends it more: pick least-conn and watch the share chart. conn-p counts recent failures as connections and stays away.",
         chart: "share",
         numbers: refused,
-        actions: &[],
+        actions: &[LessonAction { label: "Run least-conn", act: Act::Controller("least-conn") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }, LessonAction { label: "Compare with Envoy's least request", act: Act::CompareWith("envoy-least-request") }],
     },
 ];
 
@@ -276,7 +277,7 @@ pub const QUIET: &[LessonStep] = &[
         text: "The share chart sums at least 2000 connects before it shows a share, so here its window spans minutes. A controller that reacts to one open connection swings wildly at this rate; compare conn-p with pid.",
         chart: "share",
         numbers: quiet,
-        actions: &[],
+        actions: &[LessonAction { label: "Run conn-p", act: Act::Controller("conn-p") }, LessonAction { label: "Compare with pid", act: Act::CompareWith("pid") }],
     },
 ];
 
@@ -305,7 +306,7 @@ pub const MMC: &[LessonStep] = &[
         text: "Raise utilization (ρ) towards 1 in the settings below and latency grows as 1/(1 − ρ). Then switch to p2c or least-conn: choosing the less busy of two servers cuts the wait sharply.",
         chart: "latency",
         numbers: mmc,
-        actions: &[],
+        actions: &[LessonAction { label: "Load the servers to 95%", act: Act::Set("utilization", "0.95") }, LessonAction { label: "Compare with p2c", act: Act::CompareWith("p2c") }, LessonAction { label: "Compare with least-conn", act: Act::CompareWith("least-conn") }],
     },
 ];
 
