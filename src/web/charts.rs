@@ -242,17 +242,37 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
         let l = &engine.lanes[r];
         let faulty = faulty(l, &engine.names);
         let mut global = 0;
-        for (col, label) in spec.series(&l.columns) {
+        let list = spec.series(&l.columns);
+        // A chart of targets' columns (db1119.active_conns) colours each target as everywhere else; a chart of
+        // other parts (hyp1.nic_load) gives each series its own colour; a label seen twice (a node's p50 and
+        // p95) takes the next line pattern, and the legend names what each pattern is.
+        let any_target = list.iter().any(|(_, label)| engine.names.contains(label));
+        let mut seen: Vec<String> = Vec::new();
+        let mut pattern_keys: Vec<(Pattern, String)> = Vec::new();
+        for (col, label) in list {
             let points = l.history.points().map(|p| (p.time_s(), p.get(col) * k)).collect();
-            let (colour, mut pattern, width) = if lane.is_some() {
+            let suffix = l.columns[col].name.strip_prefix(label.as_str()).unwrap_or("").trim_start_matches('.');
+            let repeat = seen.iter().filter(|s| **s == label).count();
+            seen.push(label.clone());
+            let is_target = engine.names.contains(&label);
+            let (colour, mut pattern, width) = if lane.is_none() {
+                (palette::OTHERS[global % palette::OTHERS.len()], Pattern::Solid, 2.0)
+            } else if is_target || any_target {
                 style_of(&label, &engine.names, &faulty, global)
             } else {
-                (palette::OTHERS[global % palette::OTHERS.len()], Pattern::Solid, 2.0)
+                let (c, p) = palette::style(global);
+                (c, p, 2.0)
             };
+            if is_target && !suffix.is_empty() && spec.columns.len() > 1 {
+                pattern = [Pattern::Solid, Pattern::Dashed, Pattern::Dotted][repeat.min(2)];
+                if !pattern_keys.iter().any(|(p, _)| *p == pattern) {
+                    pattern_keys.push((pattern, suffix.replace('_', " ")));
+                }
+            }
             if lane.is_none() && r == 1 {
                 pattern = Pattern::Dashed;
             }
-            if !engine.names.contains(&label) {
+            if !is_target {
                 let ab = if engine.lanes.len() > 1 && lane.is_none() {
                     if r == 0 {
                         " A"
@@ -262,10 +282,20 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
                 } else {
                     ""
                 };
-                keys.push(Key { label: format!("{}{ab}", label.replace('_', " ")), colour, pattern });
+                let name = if !suffix.is_empty() && spec.columns.len() > 1 {
+                    format!("{label} {}", suffix.replace('_', " "))
+                } else {
+                    label.replace('_', " ")
+                };
+                keys.push(Key { label: format!("{name}{ab}"), colour, pattern });
                 global += 1;
             }
             series.push(Series { colour, pattern, width_css: width, points });
+        }
+        if r == 0 && pattern_keys.len() > 1 {
+            for (pattern, what) in pattern_keys {
+                keys.push(Key { label: what, colour: Rgb(0x55, 0x5b, 0x61), pattern });
+            }
         }
     }
     (series, keys)
@@ -474,7 +504,7 @@ pub fn fmt(v: f64) -> String {
     }
 }
 
-/// A sentence of current values: the panel's text alternative.
+/// The text alternative of a panel: what it shows now.
 pub fn describe(panel: &Panel, engine: &Engine) -> String {
     let Some(first) = engine.lanes.first() else { return "No run.".into() };
     let t = format!("At t = {:.1} s: ", engine.now_s());

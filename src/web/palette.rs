@@ -70,19 +70,28 @@ pub fn style(index: usize) -> (Rgb, Pattern) {
     (colour, pattern)
 }
 
-/// The colour reserved for the server a scenario breaks (vermillion): no other server gets it, so "db1119" is
-/// the same distinct line in every chart and in the legend.
-pub const FAULTY: Rgb = COLOURS[1];
+/// The colours reserved for the servers a scenario breaks, in order (vermillion, then reddish purple): no other
+/// server gets them, so "db1119" is the same distinct line in every chart and in the legend, and a second broken
+/// server (large-write's db1163) is told apart from the first.
+pub const FAULTY_COLOURS: [Rgb; 2] = [COLOURS[1], COLOURS[3]];
 
-/// Colours for every other server: the palette without [`FAULTY`].
-pub const OTHERS: [Rgb; 6] = [COLOURS[0], COLOURS[2], COLOURS[3], COLOURS[4], COLOURS[5], COLOURS[6]];
+/// The first faulty server's colour.
+pub const FAULTY: Rgb = FAULTY_COLOURS[0];
 
-/// The style of target `index` (colour, pattern, width in CSS px): the faulty ones solid vermillion and
-/// thicker, the rest through [`OTHERS`] with a pattern per group of six, numbered without the faulty ones so a
-/// section's colours do not shift when its faulty server changes.
+/// Colours for every other server: the palette without the faulty ones.
+pub const OTHERS: [Rgb; 5] = [COLOURS[0], COLOURS[2], COLOURS[4], COLOURS[5], COLOURS[6]];
+
+/// The fill of run A's and run B's bars where both are drawn side by side (blue and bluish green, the hint says
+/// so).
+pub const RUNS: [Rgb; 2] = [COLOURS[0], COLOURS[2]];
+
+/// The style of target `index` (colour, pattern, width in CSS px): the faulty ones solid and thicker in their
+/// reserved colours (a third faulty one dashed), the rest through [`OTHERS`] with a pattern per group of five,
+/// numbered without the faulty ones so a section's colours do not shift when its faulty server changes.
 pub fn target_style(index: usize, faulty: &[usize]) -> (Rgb, Pattern, f64) {
-    if faulty.contains(&index) {
-        return (FAULTY, Pattern::Solid, 3.0);
+    if let Some(k) = faulty.iter().position(|f| *f == index) {
+        let pattern = if k < FAULTY_COLOURS.len() { Pattern::Solid } else { Pattern::Dashed };
+        return (FAULTY_COLOURS[k % FAULTY_COLOURS.len()], pattern, 3.0);
     }
     let rank = index - faulty.iter().filter(|&&f| f < index).count();
     let pattern = match (rank / OTHERS.len()) % 3 {
@@ -105,6 +114,12 @@ mod tests {
             assert_ne!(target_style(i, &faulty).0, FAULTY, "server {i}");
         }
         assert_eq!(target_style(4, &faulty), (FAULTY, Pattern::Solid, 3.0));
+        // Two faulty servers get two different reserved colours.
+        let two = [4, 9];
+        assert_ne!(target_style(4, &two).0, target_style(9, &two).0);
+        for i in (0..40).filter(|i| !two.contains(i)) {
+            assert!(!FAULTY_COLOURS.contains(&target_style(i, &two).0), "server {i}");
+        }
         // Twelve servers, one faulty: the other eleven differ in colour or pattern.
         let styles: Vec<_> = (0..12).filter(|i| *i != 4).map(|i| target_style(i, &faulty)).collect();
         for (a, x) in styles.iter().enumerate() {

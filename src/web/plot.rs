@@ -188,6 +188,18 @@ fn y_range(c: &LineChart, values: &[f64]) -> (f64, f64) {
     (y_lo, y_hi)
 }
 
+/// A tick label that fits beside the axis title: 2,400 as "2400", 16 million as "16M", 25,000 as "25k".
+fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{}M", crate::engine::picture::human(v / 1e6, 1))
+    } else if a >= 1e4 {
+        format!("{}k", crate::engine::picture::human(v / 1e3, 0))
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 /// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
 pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result<(), String> {
     let root = area(canvas)?;
@@ -200,7 +212,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let width_px = canvas.width() as f64;
     let plot_left = px(dpr, 62.0) as f64;
     let estimate =
-        |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 8.0) as f64);
+        |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 20.0) as f64);
     let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= c.x.0 && m.time_s <= c.x.1).collect();
     let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
     let placed = place_labels(&shown.iter().map(|m| estimate(m.time_s)).collect::<Vec<_>>(), &labels, 5.6 * dpr);
@@ -211,6 +223,8 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
 
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
+        // Room for half of the last time label, which plotters centres on the right edge.
+        .margin_right(px(dpr, 20.0))
         .margin_top(px(dpr, 14.0 + 13.0 * rows as f64))
         .x_label_area_size(px(dpr, 34.0))
         .y_label_area_size(px(dpr, if narrow { 44.0 } else { 54.0 }))
@@ -230,7 +244,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
             } else if small {
                 format!("{v:.2}")
             } else {
-                format!("{v:.0}")
+                compact(*v)
             }
         })
         .label_style(font(dpr, 11.0))
@@ -363,7 +377,7 @@ pub fn draw_shares(
         for (r, shares) in runs.iter().enumerate() {
             let v = shares.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
             let xr = x0 + width * (r + 1) as f64;
-            let fill = rgb(palette::COLOURS[r % palette::COLOURS.len()]).filled();
+            let fill = rgb(palette::RUNS[r % palette::RUNS.len()]).filled();
             chart
                 .draw_series(std::iter::once(Rectangle::new([(xr, 0.0), (xr + width * 0.92, v)], fill)))
                 .map_err(|e| e.to_string())?;

@@ -42,6 +42,7 @@ use crate::engine::picture::PictureSpec;
 use crate::engine::run::{Decision, ReadOuts, Run, Shell};
 use crate::engine::scenario::{RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column, Scale};
+use crate::models::section::command::{Command, Fault};
 use crate::models::section::metrics::{ServerStep, StepRow};
 use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimDuration, SimTime};
@@ -184,62 +185,68 @@ pub fn unflatten(servers: usize, row: &[f64]) -> StepRow {
 }
 
 /// The section's charts.
-pub const CHARTS: &[ChartSpec] = &[
-    ChartSpec {
-        id: "conns",
-        title: "Active connections per server",
-        hint: "Little's law: each server holds its share × rate × latency.",
-        columns: &[".active_conns"],
-        unit: "conns",
-        scale: Scale::Linear,
-        reference: None,
-    },
-    ChartSpec {
-        id: "latency",
-        title: "Request latency",
-        hint: "p50 and p99 of requests completed in each step.",
-        columns: &["latency_p50_ms", "latency_p99_ms"],
-        unit: "ms",
-        scale: Scale::Log,
-        reference: None,
-    },
-    ChartSpec {
-        id: "errors",
-        title: "Failed connects, rejected and overloaded requests",
-        hint: "Failed connects are attempts; rejected and overloaded are whole requests.",
-        columns: &[".failed_conns", "rejected", "overloaded"],
-        unit: "per step",
-        scale: Scale::Linear,
-        reference: None,
-    },
-    ChartSpec {
-        id: "lag",
-        title: "Replication lag",
-        hint: "Measured (pt-heartbeat) is true lag plus the heartbeat's age, 0 to 1 s; mw-legacy depools a replica above 6 s.",
-        columns: &[".measured_lag_s"],
-        unit: "s",
-        scale: Scale::Linear,
-        reference: Some(("max lag", 6.0)),
-    },
-    ChartSpec {
-        id: "true_lag",
-        title: "True replication lag",
-        hint: "Now minus the commit time of the oldest event a replica has not applied: 75 ms when it keeps up.",
-        columns: &[".true_lag_s"],
-        unit: "s",
-        scale: Scale::Linear,
-        reference: Some(("max lag", 6.0)),
-    },
-    ChartSpec {
-        id: "workers",
-        title: "Busy app workers",
-        hint: "Every request holds a worker until its query ends.",
-        columns: &["active_workers"],
-        unit: "workers",
-        scale: Scale::Linear,
-        reference: None,
-    },
-];
+const CHART_CONNS: ChartSpec = ChartSpec {
+    id: "conns",
+    title: "Active connections per server",
+    hint: "Little's law: each server holds its share × rate × latency.",
+    columns: &[".active_conns"],
+    unit: "conns",
+    scale: Scale::Linear,
+    reference: None,
+};
+const CHART_LATENCY: ChartSpec = ChartSpec {
+    id: "latency",
+    title: "Request latency",
+    hint: "p50 and p99 of requests completed in each step.",
+    columns: &["latency_p50_ms", "latency_p99_ms"],
+    unit: "ms",
+    scale: Scale::Log,
+    reference: None,
+};
+const CHART_ERRORS: ChartSpec = ChartSpec {
+    id: "errors",
+    title: "Failed connects, rejected and overloaded requests",
+    hint: "Failed connects are attempts; rejected and overloaded are whole requests.",
+    columns: &[".failed_conns", "rejected", "overloaded"],
+    unit: "per step",
+    scale: Scale::Linear,
+    reference: None,
+};
+const CHART_LAG: ChartSpec = ChartSpec {
+    id: "lag",
+    title: "Replication lag",
+    hint:
+        "Measured (pt-heartbeat) is true lag plus the heartbeat's age, 0 to 1 s; mw-legacy depools a replica above 6 s.",
+    columns: &[".measured_lag_s"],
+    unit: "s",
+    scale: Scale::Linear,
+    reference: Some(("max lag", 6.0)),
+};
+const CHART_TRUE_LAG: ChartSpec = ChartSpec {
+    id: "true_lag",
+    title: "True replication lag",
+    hint: "Now minus the commit time of the oldest event a replica has not applied: 75 ms when it keeps up.",
+    columns: &[".true_lag_s"],
+    unit: "s",
+    scale: Scale::Linear,
+    reference: Some(("max lag", 6.0)),
+};
+const CHART_WORKERS: ChartSpec = ChartSpec {
+    id: "workers",
+    title: "Busy app workers",
+    hint: "Every request holds a worker until its query ends.",
+    columns: &["active_workers"],
+    unit: "workers",
+    scale: Scale::Linear,
+    reference: None,
+};
+
+/// The section's charts.
+pub const CHARTS: &[ChartSpec] = &[CHART_CONNS, CHART_LATENCY, CHART_ERRORS, CHART_LAG, CHART_TRUE_LAG, CHART_WORKERS];
+
+/// The charts of a run where replication lag tells nothing (no large write scheduled, a controller that does
+/// not read lag): every replica sits at its 75 ms, so the lag charts are left out.
+const CHARTS_WITHOUT_LAG: &[ChartSpec] = &[CHART_CONNS, CHART_LATENCY, CHART_ERRORS, CHART_WORKERS];
 
 /// A scenario's headline: figures of the run set beside what its incident reported, under `summary.headline`.
 pub(crate) type Headline = fn(&Section, &[String]) -> Map<String, Value>;
@@ -325,7 +332,17 @@ impl Shell for Section {
         Section::check_invariants(self)
     }
     fn charts(&self) -> &'static [ChartSpec] {
-        CHARTS
+        let large_write = self
+            .cfg
+            .schedule
+            .iter()
+            .any(|c| matches!(c.command, Command::Fault { fault: Fault::LargeWrite { .. }, .. }));
+        // mw-legacy is the one controller that depools by lag, so its runs chart it.
+        if large_write || self.cfg.controller.name() == "mw-legacy" {
+            CHARTS
+        } else {
+            CHARTS_WITHOUT_LAG
+        }
     }
     fn picture(&self) -> Option<&'static PictureSpec> {
         Some(&picture::PICTURE)
