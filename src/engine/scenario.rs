@@ -97,6 +97,8 @@ pub struct ScenarioDef {
     pub story: &'static Story,
     /// Its lesson, three to six steps.
     pub lesson: &'static [LessonStep],
+    /// The model's words in plain terms (term, definition), for the glossary and the lesson's links.
+    pub glossary: &'static [(&'static str, &'static str)],
     /// The controller the lesson's run uses when the link names none (`static` otherwise): the one its text
     /// is about.
     pub lesson_controller: Option<&'static str>,

@@ -254,6 +254,7 @@ pub fn App() -> Html {
     };
     let controllers: Vec<String> = s.lanes.iter().map(|l| l.controller.clone()).collect();
     let story = def.map(|d| d.story);
+    let glossary: &'static [(&'static str, &'static str)] = def.map_or(&[], |d| d.glossary);
     let headline = story.map_or(url.scenario.clone(), |st| st.headline.to_string());
     use_effect_with(headline.clone(), |h| gloo::utils::document().set_title(&format!("{h} · loadlab")));
     let picture_names: Vec<String> = s.faulty.iter().filter_map(|i| s.names.get(*i).cloned()).collect();
@@ -308,9 +309,12 @@ pub fn App() -> Html {
                 </div>
             </section>
             <section class="lab" aria-label="more charts">
-                <p class="hint terms">{ "Words: " }{ term("load") }{ ", " }{ term("weight") }{ ", " }{ term("in flight") }
-                    { ", " }{ term("failed request") }{ " vs " }{ term("failed connect") }{ ", " }{ term("primary") }
-                    { ", " }{ term("EWMA") }{ ", " }{ term("probe") }{ ", " }{ term("worker") }{ "." }</p>
+                if !glossary.is_empty() {
+                    <p class="hint terms">{ "Words: " }
+                        { for glossary.iter().enumerate().map(|(i, (t, _))| html! {
+                            <>{ if i > 0 { ", " } else { "" } }{ term(t) }</>
+                        }) }{ "." }</p>
+                }
                 <div class="charts">
                     { for rest.iter().map(|(i, p)| html! {
                         <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={false}>
@@ -331,7 +335,7 @@ pub fn App() -> Html {
             <Commands table={components::servers::Table(table)} names={s.names.clone()} states={s.states.clone()} faulty={s.faulty.clone()}
                 on_command={on_command} />
             <Story scenario={url.scenario.clone()} />
-            <Glossary />
+            <Glossary terms={glossary} />
             <footer>
                 <p>{ "Everything runs in this page; nothing is sent anywhere. Add embed=1 to the link for a compact view, watch=1 for one with no controls." }</p>
             </footer>

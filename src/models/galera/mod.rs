@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod durability;
 pub mod flow_control;
+pub mod glossary;
 pub mod keys;
 pub mod lesson;
 pub mod node;
@@ -220,6 +221,7 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         story: &lesson::STORIES[n],
         lesson: lesson::LESSONS[n],
         lesson_controller: None,
+        glossary: glossary::GLOSSARY,
         lesson_sets: &[],
         controller_notes: &[],
         figures: lesson::FIGURES[n],

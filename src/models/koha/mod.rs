@@ -12,6 +12,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod glossary;
 pub mod haproxy;
 pub mod lesson;
 pub mod memcached;
@@ -565,6 +566,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     story: &lesson::STORY,
     lesson: lesson::LESSON,
     lesson_controller: None,
+        glossary: glossary::GLOSSARY,
     lesson_sets: lesson::LESSON_SETS,
     controller_notes: &[],
     figures: lesson::FIGURES,

@@ -18,6 +18,7 @@
 pub mod commands;
 pub mod config;
 pub mod coupling;
+pub mod glossary;
 pub mod ledger;
 pub mod lesson;
 pub mod picture;
@@ -77,6 +78,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     story: &lesson::STORY,
     lesson: lesson::LESSON,
     lesson_controller: None,
+        glossary: glossary::GLOSSARY,
     lesson_sets: &[],
     controller_notes: &[],
     figures: lesson::FIGURES,

@@ -9,6 +9,7 @@ pub mod command;
 pub mod commands;
 pub mod config;
 mod connect;
+pub mod glossary;
 mod host;
 mod invariants;
 mod lag_lesson;
@@ -73,6 +74,7 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         story: &STORIES[story],
         lesson: &[],
         lesson_controller: None,
+        glossary: glossary::GLOSSARY,
         lesson_sets: &[],
         controller_notes: &[],
         figures: &[],

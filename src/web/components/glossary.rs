@@ -3,24 +3,8 @@
 
 use yew::prelude::*;
 
-/// Every term, with its definition.
-pub const TERMS: &[(&str, &str)] = &[
-    ("load", "The weight an operator gives a server in the configuration (50, 200, 325): a server with load 200 should get four times the new connections of one with 50."),
-    ("weight", "What the controller makes of the loads from what it sees: each pick chooses a server at random with chance weight ÷ total weight."),
-    ("in flight", "Connections an app host has open or opening to a server right now; the only thing a host knows about a server's health without asking."),
-    ("active connections", "Connections open or opening to a server, averaged over each half second. By Little's law it is the server's rate of new connections × how long each lasts."),
-    ("worker", "An app server process (PHP-FPM child) that serves one request at a time and waits, doing nothing else, while that request's query runs."),
-    ("backlog", "Requests waiting for a free worker on one app host; when it is full, new requests are rejected."),
-    ("rejected", "A whole request turned away because its app host had no free worker and a full backlog: the user sees an error."),
-    ("failed request", "A whole request that ended in an error: every server it tried failed, or its server crashed under it."),
-    ("failed connect", "One connect attempt that failed (a timeout or a refusal). The request then tries another server, so many failed connects can mean zero failed requests."),
-    ("overloaded", "A request failed fast by the section breaker because every server looked full."),
-    ("primary", "The server that takes writes (db1118): requests that must see their own writes go there, about 1.1% of them, never balanced, so it shows load 0."),
-    ("replica", "A read copy of the primary; the balancer spreads read requests over the replicas."),
-    ("EWMA", "Exponentially weighted moving average: an average that forgets old samples gradually, so a controller reacts to trends rather than single events."),
-    ("probe", "A connection a controller opens only to measure a server (LoadMonitor's gauge connections, when a cached count is due for refresh); it carries no user request."),
-    ("p50 / p99", "The latency half of the requests beat (median), and the one 99 in 100 beat: p99 shows the slow tail."),
-    ("Little's law", "Average number in a system = arrival rate × average time in it. 798 connects/s × 0.862 s = 689 connections on a slowed db1119."),
+/// Terms every page uses, whatever the model: the page's own words.
+pub const PAGE_TERMS: &[(&str, &str)] = &[
     ("seed", "The one number that decides every random choice of a run: the same seed and settings replay the same run, event for event."),
 ];
 
@@ -36,14 +20,72 @@ pub fn term(word: &str) -> Html {
     html! { <a class="term" href={format!("#{}", anchor(word))}>{ word.to_string() }</a> }
 }
 
-/// The glossary.
+/// The first whole-word mention of each of `terms` in `text`, as (start, end, term) byte ranges in order,
+/// longer terms first where two overlap ("replication lag" before "lag").
+pub fn mentions<'a>(text: &str, terms: &[(&'a str, &str)]) -> Vec<(usize, usize, &'a str)> {
+    let mut sorted: Vec<&str> = terms.iter().map(|(t, _)| *t).collect();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != '_');
+    let mut marks: Vec<(usize, usize, &str)> = Vec::new();
+    for t in sorted {
+        let found = text.match_indices(t).map(|(i, _)| i).find(|&i| {
+            let end = i + t.len();
+            edge(text[..i].chars().next_back())
+                && edge(text[end..].chars().next())
+                && !marks.iter().any(|(s, e, _)| i < *e && end > *s)
+        });
+        if let Some(i) = found {
+            marks.push((i, i + t.len(), t));
+        }
+    }
+    marks.sort_unstable();
+    marks
+}
+
+/// `text` with its first mention of each term linked to the term's definition.
+pub fn linked(text: &str, terms: &[(&str, &str)]) -> Html {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (s, e, t) in mentions(text, terms) {
+        out.push(html! { { &text[at..s] } });
+        out.push(html! { <a class="term" href={format!("#{}", anchor(t))}>{ &text[s..e] }</a> });
+        at = e;
+    }
+    out.push(html! { { &text[at..] } });
+    html! { <>{ for out }</> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_first_whole_word_mention_of_each_term_is_found_longest_first() {
+        let terms = [("lag", ""), ("replication lag", ""), ("SST", ""), ("worker", "")];
+        let text = "Its replication lag grows; lag again. SSTs are not SST. workers, worker.";
+        let got: Vec<&str> = mentions(text, &terms).iter().map(|(s, e, _)| &text[*s..*e]).collect();
+        assert_eq!(got, ["replication lag", "lag", "SST", "worker"]);
+        let at: Vec<usize> = mentions(text, &terms).iter().map(|(s, _, _)| *s).collect();
+        assert_eq!(at, [4, 27, 51, 65]);
+    }
+}
+
+/// Props of [`Glossary`].
+#[derive(Properties, PartialEq)]
+pub struct GlossaryProps {
+    /// The model's terms (the page's own follow).
+    pub terms: &'static [(&'static str, &'static str)],
+}
+
+/// The glossary of the model on screen.
 #[component]
-pub fn Glossary() -> Html {
+pub fn Glossary(props: &GlossaryProps) -> Html {
     html! {
         <details class="glossary" id="glossary" open={true}>
             <summary><h2>{ "Glossary: the words in plain terms" }</h2></summary>
             <dl>
-                { for TERMS.iter().map(|(t, d)| html! {
+                { for props.terms.iter().chain(PAGE_TERMS).map(|(t, d)| html! {
                     <div id={anchor(t)}><dt>{ *t }</dt><dd>{ *d }</dd></div>
                 }) }
             </dl>

@@ -70,7 +70,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
         <aside class="lesson" id="lesson" aria-labelledby="lesson-title" data-step={props.step.to_string()}>
             <p class="lesson-count">{ format!("Lesson · step {} of {}", props.step + 1, def.lesson.len()) }</p>
             <h2 id="lesson-title">{ step.title }</h2>
-            <p class="lesson-text">{ step.text }</p>
+            <p class="lesson-text">{ super::glossary::linked(step.text, def.glossary) }</p>
             { actions(step.actions, &props.active, &props.on_act) }
             <div class="lesson-numbers" id="lesson-numbers" aria-live="polite">
                 if running {
