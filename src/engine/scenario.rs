@@ -66,6 +66,29 @@ pub enum Act {
     Command(&'static str),
 }
 
+/// Where a challenge stands: not decided yet, met or missed, each with this run's number in words.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Not decided yet (the run has not reached the moment the goal is about), with the figure so far.
+    Open(String),
+    /// The goal is met.
+    Met(String),
+    /// The goal is missed in this run.
+    Missed(String),
+}
+
+/// A goal the reader tries to reach by changing the run (a controller, a key, a command), checked live.
+#[derive(Clone, Copy, Debug)]
+pub struct Challenge {
+    /// The goal, in plain words ("Keep the site up: under 1% of requests turned away by 180 s").
+    pub goal: &'static str,
+    /// Where to start.
+    pub hint: &'static str,
+    /// Judges a run from its summary (with the newest row under `now`), the simulated time and the run's
+    /// length, seconds.
+    pub check: fn(&Map<String, Value>, f64, f64) -> Verdict,
+}
+
 /// A button of a lesson step: its words and what it does.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LessonAction {
@@ -97,6 +120,8 @@ pub struct ScenarioDef {
     pub story: &'static Story,
     /// Its lesson, three to six steps.
     pub lesson: &'static [LessonStep],
+    /// Goals to reach by changing the run, checked live (shown at the lesson's end and in free play).
+    pub challenges: &'static [Challenge],
     /// The model's words in plain terms (term, definition), for the glossary and the lesson's links.
     pub glossary: &'static [(&'static str, &'static str)],
     /// The controller the lesson's run uses when the link names none (`static` otherwise): the one its text

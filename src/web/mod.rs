@@ -33,6 +33,7 @@ use yew::prelude::*;
 
 use crate::engine::scenario::Act;
 use charts::{Kind, Panel};
+use components::challenges::{ChallengeList, Challenges};
 use components::chart::ChartFigure;
 use components::controller_picker::{ControllerParams, ControllerPicker};
 use components::controls::Controls;
@@ -254,6 +255,11 @@ pub fn App() -> Html {
     };
     let controllers: Vec<String> = s.lanes.iter().map(|l| l.controller.clone()).collect();
     let story = def.map(|d| d.story);
+    // Challenges come after the lesson: at its last step, and in free play.
+    let show_challenges = match (url.lesson, def) {
+        (Some(n), Some(d)) => n + 1 >= d.lesson.len(),
+        _ => true,
+    };
     let glossary: &'static [(&'static str, &'static str)] = def.map_or(&[], |d| d.glossary);
     let headline = story.map_or(url.scenario.clone(), |st| st.headline.to_string());
     use_effect_with(headline.clone(), |h| gloo::utils::document().set_title(&format!("{h} · loadlab")));
@@ -282,6 +288,9 @@ pub fn App() -> Html {
                             on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
                             on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />
                     </div>
+                    if show_challenges {
+                        <Challenges list={ChallengeList(def.map_or(&[], |d| d.challenges))} snapshot={(*snapshot).clone()} />
+                    }
                 </div>
                 if let Some(step) = url.lesson {
                     <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}

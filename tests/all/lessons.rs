@@ -69,3 +69,34 @@ fn every_lesson_button_does_something_valid() {
         }
     }
 }
+
+/// Runs `name` with `sets` to its end and returns its first challenge's verdict there.
+fn verdict_at_end(name: &str, sets: &[(&str, &str)]) -> loadlab::engine::scenario::Verdict {
+    let def = registry::find(name).unwrap();
+    let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut run = registry::build(name, &RunSpec { sets, seed: 1, ..RunSpec::default() }).unwrap();
+    let end = run.duration();
+    run.run_until(end, u64::MAX);
+    let columns = run.columns();
+    let mut summary = run.summary();
+    if let Some(row) = run.drain_rows().pop() {
+        with_row(&mut summary, &columns, &row);
+    }
+    let end_s = loadlab::time::as_secs_f64(end);
+    (def.challenges[0].check)(&summary, end_s, end_s)
+}
+
+#[test]
+fn challenges_judge_the_incident_as_missed_and_the_fix_as_met() {
+    use loadlab::engine::scenario::Verdict::{Met, Missed};
+    // Sahana: the incident's run stalls 924.6 s (tcp_retries2 = 15); keepalive at 600 s, under the router's
+    // 3600 s idle timeout, keeps every flow alive, so nothing stalls.
+    assert!(matches!(verdict_at_end("sahana-idle-drop", &[]), Missed(_)));
+    assert!(matches!(verdict_at_end("sahana-idle-drop", &[("keepalive_idle_s", "600")]), Met(_)));
+    // A power cut with the log flushed once a second loses up to a second of commits on every node, so even
+    // the best bootstrap loses some; flushing at every commit loses none (MySQL manual, trx_commit=1).
+    assert!(matches!(verdict_at_end("galera-full-crash", &[]), Missed(_)));
+    assert!(matches!(verdict_at_end("galera-full-crash", &[("trx_commit", "1")]), Met(_)));
+    // Percona: 16 million writesets at about 930 a second net is about 17,200 s, past the three hours asked.
+    assert!(matches!(verdict_at_end("percona-desync", &[]), Missed(_)));
+}

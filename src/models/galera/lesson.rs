@@ -1,8 +1,8 @@
 //! The Galera scenarios' stories, lessons, reported figures and charts, as data for the page and `loadlab list`.
 //! Each lesson step's `numbers` prints this run's figures beside the seed's.
 
-use crate::engine::picture::human;
-use crate::engine::scenario::{Act, LessonAction};
+use crate::engine::picture::{duration, human};
+use crate::engine::scenario::{Act, Challenge, LessonAction, Verdict};
 use serde_json::{Map, Value};
 
 use super::keys::{CRASH, HCI, PERCONA};
@@ -271,3 +271,62 @@ pub fn charts(scenario: &str) -> &'static [ChartSpec] {
         _ => &[FLUSH, LOST, THROUGHPUT],
     }
 }
+
+fn field(s: &Map<String, Value>, key: &str) -> Option<f64> {
+    headline(s, key).and_then(Value::as_f64)
+}
+
+fn now_value(s: &Map<String, Value>, column: &str) -> Option<f64> {
+    s.get("now").and_then(|n| n.get(column)).and_then(Value::as_f64)
+}
+
+/// Catch-up of the desynced node within three hours of desync going off.
+fn catch_up_challenge(s: &Map<String, Value>, now_s: f64, end_s: f64) -> Verdict {
+    const GOAL_S: f64 = 3.0 * 3600.0;
+    match field(s, "catch_up_s") {
+        Some(t) if t < GOAL_S => Verdict::Met(format!("back in sync {} after desync went off", duration(t))),
+        Some(t) => Verdict::Missed(format!("back in sync only {} after desync went off", duration(t))),
+        None if now_s + 1e-6 >= end_s => Verdict::Missed("still catching up at the end of the run".into()),
+        None => {
+            let eta = now_value(s, "eta_synced_s").map_or("–".into(), duration);
+            Verdict::Open(format!("still catching up; at this rate back in sync in {eta}"))
+        }
+    }
+}
+
+/// Storage latency through a bulk push.
+fn push_challenge(s: &Map<String, Value>, _now_s: f64, _end_s: f64) -> Verdict {
+    match field(s, "storage_p99_ms_bulk").filter(|v| *v > 0.0) {
+        Some(p) if p < 80.0 => Verdict::Met(format!("storage p99 {} ms in the push", human(p, 1))),
+        Some(p) => Verdict::Missed(format!("storage p99 {} ms in the push", human(p, 1))),
+        None => Verdict::Open("waiting for the first bulk push".into()),
+    }
+}
+
+/// Nothing lost in the full-cluster crash.
+fn crash_challenge(s: &Map<String, Value>, _now_s: f64, _end_s: f64) -> Verdict {
+    match field(s, "lost_after_bootstrap") {
+        None => Verdict::Open("waiting for the crash".into()),
+        Some(n) if n > 0.0 => Verdict::Missed(format!("{} commits lost", human(n, 0))),
+        Some(_) => Verdict::Met("no commit lost".into()),
+    }
+}
+
+/// Each scenario's challenges, in [`super::SCENARIOS`] order.
+pub const CHALLENGES: [&[Challenge]; 3] = [
+    &[Challenge {
+        goal: "Get the desynced node back in sync within three hours of the backup ending.",
+        hint: "Fewer writes, more apply threads, or a different flow-control limit.",
+        check: catch_up_challenge,
+    }],
+    &[Challenge {
+        goal: "Keep storage writes under 80 ms (p99) through the bulk price update.",
+        hint: "Fewer storage copies, or a faster network.",
+        check: push_challenge,
+    }],
+    &[Challenge {
+        goal: "Lose no order in the power cut.",
+        hint: "How often does each node flush its log to disk?",
+        check: crash_challenge,
+    }],
+];

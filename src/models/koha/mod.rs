@@ -567,6 +567,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     lesson: lesson::LESSON,
     lesson_controller: None,
         glossary: glossary::GLOSSARY,
+        challenges: &[],
     lesson_sets: lesson::LESSON_SETS,
     controller_notes: &[],
     figures: lesson::FIGURES,

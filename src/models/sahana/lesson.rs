@@ -4,7 +4,9 @@
 //! The lesson's times assume the default profile: the quiet period ends at 7000 s, the first request on the
 //! long-idle worker 3 lands within a minute, and its stall ends 924.6 s later.
 
+use crate::engine::picture::duration;
 use crate::engine::scenario::{Act, LessonAction};
+use crate::engine::scenario::{Challenge, Verdict};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep, Story};
@@ -169,3 +171,22 @@ pub const FIGURES: &[Figure] = &[
         source: "SEED-MODELS.md §001 (Erlang B fit)",
     },
 ];
+
+fn blackout_challenge(s: &Map<String, Value>, now_s: f64, end_s: f64) -> Verdict {
+    let longest = num(s, "longest_stall_s");
+    let words = format!("longest stall so far {}", duration(longest).replace('–', "none"));
+    if longest >= 60.0 {
+        Verdict::Missed(words)
+    } else if now_s + 1e-6 >= end_s {
+        Verdict::Met(words)
+    } else {
+        Verdict::Open(words)
+    }
+}
+
+/// The lesson's challenge.
+pub const CHALLENGES: &[Challenge] = &[Challenge {
+    goal: "End the blackout without touching the database: no request stuck for a minute or more, all the way to the end of the run.",
+    hint: "Keepalive, a router that answers with a reset, a shorter give-up time, or a different way of handing requests to workers.",
+    check: blackout_challenge,
+}];

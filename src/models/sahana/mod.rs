@@ -79,6 +79,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     lesson: lesson::LESSON,
     lesson_controller: None,
         glossary: glossary::GLOSSARY,
+        challenges: lesson::CHALLENGES,
     lesson_sets: &[],
     controller_notes: &[],
     figures: lesson::FIGURES,

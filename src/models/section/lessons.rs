@@ -6,7 +6,9 @@
 //! runs) and REFERENCE.md §1 and §4. The numbers functions read the run's summary (`requests`, `rejected`,
 //! `failed`, latencies) and `now`, the newest step row by column name, which the page adds to it.
 
+use crate::engine::picture::human;
 use crate::engine::scenario::{Act, LessonAction};
+use crate::engine::scenario::{Challenge, Verdict};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::LessonStep;
@@ -334,6 +336,47 @@ pub const TIMEOUT_NOTES: &[(&str, &str)] = &[
     ("envoy-least-request", "Outlier detection ejects db1119 after 5 consecutive connect failures."),
     ("peak-ewma", "Each failed connect takes 3 s, which its latency average sees: db1119 is avoided."),
 ];
+
+fn whole(s: &Map<String, Value>, key: &str) -> f64 {
+    s.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// Under 1% of requests turned away over the whole run.
+fn site_up_challenge(s: &Map<String, Value>, now_s: f64, end_s: f64) -> Verdict {
+    let (requests, rejected) = (whole(s, "requests"), whole(s, "rejected") + whole(s, "failed"));
+    let share = if requests > 0.0 { rejected / requests * 100.0 } else { 0.0 };
+    let words = format!("{}% of {} requests turned away or failed so far", human(share, 2), human(requests, 0));
+    match (now_s + 1e-6 >= end_s, share < 1.0) {
+        (true, true) => Verdict::Met(words),
+        (true, false) => Verdict::Missed(words),
+        (false, _) => Verdict::Open(words),
+    }
+}
+
+/// p99 latency under a second over the whole run.
+fn tail_challenge(s: &Map<String, Value>, now_s: f64, end_s: f64) -> Verdict {
+    let p99 = whole(s, "latency_p99_ms");
+    let words = format!("p99 {} ms so far", human(p99, 0));
+    match (now_s + 1e-6 >= end_s, p99 < 1000.0) {
+        (true, true) => Verdict::Met(words),
+        (true, false) => Verdict::Missed(words),
+        (false, _) => Verdict::Open(words),
+    }
+}
+
+/// The slow lesson's challenge.
+pub const SLOW_CHALLENGES: &[Challenge] = &[Challenge {
+    goal: "Keep the site up through the slow replica: fewer than 1 request in 100 turned away or failed, all the way to the end of the run.",
+    hint: "Pick a controller and tune it; the lesson's buttons are a start.",
+    check: site_up_challenge,
+}];
+
+/// The connect-timeout lesson's challenge.
+pub const TIMEOUT_CHALLENGES: &[Challenge] = &[Challenge {
+    goal: "Keep the slowest requests fast: p99 latency under one second over the whole run, with a replica that never answers.",
+    hint: "A controller that notices failed connects, or a shorter connect timeout.",
+    check: tail_challenge,
+}];
 
 #[cfg(test)]
 mod tests {

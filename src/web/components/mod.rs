@@ -1,6 +1,7 @@
 //! The page's components, one per file. Each takes plain props (the reducer's state or the frame loop's
 //! snapshot) and reports what the reader did through callbacks; none reads or changes a run.
 
+pub mod challenges;
 pub mod chart;
 pub mod controller_picker;
 pub mod controls;
