@@ -28,7 +28,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             label: "HAProxy",
             help: "The load balancer in front of the nodes. It health-checks each node and stops sending pages to one that fails its checks.",
             tier: 1,
-            members: Members::One("HAProxy"),
+            members: Members::One("two instances, one address"),
             meter: None,
             lines: &[],
             state: None,

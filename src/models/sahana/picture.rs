@@ -15,7 +15,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             label: "Visitors",
             help: "People using the site.",
             tier: 0,
-            members: Members::One("visitors"),
+            members: Members::One("people using the site"),
             meter: None,
             lines: &[
                 Line { label: "requests", column: "arrivals", unit: "/s", show: Show::PerSecond },
@@ -82,7 +82,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             label: "PostgreSQL",
             help: "The database. It never sees the forgotten connections fail: the packets never reach it.",
             tier: 4,
-            members: Members::One("PostgreSQL"),
+            members: Members::One("the database"),
             meter: None,
             lines: &[],
             state: None,

@@ -83,7 +83,8 @@ fn layout(scene: &Scene, vertical: bool) -> Layout {
         for tier in 0..tiers {
             for (gi, g) in scene.groups.iter().enumerate().filter(|(_, g)| g.tier as usize == tier) {
                 let n = g.members.len().max(1);
-                let cols = if n > 4 { 4 } else { n };
+                // Many small boxes four to a row; a few full boxes two to a row, so their lines fit.
+                let cols = if n > 4 { 4 } else { n.min(2) };
                 let small = n > 4;
                 compact[gi] = small;
                 // Four to a row leaves no room for the numbers beside the name: they go under it.
