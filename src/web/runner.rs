@@ -37,6 +37,9 @@ pub const EVENTS_PER_CHUNK: u64 = 5_000;
 /// was instead of trying to simulate the whole minute in one frame.
 pub const FRAME_DT_MAX_S: f64 = 0.1;
 
+/// How far past its last step a lesson's run goes, as a factor of that step's time.
+pub const LESSON_MARGIN: f64 = 1.2;
+
 /// One pick in this many is traced for the "why this server?" panel (section model).
 pub const PICK_TRACE_EVERY: u32 = 400;
 
@@ -57,7 +60,7 @@ pub struct Lane {
 impl Lane {
     fn new(def: &'static ScenarioDef, url: &UrlState, controller: &str) -> Result<Lane, String> {
         let controller = if def.takes_controller { controller.to_string() } else { String::new() };
-        let spec = RunSpec {
+        let mut spec = RunSpec {
             controller: controller.clone(),
             sets: sets_for(url, &controller),
             seed: url.seed,
@@ -65,6 +68,13 @@ impl Lane {
             time_step_s: Some(TIME_STEP_S),
         };
         let mut run = (def.build)(def, &spec)?;
+        // A lesson whose last step lies past the scenario's own length (Percona's hours of catch-up) gets a run
+        // long enough for it, and a little beyond to look around.
+        let lesson_end_s = def.lesson.iter().map(|s| s.at_s).fold(0.0, f64::max);
+        if url.length_s.is_none() && as_secs_f64(run.duration()) < lesson_end_s {
+            spec.duration_s = Some((lesson_end_s * LESSON_MARGIN).min(crate::urlstate::LENGTH_MAX_S));
+            run = (def.build)(def, &spec)?;
+        }
         run.trace_decisions(PICK_TRACE_EVERY);
         let columns = run.columns();
         Ok(Lane {

@@ -160,15 +160,23 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
             }
         })
     };
+    let problem = use_state(|| None::<String>);
     let on_box = {
-        let commit = commit.clone();
+        let (commit, problem, min, max) = (commit.clone(), problem.clone(), props.min, props.max);
         Callback::from(move |e: Event| {
             let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-            if let Ok(v) = raw.trim().parse::<f64>() {
-                commit(v);
+            // Say why a typed value is not applied, instead of putting the old one back silently.
+            match raw.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (min..=max).contains(&v) => {
+                    problem.set(None);
+                    commit(v);
+                }
+                Ok(_) => problem.set(Some(format!("{} is not from {min} to {max}: not applied.", raw.trim()))),
+                Err(_) => problem.set(Some("That is not a number: not applied.".into())),
             }
         })
     };
+    let pending = *keyboard.borrow() && (*shown - current).abs() > 0.0;
     let unit = if props.unit.is_empty() { String::new() } else { format!(" {}", props.unit) };
     let id = props.id.clone();
     let warning = props.warn_at.filter(|(at, _)| *shown >= *at).map(|(_, text)| text);
@@ -191,6 +199,12 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
                     min={props.min.to_string()} max={props.max.to_string()} step="any"
                     value={tidy(*shown).to_string()} onchange={on_box} />
             </div>
+            if pending {
+                <p class="hint" role="status">{ "Press Enter (or leave the slider) to apply this value; the run restarts with it." }</p>
+            }
+            if let Some(text) = (*problem).clone() {
+                <p class="warning" role="alert">{ text }</p>
+            }
             if let Some(text) = warning {
                 <p class="warning" role="status">{ text }</p>
             }
