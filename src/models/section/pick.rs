@@ -34,7 +34,7 @@ impl Section {
     /// controller); the breaker then checks every eligible server against its cap; the controller (or, when an
     /// operator switched it off, the configured loads) picks among the unpinned servers with a positive load.
     pub(super) fn route_replica(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         if r.attempts as u32 >= self.cfg.max_connect_attempts {
             self.finish(ctx, req, Outcome::Failed);
             return;
@@ -45,7 +45,7 @@ impl Section {
             self.scratch.clear();
             self.pinned_scratch.clear();
             for c in &self.hosts[host].replicas {
-                if self.has_tried(req, c.server) {
+                if self.requests.has_tried(req, c.server) {
                     continue;
                 }
                 match self.pinned[c.server] {

@@ -141,7 +141,7 @@ impl Section {
         s.busy_slots = 0;
         s.failed_conns += lost.len() as u64;
         for req in lost {
-            let r = &mut self.requests[req as usize];
+            let r = &mut self.requests[req];
             r.gen = r.gen.wrapping_add(1); // its pending ConnectDone or QueryDone is now stale
             let (host, phase, started, probe) = (r.host as usize, r.phase, r.conn_started, r.probe);
             if probe {
