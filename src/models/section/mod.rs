@@ -14,14 +14,17 @@ mod invariants;
 mod lag_lesson;
 mod meter;
 pub mod model;
+mod operators;
 mod overrides;
 mod pick;
+mod pick_trace;
 mod read_outs;
 mod replication;
 mod request;
 mod server;
+mod serving;
 
-pub use pick::PickTrace;
+pub use pick_trace::PickTrace;
 pub use server::{ConnectMode, ServerNow};
 
 pub mod lessons;

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use super::replication::{Replica, Stream as ReplStream};
-use super::{host::*, overrides::*, pick::*, request::*, server::*};
+use super::{host::*, overrides::*, pick_trace::*, request::*, server::*};
 
 use crate::controller::{Candidate, Controller};
 use crate::engine::{Ctx, Engine, Model};
