@@ -90,25 +90,27 @@ type Num<'a> = dyn Fn(&str, f64) -> f64 + 'a;
 /// What a scenario schedules on top of its base section at `fault_at` (the time given).
 type Schedule = fn(&mut Config, SimTime, &Num) -> Result<(), String>;
 
-/// How each of the section's scenarios is built, declared once: its base section and its `rate_scale` default
-/// (EventSimulator's `quiet` is s1 with "all rates ÷ 1000"; the key always scales the production rates, so
-/// `quiet` with `rate_scale=0.002` runs at 2/1000), and what it schedules at `fault_at`.
+/// How each of the section's scenarios is built: its base section and its `rate_scale` default (EventSimulator's
+/// `quiet` is s1 with "all rates ÷ 1000"; the key always scales the production rates, so `quiet` with
+/// `rate_scale=0.002` runs at 2/1000), and what it schedules at `fault_at`. [`SETUPS`] is in the order of the
+/// scenario table, [`super::SCENARIOS`], which alone names them.
 struct Setup {
-    name: &'static str,
     /// True for the M/M/c section (n identical servers), false for EventSimulator's s1 table.
     mmc: bool,
     rate_scale: f64,
     schedule: Option<Schedule>,
 }
 
+/// One per scenario of [`super::SCENARIOS`], in its order: plain-s1, slow, connect-timeout, refuse, quiet, mmc,
+/// large-write.
 const SETUPS: &[Setup] = &[
-    Setup { name: "plain-s1", mmc: false, rate_scale: 1.0, schedule: None },
-    Setup { name: "slow", mmc: false, rate_scale: 1.0, schedule: Some(slow) },
-    Setup { name: "connect-timeout", mmc: false, rate_scale: 1.0, schedule: Some(connect_timeout) },
-    Setup { name: "refuse", mmc: false, rate_scale: 1.0, schedule: Some(refuse) },
-    Setup { name: "quiet", mmc: false, rate_scale: 0.001, schedule: None },
-    Setup { name: "mmc", mmc: true, rate_scale: 1.0, schedule: None },
-    Setup { name: "large-write", mmc: false, rate_scale: 1.0, schedule: Some(large_write) },
+    Setup { mmc: false, rate_scale: 1.0, schedule: None },
+    Setup { mmc: false, rate_scale: 1.0, schedule: Some(slow) },
+    Setup { mmc: false, rate_scale: 1.0, schedule: Some(connect_timeout) },
+    Setup { mmc: false, rate_scale: 1.0, schedule: Some(refuse) },
+    Setup { mmc: false, rate_scale: 0.001, schedule: None },
+    Setup { mmc: true, rate_scale: 1.0, schedule: None },
+    Setup { mmc: false, rate_scale: 1.0, schedule: Some(large_write) },
 ];
 
 /// Schedules `fault` on db1119 at `at`.
@@ -196,16 +198,15 @@ fn large_write(cfg: &mut Config, at: SimTime, num: &Num) -> Result<(), String> {
 /// Each `(key, value)` is a scenario key from [`KEYS`], a per-server key `<server>.load` or
 /// `<server>.latency_ms`, or one of the controller's parameters. Returns a one-line error naming what is valid.
 pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
-    let setup = SETUPS
-        .iter()
-        .find(|s| s.name == scenario)
+    let index = (super::SCENARIOS.iter().position(|s| s.name == scenario))
         .ok_or_else(|| format!("unknown scenario {}; valid scenarios: {}", quote(scenario), scenario_names()))?;
+    let (name, setup) = (super::SCENARIOS[index].name, &SETUPS[index]);
     let mut spec = ControllerSpec::new(controller)?;
-    check_sets(setup.name, &mut spec, sets)?;
+    check_sets(name, &mut spec, sets)?;
     let get = |key: &str| sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let num = |key: &str, default: f64| -> f64 { get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default) };
 
-    let mut cfg = Config::base(setup.name);
+    let mut cfg = Config::base(name);
     cfg.probe_connect_timeout = from_millis_f64(spec.info().probe_timeout_ms); // the key below overrides it
     cfg.controller = spec;
     if setup.mmc {
@@ -401,4 +402,17 @@ fn per_server_key(cfg: &mut Config, key: &str, server: &str, field: &str, raw: &
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_scenario_has_one_setup() {
+        assert_eq!(super::SETUPS.len(), super::super::SCENARIOS.len());
+        let mmc: Vec<&str> = (super::super::SCENARIOS.iter().zip(super::SETUPS))
+            .filter(|(_, s)| s.mmc || s.rate_scale != 1.0)
+            .map(|(d, _)| d.name)
+            .collect();
+        assert_eq!(mmc, ["quiet", "mmc"], "the setups are in the table's order");
+    }
 }
