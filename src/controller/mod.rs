@@ -288,9 +288,14 @@ impl ControllerSpec {
         Ok(())
     }
 
-    /// A parameter's current value (its default unless set). Unknown keys give NaN.
+    /// A parameter's current value (its default unless set). `key` is one of the controller's own declared
+    /// parameters, named in its builder; a key it does not declare is a bug, so it panics with the key rather than
+    /// reading NaN, which would silently turn a switch off (every test that builds the controller finds it).
     pub fn get(&self, key: &str) -> f64 {
-        self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
+        match self.info.params.iter().position(|p| p.key == key) {
+            Some(i) => self.values[i],
+            None => panic!("controller {} reads {key}, which it does not declare", self.info.name),
+        }
     }
 
     /// Builds the controller instances for every app host, given each server's role in config order.
