@@ -40,12 +40,12 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
-use crate::engine::run::{Decision, ReadOuts, Run, Shell};
+use crate::engine::run::{Decision, ReadOuts, Run, RunInfo, Shell};
 use crate::engine::scenario::{RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::metrics::{ServerStep, StepRow};
 use crate::models::section::stories::STORIES;
-use crate::time::{from_secs_f64, SimDuration, SimTime};
+use crate::time::{from_secs_f64, SimTime};
 use model::Section;
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
@@ -283,17 +283,8 @@ impl CommandCodec for Section {
 }
 
 impl Shell for Section {
-    fn scenario(&self) -> &'static str {
-        self.scenario
-    }
-    fn duration(&self) -> SimTime {
-        self.cfg.duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.cfg.time_step
-    }
-    fn columns(&self) -> &[Column] {
-        &self.columns
+    fn info(&self) -> RunInfo<'_> {
+        RunInfo::new(self.scenario, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
         out.extend(self.rows.drain(..).map(|r| flatten(&r)));
