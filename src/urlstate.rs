@@ -253,12 +253,8 @@ pub const LENGTH_MAX_S: f64 = 1_000_000.0;
 
 /// The `--set` pairs of `sets` that apply to `controller` in `state`: all but the other controller's parameters.
 fn own_sets(state: &UrlState, controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
-    let is_param = |c: &str, key: &str| controller_info(c).is_some_and(|i| i.params.iter().any(|p| p.key == key));
-    let others: Vec<&str> = std::iter::once(state.controller.as_str())
-        .chain(state.controller_b.as_deref())
-        .filter(|c| *c != controller)
-        .collect();
-    sets.iter().filter(|(k, _)| is_param(controller, k) || !others.iter().any(|o| is_param(o, k))).cloned().collect()
+    let lanes = std::iter::once(state.controller.as_str()).chain(state.controller_b.as_deref());
+    crate::controller::sets_for(controller, lanes, sets)
 }
 
 /// True if `sets` builds with every controller of `state`.

@@ -55,12 +55,7 @@ impl Source {
 /// Keeps the `--set` pairs that apply to this controller: scenario keys always, controller parameters only for
 /// the controllers that have them.
 fn sets_for(controller: &str, sets: &[(String, String)]) -> Vec<(String, String)> {
-    let info = controller_info(controller);
-    let is_param_elsewhere = |k: &str| controllers().iter().any(|c| c.params.iter().any(|p| p.key == k));
-    sets.iter()
-        .filter(|(k, _)| info.is_some_and(|i| i.params.iter().any(|p| p.key == k)) || !is_param_elsewhere(k))
-        .cloned()
-        .collect()
+    crate::controller::sets_for(controller, controllers().iter().map(|c| c.name), sets)
 }
 
 /// The length and step of a sweep's runs; `None` keeps the default (180 s, 0.5 s) for a named scenario and the

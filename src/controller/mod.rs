@@ -210,6 +210,27 @@ pub fn controller_info(name: &str) -> Option<&'static ControllerInfo> {
     controllers().iter().find(|c| c.name == name)
 }
 
+/// True if `key` is a parameter of the controller named `controller`: the one place that says which `--set`
+/// keys a controller owns.
+pub fn is_param_of(controller: &str, key: &str) -> bool {
+    controller_info(controller).is_some_and(|i| i.params.iter().any(|p| p.key == key))
+}
+
+/// The `--set` pairs that apply to `controller` when the same pairs also configure the `others` (the page's other
+/// A/B lane; every controller for `compare`): the scenario's keys and `controller`'s own parameters, not the
+/// parameters only the others have. A key two controllers share (`halving_conns`) goes to both.
+pub fn sets_for<'a>(
+    controller: &str,
+    others: impl IntoIterator<Item = &'a str>,
+    sets: &[(String, String)],
+) -> Vec<(String, String)> {
+    let others: Vec<&str> = others.into_iter().filter(|c| *c != controller).collect();
+    sets.iter()
+        .filter(|(k, _)| is_param_of(controller, k) || !others.iter().any(|o| is_param_of(o, k)))
+        .cloned()
+        .collect()
+}
+
 /// A validated choice of controller and its parameter values; builds one instance per host.
 #[derive(Clone, Debug)]
 pub struct ControllerSpec {
@@ -267,9 +288,14 @@ impl ControllerSpec {
         Ok(())
     }
 
-    /// A parameter's current value (its default unless set). Unknown keys give NaN.
+    /// A parameter's current value (its default unless set). `key` is one of the controller's own declared
+    /// parameters, named in its builder; a key it does not declare is a bug, so it panics with the key rather than
+    /// reading NaN, which would silently turn a switch off (every test that builds the controller finds it).
     pub fn get(&self, key: &str) -> f64 {
-        self.info.params.iter().position(|p| p.key == key).map_or(f64::NAN, |i| self.values[i])
+        match self.info.params.iter().position(|p| p.key == key) {
+            Some(i) => self.values[i],
+            None => panic!("controller {} reads {key}, which it does not declare", self.info.name),
+        }
     }
 
     /// Builds the controller instances for every app host, given each server's role in config order.

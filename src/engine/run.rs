@@ -15,14 +15,25 @@ use crate::time::{SimDuration, SimTime};
 
 /// What a model adds to [`Model`] and [`CommandCodec`] so that every front end can run it.
 pub trait Shell: Model + CommandCodec<Command = <Self as Model>::Command> + 'static {
+    /// What the run reports about itself (scenario, length, step, row schema), read from wherever the model
+    /// keeps it; the four accessors below default to it, so no model writes them out.
+    fn info(&self) -> RunInfo<'_>;
     /// The scenario this run was built from.
-    fn scenario(&self) -> &'static str;
+    fn scenario(&self) -> &'static str {
+        self.info().scenario
+    }
     /// The configured run length, µs.
-    fn duration(&self) -> SimTime;
+    fn duration(&self) -> SimTime {
+        self.info().duration
+    }
     /// The metrics step, µs.
-    fn time_step(&self) -> SimDuration;
+    fn time_step(&self) -> SimDuration {
+        self.info().time_step
+    }
     /// The row schema.
-    fn columns(&self) -> &[Column];
+    fn columns(&self) -> &[Column] {
+        self.info().columns
+    }
     /// Moves the rows recorded since the last call into `out`, oldest first.
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>);
     /// The model's own summary figures (`summary.headline` and anything else it reports), computed from the
@@ -135,6 +146,26 @@ pub fn with_row(summary: &mut Map<String, Value>, columns: &[Column], row: &[f64
         now.entry(c.name.clone()).or_insert(Value::from(*v));
     }
     summary.insert("now".into(), Value::Object(now));
+}
+
+/// What every run reports about itself, as [`Shell::info`] returns it.
+#[derive(Clone, Copy, Debug)]
+pub struct RunInfo<'a> {
+    /// The scenario's name.
+    pub scenario: &'static str,
+    /// The configured run length, µs.
+    pub duration: SimTime,
+    /// The metrics step, µs.
+    pub time_step: SimDuration,
+    /// The row schema.
+    pub columns: &'a [Column],
+}
+
+impl<'a> RunInfo<'a> {
+    /// The four in the order the fields list them.
+    pub fn new(scenario: &'static str, duration: SimTime, time_step: SimDuration, columns: &'a [Column]) -> Self {
+        RunInfo { scenario, duration, time_step, columns }
+    }
 }
 
 /// Any run, as the front ends drive it.

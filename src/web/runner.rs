@@ -10,7 +10,6 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::controller_info;
 use crate::engine::run::Run;
 use crate::engine::schema::Column;
 use crate::registry::{self, RunSpec, ScenarioDef};
@@ -128,22 +127,10 @@ impl Lane {
     }
 }
 
-/// True if `key` is a parameter of the controller named `controller`.
-pub fn is_param_of(controller: &str, key: &str) -> bool {
-    controller_info(controller).is_some_and(|i| i.params.iter().any(|p| p.key == key))
-}
-
 /// The `--set` pairs that apply to `controller`: all of them but the parameters of the other controller.
 pub fn sets_for(url: &UrlState, controller: &str) -> Vec<(String, String)> {
-    let others: Vec<&str> = std::iter::once(url.controller.as_str())
-        .chain(url.controller_b.as_deref())
-        .filter(|c| *c != controller)
-        .collect();
-    url.sets
-        .iter()
-        .filter(|(k, _)| is_param_of(controller, k) || !others.iter().any(|o| is_param_of(o, k)))
-        .cloned()
-        .collect()
+    let lanes = std::iter::once(url.controller.as_str()).chain(url.controller_b.as_deref());
+    crate::controller::sets_for(controller, lanes, &url.sets)
 }
 
 /// The page's simulations: A, and B when an A/B comparison is on.

@@ -12,10 +12,10 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::controller::controller_info;
+use crate::controller::is_param_of;
 use crate::engine::keys::KeyKind;
 use crate::registry::{self, ScenarioDef};
 use crate::urlstate::{parse_query, set_param, to_query, UrlState, MAX_PARAMS, SPEED_MAX, SPEED_MIN};
-use crate::web::runner::is_param_of;
 
 /// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range);
 /// 500× and 1000× fast-forward the long-running models.

@@ -52,7 +52,7 @@ fn bad_input_is_one_line_exit_2() {
 fn list_names_every_scenario_controller_and_key() {
     let (code, stdout, _) = loadlab(&["list"]);
     assert_eq!(code, 0);
-    for name in loadlab::models::section::scenario::SCENARIOS
+    for name in loadlab::models::section::SCENARIOS
         .iter()
         .map(|s| s.name)
         .chain(loadlab::controller::controllers().iter().map(|c| c.name))

@@ -738,7 +738,7 @@ fn url_sets(scenario: &str) -> Vec<(&'static str, String)> {
 }
 
 fn url_state() -> impl Strategy<Value = UrlState> {
-    let scenarios: Vec<&'static str> = loadlab::models::section::scenario::SCENARIOS.iter().map(|s| s.name).collect();
+    let scenarios: Vec<&'static str> = loadlab::models::section::SCENARIOS.iter().map(|s| s.name).collect();
     let controllers: Vec<&'static str> = loadlab::controller::controllers().iter().map(|c| c.name).collect();
     (
         prop::sample::select(scenarios),

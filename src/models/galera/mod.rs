@@ -29,11 +29,11 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
-use crate::engine::run::{Run, Shell};
+use crate::engine::run::{Run, RunInfo, Shell};
 use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
-use crate::time::{from_secs_f64, SimDuration, SimTime};
+use crate::time::{from_secs_f64, SimTime};
 use cluster::{Event, Galera};
 use commands::Command;
 use config::Config;
@@ -133,17 +133,8 @@ impl CommandCodec for GaleraRun {
 }
 
 impl Shell for GaleraRun {
-    fn scenario(&self) -> &'static str {
-        self.g.cfg.scenario
-    }
-    fn duration(&self) -> SimTime {
-        self.g.cfg.duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.g.cfg.time_step
-    }
-    fn columns(&self) -> &[Column] {
-        &self.columns
+    fn info(&self) -> RunInfo<'_> {
+        RunInfo::new(self.g.cfg.scenario, self.g.cfg.duration, self.g.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
         out.extend(self.rows.drain(..));

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
-use crate::engine::run::{Run, Shell};
+use crate::engine::run::{Run, RunInfo, Shell};
 use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
@@ -495,17 +495,8 @@ impl CommandCodec for Koha {
 }
 
 impl Shell for Koha {
-    fn scenario(&self) -> &'static str {
-        SCENARIO
-    }
-    fn duration(&self) -> SimTime {
-        self.cfg.duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.cfg.time_step
-    }
-    fn columns(&self) -> &[Column] {
-        &self.columns
+    fn info(&self) -> RunInfo<'_> {
+        RunInfo::new(SCENARIO, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
         self.stats.drain_rows(out);

@@ -37,11 +37,11 @@ use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
-use crate::engine::run::{Run, Shell};
+use crate::engine::run::{Run, RunInfo, Shell};
 use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
-use crate::engine::schema::{ChartSpec, Column};
+use crate::engine::schema::ChartSpec;
 use crate::engine::Engine;
-use crate::time::{as_secs_f64, SimDuration, SimTime};
+use crate::time::{as_secs_f64, SimTime};
 
 /// The scenario's name.
 pub const SCENARIO: &str = "sahana-idle-drop";
@@ -146,17 +146,8 @@ impl Sahana {
 }
 
 impl Shell for Sahana {
-    fn scenario(&self) -> &'static str {
-        self.scenario
-    }
-    fn duration(&self) -> SimTime {
-        self.cfg.duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.cfg.time_step
-    }
-    fn columns(&self) -> &[Column] {
-        &self.columns
+    fn info(&self) -> RunInfo<'_> {
+        RunInfo::new(self.scenario, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
         out.extend(self.rows.drain(..));

@@ -16,8 +16,8 @@ impl Section {
         wanted.clear();
         self.controllers[host].take_probes(ctx.now(), &mut wanted);
         for &server in &wanted {
-            if server < self.servers.len() && self.live_probes < MAX_LIVE_PROBES {
-                let probe = self.alloc(ctx, host, false, true);
+            if server < self.servers.len() && self.requests.live_probes < MAX_LIVE_PROBES {
+                let probe = self.requests.alloc(ctx.now(), host, false, true);
                 self.probes += 1;
                 self.step_probes += 1;
                 self.connect(ctx, probe, server);
@@ -28,12 +28,12 @@ impl Section {
 
     /// Opens a connection (a request's or a probe's): it is active on the server from this moment.
     pub(super) fn connect(&mut self, ctx: &mut Ctx<Event>, req: u32, server: usize) {
-        self.mark_tried(req, server);
+        self.requests.mark_tried(req, server);
         let now = ctx.now();
         let s = &mut self.servers[server];
         s.touch(now);
         let already_open = s.conns.len() as u32;
-        let r = &mut self.requests[req as usize];
+        let r = &mut self.requests[req];
         r.attempts += 1;
         r.server = server as u16;
         r.phase = Phase::Connecting;
@@ -62,14 +62,14 @@ impl Section {
 
     /// Removes the connection from its server's list (the list order is not meaningful).
     pub(super) fn remove_conn(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         let server = r.server as usize;
         let s = &mut self.servers[server];
         s.touch(ctx.now());
         let idx = r.conn_index as usize;
         s.conns.swap_remove(idx);
         if let Some(&moved) = s.conns.get(idx) {
-            self.requests[moved as usize].conn_index = idx as u32;
+            self.requests[moved].conn_index = idx as u32;
         }
         if !r.probe {
             self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
@@ -77,7 +77,7 @@ impl Section {
     }
 
     pub(super) fn on_connect_done(&mut self, ctx: &mut Ctx<Event>, req: u32, gen: u32, ok: bool) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         if r.gen != gen || r.phase != Phase::Connecting {
             return;
         }
@@ -101,7 +101,7 @@ impl Section {
 
     /// After a failed connect: replica requests re-pick among the servers left; primary requests fail.
     pub(super) fn retry_or_fail(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        if self.requests[req as usize].to_primary {
+        if self.requests[req].to_primary {
             self.finish(ctx, req, Outcome::Failed);
         } else {
             self.route_replica(ctx, req);
@@ -109,12 +109,12 @@ impl Section {
     }
 
     pub(super) fn on_connected(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let server = self.requests[req as usize].server as usize;
-        if self.requests[req as usize].probe {
+        let server = self.requests[req].server as usize;
+        if self.requests[req].probe {
             // The gauge counts PROCESSLIST, itself and waiting connects included, in one round trip; it needs no
             // query slot.
             let count = self.servers[server].conns.len() as u32;
-            let r = &mut self.requests[req as usize];
+            let r = &mut self.requests[req];
             r.probe_count = count;
             r.phase = Phase::Querying;
             let gen = r.gen;
@@ -130,23 +130,23 @@ impl Section {
                     self.start_query(ctx, req);
                 } else {
                     s.queue.push_back(req);
-                    self.requests[req as usize].phase = Phase::Queued;
+                    self.requests[req].phase = Phase::Queued;
                 }
             }
         }
     }
 
     pub(super) fn start_query(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let server = self.requests[req as usize].server as usize;
+        let server = self.requests[req].server as usize;
         let service = self.service_time(ctx, server);
-        let r = &mut self.requests[req as usize];
+        let r = &mut self.requests[req];
         r.phase = Phase::Querying;
         let gen = r.gen;
         ctx.push(ctx.now() + service, Event::QueryDone { req, gen });
     }
 
     pub(super) fn on_query_done(&mut self, ctx: &mut Ctx<Event>, req: u32, gen: u32) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         if r.gen != gen || r.phase != Phase::Querying {
             return;
         }
@@ -175,13 +175,13 @@ impl Section {
 
     /// Ends a probe whose connection is already removed, and tells its host's controller what it found.
     pub(super) fn end_probe(&mut self, ctx: &mut Ctx<Event>, req: u32, connected: bool) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         let result = ProbeResult {
             connected,
             conn_count: if connected { r.probe_count } else { 0 },
             elapsed: ctx.now() - r.conn_started,
         };
-        self.release(req);
+        self.requests.release(req);
         let server = r.server as usize;
         // The gauge's `getLag()`: pt-heartbeat's measured lag, read as the probe's query returns.
         let lag_s = connected.then(|| self.gauge_lag(server, ctx.now()) / 1e6);

@@ -7,11 +7,12 @@ use crate::models::section::config::Capacity;
 impl Section {
     /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
     pub(crate) fn check_invariants(&self) -> Result<(), String> {
-        let accounted = self.rejected + self.completed + self.failed + self.overloaded + self.live_requests as u64;
+        let accounted =
+            self.rejected + self.completed + self.failed + self.overloaded + self.requests.live_requests as u64;
         if self.arrived != accounted {
             return Err(format!(
                 "requests not conserved: arrived {} ≠ rejected {} + completed {} + failed {} + overloaded {} + live {}",
-                self.arrived, self.rejected, self.completed, self.failed, self.overloaded, self.live_requests
+                self.arrived, self.rejected, self.completed, self.failed, self.overloaded, self.requests.live_requests
             ));
         }
         for (i, r) in self.replication.iter().enumerate() {
@@ -25,7 +26,7 @@ impl Section {
         let mut host_server = vec![0u32; self.hosts.len() * n];
         let mut live = 0;
         let mut probes = 0;
-        for r in &self.requests {
+        for r in self.requests.iter() {
             if r.probe && r.phase != Phase::Free {
                 if !matches!(r.phase, Phase::Connecting | Phase::Querying) {
                     return Err(format!("a probe is in phase {:?}", r.phase));
@@ -51,11 +52,11 @@ impl Section {
             per_server[r.server as usize][slot] += 1;
             host_server[r.host as usize * n + r.server as usize] += 1;
         }
-        if probes != self.live_probes {
-            return Err(format!("live probe count {} ≠ {probes} probes in the slab", self.live_probes));
+        if probes != self.requests.live_probes {
+            return Err(format!("live probe count {} ≠ {probes} probes in the slab", self.requests.live_probes));
         }
-        if live != self.live_requests {
-            return Err(format!("live request count {} ≠ {live} requests in the slab", self.live_requests));
+        if live != self.requests.live_requests {
+            return Err(format!("live request count {} ≠ {live} requests in the slab", self.requests.live_requests));
         }
         let mut workers = 0u64;
         for (h, host) in self.hosts.iter().enumerate() {
@@ -97,7 +98,7 @@ impl Section {
                 ));
             }
             for (k, &req) in s.conns.iter().enumerate() {
-                let r = &self.requests[req as usize];
+                let r = &self.requests[req];
                 if r.server as usize != i || r.conn_index as usize != k {
                     return Err(format!("server {i}: conns[{k}] = request {req} points elsewhere"));
                 }
@@ -162,16 +163,16 @@ mod tests {
     const CORRUPTIONS: &[(&str, fn(&mut Section))] = &[
         ("requests not conserved", |m| m.arrived += 1),
         ("a probe is in phase", |m| {
-            let r = m.servers[0].queue[0] as usize;
+            let r = m.servers[0].queue[0];
             m.requests[r].probe = true;
         }),
         ("still choosing a server", |m| {
-            let r = m.servers[0].queue[0] as usize;
+            let r = m.servers[0].queue[0];
             m.requests[r].phase = Phase::Starting;
         }),
-        ("live probe count", |m| m.live_probes += 1),
+        ("live probe count", |m| m.requests.live_probes += 1),
         ("live request count", |m| {
-            m.live_requests += 1;
+            m.requests.live_requests += 1;
             m.arrived += 1;
         }),
         ("busy workers > pool", |m| {
@@ -197,8 +198,8 @@ mod tests {
         ("idle slot while", |m| {
             // A running query moved back to the queue, with every count kept consistent but the slot left idle.
             let s = &m.servers[0];
-            let r = *s.conns.iter().find(|&&r| m.requests[r as usize].phase == Phase::Querying).unwrap();
-            m.requests[r as usize].phase = Phase::Queued;
+            let r = *s.conns.iter().find(|&&r| m.requests[r].phase == Phase::Querying).unwrap();
+            m.requests[r].phase = Phase::Queued;
             m.servers[0].queue.push_back(r);
             m.servers[0].busy_slots -= 1;
         }),

@@ -90,7 +90,7 @@ impl Section {
             failed: self.failed,
             overloaded: self.overloaded,
             probes: self.probes,
-            in_flight: self.live_requests as u64,
+            in_flight: self.requests.live_requests as u64,
             latency_mean_ms: self.run_latency.mean_us() / 1e3,
             latency_p50_ms: self.run_latency.quantile_us(0.5) / 1e3,
             latency_p99_ms: self.run_latency.quantile_us(0.99) / 1e3,

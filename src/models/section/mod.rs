@@ -15,15 +15,18 @@ mod invariants;
 mod lag_lesson;
 mod meter;
 pub mod model;
+mod operators;
 mod overrides;
 mod pick;
+mod pick_trace;
 pub mod picture;
 mod read_outs;
 mod replication;
 mod request;
 mod server;
+mod serving;
 
-pub use pick::PickTrace;
+pub use pick_trace::PickTrace;
 pub use server::{ConnectMode, ServerNow};
 
 pub mod lessons;
@@ -40,13 +43,13 @@ use serde_json::{Map, Value};
 use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
 use crate::engine::picture::PictureSpec;
-use crate::engine::run::{Decision, ReadOuts, Run, Shell};
+use crate::engine::run::{Decision, ReadOuts, Run, RunInfo, Shell};
 use crate::engine::scenario::{RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::command::{Command, Fault};
 use crate::models::section::metrics::{ServerStep, StepRow};
 use crate::models::section::stories::STORIES;
-use crate::time::{from_secs_f64, SimDuration, SimTime};
+use crate::time::{from_secs_f64, SimTime};
 use model::Section;
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
@@ -91,7 +94,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { lesson: lessons::REFUSE, lesson_controller: Some("least-conn"), lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
     ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
-    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", crate::models::section::scenario::LARGE_WRITE_SUMMARY, 6) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", "plain-s1; db1163 drowns in reads from overload_at (20 s), db1119 applies a large_write_s (15 s) transaction from fault_at (30 s): lag is the wrong load signal", 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).
@@ -293,17 +296,8 @@ impl CommandCodec for Section {
 }
 
 impl Shell for Section {
-    fn scenario(&self) -> &'static str {
-        self.scenario
-    }
-    fn duration(&self) -> SimTime {
-        self.cfg.duration
-    }
-    fn time_step(&self) -> SimDuration {
-        self.cfg.time_step
-    }
-    fn columns(&self) -> &[Column] {
-        &self.columns
+    fn info(&self) -> RunInfo<'_> {
+        RunInfo::new(self.scenario, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
         out.extend(self.rows.drain(..).map(|r| flatten(&r)));

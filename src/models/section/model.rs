@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 
 use super::replication::{Replica, Stream as ReplStream};
-use super::{host::*, overrides::*, pick::*, request::*, server::*};
+use super::{host::*, overrides::*, pick_trace::*, request::*, server::*};
 
 use crate::controller::{Candidate, Controller};
 use crate::engine::{Ctx, Engine, Model};
@@ -87,18 +87,13 @@ pub struct Section {
     pub(super) primary: Option<usize>,
     /// Position of each server in `HostState::replicas`, or `None` for the primary.
     pub(super) replica_pos: Vec<Option<u16>>,
-    pub(super) requests: Vec<Request>,
-    pub(super) free_head: u32,
-    pub(super) live_requests: u32,
+    pub(super) requests: Requests,
     pub(super) arrival_gen: u32,
     /// The exact time of the latest scheduled arrival, µs with its fraction. Gaps accumulate here and each arrival
     /// fires at this time rounded to the microsecond, so the arrival rate is exact however short the gaps (rounding
     /// each gap instead inflated rates: ×1.023 at 757 k req/s, ×5.8 at 7.6 M req/s, and froze the clock above
     /// about 3×10⁷ req/s).
     pub(super) arrival_exact_us: f64,
-    /// Servers each slab slot has tried: `tried_words` words of bits per slot (one word up to 64 servers).
-    pub(super) tried: Vec<u64>,
-    pub(super) tried_words: usize,
     /// True while a freed worker is taking its next backlogged request; finishes inside that (a request that
     /// fails at once) leave their host here instead of recursing, so the depth never depends on the backlog.
     pub(super) starting_backlog: bool,
@@ -123,7 +118,6 @@ pub struct Section {
     pub(super) step_overloaded: u64,
     pub(super) probes: u64,
     pub(super) step_probes: u64,
-    pub(super) live_probes: u32,
     pub(super) probe_buf: Vec<usize>,
     /// Configured load per server after operator overrides (what `Candidate::configured_load` carries).
     pub(super) effective_load: Vec<f64>,
@@ -249,7 +243,7 @@ impl Section {
         self.arrived += 1;
         let host = self.rng_arrivals.below(self.cfg.hosts as u64) as usize;
         let to_primary = self.primary.is_some() && self.rng_arrivals.chance(self.cfg.primary_fraction);
-        if self.live_requests >= self.max_live_requests {
+        if self.requests.live_requests >= self.max_live_requests {
             self.reject();
             return;
         }
@@ -258,23 +252,23 @@ impl Section {
             self.reject();
             return;
         }
-        let req = self.alloc(ctx, host, to_primary, false);
+        let req = self.requests.alloc(ctx.now(), host, to_primary, false);
         if has_worker {
             self.start_request(ctx, req);
         } else {
-            self.requests[req as usize].phase = Phase::Backlog;
+            self.requests[req].phase = Phase::Backlog;
             self.hosts[host].backlog.push_back(req);
         }
     }
 
     /// The request takes a worker and makes its first connect.
     pub(super) fn start_request(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let host = self.requests[req as usize].host as usize;
+        let host = self.requests[req].host as usize;
         self.hosts[host].busy_workers += 1;
         self.set_busy_workers(ctx, 1);
         self.step_requests += 1;
-        self.requests[req as usize].phase = Phase::Starting;
-        match (self.requests[req as usize].to_primary, self.primary) {
+        self.requests[req].phase = Phase::Starting;
+        match (self.requests[req].to_primary, self.primary) {
             (true, Some(p)) => self.connect(ctx, req, p),
             _ => self.route_replica(ctx, req),
         }
@@ -282,7 +276,7 @@ impl Section {
 
     /// Ends a request that holds a worker: records it, frees the worker, and starts the next backlogged request.
     pub(super) fn finish(&mut self, ctx: &mut Ctx<Event>, req: u32, outcome: Outcome) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         debug_assert!(
             !r.probe && matches!(r.phase, Phase::Starting | Phase::Connecting | Phase::Queued | Phase::Querying)
         );
@@ -305,7 +299,7 @@ impl Section {
         let host = r.host as usize;
         self.hosts[host].busy_workers -= 1;
         self.set_busy_workers(ctx, -1);
-        self.release(req);
+        self.requests.release(req);
         if self.starting_backlog {
             self.deferred_hosts.push(host);
             return;
@@ -369,13 +363,9 @@ impl Section {
             controllers,
             primary,
             replica_pos,
-            requests: Vec::new(),
-            free_head: NO_SLOT,
-            live_requests: 0,
+            requests: Requests::new(n),
             arrival_gen: 0,
             arrival_exact_us: 0.0,
-            tried: Vec::new(),
-            tried_words: n.div_ceil(64),
             starting_backlog: false,
             deferred_hosts: Vec::new(),
             max_live_requests: limits::max_live_requests(&config),
@@ -397,7 +387,6 @@ impl Section {
             step_overloaded: 0,
             probes: 0,
             step_probes: 0,
-            live_probes: 0,
             probe_buf: Vec::new(),
             effective_load: config.servers.iter().map(|s| s.load).collect(),
             ramps: vec![None; n],

@@ -2,29 +2,10 @@
 //! pick for the "why this server?" panel.
 
 use super::model::*;
+use super::pick_trace::PickTrace;
 use crate::controller::{Candidate, Controller, HostView, StaticWeights};
 use crate::engine::Ctx;
 use crate::time::SimTime;
-
-/// One pick as the host saw it, for the "why this server?" panel.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PickTrace {
-    /// When, µs.
-    pub time: SimTime,
-    /// Which app host picked.
-    pub host: usize,
-    /// The candidates it could pick from, as its controller saw them (configured load with overrides, this
-    /// host's in-flight count).
-    pub candidates: Vec<Candidate>,
-    /// The controller's weight for each candidate at that moment.
-    pub weights: Vec<f64>,
-    /// The server chosen, or `None` when the request failed fast.
-    pub chosen: Option<usize>,
-    /// Who decided: "controller", "pinned", "controller off", "breaker" or "controller declined".
-    pub decided_by: &'static str,
-    /// The controller's named terms for the chosen server (see `Controller::diagnostics`).
-    pub diagnostics: Vec<(&'static str, f64)>,
-}
 
 impl Section {
     /// Chooses a replica not yet tried and connects; fails the request when none is left, the attempt bound is
@@ -34,7 +15,7 @@ impl Section {
     /// controller); the breaker then checks every eligible server against its cap; the controller (or, when an
     /// operator switched it off, the configured loads) picks among the unpinned servers with a positive load.
     pub(super) fn route_replica(&mut self, ctx: &mut Ctx<Event>, req: u32) {
-        let r = self.requests[req as usize];
+        let r = self.requests[req];
         if r.attempts as u32 >= self.cfg.max_connect_attempts {
             self.finish(ctx, req, Outcome::Failed);
             return;
@@ -45,7 +26,7 @@ impl Section {
             self.scratch.clear();
             self.pinned_scratch.clear();
             for c in &self.hosts[host].replicas {
-                if self.has_tried(req, c.server) {
+                if self.requests.has_tried(req, c.server) {
                     continue;
                 }
                 match self.pinned[c.server] {

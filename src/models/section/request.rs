@@ -1,8 +1,9 @@
 //! The request slab: every live request and probe in one `Vec`, with a free list, so a request is a `u32` and
-//! nothing is allocated per request once the slab has grown to the traffic.
+//! nothing is allocated per request once the slab has grown to the traffic. [`Requests`] owns the slab, the
+//! servers each request has tried, and the live counts; the section indexes it by request id.
 
-use super::model::*;
-use crate::engine::Ctx;
+use std::ops::{Index, IndexMut};
+
 use crate::time::SimTime;
 
 /// Where a request is in its life.
@@ -45,8 +46,55 @@ pub(super) struct Request {
 
 pub(super) const NO_SLOT: u32 = u32::MAX;
 
-impl Section {
-    pub(super) fn alloc(&mut self, ctx: &mut Ctx<Event>, host: usize, to_primary: bool, probe: bool) -> u32 {
+/// Every live request and probe, with the servers each has tried and the live counts.
+pub(super) struct Requests {
+    slots: Vec<Request>,
+    free_head: u32,
+    /// User requests in the slab (not probes).
+    pub(super) live_requests: u32,
+    /// Probes in the slab.
+    pub(super) live_probes: u32,
+    /// Servers each slot has tried: `tried_words` words of bits per slot (one word up to 64 servers).
+    tried: Vec<u64>,
+    tried_words: usize,
+}
+
+impl Index<u32> for Requests {
+    type Output = Request;
+    #[inline]
+    fn index(&self, req: u32) -> &Request {
+        &self.slots[req as usize]
+    }
+}
+
+impl IndexMut<u32> for Requests {
+    #[inline]
+    fn index_mut(&mut self, req: u32) -> &mut Request {
+        &mut self.slots[req as usize]
+    }
+}
+
+impl Requests {
+    /// An empty slab for a section of `servers` servers.
+    pub(super) fn new(servers: usize) -> Requests {
+        Requests {
+            slots: Vec::new(),
+            free_head: NO_SLOT,
+            live_requests: 0,
+            live_probes: 0,
+            tried: Vec::new(),
+            tried_words: servers.div_ceil(64),
+        }
+    }
+
+    /// Every slot, free ones included, in id order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Request> {
+        self.slots.iter()
+    }
+
+    /// A slot for a new request (or probe) of `host` arriving `now`: a freed one if any, with a new generation
+    /// so its stale timers are ignored, else a new one.
+    pub(super) fn alloc(&mut self, now: SimTime, host: usize, to_primary: bool, probe: bool) -> u32 {
         let fresh = Request {
             gen: 0,
             phase: Phase::Backlog,
@@ -57,7 +105,7 @@ impl Section {
             attempts: 0,
             to_primary,
             conn_index: 0,
-            arrived_at: ctx.now(),
+            arrived_at: now,
             conn_started: 0,
             next_free: NO_SLOT,
         };
@@ -68,19 +116,19 @@ impl Section {
         }
         if self.free_head != NO_SLOT {
             let id = self.free_head;
-            let slot = &mut self.requests[id as usize];
+            let slot = &mut self.slots[id as usize];
             self.free_head = slot.next_free;
             if slot.attempts > 0 {
                 let words = self.tried_words;
                 self.tried[id as usize * words..(id as usize + 1) * words].fill(0);
             }
-            let slot = &mut self.requests[id as usize];
+            let slot = &mut self.slots[id as usize];
             *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
             id
         } else {
-            self.requests.push(fresh);
-            self.tried.resize(self.requests.len() * self.tried_words, 0);
-            (self.requests.len() - 1) as u32
+            self.slots.push(fresh);
+            self.tried.resize(self.slots.len() * self.tried_words, 0);
+            (self.slots.len() - 1) as u32
         }
     }
 
@@ -98,7 +146,7 @@ impl Section {
 
     /// Returns a slab slot to the free list.
     pub(super) fn release(&mut self, req: u32) {
-        let slot = &mut self.requests[req as usize];
+        let slot = &mut self.slots[req as usize];
         if slot.probe {
             self.live_probes -= 1;
         } else {

@@ -9,7 +9,7 @@ use crate::engine::scenario::Story;
 const SEED_002: &str =
     "Wikimedia Phabricator task \"LoadMonitor connection weighting reimagined\" and its EventSimulator runs";
 
-/// Every scenario's story, in the order of `scenario::SCENARIOS`.
+/// Every scenario's story, in the order of [`super::SCENARIOS`].
 pub const STORIES: &[Story] = &[
     Story {
         scenario: "plain-s1",
@@ -94,7 +94,7 @@ pub const STORIES: &[Story] = &[
 mod tests {
     #[test]
     fn every_scenario_has_a_story() {
-        for s in crate::models::section::scenario::SCENARIOS {
+        for s in super::super::SCENARIOS {
             assert!(super::STORIES.iter().any(|story| story.scenario == s.name), "{} has no story", s.name);
         }
     }

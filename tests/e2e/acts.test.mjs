@@ -1,0 +1,62 @@
+// End-to-end tests of lessons that act (issue 20): a step's buttons do what its text says and the link records
+// it; a lesson about one controller runs it; a typed value out of range says so; a run stops at its length and
+// can be made longer; and challenges are judged live on the run.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, status, waitForStatus } from './harness.mjs';
+
+let h;
+before(async () => { h = await start(); });
+after(async () => { await h?.stop(); });
+
+const params = (page) => new URLSearchParams(new URL(page.url()).search);
+
+test('a lesson runs the controller its text is about, and its buttons compare another', async () => {
+  const { page, problems } = await h.open('?scenario=refuse');
+  assert.equal(params(page).get('controller'), 'least-conn', 'the refuse lesson runs least-conn');
+  await page.click('#lesson-next');
+  await waitForStatus(page, { lesson_step: 1 });
+  const button = page.locator('.lesson-act', { hasText: 'Compare with conn-p' });
+  await button.click();
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('ab') === 'conn-p');
+  await page.waitForFunction(() => document.querySelector('.lesson-act.on')?.textContent.includes('conn-p'));
+  await waitForStatus(page, { 'b.requests': { gt: 0 } }, 30_000);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a value out of range is named, not applied and not silently reverted', async () => {
+  const { page, problems } = await h.open('?scenario=slow&lesson=off&speed=5');
+  const box = 'input.number-box[aria-label="slow_factor value"]';
+  await page.fill(box, '99999999');
+  await page.press(box, 'Tab');
+  const warning = await page.waitForSelector('.param .warning[role="alert"]');
+  assert.match(await warning.textContent(), /99999999 is not from .* not applied/);
+  assert.equal(params(page).get('slow_factor'), null, 'the link did not take it');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a run ends at its length, says so, and can run twice as long', async () => {
+  const { page, problems } = await h.open('?scenario=galera-full-crash&lesson=off&speed=100');
+  await waitForStatus(page, { ended: true }, 30_000);
+  const s = await status(page);
+  assert.equal(s.time_s, s.end_s, 'the clock stops at the end');
+  assert.match(await page.textContent('#status'), /end of run/);
+  await page.click('#extend');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('length') === String(2 * 60));
+  await waitForStatus(page, { time_s: { gt: 61 } }, 30_000);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('challenges are judged on the run: the incident misses, the fix meets', async () => {
+  for (const [query, want] of [['', 'missed'], ['&trx_commit=1', 'met']]) {
+    const { page, problems } = await h.open(`?scenario=galera-full-crash&lesson=off&speed=100${query}`);
+    await page.waitForSelector('#challenges .verdict');
+    await page.waitForFunction((w) => document.querySelector('#challenges .verdict')?.dataset.verdict === w, want, { timeout: 30_000 });
+    assert.deepEqual(problems, [], query);
+    await page.close();
+  }
+});
