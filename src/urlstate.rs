@@ -46,6 +46,9 @@ pub struct UrlState {
     pub sets: Vec<(String, String)>,
     /// The run's length, simulated seconds, when the reader extended it past the scenario's own.
     pub length_s: Option<f64>,
+    /// The moment a link opens at, simulated seconds: the page fast-forwards there (free play only; a lesson
+    /// step has its own moment).
+    pub at_s: Option<f64>,
 }
 
 impl Default for UrlState {
@@ -61,6 +64,7 @@ impl Default for UrlState {
             lesson: None,
             sets: Vec::new(),
             length_s: None,
+            at_s: None,
         }
     }
 }
@@ -193,6 +197,10 @@ pub fn parse_query(query: &str) -> Parsed {
                 Ok(s) if s.is_finite() && (LENGTH_MIN_S..=LENGTH_MAX_S).contains(&s) => state.length_s = Some(s),
                 _ => ignored.push(format!("length '{}' is not from {LENGTH_MIN_S} to {LENGTH_MAX_S} s", clip(v))),
             },
+            "at" | "start" => match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() && (0.0..=LENGTH_MAX_S).contains(&s) => state.at_s = Some(s),
+                _ => ignored.push(format!("at '{}' is not a time from 0 to {LENGTH_MAX_S} s", clip(v))),
+            },
             "embed" => state.embed = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             "watch" => state.watch = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             _ => {}
@@ -202,7 +210,8 @@ pub fn parse_query(query: &str) -> Parsed {
     let def = registry::find(&state.scenario).ok();
     let steps = def.map_or(0, |d| d.lesson.len());
     state.lesson = (steps > 0 && !state.embed).then_some(0);
-    if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "lesson") {
+    // `step=N` opens lesson step N like `lesson=N` (a link to a step reads better with it).
+    if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "lesson" || k == "step") {
         match v.trim() {
             "off" => state.lesson = None,
             n => match n.parse::<usize>() {
@@ -242,8 +251,21 @@ pub fn parse_query(query: &str) -> Parsed {
 }
 
 /// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
-const TOP_LEVEL: &[&str] =
-    &["scenario", "controller", "ab", "controller_b", "seed", "speed", "embed", "watch", "lesson", "length"];
+const TOP_LEVEL: &[&str] = &[
+    "scenario",
+    "controller",
+    "ab",
+    "controller_b",
+    "seed",
+    "speed",
+    "embed",
+    "watch",
+    "lesson",
+    "step",
+    "length",
+    "at",
+    "start",
+];
 
 /// Shortest and longest run a link may ask for, simulated seconds (the CLI's `--duration` range); the model's
 /// own budgets still apply when the run is built.
@@ -314,6 +336,9 @@ pub fn to_query(state: &UrlState) -> String {
     parts.push(format!("speed={}", state.speed));
     if let Some(l) = state.length_s {
         parts.push(format!("length={l}"));
+    }
+    if let Some(at) = state.at_s {
+        parts.push(format!("at={at}"));
     }
     if state.watch {
         parts.push("watch=1".into());
@@ -403,6 +428,18 @@ mod tests {
             assert_eq!(p.state.length_s, None, "{bad}");
             assert!(p.ignored.iter().any(|i| i.starts_with("length ")), "{bad}: {:?}", p.ignored);
         }
+    }
+
+    #[test]
+    fn a_link_opens_at_a_moment_or_a_step() {
+        let p = parse_query("scenario=sahana-idle-drop&lesson=off&at=6990");
+        assert_eq!((p.state.at_s, p.ignored.len()), (Some(6990.0), 0));
+        assert_eq!(parse_query(&to_query(&p.state)).state, p.state);
+        assert_eq!(parse_query("scenario=slow&step=3").state.lesson, Some(3));
+        assert_eq!(parse_query("scenario=slow&start=40").state.at_s, Some(40.0));
+        let bad = parse_query("at=-1");
+        assert_eq!(bad.state.at_s, None);
+        assert!(bad.ignored.iter().any(|i| i.starts_with("at ")));
     }
 
     #[test]

@@ -45,6 +45,7 @@ use components::notice::Notice;
 use components::picture::Picture;
 use components::scenario_picker::{ScenarioPicker, Story};
 use components::servers::Commands;
+use components::share::Share;
 use components::status::Status;
 use components::why::WhyPanel;
 use hooks::frame_loop::{use_frame_loop, LoopInputs};
@@ -275,8 +276,14 @@ pub fn App() -> Html {
                     <p class="brief" id="brief">{ st.brief }</p>
                 }
             </header>
-            <p class="embed-title"><strong>{ run_title(&state) }</strong>{ " · " }
-                <a href={full_view} target="_blank" rel="noopener">{ "Open the full view" }</a></p>
+            if url.embed {
+                // The embed's heading (the page's own is hidden in an embed): the run's title and a way out.
+                <h1 class="embed-title" id="embed-title">{ run_title(&state) }{ " · " }
+                    <a href={full_view} target="_blank" rel="noopener">{ "Open the full view" }</a></h1>
+                if let Some(step) = url.lesson.and_then(|n| def.and_then(|d| d.lesson.get(n))) {
+                    <p class="embed-caption" id="embed-caption"><strong>{ step.title }</strong>{ " " }{ step.text }</p>
+                }
+            }
             <Notice message={notice} on_dismiss={signal(Action::DismissNotice)} />
             <section class={classes!("stage", url.lesson.is_some().then_some("with-lesson"))} aria-label="the system and the lesson">
                 <div class="stage-main">
@@ -287,6 +294,7 @@ pub fn App() -> Html {
                         <Controls playing={state.playing} speed={url.speed} seed={url.seed}
                             on_toggle={signal(Action::TogglePlay)} on_step={signal(Action::Step)}
                             on_speed={dispatch(Action::SetSpeed)} on_restart={dispatch(Action::SetSeed)} />
+                        <Share url={url.clone()} time_s={s.time_s} title={story.map_or(String::new(), |st| st.headline.to_string())} />
                     </div>
                     if show_challenges {
                         <Challenges list={ChallengeList(def.map_or(&[], |d| d.challenges))} snapshot={(*snapshot).clone()} />

@@ -136,6 +136,10 @@ impl State {
         };
         let mut state = State { url: parsed.state, notices, ..State::default() };
         state.enter_lesson_step();
+        // A link to a moment fast-forwards there, then plays on.
+        if let (None, Some(at)) = (state.url.lesson, state.url.at_s) {
+            state.seek_to = Some(at);
+        }
         state
     }
 

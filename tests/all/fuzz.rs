@@ -763,6 +763,7 @@ fn url_state() -> impl Strategy<Value = UrlState> {
                 lesson: if lesson_step == 0 { None } else { Some(lesson_step - 1) },
                 sets: Vec::new(),
                 length_s,
+                at_s: None,
             };
             let pool = url_sets(scenario);
             for p in picks {

@@ -13,5 +13,6 @@ pub mod notice;
 pub mod picture;
 pub mod scenario_picker;
 pub mod servers;
+pub mod share;
 pub mod status;
 pub mod why;
