@@ -160,6 +160,24 @@ fn moving_dots(path: &str, n: usize, class: &'static str) -> Html {
     }
 }
 
+/// A part's state beyond its numbers, from the model's few words ("69 conns · crashed · pinned at 0" →
+/// "crashed, pinned at 0"); the primary's role is left out.
+fn note_extra(note: &str) -> String {
+    note.split(" · ").filter(|p| !p.starts_with("primary") && !p.ends_with(" conns")).collect::<Vec<_>>().join(", ")
+}
+
+/// The colour a part's state words call for: broken (crashed, refusing, hanging) or degraded (slower, drained,
+/// pinned); `None` when it has none.
+fn note_tone(extra: &str) -> Option<&'static str> {
+    if extra.is_empty() {
+        None
+    } else if ["crashed", "refusing", "hang"].iter().any(|w| extra.contains(w)) {
+        Some("bad")
+    } else {
+        Some("warn")
+    }
+}
+
 /// The words a box says to a screen reader: its name, state, bar and lines.
 fn spoken(group: &SceneGroup, m: &SceneMember, note: Option<&str>) -> String {
     let mut parts = vec![format!("{}, {}", m.name, group.label)];
@@ -230,7 +248,8 @@ pub fn Picture(props: &PictureProps) -> Html {
             let key = (g.id.to_string(), m.name.clone());
             let is_selected = selected.as_ref() == Some(&key);
             let faulty = props.faulty.contains(&m.name);
-            let tone = m.state.as_ref().map_or("calm", |(_, t)| t.class());
+            let extra = note(&m.name).map(note_extra).unwrap_or_default();
+            let tone = note_tone(&extra).unwrap_or_else(|| m.state.as_ref().map_or("calm", |(_, t)| t.class()));
             let pick = {
                 let selected = selected.clone();
                 let key = key.clone();
@@ -264,7 +283,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                 <g class={classes!("part", tone, faulty.then_some("faulty"), is_selected.then_some("selected"))}
                     role="button" tabindex="0" aria-label={spoken(g, m, note(&m.name))}
                     data-group={g.id} data-name={m.name.clone()} onclick={pick} onkeydown={pick_key}>
-                    <title>{ g.help }</title>
+                    <title>{ if extra.is_empty() { g.help.to_string() } else { format!("{}: {extra}", m.name) } }</title>
                     <rect class="box" x={fmt(r.x)} y={fmt(r.y)} width={fmt(r.w)} height={fmt(r.h)} rx="5" />
                     <text class="name" x={fmt(r.x + 6.0)} y={fmt(r.y + 13.0)}>{ &m.name }
                         if faulty { <tspan class="flag">{ " ⚠" }</tspan> }
