@@ -61,6 +61,32 @@ fn check_holds(at: &str, text: &str, now: &serde_json::Value) {
     }
 }
 
+/// Phrases a step's numbers put right before a column's value now, the column, and the decimals `human` prints
+/// it with there.
+const CITES: &[(&str, &str, u8)] = &[
+    ("listen queue ", "listen_queue", 0),
+    ("unflushed commits now: node1 ", "node1.unflushed_trx", 0),
+    ("its measured lag is ", "db1163.measured_lag_s", 2),
+    ("storage p99 over the last half second ", "storage_p99_ms", 3),
+    ("db1119: true lag ", "db1119.true_lag_s", 1),
+];
+
+/// Each cited value must be the newest row's, as the page prints it.
+fn check_cites(at: &str, text: &str, now: &serde_json::Value) {
+    for (phrase, column, decimals) in CITES {
+        let Some(i) = text.find(phrase) else { continue };
+        let Some(v) = now.get(*column).and_then(serde_json::Value::as_f64) else { continue };
+        let expected = loadlab::engine::picture::human(v, *decimals);
+        let rest = &text[i + phrase.len()..];
+        let cited: String = rest.chars().take_while(|c| c.is_ascii_digit() || ",.".contains(*c)).collect();
+        assert_eq!(
+            cited.trim_end_matches(['.', ',']),
+            expected,
+            "{at}: {phrase:?} cites {cited}, the newest row says {expected}"
+        );
+    }
+}
+
 #[test]
 fn every_page_string_about_a_scenario_speaks_plainly() {
     use loadlab::controller::controllers;
@@ -162,6 +188,7 @@ fn every_lesson_step_prints_readable_numbers() {
             assert!(!text.trim().is_empty(), "{at}: no numbers");
             refuse_jargon(&at, &text);
             check_holds(&at, &text, &newest);
+            check_cites(&at, &text, &newest);
         }
     }
 }

@@ -311,7 +311,7 @@ pub fn Keys(props: &KeysProps) -> Html {
     let groups = ["Traffic", "App hosts", "Servers", "Faults"];
     html! {
         <details class="keys" id="keys" open={true}>
-            <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same seed)", def.name) }</h2></summary>
+            <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same random seed)", def.name) }</h2></summary>
             <div class="key-groups">
                 { for groups.iter().map(|g| {
                     let mine: Vec<&&KeyInfo> = keys.iter().filter(|k| group_of(k.key) == *g).collect();
