@@ -150,10 +150,10 @@ fn p_boot(s: &Map<String, Value>) -> String {
 }
 
 const PERCONA_LESSON: &[LessonStep] = &[
-    LessonStep { title: "The backup starts", at_s: 600.0, text: "At 60 s node3 sets wsrep_desync=ON and takes FLUSH TABLES WITH READ LOCK. Its applier stops; its queue grows at the full write rate, while node1 and node2 carry on at 5.5k/s: a desynced node never sends flow control.", chart: "queue", numbers: p_backup, actions: &[] },
+    LessonStep { title: "The backup starts", at_s: 600.0, text: "At 60 s node3 is set aside for a backup: wsrep_desync=ON tells the cluster not to wait for it, and FLUSH TABLES WITH READ LOCK freezes its tables so the copy is consistent. Its applier (the thread that applies the other nodes' writes) stops, and its queue of writes to apply grows at the full write rate, while node1 and node2 carry on at 5.5k/s. A desynced node never sends flow control, Galera's brake: a node that falls behind asks every node to pause writing.", chart: "queue", numbers: p_backup, actions: &[] },
     LessonStep { title: "Unlocked, still desynced", at_s: 3700.0, text: "UNLOCK TABLES at 2760 s: node3 applies again, but between its stalls it averages less than the write rate, so with desync still on the queue keeps growing. A node near the red line may never catch up on its own.", chart: "queue", numbers: p_desync, actions: &[] },
-    LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 becomes JOINED with fc_offset = its queue, and sends STOP whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc, actions: &[] },
-    LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the ETA to SYNCED; the replicator shows Donor/Desynced until the JOIN action itself is dequeued, then Joined.", chart: "throughput", numbers: p_catch, actions: &[] },
+    LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 rejoins (JOINED) and counts its queue from where it stands (fc_offset), so it sends STOP, the request that every node pause its writes, whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc, actions: &[] },
+    LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the time left until node3 is SYNCED (its queue empty, a full member again); node3's state reads Donor/Desynced until the rejoin message reaches the head of its own queue, then Joined.", chart: "throughput", numbers: p_catch, actions: &[] },
     LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; fc_limit=1000 makes pauses fewer and longer; fc_master_slave=yes sets upper to 16; sync_donor=yes throttles the cluster during the backup instead of after it.", chart: "queue", numbers: p_fc, actions: &[LessonAction { label: "Fewer writes (4,000/s)", act: Act::Set("write_rate", "4000") }, LessonAction { label: "Four apply threads", act: Act::Set("apply_threads", "4") }, LessonAction { label: "Flow-control limit 1,000", act: Act::Set("fc_limit", "1000") }, LessonAction { label: "Throttle during the backup", act: Act::Set("sync_donor", "yes") }] },
 ];
 
@@ -243,8 +243,8 @@ const THROUGHPUT: ChartSpec = ChartSpec {
 };
 const ETA: ChartSpec = ChartSpec {
     id: "eta",
-    title: "ETA to SYNCED",
-    hint: "Queue ÷ the last step's net drain rate.",
+    title: "Time left until node3 is SYNCED",
+    hint: "Its queue ÷ how fast the queue shrank in the last step: an estimate that moves with every pause.",
     columns: &["eta_synced_s"],
     unit: "s",
     scale: Scale::Linear,

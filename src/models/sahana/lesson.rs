@@ -146,7 +146,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "924.6 s later, instant recovery",
         at_s: 8100.0,
-        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4's socket was closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling.",
+        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4, left idle, had its socket closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling (after a kill of w3 it stalls instead, and the blackout ends 924.6 s after that).",
         chart: "lanes",
         numbers: recovery_numbers,
         actions: &[],

@@ -84,7 +84,7 @@ fn slow_pileup(s: &Map<String, Value>) -> String {
     let started = busy / SLOW_HOLD_S;
     let db1119_rate = started * REPLICA_FRACTION * DB1119_SHARE;
     format!(
-        "db1119 holds {}. With a worker for every request it would get {} connects a second × 0.862 s = {} (Little's law; Wikimedia's own simulation, with unlimited workers, saw about 700). Here {} app workers are busy, and they start {} ÷ 0.187 s = {} requests a second, so db1119 gets {} a second × 0.862 s = {}.",
+        "db1119 holds {}. With a worker for every request it would get {} connects a second × 0.862 s = {} (Little's law; Wikimedia's own simulation, with unlimited workers, saw about 700). Here {} app workers are busy, and they start {} ÷ 0.187 s = {} requests a second, so at its static 10.7% db1119 gets {} a second × 0.862 s = {}.",
         count(now(s, "db1119.active_conns"), "connection", "connections"),
         human(REPLICA_RATE * DB1119_SHARE, 0),
         human(REPLICA_RATE * DB1119_SHARE * 0.8619, 0),
@@ -99,7 +99,7 @@ fn slow_pileup(s: &Map<String, Value>) -> String {
 fn meltdown(s: &Map<String, Value>) -> String {
     let full = HOSTS * (7572.8 / HOSTS - 8.0 / SLOW_HOLD_S);
     format!(
-        "So far {} rejected, {} a second now, of the {} a second once every host's backlog is full; {} failed. Median latency so far {} ms, p99 {} ms. The task: \"if the number of workers is not sufficient, the site will go down.\"",
+        "So far {} rejected, {} a second now (with every host's backlog full under static weights, {} a second); {} failed. Median latency so far {} ms, p99 {} ms. The task: \"if the number of workers is not sufficient, the site will go down.\"",
         count(num(s, "rejected"), "request", "requests"),
         human(per_s(s, "rejected"), 0),
         human(full, 0),
@@ -399,7 +399,7 @@ fn mmc(s: &Map<String, Value>) -> String {
     let theory = field(s, "erlang_c_mean_ms");
     let theory = if theory > 0.0 {
         format!(
-            "Erlang C for {} servers of {} slots, {} ms service at ρ = {}: {} ms",
+            "Erlang C, for requests routed at random as static weights do, with {} servers of {} slots, {} ms service at ρ = {}: {} ms",
             human(field(s, "servers"), 0),
             human(field(s, "slots"), 0),
             human(field(s, "service_ms"), 3),
@@ -410,7 +410,7 @@ fn mmc(s: &Map<String, Value>) -> String {
         "Erlang C has no steady state at ρ ≥ 1".to_string()
     };
     format!(
-        "Mean latency {} ms so far over {}; {theory}. A run of finite length estimates the mean, so it lands within a few percent of the formula's, closer the longer it runs. p99 {} ms.",
+        "Mean latency {} ms so far over {}; {theory}. Routed at random, a run of finite length lands within a few percent of the formula, closer the longer it runs; a controller that picks the less busy server beats it. p99 {} ms.",
         human(num(s, "latency_mean_ms"), 2),
         count(num(s, "requests"), "request", "requests"),
         human(num(s, "latency_p99_ms"), 1)
