@@ -420,6 +420,13 @@ pub fn human(value: f64, decimals: u8) -> String {
     }
 }
 
+/// A count with its noun, for people: "1 stall", "2 stalls", "1,204 connections" (the number as [`human`]
+/// with no decimals; the singular only for exactly one).
+pub fn count(value: f64, one: &str, many: &str) -> String {
+    let n = human(value, 0);
+    format!("{n} {}", if n == "1" { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,5 +528,8 @@ mod tests {
         assert_eq!(duration(35.4), "35 s");
         assert_eq!(duration(725.0), "12 min");
         assert_eq!(duration(17_220.0), "4 h 47 min");
+        assert_eq!(count(1.0, "stall", "stalls"), "1 stall");
+        assert_eq!(count(0.0, "stall", "stalls"), "0 stalls");
+        assert_eq!(count(1204.4, "connection", "connections"), "1,204 connections");
     }
 }

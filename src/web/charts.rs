@@ -123,7 +123,7 @@ fn weight_panels(engine: &Engine, out: &mut Vec<Panel>) {
             dom_id: "chart-share".into(),
             title: "Share of new connections".into(),
             hint: format!(
-                "Outlined: each replica's configured share. Filled: its share of recent connects{}, over a window of at least 2000 connects so a 2.7% share is within ±0.4 points.",
+                "Outlined: each replica's configured share. Filled: its share of recent connects{}, summed back until there are 2,000 (then a 2.7% share is within ±0.4 points), or over all there are while fewer.",
                 if ab { " (blue A, green B)" } else { "" }
             ),
             aria: "Bar chart of each replica's share of new connections against its configured share".into(),

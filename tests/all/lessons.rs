@@ -1,7 +1,10 @@
 //! Every lesson step of every scenario, run as the page runs it (the lesson's own keys, half-second rows, the
 //! newest row joined to the summary), prints numbers a person can read: nothing blank, no NaN or infinity, no
-//! "0 of 0", no empty list. A step whose text cites a column's value now must agree with the newest row.
+//! "0 of 0", no empty list. A step whose text cites a column's value now must agree with the newest row. And
+//! every string the page shows about a scenario speaks to a newcomer: no project file names, section numbers,
+//! command-line flags or project nicknames for the sources ("the seed", "EventSimulator").
 
+use loadlab::engine::picture::count;
 use loadlab::engine::run::with_row;
 use loadlab::registry::{self, RunSpec};
 use loadlab::time::from_secs_f64;
@@ -11,11 +14,154 @@ const BROKEN: &[&str] = &[" ;", ",;", "; ;", "0 of 0", "[]", "()", "  "];
 /// Words a broken number prints as.
 const BROKEN_WORDS: &[&str] = &["NaN", "inf", "-inf"];
 
+/// Words only the project knows: its nickname for the incident documents, the simulator's code name, its own
+/// files and their sections, the command line.
+const JARGON: &[&str] = &[
+    "the seed",
+    "seed 0",
+    "seed's",
+    "EventSimulator",
+    "SEED",
+    "REFERENCE",
+    ".md",
+    "§",
+    "the CLI",
+    "FITTED",
+    "[assume",
+];
+
+/// Where `text` uses project jargon or a command-line flag ("--duration"), the offending piece.
+fn jargon(text: &str) -> Option<String> {
+    if let Some(word) = JARGON.iter().find(|w| text.contains(*w)) {
+        return Some(word.to_string());
+    }
+    let flag = text.match_indices("--").find(|(at, _)| text[at + 2..].starts_with(|c: char| c.is_ascii_lowercase()));
+    flag.map(|(at, _)| text[at..].chars().take(20).collect())
+}
+
+fn refuse_jargon(at: &str, text: &str) {
+    if let Some(word) = jargon(text) {
+        panic!("{at} uses {word:?}: {text:?}");
+    }
+}
+
+/// "db1119 holds 534 connections" must say what the newest row says, as the page prints it.
+fn check_holds(at: &str, text: &str, now: &serde_json::Value) {
+    let Some(now) = now.as_object() else { return };
+    for (column, value) in now {
+        let (Some(server), Some(v)) = (column.strip_suffix(".active_conns"), value.as_f64()) else { continue };
+        let claim = format!("{server} holds ");
+        let Some(at_claim) = text.find(&claim) else { continue };
+        let rest = &text[at_claim + claim.len()..];
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let expected = count(v, "connection", "connections");
+        assert!(rest.starts_with(&expected), "{at}: says {server} holds {rest:.30}, the newest row says {expected}");
+    }
+}
+
+/// Phrases a step's numbers put right before a column's value now, the column, and the decimals `human` prints
+/// it with there.
+const CITES: &[(&str, &str, u8)] = &[
+    ("listen queue ", "listen_queue", 0),
+    ("unflushed commits now: node1 ", "node1.unflushed_trx", 0),
+    ("its measured lag is ", "db1163.measured_lag_s", 2),
+    ("storage p99 over the last half second ", "storage_p99_ms", 3),
+    ("db1119: true lag ", "db1119.true_lag_s", 1),
+];
+
+/// Each cited value must be the newest row's, as the page prints it.
+fn check_cites(at: &str, text: &str, now: &serde_json::Value) {
+    for (phrase, column, decimals) in CITES {
+        let Some(i) = text.find(phrase) else { continue };
+        let Some(v) = now.get(*column).and_then(serde_json::Value::as_f64) else { continue };
+        let expected = loadlab::engine::picture::human(v, *decimals);
+        let rest = &text[i + phrase.len()..];
+        let cited: String = rest.chars().take_while(|c| c.is_ascii_digit() || ",.".contains(*c)).collect();
+        assert_eq!(
+            cited.trim_end_matches(['.', ',']),
+            expected,
+            "{at}: {phrase:?} cites {cited}, the newest row says {expected}"
+        );
+    }
+}
+
+#[test]
+fn every_page_string_about_a_scenario_speaks_plainly() {
+    use loadlab::controller::controllers;
+    for def in registry::all() {
+        let st = def.story;
+        for (what, text) in [
+            ("title", st.title),
+            ("headline", st.headline),
+            ("brief", st.brief),
+            ("incident", st.incident),
+            ("watch", st.watch),
+            ("try_this", st.try_this),
+            ("source", st.source),
+        ] {
+            refuse_jargon(&format!("{} story {what}", def.name), text);
+        }
+        for step in def.lesson {
+            refuse_jargon(&format!("{} step '{}'", def.name, step.title), step.title);
+            refuse_jargon(&format!("{} step '{}'", def.name, step.title), step.text);
+            for a in step.actions {
+                refuse_jargon(&format!("{} step '{}' button", def.name, step.title), a.label);
+            }
+        }
+        for (controller, note) in def.controller_notes {
+            refuse_jargon(&format!("{} note on {controller}", def.name), note);
+        }
+        for f in def.figures {
+            refuse_jargon(&format!("{} figure {}", def.name, f.field), f.reported);
+            refuse_jargon(&format!("{} figure {}", def.name, f.field), f.source);
+        }
+        for k in def.keys {
+            refuse_jargon(&format!("{} key {}", def.name, k.key), k.help);
+        }
+        let controller = if def.takes_controller { "static" } else { "" };
+        let spec = RunSpec { controller: controller.into(), seed: 1, ..RunSpec::default() };
+        let run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
+        for c in run.charts() {
+            refuse_jargon(&format!("{} chart {}", def.name, c.id), c.title);
+            refuse_jargon(&format!("{} chart {}", def.name, c.id), c.hint);
+        }
+        for c in run.command_table() {
+            refuse_jargon(&format!("{} command {}", def.name, c.verb), c.help);
+        }
+        if let Some(p) = run.picture() {
+            refuse_jargon(&format!("{} picture", def.name), p.caption);
+            for g in p.groups {
+                refuse_jargon(&format!("{} picture {}", def.name, g.id), g.help);
+            }
+        }
+    }
+    for c in controllers() {
+        refuse_jargon(&format!("controller {}", c.name), c.summary);
+        for p in c.params {
+            refuse_jargon(&format!("controller {} parameter {}", c.name, p.key), p.help);
+        }
+    }
+}
+
+#[test]
+fn the_jargon_check_catches_what_it_should() {
+    assert!(jargon("the seed's DBA").is_some());
+    assert!(jargon("run it with --duration 25200").is_some());
+    assert!(jargon("REFERENCE §5").is_some());
+    assert!(jargon("the same random seed").is_none());
+    assert!(jargon("0.075–1.075 s, the incident report").is_none());
+}
+
 #[test]
 fn every_lesson_step_prints_readable_numbers() {
     for def in registry::all() {
         let sets: Vec<(String, String)> = def.lesson_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let controller = if def.takes_controller { "static" } else { "" };
+        // LESSON_CONTROLLER=name reads the lessons under another controller (with LESSON_PRINT=1 to see them).
+        let other = std::env::var("LESSON_CONTROLLER").ok();
+        let lesson_controller = other.as_deref().or(def.lesson_controller).unwrap_or("static");
+        let controller = if def.takes_controller { lesson_controller } else { "" };
         let spec = RunSpec { controller: controller.into(), sets, seed: 1, duration_s: None, time_step_s: Some(0.5) };
         let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
         let columns = run.columns();
@@ -30,6 +176,10 @@ fn every_lesson_step_prints_readable_numbers() {
                 with_row(&mut summary, &columns, row);
             }
             let text = (step.numbers)(&summary);
+            let newest = summary.get("now").cloned().unwrap_or_default();
+            if std::env::var_os("LESSON_PRINT").is_some() {
+                println!("{} {} @{}: {}\n    {text}", def.name, n + 1, step.at_s, step.title);
+            }
             let at = format!("{} step {} ({}) at {} s: {text:?}", def.name, n + 1, step.title, step.at_s);
             for bad in BROKEN {
                 assert!(!text.contains(bad), "{at} contains {bad:?}");
@@ -38,6 +188,10 @@ fn every_lesson_step_prints_readable_numbers() {
                 assert!(!BROKEN_WORDS.contains(&word), "{at} prints {word:?}");
             }
             assert!(!text.trim_end().ends_with(':') && !text.contains(": ;"), "{at}: a blank value");
+            assert!(!text.trim().is_empty(), "{at}: no numbers");
+            refuse_jargon(&at, &text);
+            check_holds(&at, &text, &newest);
+            check_cites(&at, &text, &newest);
         }
     }
 }

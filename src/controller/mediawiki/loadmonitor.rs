@@ -200,7 +200,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 1.0,
         min: 0.0,
         max: 1.0,
-        help: "1: hosts share one cluster cache (EventSimulator's single global cache); 0: every host has its own",
+        help: "1: hosts share one cluster cache (as Wikimedia's own simulation, one global cache); 0: every host has its own",
     },
     ParamInfo {
         key: "ewma_alpha",
@@ -224,7 +224,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 1.0,
-        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none (the seed's peaks show its run did not drop db1119 on a failed lag read)",
+        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none (the peaks in the incident report show its simulation did not drop db1119 on a failed lag read)",
     },
     ParamInfo {
         key: "max_lag_s",

@@ -30,14 +30,14 @@ const MAX_CHOICES: usize = 4;
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
     name: "p2c",
-    summary: "power of two choices (seed 002): draw `choices` servers by configured load, use the one with fewer in-flight",
+    summary: "power of two choices (proposed in Wikimedia's task): draw `choices` servers by configured load, use the one with fewer in-flight",
     params: &[ParamInfo {
         key: "choices",
         unit: "servers",
         default: 2.0,
         min: 1.0,
         max: MAX_CHOICES as f64,
-        help: "distinct servers drawn by configured load per pick, whole number (seed 002 proposal and Finagle P2C: 2; 1 is static)",
+        help: "distinct servers drawn by configured load per pick, whole number (Wikimedia's proposal and Finagle's P2C: 2; 1 is static)",
     }],
     build,
     formula: Some(formula),

@@ -70,7 +70,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[],
         inverse: Some("crash-all"),
-        help: "--wsrep-recover on each node, bootstrap one (bootstrap), the others rejoin by IST or SST",
+        help: "each node recovers its position from its log, one is bootstrapped (the bootstrap setting) and the others rejoin by IST (only the missing transactions) or SST (a full copy)",
     },
     CommandSpec {
         verb: "bulk-start",

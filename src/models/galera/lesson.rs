@@ -9,8 +9,8 @@ use super::keys::{CRASH, HCI, PERCONA};
 use crate::engine::scenario::{Figure, LessonStep, Story};
 use crate::engine::schema::{ChartSpec, Scale};
 
-const SEED_003: &str = "Percona blog \"High-load clusters and desynchronized nodes on Percona XtraDB Cluster\" (seed 003); codership/galera gcs/src/gcs.cpp; SEED-MODELS.md §003";
-const SEED_004: &str = "Art van Scheppingen, \"Hyperconverging and Galera cluster\" and \"Is Galera trx_commit=2 and sync_binlog=0 evil?\" (seed 004); MySQL reference manual (innodb_flush_log_at_trx_commit); percona/pxc-docs docs/crash-recovery.md; SEED-MODELS.md §004";
+const SEED_003: &str = "Percona blog \"High-load clusters and desynchronized nodes on Percona XtraDB Cluster\"; Galera's source, codership/galera gcs/src/gcs.cpp";
+const SEED_004: &str = "Art van Scheppingen, \"Hyperconverging and Galera cluster\" and \"Is Galera trx_commit=2 and sync_binlog=0 evil?\"; MySQL reference manual (innodb_flush_log_at_trx_commit); Percona XtraDB Cluster documentation, crash recovery";
 
 /// The three stories, in [`super::SCENARIOS`] order.
 pub const STORIES: [Story; 3] = [
@@ -21,8 +21,8 @@ pub const STORIES: [Story; 3] = [
         headline: "Percona: a backup on one node slows every write for hours",
         brief: "A three-node database cluster took a backup on one node, which it had set aside so the others would not wait for it. When the node rejoined, it had millions of writes to catch up on, and each time it fell further behind it told the whole cluster to pause. Writes dropped by about a third, and the catch-up still ran almost four hours later.",
         incident: "A 3-node Percona XtraDB Cluster takes 5–6k writesets/s on node1. node3 is desynced (wsrep_desync=ON) and locked with FLUSH TABLES WITH READ LOCK for a backup; its receive queue grows to about 16 million writesets while the cluster is unaffected. When desync is turned off, node3 sends about 30 flow-control STOPs a minute; the cluster is paused 20–25 s of every minute, writes drop by about a third, and the catch-up was still running after almost 4 hours.",
-        watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are FITTED to the seed's figures, which never say what stalls; the seed's \"16m\" is read as 16 million writesets.",
-        try_this: "Lower write_rate or raise apply_threads and watch catch_up_s fall sharply; set fc_limit=1000 (fewer, longer pauses), fc_master_slave=yes (upper 16), or sync_donor=yes (the cluster is throttled during the backup instead).",
+        watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are fitted to the blog's figures, which never say what stalls; the blog's \"16m\" is read as 16 million writesets.",
+        try_this: "Lower write_rate or raise apply_threads and watch the catch-up time fall sharply; set fc_limit=1000 (fewer, longer pauses), fc_master_slave=yes (upper 16), or sync_donor=yes (the cluster is throttled during the backup instead).",
         source: SEED_003,
     },
     Story {
@@ -32,8 +32,8 @@ pub const STORIES: [Story; 3] = [
         headline: "Galera on hyperconverged storage: 27 writes for every transaction",
         brief: "A three-node database cluster moved onto virtual machines whose storage copies every disk write to two other machines over the network. Each transaction now meant 27 writes, 18 of them over the network. Every half hour a bulk price update of a million rows pushed storage latency far past 80 ms for everyone sharing that storage.",
         incident: "A 3-node Galera cluster moved to hyperconverged infrastructure where every disk write is copied synchronously to 2 other hypervisors over the VMs' own network. Each node writes the InnoDB log, GCache and binlog, so one transaction is 3 nodes × 3 files × (1 + 2) = 27 writes, 18 of them over the network. Half-hourly stock pushes of over a million rows drove storage latency well past 80 ms for everyone on the storage layer.",
-        watch: "At 200 tps the NICs carry under 2% and writes take a fraction of a millisecond. During a bulk push the egress of each Galera host passes ρ = 1 and the backlog grows by (ρ − 1) every second: 80 ms within half a second, seconds by the end. Caveats: the write size, disk rate, round trip and push rate are assumptions (SEED-MODELS marks them), the storage does not slow Galera's appliers in this model, and the async replicas' writes are left out.",
-        try_this: "Set storage_replicas=0 (the seed's conclusion: Galera already keeps three copies), or nic_bonded=yes (twice the bandwidth, as the vendor's upgrade), or trx_commit=1 and sync_binlog=1 to see commits wait for storage.",
+        watch: "At 200 tps the NICs carry under 2% and a write takes a fraction of a millisecond (the chart shows about 2 ms because the simulation commits up to 16 transactions at once, whose writes wait behind each other for a moment). During a bulk push the egress of each Galera host passes ρ = 1 and the backlog grows by (ρ − 1) every second: 80 ms within half a second, seconds by the end. Caveats: the write size, disk rate, round trip and push rate are assumptions (the settings' help says which), the storage does not slow Galera's appliers in this model, and the async replicas' writes are left out.",
+        try_this: "Set storage_replicas=0 (the article's conclusion: Galera already keeps three copies), or nic_bonded=yes (twice the bandwidth, as the vendor's upgrade), or trx_commit=1 and sync_binlog=1 to see commits wait for storage.",
         source: SEED_004,
     },
     Story {
@@ -42,9 +42,9 @@ pub const STORIES: [Story; 3] = [
         group: "Galera: shared storage and a full-cluster crash",
         headline: "Galera: a power cut on every node loses the last second of orders",
         brief: "A web shop's database cluster was tuned to flush its log to disk once a second instead of at every commit. When every node lost power at once, each lost the commits of its last fraction of a second, a different amount on each node. Which node you restart the cluster from decides how many orders are gone for good.",
-        incident: "A shopping-cart Galera cluster ran innodb_flush_log_at_trx_commit=2 and sync_binlog=0. When all nodes crash at once, every grastate.dat says seqno −1, and mysqld --wsrep-recover reports a different last position on each node, because each flushed its log at its own moment within the last second.",
-        watch: "Each node's unflushed commits saw-tooth between 0 and 200 (200 tps × 1 s). At the crash each node loses what it had not flushed: on average 100, the worst node about 150. Bootstrapping the highest position loses about 50 (the minimum of three); a random node about 100, and the nodes ahead of it must be wiped by SST. Caveat: the seed says kill -9 also loses commits with trx_commit=2; the MySQL manual says only an OS crash or power loss can, so crash_kind=kill9 loses nothing here.",
-        try_this: "Set bootstrap=random or node1 and watch lost_after_bootstrap and sst_nodes; set trx_commit=1 or crash_kind=kill9 and nothing is lost.",
+        incident: "A shopping-cart Galera cluster ran innodb_flush_log_at_trx_commit=2 and sync_binlog=0. When all nodes crash at once, every node's grastate.dat (the small file where Galera records the last transaction a node holds) says seqno −1, \"unknown\", and asking each node to recover its position from its own log (mysqld's wsrep-recover option) gives a different last position on each, because each flushed its log at its own moment within the last second.",
+        watch: "Each node's unflushed commits climb from 0 to 200 (200 tps × 1 s) and drop to 0 at its flush, once a second; the chart samples every half second, so it catches each node at two points of its cycle and draws a zig-zag below 200 (node1 between about 10 and 110). At the crash each node loses what it had not flushed: on average 100, the worst node about 150. Bootstrapping the highest position loses about 50 (the minimum of three); a random node about 100, and the nodes ahead of it must be wiped and copied whole (SST). Caveat: the article says kill -9 also loses commits with trx_commit=2; the MySQL manual says only an OS crash or power loss can, so crash_kind=kill9 loses nothing here.",
+        try_this: "Set bootstrap=random or node1 and watch how many commits are lost after the bootstrap and which nodes need a full copy (SST); set trx_commit=1 or crash_kind=kill9 and nothing is lost.",
         source: SEED_004,
     },
 ];
@@ -68,6 +68,11 @@ fn num(s: &Map<String, Value>, key: &str) -> String {
     }
 }
 
+/// A column of the newest row (None when absent).
+fn now(s: &Map<String, Value>, column: &str) -> Option<f64> {
+    s.get("now").and_then(|n| n.get(column)).and_then(Value::as_f64)
+}
+
 fn p_backup(s: &Map<String, Value>) -> String {
     format!(
         "queue peak so far {} writesets; flow control resumes below {} and pauses above {} (Galera: 16·√3 + 0.5 → 28)",
@@ -77,41 +82,63 @@ fn p_backup(s: &Map<String, Value>) -> String {
     )
 }
 fn p_desync(s: &Map<String, Value>) -> String {
-    format!("queue peak {}; the seed's node3 reached about 16m", num(s, "recv_queue_peak"))
+    format!("queue peak {} writesets; the blog's node3 reached about 16 million", num(s, "recv_queue_peak"))
 }
 fn p_fc(s: &Map<String, Value>) -> String {
     format!(
-        "paused fraction {} (the seed: about 23 s/min, 0.38); {} STOPs/min (the seed: about 29–30); throughput drop {} (the seed: about a third, 3337/s of 5–6k)",
+        "paused fraction {} (the blog: about 23 s a minute, 0.38); {} STOPs a minute (the blog: about 29–30); throughput drop {} (the blog: about a third, 3,337/s of 5–6k)",
         num(s, "fc_paused_fraction"),
         num(s, "fc_stops_per_min"),
         num(s, "throughput_drop")
     )
 }
 fn p_catch(s: &Map<String, Value>) -> String {
+    let secs = headline(s, "catch_up_s").and_then(Value::as_f64);
     format!(
-        "catch-up {} s (theory: 16M ÷ 930/s ≈ 17 200 s, 4.8 h; the seed: about 4 h so far, 1–2 h to go)",
-        num(s, "catch_up_s")
+        "catch-up {} (theory: 16 million ÷ 930 a second ≈ 17,200 s, 4 h 47 min; the blog: about 4 h so far, 1–2 h to go)",
+        secs.map_or("not over yet".to_string(), |t| format!("{} s, {}", human(t, 0), duration(t)))
     )
 }
 fn p_writes(s: &Map<String, Value>) -> String {
     format!(
-        "{} writes per trx, {} over the network (the seed: 27 and 18)",
+        "{} writes per transaction, {} over the network (the article: 27 and 18)",
         num(s, "writes_per_trx"),
         num(s, "network_writes_per_trx")
     )
 }
+fn p_baseline(s: &Map<String, Value>) -> String {
+    format!(
+        "storage p99 over the last half second {} ms, commit p99 {} ms; no push yet (the first starts at 300 s). A write on its own takes {} ms, one round trip and a disk write; the chart's 2 ms is the simulation committing up to 16 transactions in one event (its batch setting), whose 96 network copies queue behind each other at the NIC",
+        now(s, "storage_p99_ms").map_or("–".into(), |v| human(v, 3)),
+        now(s, "commit_p99_ms").map_or("–".into(), |v| human(v, 3)),
+        num(s, "storage_p99_ms_baseline")
+    )
+}
 fn p_latency(s: &Map<String, Value>) -> String {
     format!(
-        "storage p99 {} ms at baseline, {} ms in a push (the seed: well beyond 80 ms)",
-        num(s, "storage_p99_ms_baseline"),
+        "storage p99 over the last half second {} ms; over the pushes so far {} ms (the article: well beyond 80 ms)",
+        now(s, "storage_p99_ms").map_or("–".into(), |v| human(v, 3)),
         num(s, "storage_p99_ms_bulk")
     )
 }
 fn p_commit(s: &Map<String, Value>) -> String {
-    format!("commit p99 during a push {} ms", num(s, "commit_p99_ms_bulk"))
+    format!(
+        "commit p99 during the pushes so far {} ms, over the last half second {} ms",
+        num(s, "commit_p99_ms_bulk"),
+        now(s, "commit_p99_ms").map_or("–".into(), |v| human(v, 3))
+    )
+}
+fn p_flush(s: &Map<String, Value>) -> String {
+    let nodes: Vec<String> = (1..=3)
+        .filter_map(|i| now(s, &format!("node{i}.unflushed_trx")).map(|v| format!("node{i} {}", human(v, 0))))
+        .collect();
+    if nodes.is_empty() {
+        return "not yet".into();
+    }
+    format!("unflushed commits now: {} (each between 0 and 200; 100 on average over a cycle)", nodes.join(", "))
 }
 fn p_lost(s: &Map<String, Value>) -> String {
-    format!("lost per node {} (theory: mean λ·interval/2 = 100 at 200 tps)", num(s, "lost_trx_per_node"))
+    format!("lost per node {} (theory: on average λ × interval ÷ 2 = 100 at 200 tps)", num(s, "lost_trx_per_node"))
 }
 fn p_boot(s: &Map<String, Value>) -> String {
     format!(
@@ -121,30 +148,27 @@ fn p_boot(s: &Map<String, Value>) -> String {
         num(s, "sst_nodes")
     )
 }
-fn p_none(_: &Map<String, Value>) -> String {
-    String::new()
-}
 
 const PERCONA_LESSON: &[LessonStep] = &[
-    LessonStep { title: "The backup starts", at_s: 600.0, text: "At 60 s node3 sets wsrep_desync=ON and takes FLUSH TABLES WITH READ LOCK. Its applier stops; its queue grows at the full write rate, while node1 and node2 carry on at 5.5k/s: a desynced node never sends flow control.", chart: "queue", numbers: p_backup, actions: &[] },
+    LessonStep { title: "The backup starts", at_s: 600.0, text: "At 60 s node3 is set aside for a backup: wsrep_desync=ON tells the cluster not to wait for it, and FLUSH TABLES WITH READ LOCK freezes its tables so the copy is consistent. Its applier (the thread that applies the other nodes' writes) stops, and its queue of writes to apply grows at the full write rate, while node1 and node2 carry on at 5.5k/s. A desynced node never sends flow control, Galera's brake: a node that falls behind asks every node to pause writing.", chart: "queue", numbers: p_backup, actions: &[] },
     LessonStep { title: "Unlocked, still desynced", at_s: 3700.0, text: "UNLOCK TABLES at 2760 s: node3 applies again, but between its stalls it averages less than the write rate, so with desync still on the queue keeps growing. A node near the red line may never catch up on its own.", chart: "queue", numbers: p_desync, actions: &[] },
-    LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 becomes JOINED with fc_offset = its queue, and sends STOP whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc, actions: &[] },
-    LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the ETA to SYNCED; the replicator shows Donor/Desynced until the JOIN action itself is dequeued, then Joined.", chart: "throughput", numbers: p_catch, actions: &[] },
+    LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 rejoins (JOINED) and counts its queue from where it stands (fc_offset), so it sends STOP, the request that every node pause its writes, whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", numbers: p_fc, actions: &[] },
+    LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the time left until node3 is SYNCED (its queue empty, a full member again); node3's state reads Donor/Desynced until the rejoin message reaches the head of its own queue, then Joined.", chart: "throughput", numbers: p_catch, actions: &[] },
     LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; fc_limit=1000 makes pauses fewer and longer; fc_master_slave=yes sets upper to 16; sync_donor=yes throttles the cluster during the backup instead of after it.", chart: "queue", numbers: p_fc, actions: &[LessonAction { label: "Fewer writes (4,000/s)", act: Act::Set("write_rate", "4000") }, LessonAction { label: "Four apply threads", act: Act::Set("apply_threads", "4") }, LessonAction { label: "Flow-control limit 1,000", act: Act::Set("fc_limit", "1000") }, LessonAction { label: "Throttle during the backup", act: Act::Set("sync_donor", "yes") }] },
 ];
 
 const HCI_LESSON: &[LessonStep] = &[
     LessonStep { title: "One transaction, 27 writes", at_s: 60.0, text: "Each of the 3 nodes writes InnoDB log, GCache and binlog (9 writes), and the storage layer copies each to 2 other hypervisors (18 network writes).", chart: "storage_load", numbers: p_writes, actions: &[] },
-    LessonStep { title: "Baseline", at_s: 290.0, text: "At 200 tps each Galera host sends 6 copies per transaction: under 2% of a 10 Gbit/s NIC, and writes take a fraction of a millisecond.", chart: "storage_latency", numbers: p_latency, actions: &[] },
-    LessonStep { title: "The stock push", at_s: 400.0, text: "At 300 s a million single-row updates arrive at 15k/s. Each Galera host's egress needs 1.2× its capacity: the backlog grows by 0.2 s every second, past the 80 ms line within half a second.", chart: "storage_latency", numbers: p_latency, actions: &[] },
-    LessonStep { title: "Commits follow storage", at_s: 400.0, text: "With trx_commit=2 and sync_binlog=0 a commit waits only for certification; with trx_commit=1 and sync_binlog=1 it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", numbers: p_commit, actions: &[LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }, LessonAction { label: "Sync the binlog too", act: Act::Set("sync_binlog", "1") }] },
-    LessonStep { title: "The fixes", at_s: 2_400.0, text: "storage_replicas=0 removes the 18 network writes (Galera already keeps three copies, and wipes a crashed node by SST anyway); nic_bonded=yes doubles the bandwidth, which the seed found still not enough.", chart: "storage_load", numbers: p_writes, actions: &[LessonAction { label: "No storage copies", act: Act::Set("storage_replicas", "0") }, LessonAction { label: "Bonded network cards", act: Act::Set("nic_bonded", "yes") }] },
+    LessonStep { title: "Baseline", at_s: 290.0, text: "At 200 tps each Galera host sends 6 copies per transaction: under 2% of a 10 Gbit/s NIC, and a write on its own takes a fraction of a millisecond. The chart shows about 2 ms because the simulation commits transactions in small batches, whose writes wait behind each other for a moment.", chart: "storage_latency", numbers: p_baseline, actions: &[] },
+    LessonStep { title: "The stock push", at_s: 360.0, text: "At 300 s a million single-row updates arrive at 15k/s. Each Galera host's egress needs 1.2× its capacity: the backlog grows by 0.2 s every second, past the 80 ms line within half a second.", chart: "storage_latency", numbers: p_latency, actions: &[] },
+    LessonStep { title: "Commits follow storage", at_s: 360.0, text: "With trx_commit=2 and sync_binlog=0 a commit waits only for certification; with trx_commit=1 and sync_binlog=1 it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", numbers: p_commit, actions: &[LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }, LessonAction { label: "Sync the binlog too", act: Act::Set("sync_binlog", "1") }] },
+    LessonStep { title: "The fixes", at_s: 2_400.0, text: "storage_replicas=0 removes the 18 network writes (Galera already keeps three copies, and wipes a crashed node by SST anyway); nic_bonded=yes doubles the bandwidth, which the article found still not enough.", chart: "storage_load", numbers: p_writes, actions: &[LessonAction { label: "No storage copies", act: Act::Set("storage_replicas", "0") }, LessonAction { label: "Bonded network cards", act: Act::Set("nic_bonded", "yes") }] },
 ];
 
 const CRASH_LESSON: &[LessonStep] = &[
-    LessonStep { title: "The flush clock", at_s: 25.0, text: "With trx_commit=2 each node writes commits to the OS and flushes its log once a second, each at its own phase: the unflushed commits saw-tooth from 0 to 200.", chart: "flush", numbers: p_none, actions: &[] },
-    LessonStep { title: "Power loss", at_s: 31.0, text: "At 30 s every node loses power. Each loses what it had not flushed; grastate.dat says seqno −1 on all of them, so --wsrep-recover reads each node's position.", chart: "lost", numbers: p_lost, actions: &[] },
-    LessonStep { title: "Which node to bootstrap", at_s: 60.0, text: "Bootstrap the highest position: the cluster then loses only the minimum of the nodes' losses. The others rejoin by IST. Bootstrap a lower node and the nodes ahead of it hold commits the cluster lacks: they need SST.", chart: "lost", numbers: p_boot, actions: &[LessonAction { label: "Bootstrap a random node", act: Act::Set("bootstrap", "random") }, LessonAction { label: "Bootstrap node1", act: Act::Set("bootstrap", "node1") }, LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }] },
+    LessonStep { title: "The flush clock", at_s: 25.0, text: "With trx_commit=2 each node hands every commit to the operating system at once but forces its log to disk only once a second, each node at its own moment: its commits not yet on disk climb from 0 to 200 (200 a second) and drop to 0 at each flush. The chart samples every half second, so it catches each node at only two points of that one-second cycle, half a second apart: node1, flushed just before a sample, zig-zags between about 10 and 110; node3, caught just before its flush, between about 80 and 190. None is drawn at its full 200.", chart: "flush", numbers: p_flush, actions: &[] },
+    LessonStep { title: "Power loss", at_s: 31.0, text: "At 30 s every node loses power. Each loses what it had not flushed to disk. Galera keeps a small file on each node, grastate.dat, with the number (seqno) of the last transaction the node holds; after a crash it says −1, unknown, on all of them, so each node's position is read back from its own log instead (mysqld's wsrep-recover option).", chart: "lost", numbers: p_lost, actions: &[] },
+    LessonStep { title: "Which node to bootstrap", at_s: 60.0, text: "To restart, one node is bootstrapped: it starts a new cluster from what it holds, and the others join it. Bootstrap the highest position and the cluster loses only the smallest of the nodes' losses; the others rejoin by IST (incremental state transfer: they receive just the transactions they miss). Bootstrap a lower node and the nodes ahead of it hold commits the new cluster never had: they cannot just catch up, so they are wiped and sent a full copy of the data (SST, state snapshot transfer), and their extra commits are gone.", chart: "lost", numbers: p_boot, actions: &[LessonAction { label: "Bootstrap a random node", act: Act::Set("bootstrap", "random") }, LessonAction { label: "Bootstrap node1", act: Act::Set("bootstrap", "node1") }, LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }] },
 ];
 
 /// The lessons, in [`super::SCENARIOS`] order.
@@ -156,36 +180,36 @@ pub const FIGURES: [&[Figure]; 3] = [
         Figure {
             field: "headline.fc_paused_fraction",
             reported: "about 23 s of every minute (0.38)",
-            source: "seed 003, node1 myq_status rows",
+            source: "Percona blog \"High-load clusters and desynchronized nodes\", node1's myq_status rows",
         },
         Figure {
             field: "headline.fc_stops_per_min",
             reported: "about 30 (FlowC snt on node3)",
-            source: "seed 003, node3 myq_status rows",
+            source: "Percona blog \"High-load clusters and desynchronized nodes\", node3's myq_status rows",
         },
         Figure {
             field: "headline.throughput_drop",
             reported: "about a third (3337/s outbound of 5–6k/s)",
-            source: "seed 003",
+            source: "Percona blog \"High-load clusters and desynchronized nodes\"",
         },
-        Figure { field: "headline.recv_queue_peak", reported: "16m", source: "seed 003, node3 inbound queue" },
-        Figure { field: "headline.catch_up_s", reported: "about 4 h elapsed and 1–2 h to go", source: "seed 003" },
+        Figure { field: "headline.recv_queue_peak", reported: "16m (read as 16 million)", source: "Percona blog \"High-load clusters and desynchronized nodes\", node3's inbound queue" },
+        Figure { field: "headline.catch_up_s", reported: "about 4 h elapsed and 1–2 h to go", source: "Percona blog \"High-load clusters and desynchronized nodes\"" },
     ],
     &[
-        Figure { field: "headline.writes_per_trx", reported: "27", source: "seed 004" },
-        Figure { field: "headline.network_writes_per_trx", reported: "18", source: "seed 004" },
-        Figure { field: "headline.storage_p99_ms_bulk", reported: "well beyond 80 ms", source: "seed 004" },
+        Figure { field: "headline.writes_per_trx", reported: "27", source: "Art van Scheppingen, \"Hyperconverging and Galera cluster\"" },
+        Figure { field: "headline.network_writes_per_trx", reported: "18", source: "Art van Scheppingen, \"Hyperconverging and Galera cluster\"" },
+        Figure { field: "headline.storage_p99_ms_bulk", reported: "well beyond 80 ms", source: "Art van Scheppingen, \"Hyperconverging and Galera cluster\"" },
     ],
     &[
         Figure {
             field: "headline.lost_trx_per_node",
             reported: "up to one second of transactions, different on each node",
-            source: "seed 004",
+            source: "Art van Scheppingen, \"Is Galera trx_commit=2 and sync_binlog=0 evil?\"",
         },
         Figure {
             field: "headline.lost_after_bootstrap",
             reported: "not given (theory: λ/4 = 50 bootstrapping the highest)",
-            source: "SEED-MODELS.md §004",
+            source: "not reported; the theory: with three nodes flushing at random moments, the highest loses a quarter second of commits on average",
         },
     ],
 ];
@@ -202,11 +226,11 @@ const QUEUE: ChartSpec = ChartSpec {
 const PAUSED: ChartSpec = ChartSpec {
     id: "paused",
     title: "Flow-control pause, seconds per minute",
-    hint: "wsrep_flow_control_paused: the seed saw about 23 s of every minute.",
+    hint: "wsrep_flow_control_paused: the Percona blog saw about 23 s of every minute.",
     columns: &["paused_s_per_min"],
     unit: "s/min",
     scale: Scale::Linear,
-    reference: Some(("seed ≈ 23 s/min", 23.0)),
+    reference: Some(("blog ≈ 23 s/min", 23.0)),
 };
 const THROUGHPUT: ChartSpec = ChartSpec {
     id: "throughput",
@@ -219,8 +243,8 @@ const THROUGHPUT: ChartSpec = ChartSpec {
 };
 const ETA: ChartSpec = ChartSpec {
     id: "eta",
-    title: "ETA to SYNCED",
-    hint: "Queue ÷ the last step's net drain rate.",
+    title: "Time left until node3 is SYNCED",
+    hint: "Its queue ÷ how fast the queue shrank in the last step: an estimate that moves with every pause.",
     columns: &["eta_synced_s"],
     unit: "s",
     scale: Scale::Linear,
@@ -238,7 +262,7 @@ const STORAGE_LOAD: ChartSpec = ChartSpec {
 const STORAGE_LATENCY: ChartSpec = ChartSpec {
     id: "storage_latency",
     title: "Storage write and commit latency, p99",
-    hint: "The seed saw storage latency well beyond 80 ms during pushes.",
+    hint: "The article saw storage latency well beyond 80 ms during pushes.",
     columns: &["storage_p99_ms", "commit_p99_ms"],
     unit: "ms",
     scale: Scale::Log,

@@ -3,13 +3,14 @@
 //!
 //! Facts: seed 000 (Koha bug 27078, comments 0–14), SEED-MODELS.md §000, REFERENCE.md §3–4.
 
+use crate::engine::picture::{count, human};
 use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep, Story};
 use crate::engine::schema::{ChartSpec, Scale};
 
-const SEED: &str = "seed 000 (Koha bug 27078)";
+const SEED: &str = "Koha bug 27078";
 
 /// The scenario's story.
 pub const STORY: Story = Story {
@@ -21,10 +22,10 @@ pub const STORY: Story = Story {
     incident: "Three Koha nodes, each running Starman, memcached and a Galera node, sit behind HAProxy with sticky sessions; every node's koha-conf.xml lists all three memcached servers. Stopping every service on node A changed nothing for B and C. Pulling A's cable made B and C \"very very slow\" until A's IP answered again, and a blank Debian install on A's IP fixed it at once. Cache::Memcached::Fast places each key on one server by CRC-32 and never moves a dead server's keys; Koha leaves max_failures off, so every get and every set of a key on A waits the 250 ms connect timeout for a SYN nobody answers. A host that is up answers RST at once, which costs one round trip: hence \"no effect\".",
     watch: "After the cable is pulled, koha2's and koha3's page latency jumps from about a quarter second to seconds: the time-per-page chart shows it is all connect timeouts, keys on koha1 × (get + set) × 250 ms. HAProxy marks koha1 down after three failed checks two seconds apart, which stops pages going to koha1 but not the cache clients on koha2 and koha3: mc1's timeouts keep coming. Stopping the services, or a blank host on the IP, gives refusals instead: each refused key costs a database query and a round trip, about 30 ms on a page of a quarter second, and the pages are fast again.",
     try_this: "Set max_failures=3 (the failure timer skips mc1 for failure_timeout after three failures), or connect_timeout_ms=20, or drop koha1's memcached from the list (the drop-server command: keys move once, then no penalty), or memcached_servers=local. hash=ketama moves fewer keys when a server is dropped, but never skips a dead one by itself.",
-    source: "Koha bug 27078 (seed 000); Cache::Memcached::Fast v0.26 src/client.c and src/dispatch_key.c; HAProxy configuration manual §5.2; SEED-MODELS.md §000. Caveats: comment 12 says local-only memcached behaved the same, which this model does not reproduce and nobody explained (a candidate, not verified: Search::Elasticsearch pinging a dead node on each recycled worker). Galera is healthy here: it drops a node after evs.suspect_timeout (5 s), one write stall, not a lasting slowdown, and the seed's wsrep status showed the cluster fine. The 66 real syspref names split 23/22/21 by CRC-32; the model's synthetic names split differently. Not modelled: Koha::Cache checks each new worker's memcached with a set of the key 'ismemcached' and, if that fails, runs the worker without memcached; CRC-32 puts that key on the second listed server, koha2's, so a failed koha1 never trips it, while a failed koha2 would leave recycled workers reading every key from the database, with no timeouts. Koha's in-process cache is emptied at the start of every page, so it saves nothing across pages.",
+    source: "Koha bug 27078; Cache::Memcached::Fast v0.26 source (client.c, dispatch_key.c); HAProxy configuration manual, server options (fall, inter). Caveats: comment 12 says local-only memcached behaved the same, which this model does not reproduce and nobody explained (a candidate, not verified: Search::Elasticsearch pinging a dead node on each recycled worker). Galera is healthy here: it drops a node after evs.suspect_timeout (5 s), one write stall, not a lasting slowdown, and the bug report's wsrep status showed the cluster fine. The 66 real syspref names split 23/22/21 by CRC-32; the model's synthetic names split differently. Not modelled: Koha::Cache checks each new worker's memcached with a set of the key 'ismemcached' and, if that fails, runs the worker without memcached; CRC-32 puts that key on the second listed server, koha2's, so a failed koha1 never trips it, while a failed koha2 would leave recycled workers reading every key from the database, with no timeouts. Koha's in-process cache is emptied at the start of every page, so it saves nothing across pages.",
 };
 
-/// The lesson's run: the seed's sequence on koha1 instead of the CLI's single default incident.
+/// The lesson's run: the bug report's sequence on koha1 instead of the command line's single default incident.
 pub const LESSON_SETS: &[(&str, &str)] = &[
     ("fault_kind", "none"),
     ("fault", "services-stopped:koha1@30"),
@@ -62,9 +63,10 @@ fn keys_on_koha1(s: &Map<String, Value>) -> (u64, u64) {
 fn healthy(s: &Map<String, Value>) -> String {
     let p = phase(s, "healthy");
     format!(
-        "page work {:.0} ms, end to end {:.0} ms; the incident report: \"everything is snappy\"",
-        num(p, "page_work_ms"),
-        num(p, "page_latency_ms")
+        "cache and database {} ms a page over the {} finished so far, {} ms end to end (the rest is the page's own work, a random draw of mean 250 ms, so a handful of pages average anywhere from about 150 to 350 ms); the bug report: \"everything is snappy\"",
+        human(num(p, "cache_db_ms"), 0),
+        count(num(p, "pages"), "page", "pages"),
+        human(num(p, "page_latency_ms"), 0)
     )
 }
 
@@ -72,11 +74,11 @@ fn stopped(s: &Map<String, Value>) -> String {
     let (h, p) = (phase(s, "healthy"), phase(s, "services-stopped:koha1"));
     let (on, _) = keys_on_koha1(s);
     format!(
-        "cache and database {:.0} ms a page against {:.0} ms healthy ({:+.0} ms: {on} refused keys, each a database query and a refused set); {:.2} connect timeouts a page. A page's own work, a random draw of mean 250 ms, moves its total more than that between a handful of pages; the incident report: \"no effect on Node B and C\"",
-        num(p, "cache_db_ms"),
-        num(h, "cache_db_ms"),
-        num(p, "cache_db_ms") - num(h, "cache_db_ms"),
-        num(p, "connect_timeouts_per_page")
+        "cache and database {} ms a page against {} ms healthy ({} ms more: {on} refused keys, each a database query and a refused set); {} connect timeouts a page. A page's own work, a random draw of mean 250 ms, moves its total more than that between a handful of pages; the bug report: \"no effect on Node B and C\"",
+        human(num(p, "cache_db_ms"), 0),
+        human(num(h, "cache_db_ms"), 0),
+        human(num(p, "cache_db_ms") - num(h, "cache_db_ms"), 0),
+        human(num(p, "connect_timeouts_per_page"), 2)
     )
 }
 
@@ -85,11 +87,12 @@ fn pulled(s: &Map<String, Value>) -> String {
     let (on, of) = keys_on_koha1(s);
     let ct = head(s, "connect_timeout_ms");
     format!(
-        "{on} of {of} keys on mc1 × (get + set) × {ct:.0} ms = {:.1} s; measured {:+.1} s a page ({:.1} connect timeouts a page), pages take {:.1} s end to end. The seed's keys: 23 × 2 × 0.25 s = 11.5 s",
-        on as f64 * 2.0 * ct / 1e3,
-        (num(p, "cache_db_ms") - num(h, "cache_db_ms")) / 1e3,
-        num(p, "connect_timeouts_per_page"),
-        num(p, "page_latency_ms") / 1e3
+        "{on} of {of} keys on mc1 × (get + set) × {} ms = {} s; measured {} s more a page ({} connect timeouts a page), pages take {} s end to end. With Koha's real preference names 23 keys land there: 23 × 2 × 0.25 s = 11.5 s",
+        human(ct, 0),
+        human(on as f64 * 2.0 * ct / 1e3, 1),
+        human((num(p, "cache_db_ms") - num(h, "cache_db_ms")) / 1e3, 1),
+        human(num(p, "connect_timeouts_per_page"), 1),
+        human(num(p, "page_latency_ms") / 1e3, 1)
     )
 }
 
@@ -103,27 +106,29 @@ fn haproxy(s: &Map<String, Value>) -> String {
     let after = down.and_then(|e| e.first()).and_then(Value::as_f64).map(|t| t - PULL_AT_S);
     let p = phase(s, "power-off:koha1");
     format!(
-        "HAProxy marked koha1 down {} after the cable was pulled (fall 3 × inter 2 s = 6 s, plus the check timeout); the cache clients still paid {:.1} connect timeouts a page",
-        after.map_or("not yet".to_string(), |a| format!("{a:.1} s")),
-        num(p, "connect_timeouts_per_page")
+        "HAProxy marked koha1 down {} after the cable was pulled (fall 3 × inter 2 s = 6 s, plus the check timeout); the cache clients still paid {} connect timeouts a page",
+        after.map_or("not yet".to_string(), |a| format!("{} s", human(a, 1))),
+        human(num(p, "connect_timeouts_per_page"), 1)
     )
 }
 
 fn virgin(s: &Map<String, Value>) -> String {
     let (h, p) = (phase(s, "healthy"), phase(s, "virgin-node:koha1"));
     format!(
-        "cache and database {:.0} ms a page again (healthy {:.0} ms; the refusals cost what stopped services did), {:.2} connect timeouts a page; the incident report: \"the other two nodes immediately start performing as expected again\"",
-        num(p, "cache_db_ms"),
-        num(h, "cache_db_ms"),
-        num(p, "connect_timeouts_per_page")
+        "cache and database {} ms a page again over {} (healthy {} ms over {}; the refusals cost what stopped services did), {} connect timeouts a page; the bug report: \"the other two nodes immediately start performing as expected again\"",
+        human(num(p, "cache_db_ms"), 0),
+        count(num(p, "pages"), "page", "pages"),
+        human(num(h, "cache_db_ms"), 0),
+        count(num(h, "pages"), "page", "pages"),
+        human(num(p, "connect_timeouts_per_page"), 2)
     )
 }
 
 fn fixes(s: &Map<String, Value>) -> String {
     let (on, _) = keys_on_koha1(s);
     format!(
-        "with {on} keys on the dead server: connect_timeout_ms=20 makes it {:.2} s a page; max_failures=3 bounds it to 3 timeouts per worker per failure_timeout; drop-server:koha1 costs one round of cold misses, then nothing",
-        on as f64 * 2.0 * 0.020
+        "with {on} keys on the dead server: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to 3 timeouts per worker each failure_timeout; dropping koha1's memcached from the list costs one round of cold misses, then nothing",
+        human(on as f64 * 2.0 * 0.020, 2)
     )
 }
 
@@ -132,7 +137,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "A healthy cluster",
         at_s: 28.0,
-        text: "Three nodes, two Starman workers each, and every page reads 70 keys from memcached: a quarter second of work and a few milliseconds of cache. This lesson replays the seed's sequence on koha1: stop its services, start them, pull its cable, then put a blank host on its IP.",
+        text: "Three nodes, two Starman workers each, and every page reads 70 keys from memcached: a quarter second of work and a few milliseconds of cache. This lesson replays the bug report's sequence on koha1: stop its services, start them, pull its cable, then put a blank host on its IP.",
         chart: "latency",
         numbers: healthy,
         actions: &[],
@@ -164,7 +169,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The blank-machine trick",
         at_s: 290.0,
-        text: "A fresh install on koha1's IP runs no memcached, so it refuses at once, like the stopped services. The penalty disappears the moment anything answers, which is what the seed saw and could not explain.",
+        text: "A fresh install on koha1's IP runs no memcached, so it refuses at once, like the stopped services. The penalty disappears the moment anything answers, which is what the bug report saw and could not explain.",
         chart: "latency",
         numbers: virgin,
         actions: &[],
@@ -183,18 +188,18 @@ pub const LESSON: &[LessonStep] = &[
 pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.extra_cache_db_ms_per_page",
-        reported: "about 11,500 ms (23 keys × 2 × 250 ms)",
-        source: "SEED-MODELS.md §000 headline numbers",
+        reported: "not measured; 23 keys × 2 × 250 ms = 11,500 ms by the mechanism",
+        source: "Koha bug 27078 (\"very very slow\") and Cache::Memcached::Fast's connect timeout",
     },
     Figure {
         field: "headline.keys_on_failed_node_count",
-        reported: "23 of 66 sysprefs (real names, CRC-32)",
-        source: "SEED-MODELS.md §000 mechanism",
+        reported: "23 of 66 sysprefs (Koha's real names, placed by CRC-32)",
+        source: "Koha's system preference names and Cache::Memcached::Fast's CRC-32 placement",
     },
     Figure {
         field: "headline.haproxy_down_after_s",
         reported: "fall 3 × inter 2 s",
-        source: "HAProxy configuration manual §5.2; seed 000 comment 6",
+        source: "HAProxy configuration manual (server options fall and inter); Koha bug 27078, comment 6",
     },
     Figure { field: "headline.page_work_ms_before", reported: "\"snappy\"", source: SEED },
 ];

@@ -4,14 +4,14 @@
 //! The lesson's times assume the default profile: the quiet period ends at 7000 s, the first request on the
 //! long-idle worker 3 lands within a minute, and its stall ends 924.6 s later.
 
-use crate::engine::picture::duration;
+use crate::engine::picture::{count, duration, human};
 use crate::engine::scenario::{Act, LessonAction};
 use crate::engine::scenario::{Challenge, Verdict};
 use serde_json::{Map, Value};
 
 use crate::engine::scenario::{Figure, LessonStep, Story};
 
-const SEED: &str = "seed 001_586881e100e0af6c.txt (Sahana Eden wiki, InstallationGuidelines/Cluster)";
+const SEED: &str = "Sahana Eden wiki, InstallationGuidelines/Cluster";
 
 /// The scenario's story.
 pub const STORY: Story = Story {
@@ -20,10 +20,10 @@ pub const STORY: Story = Story {
     group: "Sahana Eden: the 15-minute blackout",
     headline: "Sahana Eden: the site goes dark for exactly 15 minutes",
     brief: "A disaster-management site on a small cluster went completely dark for about 15 minutes after quiet periods, with no errors and no load anywhere, then came back all at once. A router between the web servers and the database silently forgot connections that had been idle for an hour. The next query on such a connection went nowhere, and the operating system kept resending it for 924.6 seconds before giving up, while every other worker waited behind it.",
-    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until tcp_retries2 gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the seed rounds to 15 × 60 s). The seed blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. `coupling` chooses between them (global_lock is the seed's account, session_lock web2py's, none neither).",
+    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until tcp_retries2 gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the wiki rounds to 15 × 60 s). The wiki blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. The coupling setting chooses between them (global_lock is the wiki's account, session_lock web2py's, none neither).",
     watch: "Worker lanes: workers 3 and 4 idle since the start while 1 and 2 carry the quiet traffic; their flow idle age crosses the router's 3600 s line and the flow state turns 1 (forgotten). At 7000 s traffic rises; the first request on worker 3 goes into its dead flow (lane 3, retransmission ticks doubling), every other worker blocks (lane 2), the listen queue fills to 100 and requests are rejected. 924.6 s later all recover at once; worker 4's socket was closed by keepalive at 7875 s, so it reconnects fast.",
-    try_this: "Set keepalive_idle_s below router_idle_timeout_s (600): probes keep the flows alive and nothing stalls. Or router_on_expiry=rst (a fast reconnect), tcp_user_timeout_ms=30000 (a 30 s stall), dispatch=lifo or fifo (no worker idles for hours at busy rates), or kill-worker:w3 during the blackout. Compare coupling=session_lock and coupling=none.",
-    source: "seed 001 (Sahana Eden wiki); SEED-MODELS.md §001; REFERENCE.md §4; torvalds/linux net/ipv4/tcp_timer.c; psycopg/psycopg2 psycopg/pqpath.c; web2py gluon/globals.py",
+    try_this: "Set keepalive_idle_s below router_idle_timeout_s (600): probes keep the flows alive and nothing stalls. Or router_on_expiry=rst (a fast reconnect), tcp_user_timeout_ms=30000 (a 30 s stall), dispatch=lifo or fifo (no worker idles for hours at busy rates), or kill the stuck worker w3 during the blackout (w4 then stalls in its turn; kill it too). Compare coupling=session_lock and coupling=none.",
+    source: "Sahana Eden wiki, InstallationGuidelines/Cluster; Linux source, net/ipv4/tcp_timer.c (the retransmission ladder); psycopg2 source, psycopg/pqpath.c; web2py source, gluon/globals.py",
 };
 
 fn headline<'a>(s: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -42,7 +42,7 @@ fn now_list(s: &Map<String, Value>, key: &str) -> Vec<f64> {
 }
 
 fn idle_ages(s: &Map<String, Value>) -> String {
-    let ages: Vec<String> = now_list(s, "idle_age_s").iter().map(|a| format!("{a:.0} s")).collect();
+    let ages: Vec<String> = now_list(s, "idle_age_s").iter().map(|a| format!("{} s", human(*a, 0))).collect();
     ages.join(", ")
 }
 
@@ -54,7 +54,7 @@ fn shares(s: &Map<String, Value>) -> String {
 
 fn quiet_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "flow idle ages {}; flows forgotten so far {}; requests shared {} % (the seed saw 60/25/10/5 %)",
+        "flow idle ages {}; flows forgotten so far {}; requests shared {} % (the wiki saw 60/25/10/5 %)",
         idle_ages(s),
         s.get("flows_expired").and_then(Value::as_u64).unwrap_or(0),
         shares(s)
@@ -62,15 +62,15 @@ fn quiet_numbers(s: &Map<String, Value>) -> String {
 }
 
 fn idle_numbers(s: &Map<String, Value>) -> String {
-    format!("flow idle ages {}; the seed saw a worker idle 4000+ s, the router's timeout here is 3600 s", idle_ages(s))
+    format!("flow idle ages {}; the wiki saw a worker idle 4000+ s; the router's timeout here is 3,600 s", idle_ages(s))
 }
 
 fn stall_numbers(s: &Map<String, Value>) -> String {
     let worker = headline(s, "first_stall_worker").and_then(Value::as_str).unwrap_or("none yet");
     let retrans: Vec<String> = now_list(s, "retransmits").iter().map(|r| format!("{r:.0}")).collect();
     format!(
-        "first stall at {:.1} s on {worker}; retransmissions per worker {}; the ladder 0.2, 0.4, 0.8 … 102.4 s, then 120 s",
-        num(s, "first_stall_s"),
+        "first stall at {} s on {worker}; retransmissions per worker {}; the ladder 0.2, 0.4, 0.8 … 102.4 s, then 120 s",
+        human(num(s, "first_stall_s"), 1),
         retrans.join(", ")
     )
 }
@@ -79,27 +79,34 @@ fn blocked_numbers(s: &Map<String, Value>) -> String {
     let lanes = now_list(s, "lane");
     let stuck_or_blocked = lanes.iter().filter(|l| **l >= 2.0).count();
     format!(
-        "{stuck_or_blocked} of {} workers stuck or blocked; listen queue {}; rejected {} (the seed: all workers stuck at once)",
+        "{stuck_or_blocked} of {} workers stuck or blocked; listen queue {}; rejected {} (the wiki: all workers stuck at once)",
         lanes.len(),
         s.get("now").and_then(|n| n.get("listen_queue")).and_then(Value::as_u64).unwrap_or(0),
         s.get("rejected").and_then(Value::as_u64).unwrap_or(0)
     )
 }
 
+/// A stall in seconds to a tenth, with separators: the ladder's 924.6 s is worth all four figures.
+fn stall(seconds: f64) -> String {
+    let text = format!("{seconds:.1}");
+    let (whole, tenth) = text.split_once('.').unwrap_or((&text, "0"));
+    format!("{}.{tenth}", human(whole.parse().unwrap_or(0.0), 0))
+}
+
 fn recovery_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "longest stall {:.1} s, blackout {:.1} s, fast reconnects {} (the seed: 900 s, recovering at exactly the same time)",
-        num(s, "longest_stall_s"),
-        num(s, "blackout_s"),
-        num(s, "fast_reconnects")
+        "longest stall {} s, blackout {} s, {} (the wiki: 900 s, recovering at exactly the same time)",
+        stall(num(s, "longest_stall_s")),
+        stall(num(s, "blackout_s")),
+        count(num(s, "fast_reconnects"), "fast reconnect", "fast reconnects")
     )
 }
 
 fn fix_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "this run: {} stalls, longest {:.1} s; with keepalive_idle_s=600 a week has none",
-        num(s, "stalls"),
-        num(s, "longest_stall_s")
+        "this run: {}, the longest {} s; with keepalive_idle_s=600 a week has none",
+        count(num(s, "stalls"), "stall", "stalls"),
+        stall(num(s, "longest_stall_s"))
     )
 }
 
@@ -132,15 +139,15 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Every other worker blocked",
         at_s: 7500.0,
-        text: "Under global_lock (the seed's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing.",
+        text: "Under global_lock (the wiki's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
         chart: "queue",
         numbers: blocked_numbers,
-        actions: &[LessonAction { label: "Kill the stuck worker w3", act: Act::Command("kill-worker:w3") }],
+        actions: &[LessonAction { label: "Kill the stuck worker w3", act: Act::Command("kill-worker:w3") }, LessonAction { label: "Kill w4 too", act: Act::Command("kill-worker:w4") }],
     },
     LessonStep {
         title: "924.6 s later, instant recovery",
         at_s: 8100.0,
-        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4's socket was closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling.",
+        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4, left idle, had its socket closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling (after a kill of w3 it stalls instead, and the blackout ends 924.6 s after that).",
         chart: "lanes",
         numbers: recovery_numbers,
         actions: &[],
@@ -148,7 +155,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The fixes",
         at_s: 9000.0,
-        text: "The seed's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
+        text: "The wiki's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
         chart: "lanes",
         numbers: fix_numbers,
         actions: &[LessonAction { label: "Keepalive every 600 s", act: Act::Set("keepalive_idle_s", "600") }, LessonAction { label: "Router answers with a reset", act: Act::Set("router_on_expiry", "rst") }, LessonAction { label: "Give up after 30 s", act: Act::Set("tcp_user_timeout_ms", "30000") }, LessonAction { label: "Newest idle worker first", act: Act::Set("dispatch", "lifo") }],
@@ -159,8 +166,8 @@ pub const LESSON: &[LessonStep] = &[
 pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.longest_stall_s",
-        reported: "900 s (the seed's 15 × 60 s; Linux's ladder gives 924.6 s)",
-        source: "seed 001; REFERENCE.md §4 (tcp_retries2 15, RTO 200 ms to 120 s)",
+        reported: "900 s (the wiki's 15 × 60 s; Linux's ladder gives 924.6 s)",
+        source: "Sahana Eden wiki; Linux source, net/ipv4/tcp_timer.c (tcp_retries2 15, retransmission timeout 200 ms to 120 s)",
     },
     Figure { field: "headline.blackout_s", reported: "about 900 s, constant", source: SEED },
     Figure { field: "headline.worker_share", reported: "60/25/10/5 %", source: SEED },
@@ -168,7 +175,7 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.worker_share",
         reported: "60.2/28.4/9.3/2.1 % (ordered hunting, a = 0.67)",
-        source: "SEED-MODELS.md §001 (Erlang B fit)",
+        source: "not reported: Erlang B's ordered-hunting shares fitted to the wiki's 60/25/10/5 %",
     },
 ];
 

@@ -8,8 +8,10 @@
 use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
+use crate::engine::picture::{count, human};
 use crate::engine::scenario::{Figure, LessonStep};
 use crate::models::section::config::Role;
+use crate::models::section::lessons::share;
 use crate::models::section::model::Section;
 use crate::models::section::scenario::{EVENTSIM_S1, FAULTY_SERVER, OVERLOADED_SERVER};
 
@@ -23,17 +25,6 @@ fn field(s: &Map<String, Value>, key: &str) -> f64 {
     s.get("headline").and_then(|h| h.get(key)).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
-/// `server`'s share of the replicas' own connects (probes left out) in the newest row, 0 to 1.
-fn share(s: &Map<String, Value>, server: &str) -> f64 {
-    let conns = |name: &str| now(s, &format!("{name}.total_conns")) - now(s, &format!("{name}.probe_conns"));
-    let total: f64 = EVENTSIM_S1.iter().filter(|r| r.1 == Role::Replica).map(|r| conns(r.0)).sum();
-    if total > 0.0 {
-        conns(server) / total
-    } else {
-        0.0
-    }
-}
-
 /// A replica's configured share: its load over the replicas' total (1875 in the s1 table).
 fn configured_share(server: &str, without: Option<&str>) -> f64 {
     let replicas = || EVENTSIM_S1.iter().filter(|r| r.1 == Role::Replica && Some(r.0) != without);
@@ -42,41 +33,49 @@ fn configured_share(server: &str, without: Option<&str>) -> f64 {
 }
 
 fn noise(s: &Map<String, Value>) -> String {
+    let reads = field(s, "normal_gauge_reads");
+    let heartbeat = if reads > 0.0 {
+        format!(
+            "Over {} of the replicas' lag while it was normal (under 1 s), the heartbeat's age was {} s on average, {}% of the measured lag",
+            count(reads, "reading", "readings"),
+            human(field(s, "mean_heartbeat_age_s"), 2),
+            human(100.0 * field(s, "heartbeat_share_of_measured"), 0)
+        )
+    } else {
+        "This controller reads no lag, so nothing has measured the heartbeat's share yet (mw-legacy and mw-loadmonitor do)".to_string()
+    };
     format!(
-        "db1163 holds {:.0} connections now and its measured lag is {:.2} s (true {:.3} s). Over {:.0} gauge reads at normal lag the heartbeat's age was {:.2} s on average, {:.0}% of the measured lag; the seed: \"inflated with average of half a second\", \"80 to 90% of the replag being measured is just randomness\".",
-        now(s, "db1163.active_conns"),
-        now(s, "db1163.measured_lag_s"),
-        now(s, "db1163.true_lag_s"),
-        field(s, "normal_gauge_reads"),
-        field(s, "mean_heartbeat_age_s"),
-        100.0 * field(s, "heartbeat_share_of_measured")
+        "db1163 holds {} now and its measured lag is {} s (true {} s). {heartbeat}; the incident report: \"inflated with average of half a second\", \"80 to 90% of the replag being measured is just randomness\".",
+        count(now(s, "db1163.active_conns"), "connection", "connections"),
+        human(now(s, "db1163.measured_lag_s"), 2),
+        human(now(s, "db1163.true_lag_s"), 3)
     )
 }
 
 fn lagging(s: &Map<String, Value>) -> String {
     format!(
-        "db1119: true lag {:.1} s, measured {:.1} s; its share of new connects {:.1}% (configured {:.1}%). db1163, drowning: share {:.1}% (configured {:.1}%, {:.1}% with db1119 out), {:.0} connections.",
-        now(s, "db1119.true_lag_s"),
-        now(s, "db1119.measured_lag_s"),
-        100.0 * share(s, FAULTY_SERVER),
-        100.0 * configured_share(FAULTY_SERVER, None),
-        100.0 * share(s, OVERLOADED_SERVER),
-        100.0 * configured_share(OVERLOADED_SERVER, None),
-        100.0 * configured_share(OVERLOADED_SERVER, Some(FAULTY_SERVER)),
-        now(s, "db1163.active_conns")
+        "db1119: true lag {} s, measured {} s; its share of new connects {}% (configured {}%). db1163, drowning: share {}% (configured {}%, {}% with db1119 out), {}.",
+        human(now(s, "db1119.true_lag_s"), 1),
+        human(now(s, "db1119.measured_lag_s"), 1),
+        human(100.0 * share(s, FAULTY_SERVER), 1),
+        human(100.0 * configured_share(FAULTY_SERVER, None), 1),
+        human(100.0 * share(s, OVERLOADED_SERVER), 1),
+        human(100.0 * configured_share(OVERLOADED_SERVER, None), 1),
+        human(100.0 * configured_share(OVERLOADED_SERVER, Some(FAULTY_SERVER)), 1),
+        count(now(s, "db1163.active_conns"), "connection", "connections")
     )
 }
 
 fn drained(s: &Map<String, Value>) -> String {
     format!(
-        "db1119 peaked at {:.1} s true and {:.1} s measured lag; now {:.2} s measured and {:.1}% of new connects (configured {:.1}%). db1163's measured lag never went above {:.2} s, with {:.0} connections now.",
-        field(s, "db1119_peak_true_lag_s"),
-        field(s, "db1119_peak_measured_lag_s"),
-        now(s, "db1119.measured_lag_s"),
-        100.0 * share(s, FAULTY_SERVER),
-        100.0 * configured_share(FAULTY_SERVER, None),
-        field(s, "db1163_peak_measured_lag_s"),
-        now(s, "db1163.active_conns")
+        "db1119 peaked at {} s true and {} s measured lag; now {} s measured and {}% of new connects (configured {}%). db1163's measured lag never went above {} s; it holds {} now.",
+        human(field(s, "db1119_peak_true_lag_s"), 1),
+        human(field(s, "db1119_peak_measured_lag_s"), 1),
+        human(now(s, "db1119.measured_lag_s"), 2),
+        human(100.0 * share(s, FAULTY_SERVER), 1),
+        human(100.0 * configured_share(FAULTY_SERVER, None), 1),
+        human(field(s, "db1163_peak_measured_lag_s"), 2),
+        count(now(s, "db1163.active_conns"), "connection", "connections")
     )
 }
 
@@ -85,7 +84,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Two replicas in trouble, one signal",
         at_s: 0.0,
-        text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. Pick mw-legacy as controller A (MediaWiki until 2021, whose only load signal was lag) and press Next.",
+        text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. This lesson runs mw-legacy, MediaWiki's balancer until 2021, whose only load signal was replication lag: how far behind the primary a replica is. Press Next.",
         chart: "lag",
         numbers: |_| "Paused at t = 0.".to_string(),
         actions: &[],
@@ -93,15 +92,15 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "A replica drowning in reads shows no lag",
         at_s: 28.0,
-        text: "db1163's connections climb by about 500 a second: it serves 800 queries a second of the 1,300 it is sent. Its lag is what it always is, because reads do not slow the SQL thread. What varies is the measurement: pt-heartbeat's row is written once a second, so measured lag = true lag + the age of the newest applied heartbeat, uniform between 0 and 1 s.",
+        text: "db1163's connections climb by about 500 a second: it serves 800 queries a second of the 1,300 it is sent. Its lag is what it always is, because reads do not slow the SQL thread. What varies is the measurement: a heartbeat row (pt-heartbeat) is written on the primary once a second, and a replica's lag is read as now minus the newest heartbeat it has applied, so measured lag = true lag + that heartbeat's age, anywhere between 0 and 1 s.",
         chart: "lag",
         numbers: noise,
         actions: &[],
     },
     LessonStep {
-        title: "A healthy replica applying a large write is depooled",
+        title: "mw-legacy drops a healthy replica that is applying a large write",
         at_s: 42.0,
-        text: "Everything committed after 30 s waits behind db1119's transaction, so its lag grows one second per second. Once the lag in mw-legacy's cached state passes 6 s (max lag), getRandomNonLagged drops db1119: its share falls to 0 although it answers reads as fast as ever, and its share goes to the others, db1163 included.",
+        text: "Everything committed after 30 s waits behind db1119's transaction, so its lag grows one second per second. Once the lag mw-legacy has cached passes 6 s (its max lag), it stops choosing db1119: its share falls to 0 although it answers reads as fast as ever, and its share goes to the others, db1163 included. (Static weights, which read no lag, keep it at its 10.7%.)",
         chart: "share",
         numbers: lagging,
         actions: &[],
@@ -117,7 +116,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Lag measured the writer, not the load",
         at_s: 75.0,
-        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now pick mw-loadmonitor (the 2024 rework, which counts connections) or conn-p as controller B: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
+        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, which counts connections) or conn-p: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
         chart: "conns",
         numbers: drained,
         actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }],
@@ -142,12 +141,12 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.mean_heartbeat_age_s",
         reported: "about 0.5 s",
-        source: "seed 002 (T327852: \"inflated with average of half a second\")",
+        source: "Wikimedia Phabricator T327852, quoted in the task \"LoadMonitor connection weighting reimagined\": \"inflated with average of half a second\"",
     },
     Figure {
         field: "headline.heartbeat_share_of_measured",
         reported: "80–90%",
-        source: "seed 002 (\"80 to 90% of the replag being measured is just randomness\")",
+        source: "a DBA's comment on the Phabricator task \"LoadMonitor connection weighting reimagined\": \"80 to 90% of the replag being measured is just randomness\"",
     },
 ];
 

@@ -47,7 +47,7 @@ const fn num_key(min: f64, max: f64) -> KeyKind {
 
 /// Every settable scenario key, in the order `loadlab list` prints them.
 pub const KEYS: &[KeyInfo] = &[
-    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (EventSimulator's code uses 5, the published runs 30); large-write: when db1119's large write commits", scenarios: FAULT_AT, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (Wikimedia's simulation code uses 5, its published runs 30); large-write: when db1119's large write commits", scenarios: FAULT_AT, kind: num_key(0.0, 1e6) },
     KeyInfo { key: "recover_at", unit: "s", default: "never", help: "when the faulty server recovers (all faults cleared); must be after fault_at", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
     KeyInfo { key: "slow_factor", unit: "×", default: "10", help: "latency multiplier of the slow server", scenarios: &["slow"], kind: num_key(0.01, 10_000.0) },
     KeyInfo { key: "large_write_s", unit: "s", default: "15", help: "how long db1119's SQL thread takes to apply the large write; its lag ramps to this, then drains", scenarios: LARGE, kind: num_key(0.001, 3600.0) },
@@ -63,7 +63,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "backlog", unit: "requests/host", default: "511", help: "listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)", scenarios: &[], kind: num_key(0.0, 1e6) },
     KeyInfo { key: "rate_scale", unit: "×", default: "1 (quiet: 0.001)", help: "multiplies the scenario's production arrival rate (quiet is this section at 0.001)", scenarios: &[], kind: num_key(0.0, 1000.0) },
     KeyInfo { key: "rtt_ms", unit: "ms", default: "0.5 (mmc: 0)", help: "network round trip: a connect takes one, and so does a refusal", scenarios: &[], kind: num_key(0.0, 10_000.0) },
-    KeyInfo { key: "connect_timeout_ms", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (EventSimulator: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "connect_timeout_ms", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (Wikimedia's simulation: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
     KeyInfo { key: "max_attempts", unit: "connects/request", default: "16", help: "connect attempts per request, first try plus re-picks", scenarios: &[], kind: num_key(1.0, 64.0) },
     KeyInfo { key: "latency_dist", unit: "", default: "uniform (mmc: exponential)", help: "service time around L: uniform on [0.9L, 1.1L], exponential, or lognormal", scenarios: &[], kind: KeyKind::Choice(&["uniform", "exponential", "lognormal"]) },
     KeyInfo { key: "lognormal_sigma", unit: "", default: "0.5", help: "shape σ of the lognormal service time", scenarios: &[], kind: num_key(0.01, 5.0) },
@@ -71,7 +71,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "max_connections", unit: "conns/server", default: "unlimited", help: "MySQL max_connections: connects beyond it are refused", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
     KeyInfo { key: "write_rate", unit: "events/s", default: "500", help: "binlog events the primary commits per second, a steady stream every replica applies", scenarios: MW, kind: num_key(0.001, 1e7) },
     KeyInfo { key: "apply_rate", unit: "events/s", default: "1000", help: "events a replica's single SQL thread applies per second with a backlog; must exceed write_rate (a backlog drains at the difference)", scenarios: MW, kind: num_key(0.001, 1e7) },
-    KeyInfo { key: "replication_delay_ms", unit: "ms", default: "75", help: "commit on the primary to apply on a replica that keeps up: its normal true lag (the seed's DBA: usually 50–100 ms)", scenarios: MW, kind: num_key(0.0, 60_000.0) },
+    KeyInfo { key: "replication_delay_ms", unit: "ms", default: "75", help: "commit on the primary to apply on a replica that keeps up: its normal true lag (a Wikimedia DBA: usually 50–100 ms)", scenarios: MW, kind: num_key(0.0, 60_000.0) },
     KeyInfo { key: "heartbeat_interval_s", unit: "s", default: "1", help: "pt-heartbeat's update interval; measured lag adds the newest applied heartbeat's age, uniform on [0, this)", scenarios: MW, kind: num_key(0.001, 60.0) },
     KeyInfo { key: "<server>.load", unit: "weight", default: "from the table", help: "configured load of one server", scenarios: &[], kind: num_key(0.0, 1e6) },
     KeyInfo { key: "<server>.latency_ms", unit: "ms", default: "from the table", help: "base latency L of one server", scenarios: &[], kind: num_key(0.0, 1e7) },

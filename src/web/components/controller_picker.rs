@@ -68,7 +68,7 @@ pub fn ControllerParams(props: &ControllerParamsProps) -> Html {
         <>
         if !params.is_empty() {
             <fieldset class="params">
-                <legend>{ format!("{}'s parameters (a change restarts the run with the same seed; sliders apply when let go)", props.controller) }</legend>
+                <legend>{ format!("{}'s parameters (a change restarts the run with the same random seed; sliders apply when let go)", props.controller) }</legend>
                 { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param)) }
             </fieldset>
         }

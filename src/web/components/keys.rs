@@ -180,12 +180,24 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
     let unit = if props.unit.is_empty() { String::new() } else { format!(" {}", props.unit) };
     let id = props.id.clone();
     let warning = props.warn_at.filter(|(at, _)| *shown >= *at).map(|(_, text)| text);
+    // A default that is a word ("never") takes no unit, and stands for the value until one is set.
+    let numeric_default = default_number(&props.default_text).is_some();
+    let default_text = match props.default_text.split_once(' ') {
+        Some((n, rest)) if numeric_default => format!("{n}{unit} {rest}"),
+        _ if numeric_default => format!("{}{unit}", props.default_text),
+        _ => props.default_text.clone(),
+    };
+    let value_text = if props.value.is_none() && !numeric_default && *shown == current {
+        format!(": {}", props.default_text)
+    } else {
+        format!(": {}{unit}", tidy(*shown))
+    };
     html! {
         <div class="param">
             <label for={id.clone()}>
                 <span class="param-key">{ props.key_name.clone() }</span>
-                { format!(": {}{unit}", tidy(*shown)) }
-                <span class="param-default">{ format!(" (default {}{unit}; {} to {}{})", props.default_text, props.min, props.max,
+                { value_text }
+                <span class="param-default">{ format!(" (default {default_text}; {} to {}{})", props.min, props.max,
                     if scale.is_log() { ", log scale" } else { "" }) }</span>
             </label>
             <div class="param-inputs">
@@ -313,7 +325,7 @@ pub fn Keys(props: &KeysProps) -> Html {
     let groups = ["Traffic", "App hosts", "Servers", "Faults"];
     html! {
         <details class="keys" id="keys" open={true}>
-            <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same seed)", def.name) }</h2></summary>
+            <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same random seed)", def.name) }</h2></summary>
             <div class="key-groups">
                 { for groups.iter().map(|g| {
                     let mine: Vec<&&KeyInfo> = keys.iter().filter(|k| group_of(k.key) == *g).collect();
