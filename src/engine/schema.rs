@@ -78,6 +78,9 @@ pub enum Scale {
     Linear,
     /// Logarithmic (latencies that span decades).
     Log,
+    /// Codes drawn as a swimlane: one band per series, coloured by state, each code named in order
+    /// (0 idle, 1 busy, …). For what a worker is doing, where lines would read as noise.
+    States(&'static [&'static str]),
 }
 
 /// One chart of a model, as data: the page draws it, labels it and writes its text alternative from this.

@@ -322,6 +322,12 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
         Kind::Spec { index, lane } => {
             let Some(spec) = first.run.charts().get(index) else { return Ok(()) };
             let l = &engine.lanes[lane.unwrap_or(0).min(engine.lanes.len() - 1)];
+            if let Scale::States(states) = spec.scale {
+                let rows: Vec<(String, Vec<(f64, f64)>)> = (spec.series(&l.columns).into_iter())
+                    .map(|(col, label)| (label, l.history.points().map(|p| (p.time_s(), p.get(col))).collect()))
+                    .collect();
+                return plot::draw_states(canvas, dpr, x_range(l), &rows, states);
+            }
             let (mut series, keys) = spec_series(engine, spec, lane);
             let x = x_range(l);
             if let Some((label, value)) = spec.reference {
@@ -522,7 +528,13 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                     let values: Vec<String> = spec
                         .series(&l.columns)
                         .into_iter()
-                        .map(|(c, label)| format!("{label} {}", fmt(p.get(c) * factor(spec))))
+                        .map(|(c, label)| match spec.scale {
+                            Scale::States(words) => {
+                                let code = p.get(c).max(0.0).round() as usize;
+                                format!("{label} {}", words.get(code).or(words.last()).copied().unwrap_or(""))
+                            }
+                            _ => format!("{label} {}", fmt(p.get(c) * factor(spec))),
+                        })
                         .collect();
                     format!("{}{}", ab(r), values.join(", "))
                 })

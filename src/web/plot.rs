@@ -331,6 +331,91 @@ fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], a
     Ok(())
 }
 
+/// Colours of a swimlane's states in code order: calm grey, working blue, waiting orange, broken vermillion
+/// (Okabe–Ito), then the rest of the palette.
+const STATE_COLOURS: [Rgb; 6] = [
+    Rgb(0xd5, 0xd9, 0xdd),
+    palette::COLOURS[0],
+    palette::COLOURS[4],
+    palette::COLOURS[1],
+    palette::COLOURS[3],
+    palette::COLOURS[6],
+];
+
+/// The colour of state `code`.
+pub fn state_colour(code: usize) -> Rgb {
+    STATE_COLOURS[code.min(STATE_COLOURS.len() - 1)]
+}
+
+/// Draws codes over time as a swimlane: one band per row (`(label, points)`), each stretch coloured by the
+/// state it was in, with a legend of `states` along the top.
+pub fn draw_states(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    x: (f64, f64),
+    rows: &[(String, Vec<(f64, f64)>)],
+    states: &[&str],
+) -> Result<(), String> {
+    let root = area(canvas)?;
+    let n = rows.len().max(1);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(px(dpr, 8.0))
+        .margin_right(px(dpr, 20.0))
+        .margin_top(px(dpr, 30.0))
+        .x_label_area_size(px(dpr, 34.0))
+        .y_label_area_size(px(dpr, 44.0))
+        .build_cartesian_2d(x.0..x.1, 0.0..n as f64)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc("simulated time (s)")
+        .x_labels(7)
+        .y_labels(0)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(font(dpr, 11.0))
+        .axis_desc_style(font(dpr, 12.0))
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
+        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
+        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (r, (label, points)) in rows.iter().enumerate() {
+        // Row 0 at the top: band r spans [n − r − 1, n − r), a little inset.
+        let (lo, hi) = ((n - r - 1) as f64 + 0.12, (n - r) as f64 - 0.12);
+        let bands = points.windows(2).filter_map(|w| {
+            let (t0, v) = w[0];
+            let t1 = w[1].0;
+            (v.is_finite() && t1 > t0).then(|| {
+                let colour = rgb(state_colour(v.max(0.0).round() as usize)).filled();
+                Rectangle::new([(t0.max(x.0), lo), (t1.min(x.1), hi)], colour)
+            })
+        });
+        chart.draw_series(bands).map_err(|e| e.to_string())?;
+        let (_, cy) = chart.backend_coord(&(x.0, (lo + hi) / 2.0));
+        let (lx, _) = chart.backend_coord(&(x.0, 0.0));
+        let style = font(dpr, 11.0).pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw_text(label, &style, (lx - px(dpr, 6.0) as i32, cy)).map_err(|e| e.to_string())?;
+    }
+    // The legend: a swatch and a word per state, left to right along the top.
+    let mut at = px(dpr, 52.0) as i32;
+    let top = px(dpr, 8.0) as i32;
+    for (code, word) in states.iter().enumerate() {
+        let swatch = px(dpr, 10.0) as i32;
+        root.draw(&Rectangle::new([(at, top), (at + swatch, top + swatch)], rgb(state_colour(code)).filled()))
+            .map_err(|e| e.to_string())?;
+        let style = font(dpr, 11.0).pos(Pos::new(HPos::Left, VPos::Top));
+        root.draw_text(word, &style, (at + swatch + px(dpr, 4.0) as i32, top - px(dpr, 1.0) as i32))
+            .map_err(|e| e.to_string())?;
+        at += swatch + px(dpr, 14.0 + 6.2 * word.chars().count() as f64) as i32;
+    }
+    if rows.is_empty() {
+        centre_text(&root, dpr, "nothing to show")?;
+    }
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Draws each server's share now against its configured share: a hollow bar for the configured share, then
 /// one filled bar per run (A, B) in that run's colour.
 pub fn draw_shares(

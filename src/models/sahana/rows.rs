@@ -74,14 +74,17 @@ const fn chart(
 
 /// The model's charts.
 pub const CHARTS: &[ChartSpec] = &[
-    chart(
+    ChartSpec {
+        scale: Scale::States(&["idle", "busy", "blocked on a lock", "stuck on a dead connection"]),
+        ..chart(
         "lanes",
         "What each worker is doing",
-        "0 idle, 1 busy, 2 blocked behind another worker's lock, 3 stuck retransmitting into a dead flow.",
+        "One band per worker, coloured by what it is doing: idle, busy, blocked behind another worker's lock, or stuck resending into a dead connection.",
         &[".lane"],
         "lane",
         None,
-    ),
+    )
+    },
     chart(
         "idle",
         "Idle age of each worker's flow against the router's timeout",
@@ -90,14 +93,17 @@ pub const CHARTS: &[ChartSpec] = &[
         "s",
         Some(("router timeout", 3600.0)),
     ),
-    chart(
+    ChartSpec {
+        scale: Scale::States(&["open", "forgotten by the router", "resending into it", "closed"]),
+        ..chart(
         "flows",
         "Flow state per worker",
-        "0 known to the router, 1 forgotten (neither end knows), 2 retransmitting into it, 3 closed.",
+        "One band per worker's connection, coloured by what the router knows of it: open, forgotten (neither end knows), being resent into, or closed.",
         &[".flow_state"],
         "state",
         None,
-    ),
+    )
+    },
     chart(
         "retransmits",
         "Retransmissions per worker",
