@@ -3,7 +3,7 @@
 use crate::engine::picture::{Flow, Group, Line, Max, Members, Meter, PictureSpec, Rate, Show, States, Tone};
 
 /// What a worker's flow looks like to the router, by the `flow_state` code.
-const FLOW_WORDS: &[&str] = &["open", "forgotten by the router", "resending into nothing", "closed"];
+const FLOW_WORDS: &[&str] = &["open", "forgotten", "resending", "closed"];
 
 /// Requests wait in the listen queue for one of the workers; each worker keeps one database connection open
 /// through the router, which forgets a flow that stays idle past its timeout.
@@ -48,7 +48,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             meter: Some(Meter { value: ".busy_fraction", max: Max::Const(1.0), unit: "of the time busy" }),
             lines: &[
                 Line { label: "idle for", column: ".idle_age_s", unit: " s", show: Show::Number(0) },
-                Line { label: "connection", column: ".flow_state", unit: "", show: Show::Words(FLOW_WORDS) },
+                Line { label: "flow", column: ".flow_state", unit: "", show: Show::Words(FLOW_WORDS) },
                 Line { label: "resent packets", column: ".retransmits", unit: "", show: Show::Number(0) },
             ],
             state: Some(States {
@@ -57,7 +57,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
                     ("idle", Tone::Calm),
                     ("serving", Tone::Busy),
                     ("blocked on a lock", Tone::Warn),
-                    ("stuck on a dead connection", Tone::Bad),
+                    ("stuck: dead connection", Tone::Bad),
                 ],
             }),
             target: Some("worker"),
@@ -71,7 +71,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             tier: 3,
             members: Members::One("flow table"),
             meter: None,
-            lines: &[Line { label: "forgets after", column: "@router_idle_timeout_s", unit: " s idle", show: Show::Number(0) }],
+            lines: &[Line { label: "idle timeout", column: "@router_idle_timeout_s", unit: " s", show: Show::Number(0) }],
             state: None,
             target: None,
             verbs: &["router-drop", "router-rst", "set-router-timeout"],

@@ -103,7 +103,7 @@ fn layout(scene: &Scene, vertical: bool) -> Layout {
     }
     let width = 760.0;
     let column_w = (width - 2.0 * MARGIN) / tiers as f64;
-    let box_w = (column_w - 22.0).min(180.0);
+    let box_w = (column_w - 16.0).min(180.0);
     let heights: Vec<f64> = scene
         .groups
         .iter()
@@ -289,7 +289,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                         if faulty { <tspan class="flag">{ " ⚠" }</tspan> }
                     </text>
                     if let Some(summary) = summary {
-                        <text class="line" x={fmt(r.x + r.w - 6.0)} y={fmt(r.y + 13.0)} text-anchor="end">{ summary }</text>
+                        <text class="line" x={fmt(r.x + r.w - 6.0)} y={fmt(r.y + 13.0)} text-anchor="end">{ fit(&summary, r.w * 0.55, 10.0) }</text>
                     }
                     if let (Some(f), Some((v, _))) = (m.fill, m.meter) {
                         <rect class="bar-bg" x={fmt(r.x + 6.0)} y={fmt(bar_y)} width={fmt(r.w - 12.0)} height="6" rx="2" />
@@ -297,7 +297,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                             width={fmt((r.w - 12.0) * f)} height="6" rx="2" data-value={v.to_string()} />
                     }
                     { for texts.iter().enumerate().map(|(i, t)| html! {
-                        <text class="line" x={fmt(r.x + 6.0)} y={fmt(text_top + i as f64 * LINE_H)}>{ t }</text>
+                        <text class="line" x={fmt(r.x + 6.0)} y={fmt(text_top + i as f64 * LINE_H)}>{ fit(t, r.w - 10.0, 10.0) }</text>
                     }) }
                 </g>
             }
@@ -333,6 +333,18 @@ pub fn Picture(props: &PictureProps) -> Html {
                 </div>
             }
         </figure>
+    }
+}
+
+/// `text` cut with an ellipsis to what fits in `width` px of `size` px type (about 0.56 em a character in the
+/// page's sans-serif), so no words spill out of their box.
+fn fit(text: &str, width: f64, size: f64) -> String {
+    let max = (width / (size * 0.56)).floor().max(1.0) as usize;
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
     }
 }
 
