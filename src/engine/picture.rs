@@ -136,6 +136,24 @@ pub struct Group {
     pub controller: bool,
 }
 
+impl Group {
+    /// A group with nothing but its members: no bar, lines, state, actions; the base the pictures build on
+    /// with `..Group::PLAIN`.
+    pub const PLAIN: Group = Group {
+        id: "",
+        label: "",
+        help: "",
+        tier: 0,
+        members: Members::One(""),
+        meter: None,
+        lines: &[],
+        state: None,
+        target: None,
+        verbs: &[],
+        controller: false,
+    };
+}
+
 /// How fast something flows along an edge.
 #[derive(Clone, Copy, Debug)]
 pub enum Rate {
@@ -442,10 +460,7 @@ mod tests {
                 members: Members::One("hosts"),
                 meter: Some(Meter { value: "busy", max: Max::Column("@workers"), unit: "busy" }),
                 lines: &[Line { label: "requests", column: "requests", unit: "/s", show: Show::PerSecond }],
-                state: None,
-                target: None,
-                verbs: &[],
-                controller: false,
+                ..Group::PLAIN
             },
             Group {
                 id: "servers",
@@ -457,8 +472,7 @@ mod tests {
                 lines: &[Line { label: "share", column: ".new", unit: "", show: Show::Share }],
                 state: Some(States { column: ".mode", codes: &[("up", Tone::Calm), ("down", Tone::Bad)] }),
                 target: Some("server"),
-                verbs: &[],
-                controller: false,
+                ..Group::PLAIN
             },
             Group {
                 id: "absent",
@@ -466,12 +480,7 @@ mod tests {
                 help: "",
                 tier: 2,
                 members: Members::Each(".nothing"),
-                meter: None,
-                lines: &[],
-                state: None,
-                target: None,
-                verbs: &[],
-                controller: false,
+                ..Group::PLAIN
             },
         ],
         flows: &[

@@ -14,7 +14,6 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "The clients writing to the cluster.",
             tier: 0,
             members: Members::One("writes"),
-            meter: None,
             lines: &[
                 Line { label: "committed", column: "committed_per_s", unit: "/s", show: Show::Number(0) },
                 Line { label: "wanted", column: "offered_per_s", unit: "/s", show: Show::Number(0) },
@@ -22,10 +21,8 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 Line { label: "pause requests", column: "fc_stops", unit: "/s", show: Show::PerSecond },
                 Line { label: "back in sync in", column: "eta_synced_s", unit: "", show: Show::Duration },
             ],
-            state: None,
-            target: None,
             verbs: &["crash-all", "restart-all", "bulk-start", "bulk-stop"],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "nodes",
@@ -50,8 +47,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 ],
             }),
             target: Some("node"),
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "hypervisors",
@@ -64,10 +60,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 Line { label: "network", column: ".nic_load", unit: "", show: Show::Percent },
                 Line { label: "disk", column: ".disk_load", unit: "", show: Show::Percent },
             ],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
     ],
     flows: &[

@@ -13,15 +13,11 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "Staff and patrons loading pages.",
             tier: 0,
             members: Members::One("browsers"),
-            meter: None,
             lines: &[
                 Line { label: "pages", column: "pages", unit: "/s", show: Show::PerSecond },
                 Line { label: "failed", column: "failed", unit: "/s", show: Show::PerSecond },
             ],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "haproxy",
@@ -29,12 +25,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "The load balancer in front of the nodes. It health-checks each node and stops sending pages to one that fails its checks.",
             tier: 1,
             members: Members::One("two instances, one address"),
-            meter: None,
-            lines: &[],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "nodes",
@@ -52,8 +43,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 codes: &[("HAProxy: out", Tone::Bad), ("HAProxy: in", Tone::Calm)],
             }),
             target: Some("node"),
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "memcached",
@@ -61,16 +51,12 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "One memcached server on each node; the client spreads keys over all three by a hash of the key.",
             tier: 3,
             members: Members::Each(".hits"),
-            meter: None,
             lines: &[
                 Line { label: "hits", column: ".hits", unit: "/s", show: Show::PerSecond },
                 Line { label: "misses", column: ".misses", unit: "/s", show: Show::PerSecond },
                 Line { label: "timeouts", column: ".timeouts", unit: "/s", show: Show::PerSecond },
             ],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
     ],
     flows: &[

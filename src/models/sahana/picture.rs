@@ -16,15 +16,12 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "People using the site.",
             tier: 0,
             members: Members::One("people using the site"),
-            meter: None,
             lines: &[
                 Line { label: "requests", column: "arrivals", unit: "/s", show: Show::PerSecond },
                 Line { label: "turned away", column: "rejected", unit: "/s", show: Show::PerSecond },
             ],
-            state: None,
-            target: None,
             verbs: &["set-rate"],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "queue",
@@ -34,10 +31,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             members: Members::One("waiting"),
             meter: Some(Meter { value: "listen_queue", max: Max::Column("@listen_queue"), unit: "requests waiting" }),
             lines: &[Line { label: "answered", column: "completed", unit: "/s", show: Show::PerSecond }],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "workers",
@@ -61,8 +55,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 ],
             }),
             target: Some("worker"),
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "router",
@@ -70,12 +63,9 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "Keeps a table of open connections and silently forgets one that has been idle longer than its timeout.",
             tier: 3,
             members: Members::One("flow table"),
-            meter: None,
             lines: &[Line { label: "idle timeout", column: "@router_idle_timeout_s", unit: " s", show: Show::Number(0) }],
-            state: None,
-            target: None,
             verbs: &["router-drop", "router-rst", "set-router-timeout"],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "database",
@@ -83,12 +73,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "The database. It never sees the forgotten connections fail: the packets never reach it.",
             tier: 4,
             members: Members::One("the database"),
-            meter: None,
-            lines: &[],
-            state: None,
-            target: None,
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
     ],
     flows: &[

@@ -18,10 +18,8 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 Line { label: "requests", column: "requests", unit: "/s", show: Show::PerSecond },
                 Line { label: "turned away", column: "rejected", unit: "/s", show: Show::PerSecond },
             ],
-            state: None,
-            target: None,
             verbs: &["surge"],
-            controller: false,
+            ..Group::PLAIN
         },
         Group {
             id: "balancer",
@@ -29,12 +27,10 @@ pub const PICTURE: PictureSpec = PictureSpec {
             help: "The code on every app server that picks a database server for each new connection, from the weights it last computed.",
             tier: 1,
             members: Members::One("picks a server"),
-            meter: None,
             lines: &[Line { label: "failed requests", column: "failed", unit: "/s", show: Show::PerSecond }],
-            state: None,
-            target: None,
             verbs: &["controller-off", "controller-on"],
             controller: true,
+            ..Group::PLAIN
         },
         Group {
             id: "servers",
@@ -47,10 +43,8 @@ pub const PICTURE: PictureSpec = PictureSpec {
                 Line { label: "open", column: ".active_conns", unit: "", show: Show::Number(0) },
                 Line { label: "gets", column: ".total_conns", unit: "", show: Show::Share },
             ],
-            state: None,
             target: Some("server"),
-            verbs: &[],
-            controller: false,
+            ..Group::PLAIN
         },
     ],
     flows: &[
