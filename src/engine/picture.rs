@@ -226,8 +226,10 @@ pub struct SceneGroup {
     pub verbs: &'static [&'static str],
     /// True for the balancer.
     pub controller: bool,
-    /// Its members now.
+    /// Its members now (at most [`MAX_MEMBERS`]).
     pub members: Vec<SceneMember>,
+    /// Members left out of the drawing past [`MAX_MEMBERS`].
+    pub more: usize,
 }
 
 /// One edge as drawn now.
@@ -274,10 +276,24 @@ impl Row<'_> {
     }
 }
 
+/// Most parts a group draws: a section of 4096 servers draws the first ones and says how many more there are,
+/// so the picture stays readable and its cost bounded whatever the configuration.
+pub const MAX_MEMBERS: usize = 24;
+
 fn member_names(members: Members, columns: &[Column]) -> Vec<String> {
     match members {
         Members::One(name) => vec![name.to_string()],
-        Members::Each(suffix) => columns.iter().filter_map(|c| c.name.strip_suffix(suffix)).map(String::from).collect(),
+        Members::Each(suffix) => {
+            columns.iter().filter_map(|c| c.name.strip_suffix(suffix)).take(MAX_MEMBERS).map(String::from).collect()
+        }
+    }
+}
+
+/// How many members a group has in all, drawn or not.
+fn member_count(members: Members, columns: &[Column]) -> usize {
+    match members {
+        Members::One(_) => 1,
+        Members::Each(suffix) => columns.iter().filter(|c| c.name.ends_with(suffix)).count(),
     }
 }
 
@@ -343,6 +359,7 @@ fn build_group(group: &Group, row: &Row) -> SceneGroup {
         target: group.target,
         verbs: group.verbs,
         controller: group.controller,
+        more: member_count(group.members, row.columns).saturating_sub(names.len()),
         members,
     }
 }
@@ -518,8 +535,19 @@ mod tests {
         assert_eq!(servers[0].lines, vec!["share: 75%".to_string()]);
         assert_eq!(servers[1].state, Some(("down".to_string(), Tone::Bad)));
         assert_eq!(s.edges.len(), 2);
+        assert_eq!(s.groups[1].more, 0);
         assert_eq!((s.edges[0].rate_per_s, s.edges[0].failed_per_s), (6.0, 4.0));
         assert_eq!((s.edges[1].rate_per_s, s.edges[1].failed_per_s), (2.0, 0.0));
+    }
+
+    #[test]
+    fn a_huge_group_draws_its_first_parts_and_counts_the_rest() {
+        let mut cols = vec![Column::new("time_s", 3), Column::new("requests", 0), Column::new("busy", 0)];
+        cols.extend((0..100).map(|i| Column::new(format!("s{i}.conns"), 0)));
+        let row = vec![0.0; cols.len()];
+        let s = scene(&SPEC, &cols, &row, 1.0, &|_| None);
+        assert_eq!((s.groups[1].members.len(), s.groups[1].more), (MAX_MEMBERS, 100 - MAX_MEMBERS));
+        assert_eq!(s.edges.len(), MAX_MEMBERS);
     }
 
     #[test]

@@ -302,6 +302,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                 </g>
             }
         });
+        let label = if g.more > 0 { format!("{label} (first {} of {})", g.members.len(), g.members.len() + g.more) } else { label };
         html! {
             <g class="group" data-group={g.id}>
                 <text class="group-label" x={fmt(lx)} y={fmt(ly)}>{ label }</text>
