@@ -83,8 +83,13 @@ fn layout(scene: &Scene, vertical: bool) -> Layout {
         for tier in 0..tiers {
             for (gi, g) in scene.groups.iter().enumerate().filter(|(_, g)| g.tier as usize == tier) {
                 let n = g.members.len().max(1);
-                // Many small boxes four to a row; a few full boxes two to a row, so their lines fit.
-                let cols = if n > 4 { 4 } else { n.min(2) };
+                // Many small boxes four to a row; up to three full boxes side by side (their wires stay straight);
+                // four two by two, so their lines fit.
+                let cols = match n {
+                    0..=3 => n,
+                    4 => 2,
+                    _ => 4,
+                };
                 let small = n > 4;
                 compact[gi] = small;
                 // Four to a row leaves no room for the numbers beside the name: they go under it.
