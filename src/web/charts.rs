@@ -154,9 +154,15 @@ fn weight_panels(engine: &Engine, out: &mut Vec<Panel>) {
 
 /// The x range of a run's charts: the whole course, from time zero to the newest row, at least
 /// [`X_SPAN_MIN_S`] wide.
-fn x_range(lane: &Lane) -> (f64, f64) {
+fn x_range(lane: &Lane, window_s: Option<f64>) -> (f64, f64) {
     let last = lane.history.last().map_or(0.0, Point::time_s);
-    (0.0, last.max(X_SPAN_MIN_S))
+    let lo = window_s.map_or(0.0, |w| (last - w).max(0.0));
+    (lo, last.max(lo + X_SPAN_MIN_S))
+}
+
+/// The time span run A's charts show now, simulated seconds.
+pub fn x_span(engine: &Engine) -> (f64, f64) {
+    engine.lanes.first().map_or((0.0, X_SPAN_MIN_S), |l| x_range(l, engine.window_s))
 }
 
 /// Controller actions shown as markers, at most this many (the newest).
@@ -326,10 +332,10 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 let rows: Vec<(String, Vec<(f64, f64)>)> = (spec.series(&l.columns).into_iter())
                     .map(|(col, label)| (label, l.history.points().map(|p| (p.time_s(), p.get(col))).collect()))
                     .collect();
-                return plot::draw_states(canvas, dpr, x_range(l), &rows, states);
+                return plot::draw_states(canvas, dpr, x_range(l, engine.window_s), &rows, states);
             }
             let (mut series, keys) = spec_series(engine, spec, lane);
-            let x = x_range(l);
+            let x = x_range(l, engine.window_s);
             if let Some((label, value)) = spec.reference {
                 let _ = label;
                 series.push(Series {
@@ -381,7 +387,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 .collect();
             let chart = LineChart {
                 y_desc: "weight (host 0)",
-                x: x_range(l),
+                x: x_range(l, engine.window_s),
                 series: &series,
                 markers: &markers(l, &engine.names),
                 ticks: &[],
@@ -444,7 +450,7 @@ fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(),
         .collect();
     let chart = LineChart {
         y_desc: "term ÷ its largest size",
-        x: x_range(l),
+        x: x_range(l, engine.window_s),
         series: &series,
         markers: &markers(l, &engine.names),
         ticks: &ticks,

@@ -53,6 +53,14 @@ use runner::EngineRef;
 use snapshot::Snapshot;
 use state::{Action, State};
 
+/// The chart windows the page offers: seconds back from now (0: the whole run) and their words.
+const WINDOWS: &[(f64, &str)] = &[
+    (0.0, "the whole run"),
+    (300.0, "the last 5 minutes"),
+    (1800.0, "the last 30 minutes"),
+    (7200.0, "the last 2 hours"),
+];
+
 /// Longest run [`trace_hash`] accepts, simulated seconds: the call blocks the page while it runs.
 pub const TRACE_HASH_DURATION_MAX_S: f64 = 3600.0;
 
@@ -158,6 +166,7 @@ pub fn App() -> Html {
             steps: state.steps,
             lesson_step: url.lesson,
             watched: state.watched,
+            window_s: state.window_s,
         },
         on_snapshot,
         on_halt.clone(),
@@ -183,6 +192,13 @@ pub fn App() -> Html {
             Act::CompareWith(c) => state.dispatch(Action::PickControllerB(c.into())),
             Act::Set(k, v) => state.dispatch(Action::SetParam(k.into(), v.into())),
             Act::Command(text) => on_command.emit(text.into()),
+        })
+    };
+    let on_window = {
+        let state = state.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            state.dispatch(Action::Window(value.parse().unwrap_or(0.0)))
         })
     };
     let on_extend = {
@@ -315,6 +331,14 @@ pub fn App() -> Html {
                 }
             </section>
             <section class="stage-charts-wrap" aria-label="the run over time">
+                <div class="field inline-field window-field">
+                    <label for="window">{ "Charts show" }</label>
+                    <select id="window" onchange={on_window}>
+                        { for WINDOWS.iter().map(|(w, words)| html! {
+                            <option value={w.to_string()} selected={state.window_s.unwrap_or(0.0) == *w}>{ *words }</option>
+                        }) }
+                    </select>
+                </div>
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }

@@ -44,6 +44,8 @@ pub struct State {
     pub steps: u32,
     /// The server the PID chart watches, if the reader chose one.
     pub watched: Option<usize>,
+    /// How much of the run the charts show, seconds back from now (`None`: the whole run).
+    pub window_s: Option<f64>,
     /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start.
     pub notices: Vec<String>,
 }
@@ -89,6 +91,8 @@ pub enum Action {
     Halt(String),
     /// Hide the notices.
     DismissNotice,
+    /// Show this many simulated seconds back from now in the charts (0 or less: the whole run).
+    Window(f64),
     /// The run reached its length, this many simulated seconds: make it twice as long, replay to where it
     /// was and play on.
     Extend(f64),
@@ -103,6 +107,7 @@ impl Default for State {
             seek_to: None,
             steps: 0,
             watched: None,
+            window_s: None,
             notices: Vec::new(),
         }
     }
@@ -353,6 +358,7 @@ impl State {
                 next.adopt(url, true);
             }
             Action::Watch(i) => next.watched = Some(i),
+            Action::Window(w) => next.window_s = (w.is_finite() && w > 0.0).then_some(w),
             Action::Record(text, at) => next.record(&text, at),
             Action::Reject(reason) => next.notices = vec![reason],
             Action::Halt(reason) => {

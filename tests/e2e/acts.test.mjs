@@ -60,3 +60,17 @@ test('challenges are judged on the run: the incident misses, the fix meets', asy
     await page.close();
   }
 });
+
+test('the charts keep the whole course in view, and a window shows the recent part', async () => {
+  // Percona's lesson step "hours of catch-up" runs to 25,200 s: its charts span the whole run from zero.
+  const { page, problems } = await h.open('?scenario=percona-desync&lesson=3', { width: 1280, height: 800 });
+  await waitForStatus(page, { lesson_step: 3 });
+  await page.waitForFunction(() => !/Running to/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 60_000 });
+  const chart = 'canvas[id^="chart-"]';
+  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.dataset.xTo) >= 25_000, chart, { timeout: 30_000 });
+  assert.equal(Number(await page.getAttribute(chart, 'data-x-from')), 0, 'the chart starts at zero');
+  await page.selectOption('#window', '1800');
+  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.dataset.xFrom) >= 23_000, chart, { timeout: 30_000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -58,6 +58,8 @@ pub struct LoopInputs {
     pub lesson_step: Option<usize>,
     /// The server the PID chart watches.
     pub watched: Option<usize>,
+    /// How much of the run the charts show (`None`: the whole run).
+    pub window_s: Option<f64>,
 }
 
 struct Loop {
@@ -168,6 +170,10 @@ impl Loop {
             charts::draw(panel, &canvas, &engine, dpr).map_err(|e| format!("A chart could not be drawn: {e}"))?;
             let _ = canvas.set_attribute("data-rows", &engine.lanes[0].history.len().to_string());
             let _ = canvas.set_attribute("data-sim-time", &format!("{:.3}", engine.now_s()));
+            // The time span the chart shows, for tests and for people reading the page's source.
+            let (from, to) = charts::x_span(&engine);
+            let _ = canvas.set_attribute("data-x-from", &format!("{from:.3}"));
+            let _ = canvas.set_attribute("data-x-to", &format!("{to:.3}"));
         }
         let draw_done = now_ms();
         let snapshot = if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
@@ -278,6 +284,10 @@ pub fn use_frame_loop(
         let on_snapshot = on_snapshot.clone();
         let mut l = shared.borrow_mut();
         if l.inputs != inputs {
+            if l.inputs.window_s != inputs.window_s {
+                l.engine.0.borrow_mut().window_s = inputs.window_s;
+                l.dirty.iter_mut().for_each(|d| *d = true);
+            }
             if l.inputs.watched != inputs.watched {
                 if let Some(w) = inputs.watched {
                     l.engine.0.borrow_mut().watch(w);
