@@ -153,6 +153,14 @@ pub fn Commands(props: &CommandsProps) -> Html {
             <summary><h2>{ "Faults and operator actions" }</h2></summary>
             <p class="hint">{ format!("Each button acts now on the running simulation (both runs in A/B) and is added to the link, \
                 so reopening it replays the same run. {}.", inverses.join("; ")) }</p>
+            <details class="verb-help">
+                <summary>{ "What each action does" }</summary>
+                <dl>
+                    { for props.table.0.iter().map(|c| html! {
+                        <div><dt>{ c.verb }</dt><dd>{ c.help }</dd></div>
+                    }) }
+                </dl>
+            </details>
             if !global.is_empty() {
                 <div class="global-commands" role="group" aria-label="commands for the whole section">
                     { for global.iter().map(|spec| html! { <GlobalCommand key={spec.verb} spec={Verb(spec)} on_command={props.on_command.clone()} /> }) }
