@@ -20,8 +20,6 @@ pub mod report;
 pub mod storage;
 pub mod writer;
 
-use std::collections::VecDeque;
-
 use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
@@ -30,6 +28,7 @@ use crate::engine::run::{Run, RunInfo, Shell};
 use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
+use crate::parts::row_log::RowLog;
 use crate::time::{from_secs_f64, SimTime};
 use cluster::{Event, Galera};
 use commands::Command;
@@ -44,8 +43,7 @@ pub struct GaleraRun {
     /// The model (front ends read it; they change it only with commands).
     pub g: Galera,
     columns: Vec<Column>,
-    rows: VecDeque<Vec<f64>>,
-    rows_dropped: u64,
+    rows: RowLog<Vec<f64>>,
     step: report::StepState,
 }
 
@@ -54,13 +52,7 @@ impl GaleraRun {
     pub fn new(cfg: Config, seed: u64) -> GaleraRun {
         let hyps = cfg.storage.map_or(0, |s| s.0.hypervisors);
         let columns = report::columns(cfg.nodes, hyps);
-        GaleraRun {
-            g: Galera::new(cfg, seed),
-            columns,
-            rows: VecDeque::new(),
-            rows_dropped: 0,
-            step: Default::default(),
-        }
+        GaleraRun { g: Galera::new(cfg, seed), columns, rows: RowLog::new(MAX_ROWS), step: Default::default() }
     }
 }
 
@@ -93,11 +85,7 @@ impl Model for GaleraRun {
     fn on_event(&mut self, ctx: &mut Ctx<Event>, e: Event) {
         if e == Event::Step {
             let row = report::row(&mut self.g, &mut self.step, ctx.now());
-            if self.rows.len() >= MAX_ROWS {
-                self.rows.pop_front();
-                self.rows_dropped += 1;
-            }
-            self.rows.push_back(row);
+            self.rows.push(row);
             if ctx.now() < self.g.cfg.duration {
                 ctx.after(self.g.cfg.time_step, Event::Step);
             }
@@ -134,10 +122,10 @@ impl Shell for GaleraRun {
         RunInfo::new(self.g.cfg.scenario, self.g.cfg.duration, self.g.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
-        out.extend(self.rows.drain(..));
+        out.extend(self.rows.drain());
     }
     fn summary_fields(&self, now: SimTime) -> Map<String, Value> {
-        report::summary(&self.g, now, self.rows_dropped)
+        report::summary(&self.g, now, self.rows.dropped())
     }
     fn check_invariants(&self, _now: SimTime) -> Result<(), String> {
         self.g.check()

@@ -287,7 +287,7 @@ impl Shell for Section {
         RunInfo::new(self.scenario, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
-        out.extend(self.rows.drain(..).map(|r| flatten(&r)));
+        out.extend(self.rows.drain().map(|r| flatten(&r)));
     }
     fn summary_fields(&self, _now: SimTime) -> Map<String, Value> {
         // EventSimulator's order, with `events` and `trace_hash` in it: the engine fills in those two, and a map

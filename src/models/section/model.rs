@@ -23,6 +23,7 @@ use crate::histogram::Histogram;
 use crate::models::section::command::Command;
 use crate::models::section::config::{limits, Config, Role};
 use crate::models::section::metrics::StepRow;
+use crate::parts::row_log::RowLog;
 use crate::rng::{Rng, Stream};
 use crate::time::{SimDuration, SimTime};
 
@@ -131,8 +132,7 @@ pub struct Section {
     pub(super) trace_every: u32,
     pub(super) trace_countdown: u32,
     pub(super) last_pick: Option<PickTrace>,
-    pub(super) rows: VecDeque<StepRow>,
-    pub(super) rows_dropped: u64,
+    pub(super) rows: RowLog<StepRow>,
     pub(super) scratch: Vec<Candidate>,
     pub(super) pinned_scratch: Vec<Candidate>,
     /// Cached [`Section::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
@@ -396,8 +396,7 @@ impl Section {
             trace_every: 0,
             trace_countdown: 0,
             last_pick: None,
-            rows: VecDeque::new(),
-            rows_dropped: 0,
+            rows: RowLog::new(limits::MAX_BUFFERED_ROWS),
             scratch: Vec::with_capacity(n),
             pinned_scratch: Vec::new(),
             fast_pick: true,
