@@ -319,14 +319,7 @@ impl Section {
     pub(crate) fn build(config: Config, seed: u64) -> Result<Engine<Section>, String> {
         config.validate()?;
         let n = config.servers.len();
-        let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
-            .filter(|(_, s)| s.role == Role::Replica)
-            .map(|(i, s)| Candidate { server: i, configured_load: s.load, in_flight: 0 })
-            .collect();
-        let mut replica_pos = vec![None; n];
-        for (pos, c) in replicas.iter().enumerate() {
-            replica_pos[c.server] = Some(pos as u16);
-        }
+        let (replicas, replica_pos) = replica_list(&config);
         let hosts = (0..config.hosts)
             .map(|_| HostState {
                 busy_workers: 0,
@@ -335,18 +328,7 @@ impl Section {
                 replicas: replicas.clone(),
             })
             .collect();
-        let controllers = {
-            let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
-            config.controller.instantiate_all(&roles, config.hosts as usize)
-        };
-        if controllers.len() != config.hosts as usize {
-            return Err(format!(
-                "controller {} built {} instances for {} hosts",
-                config.controller.name(),
-                controllers.len(),
-                config.hosts
-            ));
-        }
+        let controllers = controllers(&config)?;
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
         let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         // pt-heartbeat's phase against t = 0: unknown, so drawn from the seed (its own sub-stream).
@@ -424,4 +406,33 @@ impl Section {
         }
         Ok(engine)
     }
+}
+
+/// The section's replicas as a host's candidate list, in config order, and each server's position in it (`None`
+/// for the primary).
+fn replica_list(config: &Config) -> (Vec<Candidate>, Vec<Option<u16>>) {
+    let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
+        .filter(|(_, s)| s.role == Role::Replica)
+        .map(|(i, s)| Candidate { server: i, configured_load: s.load, in_flight: 0 })
+        .collect();
+    let mut replica_pos = vec![None; config.servers.len()];
+    for (pos, c) in replicas.iter().enumerate() {
+        replica_pos[c.server] = Some(pos as u16);
+    }
+    (replicas, replica_pos)
+}
+
+/// One controller instance per app host, given the servers' roles.
+fn controllers(config: &Config) -> Result<Vec<Box<dyn Controller>>, String> {
+    let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
+    let controllers = config.controller.instantiate_all(&roles, config.hosts as usize);
+    if controllers.len() != config.hosts as usize {
+        return Err(format!(
+            "controller {} built {} instances for {} hosts",
+            config.controller.name(),
+            controllers.len(),
+            config.hosts
+        ));
+    }
+    Ok(controllers)
 }
