@@ -135,30 +135,43 @@ impl Shell for GaleraRun {
     }
 }
 
-/// The scheduled steps of a scenario's own timeline, as commands.
-fn timeline(cfg: &Config, p: &Params) -> Vec<(SimTime, Command)> {
-    let at = |key: &str, default: f64| from_secs_f64(p.number(key, default));
+/// A scenario's own timeline: the scheduled steps its story needs, as commands.
+type Timeline = fn(&Config, &Params) -> Vec<(SimTime, Command)>;
+
+/// Each scenario's timeline, in the order of [`SCENARIOS`] (as `lesson::STORIES` and `lesson::LESSONS` are), so
+/// the build never asks for a scenario by name.
+const TIMELINES: [Timeline; 3] = [percona_timeline, hci_timeline, crash_timeline];
+
+fn at(p: &Params, key: &str, default: f64) -> SimTime {
+    from_secs_f64(p.number(key, default))
+}
+
+/// percona-desync: node3 desynced and locked for a backup, then unlocked and resynced.
+fn percona_timeline(cfg: &Config, p: &Params) -> Vec<(SimTime, Command)> {
     let b = cfg.backup_node;
-    match cfg.scenario {
-        PERCONA => vec![
-            (at("desync_at", 60.0), Command::DesyncOn(b)),
-            (at("ftwrl_at", 60.0), Command::Ftwrl(b)),
-            (at("unlock_at", 2760.0), Command::Unlock(b)),
-            (at("desync_off_at", 3760.0), Command::DesyncOff(b)),
-        ],
-        CRASH => vec![(at("crash_at", 30.0), Command::CrashAll)],
-        HCI => {
-            let Some((first, every, _, _)) = cfg.bulk else { return vec![] };
-            let mut t = first;
-            let mut out = Vec::new();
-            while t < cfg.duration && out.len() < 1000 {
-                out.push((t, Command::BulkStart));
-                t += every.max(1);
-            }
-            out
-        }
-        _ => vec![],
+    vec![
+        (at(p, "desync_at", 60.0), Command::DesyncOn(b)),
+        (at(p, "ftwrl_at", 60.0), Command::Ftwrl(b)),
+        (at(p, "unlock_at", 2760.0), Command::Unlock(b)),
+        (at(p, "desync_off_at", 3760.0), Command::DesyncOff(b)),
+    ]
+}
+
+/// galera-hyperconverged: the bulk pushes, from the first at the push interval (at most 1000).
+fn hci_timeline(cfg: &Config, _: &Params) -> Vec<(SimTime, Command)> {
+    let Some((first, every, _, _)) = cfg.bulk else { return vec![] };
+    let mut t = first;
+    let mut out = Vec::new();
+    while t < cfg.duration && out.len() < 1000 {
+        out.push((t, Command::BulkStart));
+        t += every.max(1);
     }
+    out
+}
+
+/// galera-full-crash: every node loses power at `crash_at`.
+fn crash_timeline(_: &Config, p: &Params) -> Vec<(SimTime, Command)> {
+    vec![(at(p, "crash_at", 30.0), Command::CrashAll)]
 }
 
 /// Builds a run of one of the model's scenarios: the engine, the model's first events, its timeline and the
@@ -167,7 +180,8 @@ pub fn build_engine(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Engine<
     no_controller(def, spec)?;
     let params = Params::parse(KEYS, def.name, &spec.sets)?;
     let cfg = Config::read(def.name, &params, spec.duration_s, spec.time_step_s)?;
-    let steps = timeline(&cfg, &params);
+    let index = SCENARIOS.iter().position(|d| d.name == def.name).ok_or("not a Galera scenario")?;
+    let steps = TIMELINES[index](&cfg, &params);
     let mut engine = Engine::with_ctx(GaleraRun::new(cfg, spec.seed), spec.seed, |m, ctx| m.g.start(ctx));
     for (at, c) in steps {
         engine.schedule(at, c)?;
