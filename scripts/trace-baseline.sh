@@ -40,6 +40,7 @@ run bad-switch --scenario slow --controller least-conn --duration 5 --set weight
 "$cli" weights --controller conn-p --loads 100,200,300 --conns 10,20,30 >"$out/weights-connp.txt" 2>&1 || true
 "$cli" weights --controller pid --loads 100,200,300 --conns 10,20,30 >"$out/weights-pid.txt" 2>&1 || true
 "$cli" compare --scenario slow --scenario refuse --duration 40 --seed 1 >"$out/compare.txt" 2>&1 || true
+"$cli" compare --scenario plain-s1 --scenario quiet --duration 30 --controllers static,pid >"$out/compare-healthy.txt" 2>&1 || true
 "$cli" compare --scenario slow --duration 30 --controllers conn-p,pid --set scope=1 >"$out/compare-sets.txt" 2>&1 || true
 "$cli" tune --controller pid --scenarios slow --budget 3 --duration 30 >"$out/tune.txt" 2>&1 || true
 echo "recorded $(ls "$out" | wc -l) files in $out"

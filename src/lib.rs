@@ -24,18 +24,25 @@ pub mod cli;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-/// Runs a scenario to its end and returns the summary: the one-call entry point shared by the CLI's hash check,
-/// the wasm determinism test and the browser's `trace_hash` export.
+/// Runs any registered scenario to its end and returns its summary (`trace_hash` as 16 hex digits, as the CLI's
+/// JSON prints it): the one-call entry point shared by the wasm determinism test and the browser's `trace_hash`
+/// export.
 pub fn run_summary(
     scenario: &str,
     controller: &str,
     sets: &[(String, String)],
     duration_s: f64,
     seed: u64,
-) -> Result<models::section::metrics::Summary, String> {
-    let mut cfg = models::section::scenario::build(scenario, controller, sets)?;
-    cfg.duration = time::from_secs_f64(duration_s);
-    let mut sim = models::section::sim::Sim::try_new(cfg, seed)?;
-    sim.run_to_end();
-    Ok(sim.summary())
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let spec = registry::RunSpec {
+        controller: controller.to_string(),
+        sets: sets.to_vec(),
+        seed,
+        duration_s: Some(duration_s),
+        time_step_s: None,
+    };
+    let mut run = registry::build(scenario, &spec)?;
+    let end = run.duration();
+    run.run_until(end, u64::MAX);
+    Ok(run.summary())
 }

@@ -9,6 +9,7 @@
 //! `history.replaceState`.
 
 use crate::controller::controller_info;
+use crate::engine::keys::KeyKind;
 use crate::registry::{self, RunSpec, ScenarioDef};
 
 /// Longest query string read; the rest is ignored with a notice.
@@ -355,10 +356,12 @@ pub fn to_query(state: &UrlState) -> String {
     parts.join("&")
 }
 
-/// Sets `key` to `value`, replacing an earlier value of a single-valued key (repeatable keys append).
+/// Sets `key` to `value`, replacing an earlier value of a single-valued key. Repeatable keys (the scenario's
+/// table says which: its steps, `KeyKind::FaultSpec`) append.
 pub fn set_param(state: &mut UrlState, key: &str, value: &str) {
-    const REPEATABLE: &[&str] = &["fault", "operator", "surge"];
-    if !REPEATABLE.contains(&key) {
+    let repeatable = registry::find(&state.scenario)
+        .is_ok_and(|d| d.keys.iter().any(|k| k.key == key && matches!(k.kind, KeyKind::FaultSpec)));
+    if !repeatable {
         state.sets.retain(|(k, _)| k != key);
     }
     state.sets.push((key.to_string(), value.to_string()));

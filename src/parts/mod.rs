@@ -2,3 +2,4 @@
 //! model, and never imports another part.
 
 pub mod pool;
+pub mod row_log;

@@ -73,7 +73,7 @@ pub fn trace_hash(scenario: &str, controller: &str, duration_s: f64, seed: u64) 
         return format!("error: duration must be from 0.001 to {TRACE_HASH_DURATION_MAX_S} s, got {duration_s}");
     }
     match crate::run_summary(scenario, controller, &[], duration_s, seed) {
-        Ok(summary) => format!("{:016x}", summary.trace_hash),
+        Ok(summary) => summary.get("trace_hash").and_then(|h| h.as_str()).unwrap_or_default().to_string(),
         Err(reason) => format!("error: {reason}"),
     }
 }

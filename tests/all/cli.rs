@@ -394,3 +394,30 @@ fn merged_shards_equal_the_unsharded_run() {
     assert!(stderr.contains("I from 0 to N-1"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn run_summary_gives_the_clis_trace_hash_for_every_model() {
+    // The wasm build's hash check and the page's `trace_hash` export go through `run_summary`; the CLI through
+    // `run`. Both must agree for a scenario of each model.
+    for (scenario, controller, duration) in
+        [("slow", "mw-loadmonitor", "20"), ("mmc", "static", "5"), ("sahana-idle-drop", "static", "600")]
+    {
+        let (code, out, err) = loadlab(&[
+            "run",
+            "--scenario",
+            scenario,
+            "--controller",
+            controller,
+            "--duration",
+            duration,
+            "--seed",
+            "3",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let summary = loadlab::run_summary(scenario, controller, &[], duration.parse().unwrap(), 3).unwrap();
+        assert_eq!(summary["trace_hash"], json["summary"]["trace_hash"], "{scenario}");
+    }
+}

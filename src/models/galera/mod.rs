@@ -23,8 +23,6 @@ pub mod storage;
 pub mod writer;
 
 use crate::engine::picture::PictureSpec;
-use std::collections::VecDeque;
-
 use serde_json::{Map, Value};
 
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
@@ -33,6 +31,7 @@ use crate::engine::run::{Run, RunInfo, Shell};
 use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
+use crate::parts::row_log::RowLog;
 use crate::time::{from_secs_f64, SimTime};
 use cluster::{Event, Galera};
 use commands::Command;
@@ -47,8 +46,7 @@ pub struct GaleraRun {
     /// The model (front ends read it; they change it only with commands).
     pub g: Galera,
     columns: Vec<Column>,
-    rows: VecDeque<Vec<f64>>,
-    rows_dropped: u64,
+    rows: RowLog<Vec<f64>>,
     step: report::StepState,
 }
 
@@ -57,13 +55,7 @@ impl GaleraRun {
     pub fn new(cfg: Config, seed: u64) -> GaleraRun {
         let hyps = cfg.storage.map_or(0, |s| s.0.hypervisors);
         let columns = report::columns(cfg.nodes, hyps);
-        GaleraRun {
-            g: Galera::new(cfg, seed),
-            columns,
-            rows: VecDeque::new(),
-            rows_dropped: 0,
-            step: Default::default(),
-        }
+        GaleraRun { g: Galera::new(cfg, seed), columns, rows: RowLog::new(MAX_ROWS), step: Default::default() }
     }
 }
 
@@ -96,11 +88,7 @@ impl Model for GaleraRun {
     fn on_event(&mut self, ctx: &mut Ctx<Event>, e: Event) {
         if e == Event::Step {
             let row = report::row(&mut self.g, &mut self.step, ctx.now());
-            if self.rows.len() >= MAX_ROWS {
-                self.rows.pop_front();
-                self.rows_dropped += 1;
-            }
-            self.rows.push_back(row);
+            self.rows.push(row);
             if ctx.now() < self.g.cfg.duration {
                 ctx.after(self.g.cfg.time_step, Event::Step);
             }
@@ -137,10 +125,10 @@ impl Shell for GaleraRun {
         RunInfo::new(self.g.cfg.scenario, self.g.cfg.duration, self.g.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
-        out.extend(self.rows.drain(..));
+        out.extend(self.rows.drain());
     }
     fn summary_fields(&self, now: SimTime) -> Map<String, Value> {
-        report::summary(&self.g, now, self.rows_dropped)
+        report::summary(&self.g, now, self.rows.dropped())
     }
     fn check_invariants(&self, _now: SimTime) -> Result<(), String> {
         self.g.check()
@@ -153,30 +141,43 @@ impl Shell for GaleraRun {
     }
 }
 
-/// The scheduled steps of a scenario's own timeline, as commands.
-fn timeline(cfg: &Config, p: &Params) -> Vec<(SimTime, Command)> {
-    let at = |key: &str, default: f64| from_secs_f64(p.number(key, default));
+/// A scenario's own timeline: the scheduled steps its story needs, as commands.
+type Timeline = fn(&Config, &Params) -> Vec<(SimTime, Command)>;
+
+/// Each scenario's timeline, in the order of [`SCENARIOS`] (as `lesson::STORIES` and `lesson::LESSONS` are), so
+/// the build never asks for a scenario by name.
+const TIMELINES: [Timeline; 3] = [percona_timeline, hci_timeline, crash_timeline];
+
+fn at(p: &Params, key: &str, default: f64) -> SimTime {
+    from_secs_f64(p.number(key, default))
+}
+
+/// percona-desync: node3 desynced and locked for a backup, then unlocked and resynced.
+fn percona_timeline(cfg: &Config, p: &Params) -> Vec<(SimTime, Command)> {
     let b = cfg.backup_node;
-    match cfg.scenario {
-        PERCONA => vec![
-            (at("desync_at", 60.0), Command::DesyncOn(b)),
-            (at("ftwrl_at", 60.0), Command::Ftwrl(b)),
-            (at("unlock_at", 2760.0), Command::Unlock(b)),
-            (at("desync_off_at", 3760.0), Command::DesyncOff(b)),
-        ],
-        CRASH => vec![(at("crash_at", 30.0), Command::CrashAll)],
-        HCI => {
-            let Some((first, every, _, _)) = cfg.bulk else { return vec![] };
-            let mut t = first;
-            let mut out = Vec::new();
-            while t < cfg.duration && out.len() < 1000 {
-                out.push((t, Command::BulkStart));
-                t += every.max(1);
-            }
-            out
-        }
-        _ => vec![],
+    vec![
+        (at(p, "desync_at", 60.0), Command::DesyncOn(b)),
+        (at(p, "ftwrl_at", 60.0), Command::Ftwrl(b)),
+        (at(p, "unlock_at", 2760.0), Command::Unlock(b)),
+        (at(p, "desync_off_at", 3760.0), Command::DesyncOff(b)),
+    ]
+}
+
+/// galera-hyperconverged: the bulk pushes, from the first at the push interval (at most 1000).
+fn hci_timeline(cfg: &Config, _: &Params) -> Vec<(SimTime, Command)> {
+    let Some((first, every, _, _)) = cfg.bulk else { return vec![] };
+    let mut t = first;
+    let mut out = Vec::new();
+    while t < cfg.duration && out.len() < 1000 {
+        out.push((t, Command::BulkStart));
+        t += every.max(1);
     }
+    out
+}
+
+/// galera-full-crash: every node loses power at `crash_at`.
+fn crash_timeline(_: &Config, p: &Params) -> Vec<(SimTime, Command)> {
+    vec![(at(p, "crash_at", 30.0), Command::CrashAll)]
 }
 
 /// Builds a run of one of the model's scenarios: the engine, the model's first events, its timeline and the
@@ -185,7 +186,8 @@ pub fn build_engine(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Engine<
     no_controller(def, spec)?;
     let params = Params::parse(KEYS, def.name, &spec.sets)?;
     let cfg = Config::read(def.name, &params, spec.duration_s, spec.time_step_s)?;
-    let steps = timeline(&cfg, &params);
+    let index = SCENARIOS.iter().position(|d| d.name == def.name).ok_or("not a Galera scenario")?;
+    let steps = TIMELINES[index](&cfg, &params);
     let mut engine = Engine::with_ctx(GaleraRun::new(cfg, spec.seed), spec.seed, |m, ctx| m.g.start(ctx));
     for (at, c) in steps {
         engine.schedule(at, c)?;

@@ -2,12 +2,11 @@
 //! so "before" and "after" a fault are two phases), HAProxy's transitions, and the step rows with their schema.
 //! All bounded: [`MAX_PHASES`] phases, [`MAX_TRANSITIONS`] transitions, [`MAX_BUFFERED_ROWS`] rows.
 
-use std::collections::VecDeque;
-
 use serde_json::{json, Value};
 
 use crate::engine::schema::Column;
 use crate::histogram::Histogram;
+use crate::parts::row_log::RowLog;
 use crate::time::{as_secs_f64, SimTime};
 
 use super::config::{MAX_BUFFERED_ROWS, MAX_PHASES, NODES, NODE_NAMES};
@@ -118,9 +117,7 @@ pub struct Stats {
     step_failed: u64,
     step_split: [u128; 4],
     latency: Vec<Histogram>,
-    rows: VecDeque<Vec<f64>>,
-    /// Rows dropped because nobody drained them.
-    pub rows_dropped: u64,
+    rows: RowLog<Vec<f64>>,
 }
 
 impl Default for Stats {
@@ -137,8 +134,7 @@ impl Default for Stats {
             step_failed: 0,
             step_split: [0; 4],
             latency: (0..NODES).map(|_| Histogram::new()).collect(),
-            rows: VecDeque::new(),
-            rows_dropped: 0,
+            rows: RowLog::new(MAX_BUFFERED_ROWS),
         }
     }
 }
@@ -265,11 +261,7 @@ impl Stats {
         for c in state.servers {
             row.extend([c.hits as f64, c.misses as f64, c.timeouts as f64, c.skips as f64]);
         }
-        if self.rows.len() >= MAX_BUFFERED_ROWS {
-            self.rows.pop_front();
-            self.rows_dropped += 1;
-        }
-        self.rows.push_back(row);
+        self.rows.push(row);
         self.step_arrivals = 0;
         self.step_completed = 0;
         self.step_failed = 0;
@@ -277,8 +269,13 @@ impl Stats {
         self.latency.iter_mut().for_each(Histogram::clear);
     }
 
-    /// Moves the buffered rows into `out`.
+    /// Rows dropped because nobody drained them.
+    pub fn rows_dropped(&self) -> u64 {
+        self.rows.dropped()
+    }
+
+    /// Moves the rows recorded since the last call into `out`, oldest first.
     pub fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
-        out.extend(self.rows.drain(..));
+        out.extend(self.rows.drain());
     }
 }

@@ -118,7 +118,7 @@ pub fn fields(k: &Koha, _now: SimTime) -> Map<String, Value> {
     m.insert("cache".into(), cache_totals(k));
     m.insert("placement".into(), placement(k));
     m.insert("keys".into(), k.keys.iter().map(|s| Value::from(s.as_str())).collect());
-    m.insert("rows_dropped".into(), s.rows_dropped.into());
+    m.insert("rows_dropped".into(), s.rows_dropped().into());
     m
 }
 

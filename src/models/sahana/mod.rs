@@ -150,7 +150,7 @@ impl Shell for Sahana {
         RunInfo::new(self.scenario, self.cfg.duration, self.cfg.time_step, &self.columns)
     }
     fn drain_rows(&mut self, out: &mut Vec<Vec<f64>>) {
-        out.extend(self.rows.drain(..));
+        out.extend(self.rows.drain());
     }
     fn summary_fields(&self, now: SimTime) -> Map<String, Value> {
         let l = &self.ledger;
@@ -180,7 +180,7 @@ impl Shell for Sahana {
             })
             .collect();
         m.insert("stall_log".into(), Value::Array(log));
-        m.insert("rows_dropped".into(), self.rows_dropped.into());
+        m.insert("rows_dropped".into(), self.rows.dropped().into());
         m
     }
     fn check_invariants(&self, now: SimTime) -> Result<(), String> {

@@ -1,8 +1,6 @@
 //! The Sahana model's state and event handlers: the request's path through workers, locks, the router and
 //! each connection's TCP timers. Parts return outcomes; only this file decides what follows.
 
-use std::collections::VecDeque;
-
 use super::commands::{self, Command};
 use super::config::{Config, CouplingMode, OnExpiry};
 use super::coupling::Coupling;
@@ -15,6 +13,7 @@ use super::worker::{Lane, Req, Workers};
 use crate::engine::schema::Column;
 use crate::engine::{Ctx, Model};
 use crate::parts::pool::Admit;
+use crate::parts::row_log::RowLog;
 use crate::rng::{Rng, Stream};
 use crate::time::{from_millis_f64, from_secs_f64, SimTime};
 
@@ -73,8 +72,7 @@ pub struct Sahana {
     pub(super) ledger: Ledger,
     pub(super) names: Vec<String>,
     pub(super) columns: Vec<Column>,
-    pub(super) rows: VecDeque<Vec<f64>>,
-    pub(super) rows_dropped: u64,
+    pub(super) rows: RowLog<Vec<f64>>,
     pub(super) step_counts: (u64, u64, u64),
     arrivals_rng: Rng,
     service_rng: Rng,
@@ -101,8 +99,7 @@ impl Sahana {
             ledger: Ledger::default(),
             columns: rows::columns(&names),
             names,
-            rows: VecDeque::new(),
-            rows_dropped: 0,
+            rows: RowLog::new(MAX_ROWS_BUFFERED),
             step_counts: (0, 0, 0),
             arrivals_rng: Rng::new(seed, Stream::Arrivals),
             service_rng: Rng::new(seed, Stream::Service),
@@ -434,11 +431,7 @@ impl Sahana {
             row.extend([self.conns[w as usize].retransmits as f64, share, hunting[w as usize]]);
         }
         self.scratch = per;
-        if self.rows.len() >= MAX_ROWS_BUFFERED {
-            self.rows.pop_front();
-            self.rows_dropped += 1;
-        }
-        self.rows.push_back(row);
+        self.rows.push(row);
     }
 }
 

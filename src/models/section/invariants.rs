@@ -4,6 +4,16 @@
 use super::{model::*, request::*};
 use crate::models::section::config::Capacity;
 
+/// Where the slab's live requests are, counted once: per server (connecting, queued, querying, probes), per
+/// host (holding a worker, in backlog), per host and server (in flight), and the live totals.
+struct Census {
+    per_server: Vec<[u32; 4]>,
+    per_host: Vec<(u32, u32)>,
+    host_server: Vec<u32>,
+    live: u32,
+    probes: u32,
+}
+
 impl Section {
     /// Checks every conservation law and bound; returns the first violation found. O(requests); for tests.
     pub(crate) fn check_invariants(&self) -> Result<(), String> {
@@ -20,26 +30,48 @@ impl Section {
                 r.check(&self.stream).map_err(|e| format!("{}: {e}", self.cfg.servers[i].name))?;
             }
         }
+        let census = self.census()?;
+        if census.probes != self.requests.live_probes {
+            return Err(format!(
+                "live probe count {} ≠ {} probes in the slab",
+                self.requests.live_probes, census.probes
+            ));
+        }
+        if census.live != self.requests.live_requests {
+            return Err(format!(
+                "live request count {} ≠ {} requests in the slab",
+                self.requests.live_requests, census.live
+            ));
+        }
+        self.check_hosts(&census)?;
+        self.check_servers(&census)
+    }
+
+    /// Counts the slab's live requests by where they are; a probe or request in a phase it cannot be in is a
+    /// violation.
+    fn census(&self) -> Result<Census, String> {
         let n = self.servers.len();
-        let mut per_server = vec![[0u32; 4]; n]; // connecting, queued, querying, probes
-        let mut per_host = vec![(0u32, 0u32); self.hosts.len()]; // holding a worker, in backlog
-        let mut host_server = vec![0u32; self.hosts.len() * n];
-        let mut live = 0;
-        let mut probes = 0;
+        let mut c = Census {
+            per_server: vec![[0u32; 4]; n],
+            per_host: vec![(0u32, 0u32); self.hosts.len()],
+            host_server: vec![0u32; self.hosts.len() * n],
+            live: 0,
+            probes: 0,
+        };
         for r in self.requests.iter() {
             if r.probe && r.phase != Phase::Free {
                 if !matches!(r.phase, Phase::Connecting | Phase::Querying) {
                     return Err(format!("a probe is in phase {:?}", r.phase));
                 }
-                probes += 1;
-                per_server[r.server as usize][3] += 1;
+                c.probes += 1;
+                c.per_server[r.server as usize][3] += 1;
                 continue;
             }
             let slot = match r.phase {
                 Phase::Free => continue,
                 Phase::Backlog => {
-                    per_host[r.host as usize].1 += 1;
-                    live += 1;
+                    c.per_host[r.host as usize].1 += 1;
+                    c.live += 1;
                     continue;
                 }
                 Phase::Starting => return Err("a request is still choosing a server between events".into()),
@@ -47,17 +79,18 @@ impl Section {
                 Phase::Queued => 1,
                 Phase::Querying => 2,
             };
-            live += 1;
-            per_host[r.host as usize].0 += 1;
-            per_server[r.server as usize][slot] += 1;
-            host_server[r.host as usize * n + r.server as usize] += 1;
+            c.live += 1;
+            c.per_host[r.host as usize].0 += 1;
+            c.per_server[r.server as usize][slot] += 1;
+            c.host_server[r.host as usize * n + r.server as usize] += 1;
         }
-        if probes != self.requests.live_probes {
-            return Err(format!("live probe count {} ≠ {probes} probes in the slab", self.requests.live_probes));
-        }
-        if live != self.requests.live_requests {
-            return Err(format!("live request count {} ≠ {live} requests in the slab", self.requests.live_requests));
-        }
+        Ok(c)
+    }
+
+    /// Each host's pool and backlog against its bounds and its requests, its in-flight counts, and the section's
+    /// busy-worker total.
+    fn check_hosts(&self, c: &Census) -> Result<(), String> {
+        let n = self.servers.len();
         let mut workers = 0u64;
         for (h, host) in self.hosts.iter().enumerate() {
             if let Some(max) = self.cfg.workers_per_host {
@@ -68,19 +101,19 @@ impl Section {
             if host.backlog.len() > self.cfg.backlog_per_host as usize {
                 return Err(format!("host {h}: backlog {} > bound {}", host.backlog.len(), self.cfg.backlog_per_host));
             }
-            if (host.busy_workers, host.backlog.len() as u32) != per_host[h] {
+            if (host.busy_workers, host.backlog.len() as u32) != c.per_host[h] {
                 return Err(format!(
                     "host {h}: workers/backlog {:?} ≠ requests {:?}",
                     (host.busy_workers, host.backlog.len()),
-                    per_host[h]
+                    c.per_host[h]
                 ));
             }
             for s in 0..n {
-                if host.in_flight[s] != host_server[h * n + s] {
+                if host.in_flight[s] != c.host_server[h * n + s] {
                     return Err(format!(
                         "host {h} server {s}: in_flight {} ≠ {}",
                         host.in_flight[s],
-                        host_server[h * n + s]
+                        c.host_server[h * n + s]
                     ));
                 }
             }
@@ -89,8 +122,13 @@ impl Section {
         if workers != self.busy_workers {
             return Err(format!("busy workers {} ≠ sum over hosts {workers}", self.busy_workers));
         }
+        Ok(())
+    }
+
+    /// Each server's connection list, queue and slots against the requests that are on it.
+    fn check_servers(&self, c: &Census) -> Result<(), String> {
         for (i, s) in self.servers.iter().enumerate() {
-            let [connecting, queued, querying, probes] = per_server[i];
+            let [connecting, queued, querying, probes] = c.per_server[i];
             if s.conns.len() as u32 != connecting + queued + querying + probes {
                 return Err(format!(
                     "server {i}: {} conns ≠ {connecting}+{queued}+{querying} requests + {probes} probes",

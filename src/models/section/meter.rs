@@ -3,7 +3,6 @@
 
 use super::model::*;
 use crate::engine::Ctx;
-use crate::models::section::config::limits;
 use crate::models::section::metrics::{ServerStep, StepRow, Summary};
 use crate::time::as_secs_f64;
 
@@ -57,11 +56,7 @@ impl Section {
         self.step_overloaded = 0;
         self.step_probes = 0;
         self.step_start = now;
-        if self.rows.len() >= limits::MAX_BUFFERED_ROWS {
-            self.rows.pop_front();
-            self.rows_dropped += 1;
-        }
-        self.rows.push_back(row);
+        self.rows.push(row);
         ctx.push(now + self.cfg.time_step, Event::StepEnd);
     }
 
@@ -78,7 +73,7 @@ impl Section {
 
     /// Takes the rows recorded since the last call, oldest first.
     pub(crate) fn drain_rows(&mut self) -> impl Iterator<Item = StepRow> + '_ {
-        self.rows.drain(..)
+        self.rows.drain()
     }
 
     /// Totals so far.
@@ -95,7 +90,7 @@ impl Section {
             latency_p50_ms: self.run_latency.quantile_us(0.5) / 1e3,
             latency_p99_ms: self.run_latency.quantile_us(0.99) / 1e3,
             events,
-            rows_dropped: self.rows_dropped,
+            rows_dropped: self.rows.dropped(),
             trace_hash,
         }
     }

@@ -23,6 +23,7 @@ use crate::histogram::Histogram;
 use crate::models::section::command::Command;
 use crate::models::section::config::{limits, Config, Role};
 use crate::models::section::metrics::StepRow;
+use crate::parts::row_log::RowLog;
 use crate::rng::{Rng, Stream};
 use crate::time::{SimDuration, SimTime};
 
@@ -131,8 +132,7 @@ pub struct Section {
     pub(super) trace_every: u32,
     pub(super) trace_countdown: u32,
     pub(super) last_pick: Option<PickTrace>,
-    pub(super) rows: VecDeque<StepRow>,
-    pub(super) rows_dropped: u64,
+    pub(super) rows: RowLog<StepRow>,
     pub(super) scratch: Vec<Candidate>,
     pub(super) pinned_scratch: Vec<Candidate>,
     /// Cached [`Section::all_replicas_plainly_eligible`], refreshed whenever loads or pins change.
@@ -319,14 +319,7 @@ impl Section {
     pub(crate) fn build(config: Config, seed: u64) -> Result<Engine<Section>, String> {
         config.validate()?;
         let n = config.servers.len();
-        let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
-            .filter(|(_, s)| s.role == Role::Replica)
-            .map(|(i, s)| Candidate { server: i, configured_load: s.load, in_flight: 0 })
-            .collect();
-        let mut replica_pos = vec![None; n];
-        for (pos, c) in replicas.iter().enumerate() {
-            replica_pos[c.server] = Some(pos as u16);
-        }
+        let (replicas, replica_pos) = replica_list(&config);
         let hosts = (0..config.hosts)
             .map(|_| HostState {
                 busy_workers: 0,
@@ -335,18 +328,7 @@ impl Section {
                 replicas: replicas.clone(),
             })
             .collect();
-        let controllers = {
-            let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
-            config.controller.instantiate_all(&roles, config.hosts as usize)
-        };
-        if controllers.len() != config.hosts as usize {
-            return Err(format!(
-                "controller {} built {} instances for {} hosts",
-                config.controller.name(),
-                controllers.len(),
-                config.hosts
-            ));
-        }
+        let controllers = controllers(&config)?;
         let primary = config.servers.iter().position(|s| s.role == Role::Primary);
         let names: Vec<String> = config.servers.iter().map(|s| s.name.clone()).collect();
         // pt-heartbeat's phase against t = 0: unknown, so drawn from the seed (its own sub-stream).
@@ -396,8 +378,7 @@ impl Section {
             trace_every: 0,
             trace_countdown: 0,
             last_pick: None,
-            rows: VecDeque::new(),
-            rows_dropped: 0,
+            rows: RowLog::new(limits::MAX_BUFFERED_ROWS),
             scratch: Vec::with_capacity(n),
             pinned_scratch: Vec::new(),
             fast_pick: true,
@@ -425,4 +406,33 @@ impl Section {
         }
         Ok(engine)
     }
+}
+
+/// The section's replicas as a host's candidate list, in config order, and each server's position in it (`None`
+/// for the primary).
+fn replica_list(config: &Config) -> (Vec<Candidate>, Vec<Option<u16>>) {
+    let replicas: Vec<Candidate> = (config.servers.iter().enumerate())
+        .filter(|(_, s)| s.role == Role::Replica)
+        .map(|(i, s)| Candidate { server: i, configured_load: s.load, in_flight: 0 })
+        .collect();
+    let mut replica_pos = vec![None; config.servers.len()];
+    for (pos, c) in replicas.iter().enumerate() {
+        replica_pos[c.server] = Some(pos as u16);
+    }
+    (replicas, replica_pos)
+}
+
+/// One controller instance per app host, given the servers' roles.
+fn controllers(config: &Config) -> Result<Vec<Box<dyn Controller>>, String> {
+    let roles: Vec<Role> = config.servers.iter().map(|s| s.role).collect();
+    let controllers = config.controller.instantiate_all(&roles, config.hosts as usize);
+    if controllers.len() != config.hosts as usize {
+        return Err(format!(
+            "controller {} built {} instances for {} hosts",
+            config.controller.name(),
+            controllers.len(),
+            config.hosts
+        ));
+    }
+    Ok(controllers)
 }

@@ -169,27 +169,48 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
         oscillation_period_s: None,
         oscillation_amplitude: 0.0,
     };
+    let loads: Vec<f64> = sim.config().servers.iter().map(|s| s.load).collect();
     let Some(w) = window else {
         if total_load > 0.0 {
-            let attempts: Vec<u64> =
-                replicas.iter().map(|&i| rows.iter().map(|r| user_attempts(r, i)).sum::<u64>()).collect();
-            let all: u64 = attempts.iter().sum();
-            if all > 0 {
-                let deviation = |(k, &i): (usize, &usize)| {
-                    let configured = sim.config().servers[i].load / total_load;
-                    let measured = attempts[k] as f64 / all as f64;
-                    if configured > 0.0 {
-                        (measured - configured).abs() / configured
-                    } else {
-                        0.0
-                    }
-                };
-                score.max_share_deviation = Some(replicas.iter().enumerate().map(deviation).fold(0.0, f64::max));
-            }
+            score.max_share_deviation = max_share_deviation(&rows, &replicas, &loads, total_load);
         }
         return Ok(score);
     };
-    let configured_share = if total_load > 0.0 { sim.config().servers[w.server].load / total_load } else { 0.0 };
+    let configured_share = if total_load > 0.0 { loads[w.server] / total_load } else { 0.0 };
+    score_fault(&mut score, w, &rows, &replicas, configured_share, total_load, step_s);
+    Ok(score)
+}
+
+/// Without a fault: the largest relative gap between a replica's share of user connects over the run and its
+/// configured share, or `None` before any connect.
+fn max_share_deviation(rows: &[StepRow], replicas: &[usize], loads: &[f64], total_load: f64) -> Option<f64> {
+    let attempts: Vec<u64> = replicas.iter().map(|&i| rows.iter().map(|r| user_attempts(r, i)).sum::<u64>()).collect();
+    let all: u64 = attempts.iter().sum();
+    (all > 0).then(|| {
+        let deviation = |(k, &i): (usize, &usize)| {
+            let configured = loads[i] / total_load;
+            let measured = attempts[k] as f64 / all as f64;
+            if configured > 0.0 {
+                (measured - configured).abs() / configured
+            } else {
+                0.0
+            }
+        };
+        replicas.iter().enumerate().map(deviation).fold(0.0, f64::max)
+    })
+}
+
+/// With a fault on `w.server`: its connections during the fault window, its settled share, how fast its share
+/// halves and returns, and the swings after the controller's first reaction.
+fn score_fault(
+    score: &mut Score,
+    w: FaultWindow,
+    rows: &[StepRow],
+    replicas: &[usize],
+    configured_share: f64,
+    total_load: f64,
+    step_s: f64,
+) {
     let fault_s = as_secs_f64(w.fault_at);
     let end_s = w.recover_at.map_or(f64::INFINITY, as_secs_f64);
     // A step belongs to the fault window when it ends after the fault and no later than the recovery.
@@ -212,14 +233,14 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
     if configured_share > 0.0 {
         score.time_to_half_share_s = during
             .iter()
-            .find(|r| attempt_share(r, w.server, &replicas).is_some_and(|s| s < configured_share / 2.0))
+            .find(|r| attempt_share(r, w.server, replicas).is_some_and(|s| s < configured_share / 2.0))
             .map(|r| r.time_s - fault_s);
         if let Some(recover) = w.recover_at {
             let recover_s = as_secs_f64(recover);
             score.time_to_return_s = rows
                 .iter()
                 .filter(|r| r.time_s > recover_s)
-                .find(|r| attempt_share(r, w.server, &replicas).is_some_and(|s| s >= configured_share / 2.0))
+                .find(|r| attempt_share(r, w.server, replicas).is_some_and(|s| s >= configured_share / 2.0))
                 .map(|r| r.time_s - recover_s);
         }
     }
@@ -236,7 +257,6 @@ pub fn score(cfg: Config, seed: u64) -> Result<Score, String> {
     let (period, amplitude) = oscillation(window, step_s, mean.max(0.0).sqrt());
     score.oscillation_period_s = period;
     score.oscillation_amplitude = amplitude;
-    Ok(score)
 }
 
 /// Column names of the scorecard, for CSV and the table.
