@@ -230,6 +230,9 @@ pub struct SceneGroup {
     pub members: Vec<SceneMember>,
     /// Members left out of the drawing past [`MAX_MEMBERS`].
     pub more: usize,
+    /// True when the bars compare members with each other (scaled to the fullest), not with a capacity: a full
+    /// bar then means "the most", not "no room left".
+    pub relative: bool,
 }
 
 /// One edge as drawn now.
@@ -319,7 +322,14 @@ fn build_group(group: &Group, row: &Row) -> SceneGroup {
         .iter()
         .zip(&meter_values)
         .map(|(name, value)| {
-            let meter = group.meter.zip(*value).map(|(m, v)| {
+            let meter = group.meter.zip(*value).and_then(|(m, v)| {
+                // A size the model does not report (unlimited workers) leaves the part without a bar: a bar
+                // against its own peak would read as a full pool.
+                if let Max::Column(c) = m.max {
+                    if c.starts_with('@') && row.get(name, c).is_none_or(|size| size <= 0.0) {
+                        return None;
+                    }
+                }
                 let max = match m.max {
                     Max::Const(c) => c,
                     // A scale that is not set (a node that sends no flow control has no stop level) falls back
@@ -327,7 +337,7 @@ fn build_group(group: &Group, row: &Row) -> SceneGroup {
                     Max::Column(c) => row.get(name, c).filter(|m| *m > 0.0).unwrap_or(peak.max(1.0)),
                     Max::Peak(floor) => peak.max(floor),
                 };
-                (v, max)
+                Some((v, max))
             });
             let lines = group
                 .lines
@@ -360,6 +370,7 @@ fn build_group(group: &Group, row: &Row) -> SceneGroup {
         verbs: group.verbs,
         controller: group.controller,
         more: member_count(group.members, row.columns).saturating_sub(names.len()),
+        relative: matches!(group.meter, Some(Meter { max: Max::Peak(_), .. })),
         members,
     }
 }

@@ -298,6 +298,20 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
             }
             series.push(Series { colour, pattern, width_css: width, points });
         }
+        // A chart that mixes per-target lines with whole-run ones says what the target lines are.
+        if r == 0 && any_target && global > 0 {
+            for pattern in spec.columns.iter().filter(|c| c.starts_with('.')) {
+                let what = pattern.trim_start_matches('.').replace('_', " ");
+                keys.insert(
+                    0,
+                    Key {
+                        label: format!("{what}: one line per server"),
+                        colour: Rgb(0x55, 0x5b, 0x61),
+                        pattern: Pattern::Solid,
+                    },
+                );
+            }
+        }
         if r == 0 && pattern_keys.len() > 1 {
             for (pattern, what) in pattern_keys {
                 keys.push(Key { label: what, colour: Rgb(0x55, 0x5b, 0x61), pattern });

@@ -51,16 +51,32 @@ pub fn nice_ceiling(value: f64) -> f64 {
     10.0 * magnitude
 }
 
-/// Keeps at most `max_points` of `points` (every k-th, plus the newest), so a series never has more vertices
-/// than the canvas has pixels.
+/// Keeps at most about `max_points` of `points`, so a series never has more vertices than the canvas has pixels:
+/// each run of points keeps its lowest and its highest (in time order), so a series that swings between two
+/// values (flow control pausing every few seconds) still draws its whole band, and a spike survives; the newest
+/// point is always kept. (Keeping every k-th point would pick one side of a swing and draw a flat line.)
 pub fn decimate(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
-    let max_points = max_points.max(2);
+    let max_points = max_points.max(4);
     if points.len() <= max_points {
         return points;
     }
-    let stride = points.len().div_ceil(max_points);
-    let last = points.len() - 1;
-    points.into_iter().enumerate().filter(|(i, _)| i % stride == 0 || *i == last).map(|(_, p)| p).collect()
+    let stride = points.len().div_ceil(max_points / 2);
+    let mut out = Vec::with_capacity(max_points + 1);
+    for chunk in points.chunks(stride) {
+        let lo = chunk.iter().enumerate().min_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map_or(0, |(i, _)| i);
+        let hi = chunk.iter().enumerate().max_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map_or(0, |(i, _)| i);
+        let (first, second) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+        out.push(chunk[first]);
+        if second != first {
+            out.push(chunk[second]);
+        }
+    }
+    if let (Some(last), Some(kept)) = (points.last(), out.last()) {
+        if last != kept {
+            out.push(*last);
+        }
+    }
+    out
 }
 
 fn font(dpr: f64, css: f64) -> TextStyle<'static> {
@@ -495,6 +511,19 @@ pub fn draw_shares(
 mod tests {
     use super::{nice_ceiling, place_labels};
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn decimation_keeps_both_sides_of_a_swing() {
+        // 10,000 points swinging 0, 5500, 0, 5500 … must still reach both values after decimation to 500.
+        let points: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64, if i % 2 == 0 { 0.0 } else { 5500.0 })).collect();
+        let kept = super::decimate(points, 500);
+        assert!(kept.len() <= 501, "{}", kept.len());
+        let highs = kept.iter().filter(|p| p.1 == 5500.0).count();
+        let lows = kept.iter().filter(|p| p.1 == 0.0).count();
+        assert!(highs > 200 && lows > 200, "{highs} highs, {lows} lows");
+        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0), "time order");
+        assert_eq!(kept.last().map(|p| p.0), Some(9999.0));
+    }
 
     #[wasm_bindgen_test]
     fn ceilings_are_tight_and_round() {

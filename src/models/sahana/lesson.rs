@@ -115,7 +115,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "A quiet period",
         at_s: 3700.0,
-        text: "At 0.1 req/s worker 1 serves nearly everything and worker 2 the few overlaps: ordered dispatch hands each request to the lowest-numbered idle worker. Workers 3 and 4 have not sent a packet since they connected, and at 3600 s the router forgot their flows. Neither end knows.",
+        text: "At 0.1 req/s worker 1 serves nearly everything and worker 2 the few overlaps: ordered dispatch hands each request to the lowest-numbered idle worker. The last workers go for hours without a request; once a worker's connection has been idle past the router's 3600 s timeout, the router forgets its flow. Neither end knows.",
         chart: "idle",
         numbers: quiet_numbers,
         actions: &[],
@@ -123,7 +123,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The worker idle too long",
         at_s: 6990.0,
-        text: "Workers 3 and 4 have been idle almost two hours, past the router's timeout but short of keepalive's 7200 s first probe: nothing will ever refresh their flows.",
+        text: "Watch the idle ages: the last workers' connections are past the router's timeout but short of keepalive's 7200 s first probe, so nothing will ever refresh their flows.",
         chart: "flows",
         numbers: idle_numbers,
         actions: &[],
@@ -155,10 +155,10 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The fixes",
         at_s: 9000.0,
-        text: "The wiki's fix: keepalive_idle_s below router_idle_timeout_s, so probes keep every flow alive. Others: a router that answers forgotten flows with a reset (router_on_expiry=rst: a fast reconnect), tcp_user_timeout_ms to bound the stall, round-robin dispatch so no worker idles for hours, and sessions that take no file lock.",
+        text: "The wiki's fix: TCP keepalive probes more often than the router forgets (every 600 s against its 3600 s), so every flow stays alive. Others: a router that answers forgotten flows with a reset (a fast reconnect instead of a stall), a limit on how long sent data may go unanswered (TCP_USER_TIMEOUT: a 30 s stall instead of 924.6 s), and sessions that take no file lock. Each button replays the run with one of them; the challenge below says whether the blackout is gone.",
         chart: "lanes",
         numbers: fix_numbers,
-        actions: &[LessonAction { label: "Keepalive every 600 s", act: Act::Set("keepalive_idle_s", "600") }, LessonAction { label: "Router answers with a reset", act: Act::Set("router_on_expiry", "rst") }, LessonAction { label: "Give up after 30 s", act: Act::Set("tcp_user_timeout_ms", "30000") }, LessonAction { label: "Newest idle worker first", act: Act::Set("dispatch", "lifo") }],
+        actions: &[LessonAction { label: "Keepalive every 600 s", act: Act::Set("keepalive_idle_s", "600") }, LessonAction { label: "Router answers with a reset", act: Act::Set("router_on_expiry", "rst") }, LessonAction { label: "Give up after 30 s", act: Act::Set("tcp_user_timeout_ms", "30000") }],
     },
 ];
 

@@ -41,7 +41,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             members: Members::Each(".lane"),
             meter: Some(Meter { value: ".busy_fraction", max: Max::Const(1.0), unit: "of the time busy" }),
             lines: &[
-                Line { label: "idle for", column: ".idle_age_s", unit: " s", show: Show::Number(0) },
+                Line { label: "flow idle", column: ".idle_age_s", unit: " s", show: Show::Number(0) },
                 Line { label: "flow", column: ".flow_state", unit: "", show: Show::Words(FLOW_WORDS) },
                 Line { label: "resent packets", column: ".retransmits", unit: "", show: Show::Number(0) },
             ],

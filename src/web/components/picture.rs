@@ -298,7 +298,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                     }
                     if let (Some(f), Some((v, _))) = (m.fill, m.meter) {
                         <rect class="bar-bg" x={fmt(r.x + 6.0)} y={fmt(bar_y)} width={fmt(r.w - 12.0)} height="6" rx="2" />
-                        <rect class={classes!("bar-fill", (f > 0.9).then_some("full"))} x={fmt(r.x + 6.0)} y={fmt(bar_y)}
+                        <rect class={classes!("bar-fill", (f > 0.9 && !g.relative).then_some("full"))} x={fmt(r.x + 6.0)} y={fmt(bar_y)}
                             width={fmt((r.w - 12.0) * f)} height="6" rx="2" data-value={v.to_string()} />
                     }
                     { for texts.iter().enumerate().map(|(i, t)| html! {
