@@ -305,7 +305,7 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
                 keys.insert(
                     0,
                     Key {
-                        label: format!("{what}: one line per server"),
+                        label: format!("{what}: one line per {}", engine.target_kind.unwrap_or("part")),
                         colour: Rgb(0x55, 0x5b, 0x61),
                         pattern: Pattern::Solid,
                     },
