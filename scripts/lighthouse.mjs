@@ -8,6 +8,8 @@
 //   --runs N   runs per preset (default 1); the median of each figure is printed
 //   --query    the page's query string (default none: the default scenario)
 //   --dir      the built app (default dist)
+//   --only     mobile or desktop (default both)
+//   --details  also the LCP element and the longest main-thread tasks (of the last run)
 
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -67,6 +69,17 @@ function figures(report) {
   };
 }
 
+/** What to look at when a figure is off: the LCP element and the longest main-thread tasks. */
+function details(report) {
+  const find = (x) => (x && typeof x === 'object' ? (x.type === 'node' ? x : Object.values(x).map(find).find(Boolean)) : null);
+  const lcp = find(report.audits['largest-contentful-paint-element']?.details);
+
+  const tasks = (report.audits['long-tasks']?.details?.items ?? [])
+    .slice(0, 5)
+    .map((t) => `${Math.round(t.duration)} ms at ${Math.round(t.startTime)} ms (${String(t.url).split('/').pop() || '-'})`);
+  return { lcp: lcp ? `${lcp.selector ?? ''} "${String(lcp.snippet ?? '').slice(0, 80)}"` : '-', tasks };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
@@ -75,9 +88,13 @@ const median = (xs) => {
 const { server, url } = await serveDist({ dir, prefix: '/', compress: true });
 const results = {};
 try {
-  for (const preset of ['mobile', 'desktop']) {
+  for (const preset of opt('--only', 'mobile,desktop').split(',')) {
     const all = [];
-    for (let i = 0; i < runs; i++) all.push(figures(await lighthouse(url + query, preset)));
+    let last = null;
+    for (let i = 0; i < runs; i++) {
+      last = await lighthouse(url + query, preset);
+      all.push(figures(last));
+    }
     const row = Object.fromEntries(Object.keys(all[0]).map((k) => [k, median(all.map((r) => r[k]))]));
     results[preset] = { runs: all, median: row };
     console.log(
@@ -85,6 +102,10 @@ try {
         `TBT ${row.tbt_ms} ms  CLS ${row.cls}  FCP ${(row.fcp_ms / 1000).toFixed(1)} s  ` +
         `accessibility ${row.accessibility}  best practices ${row.best_practices}  SEO ${row.seo}`,
     );
+    if (args.includes('--details')) {
+      const d = details(last);
+      console.log(`        LCP element: ${d.lcp}\n        long tasks: ${d.tasks.join('; ') || 'none'}`);
+    }
   }
 } finally {
   server.close();

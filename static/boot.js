@@ -107,8 +107,20 @@ function showFirstScreen() {
 
 const reveal = showFirstScreen();
 
+/**
+ * Resolves once the first screen has been painted (the frame after this one), or after 100 ms whatever happens (a
+ * background tab paints nothing): the wasm is fetched after the words the reader sees first, not beside them.
+ */
+function afterPaint() {
+  return new Promise((done) => {
+    requestAnimationFrame(() => setTimeout(done, 0));
+    setTimeout(done, 100);
+  });
+}
+
 try {
   if (!tag) throw new Error('the loader tag is missing');
+  await afterPaint();
   const js = new URL(tag.dataset.loadlabJs, document.baseURI);
   const wasm = new URL(tag.dataset.loadlabWasm, document.baseURI);
   const bindings = await import(js.href);
