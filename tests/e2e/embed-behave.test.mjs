@@ -55,7 +55,7 @@ test('an embed scrolled out of view stops advancing, and goes on from there when
   await page.close();
 });
 
-test('under prefers-reduced-motion an embed does not play until Play is pressed', async () => {
+test('under prefers-reduced-motion an embed does not play until Play is pressed, watch=1 included', async () => {
   const page = await h.browser.newPage({ viewport: { width: 700, height: 520 } });
   const problems = watch(page);
   await page.emulateMedia({ reducedMotion: 'reduce' });
@@ -65,6 +65,17 @@ test('under prefers-reduced-motion an embed does not play until Play is pressed'
   await page.waitForTimeout(1000);
   assert.equal((await status(page)).time_s, 0, 'the run moved by itself under reduced motion');
   assert.equal((await page.textContent('#play')).trim(), 'Play');
+  await page.click('#play');
+  await waitForStatus(page, { playing: true, time_s: { gt: 0 } });
+
+  // watch=1 hides the controls, but not the one that starts a run that waits for the reader.
+  await page.goto(`${h.served.url}?scenario=slow&watch=1`);
+  await page.waitForSelector('html[data-loadlab="ready"]', { timeout: 30_000 });
+  await waitForStatus(page, { playing: false });
+  assert.ok(await page.isVisible('#play'), 'watch=1 under reduced motion has no Play button');
+  assert.equal(await page.isVisible('#seed'), false, 'watch=1 shows more than the Play button');
+  const fits = await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight);
+  assert.ok(fits, 'watch=1 with its Play button does not fit 700x520');
   await page.click('#play');
   await waitForStatus(page, { playing: true, time_s: { gt: 0 } });
   assert.deepEqual(problems, []);
