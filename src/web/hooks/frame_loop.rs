@@ -6,8 +6,9 @@
 //!
 //! Work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
 //! checks between chunks of at most `EVENTS_PER_CHUNK` events), and at most [`CHARTS_PER_FRAME`] charts are
-//! redrawn while playing. Measured here (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one
-//! per frame plus 7 ms of simulation leaves room for the browser's own work in a 16.7 ms frame.
+//! redrawn while playing; while idle, every chart in view and [`OUT_OF_VIEW_PER_FRAME`] out of it. Measured here
+//! (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one per frame plus 7 ms of simulation leaves
+//! room for the browser's own work in a 16.7 ms frame.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -33,6 +34,10 @@ pub const SIM_BUDGET_MS: f64 = 7.0;
 
 /// Charts redrawn per frame at most while playing (round robin over those with new rows).
 pub const CHARTS_PER_FRAME: usize = 1;
+
+/// Charts out of the viewport redrawn per frame at most while idle (those in view are all redrawn at once): the
+/// page's first frame, or one after a change, then does not draw every chart in one long task.
+pub const OUT_OF_VIEW_PER_FRAME: usize = 1;
 
 /// Simulated seconds per wall-clock second while a lesson runs to its next step: fast, but slow enough to see
 /// the lines grow (30 s of a lesson in about half a second).
@@ -90,6 +95,13 @@ fn dpr() -> f64 {
     } else {
         1.0
     }
+}
+
+/// True if any of the canvas is inside the viewport.
+fn in_view(canvas: &HtmlCanvasElement) -> bool {
+    let r = canvas.get_bounding_client_rect();
+    let height = gloo::utils::window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(f64::INFINITY);
+    r.bottom() > 0.0 && r.top() < height
 }
 
 /// Sizes a canvas's backing store to its CSS box in device pixels, so the chart stays sharp. True if it changed.
@@ -156,6 +168,7 @@ impl Loop {
         let dpr = dpr();
         let document = gloo::utils::document();
         let mut drawn = 0;
+        let mut drawn_out_of_view = 0;
         for _ in 0..self.panels.len() {
             if busy && drawn == CHARTS_PER_FRAME {
                 break;
@@ -171,6 +184,14 @@ impl Loop {
             let resized = fit_canvas(&canvas, dpr);
             if !(self.dirty[i] || resized) || canvas.width() == 0 || canvas.height() == 0 {
                 continue;
+            }
+            if !busy && !in_view(&canvas) {
+                if drawn_out_of_view == OUT_OF_VIEW_PER_FRAME {
+                    // A later frame draws it (a resize is remembered as dirt).
+                    self.dirty[i] = true;
+                    continue;
+                }
+                drawn_out_of_view += 1;
             }
             self.dirty[i] = false;
             drawn += 1;
