@@ -43,8 +43,10 @@ test-wasm: test-native
 	cargo test --target wasm32-unknown-unknown --test wasm
 	cargo test --target wasm32-unknown-unknown --lib
 
+# Then a .br and a .gz beside each text or wasm file in dist/, for hosts that serve precompressed files (README: Hosting).
 build-web:
 	trunk build --release --offline
+	node scripts/compress-dist.mjs dist
 
 test-e2e: build-web test-native
 	node --test --test-concurrency=1 tests/e2e/

@@ -5,7 +5,8 @@
 #   - trunk 0.21 (0.22 needs a newer rustc), built with --locked;
 #   - wasm-bindgen-cli at exactly Cargo.lock's wasm-bindgen version, built WITHOUT --locked (its lock pins a
 #     crate the registry here does not serve);
-#   - wasm-opt from npm's binaryen (Debian's is too old) and playwright-core, from package-lock.json;
+#   - wasm-opt from npm's binaryen (Debian's is too old), playwright-core and lighthouse 12.2.3 (for
+#     scripts/lighthouse.mjs, a benchmark; 13.x wants node 22), all from package-lock.json;
 #   - for tests only: Debian's Chromium and ChromeDriver (playwright's own browser download fails here).
 # Usage: scripts/ensure-tools.sh web   (what `make serve` needs)
 #        scripts/ensure-tools.sh all   (what `make test` needs)
@@ -41,8 +42,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg_version"; 
   cargo install wasm-bindgen-cli --version "$wbg_version" --force
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/playwright-core/package.json ]; then
-  say "installing binaryen (wasm-opt) and playwright-core from package-lock.json"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/playwright-core/package.json ] \
+  || [ ! -f node_modules/lighthouse/package.json ]; then
+  say "installing binaryen (wasm-opt), playwright-core and lighthouse from package-lock.json"
   npm ci --no-audit --no-fund
 fi
 

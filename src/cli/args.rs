@@ -124,6 +124,9 @@ pub enum ListFormat {
     Text,
     /// One JSON object: scenarios, controllers, keys.
     Json,
+    /// The web page's first paint, static/stories.js: each scenario's headline, brief and first lesson step,
+    /// which static/boot.js shows before the wasm has loaded.
+    StoriesJs,
 }
 
 /// Options of `loadlab weights`.

@@ -65,6 +65,22 @@ fn list_names_every_scenario_controller_and_key() {
 }
 
 #[test]
+fn first_paint_stories_are_up_to_date() {
+    // static/stories.js is what the page shows before its wasm loads; it must say what the registry says.
+    let (code, stdout, stderr) = loadlab(&["list", "--format", "stories-js"]);
+    assert_eq!(code, 0, "{stderr}");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/static/stories.js");
+    let file = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        file == stdout,
+        "static/stories.js is out of date: run `cargo run --release -- list --format stories-js > static/stories.js`"
+    );
+    for s in loadlab::registry::all() {
+        assert!(stdout.contains(&format!("{:?}: {{\"headline\"", s.name)), "stories.js misses {}", s.name);
+    }
+}
+
+#[test]
 fn weights_prints_the_closed_form() {
     // static's closed form is the configured loads themselves.
     let (code, stdout, stderr) =

@@ -1,8 +1,9 @@
 //! Time: play/pause, step, speed, and reset with a seed. One seed decides the whole run, so the same seed
-//! replays the same run.
+//! replays the same run. A reader who prefers reduced motion gets a paused run and the Play button.
 
 use yew::prelude::*;
 
+use crate::web::hooks::on_screen::use_no_autoplay_under_reduced_motion;
 use crate::web::state::SPEEDS;
 
 /// Props of [`Controls`].
@@ -27,6 +28,8 @@ pub struct ControlsProps {
 /// The transport controls and the seed.
 #[component]
 pub fn Controls(props: &ControlsProps) -> Html {
+    // Under prefers-reduced-motion the run waits for Play instead of starting by itself.
+    use_no_autoplay_under_reduced_motion(props.playing, props.on_toggle.clone());
     let input = use_node_ref();
     let on_toggle = props.on_toggle.reform(|_: MouseEvent| ());
     let on_step = props.on_step.reform(|_: MouseEvent| ());

@@ -1,14 +1,16 @@
 //! The frame loop as a hook: a requestAnimationFrame loop owned by the component that calls
 //! [`use_frame_loop`], which advances the shared [`Engine`] by `speed × dt` (or towards a lesson's seek target),
 //! redraws the canvases whose data changed, and hands a throttled [`Snapshot`] to the page. The handle is
-//! dropped on unmount, which ends the loop.
+//! dropped on unmount, which ends the loop. While the page is off screen (a hidden tab, an embed scrolled out of
+//! view: [`use_on_screen`]) the loop holds the runs where they are and goes on from there when it is back.
 //!
 //! Work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
 //! checks between chunks of at most `EVENTS_PER_CHUNK` events), and at most [`CHARTS_PER_FRAME`] charts are
-//! redrawn while playing. Measured here (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one
-//! per frame plus 7 ms of simulation leaves room for the browser's own work in a 16.7 ms frame.
+//! redrawn while playing; while idle, every chart in view and [`OUT_OF_VIEW_PER_FRAME`] out of it. Measured here
+//! (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one per frame plus 7 ms of simulation leaves
+//! room for the browser's own work in a 16.7 ms frame.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo::render::{request_animation_frame, AnimationFrame};
@@ -20,6 +22,7 @@ use crate::time::{from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
 use crate::web::charts::{self, Panel};
 use crate::web::frame_stats;
+use crate::web::hooks::on_screen::use_on_screen;
 use crate::web::runner::{EngineRef, FRAME_DT_MAX_S};
 use crate::web::snapshot::{self, Snapshot, SNAPSHOT_EVERY_MS};
 
@@ -31,6 +34,10 @@ pub const SIM_BUDGET_MS: f64 = 7.0;
 
 /// Charts redrawn per frame at most while playing (round robin over those with new rows).
 pub const CHARTS_PER_FRAME: usize = 1;
+
+/// Charts out of the viewport redrawn per frame at most while idle (those in view are all redrawn at once): the
+/// page's first frame, or one after a change, then does not draw every chart in one long task.
+pub const OUT_OF_VIEW_PER_FRAME: usize = 1;
 
 /// Simulated seconds per wall-clock second while a lesson runs to its next step: fast, but slow enough to see
 /// the lines grow (30 s of a lesson in about half a second).
@@ -75,6 +82,8 @@ struct Loop {
     build: u32,
     on_snapshot: Callback<Snapshot>,
     frame: Option<AnimationFrame>,
+    /// False while the page is off screen: nothing advances or redraws.
+    on_screen: Rc<Cell<bool>>,
 }
 
 fn now_ms() -> f64 {
@@ -88,6 +97,13 @@ fn dpr() -> f64 {
     } else {
         1.0
     }
+}
+
+/// True if any of the canvas is inside the viewport.
+fn in_view(canvas: &HtmlCanvasElement) -> bool {
+    let r = canvas.get_bounding_client_rect();
+    let height = gloo::utils::window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(f64::INFINITY);
+    r.bottom() > 0.0 && r.top() < height
 }
 
 /// Sizes a canvas's backing store to its CSS box in device pixels, so the chart stays sharp. True if it changed.
@@ -119,6 +135,11 @@ impl Loop {
 
     /// One animation frame: advance, draw, maybe snapshot. Returns a snapshot to hand out, or a halt reason.
     fn tick(&mut self, frame_ms: f64) -> Result<Option<Snapshot>, String> {
+        if !self.on_screen.get() {
+            // Held: the first frame back measures its time from itself, so the run goes on from where it was.
+            self.last_frame_ms = None;
+            return Ok(None);
+        }
         let start = now_ms();
         let dt_s = self.last_frame_ms.map_or(0.0, |prev| (frame_ms - prev) / 1000.0).max(0.0);
         self.last_frame_ms = Some(frame_ms);
@@ -149,6 +170,7 @@ impl Loop {
         let dpr = dpr();
         let document = gloo::utils::document();
         let mut drawn = 0;
+        let mut drawn_out_of_view = 0;
         for _ in 0..self.panels.len() {
             if busy && drawn == CHARTS_PER_FRAME {
                 break;
@@ -164,6 +186,14 @@ impl Loop {
             let resized = fit_canvas(&canvas, dpr);
             if !(self.dirty[i] || resized) || canvas.width() == 0 || canvas.height() == 0 {
                 continue;
+            }
+            if !busy && !in_view(&canvas) {
+                if drawn_out_of_view == OUT_OF_VIEW_PER_FRAME {
+                    // A later frame draws it (a resize is remembered as dirt).
+                    self.dirty[i] = true;
+                    continue;
+                }
+                drawn_out_of_view += 1;
             }
             self.dirty[i] = false;
             drawn += 1;
@@ -231,9 +261,11 @@ pub fn use_frame_loop(
     on_snapshot: Callback<Snapshot>,
     on_halt: Callback<String>,
 ) {
+    let on_screen = use_on_screen();
     let shared = {
         let (engine, inputs, on_snapshot) = (engine.clone(), inputs.clone(), on_snapshot.clone());
         use_mut_ref(move || Loop {
+            on_screen,
             engine,
             steps_seen: inputs.steps,
             inputs,

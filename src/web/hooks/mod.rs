@@ -1,3 +1,4 @@
-//! The page's hooks: the frame loop that drives the runs.
+//! The page's hooks: the frame loop that drives the runs, and whether the page is on screen.
 
 pub mod frame_loop;
+pub mod on_screen;
