@@ -38,7 +38,7 @@ function firstScreen() {
   const watch = yes('watch');
   const embed = yes('embed') || watch;
   // The app opens a scenario's lesson at its first step unless the link embeds the page or says lesson=off.
-  const lessonParam = query.get('lesson');
+  const lessonParam = query.get('lesson') ?? query.get('step');
   const lesson = story.lesson && !embed && lessonParam !== 'off' ? story.lesson : null;
   const firstStep = lesson && (lessonParam === null || lessonParam === '0');
   if (embed) document.documentElement.className = watch ? 'embed watch' : 'embed';
@@ -48,6 +48,8 @@ function firstScreen() {
       h('p', { class: 'brand' }, h('strong', {}, 'loadlab'), ' · database clusters under failure, simulated in your browser'),
       h('h1', { id: 'headline' }, story.headline),
       h('p', { class: 'brief', id: 'brief' }, story.brief)),
+    // An embed's own heading line, as the app draws it (the page's header is hidden in an embed).
+    embed ? h('h1', { class: 'embed-title' }, story.headline) : null,
     h('section', { class: lesson ? 'stage with-lesson' : 'stage', 'aria-label': 'the system and the lesson' },
       h('div', { class: 'stage-main' },
         h('figure', { class: 'picture' }, h('div', { class: 'picture-box' })),
