@@ -377,7 +377,8 @@ pub fn draw_states(
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
         .margin_right(px(dpr, 20.0))
-        .margin_top(px(dpr, 30.0))
+        // Room for the states' legend: two lines on a narrow canvas.
+        .margin_top(px(dpr, if canvas.width() as f64 / dpr < 480.0 { 40.0 } else { 26.0 }))
         .x_label_area_size(px(dpr, 34.0))
         .y_label_area_size(px(dpr, 44.0))
         .build_cartesian_2d(x.0..x.1, 0.0..n as f64)
@@ -413,17 +414,23 @@ pub fn draw_states(
         let style = font(dpr, 11.0).pos(Pos::new(HPos::Right, VPos::Center));
         root.draw_text(label, &style, (lx - px(dpr, 6.0) as i32, cy)).map_err(|e| e.to_string())?;
     }
-    // The legend: a swatch and a word per state, left to right along the top.
-    let mut at = px(dpr, 52.0) as i32;
-    let top = px(dpr, 8.0) as i32;
+    // The legend: a swatch and a word per state, left to right along the top, wrapping to a second line on a
+    // narrow canvas.
+    let swatch = px(dpr, 10.0) as i32;
+    let width = canvas.width() as i32;
+    let (mut at, mut top) = (px(dpr, 52.0) as i32, px(dpr, 4.0) as i32);
     for (code, word) in states.iter().enumerate() {
-        let swatch = px(dpr, 10.0) as i32;
+        let item = swatch + px(dpr, 14.0 + 6.2 * word.chars().count() as f64) as i32;
+        if at + item > width && at > px(dpr, 52.0) as i32 {
+            at = px(dpr, 52.0) as i32;
+            top += px(dpr, 13.0) as i32;
+        }
         root.draw(&Rectangle::new([(at, top), (at + swatch, top + swatch)], rgb(state_colour(code)).filled()))
             .map_err(|e| e.to_string())?;
         let style = font(dpr, 11.0).pos(Pos::new(HPos::Left, VPos::Top));
         root.draw_text(word, &style, (at + swatch + px(dpr, 4.0) as i32, top - px(dpr, 1.0) as i32))
             .map_err(|e| e.to_string())?;
-        at += swatch + px(dpr, 14.0 + 6.2 * word.chars().count() as f64) as i32;
+        at += item;
     }
     if rows.is_empty() {
         centre_text(&root, dpr, "nothing to show")?;
