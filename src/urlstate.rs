@@ -294,7 +294,7 @@ fn builds(def: &'static ScenarioDef, state: &UrlState, sets: &[(String, String)]
             duration_s: Some(1.0),
             time_step_s: None,
         };
-        (def.build)(def, &spec).map(|_| ())
+        def.build_run(&spec).map(|_| ())
     })
 }
 

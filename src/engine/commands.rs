@@ -5,7 +5,7 @@
 //! [`Parsed`] into its own command enum and back ([`CommandCodec`]); [`parse`] and [`format`] do the text, so a
 //! round trip through them is exact for every verb of every model.
 
-use super::keys::{parse_number, quote};
+use super::keys::{name_list, parse_number, quote};
 use crate::time::{from_secs_f64, SimTime};
 
 /// One numeric argument of a verb.
@@ -102,10 +102,13 @@ pub fn parse<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<Parsed, 
         Some(kind) => {
             let name = fields.next().unwrap_or("");
             let names = codec.target_names(kind);
-            let index = names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| format!("{verb}: unknown {kind} {}; valid: {}", quote(name), names.join(", ")))?;
+            let index = names.iter().position(|n| n == name).ok_or_else(|| {
+                format!(
+                    "{verb}: unknown {kind} {}; valid: {}",
+                    quote(name),
+                    name_list(names.iter().map(|n| n.as_str()))
+                )
+            })?;
             Some(index)
         }
         None => None,

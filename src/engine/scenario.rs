@@ -138,6 +138,16 @@ pub struct ScenarioDef {
     pub build: Builder,
 }
 
+impl ScenarioDef {
+    /// Builds a run of this scenario, its error cut to [`super::keys::MAX_ERROR_CHARS`]: what every front end
+    /// calls (the registry, the CLI, the page, links), so none shows a longer one.
+    pub fn build_run(&'static self, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
+        let run = (self.build)(self, spec).map_err(super::keys::clip_error)?;
+        super::limits::check_output(run.duration(), run.time_step(), &run.columns())?;
+        Ok(run)
+    }
+}
+
 /// A scenario's story.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Story {

@@ -153,6 +153,20 @@ impl Shell for GaleraRun {
     }
 }
 
+/// Refuses a timeline whose ends come before their starts (as Koha and the section refuse theirs): the desync
+/// must end after it begins and the lock must be released after it is taken.
+fn check_order(p: &Params) -> Result<(), String> {
+    for (start, end, default_start, default_end) in
+        [("desync_at", "desync_off_at", 60.0, 3760.0), ("ftwrl_at", "unlock_at", 60.0, 2760.0)]
+    {
+        let (s, e) = (p.number(start, default_start), p.number(end, default_end));
+        if e < s {
+            return Err(format!("{end} ({e} s) must not come before {start} ({s} s); raise {end} or lower {start}"));
+        }
+    }
+    Ok(())
+}
+
 /// The scheduled steps of a scenario's own timeline, as commands.
 fn timeline(cfg: &Config, p: &Params) -> Vec<(SimTime, Command)> {
     let at = |key: &str, default: f64| from_secs_f64(p.number(key, default));
@@ -186,14 +200,23 @@ pub fn build_engine(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Engine<
     let params = Params::parse(KEYS, def.name, &spec.sets)?;
     let cfg = Config::read(def.name, &params, spec.duration_s, spec.time_step_s)?;
     let steps = timeline(&cfg, &params);
+    if cfg.scenario == PERCONA {
+        check_order(&params)?;
+    }
+    let budget = cfg.clone();
     let mut engine = Engine::with_ctx(GaleraRun::new(cfg, spec.seed), spec.seed, |m, ctx| m.g.start(ctx));
     for (at, c) in steps {
         engine.schedule(at, c)?;
     }
+    let mut rate_steps = Vec::new();
     for text in params.steps("fault") {
         let (at, c) = parse_step(engine.model(), text)?;
+        if let Command::WriteRate(r) = c {
+            rate_steps.push((at, r));
+        }
         engine.schedule(at, c)?;
     }
+    budget.check_writes(&rate_steps)?;
     Ok(engine)
 }
 

@@ -57,7 +57,7 @@ impl Section {
         self.step_overloaded = 0;
         self.step_probes = 0;
         self.step_start = now;
-        if self.rows.len() >= limits::MAX_BUFFERED_ROWS {
+        if self.rows.len() >= limits::max_buffered_rows(self.cfg.servers.len()) {
             self.rows.pop_front();
             self.rows_dropped += 1;
         }

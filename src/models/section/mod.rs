@@ -276,7 +276,10 @@ fn label(name: &str) -> &'static str {
 
 /// A run of a config as every front end drives it (a scenario file's, which has no registry entry).
 pub fn run_from_config(cfg: config::Config, seed: u64) -> Result<Box<dyn Run>, String> {
-    Ok(Box::new(Section::build(cfg, seed)?))
+    let (duration, time_step) = (cfg.duration, cfg.time_step);
+    let run = Box::new(Section::build(cfg, seed).map_err(crate::engine::keys::clip_error)?);
+    crate::engine::limits::check_output(duration, time_step, &run.columns())?;
+    Ok(run)
 }
 
 impl CommandCodec for Section {
