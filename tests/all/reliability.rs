@@ -277,3 +277,26 @@ fn percona_desync_refuses_ends_before_starts() {
         assert_one_line(&e.err().expect("refused"), "must not come before");
     }
 }
+
+/// Issue 23, defect 4: a link that repeats a key and asks for a section over the memory budget is read by
+/// checking each key's config once, never by building engines; its state is what the keys say.
+#[test]
+fn a_link_with_a_repeated_key_keeps_the_last_value_once() {
+    let mut link =
+        "?scenario=mmc&controller=pid&ab=mw-loadmonitor&lesson=off&bogus=1&servers=1000&hosts=5000".to_string();
+    link.push_str(&"&utilization=0.1".repeat(57));
+    let parsed = loadlab::urlstate::parse_query(&link);
+    let sets = &parsed.state.sets;
+    assert_eq!(sets.iter().filter(|(k, _)| k == "utilization").count(), 1, "{sets:?}");
+    assert!(sets.contains(&("utilization".into(), "0.1".into())), "{sets:?}");
+    assert!(sets.contains(&("servers".into(), "1000".into())), "{sets:?}");
+    // 5000 hosts × 1000 servers with pid's state is over half the budget: dropped, with a notice naming it.
+    assert!(!sets.iter().any(|(k, _)| k == "hosts"), "{sets:?}");
+    let notices = parsed.ignored.join("\n");
+    assert!(notices.contains("hosts=5000") && notices.contains("bogus"), "{notices}");
+    // The kept state builds for both controllers.
+    for controller in ["pid", "mw-loadmonitor"] {
+        let spec = RunSpec { controller: controller.into(), sets: sets.clone(), seed: 1, ..Default::default() };
+        registry::build("mmc", &RunSpec { duration_s: Some(1.0), ..spec }).unwrap();
+    }
+}

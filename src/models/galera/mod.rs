@@ -241,6 +241,7 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         controller_notes: &[],
         figures: lesson::FIGURES[n],
         build,
+        check: crate::engine::scenario::check_by_building,
     }
 }
 
