@@ -249,7 +249,7 @@ fn the_memory_budget_counts_each_controllers_state() {
         let cfg = scenario::build("mmc", controller, &sets(pairs)).err();
         let e = cfg.unwrap_or_else(|| panic!("{controller} {pairs:?} accepted"));
         assert_one_line(&e, "lower hosts or servers");
-        assert!(e.contains(controller), "{e}");
+        assert!(e.contains(&format!("state with {controller},")), "{e}");
     }
     assert!(scenario::build("mmc", "static", &sets(&big)).is_ok());
 }

@@ -73,8 +73,8 @@ pub mod limits {
                 "{} hosts × {} servers need about {} MiB of balancer state with {}, over half the {} MiB memory budget; lower hosts or servers",
                 cfg.hosts,
                 cfg.servers.len(),
-                cfg.controller.name(),
                 fixed >> 20,
+                cfg.controller.name(),
                 MEMORY_BUDGET_BYTES >> 20
             ));
         }
@@ -356,7 +356,7 @@ impl Config {
             };
             if !(v.is_finite() && v >= min && v <= max) {
                 let v = crate::engine::keys::quote(&v.to_string());
-                return Err(format!("{field} is {v}, outside the key {key}'s range {min} to {max}"));
+                return Err(format!("{field} is {v}, outside {min} to {max}, the range of the key {key}"));
             }
         }
         let in_flight = self.max_requests_in_flight;
