@@ -145,10 +145,18 @@ pub fn parse_command<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<
 
 /// Parses a scheduled step `COMMAND@SECONDS` (seconds from 0 to 10⁶).
 pub fn parse_step<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<(SimTime, C::Command), String> {
-    let (command, at) =
-        text.rsplit_once('@').ok_or_else(|| format!("{}: a step needs @SECONDS, like crash:db1119@30", quote(text)))?;
+    let (command, at) = text
+        .rsplit_once('@')
+        .ok_or_else(|| format!("{}: a step needs @SECONDS, like {}", quote(text), step_example(codec)))?;
     let at = parse_number("step time", at, 0.0, 1e6, "s")?;
     Ok((from_secs_f64(at), parse_command(codec, command)?))
+}
+
+/// An example step of this model's own table: its first verb, on its first target, at 30 s.
+fn step_example<C: CommandCodec + ?Sized>(codec: &C) -> String {
+    let Some(spec) = codec.table().first() else { return "VERB@30".into() };
+    let target = spec.target.and_then(|k| codec.target_names(k).into_iter().next());
+    format!("{}{}@30", spec.verb, target.map_or(String::new(), |t| format!(":{t}")))
 }
 
 /// Checks that every verb of `codec`'s table survives format → parse → format with its defaults and with its

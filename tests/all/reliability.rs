@@ -300,3 +300,15 @@ fn a_link_with_a_repeated_key_keeps_the_last_value_once() {
         registry::build("mmc", &RunSpec { duration_s: Some(1.0), ..spec }).unwrap();
     }
 }
+
+/// Issue 23, unclear errors: a step without `@` shows an example from the model's own command table, not the
+/// section's `crash:db1119@30`.
+#[test]
+fn a_step_without_a_time_shows_an_example_of_its_own_model() {
+    for name in ["koha-memcached-blackhole", "percona-desync", "galera-full-crash"] {
+        let e = registry::build(name, &RunSpec { sets: sets(&[("fault", "bogus")]), ..Default::default() });
+        let e = e.err().expect("refused");
+        assert_one_line(&e, "@30");
+        assert!(!e.contains("db1119"), "{name}: {e}");
+    }
+}
