@@ -36,5 +36,5 @@ pub fn find(name: &str) -> Result<&'static ScenarioDef, String> {
 /// Builds a run of the named scenario.
 pub fn build(name: &str, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     let def = find(name)?;
-    (def.build)(def, spec)
+    def.build_run(spec)
 }

@@ -100,7 +100,7 @@ pub(crate) fn read_file(path: &str, max: usize) -> Result<String, CliError> {
 
 /// Makes any message one short line: control characters escaped, at most 400 characters.
 fn one_line(msg: &str) -> String {
-    const MAX_CHARS: usize = 400;
+    const MAX_CHARS: usize = crate::engine::keys::MAX_ERROR_CHARS;
     let escape = |c: char| if c.is_control() { c.escape_default().to_string() } else { c.to_string() };
     let mut out: String = msg.trim_end().chars().take(MAX_CHARS).map(escape).collect();
     if msg.trim_end().chars().nth(MAX_CHARS).is_some() {

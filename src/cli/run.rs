@@ -134,7 +134,7 @@ pub fn build_sim(run: &RunArgs) -> Result<Box<dyn Run>, CliError> {
         duration_s: run.duration_s,
         time_step_s: run.time_step_s,
     };
-    Ok((def.build)(def, &spec)?)
+    Ok(def.build_run(&spec)?)
 }
 
 fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> io::Result<String> {

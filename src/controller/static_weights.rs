@@ -13,6 +13,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(|_, loads, _| loads.to_vec()),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
+    bytes_per_server: 8,
 };
 
 /// Picks replicas with probability proportional to their configured load; ignores all feedback.

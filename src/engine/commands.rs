@@ -5,7 +5,7 @@
 //! [`Parsed`] into its own command enum and back ([`CommandCodec`]); [`parse`] and [`format`] do the text, so a
 //! round trip through them is exact for every verb of every model.
 
-use super::keys::{parse_number, quote};
+use super::keys::{name_list, parse_number, quote};
 use crate::time::{from_secs_f64, SimTime};
 
 /// One numeric argument of a verb.
@@ -102,10 +102,13 @@ pub fn parse<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<Parsed, 
         Some(kind) => {
             let name = fields.next().unwrap_or("");
             let names = codec.target_names(kind);
-            let index = names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| format!("{verb}: unknown {kind} {}; valid: {}", quote(name), names.join(", ")))?;
+            let index = names.iter().position(|n| n == name).ok_or_else(|| {
+                format!(
+                    "{verb}: unknown {kind} {}; valid: {}",
+                    quote(name),
+                    name_list(names.iter().map(|n| n.as_str()))
+                )
+            })?;
             Some(index)
         }
         None => None,
@@ -142,10 +145,18 @@ pub fn parse_command<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<
 
 /// Parses a scheduled step `COMMAND@SECONDS` (seconds from 0 to 10⁶).
 pub fn parse_step<C: CommandCodec + ?Sized>(codec: &C, text: &str) -> Result<(SimTime, C::Command), String> {
-    let (command, at) =
-        text.rsplit_once('@').ok_or_else(|| format!("{}: a step needs @SECONDS, like crash:db1119@30", quote(text)))?;
+    let (command, at) = text
+        .rsplit_once('@')
+        .ok_or_else(|| format!("{}: a step needs @SECONDS, like {}", quote(text), step_example(codec)))?;
     let at = parse_number("step time", at, 0.0, 1e6, "s")?;
     Ok((from_secs_f64(at), parse_command(codec, command)?))
+}
+
+/// An example step of this model's own table: its first verb, on its first target, at 30 s.
+fn step_example<C: CommandCodec + ?Sized>(codec: &C) -> String {
+    let Some(spec) = codec.table().first() else { return "VERB@30".into() };
+    let target = spec.target.and_then(|k| codec.target_names(k).into_iter().next());
+    format!("{}{}@30", spec.verb, target.map_or(String::new(), |t| format!(":{t}")))
 }
 
 /// Checks that every verb of `codec`'s table survives format → parse → format with its defaults and with its

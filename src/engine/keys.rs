@@ -90,13 +90,26 @@ impl KeyInfo {
     }
 }
 
-/// Quotes user input for an error message: control characters escaped, at most 60 characters kept, so an error
-/// is always one short line whatever was typed.
-pub fn quote(raw: &str) -> String {
-    const MAX_CHARS: usize = 60;
-    let mut out = String::from("'");
-    for (i, c) in raw.chars().enumerate() {
-        if i == MAX_CHARS {
+/// The longest error the library returns, characters: every front end (CLI, page notices, scenario files)
+/// shows at most this much, since every library boundary passes its errors through [`clip_error`].
+pub const MAX_ERROR_CHARS: usize = 400;
+
+/// Any message as one line of at most [`MAX_ERROR_CHARS`] characters: control characters escaped, the rest cut
+/// with `…`. The one clip for errors' length; front ends add none of their own.
+pub fn clip_error(msg: String) -> String {
+    let msg = msg.trim_end();
+    let plain = msg.chars().count() <= MAX_ERROR_CHARS && !msg.chars().any(char::is_control);
+    if plain {
+        return msg.to_string();
+    }
+    cut(msg, MAX_ERROR_CHARS)
+}
+
+/// `text` with control characters escaped and at most `max` characters kept, then `…` if any were cut.
+fn cut(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
             out.push('…');
             break;
         }
@@ -106,8 +119,24 @@ pub fn quote(raw: &str) -> String {
             out.push(c);
         }
     }
-    out.push('\'');
     out
+}
+
+/// A list of valid names for an error: the first few, then how many in all, so a section of 4096 servers
+/// does not list every one.
+pub fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 12;
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!("{}, … ({} in all)", names[..SHOWN].join(", "), names.len())
+}
+
+/// Quotes user input for an error message: control characters escaped, at most 60 characters kept, so an error
+/// is always one short line whatever was typed.
+pub fn quote(raw: &str) -> String {
+    format!("'{}'", cut(raw, 60))
 }
 
 /// Parses a number, rejecting NaN, infinities, trailing garbage and values outside [min, max].

@@ -32,6 +32,36 @@ pub mod limits {
     /// Events pending in one queue. A model that would exceed it has a bug or a config over its memory budget;
     /// pushes beyond it are dropped and counted in [`super::Ctx::events_dropped`].
     pub const MAX_PENDING_EVENTS: usize = 16 << 20;
+    /// Rows one run may write (duration / time step), for every model and front end.
+    pub const MAX_OUTPUT_ROWS: u64 = 1_000_000;
+    /// Bytes of CSV one run may write (2 GiB), estimated as rows × [`csv_row_bytes`], an upper bound: plain-s1's
+    /// 10⁶ rows fit, a 4096-server section's do not.
+    pub const MAX_OUTPUT_BYTES: u64 = 2 << 30;
+
+    /// The longest CSV line of a row of these columns, bytes: per cell a sign, ten integer digits, the point,
+    /// the column's decimals and the comma.
+    pub fn csv_row_bytes(columns: &[crate::engine::schema::Column]) -> u64 {
+        columns.iter().map(|c| 13 + c.decimals as u64).sum::<u64>().max(1)
+    }
+
+    /// Checks that a run of `duration` in steps of `time_step` (µs) writes at most [`MAX_OUTPUT_ROWS`] rows and
+    /// [`MAX_OUTPUT_BYTES`] bytes, or a one-line error naming the flags to change.
+    pub fn check_output(
+        duration: u64,
+        time_step: u64,
+        columns: &[crate::engine::schema::Column],
+    ) -> Result<(), String> {
+        let rows = duration.div_ceil(time_step.max(1));
+        let bytes = rows.saturating_mul(csv_row_bytes(columns));
+        if rows > MAX_OUTPUT_ROWS || bytes > MAX_OUTPUT_BYTES {
+            return Err(format!(
+                "the run would write {rows} rows (about {} MiB), over the output limit of {MAX_OUTPUT_ROWS} rows and {} MiB; raise --time-step or lower --duration (the page: length)",
+                bytes >> 20,
+                MAX_OUTPUT_BYTES >> 20
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a model's event handler may touch: the clock (read) and the queue (push).

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::commands::{self, CommandCodec, CommandSpec};
+use super::keys::clip_error;
 use super::picture::PictureSpec;
 use super::schema::{self, ChartSpec, Column};
 use super::{Engine, Model};
@@ -257,12 +258,12 @@ impl<M: Shell> Run for Engine<M> {
         self.model().target_names(kind)
     }
     fn apply_text(&mut self, text: &str) -> Result<(), String> {
-        let command = commands::parse_command(self.model(), text)?;
-        self.apply(command)
+        let command = commands::parse_command(self.model(), text).map_err(clip_error)?;
+        self.apply(command).map_err(clip_error)
     }
     fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
-        let command = commands::parse_command(self.model(), text)?;
-        self.schedule(at, command)
+        let command = commands::parse_command(self.model(), text).map_err(clip_error)?;
+        self.schedule(at, command).map_err(clip_error)
     }
     fn applied_text(&self) -> Vec<(SimTime, String)> {
         let m = self.model();

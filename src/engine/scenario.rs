@@ -136,6 +136,32 @@ pub struct ScenarioDef {
     pub figures: &'static [Figure],
     /// Builds a run.
     pub build: Builder,
+    /// Checks a spec as `build` would, without building the run (no engine, no controllers): what a link's
+    /// keys are validated with. [`check_by_building`] for models whose runs are small.
+    pub check: Checker,
+}
+
+/// Checks a spec without building its run; see [`ScenarioDef::check`].
+pub type Checker = fn(&'static ScenarioDef, &RunSpec) -> Result<(), String>;
+
+/// A [`Checker`] that builds the run and drops it, for models whose runs are small whatever the keys.
+pub fn check_by_building(def: &'static ScenarioDef, spec: &RunSpec) -> Result<(), String> {
+    (def.build)(def, spec).map(|_| ())
+}
+
+impl ScenarioDef {
+    /// Checks a spec as [`Self::build_run`] would, without building it, its error cut like any other.
+    pub fn check_spec(&'static self, spec: &RunSpec) -> Result<(), String> {
+        (self.check)(self, spec).map_err(super::keys::clip_error)
+    }
+
+    /// Builds a run of this scenario, its error cut to [`super::keys::MAX_ERROR_CHARS`]: what every front end
+    /// calls (the registry, the CLI, the page, links), so none shows a longer one.
+    pub fn build_run(&'static self, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
+        let run = (self.build)(self, spec).map_err(super::keys::clip_error)?;
+        super::limits::check_output(run.duration(), run.time_step(), &run.columns())?;
+        Ok(run)
+    }
 }
 
 /// A scenario's story.

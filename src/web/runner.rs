@@ -66,13 +66,13 @@ impl Lane {
             duration_s: url.length_s,
             time_step_s: Some(TIME_STEP_S),
         };
-        let mut run = (def.build)(def, &spec)?;
+        let mut run = def.build_run(&spec)?;
         // A lesson whose last step lies past the scenario's own length (Percona's hours of catch-up) gets a run
         // long enough for it, and a little beyond to look around.
         let lesson_end_s = def.lesson.iter().map(|s| s.at_s).fold(0.0, f64::max);
         if url.length_s.is_none() && as_secs_f64(run.duration()) < lesson_end_s {
             spec.duration_s = Some((lesson_end_s * LESSON_MARGIN).min(crate::urlstate::LENGTH_MAX_S));
-            run = (def.build)(def, &spec)?;
+            run = def.build_run(&spec)?;
         }
         run.trace_decisions(PICK_TRACE_EVERY);
         let columns = run.columns();

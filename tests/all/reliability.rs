@@ -69,7 +69,7 @@ fn rates_the_clock_cannot_represent_are_refused_in_one_line() {
     assert_eq!(live.trace_hash(), before);
     // A rate just under the cap still runs and its clock advances: mmc's 160 slots at ρ 0.8 with a 13 µs
     // service take 0.8 × 160 / 13 µs = 9.85×10⁶ req/s.
-    let mut run = registry::build("mmc", &spec(&[("service_ms", "0.013")], 1e-4)).unwrap();
+    let mut run = registry::build("mmc", &spec(&[("service_ms", "0.013")], 1e-3)).unwrap();
     assert!(run.run_until(run.duration(), 50_000_000), "the clock did not reach the end");
     assert_eq!(run.now(), run.duration());
 }
@@ -100,25 +100,26 @@ fn a_deep_backlog_that_fails_at_once_does_not_recurse() {
 #[test]
 fn conn_p_failure_windows_cost_nothing_until_failures_arrive() {
     // 10 000 hosts × 64 servers under conn-p's 600 s failure window used to allocate 3.1 GB up front; the window
-    // now keeps only seconds with failures, so the state is hosts × servers × BYTES_PER_HOST_SERVER = 59 MB,
-    // inside the budget, and the run builds and steps.
+    // now keeps only seconds with failures, so the state is hosts × servers × (the section's BYTES_PER_HOST_SERVER
+    // + pid's bytes_per_server) = 172 MB, inside the budget, and the run builds and steps.
     let pairs = [("servers", "64"), ("hosts", "10000"), ("failure_window_s", "600")];
     let mut s = spec(&pairs, 0.01);
     s.controller = "pid".into();
     let mut run = registry::build("mmc", &s).unwrap();
     assert!(run.run_until(run.duration(), u64::MAX));
     run.check_invariants().unwrap();
-    let fixed = 10_000 * 64 * limits::BYTES_PER_HOST_SERVER;
+    let pid = loadlab::controller::ControllerSpec::new("pid").unwrap().info().bytes_per_server;
+    let fixed = 10_000 * 64 * (limits::BYTES_PER_HOST_SERVER + pid);
     assert!(fixed < limits::MEMORY_BUDGET_BYTES / 2, "{fixed}");
 }
 
 #[test]
 fn configs_over_the_memory_budget_are_refused_naming_the_keys_to_lower() {
-    // 10 000 hosts × 4096 servers × 92 bytes = 3.8 GB of balancer state: over half the 1 GiB budget.
+    // 10 000 hosts × 4096 servers × 28 bytes = 1.1 GB of the section's own state: over half the 1 GiB budget.
     const { assert!(10_000 * 4096 * limits::BYTES_PER_HOST_SERVER > limits::MEMORY_BUDGET_BYTES / 2) };
     let e = registry::build("mmc", &spec(&[("servers", "4096"), ("hosts", "10000")], 0.01)).err().expect("refused");
     assert_one_line(&e, "lower hosts or servers");
-    // Just under half the budget builds: 5000 hosts × 1000 servers × 92 B = 460 MB ≤ 512 MiB.
+    // Under half the budget builds: 5000 hosts × 1000 servers × (28 + static's 8) B = 180 MB ≤ 512 MiB.
     let mut cfg =
         scenario::build("mmc", "static", &sets(&[("servers", "1000"), ("hosts", "5000"), ("utilization", "0.1")]))
             .unwrap();
@@ -165,5 +166,149 @@ fn scenario_key_errors_quote_what_was_typed_in_one_line() {
     for (key, value) in [("fault", "surge:2\n3@0"), ("operator", "depool:s\n1@1"), ("s1\n.load", "1"), ("x\ny", "1")] {
         let e = registry::build("mmc", &spec(&[(key, value)], 1.0)).err().expect("refused");
         assert!(!e.contains('\n') && e.contains("\\n"), "{key}={value:?}: {e:?}");
+    }
+}
+
+/// Issue 23, defects 1 and 2: a scenario file holds only what the keys accept. Each edit below sets a field to
+/// a value its key refuses (or two primaries, which no key can make); every file must be refused in one line
+/// naming the field.
+#[test]
+fn a_scenario_file_cannot_hold_what_a_key_refuses() {
+    use loadlab::models::section::scenario_file::{from_toml, to_toml};
+    let cfg = scenario::build("mmc", "static", &sets(&[("servers", "3")])).unwrap();
+    let good = to_toml(&cfg).unwrap();
+    from_toml("f.toml", &good).expect("the exported file reads back");
+    let line =
+        |prefix: &str| good.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}")).to_string();
+    let cases = [
+        (line("time_step_us ="), "time_step_us = 1".to_string(), "time_step_us"),
+        (line("workers_per_host ="), "workers_per_host = 0".to_string(), "workers_per_host"),
+        (line("max_requests_in_flight ="), "max_requests_in_flight = 0".to_string(), "max_requests_in_flight"),
+        (line("connect_timeout_us ="), "connect_timeout_us = 0".to_string(), "connect_timeout_us"),
+    ];
+    for (from, to, names) in cases {
+        let e = from_toml("f.toml", &good.replacen(&from, &to, 1)).expect_err(&to);
+        assert_one_line(&e, names);
+    }
+    // Two primaries: mmc's servers are all replicas; make two of them primaries.
+    let two = good.replacen("role = \"replica\"", "role = \"primary\"", 2);
+    assert_eq!(two.matches("role = \"primary\"").count(), 2);
+    assert_one_line(&from_toml("f.toml", &two).expect_err("two primaries"), "primary");
+}
+
+/// Issue 23, defect 3: no error of the library is longer than its one clip, whatever lists it would name. A
+/// section of 4096 servers used to list all of them (27,604 characters), and the page quoted that whole.
+#[test]
+fn errors_are_clipped_once_in_the_library() {
+    use loadlab::engine::keys::MAX_ERROR_CHARS;
+    let short = |e: &str| assert!(!e.contains('\n') && e.chars().count() <= MAX_ERROR_CHARS + 1, "{} chars", e.len());
+    let big = [("servers", "4096"), ("s99999.load", "1")];
+    let e = registry::build("mmc", &spec(&big, 0.2)).err().expect("unknown server refused");
+    short(&e);
+    assert!(e.contains("s99999"), "{e}");
+    let mut run = registry::build("mmc", &spec(&[("servers", "4096")], 0.2)).unwrap();
+    short(&run.apply_text("crash:nosuch").expect_err("unknown server"));
+    short(&run.schedule_text(1, "crash:nosuch").expect_err("unknown server"));
+    let parsed = loadlab::urlstate::parse_query("?scenario=mmc&servers=4096&s99999.load=1&lesson=off");
+    assert_eq!(parsed.ignored.len(), 1, "{:?}", parsed.ignored);
+    // The notice adds the key and value (each at most 40 characters and '…') to the clipped reason.
+    assert!(parsed.ignored[0].chars().count() <= MAX_ERROR_CHARS + 90, "{}", parsed.ignored[0].len());
+    // A controller parameter with 301 digits is quoted, not printed whole.
+    let e = loadlab::controller::ControllerSpec::new("pid").unwrap().set("kp", 1e300).expect_err("kp out of range");
+    assert!(e.len() < 200, "{e}");
+}
+
+/// Issue 23, defect 6: every model's output is bounded by the one stated limit. 10⁷ s in steps of 1 s is 10⁷
+/// rows, ten times `MAX_OUTPUT_ROWS`; plain-s1 at 1 ms steps for 10⁷ s would be 10¹⁰ rows.
+#[test]
+fn output_is_bounded_in_rows_and_bytes_for_every_model() {
+    use loadlab::engine::limits::MAX_OUTPUT_ROWS;
+    assert!(1e7 / 1.0 > MAX_OUTPUT_ROWS as f64);
+    for name in ["plain-s1", "sahana-idle-drop", "koha-memcached-blackhole", "percona-desync", "galera-full-crash"] {
+        let def = registry::find(name).unwrap();
+        let s = RunSpec { seed: 1, duration_s: Some(1e7), time_step_s: Some(1.0), ..Default::default() };
+        let e = def.build_run(&s).err().unwrap_or_else(|| panic!("{name}: 10⁷ rows accepted"));
+        // Galera's event budget may refuse first; either way the error names what to change.
+        assert_one_line(&e, "duration");
+    }
+    let s = RunSpec { seed: 1, duration_s: Some(1e7), time_step_s: Some(0.001), ..Default::default() };
+    assert_one_line(&registry::build("plain-s1", &s).err().expect("10¹⁰ rows accepted"), "--duration");
+    // At the limit, a run is accepted: 10⁶ s in 1 s steps is exactly MAX_OUTPUT_ROWS rows.
+    let s = RunSpec { seed: 1, duration_s: Some(MAX_OUTPUT_ROWS as f64), time_step_s: Some(1.0), ..Default::default() };
+    registry::build("plain-s1", &s).expect("10⁶ rows of plain-s1");
+}
+
+/// Issue 23, defect 5: the memory budget counts each controller's per-server state. pid at 5000 hosts × 1000
+/// servers peaked at 1.3 GB (and at 4096 × 1300, 1.4 GB) while the check estimated 460 MB; both must now be
+/// refused in one line, while static, which keeps no per-server state, still builds the first.
+#[test]
+fn the_memory_budget_counts_each_controllers_state() {
+    let big = [("servers", "1000"), ("hosts", "5000"), ("utilization", "0.1")];
+    let wide = [("servers", "4096"), ("hosts", "1300"), ("utilization", "0.1")];
+    for (pairs, controller) in [(&big, "pid"), (&wide, "pid"), (&big, "mw-legacy"), (&big, "conn-p")] {
+        let cfg = scenario::build("mmc", controller, &sets(pairs)).err();
+        let e = cfg.unwrap_or_else(|| panic!("{controller} {pairs:?} accepted"));
+        assert_one_line(&e, "lower hosts or servers");
+        assert!(e.contains(&format!("state with {controller},")), "{e}");
+    }
+    assert!(scenario::build("mmc", "static", &sets(&big)).is_ok());
+}
+
+/// Issue 23, defect 7: a scheduled write-rate step is held to Galera's event budget as the key is. percona-desync
+/// runs 25 200 s; at 10⁶ writesets/s from t = 1 s with batch 1 that is about 2.5×10¹⁰ writesets, over the
+/// 2×10⁹ events the budget allows (two events per batch), exactly like `write_rate=1000000`.
+#[test]
+fn a_scheduled_write_rate_step_is_held_to_the_event_budget() {
+    let keyed = registry::build("percona-desync", &spec(&[("write_rate", "1000000"), ("batch", "1")], 25_200.0));
+    assert_one_line(&keyed.err().expect("the key is refused"), "too many events");
+    let stepped = [("fault", "write-rate:1000000@1"), ("batch", "1"), ("writer", "open")];
+    let e = registry::build("percona-desync", &RunSpec { sets: sets(&stepped), seed: 1, ..Default::default() });
+    assert_one_line(&e.err().expect("the scheduled step is refused"), "too many events");
+    // A step to a modest rate still builds.
+    let modest = [("fault", "write-rate:50@100"), ("writer", "open")];
+    registry::build("percona-desync", &RunSpec { sets: sets(&modest), seed: 1, ..Default::default() }).unwrap();
+}
+
+/// Issue 23, nonsense accepted silently: percona-desync's ends before their starts are refused.
+#[test]
+fn percona_desync_refuses_ends_before_starts() {
+    for pairs in [[("desync_at", "100"), ("desync_off_at", "50")], [("ftwrl_at", "100"), ("unlock_at", "50")]] {
+        let e = registry::build("percona-desync", &RunSpec { sets: sets(&pairs), seed: 1, ..Default::default() });
+        assert_one_line(&e.err().expect("refused"), "must not come before");
+    }
+}
+
+/// Issue 23, defect 4: a link that repeats a key and asks for a section over the memory budget is read by
+/// checking each key's config once, never by building engines; its state is what the keys say.
+#[test]
+fn a_link_with_a_repeated_key_keeps_the_last_value_once() {
+    let mut link =
+        "?scenario=mmc&controller=pid&ab=mw-loadmonitor&lesson=off&bogus=1&servers=1000&hosts=5000".to_string();
+    link.push_str(&"&utilization=0.1".repeat(57));
+    let parsed = loadlab::urlstate::parse_query(&link);
+    let sets = &parsed.state.sets;
+    assert_eq!(sets.iter().filter(|(k, _)| k == "utilization").count(), 1, "{sets:?}");
+    assert!(sets.contains(&("utilization".into(), "0.1".into())), "{sets:?}");
+    assert!(sets.contains(&("servers".into(), "1000".into())), "{sets:?}");
+    // 5000 hosts × 1000 servers with pid's state is over half the budget: dropped, with a notice naming it.
+    assert!(!sets.iter().any(|(k, _)| k == "hosts"), "{sets:?}");
+    let notices = parsed.ignored.join("\n");
+    assert!(notices.contains("hosts=5000") && notices.contains("bogus"), "{notices}");
+    // The kept state builds for both controllers.
+    for controller in ["pid", "mw-loadmonitor"] {
+        let spec = RunSpec { controller: controller.into(), sets: sets.clone(), seed: 1, ..Default::default() };
+        registry::build("mmc", &RunSpec { duration_s: Some(1.0), ..spec }).unwrap();
+    }
+}
+
+/// Issue 23, unclear errors: a step without `@` shows an example from the model's own command table, not the
+/// section's `crash:db1119@30`.
+#[test]
+fn a_step_without_a_time_shows_an_example_of_its_own_model() {
+    for name in ["koha-memcached-blackhole", "percona-desync", "galera-full-crash"] {
+        let e = registry::build(name, &RunSpec { sets: sets(&[("fault", "bogus")]), ..Default::default() });
+        let e = e.err().expect("refused");
+        assert_one_line(&e, "@30");
+        assert!(!e.contains("db1119"), "{name}: {e}");
     }
 }

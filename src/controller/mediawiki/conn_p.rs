@@ -48,6 +48,7 @@ pub const CONN_P: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: PID_TERMS,
+    bytes_per_server: 160,
 };
 
 /// The scope and window parameters conn-p and pid share.

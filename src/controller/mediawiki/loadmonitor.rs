@@ -110,6 +110,7 @@ pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
+    bytes_per_server: 160,
 };
 
 /// How a host decides its local copy of a server's state is fresh enough to use without the cluster cache.

@@ -56,6 +56,7 @@ pub const PID: ControllerInfo = ControllerInfo {
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: PID_TERMS,
+    bytes_per_server: 240,
 };
 
 const PARAMS: &[ParamInfo] = &[

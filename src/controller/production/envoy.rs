@@ -72,6 +72,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
+    bytes_per_server: 64,
 };
 
 /// Envoy's settings in engine units.

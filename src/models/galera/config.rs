@@ -168,19 +168,37 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Checks the writesets a run may offer against the event budget and the receive queues' bound: the
+    /// writer at `write_rate`, changed at each of `rate_steps` (a scheduled `write-rate:R@T`, time and rate), plus
+    /// the bulk pushes, over the whole run. So a scheduled step is held to the budget a key is.
+    pub fn check_writes(&self, rate_steps: &[(SimTime, f64)]) -> Result<(), String> {
+        let secs = self.duration as f64 / SECOND as f64;
+        let mut steps: Vec<(SimTime, f64)> = rate_steps.iter().copied().filter(|(t, _)| *t < self.duration).collect();
+        steps.sort_by_key(|(t, _)| *t);
+        let (mut writesets, mut from, mut rate) = (0.0, 0, self.write_rate);
+        for (t, r) in steps.into_iter().chain(std::iter::once((self.duration, 0.0))) {
+            writesets += rate * (t - from) as f64 / SECOND as f64;
+            (from, rate) = (t, r);
+        }
+        writesets += self.bulk.map_or(0.0, |b| b.3) * secs;
+        let stepped = if rate_steps.is_empty() { "" } else { " (scheduled write-rate steps included)" };
+        if writesets / self.batch as f64 * 2.0 > MAX_EVENTS {
+            return Err(format!("about {writesets:.3e} writesets in {secs} s{stepped} need too many events; raise batch or lower write_rate or the duration"));
+        }
+        if writesets > super::node::MAX_RECV_QUEUE as f64 {
+            return Err(format!(
+                "the writer could overflow a receive queue's bound{stepped}; lower write_rate or the duration"
+            ));
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), String> {
         if self.backup_node >= self.nodes && self.scenario == PERCONA {
             return Err(format!("backup_node {} is not a node; nodes is {}", self.backup_node + 1, self.nodes));
         }
+        self.check_writes(&[])?;
         let secs = self.duration as f64 / SECOND as f64;
-        let bulk = self.bulk.map_or(0.0, |b| b.3);
-        let writesets = (self.write_rate + bulk) * secs;
-        if writesets / self.batch as f64 * 2.0 > MAX_EVENTS {
-            return Err(format!("about {writesets:.3e} writesets in {secs} s need too many events; raise batch or lower write_rate or the duration"));
-        }
-        if writesets > super::node::MAX_RECV_QUEUE as f64 {
-            return Err("the writer could overflow a receive queue's bound; lower write_rate or the duration".into());
-        }
         if secs / (self.time_step as f64 / SECOND as f64) > 1e7 {
             return Err("more than 10^7 rows; raise --time-step".into());
         }

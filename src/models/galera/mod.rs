@@ -141,6 +141,20 @@ impl Shell for GaleraRun {
     }
 }
 
+/// Refuses a timeline whose ends come before their starts (as Koha and the section refuse theirs): the desync
+/// must end after it begins and the lock must be released after it is taken.
+fn check_order(p: &Params) -> Result<(), String> {
+    for (start, end, default_start, default_end) in
+        [("desync_at", "desync_off_at", 60.0, 3760.0), ("ftwrl_at", "unlock_at", 60.0, 2760.0)]
+    {
+        let (s, e) = (p.number(start, default_start), p.number(end, default_end));
+        if e < s {
+            return Err(format!("{end} ({e} s) must not come before {start} ({s} s); raise {end} or lower {start}"));
+        }
+    }
+    Ok(())
+}
+
 /// A scenario's own timeline: the scheduled steps its story needs, as commands.
 type Timeline = fn(&Config, &Params) -> Vec<(SimTime, Command)>;
 
@@ -188,14 +202,23 @@ pub fn build_engine(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Engine<
     let cfg = Config::read(def.name, &params, spec.duration_s, spec.time_step_s)?;
     let index = SCENARIOS.iter().position(|d| d.name == def.name).ok_or("not a Galera scenario")?;
     let steps = TIMELINES[index](&cfg, &params);
+    if def.name == PERCONA {
+        check_order(&params)?;
+    }
+    let budget = cfg.clone();
     let mut engine = Engine::with_ctx(GaleraRun::new(cfg, spec.seed), spec.seed, |m, ctx| m.g.start(ctx));
     for (at, c) in steps {
         engine.schedule(at, c)?;
     }
+    let mut rate_steps = Vec::new();
     for text in params.steps("fault") {
         let (at, c) = parse_step(engine.model(), text)?;
+        if let Command::WriteRate(r) = c {
+            rate_steps.push((at, r));
+        }
         engine.schedule(at, c)?;
     }
+    budget.check_writes(&rate_steps)?;
     Ok(engine)
 }
 
@@ -220,6 +243,7 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         controller_notes: &[],
         figures: lesson::FIGURES[n],
         build,
+        check: crate::engine::scenario::check_by_building,
     }
 }
 

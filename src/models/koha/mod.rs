@@ -563,4 +563,5 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     controller_notes: &[],
     figures: lesson::FIGURES,
     build,
+    check: crate::engine::scenario::check_by_building,
 }];

@@ -84,6 +84,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     controller_notes: &[],
     figures: lesson::FIGURES,
     build,
+    check: crate::engine::scenario::check_by_building,
 }];
 
 impl CommandCodec for Sahana {

@@ -26,8 +26,20 @@ pub mod limits {
     pub const MAX_WORKERS: u32 = 1_000_000;
     /// Requests alive in the simulation at once, across all hosts. Arrivals beyond it are rejected and counted.
     pub const MAX_REQUESTS_IN_FLIGHT: u32 = 4_000_000;
+    /// The shortest metrics step, µs: the CLI's `--time-step 0.001` floor, for files and keys alike.
+    pub const MIN_TIME_STEP: u64 = super::MILLISECOND;
     /// Per-step rows kept for the reader before the oldest are dropped (and counted).
     pub const MAX_BUFFERED_ROWS: usize = 1 << 20;
+    /// Bytes of per-step rows kept for the reader (64 MiB): the buffer holds at most this much whatever the
+    /// number of servers, so a reader that drains late loses the oldest rows, not memory.
+    pub const MAX_BUFFERED_ROW_BYTES: usize = 64 << 20;
+    /// Per-step rows kept for a section of `servers` servers: [`MAX_BUFFERED_ROWS`], fewer when their bytes
+    /// would pass [`MAX_BUFFERED_ROW_BYTES`].
+    pub fn max_buffered_rows(servers: usize) -> usize {
+        use crate::models::section::metrics::{ServerStep, StepRow};
+        let row = std::mem::size_of::<StepRow>() + servers * std::mem::size_of::<ServerStep>();
+        (MAX_BUFFERED_ROW_BYTES / row).clamp(1, MAX_BUFFERED_ROWS)
+    }
     /// Scheduled commands in one config.
     pub const MAX_SCHEDULE: usize = 10_000;
     /// Large writes waiting or being applied on one replica's apply queue
@@ -39,10 +51,9 @@ pub mod limits {
     pub const MAX_ARRIVAL_RATE: f64 = 1e7;
     /// Memory one run may use for its state, bytes (1 GiB). An A/B pair in the page stays under wasm32's 4 GiB.
     pub const MEMORY_BUDGET_BYTES: u64 = 1 << 30;
-    /// State per (app host, server) pair: in-flight count and pick candidate (28 bytes) plus a balancer's
-    /// per-server state (at most about 64 bytes: conn-p's failure window is an empty deque until failures
-    /// arrive).
-    pub const BYTES_PER_HOST_SERVER: u64 = 92;
+    /// The section's own state per (app host, server) pair: in-flight count and pick candidate (28 bytes). The
+    /// balancer's per-server state is its controller's [`crate::controller::ControllerInfo::bytes_per_server`].
+    pub const BYTES_PER_HOST_SERVER: u64 = 28;
     /// State per live request: its slab slot (64 bytes) plus its tried-servers bits.
     pub fn bytes_per_request(servers: usize) -> u64 {
         64 + 8 * servers.div_ceil(64) as u64
@@ -50,7 +61,8 @@ pub mod limits {
 
     /// The fixed state a config allocates up front, bytes.
     pub fn fixed_bytes(cfg: &Config) -> u64 {
-        cfg.hosts as u64 * cfg.servers.len() as u64 * BYTES_PER_HOST_SERVER
+        let per_pair = BYTES_PER_HOST_SERVER + cfg.controller.info().bytes_per_server;
+        cfg.hosts as u64 * cfg.servers.len() as u64 * per_pair
     }
 
     /// Checks that the config's fixed state fits the budget.
@@ -58,10 +70,11 @@ pub mod limits {
         let fixed = fixed_bytes(cfg);
         if fixed > MEMORY_BUDGET_BYTES / 2 {
             return Err(format!(
-                "{} hosts × {} servers need about {} MiB of balancer state, over half the {} MiB memory budget; lower hosts or servers",
+                "{} hosts × {} servers need about {} MiB of balancer state with {}, over half the {} MiB memory budget; lower hosts or servers",
                 cfg.hosts,
                 cfg.servers.len(),
                 fixed >> 20,
+                cfg.controller.name(),
                 MEMORY_BUDGET_BYTES >> 20
             ));
         }
@@ -297,6 +310,65 @@ impl Config {
         }
     }
 
+    /// Checks every field a `--set` key also sets against that key's range in
+    /// [`crate::models::section::scenario::KEYS`], so a scenario file cannot hold what a key refuses.
+    fn check_key_ranges(&self) -> Result<(), String> {
+        let ms = |d: SimDuration| d as f64 / MILLISECOND as f64;
+        let count = |n: Option<u32>| n.map(f64::from);
+        let mut checks: Vec<(String, &str, Option<f64>)> = vec![
+            ("hosts".into(), "hosts", Some(f64::from(self.hosts))),
+            ("workers_per_host".into(), "workers", count(self.workers_per_host)),
+            ("backlog_per_host".into(), "backlog", Some(f64::from(self.backlog_per_host))),
+            ("rtt_us".into(), "rtt_ms", Some(ms(self.rtt))),
+            ("connect_timeout_us".into(), "connect_timeout_ms", Some(ms(self.connect_timeout))),
+            ("probe_connect_timeout_us".into(), "probe_timeout_ms", Some(ms(self.probe_connect_timeout))),
+            ("max_connect_attempts".into(), "max_attempts", Some(f64::from(self.max_connect_attempts))),
+            ("breaker_conns".into(), "breaker_conns", self.breaker_conns),
+            ("replication.write_rate".into(), "write_rate", Some(self.replication.write_rate)),
+            ("replication.apply_rate".into(), "apply_rate", Some(self.replication.apply_rate)),
+            ("replication.delay_us".into(), "replication_delay_ms", Some(ms(self.replication.delay))),
+            (
+                "replication.heartbeat_interval_us".into(),
+                "heartbeat_interval_s",
+                Some(self.replication.heartbeat_interval as f64 / SECOND as f64),
+            ),
+        ];
+        if let LatencyDist::Lognormal { sigma } = self.latency_dist {
+            checks.push(("latency_dist.lognormal.sigma".into(), "lognormal_sigma", Some(sigma)));
+        }
+        for s in &self.servers {
+            let slots = match s.capacity {
+                Capacity::Slots(n) => Some(f64::from(n)),
+                Capacity::Unlimited => None,
+            };
+            checks.push((format!("{}: load", s.name), "<server>.load", Some(s.load)));
+            checks.push((format!("{}: latency_us", s.name), "<server>.latency_ms", Some(ms(s.latency))));
+            checks.push((format!("{}: capacity", s.name), "capacity", slots));
+            checks.push((format!("{}: max_connections", s.name), "max_connections", count(s.max_connections)));
+        }
+        for (field, key, value) in checks {
+            let Some(v) = value else { continue };
+            let info = crate::models::section::scenario::KEYS.iter().find(|k| k.key == key);
+            let (min, max) = match info.map(|k| k.kind) {
+                Some(crate::engine::keys::KeyKind::Number { min, max }) => (min, max),
+                Some(crate::engine::keys::KeyKind::CountOrUnlimited { min, max }) => (f64::from(min), f64::from(max)),
+                _ => continue,
+            };
+            if !(v.is_finite() && v >= min && v <= max) {
+                let v = crate::engine::keys::quote(&v.to_string());
+                return Err(format!("{field} is {v}, outside {min} to {max}, the range of the key {key}"));
+            }
+        }
+        let in_flight = self.max_requests_in_flight;
+        if in_flight == 0 || in_flight > limits::MAX_REQUESTS_IN_FLIGHT {
+            return Err(format!(
+                "max_requests_in_flight must be 1 to {}, got {in_flight}",
+                limits::MAX_REQUESTS_IN_FLIGHT
+            ));
+        }
+        Ok(())
+    }
+
     /// Index of the server with this name.
     pub fn server_index(&self, name: &str) -> Option<usize> {
         self.servers.iter().position(|s| s.name == name)
@@ -324,9 +396,14 @@ impl Config {
         if !(0.0..=1.0).contains(&self.primary_fraction) {
             return Err(format!("primary_fraction must be in [0, 1], got {}", self.primary_fraction));
         }
-        if self.time_step == 0 {
-            return Err("time step must be positive".into());
+        if self.time_step < limits::MIN_TIME_STEP {
+            return Err(format!(
+                "time step {} µs is below the {} µs floor (the CLI's --time-step 0.001); raise time_step_us",
+                self.time_step,
+                limits::MIN_TIME_STEP
+            ));
         }
+        self.check_key_ranges()?;
         if self.schedule.len() > limits::MAX_SCHEDULE {
             return Err(format!("at most {} scheduled commands", limits::MAX_SCHEDULE));
         }
@@ -351,7 +428,11 @@ impl Config {
                 ));
             }
         }
-        if self.primary_fraction > 0.0 && !self.servers.iter().any(|s| s.role == Role::Primary) {
+        let primaries = self.servers.iter().filter(|s| s.role == Role::Primary).count();
+        if primaries > 1 {
+            return Err(format!("a section has at most one primary, got {primaries}; make the others replicas"));
+        }
+        if self.primary_fraction > 0.0 && primaries == 0 {
             return Err("primary_fraction > 0 but the section has no primary".into());
         }
         Ok(())

@@ -52,7 +52,8 @@ use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimTime};
 use model::Section;
 
-fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
+/// The config a spec describes, checked.
+fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
     let mut cfg = crate::models::section::scenario::build(def.name, controller, &spec.sets)?;
     if let Some(d) = spec.duration_s {
@@ -61,7 +62,17 @@ fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, Stri
     if let Some(t) = spec.time_step_s {
         cfg.time_step = from_secs_f64(t);
     }
-    Ok(Box::new(Section::build(cfg, spec.seed)?))
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
+    Ok(Box::new(Section::build(config_of(def, spec)?, spec.seed)?))
+}
+
+/// Checks a spec's config (every bound `Section::build` checks is the config's) without building the run.
+fn check(def: &'static ScenarioDef, spec: &RunSpec) -> Result<(), String> {
+    config_of(def, spec).map(|_| ())
 }
 
 const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
@@ -83,6 +94,7 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         controller_notes: &[],
         figures: &[],
         build,
+        check,
     }
 }
 
@@ -276,7 +288,10 @@ fn label(name: &str) -> &'static str {
 
 /// A run of a config as every front end drives it (a scenario file's, which has no registry entry).
 pub fn run_from_config(cfg: config::Config, seed: u64) -> Result<Box<dyn Run>, String> {
-    Ok(Box::new(Section::build(cfg, seed)?))
+    let (duration, time_step) = (cfg.duration, cfg.time_step);
+    let run = Box::new(Section::build(cfg, seed).map_err(crate::engine::keys::clip_error)?);
+    crate::engine::limits::check_output(duration, time_step, &run.columns())?;
+    Ok(run)
 }
 
 impl CommandCodec for Section {

@@ -378,7 +378,7 @@ impl Section {
             trace_every: 0,
             trace_countdown: 0,
             last_pick: None,
-            rows: RowLog::new(limits::MAX_BUFFERED_ROWS),
+            rows: RowLog::new(limits::max_buffered_rows(config.servers.len())),
             scratch: Vec::with_capacity(n),
             pinned_scratch: Vec::new(),
             fast_pick: true,

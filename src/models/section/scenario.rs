@@ -387,8 +387,8 @@ fn apply_key(cfg: &mut Config, key: &str, raw: &str, num: &Num, latency_dist: Op
 /// `<server>.load` or `<server>.latency_ms`.
 fn per_server_key(cfg: &mut Config, key: &str, server: &str, field: &str, raw: &str) -> Result<(), String> {
     let i = cfg.server_index(server).ok_or_else(|| {
-        let names: Vec<&str> = cfg.servers.iter().map(|s| s.name.as_str()).collect();
-        format!("{}: unknown server {}; valid servers: {}", quote(key), quote(server), names.join(", "))
+        let names = crate::engine::keys::name_list(cfg.servers.iter().map(|s| s.name.as_str()));
+        format!("{}: unknown server {}; valid servers: {names}", quote(key), quote(server))
     })?;
     match field {
         "load" => cfg.servers[i].load = parse_number(key, raw, 0.0, 1e6, "weight")?,

@@ -65,6 +65,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Reads a scenario file's text; `path` names it in errors, which are one line: `PATH:LINE:COLUMN: what was
 /// expected`.
 pub fn from_toml(path: &str, text: &str) -> Result<Config, String> {
+    read(path, text).map_err(crate::engine::keys::clip_error)
+}
+
+fn read(path: &str, text: &str) -> Result<Config, String> {
     let at = |offset: usize, msg: &str| {
         let (line, col) = line_col(text, offset);
         let msg: String = msg.split_whitespace().collect::<Vec<_>>().join(" ");
