@@ -43,8 +43,10 @@ const served = await serveDist({ dir: 'dist', prefix: '/bench/' });
 const browser = await launchBrowser();
 try {
   const page = await browser.newPage();
-  // lesson=off: free play, so the page runs at once (a scenario with a lesson opens paused).
-  await page.goto(`${served.url}?scenario=${scenario}&speed=${speed}&lesson=off${ab ? `&ab=${ab}` : ''}`);
+  // lesson=off: free play, so the page runs at once (a scenario with a lesson opens paused). length: a run stops
+  // at its length, so the bench asks for one long enough that the page never reaches it while measured.
+  const length = Math.min(1_000_000, Math.max(3_600, Math.ceil(speed * seconds * 2)));
+  await page.goto(`${served.url}?scenario=${scenario}&speed=${speed}&lesson=off&length=${length}${ab ? `&ab=${ab}` : ''}`);
   await page.waitForSelector('html[data-loadlab="ready"]', { timeout: 30_000 });
   // Let the page warm up, then sample animation-frame intervals alongside the app's own stats.
   await page.waitForTimeout(2000);
