@@ -10,7 +10,9 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
-CLI := target/release/loadlab
+# The native CLI, wherever cargo puts its target directory (the e2e tests read it from LOADLAB_CLI).
+CLI := $(or $(CARGO_TARGET_DIR),target)/release/loadlab
+export LOADLAB_CLI := $(CLI)
 
 .PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots fuzz mutants mutants-quick
 
