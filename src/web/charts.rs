@@ -165,6 +165,11 @@ pub fn x_span(engine: &Engine) -> (f64, f64) {
     engine.lanes.first().map_or((0.0, X_SPAN_MIN_S), |l| x_range(l, engine.window_s))
 }
 
+/// A command as a marker's label: its verb and target, without the numbers ("slow db1119", not "slow db1119 10").
+fn marker_label(text: &str) -> String {
+    text.split(':').filter(|part| part.parse::<f64>().is_err()).collect::<Vec<_>>().join(" ")
+}
+
 /// Controller actions shown as markers, at most this many (the newest).
 const CONTROLLER_MARKERS_MAX: usize = 12;
 /// A server counts as cut by its controller when its weight share falls below this fraction of its configured
@@ -181,7 +186,7 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
         .run
         .applied_text()
         .into_iter()
-        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: text.replace(':', " ") })
+        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: marker_label(&text) })
         .collect();
     let loads = lane.run.read_outs().configured_weights;
     if loads.is_empty() {

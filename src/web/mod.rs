@@ -191,7 +191,13 @@ pub fn App() -> Html {
             Act::Controller(c) => state.dispatch(Action::PickController(c.into())),
             Act::CompareWith(c) => state.dispatch(Action::PickControllerB(c.into())),
             Act::Set(k, v) => state.dispatch(Action::SetParam(k.into(), v.into())),
-            Act::Command(text) => on_command.emit(text.into()),
+            Act::Command(text) => {
+                on_command.emit(text.into());
+                // A lesson step holds the run paused at its moment; play on so the command's effect shows.
+                if !state.playing {
+                    state.dispatch(Action::TogglePlay);
+                }
+            }
         })
     };
     let on_window = {
