@@ -308,7 +308,7 @@ fn line_text(line: &Line, value: Option<f64>, total: f64, row: &Row) -> String {
         Show::Share if total > 0.0 => format!("{}%", human(v / total * 100.0, 1)),
         Show::Share => "–".to_string(),
         Show::Percent => format!("{}%", human(v * 100.0, 0)),
-        Show::Words(words) => words.get(v.max(0.0) as usize).or(words.last()).copied().unwrap_or("").to_string(),
+        Show::Words(words) => code_word(words, v).to_string(),
         Show::Duration => duration(v),
     };
     format!("{}: {text}", line.label)
@@ -415,6 +415,12 @@ pub fn scene(
         }
     }
     Scene { caption: spec.caption, groups, edges }
+}
+
+/// The word for code `value` in `words` (0, 1, 2, …); a negative code reads as the first, a code past the end
+/// as the last. Shared by the picture's word lines and the swimlane charts' text alternatives.
+pub fn code_word<'a>(words: &[&'a str], value: f64) -> &'a str {
+    words.get(value.max(0.0).round() as usize).or(words.last()).copied().unwrap_or("")
 }
 
 /// Seconds as a duration for people; 0 or less as "–".

@@ -555,8 +555,7 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                         .into_iter()
                         .map(|(c, label)| match spec.scale {
                             Scale::States(words) => {
-                                let code = p.get(c).max(0.0).round() as usize;
-                                format!("{label} {}", words.get(code).or(words.last()).copied().unwrap_or(""))
+                                format!("{label} {}", crate::engine::picture::code_word(words, p.get(c)))
                             }
                             _ => format!("{label} {}", fmt(p.get(c) * factor(spec))),
                         })
