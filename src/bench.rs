@@ -100,6 +100,7 @@ pub fn scenario_rate(
         seed: 1,
         duration_s: Some(duration_s),
         time_step_s: Some(time_step_s),
+        file: None,
     };
     let mut run = registry::build(scenario, &spec)?;
     let started = Instant::now();

@@ -40,6 +40,7 @@ pub fn run_summary(
         seed,
         duration_s: Some(duration_s),
         time_step_s: None,
+        file: None,
     };
     let mut run = registry::build(scenario, &spec)?;
     let end = run.duration();

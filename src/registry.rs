@@ -38,3 +38,12 @@ pub fn build(name: &str, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     let def = find(name)?;
     def.build_run(spec)
 }
+
+/// Reads a scenario file of any model: the scenario it names (by its `scenario` line, or the table named after
+/// its model) and the spec that runs it, checked; or one line `PATH:LINE:COLUMN: what was expected`. `path`
+/// names the file in errors; the caller sets the seed.
+pub fn open_file(path: &str, text: &str) -> Result<(&'static ScenarioDef, RunSpec), String> {
+    let def = crate::engine::scenario_file::scenario_of(path, text, &all().collect::<Vec<_>>())?;
+    let spec = (def.open)(def, path, text).map_err(crate::engine::keys::clip_error)?;
+    Ok((def, spec))
+}

@@ -294,6 +294,7 @@ fn builds(def: &'static ScenarioDef, state: &UrlState, sets: &[(String, String)]
             seed: state.seed,
             duration_s: Some(1.0),
             time_step_s: None,
+            file: None,
         };
         def.check_spec(&spec)
     })

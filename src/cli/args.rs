@@ -257,11 +257,13 @@ fn seconds(name: &str, raw: &str, min: f64, max: f64) -> Result<f64, String> {
 }
 
 fn run_duration(raw: &str) -> Result<f64, String> {
-    seconds("--duration", raw, 0.001, 1e7)
+    let (min, max) = crate::engine::limits::DURATION_S;
+    seconds("--duration", raw, min, max)
 }
 
 fn run_step(raw: &str) -> Result<f64, String> {
-    seconds("--time-step", raw, 0.001, 1e6)
+    let (min, max) = crate::engine::limits::TIME_STEP_S;
+    seconds("--time-step", raw, min, max)
 }
 
 fn sweep_duration(raw: &str) -> Result<f64, String> {

@@ -8,17 +8,15 @@ use clap::Parser;
 
 use super::args::{Cli, Cmd, ExportOpts, RunFormat, RunOpts};
 use super::{emit, read_file, write_result, CliError};
-use crate::controller::ControllerSpec;
 use crate::engine::keys::quote;
 use crate::engine::run::Run;
-use crate::models::section::config::Config;
-use crate::registry::{self, RunSpec};
-use crate::time::{as_secs_f64, from_secs_f64, SECOND};
+use crate::registry::{self, RunSpec, ScenarioDef};
+use crate::time::{as_secs_f64, SECOND};
 
 /// What `loadlab run` runs and how it prints it.
 #[derive(Debug, Clone)]
 pub struct RunArgs {
-    /// Scenario name (a scenario file's `scenario` label when run from a file).
+    /// Scenario name (the scenario a scenario file is for).
     pub scenario: String,
     /// Controller name.
     pub controller: String,
@@ -35,14 +33,15 @@ pub struct RunArgs {
     pub json: bool,
     /// Output file, or stdout.
     pub out: Option<String>,
-    /// The config read from `--scenario-file`, with the command line's overrides applied.
-    pub file: Option<Config>,
+    /// The spec read from `--scenario-file`, with the command line's overrides applied.
+    pub file: Option<RunSpec>,
 }
 
-/// Reads and checks a scenario file; errors name the file, line and column.
-pub(crate) fn load_scenario_file(path: &str) -> Result<Config, CliError> {
-    let text = read_file(path, crate::models::section::scenario_file::MAX_BYTES)?;
-    Ok(crate::models::section::scenario_file::from_toml(path, &text)?)
+/// Reads and checks a scenario file of any model: the scenario it is for and the spec that runs it; errors
+/// name the file, line and column.
+pub(crate) fn open_scenario_file(path: &str) -> Result<(&'static ScenarioDef, RunSpec), CliError> {
+    let text = read_file(path, crate::engine::scenario_file::MAX_BYTES)?;
+    Ok(registry::open_file(path, &text)?)
 }
 
 /// The scenario names, for "valid scenarios" lists.
@@ -50,27 +49,37 @@ pub(crate) fn scenario_names() -> String {
     registry::all().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
+/// The controller a command line asks a scenario for: the given one where the scenario takes one, an error
+/// naming the scenario where it does not.
+fn controller_for(def: &'static ScenarioDef, given: Option<&String>) -> Result<String, CliError> {
+    match given {
+        Some(c) if !def.takes_controller => {
+            registry::no_controller(def, &RunSpec { controller: c.clone(), ..RunSpec::default() })?;
+            Ok(String::new())
+        }
+        Some(c) => Ok(c.clone()),
+        None => Ok(String::new()),
+    }
+}
+
 /// `loadlab run`'s options as a [`RunArgs`], reading the scenario file if one is named.
 fn run_args(o: RunOpts) -> Result<RunArgs, CliError> {
     let b = o.build;
-    let file = match &o.scenario_file {
-        Some(path) => {
+    let (scenario, file) = match (&o.scenario_file, &b.scenario) {
+        (Some(path), _) => {
             if !b.sets.is_empty() {
                 return Err("--set does not apply to --scenario-file; edit the file instead".into());
             }
-            let mut cfg = load_scenario_file(path)?;
-            if let Some(c) = &b.controller {
-                cfg.controller = ControllerSpec::new(c)?;
+            let (def, mut spec) = open_scenario_file(path)?;
+            let controller = controller_for(def, b.controller.as_ref())?;
+            if !controller.is_empty() {
+                spec.controller = controller;
             }
-            cfg.duration = b.duration.map_or(cfg.duration, from_secs_f64);
-            cfg.time_step = b.time_step.map_or(cfg.time_step, from_secs_f64);
-            Some(cfg)
+            spec.duration_s = b.duration.or(spec.duration_s);
+            spec.time_step_s = b.time_step.or(spec.time_step_s);
+            (def.name.to_string(), Some(spec))
         }
-        None => None,
-    };
-    let scenario = match (&file, &b.scenario) {
-        (Some(cfg), _) => cfg.scenario.clone(),
-        (None, Some(name)) => name.clone(),
+        (None, Some(name)) => (name.clone(), None),
         (None, None) => {
             return Err(format!(
                 "run needs --scenario NAME or --scenario-file FILE; valid scenarios: {}",
@@ -79,14 +88,12 @@ fn run_args(o: RunOpts) -> Result<RunArgs, CliError> {
             .into())
         }
     };
+    let controller = file.as_ref().map(|f| f.controller.clone()).or(b.controller).filter(|c| !c.is_empty());
     let run = RunArgs {
         scenario,
-        controller: file.as_ref().map_or_else(
-            || b.controller.clone().unwrap_or_else(|| "static".into()),
-            |c| c.controller.name().to_string(),
-        ),
-        duration_s: file.as_ref().map_or(b.duration, |c| Some(as_secs_f64(c.duration))),
-        time_step_s: file.as_ref().map_or(b.time_step, |c| Some(as_secs_f64(c.time_step))),
+        controller: controller.unwrap_or_else(|| crate::engine::scenario::NO_CONTROLLER.into()),
+        duration_s: file.as_ref().map_or(b.duration, |f| f.duration_s),
+        time_step_s: file.as_ref().map_or(b.time_step, |f| f.time_step_s),
         seed: o.seed,
         sets: b.sets,
         json: o.format == RunFormat::Json,
@@ -94,9 +101,7 @@ fn run_args(o: RunOpts) -> Result<RunArgs, CliError> {
         file,
     };
     if let (Some(step), Some(duration)) = (run.time_step_s, run.duration_s) {
-        if step > duration {
-            return Err(format!("--time-step {step} is longer than --duration {duration}").into());
-        }
+        crate::engine::limits::check_timing(duration, step)?;
     }
     Ok(run)
 }
@@ -111,28 +116,22 @@ pub fn parse_run(args: &[String]) -> Result<RunArgs, CliError> {
     }
 }
 
-/// Builds a section run straight from a config (a scenario file's).
-pub(crate) fn build_from_config(cfg: Config, seed: u64) -> Result<Box<dyn Run>, CliError> {
-    Ok(crate::models::section::run_from_config(cfg, seed)?)
-}
-
-/// Builds the run a `run` describes, through the scenario registry or from its scenario file, or a one-line
-/// error.
+/// Builds the run a `run` describes, through the scenario registry (a scenario file's spec included), or a
+/// one-line error.
 pub fn build_sim(run: &RunArgs) -> Result<Box<dyn Run>, CliError> {
-    if let Some(cfg) = &run.file {
-        return build_from_config(cfg.clone(), run.seed);
-    }
     let def = registry::find(&run.scenario)?;
-    let controller = if def.takes_controller { run.controller.clone() } else { String::new() };
-    if !def.takes_controller && run.controller != "static" {
-        registry::no_controller(def, &RunSpec { controller: run.controller.clone(), ..RunSpec::default() })?;
+    if let Some(spec) = &run.file {
+        return Ok(def.build_run(&RunSpec { seed: run.seed, ..spec.clone() })?);
     }
+    let controller =
+        controller_for(def, Some(&run.controller).filter(|c| *c != crate::engine::scenario::NO_CONTROLLER))?;
     let spec = RunSpec {
         controller,
         sets: run.sets.clone(),
         seed: run.seed,
         duration_s: run.duration_s,
         time_step_s: run.time_step_s,
+        file: None,
     };
     Ok(def.build_run(&spec)?)
 }
@@ -148,7 +147,7 @@ pub fn run_to(run: &RunArgs, mut sim: Box<dyn Run>, out: &mut dyn Write) -> io::
         write!(
             out,
             "{{\"scenario\":{},\"controller\":{},\"seed\":{},\"duration_s\":{},\"time_step_s\":{},\"rows\":[",
-            json_text(&run.scenario)?,
+            json_text(sim.scenario())?,
             json_text(&run.controller)?,
             run.seed,
             json_text(&as_secs_f64(sim.duration()))?,
@@ -201,24 +200,23 @@ pub(crate) fn cmd_run(o: RunOpts) -> Result<(), CliError> {
     write_result("output", result)
 }
 
-/// `loadlab export-scenario`: the config `run --scenario NAME` with the same options would run, as TOML.
+/// `loadlab export-scenario`: the scenario file `run --scenario NAME` with the same options would run, for any
+/// model.
 pub(crate) fn cmd_export(o: ExportOpts) -> Result<(), CliError> {
     let o = o.build;
     let name = o
         .scenario
         .ok_or_else(|| format!("export-scenario needs --scenario NAME; valid scenarios: {}", scenario_names()))?;
     let def = registry::find(&name)?;
-    if def.model != "section" {
-        return Err(
-            format!("scenario {name} is a {} model; only section-model scenarios export so far", def.model).into()
-        );
+    if let (Some(step), Some(duration)) = (o.time_step, o.duration) {
+        crate::engine::limits::check_timing(duration, step)?;
     }
-    let controller = o.controller.unwrap_or_else(|| "static".into());
-    let mut cfg = crate::models::section::scenario::build(def.name, &controller, &o.sets)?;
-    cfg.duration = from_secs_f64(o.duration.unwrap_or(100.0));
-    cfg.time_step = from_secs_f64(o.time_step.unwrap_or(1.0));
-    if cfg.time_step > cfg.duration {
-        return Err("--time-step is longer than --duration".into());
-    }
-    emit(&crate::models::section::scenario_file::to_toml(&cfg)?)
+    let spec = RunSpec {
+        controller: controller_for(def, o.controller.as_ref())?,
+        sets: o.sets,
+        duration_s: o.duration,
+        time_step_s: o.time_step,
+        ..RunSpec::default()
+    };
+    emit(&def.export_file(&spec)?)
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::args::{CompareOpts, MergeOpts, ShardOpts, TableFormat, TuneOpts};
-use super::run::{load_scenario_file, scenario_names};
+use super::run::{open_scenario_file, scenario_names};
 use super::{emit, read_file, write_file, CliError};
 use crate::controller::{controller_info, controllers, ControllerSpec, ParamInfo};
 use crate::engine::keys::quote;
@@ -36,8 +36,8 @@ const MAX_SHARD_BYTES: usize = 256 << 20;
 enum Source {
     /// A built-in scenario, with the sweep's `--set` pairs.
     Named(String),
-    /// A scenario file's config, as read.
-    File(String, Box<Config>),
+    /// A scenario file: its path, its scenario and the spec that runs it, as read.
+    File(String, &'static crate::registry::ScenarioDef, Box<crate::registry::RunSpec>),
 }
 
 impl Source {
@@ -45,9 +45,7 @@ impl Source {
     fn fingerprint(&self) -> Result<Value, CliError> {
         Ok(match self {
             Source::Named(n) => Value::from(n.as_str()),
-            Source::File(path, cfg) => {
-                serde_json::json!({"file": path, "toml": crate::models::section::scenario_file::to_toml(cfg)?})
-            }
+            Source::File(path, def, spec) => serde_json::json!({"file": path, "toml": def.export_file(spec)?}),
         })
     }
 }
@@ -92,21 +90,18 @@ fn job_config(source: &Source, controller: &str, sets: &[(String, String)], t: T
             cfg.time_step = from_secs_f64(step_s);
             Ok(cfg)
         }
-        Source::File(_, file) => {
-            let mut cfg = (**file).clone();
-            if cfg.controller.name() != controller {
-                cfg.controller = ControllerSpec::new(controller)?;
+        Source::File(_, def, spec) => {
+            let spec = crate::registry::RunSpec {
+                controller: controller.to_string(),
+                sets: sets.to_vec(),
+                duration_s: t.duration_s.or(spec.duration_s),
+                time_step_s: t.step_s.or(spec.time_step_s),
+                ..(**spec).clone()
+            };
+            if let (Some(d), Some(s)) = (spec.duration_s, spec.time_step_s) {
+                crate::engine::limits::check_timing(d, s)?;
             }
-            for (key, raw) in sets_for(controller, sets) {
-                let v: f64 = raw.parse().map_err(|_| format!("{key}: {} is not a number", quote(&raw)))?;
-                cfg.controller.set(&key, v)?;
-            }
-            cfg.duration = t.duration_s.map_or(cfg.duration, from_secs_f64);
-            cfg.time_step = t.step_s.map_or(cfg.time_step, from_secs_f64);
-            if cfg.time_step > cfg.duration {
-                return Err(format!("{}: the time step is longer than the duration", cfg.scenario).into());
-            }
-            Ok(cfg)
+            Ok(crate::models::section::config_of(def, &spec)?)
         }
     }
 }
@@ -123,7 +118,11 @@ fn sources(names: &[String], files: &[String]) -> Result<Vec<Source>, CliError> 
         out.push(Source::Named(def.name.to_string()));
     }
     for f in files {
-        out.push(Source::File(f.clone(), Box::new(load_scenario_file(f)?)));
+        let (def, spec) = open_scenario_file(f)?;
+        if def.model != "section" {
+            return Err(format!("{f}: scenario {} has no scorecard (a {} model)", def.name, def.model).into());
+        }
+        out.push(Source::File(f.clone(), def, Box::new(spec)));
     }
     Ok(out)
 }

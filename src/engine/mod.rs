@@ -16,6 +16,7 @@ pub mod keys;
 pub mod picture;
 pub mod run;
 pub mod scenario;
+pub mod scenario_file;
 pub mod schema;
 
 use std::collections::VecDeque;
@@ -46,6 +47,33 @@ pub mod limits {
 
     /// Checks that a run of `duration` in steps of `time_step` (µs) writes at most [`MAX_OUTPUT_ROWS`] rows and
     /// [`MAX_OUTPUT_BYTES`] bytes, or a one-line error naming the flags to change.
+    /// Shortest and longest run, s, for every model and front end.
+    pub const DURATION_S: (f64, f64) = (0.001, 1e7);
+    /// Shortest and longest metrics step, s.
+    pub const TIME_STEP_S: (f64, f64) = (0.001, 1e6);
+
+    /// Checks a run's length and metrics step against [`DURATION_S`] and [`TIME_STEP_S`], and that a step
+    /// fits in the run; one line naming the flag otherwise.
+    pub fn check_timing(duration_s: f64, time_step_s: f64) -> Result<(), String> {
+        let within = |v: f64, (lo, hi): (f64, f64)| v.is_finite() && (lo..=hi).contains(&v);
+        if !within(duration_s, DURATION_S) {
+            return Err(format!(
+                "--duration {duration_s} is out of range; expected {} to {} s",
+                DURATION_S.0, DURATION_S.1
+            ));
+        }
+        if !within(time_step_s, TIME_STEP_S) {
+            return Err(format!(
+                "--time-step {time_step_s} is out of range; expected {} to {} s",
+                TIME_STEP_S.0, TIME_STEP_S.1
+            ));
+        }
+        if time_step_s > duration_s {
+            return Err(format!("--time-step {time_step_s} is longer than --duration {duration_s}"));
+        }
+        Ok(())
+    }
+
     pub fn check_output(
         duration: u64,
         time_step: u64,

@@ -22,6 +22,11 @@ pub struct RunSpec {
     pub duration_s: Option<f64>,
     /// Metrics step, s (the scenario's own when `None`).
     pub time_step_s: Option<f64>,
+    /// The text of a scenario file whose whole config the model reads instead of building one from its keys
+    /// (the section's files; keyed models' files are read into `sets` instead). Checked when it was opened
+    /// ([`ScenarioDef::open`]); `controller`, `duration_s` and `time_step_s` still override it, and `sets` may
+    /// hold only the controller's parameters.
+    pub file: Option<std::sync::Arc<str>>,
 }
 
 /// A number the incident itself reported, to set beside this run's.
@@ -139,7 +144,20 @@ pub struct ScenarioDef {
     /// Checks a spec as `build` would, without building the run (no engine, no controllers): what a link's
     /// keys are validated with. [`check_by_building`] for models whose runs are small.
     pub check: Checker,
+    /// The scenario file of a spec: its complete config as TOML, to edit and open again.
+    /// [`super::scenario_file::export_keyed`] for models configured by their keys.
+    pub export: Exporter,
+    /// Reads a scenario file of this model (`path` names it in errors) into the spec that runs it, checked, or a
+    /// one-line error `PATH:LINE:COLUMN: what was expected`. [`super::scenario_file::read_keyed`] for models
+    /// configured by their keys.
+    pub open: Opener,
 }
+
+/// Writes a spec's scenario file; see [`ScenarioDef::export`].
+pub type Exporter = fn(&'static ScenarioDef, &RunSpec) -> Result<String, String>;
+
+/// Reads a scenario file (path, text); see [`ScenarioDef::open`].
+pub type Opener = fn(&'static ScenarioDef, &str, &str) -> Result<RunSpec, String>;
 
 /// Checks a spec without building its run; see [`ScenarioDef::check`].
 pub type Checker = fn(&'static ScenarioDef, &RunSpec) -> Result<(), String>;
@@ -153,6 +171,11 @@ impl ScenarioDef {
     /// Checks a spec as [`Self::build_run`] would, without building it, its error cut like any other.
     pub fn check_spec(&'static self, spec: &RunSpec) -> Result<(), String> {
         (self.check)(self, spec).map_err(super::keys::clip_error)
+    }
+
+    /// The scenario file of `spec`, its error cut like any other.
+    pub fn export_file(&'static self, spec: &RunSpec) -> Result<String, String> {
+        (self.export)(self, spec).map_err(super::keys::clip_error)
     }
 
     /// Builds a run of this scenario, its error cut to [`super::keys::MAX_ERROR_CHARS`]: what every front end

@@ -65,6 +65,7 @@ impl Lane {
             seed: url.seed,
             duration_s: url.length_s,
             time_step_s: Some(TIME_STEP_S),
+            file: None,
         };
         let mut run = def.build_run(&spec)?;
         // A lesson whose last step lies past the scenario's own length (Percona's hours of catch-up) gets a run

@@ -369,6 +369,7 @@ impl BuildCase {
             seed: self.seed,
             duration_s: Some(duration_s),
             time_step_s: Some((duration_s / 20.0).max(0.01)),
+            file: None,
         }
     }
 

@@ -162,7 +162,14 @@ fn every_lesson_step_prints_readable_numbers() {
         let other = std::env::var("LESSON_CONTROLLER").ok();
         let lesson_controller = other.as_deref().or(def.lesson_controller).unwrap_or("static");
         let controller = if def.takes_controller { lesson_controller } else { "" };
-        let spec = RunSpec { controller: controller.into(), sets, seed: 1, duration_s: None, time_step_s: Some(0.5) };
+        let spec = RunSpec {
+            controller: controller.into(),
+            sets,
+            seed: 1,
+            duration_s: None,
+            time_step_s: Some(0.5),
+            file: None,
+        };
         let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
         let columns = run.columns();
         let mut last_row: Option<Vec<f64>> = None;

@@ -19,4 +19,5 @@ mod operators;
 mod picture;
 mod queueing;
 mod reliability;
+mod scenario_files;
 mod support;

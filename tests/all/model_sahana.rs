@@ -22,6 +22,7 @@ fn spec(pairs: &[(&str, &str)], duration_s: f64, step_s: f64, seed: u64) -> RunS
         seed,
         duration_s: Some(duration_s),
         time_step_s: Some(step_s),
+        file: None,
     }
 }
 

@@ -244,6 +244,8 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         figures: lesson::FIGURES[n],
         build,
         check: crate::engine::scenario::check_by_building,
+        export: crate::engine::scenario_file::export_keyed,
+        open: crate::engine::scenario_file::read_keyed,
     }
 }
 

@@ -564,4 +564,6 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     figures: lesson::FIGURES,
     build,
     check: crate::engine::scenario::check_by_building,
+    export: crate::engine::scenario_file::export_keyed,
+    open: crate::engine::scenario_file::read_keyed,
 }];

@@ -513,7 +513,14 @@ mod tests {
 
     fn run_to(scenario: &str, sets: &[(&str, &str)], until_s: f64) -> Map<String, Value> {
         let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let spec = RunSpec { controller: "static".into(), sets, seed: 1, duration_s: None, time_step_s: Some(0.5) };
+        let spec = RunSpec {
+            controller: "static".into(),
+            sets,
+            seed: 1,
+            duration_s: None,
+            time_step_s: Some(0.5),
+            file: None,
+        };
         // The section's own table, not the registry: a model never imports the registry that lists it.
         let def = SCENARIOS.iter().find(|d| d.name == scenario).unwrap();
         let mut run = (def.build)(def, &spec).unwrap();

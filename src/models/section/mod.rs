@@ -52,10 +52,14 @@ use crate::models::section::stories::STORIES;
 use crate::time::{from_secs_f64, SimTime};
 use model::Section;
 
-/// The config a spec describes, checked.
-fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config, String> {
+/// The config a spec describes, checked: the scenario's built from its keys, or a scenario file's with the
+/// spec's controller, controller parameters, length and step over it.
+pub fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
-    let mut cfg = crate::models::section::scenario::build(def.name, controller, &spec.sets)?;
+    let mut cfg = match &spec.file {
+        Some(text) => file_config(text, controller, &spec.sets)?,
+        None => crate::models::section::scenario::build(def.name, controller, &spec.sets)?,
+    };
     if let Some(d) = spec.duration_s {
         cfg.duration = from_secs_f64(d);
     }
@@ -68,6 +72,40 @@ fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     Ok(Box::new(Section::build(config_of(def, spec)?, spec.seed)?))
+}
+
+/// A scenario file's config with another controller (its own parameters if it names the same one) and
+/// controller parameters set over it; scenario keys belong in the file.
+fn file_config(text: &str, controller: &str, sets: &[(String, String)]) -> Result<config::Config, String> {
+    let mut cfg = scenario_file::from_toml("scenario file", text)?;
+    if cfg.controller.name() != controller {
+        cfg.controller = crate::controller::ControllerSpec::new(controller)?;
+    }
+    let names = crate::controller::controllers().iter().map(|c| c.name);
+    for (key, raw) in crate::controller::sets_for(controller, names, sets) {
+        if !scenario::set_param(&mut cfg.controller, &key, &raw)? {
+            return Err(format!("{key} is a scenario key; edit the scenario file instead of setting it"));
+        }
+    }
+    Ok(cfg)
+}
+
+/// The scenario file of a spec: the whole config as [`scenario_file`] writes it.
+fn export(def: &'static ScenarioDef, spec: &RunSpec) -> Result<String, String> {
+    scenario_file::to_toml(&config_of(def, spec)?)
+}
+
+/// Reads a section scenario file into a spec that carries it.
+fn open(_def: &'static ScenarioDef, path: &str, text: &str) -> Result<RunSpec, String> {
+    let cfg = scenario_file::from_toml(path, text)?;
+    let secs = crate::time::as_secs_f64;
+    Ok(RunSpec {
+        controller: cfg.controller.name().to_string(),
+        duration_s: Some(secs(cfg.duration)),
+        time_step_s: Some(secs(cfg.time_step)),
+        file: Some(text.into()),
+        ..RunSpec::default()
+    })
 }
 
 /// Checks a spec's config (every bound `Section::build` checks is the config's) without building the run.
@@ -95,6 +133,8 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         figures: &[],
         build,
         check,
+        export,
+        open,
     }
 }
 

@@ -126,7 +126,8 @@ mod tests {
 
     fn run(scenario: &str, sets: &[(&str, &str)]) -> Box<dyn Run> {
         let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let spec = RunSpec { controller: "pid".into(), sets, seed: 1, duration_s: Some(40.0), time_step_s: None };
+        let spec =
+            RunSpec { controller: "pid".into(), sets, seed: 1, duration_s: Some(40.0), time_step_s: None, file: None };
         let def = SCENARIOS.iter().find(|d| d.name == scenario).unwrap();
         (def.build)(def, &spec).unwrap()
     }

@@ -228,13 +228,19 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
     Ok(cfg)
 }
 
+/// Sets one of the controller's parameters from text, checked against its range; `Ok(false)` when `key` is
+/// not one of its parameters.
+pub(crate) fn set_param(spec: &mut ControllerSpec, key: &str, raw: &str) -> Result<bool, String> {
+    let Some(p) = spec.info().params.iter().find(|p| p.key == key) else { return Ok(false) };
+    spec.set(key, parse_number(key, raw, p.min, p.max, p.unit)?)?;
+    Ok(true)
+}
+
 /// The first pass over `sets`: sets the controller's parameters on `spec`, rejects unknown keys and checks every
 /// plain value's type and range, before any config exists. Per-server keys wait for the server list.
 fn check_sets(scenario: &str, spec: &mut ControllerSpec, sets: &[(String, String)]) -> Result<(), String> {
     for (key, raw) in sets {
-        if spec.has_param(key) {
-            let p = spec.info().params.iter().find(|p| p.key == key).expect("has_param");
-            spec.set(key, parse_number(key, raw, p.min, p.max, p.unit)?)?;
+        if set_param(spec, key, raw)? {
             continue;
         }
         if key.contains('.') && !key.starts_with('<') {

@@ -15,16 +15,13 @@ use crate::models::section::commands::{to_parsed, Codec};
 use crate::models::section::config::{Config, ScheduledCommand};
 use crate::time::as_secs_f64;
 
-/// The file format's version, written as `loadlab_scenario = 1`.
-pub const VERSION: u32 = 1;
-
-/// The longest scenario file read, bytes (a section of 64 servers with every step is far below it).
-pub const MAX_BYTES: usize = 4 << 20;
+pub use crate::engine::scenario_file::{MAX_BYTES, VERSION};
 
 /// A scenario file as written.
 #[derive(Serialize)]
 struct FileOut<'a> {
     loadlab_scenario: u32,
+    scenario: &'a str,
     steps: Vec<String>,
     section: &'a Config,
 }
@@ -34,6 +31,9 @@ struct FileOut<'a> {
 #[serde(deny_unknown_fields)]
 struct FileIn {
     loadlab_scenario: Spanned<u32>,
+    /// The scenario it was exported from (files before this line existed name it only in `[section]`).
+    #[serde(default)]
+    scenario: Option<Spanned<String>>,
     #[serde(default)]
     steps: Vec<Spanned<String>>,
     section: Spanned<Config>,
@@ -45,21 +45,13 @@ pub fn to_toml(cfg: &Config) -> Result<String, String> {
     let codec = Codec { servers: &names };
     let steps =
         cfg.schedule.iter().map(|s| format!("{}@{}", format(&codec, &to_parsed(&s.command)), as_secs_f64(s.at)));
-    let file = FileOut { loadlab_scenario: VERSION, steps: steps.collect(), section: cfg };
+    let file = FileOut { loadlab_scenario: VERSION, scenario: &cfg.scenario, steps: steps.collect(), section: cfg };
     let body = toml::to_string(&file).map_err(|e| format!("cannot write the scenario as TOML: {e}"))?;
     Ok(format!(
         "# loadlab scenario file (exported from scenario {}). Times are whole microseconds (_us); steps are\n\
          # VERB[:SERVER][:ARG…]@SECONDS as in `loadlab list`. Run it with `loadlab run --scenario-file FILE`.\n{body}",
         cfg.scenario
     ))
-}
-
-/// Line and column (1-based) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 /// Reads a scenario file's text; `path` names it in errors, which are one line: `PATH:LINE:COLUMN: what was
@@ -69,20 +61,21 @@ pub fn from_toml(path: &str, text: &str) -> Result<Config, String> {
 }
 
 fn read(path: &str, text: &str) -> Result<Config, String> {
-    let at = |offset: usize, msg: &str| {
-        let (line, col) = line_col(text, offset);
-        let msg: String = msg.split_whitespace().collect::<Vec<_>>().join(" ");
-        format!("{}:{line}:{col}: {msg}", quote(path).trim_matches('\''))
-    };
-    if text.len() > MAX_BYTES {
-        return Err(format!("{}: the file is over {MAX_BYTES} bytes", quote(path)));
-    }
-    let file: FileIn = toml::from_str(text).map_err(|e| at(e.span().map_or(0, |s| s.start), e.message()))?;
-    if *file.loadlab_scenario.get_ref() != VERSION {
-        return Err(at(file.loadlab_scenario.span().start, &format!("expected loadlab_scenario = {VERSION}")));
-    }
+    let at = |offset: usize, msg: &str| crate::engine::scenario_file::error_at(path, text, offset, msg);
+    let file: FileIn = crate::engine::scenario_file::parse(path, text)?;
+    crate::engine::scenario_file::check_version(path, text, &file.loadlab_scenario)?;
     let section_at = file.section.span().start;
     let mut cfg = file.section.into_inner();
+    if let Some(name) = &file.scenario {
+        if *name.get_ref() != cfg.scenario {
+            let msg = format!(
+                "scenario {} differs from the [section] table's {}",
+                quote(name.get_ref()),
+                quote(&cfg.scenario)
+            );
+            return Err(at(name.span().start, &msg));
+        }
+    }
     check_names(&cfg).map_err(|e| at(section_at, &e))?;
     cfg.validate().map_err(|e| at(section_at, &e))?;
     let names: Vec<String> = cfg.servers.iter().map(|s| s.name.clone()).collect();
