@@ -12,8 +12,12 @@ use crate::controller::controller_info;
 use crate::engine::keys::KeyKind;
 use crate::registry::{self, RunSpec, ScenarioDef};
 
-/// Longest query string read; the rest is ignored with a notice.
-pub const MAX_QUERY_LEN: usize = 8_192;
+/// Longest query string read; the rest is ignored with a notice. Room for a [`MAX_FILE_CHARS`] scenario file,
+/// percent-encoded, beside the rest.
+pub const MAX_QUERY_LEN: usize = 32_768;
+/// Longest scenario file a link carries (`file=`), characters as decoded: a section of a few dozen servers.
+/// The page refuses to open a longer one and says to run it with the command line.
+pub const MAX_FILE_CHARS: usize = 8_192;
 /// Most parameters read.
 pub const MAX_PARAMS: usize = 64;
 /// Longest single value.
@@ -50,6 +54,10 @@ pub struct UrlState {
     /// The moment a link opens at, simulated seconds: the page fast-forwards there (free play only; a lesson
     /// step has its own moment).
     pub at_s: Option<f64>,
+    /// A scenario file the reader opened whose whole config the run reads (a section's own servers), carried
+    /// in the link as `file=`; `sets` then hold only steps and controller parameters. Files of models
+    /// configured by keys become `sets` instead.
+    pub file: Option<std::sync::Arc<str>>,
 }
 
 impl Default for UrlState {
@@ -66,6 +74,7 @@ impl Default for UrlState {
             sets: Vec::new(),
             length_s: None,
             at_s: None,
+            file: None,
         }
     }
 }
@@ -164,7 +173,11 @@ pub fn parse_query(query: &str) -> Parsed {
         }
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
         let (k, v) = (decode(k), decode(v));
-        if v.len() > MAX_VALUE_LEN {
+        if k == "file" && v.chars().count() > MAX_FILE_CHARS {
+            ignored.push(format!("file: longer than {MAX_FILE_CHARS} characters"));
+            continue;
+        }
+        if v.len() > MAX_VALUE_LEN && k != "file" {
             ignored.push(format!("{}: value longer than {MAX_VALUE_LEN} characters", clip(&k)));
             continue;
         }
@@ -208,9 +221,15 @@ pub fn parse_query(query: &str) -> Parsed {
         }
     }
     state.embed |= state.watch;
+    if let Some((_, text)) = pairs.iter().rev().find(|(k, _)| k == "file") {
+        let names_controller = pairs.iter().any(|(k, _)| k == "controller");
+        open_link_file(&mut state, text, names_controller, &mut ignored);
+    }
     let def = registry::find(&state.scenario).ok();
     let steps = def.map_or(0, |d| d.lesson.len());
-    state.lesson = (steps > 0 && !state.embed).then_some(0);
+    // A lesson tells its incident's story; a scenario file describes the reader's own cluster, so it opens in
+    // free play.
+    state.lesson = (steps > 0 && !state.embed && state.file.is_none()).then_some(0);
     // `step=N` opens lesson step N like `lesson=N` (a link to a step reads better with it).
     if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == "lesson" || k == "step") {
         match v.trim() {
@@ -251,8 +270,25 @@ pub fn parse_query(query: &str) -> Parsed {
     Parsed { state, ignored }
 }
 
+/// Reads a link's scenario file: its scenario and its config replace the link's scenario. A file of a model
+/// configured by keys is refused (its keys travel as keys).
+fn open_link_file(state: &mut UrlState, text: &str, names_controller: bool, ignored: &mut Vec<String>) {
+    match registry::open_file("file", text) {
+        Ok((def, spec)) if spec.file.is_some() => {
+            state.scenario = def.name.to_string();
+            state.file = spec.file;
+            if def.takes_controller && !spec.controller.is_empty() && !names_controller {
+                state.controller = spec.controller;
+            }
+        }
+        Ok((def, _)) => ignored.push(format!("file: scenario {} takes its settings as keys, not a file", def.name)),
+        Err(e) => ignored.push(e),
+    }
+}
+
 /// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
 const TOP_LEVEL: &[&str] = &[
+    "file",
     "scenario",
     "controller",
     "ab",
@@ -294,7 +330,7 @@ fn builds(def: &'static ScenarioDef, state: &UrlState, sets: &[(String, String)]
             seed: state.seed,
             duration_s: Some(1.0),
             time_step_s: None,
-            file: None,
+            file: state.file.clone(),
         };
         def.check_spec(&spec)
     })
@@ -343,13 +379,16 @@ fn last_values(def: &ScenarioDef, rest: Vec<(String, String)>, ignored: &mut Vec
 
 /// True if `state` opens at a lesson step by default (its scenario has a lesson and the page is not embedded).
 fn lesson_by_default(state: &UrlState) -> bool {
-    !state.embed && registry::find(&state.scenario).is_ok_and(|d| !d.lesson.is_empty())
+    !state.embed && state.file.is_none() && registry::find(&state.scenario).is_ok_and(|d| !d.lesson.is_empty())
 }
 
 /// The query string (without `?`) for a state; `parse_query` of it gives the state back.
 pub fn to_query(state: &UrlState) -> String {
     let mut parts =
         vec![format!("scenario={}", encode(&state.scenario)), format!("controller={}", encode(&state.controller))];
+    if let Some(file) = &state.file {
+        parts.push(format!("file={}", encode(file)));
+    }
     if let Some(b) = &state.controller_b {
         parts.push(format!("ab={}", encode(b)));
     }
@@ -537,6 +576,62 @@ mod tests {
             let back = parse_query(&to_query(&state));
             assert_eq!(back.ignored, Vec::<String>::new(), "seed={seed}: {}", to_query(&state));
             assert_eq!(back.state, state, "seed={seed}: {}", to_query(&state));
+        }
+    }
+
+    /// A section scenario file with its servers renamed: what no key can express.
+    fn own_cluster_file() -> String {
+        let def = registry::find("slow").unwrap();
+        let text = def.export_file(&RunSpec { controller: "conn-p".into(), ..RunSpec::default() }).unwrap();
+        text.replace("db1119", "mydb-2").replace("db1118", "mydb-1")
+    }
+
+    #[test]
+    fn a_link_carries_a_section_scenario_file_and_replays_it() {
+        let file = own_cluster_file();
+        let query = format!("scenario=plain-s1&file={}&fault=crash:mydb-2@12.5&kp=0.3", encode(&file));
+        let p = parse_query(&query);
+        assert_eq!(p.ignored, Vec::<String>::new());
+        assert_eq!(p.state.scenario, "slow", "the file names its scenario");
+        assert_eq!(p.state.controller, "conn-p", "the file's controller, since the link names none");
+        assert_eq!(p.state.lesson, None, "a reader's own cluster opens in free play");
+        assert_eq!(p.state.file.as_deref(), Some(file.as_str()));
+        assert_eq!(p.state.sets.len(), 2, "a step and a controller parameter ride on the file");
+        let back = parse_query(&to_query(&p.state));
+        assert_eq!(back.ignored, Vec::<String>::new());
+        assert_eq!(back.state, p.state);
+        // The run is the file's: its servers, its step, its controller parameter.
+        let def = registry::find(&p.state.scenario).unwrap();
+        let spec = RunSpec {
+            controller: p.state.controller.clone(),
+            sets: p.state.sets.clone(),
+            file: p.state.file.clone(),
+            duration_s: Some(20.0),
+            ..RunSpec::default()
+        };
+        let run = def.build_run(&spec).unwrap();
+        assert!(run.target_names("server").contains(&"mydb-2".to_string()));
+    }
+
+    #[test]
+    fn a_link_refuses_what_a_file_cannot_take_and_keeps_the_rest() {
+        let file = encode(&own_cluster_file());
+        // A scenario key belongs in the file; a step naming a server the file does not have is refused.
+        let p = parse_query(&format!("file={file}&workers=20&fault=crash:db1119@5&fault=crash:mydb-1@5"));
+        assert_eq!(p.ignored.len(), 2, "{:?}", p.ignored);
+        assert!(p.ignored[0].contains("edit the file"), "{}", p.ignored[0]);
+        assert!(p.ignored[1].contains("db1119"), "{}", p.ignored[1]);
+        assert_eq!(p.state.sets, vec![("fault".to_string(), "crash:mydb-1@5".to_string())]);
+        // A broken file, a keyed model's file and an oversized one are each refused in one notice.
+        let keyed = registry::find("sahana-idle-drop").unwrap().export_file(&RunSpec::default()).unwrap();
+        let huge = "#".repeat(MAX_FILE_CHARS + 1);
+        for (text, hint) in
+            [("loadlab_scenario = 1\n[section", "file:"), (keyed.as_str(), "as keys"), (huge.as_str(), "longer than")]
+        {
+            let p = parse_query(&format!("scenario=refuse&file={}", encode(text)));
+            assert_eq!(p.ignored.len(), 1, "{:?}", p.ignored);
+            assert!(p.ignored[0].contains(hint), "{} lacks {hint}", p.ignored[0]);
+            assert_eq!((p.state.scenario.as_str(), p.state.file.is_none()), ("refuse", true));
         }
     }
 }

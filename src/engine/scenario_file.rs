@@ -176,6 +176,20 @@ pub fn export_keyed(def: &'static ScenarioDef, spec: &RunSpec) -> Result<String,
     write_keyed(def, spec, secs(run.duration()), secs(run.time_step()))
 }
 
+/// The pairs of `sets` whose value differs from their key's default (numbers compared as numbers): what a
+/// link needs of a keyed file. Steps are always kept.
+pub fn changed_keys(def: &ScenarioDef, sets: &[(String, String)]) -> Vec<(String, String)> {
+    let same = |info: &KeyInfo, raw: &str| match (info.kind, raw.trim().parse::<f64>(), info.default.parse::<f64>()) {
+        (KeyKind::FaultSpec, _, _) => false,
+        (KeyKind::Number { .. } | KeyKind::CountOrUnlimited { .. }, Ok(a), Ok(b)) => a == b,
+        _ => raw.trim() == info.default,
+    };
+    sets.iter()
+        .filter(|(k, v)| !def.keys.iter().any(|i| i.key == k && i.applies_to(def.name) && same(i, v)))
+        .cloned()
+        .collect()
+}
+
 /// A number as TOML: whole numbers as integers, others in Rust's shortest form that reads back exactly.
 fn number_toml(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {

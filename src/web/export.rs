@@ -30,22 +30,32 @@ pub fn stem(engine: &Engine, url: &UrlState) -> String {
     format!("{out}-seed{}", url.seed)
 }
 
+/// Triggers a download of `text` as a file of type `mime`.
+fn download_text(text: &str, mime: &str, file_name: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| "no Blob")?;
+    let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "no object URL")?;
+    download(&href, file_name);
+    // The download has its own reference to the blob by now.
+    let _ = web_sys::Url::revoke_object_url(&href);
+    Ok(())
+}
+
 /// Downloads run A's rows (and B's, when on) as CSV with the CLI's columns.
 pub fn csv(engine: &Engine, url: &UrlState) -> Result<(), String> {
     for (r, lane) in engine.lanes.iter().enumerate() {
-        let parts = js_sys::Array::of1(&lane.csv().into());
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("text/csv");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| "no Blob")?;
-        let href = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "no object URL")?;
         let suffix = if r == 0 { String::new() } else { format!("-b-{}", lane.controller) };
-        let name =
-            if r == 0 { format!("{}.csv", stem(engine, url)) } else { format!("{}{suffix}.csv", stem(engine, url)) };
-        download(&href, &name);
-        // The download has its own reference to the blob by now.
-        let _ = web_sys::Url::revoke_object_url(&href);
+        download_text(&lane.csv(), "text/csv", &format!("{}{suffix}.csv", stem(engine, url)))?;
     }
     Ok(())
+}
+
+/// Downloads the scenario file of what runs now (run A's controller), as `export-scenario` writes it.
+pub fn scenario(engine: &Engine, url: &UrlState) -> Result<(), String> {
+    let text = engine.scenario_file(url)?;
+    download_text(&text, "application/toml", &format!("{}.toml", stem(engine, url)))
 }
 
 /// CSS pixels of the PNG's header (title and settings) and of each chart's title line.

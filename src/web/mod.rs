@@ -43,6 +43,7 @@ use components::legend::Legend;
 use components::lesson::Lesson;
 use components::notice::Notice;
 use components::picture::Picture;
+use components::scenario_file::ScenarioFiles;
 use components::scenario_picker::{ScenarioPicker, Story};
 use components::servers::Commands;
 use components::share::Share;
@@ -232,6 +233,22 @@ pub fn App() -> Html {
             }
         })
     };
+    let on_save_scenario = {
+        let (engine, url, on_halt) = (engine.clone(), url.clone(), on_halt.clone());
+        Callback::from(move |()| {
+            if let Err(e) = export::scenario(&engine.0.borrow(), &url) {
+                on_halt.emit(format!("The scenario file could not be saved: {e}"));
+            }
+        })
+    };
+    let on_open_scenario = {
+        let state = state.clone();
+        Callback::from(move |(name, text): (String, String)| state.dispatch(Action::OpenScenario(name, text)))
+    };
+    let on_reject = {
+        let state = state.clone();
+        Callback::from(move |why: String| state.dispatch(Action::Reject(why)))
+    };
     let s = &**snapshot;
     let alt = |i: usize| s.alts.get(i).cloned().unwrap_or_default();
     // The first screen shows the chart the lesson step is about (the run's first chart in free play).
@@ -373,12 +390,16 @@ pub fn App() -> Html {
                     <button type="button" id="export-csv" onclick={on_export_csv}>{ "Export CSV" }</button>
                     <button type="button" id="export-png" onclick={on_export_png}>{ "Export charts as PNG" }</button>
                 </div>
+                <ScenarioFiles on_save={on_save_scenario} on_open={on_open_scenario} on_reject={on_reject}
+                    from_file={url.file.is_some()} />
             </section>
             if takes_controller {
                 <WhyPanel latest={s.why.clone()} controllers={controllers} />
                 <ControllerParams controller={url.controller.clone()} values={url.sets.clone()} on_param={on_set.clone()} />
             }
-            <Keys scenario={url.scenario.clone()} sets={url.sets.clone()} on_set={on_set} />
+            if url.file.is_none() {
+                <Keys scenario={url.scenario.clone()} sets={url.sets.clone()} on_set={on_set} />
+            }
             <Commands table={components::servers::Table(table)} names={s.names.clone()} states={s.states.clone()} faulty={s.faulty.clone()}
                 on_command={on_command} />
             <Story scenario={url.scenario.clone()} />

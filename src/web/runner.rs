@@ -58,15 +58,8 @@ pub struct Lane {
 
 impl Lane {
     fn new(def: &'static ScenarioDef, url: &UrlState, controller: &str) -> Result<Lane, String> {
-        let controller = if def.takes_controller { controller.to_string() } else { String::new() };
-        let mut spec = RunSpec {
-            controller: controller.clone(),
-            sets: sets_for(url, &controller),
-            seed: url.seed,
-            duration_s: url.length_s,
-            time_step_s: Some(TIME_STEP_S),
-            file: None,
-        };
+        let mut spec = spec_for(def, url, controller);
+        let controller = spec.controller.clone();
         let mut run = def.build_run(&spec)?;
         // A lesson whose last step lies past the scenario's own length (Percona's hours of catch-up) gets a run
         // long enough for it, and a little beyond to look around.
@@ -128,6 +121,20 @@ impl Lane {
     }
 }
 
+/// What the page runs for `controller` in `url`: the same spec the command line would build, at the charts'
+/// step ([`TIME_STEP_S`]).
+pub fn spec_for(def: &ScenarioDef, url: &UrlState, controller: &str) -> RunSpec {
+    let controller = if def.takes_controller { controller.to_string() } else { String::new() };
+    RunSpec {
+        sets: sets_for(url, &controller),
+        controller,
+        seed: url.seed,
+        duration_s: url.length_s,
+        time_step_s: Some(TIME_STEP_S),
+        file: url.file.clone(),
+    }
+}
+
 /// The `--set` pairs that apply to `controller`: all of them but the parameters of the other controller.
 pub fn sets_for(url: &UrlState, controller: &str) -> Vec<(String, String)> {
     let lanes = std::iter::once(url.controller.as_str()).chain(url.controller_b.as_deref());
@@ -172,6 +179,14 @@ impl Engine {
         self.behind = false;
         self.achieved_speed = 0.0;
         Ok(())
+    }
+
+    /// The scenario file of what runs now (run A's controller, every key and clicked step, and the length
+    /// the page runs, a lesson's included), as the command line's `export-scenario` writes it.
+    pub fn scenario_file(&self, url: &UrlState) -> Result<String, String> {
+        let def = self.def.ok_or("the simulation is not running")?;
+        let spec = RunSpec { duration_s: Some(as_secs_f64(self.end())), ..spec_for(def, url, &url.controller) };
+        def.export_file(&spec)
     }
 
     /// Simulated time now, µs (0 before the first build).

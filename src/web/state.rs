@@ -96,6 +96,9 @@ pub enum Action {
     /// The run reached its length, this many simulated seconds: make it twice as long, replay to where it
     /// was and play on.
     Extend(f64),
+    /// Open a scenario file the reader chose (its name, its text): its scenario, controller, keys, steps and
+    /// length replace the run's, in free play; a bad file changes nothing and says why.
+    OpenScenario(String, String),
 }
 
 impl Default for State {
@@ -228,6 +231,42 @@ impl State {
         self.notices = vec![format!("{text} ran, but no key of {} replays it, so it is not in the link.", def.name)];
     }
 
+    /// [`Action::OpenScenario`].
+    fn open_file(&mut self, name: &str, text: &str) {
+        let shown = quote(name);
+        let (def, spec) = match registry::open_file(name, text) {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.notices = vec![format!("{shown} was not opened: {e}")];
+                return;
+            }
+        };
+        let max = crate::urlstate::MAX_FILE_CHARS;
+        if spec.file.is_some() && text.chars().count() > max {
+            self.notices = vec![format!(
+                "{shown} was not opened: it is over {max} characters, more than a link can carry; run it with the command line (loadlab run --scenario-file)."
+            )];
+            return;
+        }
+        let mut url = self.url.clone();
+        url.scenario = def.name.to_string();
+        url.lesson = None;
+        url.at_s = None;
+        url.controller_b = None;
+        if def.takes_controller && !spec.controller.is_empty() {
+            url.controller = spec.controller.clone();
+        }
+        // Only what differs from the scenario's defaults goes in the link.
+        url.sets = crate::engine::scenario_file::changed_keys(def, &spec.sets);
+        // A keyed file states its length; a whole-config file carries its own.
+        url.length_s = if spec.file.is_some() { None } else { spec.duration_s };
+        url.file = spec.file;
+        self.watched = None;
+        if self.adopt(url, true) {
+            self.notices = vec![format!("Opened {shown}: scenario {}.", def.name)];
+        }
+    }
+
     fn lesson_move(&mut self, to: Option<usize>, now_s: f64, replay: bool) {
         let Some(def) = self.def() else { return };
         match to.filter(|&n| n < def.lesson.len()) {
@@ -258,6 +297,7 @@ impl State {
             Action::PickScenario(raw) => match registry::find(raw.trim()) {
                 Ok(def) => {
                     url.scenario = def.name.to_string();
+                    url.file = None;
                     url.lesson = (!def.lesson.is_empty() && !url.embed).then_some(0);
                     // A lesson about one controller starts with it (its parameters start from their defaults).
                     if let (Some(c), Some(_)) = (def.lesson_controller, url.lesson) {
@@ -367,6 +407,7 @@ impl State {
                 next.notices = vec![reason];
             }
             Action::DismissNotice => next.notices.clear(),
+            Action::OpenScenario(name, text) => next.open_file(&name, &text),
             Action::Extend(end_s) => {
                 url.length_s = Some((2.0 * end_s).clamp(crate::urlstate::LENGTH_MIN_S, crate::urlstate::LENGTH_MAX_S));
                 if next.adopt(url, false) {
@@ -476,5 +517,35 @@ mod tests {
         let free = back.apply(Action::LessonSkip);
         assert_eq!((free.url.lesson, free.playing), (None, true));
         assert!(free.to_query().contains("lesson=off"));
+    }
+
+    #[wasm_bindgen_test]
+    fn opening_a_scenario_file_runs_it_in_free_play_and_a_bad_one_changes_nothing() {
+        let s = state("?scenario=slow&controller=pid&ab=p2c");
+        let def = registry::find("sahana-idle-drop").unwrap();
+        let sets = vec![("keepalive_idle_s".to_string(), "600".to_string()), ("workers".into(), "4".into())];
+        let spec = crate::registry::RunSpec { sets, duration_s: Some(8000.0), ..Default::default() };
+        let text = def.export_file(&spec).unwrap();
+        let next = s.apply(Action::OpenScenario("mine.toml".into(), text.clone()));
+        assert_eq!(next.url.scenario, "sahana-idle-drop");
+        assert_eq!((next.url.lesson, next.url.controller_b.as_deref()), (None, None));
+        assert_eq!(next.url.sets, vec![("keepalive_idle_s".to_string(), "600".to_string())], "only what differs");
+        assert_eq!(next.url.length_s, Some(8000.0));
+        assert_eq!(next.generation, s.generation + 1, "the file's run starts");
+        // A bad file: one notice naming the file and its line, and the state as it was.
+        let bad = text.replace("keepalive_idle_s = 600", "keepalive_idle_s = -1");
+        let after = next.apply(Action::OpenScenario("mine.toml".into(), bad));
+        assert_eq!(after.url, next.url);
+        assert_eq!(after.generation, next.generation);
+        assert!(
+            after.notices[0].contains("mine.toml:") && after.notices[0].contains("keepalive_idle_s"),
+            "{:?}",
+            after.notices
+        );
+        // A section file keeps its whole config; picking a scenario leaves it.
+        let section = registry::find("refuse").unwrap().export_file(&Default::default()).unwrap();
+        let opened = s.apply(Action::OpenScenario("own.toml".into(), section));
+        assert!(opened.url.file.is_some() && opened.url.scenario == "refuse", "{:?}", opened.notices);
+        assert!(opened.apply(Action::PickScenario("slow".into())).url.file.is_none());
     }
 }

@@ -765,6 +765,7 @@ fn url_state() -> impl Strategy<Value = UrlState> {
                 sets: Vec::new(),
                 length_s,
                 at_s: None,
+                file: None,
             };
             let pool = url_sets(scenario);
             for p in picks {

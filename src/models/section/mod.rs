@@ -57,7 +57,7 @@ use model::Section;
 pub fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
     let mut cfg = match &spec.file {
-        Some(text) => file_config(text, controller, &spec.sets)?,
+        Some(text) => crate::models::section::scenario::from_file(text, controller, &spec.sets)?,
         None => crate::models::section::scenario::build(def.name, controller, &spec.sets)?,
     };
     if let Some(d) = spec.duration_s {
@@ -72,22 +72,6 @@ pub fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Co
 
 fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
     Ok(Box::new(Section::build(config_of(def, spec)?, spec.seed)?))
-}
-
-/// A scenario file's config with another controller (its own parameters if it names the same one) and
-/// controller parameters set over it; scenario keys belong in the file.
-fn file_config(text: &str, controller: &str, sets: &[(String, String)]) -> Result<config::Config, String> {
-    let mut cfg = scenario_file::from_toml("scenario file", text)?;
-    if cfg.controller.name() != controller {
-        cfg.controller = crate::controller::ControllerSpec::new(controller)?;
-    }
-    let names = crate::controller::controllers().iter().map(|c| c.name);
-    for (key, raw) in crate::controller::sets_for(controller, names, sets) {
-        if !scenario::set_param(&mut cfg.controller, &key, &raw)? {
-            return Err(format!("{key} is a scenario key; edit the scenario file instead of setting it"));
-        }
-    }
-    Ok(cfg)
 }
 
 /// The scenario file of a spec: the whole config as [`scenario_file`] writes it.

@@ -228,6 +228,32 @@ pub fn build(scenario: &str, controller: &str, sets: &[(String, String)]) -> Res
     Ok(cfg)
 }
 
+/// A scenario file's config with another controller (its own parameters if it names the same one), and
+/// `sets` over it: the controller's parameters, and steps (`fault`, `operator`, `surge`: what the page records
+/// when a command is clicked). Other scenario keys belong in the file.
+pub fn from_file(text: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
+    let mut cfg = super::scenario_file::from_toml("scenario file", text)?;
+    if cfg.controller.name() != controller {
+        cfg.controller = ControllerSpec::new(controller)?;
+    }
+    let names = crate::controller::controllers().iter().map(|c| c.name);
+    for (key, raw) in crate::controller::sets_for(controller, names, sets) {
+        if set_param(&mut cfg.controller, &key, &raw)? {
+            continue;
+        }
+        match KEYS.iter().find(|k| k.key == key).map(|k| k.kind) {
+            Some(KeyKind::FaultSpec) => {
+                let step = parse_key_step(&cfg, &key, &raw)?;
+                cfg.schedule.push(step);
+            }
+            _ => return Err(format!("{key} is set in the scenario file; edit the file to change it")),
+        }
+    }
+    cfg.schedule.sort_by_key(|s| s.at); // stable: same-time commands keep their order
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 /// Sets one of the controller's parameters from text, checked against its range; `Ok(false)` when `key` is
 /// not one of its parameters.
 pub(crate) fn set_param(spec: &mut ControllerSpec, key: &str, raw: &str) -> Result<bool, String> {
