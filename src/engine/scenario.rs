@@ -144,6 +144,11 @@ pub struct ScenarioDef {
     /// Checks a spec as `build` would, without building the run (no engine, no controllers): what a link's
     /// keys are validated with. [`check_by_building`] for models whose runs are small.
     pub check: Checker,
+    /// The page's groups of its settings, each a heading and its keys in order: every key the scenario takes
+    /// (steps and per-server keys aside) in exactly one.
+    pub key_groups: &'static [KeyGroup],
+    /// Values of a key that deserve a word of warning where it is set (utilization at or above 1).
+    pub key_warnings: &'static [KeyWarning],
     /// The scenario file of a spec: its complete config as TOML, to edit and open again.
     /// [`super::scenario_file::export_keyed`] for models configured by their keys.
     pub export: Exporter,
@@ -151,6 +156,20 @@ pub struct ScenarioDef {
     /// one-line error `PATH:LINE:COLUMN: what was expected`. [`super::scenario_file::read_keyed`] for models
     /// configured by their keys.
     pub open: Opener,
+}
+
+/// A heading and the keys under it; see [`ScenarioDef::key_groups`].
+pub type KeyGroup = (&'static str, &'static [&'static str]);
+
+/// A warning shown beside a key set at or above a value; see [`ScenarioDef::key_warnings`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyWarning {
+    /// The key.
+    pub key: &'static str,
+    /// The value from which the warning shows.
+    pub at_or_above: f64,
+    /// What it means, in plain words.
+    pub words: &'static str,
 }
 
 /// Writes a spec's scenario file; see [`ScenarioDef::export`].

@@ -394,7 +394,7 @@ pub fn App() -> Html {
                     from_file={url.file.is_some()} />
             </section>
             if takes_controller {
-                <WhyPanel latest={s.why.clone()} controllers={controllers} />
+                <WhyPanel latest={s.why.clone()} controllers={controllers} run={s.build} />
                 <ControllerParams controller={url.controller.clone()} values={url.sets.clone()} on_param={on_set.clone()} />
             }
             if url.file.is_none() {

@@ -261,3 +261,26 @@ fn challenges_judge_the_incident_as_missed_and_the_fix_as_met() {
     // Percona: 16 million writesets at about 930 a second net is about 17,200 s, past the three hours asked.
     assert!(matches!(verdict_at_end("percona-desync", &[]), Missed(_)));
 }
+
+#[test]
+fn every_setting_of_every_scenario_has_exactly_one_group_on_the_page() {
+    use loadlab::engine::keys::KeyKind;
+    for def in registry::all() {
+        let shown = def
+            .keys
+            .iter()
+            .filter(|k| k.applies_to(def.name) && !k.key.starts_with('<') && !matches!(k.kind, KeyKind::FaultSpec));
+        for key in shown {
+            let homes = def.key_groups.iter().filter(|(_, keys)| keys.contains(&key.key)).count();
+            assert_eq!(homes, 1, "{}: {} is in {homes} groups", def.name, key.key);
+        }
+        for (title, keys) in def.key_groups {
+            for k in *keys {
+                assert!(def.keys.iter().any(|i| i.key == *k), "{}: group {title} names no key {k}", def.name);
+            }
+        }
+        for w in def.key_warnings {
+            assert!(def.keys.iter().any(|i| i.key == w.key), "{}: a warning for no key {}", def.name, w.key);
+        }
+    }
+}

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
 use crate::engine::run::{Run, RunInfo, Shell};
-use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
+use crate::engine::scenario::{no_controller, KeyGroup, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
 use crate::parts::row_log::RowLog;
@@ -246,8 +246,56 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         check: crate::engine::scenario::check_by_building,
         export: crate::engine::scenario_file::export_keyed,
         open: crate::engine::scenario_file::read_keyed,
+        key_groups: KEY_GROUPS,
+        key_warnings: &[],
     }
 }
+
+/// The page's groups of the Galera model's settings.
+pub const KEY_GROUPS: &[KeyGroup] = &[
+    (
+        "Writer",
+        &[
+            "writer",
+            "write_rate",
+            "threads",
+            "client_backlog",
+            "bulk_first_s",
+            "bulk_every_s",
+            "bulk_rows",
+            "bulk_rate",
+        ],
+    ),
+    (
+        "Appliers",
+        &[
+            "nodes",
+            "apply_rate",
+            "apply_threads",
+            "apply_parallel_fraction",
+            "stalls",
+            "stall_mean_s",
+            "up_mean_s",
+            "cert_ms",
+        ],
+    ),
+    ("Flow control", &["fc_limit", "fc_factor", "fc_master_slave", "sync_donor", "delivery_ms", "batch"]),
+    ("Backup", &["backup_node", "desync_at", "ftwrl_at", "unlock_at", "desync_off_at"]),
+    (
+        "Storage",
+        &[
+            "files_per_trx",
+            "storage_replicas",
+            "hypervisors",
+            "nic_gbps",
+            "nic_bonded",
+            "write_kib",
+            "disk_iops",
+            "rtt_ms",
+        ],
+    ),
+    ("Durability and crash", &["trx_commit", "sync_binlog", "flush_interval_s", "crash_kind", "crash_at", "bootstrap"]),
+];
 
 /// The Galera model's scenarios.
 pub const SCENARIOS: &[ScenarioDef] = &[

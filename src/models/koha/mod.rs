@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
 use crate::engine::run::{Run, RunInfo, Shell};
-use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
+use crate::engine::scenario::{no_controller, KeyGroup, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column};
 use crate::engine::{Ctx, Engine, Model};
 use crate::rng::{Rng, Stream};
@@ -546,6 +546,17 @@ pub fn build_engine(def: &ScenarioDef, spec: &RunSpec) -> Result<Engine<Koha>, S
     Ok(engine)
 }
 
+/// The page's groups of the Koha model's settings.
+pub const KEY_GROUPS: &[KeyGroup] = &[
+    ("Traffic", &["rate", "cache_ops", "base_ms"]),
+    ("Starman workers", &["workers", "max_requests"]),
+    (
+        "Memcached client",
+        &["connect_timeout_ms", "io_timeout_ms", "max_failures", "failure_timeout_s", "hash", "memcached_servers"],
+    ),
+    ("Faults", &["fault_kind", "fault_node", "fault_at", "recover_at"]),
+];
+
 /// The Koha model's scenarios.
 pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     name: SCENARIO,
@@ -566,4 +577,6 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     check: crate::engine::scenario::check_by_building,
     export: crate::engine::scenario_file::export_keyed,
     open: crate::engine::scenario_file::read_keyed,
+    key_groups: KEY_GROUPS,
+    key_warnings: &[],
 }];

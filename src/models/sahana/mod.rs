@@ -38,7 +38,7 @@ use serde_json::{Map, Value};
 use crate::engine::commands::{parse_step, CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::Params;
 use crate::engine::run::{Run, RunInfo, Shell};
-use crate::engine::scenario::{no_controller, RunSpec, ScenarioDef};
+use crate::engine::scenario::{no_controller, KeyGroup, RunSpec, ScenarioDef};
 use crate::engine::schema::ChartSpec;
 use crate::engine::Engine;
 use crate::time::{as_secs_f64, SimTime};
@@ -67,6 +67,25 @@ fn build(def: &'static ScenarioDef, spec: &RunSpec) -> Result<Box<dyn Run>, Stri
     Ok(Box::new(build_engine(def, spec)?))
 }
 
+/// The page's groups of the Sahana model's settings.
+pub const KEY_GROUPS: &[KeyGroup] = &[
+    ("Traffic", &["rate", "quiet_rate", "quiet_until_s", "day_s", "sessions"]),
+    ("Workers", &["workers", "listen_queue", "service_ms", "dispatch", "coupling"]),
+    ("Router", &["router_idle_timeout_s", "router_on_expiry"]),
+    (
+        "TCP timers",
+        &[
+            "keepalive_idle_s",
+            "keepalive_interval_s",
+            "keepalive_probes",
+            "tcp_retries2",
+            "rto_min_ms",
+            "rto_max_s",
+            "tcp_user_timeout_ms",
+        ],
+    ),
+];
+
 /// The Sahana model's scenarios.
 pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     name: SCENARIO,
@@ -87,6 +106,8 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     check: crate::engine::scenario::check_by_building,
     export: crate::engine::scenario_file::export_keyed,
     open: crate::engine::scenario_file::read_keyed,
+    key_groups: KEY_GROUPS,
+    key_warnings: &[],
 }];
 
 impl CommandCodec for Sahana {

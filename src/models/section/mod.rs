@@ -44,7 +44,7 @@ use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
 use crate::engine::picture::PictureSpec;
 use crate::engine::run::{Decision, ReadOuts, Run, RunInfo, Shell};
-use crate::engine::scenario::{RunSpec, ScenarioDef};
+use crate::engine::scenario::{KeyGroup, KeyWarning, RunSpec, ScenarioDef};
 use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::command::{Command, Fault};
 use crate::models::section::metrics::{ServerStep, StepRow};
@@ -99,6 +99,40 @@ fn check(def: &'static ScenarioDef, spec: &RunSpec) -> Result<(), String> {
 
 const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
 
+/// The page's groups of the section's settings.
+pub const KEY_GROUPS: &[KeyGroup] = &[
+    ("Traffic", &["utilization", "rate_scale"]),
+    (
+        "App hosts",
+        &["hosts", "workers", "backlog", "connect_timeout_ms", "max_attempts", "breaker_conns", "probe_timeout_ms"],
+    ),
+    (
+        "Servers",
+        &["servers", "slots", "service_ms", "capacity", "max_connections", "latency_dist", "lognormal_sigma", "rtt_ms"],
+    ),
+    ("Replication", &["write_rate", "apply_rate", "replication_delay_ms", "heartbeat_interval_s"]),
+    (
+        "Faults",
+        &[
+            "fault_at",
+            "recover_at",
+            "slow_factor",
+            "large_write_s",
+            "overload_at",
+            "overload_factor",
+            "overload_slots",
+            "cold_ramp",
+        ],
+    ),
+];
+
+/// ρ ≥ 1 in M/M/c: the queue grows without end.
+pub const KEY_WARNINGS: &[KeyWarning] = &[KeyWarning {
+    key: "utilization",
+    at_or_above: 1.0,
+    words: "ρ ≥ 1: arrivals outpace the servers and the queue grows without end.",
+}];
+
 const fn def(name: &'static str, summary: &'static str, story: usize) -> ScenarioDef {
     ScenarioDef {
         name,
@@ -119,6 +153,8 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         check,
         export,
         open,
+        key_groups: KEY_GROUPS,
+        key_warnings: KEY_WARNINGS,
     }
 }
 

@@ -6,7 +6,7 @@
 use yew::prelude::*;
 
 use crate::engine::keys::{KeyInfo, KeyKind};
-use crate::registry;
+use crate::registry::{self, ScenarioDef};
 
 /// Rounds to six significant digits, so slider steps give short URL values.
 pub fn tidy(v: f64) -> f64 {
@@ -225,18 +225,6 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
     }
 }
 
-/// The groups keys are shown in, and the words in a key's name that put it there (first match wins; the rest
-/// go to servers).
-const GROUPS: &[(&str, &[&str])] = &[
-    ("Faults", &["fault", "recover", "slow", "timeout", "crash", "desync", "drop", "blackhole", "cold"]),
-    ("Traffic", &["rate", "surge", "utilization", "arrival", "qps", "traffic", "request"]),
-    ("App hosts", &["host", "worker", "backlog", "attempt", "pool", "client", "breaker", "keepalive"]),
-];
-
-fn group_of(key: &str) -> &'static str {
-    GROUPS.iter().find(|(_, words)| words.iter().any(|w| key.contains(w))).map_or("Servers", |(g, _)| g)
-}
-
 /// The leading number of a default's text ("1 (quiet: 0.001)" → 1), if any.
 fn default_number(text: &str) -> Option<f64> {
     text.split(|c: char| c.is_whitespace() || c == '(').next().and_then(|t| t.parse().ok())
@@ -253,14 +241,18 @@ pub struct KeysProps {
     pub on_set: Callback<(String, String)>,
 }
 
-fn key_control(k: &'static KeyInfo, sets: &[(String, String)], on_set: &Callback<(String, String)>) -> Html {
+fn key_control(
+    def: &'static ScenarioDef,
+    k: &'static KeyInfo,
+    sets: &[(String, String)],
+    on_set: &Callback<(String, String)>,
+) -> Html {
     let value = sets.iter().rev().find(|(key, _)| key == k.key).map(|(_, v)| v.clone());
     let id = format!("key-{}", k.key);
     match k.kind {
         KeyKind::Number { min, max } => {
             let default = default_number(k.default).unwrap_or(min);
-            let warn_at = (k.key == "utilization")
-                .then_some((1.0, "ρ ≥ 1: arrivals outpace the servers and the queue grows without end."));
+            let warn_at = def.key_warnings.iter().find(|w| w.key == k.key).map(|w| (w.at_or_above, w.words));
             html! {
                 <NumberField key_name={k.key} id={id} unit={k.unit} default_text={k.default} help={k.help}
                     min={min} max={max} default={default} value={value.and_then(|v| v.parse().ok())} param={false}
@@ -322,22 +314,27 @@ pub fn Keys(props: &KeysProps) -> Html {
         .iter()
         .filter(|(k, _)| def.keys.iter().any(|i| i.key == k && matches!(i.kind, KeyKind::FaultSpec)))
         .collect();
-    let groups = ["Traffic", "App hosts", "Servers", "Faults"];
+    // The model's own groups, then any key it did not place (its tests say there is none).
+    let placed = |key: &str| def.key_groups.iter().any(|(_, keys)| keys.contains(&key));
+    let other: Vec<&'static str> = keys.iter().map(|k| k.key).filter(|k| !placed(k)).collect();
+    let groups: Vec<(&str, Vec<&'static KeyInfo>)> = def
+        .key_groups
+        .iter()
+        .map(|(title, names)| (*title, names.to_vec()))
+        .chain(std::iter::once(("Other settings", other)))
+        .map(|(title, names)| {
+            (title, names.iter().filter_map(|n| keys.iter().copied().find(|k| k.key == *n)).collect())
+        })
+        .collect();
     html! {
         <details class="keys" id="keys" open={true}>
             <summary><h2>{ format!("Scenario settings: {} (each change restarts the run with the same random seed)", def.name) }</h2></summary>
             <div class="key-groups">
-                { for groups.iter().map(|g| {
-                    let mine: Vec<&&KeyInfo> = keys.iter().filter(|k| group_of(k.key) == *g).collect();
-                    if mine.is_empty() {
-                        return html! {};
-                    }
-                    html! {
-                        <fieldset class="params">
-                            <legend>{ *g }</legend>
-                            { for mine.iter().map(|k| key_control(k, &props.sets, &props.on_set)) }
-                        </fieldset>
-                    }
+                { for groups.iter().filter(|(_, mine)| !mine.is_empty()).map(|(title, mine)| html! {
+                    <fieldset class="params">
+                        <legend>{ *title }</legend>
+                        { for mine.iter().map(|k| key_control(def, k, &props.sets, &props.on_set)) }
+                    </fieldset>
                 }) }
             </div>
             if !steps.is_empty() {

@@ -12,6 +12,8 @@ pub struct WhyProps {
     pub latest: Vec<Option<Why>>,
     /// The controllers, per run.
     pub controllers: Vec<String>,
+    /// Which engine build the picks come from: a pick held from an earlier run is let go.
+    pub run: u32,
 }
 
 fn table(w: &Why) -> Html {
@@ -58,20 +60,20 @@ fn explain(label: &str, controller: &str, w: Option<&Why>) -> Html {
 /// The why panel.
 #[component]
 pub fn WhyPanel(props: &WhyProps) -> Html {
-    let held = use_state(|| None::<Vec<Option<Why>>>);
-    // Hold the first pick that arrives, so the table stays still while it is read.
+    let held = use_state(|| None::<(u32, Vec<Option<Why>>)>);
+    // Hold the first pick of this run that arrives, so the table stays still while it is read.
     let shown = match &*held {
-        Some(h) if h.len() == props.latest.len() => h.clone(),
+        Some((run, h)) if *run == props.run && h.len() == props.latest.len() => h.clone(),
         _ => {
             if props.latest.iter().any(Option::is_some) {
-                held.set(Some(props.latest.clone()));
+                held.set(Some((props.run, props.latest.clone())));
             }
             props.latest.clone()
         }
     };
     let newer = {
-        let (held, latest) = (held.clone(), props.latest.clone());
-        Callback::from(move |_: MouseEvent| held.set(Some(latest.clone())))
+        let (held, latest, run) = (held.clone(), props.latest.clone(), props.run);
+        Callback::from(move |_: MouseEvent| held.set(Some((run, latest.clone()))))
     };
     let ab = props.latest.len() > 1;
     html! {
