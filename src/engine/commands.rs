@@ -32,10 +32,17 @@ pub struct CommandSpec {
     pub target: Option<&'static str>,
     /// Its arguments, in order.
     pub args: &'static [ArgSpec],
-    /// The verb that undoes it, if any.
+    /// The verb that undoes it, if any. A table lists a verb that breaks something before the verb that
+    /// undoes it ([`heals`] reads that order).
     pub inverse: Option<&'static str>,
     /// One line: what it does.
     pub help: &'static str,
+}
+
+/// True when `verb` undoes a verb listed before it in `table` (`recover` after `crash`, `repool` after
+/// `depool`, `desync-off` after `desync-on`): it heals its target rather than breaking it.
+pub fn heals(table: &[CommandSpec], verb: &str) -> bool {
+    table.iter().take_while(|c| c.verb != verb).any(|c| c.inverse == Some(verb))
 }
 
 /// A command as text parsed against a table: which verb, which target (an index into the model's targets of

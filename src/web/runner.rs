@@ -302,10 +302,12 @@ fn next_boundary(now: SimTime) -> SimTime {
 /// draw them in one reserved colour, thicker, so the server every story is about stands out.
 pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
     let mut out: Vec<usize> = lane.run.read_outs().faulted;
+    // A verb that undoes another (recover, repool) heals its target; the model's table says which those are.
+    let table = lane.run.command_table();
     for (_, text) in lane.run.applied_text() {
         let mut parts = text.split(':');
         let verb = parts.next().unwrap_or("");
-        if ["recover", "repool", "unpin", "controller-on"].contains(&verb) {
+        if crate::engine::commands::heals(table, verb) {
             continue;
         }
         if let Some(i) = parts.next().and_then(|t| names.iter().position(|n| n == t)) {

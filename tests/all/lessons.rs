@@ -284,3 +284,32 @@ fn every_setting_of_every_scenario_has_exactly_one_group_on_the_page() {
         }
     }
 }
+
+#[test]
+fn the_page_tells_healing_verbs_from_breaking_ones_by_each_models_table() {
+    use loadlab::engine::commands::heals;
+    // (scenario, verbs that heal, verbs that break): what each verb does to its target, by its meaning.
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "slow",
+            &["recover", "repool", "unpin", "controller-on"],
+            &["crash", "slow", "depool", "pin", "controller-off", "surge"],
+        ),
+        ("koha-memcached-blackhole", &["recover", "restore-server"], &["power-off", "drop-server"]),
+        (
+            "percona-desync",
+            &["desync-off", "unlock", "restart-all", "bulk-stop"],
+            &["desync-on", "ftwrl", "crash-all", "write-rate"],
+        ),
+    ];
+    for (name, healing, breaking) in cases {
+        let run = registry::build(name, &RunSpec { seed: 1, duration_s: Some(1.0), ..RunSpec::default() }).unwrap();
+        let table = run.command_table();
+        for v in *healing {
+            assert!(heals(table, v), "{name}: {v} heals");
+        }
+        for v in *breaking {
+            assert!(!heals(table, v), "{name}: {v} does not heal");
+        }
+    }
+}
