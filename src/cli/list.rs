@@ -131,10 +131,11 @@ pub(crate) fn cmd_list(o: ListOpts) -> Result<(), CliError> {
     }
 }
 
-/// The range of a `Number` key of the section's table, by name.
+/// The range of a key of the scenarios that take a controller (what the weights are computed for), by name.
 fn key_range(key: &str) -> (f64, f64, &'static str) {
-    let k =
-        crate::models::section::scenario::KEYS.iter().find(|k| k.key == key).expect("the section declares this key");
+    let k = (registry::all().filter(|d| d.takes_controller).flat_map(|d| d.keys.iter()))
+        .find(|k| k.key == key)
+        .expect("the balanced scenarios declare this key");
     match k.kind {
         KeyKind::Number { min, max } => (min, max, k.unit),
         KeyKind::CountOrUnlimited { min, max } => (min as f64, max as f64, k.unit),
@@ -144,7 +145,7 @@ fn key_range(key: &str) -> (f64, f64, &'static str) {
 
 /// Parses a comma-separated list of numbers, each within [min, max] (the range of the key they stand for).
 fn parse_list(name: &str, raw: &str, min: f64, max: f64, unit: &str) -> Result<Vec<f64>, CliError> {
-    let max_servers = crate::models::section::config::limits::MAX_SERVERS;
+    let max_servers = key_range("servers").1 as usize;
     let cells: Vec<&str> = raw.split(',').collect();
     if raw.trim().is_empty() || cells.len() > max_servers {
         return Err(format!(

@@ -20,7 +20,7 @@ use clap::{CommandFactory, Parser};
 pub use args::{Cli, Cmd};
 pub use list::{format_weights, list_text};
 pub use run::{build_sim, parse_run, run_to, RunArgs};
-pub use sweep::{tune_cost, MEDIAWIKI_SCENARIOS};
+pub use sweep::{default_scenarios, tune_cost};
 
 use crate::engine::keys::quote;
 

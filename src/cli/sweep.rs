@@ -18,12 +18,8 @@ use super::run::{open_scenario_file, scenario_names};
 use super::{emit, read_file, write_file, CliError};
 use crate::controller::{controller_info, controllers, ControllerSpec, ParamInfo};
 use crate::engine::keys::quote;
-use crate::models::section::config::Config;
-use crate::models::section::scorecard::{self, Score};
-use crate::time::from_secs_f64;
-
-/// Scenarios `compare --all` and the README scorecard cover: every MediaWiki (EventSimulator) scenario.
-pub const MEDIAWIKI_SCENARIOS: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet"];
+use crate::engine::scorecard::{self, Score};
+use crate::registry::{RunSpec, ScenarioDef};
 
 /// The shard file format's version.
 const SHARD_VERSION: u32 = 1;
@@ -35,20 +31,29 @@ const MAX_SHARD_BYTES: usize = 256 << 20;
 #[derive(Clone, Debug)]
 enum Source {
     /// A built-in scenario, with the sweep's `--set` pairs.
-    Named(String),
+    Named(&'static ScenarioDef),
     /// A scenario file: its path, its scenario and the spec that runs it, as read.
-    File(String, &'static crate::registry::ScenarioDef, Box<crate::registry::RunSpec>),
+    File(String, &'static ScenarioDef, Box<RunSpec>),
 }
 
 impl Source {
     /// What identifies it in a shard header: the name, or the file's whole config as TOML.
     fn fingerprint(&self) -> Result<Value, CliError> {
         Ok(match self {
-            Source::Named(n) => Value::from(n.as_str()),
+            Source::Named(def) => Value::from(def.name),
             Source::File(path, def, spec) => serde_json::json!({"file": path, "toml": def.export_file(spec)?}),
         })
     }
+
+    fn def(&self) -> &'static ScenarioDef {
+        match self {
+            Source::Named(def) | Source::File(_, def, _) => def,
+        }
+    }
 }
+
+/// One run of a sweep: a scenario and the spec it is scored on.
+type Job = (&'static ScenarioDef, RunSpec);
 
 /// Keeps the `--set` pairs that apply to this controller: scenario keys always, controller parameters only for
 /// the controllers that have them.
@@ -64,64 +69,63 @@ struct Timing {
     step_s: Option<f64>,
 }
 
-/// Builds the config of one compare/tune run. A named scenario gets its sets, the duration and step, and (for
-/// fault scenarios) a recovery 30 s before the end unless the caller set `recover_at`, so the scorecard sees both
-/// the reaction and the return. A file's config gets the controller (its own parameters if it names the same
-/// one) and only the overrides given.
-fn job_config(source: &Source, controller: &str, sets: &[(String, String)], t: Timing) -> Result<Config, CliError> {
-    match source {
-        Source::Named(scenario) => {
-            let (duration_s, step_s) = (t.duration_s.unwrap_or(180.0), t.step_s.unwrap_or(0.5));
-            let mut sets = sets_for(controller, sets);
-            let faulted = crate::models::section::scenario::KEYS
-                .iter()
-                .any(|k| k.key == "recover_at" && k.scenarios.contains(&scenario.as_str()));
-            let fault_at = sets
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "fault_at")
-                .and_then(|(_, v)| v.trim().parse().ok())
-                .unwrap_or(30.0);
-            if faulted && !sets.iter().any(|(k, _)| k == "recover_at") && duration_s - 30.0 > fault_at {
-                sets.push(("recover_at".into(), format!("{}", duration_s - 30.0)));
-            }
-            let mut cfg = crate::models::section::scenario::build(scenario, controller, &sets)?;
-            cfg.duration = from_secs_f64(duration_s);
-            cfg.time_step = from_secs_f64(step_s);
-            Ok(cfg)
-        }
-        Source::File(_, def, spec) => {
-            let spec = crate::registry::RunSpec {
-                controller: controller.to_string(),
-                sets: sets.to_vec(),
-                duration_s: t.duration_s.or(spec.duration_s),
-                time_step_s: t.step_s.or(spec.time_step_s),
-                ..(**spec).clone()
-            };
-            if let (Some(d), Some(s)) = (spec.duration_s, spec.time_step_s) {
-                crate::engine::limits::check_timing(d, s)?;
-            }
-            Ok(crate::models::section::config_of(def, &spec)?)
-        }
+/// The spec of one compare/tune run, checked (a bad key or value fails here, before anything runs). A named
+/// scenario gets its sets, the duration and step; a file's spec gets the controller (its own parameters if it
+/// names the same one), controller parameters and only the overrides given. The scenario's scorecard adds
+/// what it scores on (a recovery before the end).
+fn job(source: &Source, controller: &str, sets: &[(String, String)], t: Timing) -> Result<Job, CliError> {
+    let def = source.def();
+    let spec = match source {
+        Source::Named(_) => RunSpec {
+            controller: controller.to_string(),
+            sets: sets_for(controller, sets),
+            duration_s: Some(t.duration_s.unwrap_or(180.0)),
+            time_step_s: Some(t.step_s.unwrap_or(0.5)),
+            ..RunSpec::default()
+        },
+        Source::File(_, _, spec) => RunSpec {
+            controller: controller.to_string(),
+            sets: sets_for(controller, sets),
+            duration_s: t.duration_s.or(spec.duration_s),
+            time_step_s: t.step_s.or(spec.time_step_s),
+            ..(**spec).clone()
+        },
+    };
+    if let (Some(d), Some(s)) = (spec.duration_s, spec.time_step_s) {
+        crate::engine::limits::check_timing(d, s)?;
     }
+    def.check_spec(&spec)?;
+    Ok((def, spec))
+}
+
+/// Scores one job with its scenario's scorecard.
+fn score_job(job: &Job, seed: u64) -> Result<Score, CliError> {
+    let (def, spec) = job;
+    let card = def.scorecard.ok_or_else(|| format!("scenario {} has no scorecard", def.name))?;
+    Ok((card.score)(def, &RunSpec { seed, ..spec.clone() })?)
+}
+
+/// The scenarios `compare --all` and `tune` without `--scenarios` score: every one whose scorecard says so.
+pub fn default_scenarios() -> Vec<&'static str> {
+    crate::registry::all().filter(|d| d.scorecard.is_some_and(|c| c.by_default)).map(|d| d.name).collect()
 }
 
 /// The sources a sweep names: built-in scenarios (checked against the registry) and scenario files (read now,
-/// so a bad file fails before anything runs).
+/// so a bad file fails before anything runs); each must have a scorecard.
 fn sources(names: &[String], files: &[String]) -> Result<Vec<Source>, CliError> {
+    let scored = |def: &ScenarioDef| match def.scorecard {
+        Some(_) => Ok(()),
+        None => Err(format!("scenario {} has no scorecard (it takes no controller)", def.name)),
+    };
     let mut out = Vec::new();
     for n in names {
         let def = crate::registry::find(n)?;
-        if def.model != "section" {
-            return Err(format!("scenario {n} has no scorecard (a {} model)", def.model).into());
-        }
-        out.push(Source::Named(def.name.to_string()));
+        scored(def)?;
+        out.push(Source::Named(def));
     }
     for f in files {
         let (def, spec) = open_scenario_file(f)?;
-        if def.model != "section" {
-            return Err(format!("{f}: scenario {} has no scorecard (a {} model)", def.name, def.model).into());
-        }
+        scored(def).map_err(|e| format!("{f}: {e}"))?;
         out.push(Source::File(f.clone(), def, Box::new(spec)));
     }
     Ok(out)
@@ -265,7 +269,7 @@ fn split_names(raw: &str) -> Vec<String> {
 pub(crate) fn cmd_compare(o: CompareOpts) -> Result<(), CliError> {
     let mut names = o.scenarios.clone();
     if o.all {
-        names.extend(MEDIAWIKI_SCENARIOS.iter().map(|s| s.to_string()));
+        names.extend(default_scenarios().iter().map(|s| s.to_string()));
     }
     if names.is_empty() && o.scenario_files.is_empty() {
         return Err(format!(
@@ -299,11 +303,11 @@ pub(crate) fn cmd_compare(o: CompareOpts) -> Result<(), CliError> {
     let mut jobs = Vec::new();
     for s in &sources {
         for c in &controllers_named {
-            jobs.push(job_config(s, c, &o.sets, timing)?);
+            jobs.push(job(s, c, &o.sets, timing)?);
         }
     }
     let mine = my_jobs(jobs.len(), o.shard.shard);
-    let results = run_jobs(&mine, "compare", |j, _| scorecard::score(jobs[j].clone(), o.seed));
+    let results = run_jobs(&mine, "compare", |j, _| score_job(&jobs[j], o.seed));
     let mut lines = Vec::new();
     for (job, r) in results {
         lines.push(JobLine { job, score: Some(r?), values: None, cost: None, scores: None });
@@ -387,7 +391,7 @@ pub(crate) fn cmd_tune(o: TuneOpts) -> Result<(), CliError> {
     }
     let names = match &o.scenarios {
         Some(list) => split_names(list),
-        None if o.scenario_files.is_empty() => MEDIAWIKI_SCENARIOS.iter().map(|s| s.to_string()).collect(),
+        None if o.scenario_files.is_empty() => default_scenarios().iter().map(|s| s.to_string()).collect(),
         None => Vec::new(),
     };
     let sources = sources(&names, &o.scenario_files)?;
@@ -398,13 +402,13 @@ pub(crate) fn cmd_tune(o: TuneOpts) -> Result<(), CliError> {
     };
     // Check the defaults' configs now, so a bad file or name fails before the search starts.
     for s in &sources {
-        job_config(s, &name, &sets_of(&candidates[0]), timing)?;
+        job(s, &name, &sets_of(&candidates[0]), timing)?;
     }
     let evaluate = |values: &[f64]| -> Evaluation {
         let mut cost = 0.0;
         let mut scores = Vec::new();
         for s in &sources {
-            let score = scorecard::score(job_config(s, &name, &sets_of(values), timing)?, o.seed)?;
+            let score = score_job(&job(s, &name, &sets_of(values), timing)?, o.seed)?;
             cost += tune_cost(&score);
             scores.push(score);
         }
@@ -518,13 +522,13 @@ mod tests {
     fn the_csv_crate_gives_the_old_bytes_and_quotes_when_needed() {
         // The scorecard CSV was the cells joined with commas; the csv crate must give those bytes for every name a
         // built-in scenario has, and quote (RFC 4180) a cell with a comma.
-        let mut cfg = crate::models::section::scenario::build("slow", "static", &[]).unwrap();
-        cfg.duration = 10 * crate::time::SECOND;
-        let score = scorecard::score(cfg, 1).unwrap();
+        let def = crate::registry::all().find(|d| d.scorecard.is_some()).expect("a scenario with a scorecard");
+        let timing = Timing { duration_s: Some(10.0), step_s: None };
+        let score = score_job(&job(&Source::Named(def), "static", &[], timing).unwrap(), 1).unwrap();
         let joined = format!("{}\n{}\n", scorecard::COLUMNS.join(","), scorecard::cells(&score).join(","));
         assert_eq!(scores_csv(std::slice::from_ref(&score)).unwrap(), joined);
-        let odd = Score { scenario: "my,section".into(), ..score };
-        assert!(scores_csv(&[odd]).unwrap().lines().nth(1).unwrap().starts_with("\"my,section\",static,"));
+        let odd = Score { scenario: "my,cluster".into(), ..score };
+        assert!(scores_csv(&[odd]).unwrap().lines().nth(1).unwrap().starts_with("\"my,cluster\",static,"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod run;
 pub mod scenario;
 pub mod scenario_file;
 pub mod schema;
+pub mod scorecard;
 
 use std::collections::VecDeque;
 

@@ -149,6 +149,8 @@ pub struct ScenarioDef {
     pub key_groups: &'static [KeyGroup],
     /// Values of a key that deserve a word of warning where it is set (utilization at or above 1).
     pub key_warnings: &'static [KeyWarning],
+    /// How a run of it is scored for `loadlab compare` and `tune`, for scenarios that take a controller.
+    pub scorecard: Option<Scorecard>,
     /// The scenario file of a spec: its complete config as TOML, to edit and open again.
     /// [`super::scenario_file::export_keyed`] for models configured by their keys.
     pub export: Exporter,
@@ -156,6 +158,17 @@ pub struct ScenarioDef {
     /// one-line error `PATH:LINE:COLUMN: what was expected`. [`super::scenario_file::read_keyed`] for models
     /// configured by their keys.
     pub open: Opener,
+}
+
+/// How a scenario's runs are scored; see [`ScenarioDef::scorecard`].
+#[derive(Clone, Copy, Debug)]
+pub struct Scorecard {
+    /// Runs the spec to its end and scores it. The spec's length and step are the sweep's; a named scenario
+    /// with a recovery key gets a recovery before the end unless the spec sets one, so both the reaction and
+    /// the return are scored (a scenario file keeps its own schedule).
+    pub score: fn(&'static ScenarioDef, &RunSpec) -> Result<super::scorecard::Score, String>,
+    /// True when `compare --all` and `tune` without `--scenarios` include it.
+    pub by_default: bool,
 }
 
 /// A heading and the keys under it; see [`ScenarioDef::key_groups`].

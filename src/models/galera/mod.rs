@@ -248,6 +248,7 @@ const fn def(name: &'static str, summary: &'static str, seed_file: &'static str,
         open: crate::engine::scenario_file::read_keyed,
         key_groups: KEY_GROUPS,
         key_warnings: &[],
+        scorecard: None,
     }
 }
 

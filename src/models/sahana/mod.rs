@@ -108,6 +108,7 @@ pub const SCENARIOS: &[ScenarioDef] = &[ScenarioDef {
     open: crate::engine::scenario_file::read_keyed,
     key_groups: KEY_GROUPS,
     key_warnings: &[],
+    scorecard: None,
 }];
 
 impl CommandCodec for Sahana {

@@ -311,7 +311,7 @@ impl Config {
     }
 
     /// Checks every field a `--set` key also sets against that key's range in
-    /// [`crate::models::section::scenario::KEYS`], so a scenario file cannot hold what a key refuses.
+    /// [`KEYS`], so a scenario file cannot hold what a key refuses.
     fn check_key_ranges(&self) -> Result<(), String> {
         let ms = |d: SimDuration| d as f64 / MILLISECOND as f64;
         let count = |n: Option<u32>| n.map(f64::from);
@@ -348,7 +348,7 @@ impl Config {
         }
         for (field, key, value) in checks {
             let Some(v) = value else { continue };
-            let info = crate::models::section::scenario::KEYS.iter().find(|k| k.key == key);
+            let info = KEYS.iter().find(|k| k.key == key);
             let (min, max) = match info.map(|k| k.kind) {
                 Some(crate::engine::keys::KeyKind::Number { min, max }) => (min, max),
                 Some(crate::engine::keys::KeyKind::CountOrUnlimited { min, max }) => (f64::from(min), f64::from(max)),
@@ -438,3 +438,52 @@ impl Config {
         Ok(())
     }
 }
+
+// The section's keys: the one table `--set`, URLs, the page and scenario files are checked against.
+use crate::engine::keys::{KeyInfo, KeyKind};
+
+const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet", "large-write"];
+const FAULTED: &[&str] = &["slow", "connect-timeout", "refuse"];
+const FAULT_AT: &[&str] = &["slow", "connect-timeout", "refuse", "large-write"];
+const LARGE: &[&str] = &["large-write"];
+const fn num_key(min: f64, max: f64) -> KeyKind {
+    KeyKind::Number { min, max }
+}
+
+/// Every settable scenario key, in the order `loadlab list` prints them.
+pub const KEYS: &[KeyInfo] = &[
+    KeyInfo { key: "fault_at", unit: "s", default: "30", help: "when the scenario's fault starts (Wikimedia's simulation code uses 5, its published runs 30); large-write: when db1119's large write commits", scenarios: FAULT_AT, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "recover_at", unit: "s", default: "never", help: "when the faulty server recovers (all faults cleared); must be after fault_at", scenarios: FAULTED, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "slow_factor", unit: "×", default: "10", help: "latency multiplier of the slow server", scenarios: &["slow"], kind: num_key(0.01, 10_000.0) },
+    KeyInfo { key: "large_write_s", unit: "s", default: "15", help: "how long db1119's SQL thread takes to apply the large write; its lag ramps to this, then drains", scenarios: LARGE, kind: num_key(0.001, 3600.0) },
+    KeyInfo { key: "overload_at", unit: "s", default: "20", help: "when db1163 starts drowning in reads (its queries slow by overload_factor, with overload_slots slots)", scenarios: LARGE, kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "overload_factor", unit: "×", default: "2", help: "db1163's query slowdown from overload_at (read pressure: a cold buffer pool, a heavy query mix)", scenarios: LARGE, kind: num_key(0.01, 10_000.0) },
+    KeyInfo { key: "overload_slots", unit: "slots", default: "200", help: "queries db1163 runs at once; with its share of 1,298 req/s at 0.25 s it needs 325, so its queue grows without bound", scenarios: LARGE, kind: num_key(1.0, 100_000.0) },
+    KeyInfo { key: "servers", unit: "servers", default: "20", help: "identical servers in the M/M/c section", scenarios: &["mmc"], kind: num_key(1.0, limits::MAX_SERVERS as f64) },
+    KeyInfo { key: "slots", unit: "slots", default: "8", help: "queries each server runs at once (c); later ones queue first-in first-out", scenarios: &["mmc"], kind: num_key(1.0, 100_000.0) },
+    KeyInfo { key: "service_ms", unit: "ms", default: "10", help: "mean service time 1/μ (exponential)", scenarios: &["mmc"], kind: num_key(0.001, 1e6) },
+    KeyInfo { key: "utilization", unit: "ρ", default: "0.8", help: "offered load per slot, λ/(n·c·μ); must be below 1 for a steady state", scenarios: &["mmc"], kind: num_key(0.0, 0.999) },
+    KeyInfo { key: "hosts", unit: "hosts", default: "139 (mmc: 1)", help: "app hosts; each runs its own balancer", scenarios: &[], kind: num_key(1.0, limits::MAX_HOSTS as f64) },
+    KeyInfo { key: "workers", unit: "workers/host", default: "unlimited", help: "worker pool per app host (PHP-FPM pm.max_children ships as 5)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: limits::MAX_WORKERS } },
+    KeyInfo { key: "backlog", unit: "requests/host", default: "511", help: "listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)", scenarios: &[], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "rate_scale", unit: "×", default: "1 (quiet: 0.001)", help: "multiplies the scenario's production arrival rate (quiet is this section at 0.001)", scenarios: &[], kind: num_key(0.0, 1000.0) },
+    KeyInfo { key: "rtt_ms", unit: "ms", default: "0.5 (mmc: 0)", help: "network round trip: a connect takes one, and so does a refusal", scenarios: &[], kind: num_key(0.0, 10_000.0) },
+    KeyInfo { key: "connect_timeout_ms", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (Wikimedia's simulation: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "max_attempts", unit: "connects/request", default: "16", help: "connect attempts per request, first try plus re-picks", scenarios: &[], kind: num_key(1.0, 64.0) },
+    KeyInfo { key: "latency_dist", unit: "", default: "uniform (mmc: exponential)", help: "service time around L: uniform on [0.9L, 1.1L], exponential, or lognormal", scenarios: &[], kind: KeyKind::Choice(&["uniform", "exponential", "lognormal"]) },
+    KeyInfo { key: "lognormal_sigma", unit: "", default: "0.5", help: "shape σ of the lognormal service time", scenarios: &[], kind: num_key(0.01, 5.0) },
+    KeyInfo { key: "capacity", unit: "cores/server", default: "unlimited", help: "queries a server runs at once; beyond it they queue, so latency grows with load", scenarios: MW, kind: KeyKind::CountOrUnlimited { min: 1, max: 100_000 } },
+    KeyInfo { key: "max_connections", unit: "conns/server", default: "unlimited", help: "MySQL max_connections: connects beyond it are refused", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
+    KeyInfo { key: "write_rate", unit: "events/s", default: "500", help: "binlog events the primary commits per second, a steady stream every replica applies", scenarios: MW, kind: num_key(0.001, 1e7) },
+    KeyInfo { key: "apply_rate", unit: "events/s", default: "1000", help: "events a replica's single SQL thread applies per second with a backlog; must exceed write_rate (a backlog drains at the difference)", scenarios: MW, kind: num_key(0.001, 1e7) },
+    KeyInfo { key: "replication_delay_ms", unit: "ms", default: "75", help: "commit on the primary to apply on a replica that keeps up: its normal true lag (a Wikimedia DBA: usually 50–100 ms)", scenarios: MW, kind: num_key(0.0, 60_000.0) },
+    KeyInfo { key: "heartbeat_interval_s", unit: "s", default: "1", help: "pt-heartbeat's update interval; measured lag adds the newest applied heartbeat's age, uniform on [0, this)", scenarios: MW, kind: num_key(0.001, 60.0) },
+    KeyInfo { key: "<server>.load", unit: "weight", default: "from the table", help: "configured load of one server", scenarios: &[], kind: num_key(0.0, 1e6) },
+    KeyInfo { key: "<server>.latency_ms", unit: "ms", default: "from the table", help: "base latency L of one server", scenarios: &[], kind: num_key(0.0, 1e7) },
+    KeyInfo { key: "fault", unit: "KIND:SERVER[:ARGS]@s", default: "none", help: "schedule a fault, repeatable: slow:db1119:10@30, connect-timeout:db1119@30, refuse:…, crash:…, recover:…, cold:db1119:0.2:60@30 (from fraction, warm-up s), large-write:db1119:15@30 (apply s)", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "operator", unit: "KIND[:SERVER[:ARG]]@s", default: "none", help: "schedule an operator override, repeatable: depool:db1119@40, drain:db1119:30@40 (over s), repool:db1119:60@90 (ramp s), pin:db1119:50@40 (weight), unpin:db1119@60, controller-off@40, controller-on@60", scenarios: &[], kind: KeyKind::FaultSpec },
+    KeyInfo { key: "breaker_conns", unit: "conns/server", default: "unlimited", help: "section circuit breaker: when every eligible server's connection estimate is at or over this, requests fail fast as overloaded (LoadMonitor maxConnCount)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
+    KeyInfo { key: "probe_timeout_ms", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s; mw-legacy's default 3 s, an ordinary connection)", scenarios: &[], kind: num_key(1.0, 1e7) },
+    KeyInfo { key: "cold_ramp", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&["on", "off"]) },
+    KeyInfo { key: "surge", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
+];

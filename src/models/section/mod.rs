@@ -44,7 +44,7 @@ use crate::engine::commands::{CommandCodec, CommandSpec, Parsed};
 use crate::engine::keys::KeyInfo;
 use crate::engine::picture::PictureSpec;
 use crate::engine::run::{Decision, ReadOuts, Run, RunInfo, Shell};
-use crate::engine::scenario::{KeyGroup, KeyWarning, RunSpec, ScenarioDef};
+use crate::engine::scenario::{KeyGroup, KeyWarning, RunSpec, ScenarioDef, Scorecard};
 use crate::engine::schema::{ChartSpec, Column, Scale};
 use crate::models::section::command::{Command, Fault};
 use crate::models::section::metrics::{ServerStep, StepRow};
@@ -57,7 +57,7 @@ use model::Section;
 pub fn config_of(def: &'static ScenarioDef, spec: &RunSpec) -> Result<config::Config, String> {
     let controller = if spec.controller.is_empty() { "static" } else { spec.controller.as_str() };
     let mut cfg = match &spec.file {
-        Some(text) => crate::models::section::scenario::from_file(text, controller, &spec.sets)?,
+        Some(text) => scenario_file::from_file(text, controller, &spec.sets)?,
         None => crate::models::section::scenario::build(def.name, controller, &spec.sets)?,
     };
     if let Some(d) = spec.duration_s {
@@ -98,6 +98,12 @@ fn check(def: &'static ScenarioDef, spec: &RunSpec) -> Result<(), String> {
 }
 
 const KEYS: &[KeyInfo] = crate::models::section::scenario::KEYS;
+
+/// The section's scenarios are scored for `compare` and `tune`; every one with a fault, and plain-s1 and quiet
+/// for their steady shares, by default.
+const SCORED: Scorecard = Scorecard { score: scorecard::score_spec, by_default: true };
+/// mmc and large-write score on request only: M/M/c has no fault, large-write is about lag, not a scorecard.
+const SCORED_ON_REQUEST: Scorecard = Scorecard { by_default: false, ..SCORED };
 
 /// The page's groups of the section's settings.
 pub const KEY_GROUPS: &[KeyGroup] = &[
@@ -155,6 +161,7 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
         open,
         key_groups: KEY_GROUPS,
         key_warnings: KEY_WARNINGS,
+        scorecard: Some(SCORED),
     }
 }
 
@@ -165,8 +172,8 @@ pub const SCENARIOS: &[ScenarioDef] = &[
     ScenarioDef { lesson: lessons::CONNECT_TIMEOUT, lesson_sets: &[], controller_notes: lessons::TIMEOUT_NOTES, challenges: lessons::TIMEOUT_CHALLENGES, ..def("connect-timeout", "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from fault_at", 2) },
     ScenarioDef { lesson: lessons::REFUSE, lesson_controller: Some("least-conn"), lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
-    ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
-    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", "plain-s1; db1163 drowns in reads from overload_at (20 s), db1119 applies a large_write_s (15 s) transaction from fault_at (30 s): lag is the wrong load signal", 6) },
+    ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], scorecard: Some(SCORED_ON_REQUEST), ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], scorecard: Some(SCORED_ON_REQUEST), controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", "plain-s1; db1163 drowns in reads from overload_at (20 s), db1119 applies a large_write_s (15 s) transaction from fault_at (30 s): lag is the wrong load signal", 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).

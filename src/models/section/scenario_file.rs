@@ -90,6 +90,32 @@ fn read(path: &str, text: &str) -> Result<Config, String> {
     Ok(cfg)
 }
 
+/// A scenario file's config with another controller (its own parameters if it names the same one), and
+/// `sets` over it: the controller's parameters, and steps (`fault`, `operator`, `surge`: what the page records
+/// when a command is clicked). Other scenario keys belong in the file.
+pub fn from_file(text: &str, controller: &str, sets: &[(String, String)]) -> Result<Config, String> {
+    let mut cfg = from_toml("scenario file", text)?;
+    if cfg.controller.name() != controller {
+        cfg.controller = crate::controller::ControllerSpec::new(controller)?;
+    }
+    let names = crate::controller::controllers().iter().map(|c| c.name);
+    for (key, raw) in crate::controller::sets_for(controller, names, sets) {
+        if super::scenario::set_param(&mut cfg.controller, &key, &raw)? {
+            continue;
+        }
+        match super::config::KEYS.iter().find(|k| k.key == key).map(|k| k.kind) {
+            Some(crate::engine::keys::KeyKind::FaultSpec) => {
+                let step = super::scenario::parse_key_step(&cfg, &key, &raw)?;
+                cfg.schedule.push(step);
+            }
+            _ => return Err(format!("{key} is set in the scenario file; edit the file to change it")),
+        }
+    }
+    cfg.schedule.sort_by_key(|s| s.at); // stable: same-time commands keep their order
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 /// Server names must be unique and plain (letters, digits, `.`, `_`, `-`): they head CSV columns and are the
 /// targets of text steps, where `,`, `:` and `@` separate fields.
 fn check_names(cfg: &Config) -> Result<(), String> {
