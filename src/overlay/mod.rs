@@ -23,7 +23,7 @@
 //! Dividing by the variance makes the loss unitless, so a 1000-connection series does not drown a 0..1 busy
 //! fraction, and gives it a reading like 1 − R²: 0 is a perfect match, 1 is no better than the series' own mean,
 //! and data with independent noise of variance σ² cannot score below about σ² / variance. A constant series is
-//! divided by its mean squared instead (by 1 if that is 0). Only points whose aligned time lies within the run's
+//! (variance within a billionth of its mean squared, which is rounding) is divided by its mean squared instead (by 1 if that is 0). Only points whose aligned time lies within the run's
 //! rows (from the first row's time to the last's) count.
 
 pub mod prometheus;
@@ -401,7 +401,8 @@ impl Target {
             let n = points.len() as f64;
             let mean = points.iter().map(|p| p.1).sum::<f64>() / n;
             let var = points.iter().map(|p| (p.1 - mean) * (p.1 - mean)).sum::<f64>() / n;
-            let scale = if var > 0.0 {
+            // A variance at rounding level (a constant series whose mean is not exact in binary) counts as 0.
+            let scale = if var > 1e-9 * mean * mean && var > 0.0 {
                 var
             } else if mean != 0.0 {
                 mean * mean
