@@ -7,9 +7,10 @@
 //!
 //! The search, in unit coordinates (each key's range mapped to [0, 1], logarithmically when it spans 100× or
 //! more): first ⌈budget/2⌉ candidates as a Latin hypercube (every key's range cut into that many equal strata,
-//! one candidate in each, so in one key the best candidate of a unimodal loss is within two strata of the
-//! optimum); then the rest in rounds of 8, each a Latin hypercube in a box around the best so far whose
-//! half-width starts at two strata and halves every round.
+//! one candidate in each, so along one key the best candidate of a unimodal loss is within two strata of the
+//! optimum); then the rest in rounds of 8, each a line search per key through the best so far (8 / keys points,
+//! at least 2, one in each stratum of the key's window, the other keys held), whose window's half-width starts
+//! at two strata and then halves each round, unless the best moved further than that along the key.
 
 use std::fmt::Write as _;
 
@@ -129,15 +130,36 @@ fn hypercube(rng: &mut Rng, count: usize, center: &[f64], half: f64) -> Vec<Vec<
     let axes: Vec<Vec<f64>> = center
         .iter()
         .map(|&c| {
-            let (a, b) = ((c - half).max(0.0), (c + half).min(1.0));
-            let mut strata: Vec<usize> = (0..count).collect();
+            let mut strata = strata(rng, count, c, half);
             for i in (1..count).rev() {
                 strata.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            strata.into_iter().map(|s| a + (b - a) * (s as f64 + rng.next_f64()) / count as f64).collect()
+            strata
         })
         .collect();
     (0..count).map(|i| axes.iter().map(|axis| axis[i]).collect()).collect()
+}
+
+/// `count` points in `c ± half` ∩ [0, 1], one in each of `count` equal strata, in order.
+fn strata(rng: &mut Rng, count: usize, c: f64, half: f64) -> Vec<f64> {
+    let (a, b) = ((c - half).max(0.0), (c + half).min(1.0));
+    (0..count).map(|s| a + (b - a) * (s as f64 + rng.next_f64()) / count as f64).collect()
+}
+
+/// A refinement round of at most `max` candidates: for each key in turn, points along it through `center`
+/// (one per stratum of `center ± halves[key]`), the other keys held at the center.
+fn line_search(rng: &mut Rng, center: &[f64], halves: &[f64], max: usize) -> Vec<Vec<f64>> {
+    let per_key = (ROUND / center.len()).max(2);
+    let mut out = Vec::new();
+    for (k, &h) in halves.iter().enumerate() {
+        for u in strata(rng, per_key, center[k], h) {
+            let mut p = center.to_vec();
+            p[k] = u;
+            out.push(p);
+        }
+    }
+    out.truncate(max);
+    out
 }
 
 /// A candidate's outcome: its loss and each series' (or why its run could not be built).
@@ -286,7 +308,8 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
     let mut candidates: Vec<Vec<f64>> = hypercube(&mut rng, first, &vec![0.5; dims.len()], 0.5);
     let mut outcomes: Vec<Outcome> = Vec::new();
     let bar = progress(o.budget, "fit");
-    let mut half = (2.0 / first as f64).min(0.5);
+    let mut halves = vec![(2.0 / first as f64).min(0.5); dims.len()];
+    let mut center: Option<Vec<f64>> = None;
     let best_of = |outcomes: &[Outcome]| -> Option<usize> {
         let loss = |i: usize| outcomes[i].as_ref().map_or(f64::INFINITY, |r| r.0);
         (0..outcomes.len())
@@ -306,9 +329,14 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
         }
         let left = o.budget - candidates.len();
         let Some(b) = best.filter(|_| left > 0) else { break };
-        let center = candidates[b].clone();
-        candidates.extend(hypercube(&mut rng, left.min(ROUND), &center, half));
-        half /= 2.0;
+        let best = candidates[b].clone();
+        if let Some(previous) = &center {
+            for ((h, old), new) in halves.iter_mut().zip(previous).zip(&best) {
+                *h = (*h / 2.0).max((new - old).abs());
+            }
+        }
+        candidates.extend(line_search(&mut rng, &best, &halves, left));
+        center = Some(best);
     }
     bar.finish_and_clear();
     let Some(b) = best_of(&outcomes) else {
@@ -388,8 +416,10 @@ mod tests {
             strata.sort_unstable();
             assert_eq!(strata, (0..10).collect::<Vec<_>>());
         }
-        let boxed = hypercube(&mut rng, 4, &[0.95], 0.1);
-        assert!(boxed.iter().all(|p| (0.85..=1.0).contains(&p[0])), "{boxed:?}");
+        let lines = line_search(&mut rng, &[0.95, 0.5], &[0.1, 0.2], 8);
+        assert_eq!(lines.len(), 8);
+        assert!(lines[..4].iter().all(|p| (0.85..=1.0).contains(&p[0]) && p[1] == 0.5), "{lines:?}");
+        assert!(lines[4..].iter().all(|p| (0.3..=0.7).contains(&p[1]) && p[0] == 0.95), "{lines:?}");
     }
 
     #[test]

@@ -48,10 +48,29 @@ struct Sample(f64, f64);
 
 impl<'de> Deserialize<'de> for Sample {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Sample, D::Error> {
-        let (t, v): (f64, String) = Deserialize::deserialize(d)?;
+        d.deserialize_seq(SampleVisitor)
+    }
+}
+
+/// Reads `[t, "v"]` and parses `v` before the closing `]`, so an error points at the value's own line.
+struct SampleVisitor;
+
+impl<'de> de::Visitor<'de> for SampleVisitor {
+    type Value = Sample;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sample [unix seconds, \"value\"]")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Sample, A::Error> {
+        let t: f64 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let v: String = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
         let value = v.trim().parse::<f64>().map_err(|_| {
             de::Error::custom(format!("sample value {} is not a number", crate::engine::keys::quote(&v)))
         })?;
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(3, &self));
+        }
         Ok(Sample(t, value))
     }
 }

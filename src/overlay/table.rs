@@ -75,6 +75,27 @@ fn value_of(cell: &str, clock: Clock) -> Result<Option<f64>, String> {
     }
 }
 
+/// Line numbers by byte offset, for offsets that only grow.
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    /// The line holding byte `byte`.
+    fn line_at(&mut self, byte: u64) -> usize {
+        let mut to = (byte as usize).clamp(self.at, self.text.len());
+        // After a CRLF the csv crate places the next record at the LF; a record never starts with a line end.
+        while to < self.text.len() && matches!(self.text[to], b'\r' | b'\n') {
+            to += 1;
+        }
+        self.line += self.text[self.at..to].iter().filter(|&&b| b == b'\n').count();
+        self.at = to;
+        self.line
+    }
+}
+
 /// Reads a CSV export into series.
 pub fn parse(text: &str, clock: Clock, limits: &Limits) -> Result<Vec<Series>, String> {
     let mut body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -91,16 +112,18 @@ pub fn parse(text: &str, clock: Clock, limits: &Limits) -> Result<Vec<Series>, S
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(sep).from_reader(body.as_bytes());
     let mut records = reader.records();
-    let line_of = |r: &csv::StringRecord| r.position().map_or(0, |p| p.line() as usize) + skipped;
-    let csv_error = |e: csv::Error| -> String {
-        let line = e.position().map_or(0, |p| p.line() as usize) + skipped;
+    // Lines are counted from each record's byte offset, going forward only (the csv crate's own line count lags
+    // after CRLF line ends).
+    let mut counter = Lines { text: body.as_bytes(), at: 0, line: 1 + skipped };
+    let csv_error = |e: csv::Error, counter: &mut Lines| -> String {
+        let line = counter.line_at(e.position().map_or(0, |p| p.byte()));
         format!("line {line}: not CSV ({e})")
     };
     let header = match records.next() {
-        Some(r) => r.map_err(csv_error)?,
+        Some(r) => r.map_err(|e| csv_error(e, &mut counter))?,
         None => return Err("line 1: the file is empty; expected a header line".into()),
     };
-    let header_at = line_of(&header);
+    let header_at = counter.line_at(header.position().map_or(0, |p| p.byte()));
     let names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     if names.len() < 2 {
         return Err(format!(
@@ -120,8 +143,8 @@ pub fn parse(text: &str, clock: Clock, limits: &Limits) -> Result<Vec<Series>, S
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut points = 0usize;
     for record in records {
-        let record = record.map_err(csv_error)?;
-        let line = line_of(&record);
+        let record = record.map_err(|e| csv_error(e, &mut counter))?;
+        let line = counter.line_at(record.position().map_or(0, |p| p.byte()));
         if record.len() == 1 && record[0].trim().is_empty() {
             continue;
         }
