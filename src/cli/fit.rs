@@ -369,7 +369,7 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
         return emit(&(out.to_string() + "\n"));
     }
     let mut out = format!(
-        "fit of {} to {file} ({} read as {}): loss {loss:.4} after {} runs{}\n",
+        "fit of {} to {file} ({} series, read as {}): loss {loss:.4} after {} runs{}\n",
         def.name,
         target.series.len(),
         metrics.format.name(),
