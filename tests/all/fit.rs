@@ -437,6 +437,9 @@ fn a_fit_is_deterministic_and_reproducible_from_its_run_line() {
     let (code, first, stderr) = loadlab(&args);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(loadlab(&args).1, first, "same seed and budget, same fit");
+    // On one thread too: candidates are drawn before they run and their results are read in candidate order.
+    let one = Command::new(env!("CARGO_BIN_EXE_loadlab")).args(args).env("RAYON_NUM_THREADS", "1").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&one.stdout), first, "one thread, same fit");
     let line = first.lines().find_map(|l| l.strip_prefix("reproduce: loadlab ")).expect(&first);
     let (code, out, stderr) = loadlab(&line.split(' ').collect::<Vec<_>>());
     assert_eq!(code, 0, "{line}: {stderr}");
