@@ -27,6 +27,7 @@
 //! rows (from the first row's time to the last's) count.
 
 pub mod prometheus;
+pub mod search;
 pub mod table;
 pub mod timestamp;
 
