@@ -43,6 +43,8 @@ pub enum Cmd {
     Merge(MergeOpts),
     /// Print a scenario's complete config as a TOML scenario file, to edit and run with --scenario-file.
     ExportScenario(ExportOpts),
+    /// Search a scenario's keys for the settings whose run best matches your metrics (Prometheus, Grafana or CSV).
+    Fit(FitOpts),
     /// Events per second on mmc (20 servers × 8 slots, 10 ms, utilization 0.9) and a plain-s1 run's wall time.
     Bench(BenchOpts),
 }
@@ -239,6 +241,68 @@ pub struct ExportOpts {
     /// The scenario and what to change in it.
     #[command(flatten)]
     pub build: BuildOpts,
+}
+
+/// Output of `fit`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FitFormat {
+    /// The best keys, the loss per series and the `loadlab run` line that reproduces the fit.
+    #[default]
+    Text,
+    /// One JSON object: `keys` (name → value), `loss`, and the details.
+    Json,
+}
+
+/// How `fit` reads its metrics file.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MetricsFormat {
+    /// JSON is Prometheus; a CSV starting with `"Time"` or `sep=` is Grafana's; any other CSV is plain.
+    #[default]
+    Auto,
+    /// Prometheus `query_range` JSON (a matrix result).
+    Prometheus,
+    /// A Grafana panel's "Download CSV" (numeric times are epoch milliseconds).
+    Grafana,
+    /// A plain CSV, long (`time,series,value`) or wide (time, then a column per series; numeric times are seconds).
+    Csv,
+}
+
+/// Options of `loadlab fit`.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "Loss: for each mapped series, the mean squared difference between its points and the \
+                        simulated column at their times (linear between rows), divided by the series' variance; \
+                        the mean over series. 0 is an exact match, 1 no better than the series' mean. \
+                        --keys k searches k's declared range (k_at keys up to the run's length), log-scaled when \
+                        it spans 100x or more; k=LO..HI narrows it. Defaults: budget 40, seed 1, align offset=0.")]
+pub struct FitOpts {
+    /// The scenario, its controller, length, step and fixed keys.
+    #[command(flatten)]
+    pub build: BuildOpts,
+    /// Your metrics: Prometheus query_range JSON, a Grafana panel CSV, or a plain CSV (long or wide).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<String>,
+    /// How to read --metrics.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = MetricsFormat::Auto)]
+    pub metrics_format: MetricsFormat,
+    /// Compare series SERIES with the run's column COLUMN, repeatable; '*' in SERIES matches anything and fills
+    /// the '*' in COLUMN (default: series named as columns map to themselves).
+    #[arg(long = "map", value_name = "SERIES=COLUMN")]
+    pub maps: Vec<String>,
+    /// fault=T: the data's time T is the scenario's fault time; offset=S: the data's time S is the run's 0.
+    #[arg(long, value_name = "fault=T|offset=S", allow_hyphen_values = true)]
+    pub align: Option<String>,
+    /// The keys to search, comma-separated, each optionally KEY=LO..HI.
+    #[arg(long, value_name = "K1,K2,...")]
+    pub keys: Option<String>,
+    /// Runs to evaluate, 1 to 10000: half spread over the ranges, half refining around the best.
+    #[arg(long, value_name = "N", default_value_t = 40, value_parser = budget, allow_hyphen_values = true)]
+    pub budget: usize,
+    /// Seed of the search and of every run.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = seed, allow_hyphen_values = true)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FitFormat::Text)]
+    pub format: FitFormat,
 }
 
 /// Options of `loadlab bench`.

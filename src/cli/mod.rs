@@ -8,6 +8,7 @@
 
 mod args;
 mod bench;
+mod fit;
 mod list;
 mod run;
 mod sweep;
@@ -29,7 +30,7 @@ pub const EXIT_USAGE: i32 = 2;
 /// Exit status for a failed read or write.
 pub const EXIT_IO: i32 = 1;
 
-const USAGE: &str = "usage: loadlab <run|list|weights|compare|tune|merge|export-scenario|bench|help> [options]; \
+const USAGE: &str = "usage: loadlab <run|list|weights|compare|tune|fit|merge|export-scenario|bench|help> [options]; \
                      'loadlab help' shows them all";
 
 /// Why a command failed.
@@ -197,6 +198,7 @@ fn dispatch(args: &[String]) -> Result<(), CliError> {
         Some(Cmd::Tune(o)) => sweep::cmd_tune(o),
         Some(Cmd::Merge(o)) => sweep::cmd_merge(o),
         Some(Cmd::ExportScenario(o)) => run::cmd_export(o),
+        Some(Cmd::Fit(o)) => fit::cmd_fit(o),
         Some(Cmd::Bench(o)) => bench::cmd_bench(o),
     }
 }

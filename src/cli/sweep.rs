@@ -132,7 +132,7 @@ fn sources(names: &[String], files: &[String]) -> Result<Vec<Source>, CliError> 
 }
 
 /// A progress bar on stderr when it is a terminal; otherwise a hidden one (nothing on a piped stderr).
-fn progress(total: usize, what: &str) -> ProgressBar {
+pub(super) fn progress(total: usize, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -146,16 +146,24 @@ fn progress(total: usize, what: &str) -> ProgressBar {
 /// Runs `job` for each of `mine` on every core, with a progress bar, and returns the results in job order.
 fn run_jobs<R: Send>(mine: &[usize], what: &str, job: impl Fn(usize, &ProgressBar) -> R + Sync) -> Vec<(usize, R)> {
     let bar = progress(mine.len(), what);
-    let results = mine
-        .par_iter()
+    let results = run_jobs_on(&bar, mine, job);
+    bar.finish_and_clear();
+    results
+}
+
+/// [`run_jobs`] on a bar the caller owns, for a search that runs its jobs in rounds (`fit`).
+pub(super) fn run_jobs_on<R: Send>(
+    bar: &ProgressBar,
+    mine: &[usize],
+    job: impl Fn(usize, &ProgressBar) -> R + Sync,
+) -> Vec<(usize, R)> {
+    mine.par_iter()
         .map(|&j| {
-            let r = job(j, &bar);
+            let r = job(j, bar);
             bar.inc(1);
             (j, r)
         })
-        .collect();
-    bar.finish_and_clear();
-    results
+        .collect()
 }
 
 /// The jobs of `0..total` that `shard` runs: all of them unsharded, else those with j mod N = I.

@@ -179,7 +179,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn every_subcommand_has_help_and_there_is_a_version() {
-    for sub in ["run", "list", "weights", "compare", "tune", "merge", "export-scenario", "bench"] {
+    for sub in ["run", "list", "weights", "compare", "tune", "fit", "merge", "export-scenario", "bench"] {
         let (code, stdout, stderr) = loadlab(&[sub, "--help"]);
         assert_eq!(code, 0, "{sub} --help: {stderr}");
         assert!(stdout.contains(&format!("Usage: loadlab {sub}")), "{sub} --help: {stdout}");

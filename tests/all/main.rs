@@ -8,6 +8,7 @@ mod cli;
 mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;
+mod fit;
 mod fuzz;
 mod invariants;
 mod lessons;
