@@ -278,6 +278,10 @@ pub struct FitOpts {
     /// The scenario, its controller, length, step and fixed keys.
     #[command(flatten)]
     pub build: BuildOpts,
+    /// A scenario file (from 'loadlab export-scenario') to fit instead of a named scenario: its keys are the
+    /// fixed ones, except those --keys searches.
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
+    pub scenario_file: Option<String>,
     /// Your metrics: Prometheus query_range JSON, a Grafana panel CSV, or a plain CSV (long or wide).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<String>,
@@ -303,6 +307,9 @@ pub struct FitOpts {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FitFormat::Text)]
     pub format: FitFormat,
+    /// Write the fit's scenario file (the scenario with the fitted keys) here.
+    #[arg(long, value_name = "FILE")]
+    pub out_scenario: Option<String>,
 }
 
 /// Options of `loadlab bench`.

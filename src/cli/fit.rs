@@ -12,13 +12,13 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::args::{FitFormat, FitOpts, MetricsFormat};
-use super::run::{build_sim, scenario_names, RunArgs};
+use super::run::{build_sim, open_scenario_file, scenario_names, RunArgs};
 use super::sweep::{progress, run_jobs_on};
 use super::{emit, read_file, CliError};
 use crate::engine::keys::quote;
 use crate::overlay::search::{self, Dim, Search};
 use crate::overlay::{self, AlignSpec, Format, Limits, MapRule, Target};
-use crate::registry::{self, ScenarioDef};
+use crate::registry::{self, RunSpec, ScenarioDef};
 use crate::time::as_secs_f64;
 
 /// A candidate's outcome: its loss and each series' (or why its run could not be built).
@@ -42,48 +42,80 @@ fn shell_word(s: &str) -> String {
 }
 
 /// The `loadlab run` line that reruns the fit's best candidate.
-fn run_line(def: &ScenarioDef, o: &FitOpts, sets: &[(String, String)]) -> String {
+/// Keys at their defaults are left out (a scenario file's every key is among `sets`).
+fn run_line(def: &ScenarioDef, o: &FitOpts, base: &RunArgs, sets: &[(String, String)]) -> String {
     let mut line = format!("loadlab run --scenario {}", def.name);
     if let Some(c) = &o.build.controller {
         line += &format!(" --controller {}", shell_word(c));
     }
-    if let Some(d) = o.build.duration {
+    if let Some(d) = base.duration_s {
         line += &format!(" --duration {d}");
     }
-    if let Some(s) = o.build.time_step {
+    if let Some(s) = base.time_step_s {
         line += &format!(" --time-step {s}");
     }
     line += &format!(" --seed {}", o.seed);
-    for (k, v) in sets {
+    for (k, v) in crate::engine::scenario_file::changed_keys(def, sets) {
         line += &format!(" --set {}", shell_word(&format!("{k}={v}")));
     }
     line
 }
 
-/// The fit's scenario file, once every model exports one (`export-scenario`, in progress with the scenario-file
-/// work): the spot where `fit` will print it. `None` until then.
-fn scenario_file(_def: &ScenarioDef, _sets: &[(String, String)]) -> Option<String> {
-    None
+/// The fit's scenario file: the scenario with the fixed and the fitted keys, as `export-scenario` writes it.
+fn scenario_file(def: &'static ScenarioDef, base: &RunArgs, sets: &[(String, String)]) -> Result<String, CliError> {
+    let controller = if def.takes_controller { base.controller.clone() } else { String::new() };
+    let spec = RunSpec {
+        controller,
+        sets: sets.to_vec(),
+        duration_s: base.duration_s,
+        time_step_s: base.time_step_s,
+        ..RunSpec::default()
+    };
+    Ok(def.export_file(&spec)?)
+}
+
+/// A fit's scenario, its fixed keys, its length and step (the scenario's own when `None`).
+type FitBase = (&'static ScenarioDef, Vec<(String, String)>, Option<f64>, Option<f64>);
+
+/// The scenario a fit runs and its fixed keys: a named one with `--set`, or a scenario file's keys (those
+/// `--keys` searches left out, since the fit chooses them). A section file is a whole config, not keys: refused.
+fn fit_base(o: &FitOpts) -> Result<FitBase, CliError> {
+    let Some(path) = &o.scenario_file else {
+        let name = o.build.scenario.clone().ok_or_else(|| {
+            format!("fit needs --scenario NAME or --scenario-file FILE; valid scenarios: {}", scenario_names())
+        })?;
+        return Ok((registry::find(&name)?, o.build.sets.clone(), o.build.duration, o.build.time_step));
+    };
+    if !o.build.sets.is_empty() {
+        return Err("--set does not apply to --scenario-file; edit the file instead".into());
+    }
+    let (def, spec) = open_scenario_file(path)?;
+    if spec.file.is_some() {
+        return Err(format!(
+            "{path}: a {} scenario file is a whole config, not keys; fit the named scenario with --set instead",
+            def.name
+        )
+        .into());
+    }
+    let searched: Vec<&str> =
+        o.keys.as_deref().unwrap_or("").split(',').map(|k| k.split('=').next().unwrap_or("").trim()).collect();
+    let fixed = spec.sets.into_iter().filter(|(k, _)| !searched.contains(&k.as_str())).collect();
+    Ok((def, fixed, o.build.duration.or(spec.duration_s), o.build.time_step.or(spec.time_step_s)))
 }
 
 /// `loadlab fit`.
 pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
-    let name = o
-        .build
-        .scenario
-        .clone()
-        .ok_or_else(|| format!("fit needs --scenario NAME; valid scenarios: {}", scenario_names()))?;
-    let def = registry::find(&name)?;
+    let (def, fixed, duration_s, time_step_s) = fit_base(&o)?;
     let path = o.metrics.clone().ok_or("fit needs --metrics FILE (Prometheus JSON, Grafana CSV or plain CSV)")?;
     let rules = o.maps.iter().map(|m| MapRule::parse(m)).collect::<Result<Vec<_>, _>>()?;
     let align = o.align.as_deref().map(AlignSpec::parse).transpose()?.unwrap_or(AlignSpec::Offset(0.0));
     let base = RunArgs {
         scenario: def.name.to_string(),
-        controller: o.build.controller.clone().unwrap_or_else(|| "static".into()),
-        duration_s: o.build.duration,
-        time_step_s: o.build.time_step,
+        controller: o.build.controller.clone().unwrap_or_else(|| crate::engine::scenario::NO_CONTROLLER.into()),
+        duration_s,
+        time_step_s,
         seed: o.seed,
-        sets: o.build.sets.clone(),
+        sets: fixed,
         json: false,
         out: None,
         file: None,
@@ -94,7 +126,7 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
     let columns: Vec<String> = probe.columns().into_iter().map(|c| c.name).collect();
     drop(probe);
     let dims = search::dims(def, o.keys.as_deref().unwrap_or(""), duration_s)?;
-    if let Some((k, _)) = o.build.sets.iter().find(|(k, _)| dims.iter().any(|d| d.key == *k)) {
+    if let Some((k, _)) = base.sets.iter().find(|(k, _)| dims.iter().any(|d| d.key == *k)) {
         return Err(format!("--set {k} and --keys {k}: the fit chooses it; give one or the other").into());
     }
     let limits = Limits::default();
@@ -111,7 +143,7 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
     let pairs = overlay::map_series(&metrics, &rules, &columns)?;
     let (fault_note, align) = match align {
         AlignSpec::Fault(_) => {
-            let (key, t) = search::fault_time(def, &o.build.sets, &dims)?;
+            let (key, t) = search::fault_time(def, &base.sets, &dims)?;
             (format!(" (the fault: {key} = {t} s)"), align.with_fault_time(t))
         }
         AlignSpec::Offset(_) => (String::new(), align.with_fault_time(0.0)),
@@ -141,10 +173,15 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
     let (loss, each) = outcomes[b].clone().map_err(CliError::Usage)?;
     let values = search.values(b);
     let failed = outcomes.iter().filter(|r| r.is_err()).count();
-    let mut sets = o.build.sets.clone();
+    let mut sets = base.sets.clone();
     sets.extend(search::sets(&dims, &values));
-    let command = run_line(def, &o, &sets);
+    let command = run_line(def, &o, &base, &sets);
+    let toml = scenario_file(def, &base, &sets)?;
 
+    if let Some(path) = &o.out_scenario {
+        std::fs::write(path, &toml)
+            .map_err(|e| CliError::Io(format!("--out-scenario: cannot write {}: {e}", quote(path))))?;
+    }
     if o.format == FitFormat::Json {
         let keys: Map<String, Value> =
             dims.iter().zip(&values).map(|(d, v)| (d.key.clone(), Value::from(*v))).collect();
@@ -159,7 +196,7 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
         let out = serde_json::json!({
             "scenario": def.name, "keys": keys, "loss": loss, "evaluations": outcomes.len(), "failed": failed,
             "seed": o.seed, "budget": o.budget, "metrics_format": metrics.format.name(), "series": series,
-            "command": command,
+            "command": command, "scenario_file": toml,
         });
         return emit(&(out.to_string() + "\n"));
     }
@@ -185,8 +222,13 @@ pub(crate) fn cmd_fit(o: FitOpts) -> Result<(), CliError> {
         let _ = writeln!(out, "  {:width$} -> {}  loss {l:.4}  ({} points)", s.name, columns[s.column], s.points.len());
     }
     let _ = writeln!(out, "reproduce: {command}");
-    if let Some(toml) = scenario_file(def, &sets) {
-        out += &toml;
+    match &o.out_scenario {
+        Some(path) => {
+            let _ = writeln!(out, "scenario file of the fit: {path} (run it with loadlab run --scenario-file {path})");
+        }
+        None => {
+            let _ = writeln!(out, "save the fit as a scenario file to edit and run: add --out-scenario FILE");
+        }
     }
     emit(&out)
 }

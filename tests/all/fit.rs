@@ -189,6 +189,7 @@ fn run_rows(
         seed,
         duration_s: Some(duration_s),
         time_step_s: Some(step_s),
+        file: None,
     };
     let mut run = registry::build(scenario, &spec).unwrap_or_else(|e| panic!("{scenario}: {e}"));
     let end = run.duration();
@@ -444,4 +445,60 @@ fn a_fit_is_deterministic_and_reproducible_from_its_run_line() {
     let (code, out, stderr) = loadlab(&line.split(' ').collect::<Vec<_>>());
     assert_eq!(code, 0, "{line}: {stderr}");
     assert_eq!(out.lines().count(), 21, "a header and 20 rows");
+}
+
+#[test]
+fn a_fit_over_a_scenario_file_keeps_its_keys_and_prints_a_file_that_runs() {
+    // "Our" cluster: percona-desync's file with fc_limit edited to 32; the metrics come from that cluster with
+    // apply_rate 9000, which the fit is not told. Same data and tolerance as the Grafana test above, as plain CSV.
+    let (_, file, _) =
+        loadlab(&["export-scenario", "--scenario", "percona-desync", "--duration", "4000", "--time-step", "20"]);
+    let ours = file.replace("fc_limit = 16", "fc_limit = 32");
+    assert_ne!(ours, file, "the file states fc_limit");
+    let scenario = save("ours.toml", &ours);
+    let rows = noisy(
+        "percona-desync",
+        &[("apply_rate", "9000"), ("fc_limit", "32")],
+        4000.0,
+        20.0,
+        &["node3.recv_queue"],
+        &[20_000.0],
+    );
+    let csv: String = rows.iter().map(|(t, v)| format!("{t},{}\n", v[0])).collect();
+    let metrics = save("ours.csv", &format!("time_s,node3.recv_queue\n{csv}"));
+    let args = [
+        "fit",
+        "--scenario-file",
+        &scenario,
+        "--metrics",
+        &metrics,
+        "--keys",
+        "apply_rate=3000..20000",
+        "--budget",
+        "32",
+        "--format",
+        "json",
+    ];
+    let (code, out, stderr) = loadlab(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let a = v["keys"]["apply_rate"].as_f64().unwrap();
+    assert!((a - 9000.0).abs() <= 500.0, "apply_rate {a}, hidden 9000");
+    // The fit's file is ours with the fitted key: fc_limit kept, apply_rate the fit's, and it runs.
+    let fitted = v["scenario_file"].as_str().unwrap();
+    assert!(fitted.lines().any(|l| l == "fc_limit = 32"), "{fitted}");
+    assert!(
+        fitted.lines().any(|l| l == format!("apply_rate = {}", a) || l == format!("apply_rate = {a:?}")),
+        "{fitted}"
+    );
+    let path = save("fitted.toml", fitted);
+    let (code, _, stderr) = loadlab(&["run", "--scenario-file", &path, "--duration", "100"]);
+    assert_eq!(code, 0, "{stderr}");
+    // A section file is a whole config, not keys: refused in one line.
+    let (_, section, _) = loadlab(&["export-scenario", "--scenario", "slow"]);
+    let section = save("section.toml", &section);
+    let (code, _, stderr) =
+        loadlab(&["fit", "--scenario-file", &section, "--metrics", &metrics, "--keys", "slow_factor"]);
+    assert_eq!((code, stderr.trim_end().lines().count()), (2, 1), "{stderr}");
+    assert!(stderr.contains("whole config"), "{stderr}");
 }
