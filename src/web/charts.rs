@@ -326,6 +326,33 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
     (series, keys)
 }
 
+/// The reader's metrics mapped to this chart's columns: black, dotted and thick beside the simulated lines, with
+/// a legend entry naming them.
+fn overlay_series(
+    engine: &Engine,
+    spec: &ChartSpec,
+    l: &Lane,
+    x: (f64, f64),
+    series: &mut Vec<Series>,
+    keys: &mut Vec<Key>,
+) {
+    let cols: Vec<usize> = spec.series(&l.columns).into_iter().map(|(c, _)| c).collect();
+    let k = factor(spec);
+    let mine: Vec<&crate::overlay::Overlay> = engine.overlay.iter().filter(|o| cols.contains(&o.column)).collect();
+    for o in &mine {
+        let points = o.points.iter().filter(|p| p.0 >= x.0 && p.0 <= x.1).map(|&(t, v)| (t, v * k)).collect();
+        series.push(Series { colour: palette::YOURS, pattern: Pattern::Dotted, width_css: 3.0, points });
+    }
+    if let Some(first) = mine.first() {
+        let more = if mine.len() > 1 { format!(" and {} more", mine.len() - 1) } else { String::new() };
+        keys.push(Key {
+            label: format!("your data: {}{more}", first.name),
+            colour: palette::YOURS,
+            pattern: Pattern::Dotted,
+        });
+    }
+}
+
 /// The largest value any lane shows in chart `spec` (so A and B panels share a scale).
 fn shared_max(engine: &Engine, spec: &ChartSpec) -> f64 {
     let k = factor(spec);
@@ -353,8 +380,9 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                     .collect();
                 return plot::draw_states(canvas, dpr, x_range(l, engine.window_s), &rows, states);
             }
-            let (mut series, keys) = spec_series(engine, spec, lane);
+            let (mut series, mut keys) = spec_series(engine, spec, lane);
             let x = x_range(l, engine.window_s);
+            overlay_series(engine, spec, l, x, &mut series, &mut keys);
             if let Some((label, value)) = spec.reference {
                 let _ = label;
                 series.push(Series {

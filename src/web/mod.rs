@@ -41,6 +41,7 @@ use components::glossary::{term, Glossary};
 use components::keys::Keys;
 use components::legend::Legend;
 use components::lesson::Lesson;
+use components::metrics::Metrics;
 use components::notice::Notice;
 use components::picture::Picture;
 use components::scenario_file::ScenarioFiles;
@@ -249,6 +250,7 @@ pub fn App() -> Html {
         let state = state.clone();
         Callback::from(move |why: String| state.dispatch(Action::Reject(why)))
     };
+    let metrics = hooks::metrics::use_metrics(engine.clone(), url.clone(), snapshot.build);
     let s = &**snapshot;
     let alt = |i: usize| s.alts.get(i).cloned().unwrap_or_default();
     // The first screen shows the chart the lesson step is about (the run's first chart in free play).
@@ -390,6 +392,8 @@ pub fn App() -> Html {
                     <button type="button" id="export-csv" onclick={on_export_csv}>{ "Export CSV" }</button>
                     <button type="button" id="export-png" onclick={on_export_png}>{ "Export charts as PNG" }</button>
                 </div>
+                <Metrics on_load={metrics.on_load} on_apply={metrics.on_apply} rules={metrics.rules}
+                    align={metrics.align} status={metrics.status} />
                 <ScenarioFiles on_save={on_save_scenario} on_open={on_open_scenario} on_reject={on_reject}
                     from_file={url.file.is_some()} />
             </section>

@@ -85,6 +85,10 @@ pub const OTHERS: [Rgb; 5] = [COLOURS[0], COLOURS[2], COLOURS[4], COLOURS[5], CO
 /// so).
 pub const RUNS: [Rgb; 2] = [COLOURS[0], COLOURS[2]];
 
+/// The reader's own metrics drawn beside a run: black, dotted and thicker than any simulated line, so the pattern
+/// and width tell them apart even from a black simulated line.
+pub const YOURS: Rgb = Rgb(0, 0, 0);
+
 /// The style of target `index` (colour, pattern, width in CSS px): the faulty ones solid and thicker in their
 /// reserved colours (a third faulty one dashed), the rest through [`OTHERS`] with a pattern per group of five,
 /// numbered without the faulty ones so a section's colours do not shift when its faulty server changes.

@@ -160,6 +160,9 @@ pub struct Engine {
     pub behind: bool,
     /// Simulated seconds per wall-clock second actually achieved, smoothed over recent frames.
     pub achieved_speed: f64,
+    /// The reader's own metrics, mapped to the run's columns and aligned to its clock: drawn on the charts of
+    /// those columns beside the simulated lines. Never leaves the page.
+    pub overlay: Vec<crate::overlay::Overlay>,
 }
 
 impl Engine {
@@ -178,6 +181,7 @@ impl Engine {
         self.lanes = lanes;
         self.behind = false;
         self.achieved_speed = 0.0;
+        self.overlay.clear(); // its columns were the old run's; the metrics hook pairs them again
         Ok(())
     }
 

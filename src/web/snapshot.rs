@@ -80,6 +80,8 @@ pub struct Why {
 pub struct Snapshot {
     /// Simulated time, seconds.
     pub time_s: f64,
+    /// The reader's metrics series drawn beside the run.
+    pub overlay: usize,
     /// True while playing.
     pub playing: bool,
     /// The speed asked for.
@@ -179,6 +181,7 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
     let names = Rc::new(engine.names.clone());
     Snapshot {
         time_s: engine.now_s(),
+        overlay: engine.overlay.len(),
         playing,
         speed,
         achieved_speed: engine.achieved_speed,
@@ -255,6 +258,7 @@ pub fn loadlab_status() -> JsValue {
         set("build", (s.build as f64).into());
         set("ended", s.ended.into());
         set("end_s", s.end_s.into());
+        set("overlay", (s.overlay as f64).into());
         if let Some(b) = s.lanes.get(1) {
             set("b", lane_object(b).into());
         }

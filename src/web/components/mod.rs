@@ -9,6 +9,7 @@ pub mod glossary;
 pub mod keys;
 pub mod legend;
 pub mod lesson;
+pub mod metrics;
 pub mod notice;
 pub mod picture;
 pub mod scenario_file;

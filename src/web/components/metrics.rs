@@ -1,0 +1,83 @@
+//! "Your metrics": an incident's own time series (a Prometheus query_range JSON, a Grafana panel's CSV, or a
+//! plain CSV) read in the page and drawn on the charts beside the run, each series paired with a column of the
+//! run and lined up with its clock. Parsing, pairing and alignment are the library's ([`crate::overlay`], the
+//! same code `loadlab fit` reads with); nothing is sent anywhere.
+
+use yew::prelude::*;
+
+/// The largest metrics file the page reads, bytes.
+pub const MAX_BYTES: usize = 16 << 20;
+
+/// Props of [`Metrics`].
+#[derive(Properties, PartialEq)]
+pub struct MetricsProps {
+    /// A file was read: its name and text.
+    pub on_load: Callback<(String, String)>,
+    /// The pairing rules (one `SERIES=COLUMN` per line) and the alignment (`offset=S` or `fault=T`) to apply.
+    pub on_apply: Callback<(String, String)>,
+    /// The rules and alignment now.
+    pub rules: String,
+    /// See `rules`.
+    pub align: String,
+    /// What was read and drawn, or why not, in words.
+    pub status: Option<(bool, String)>,
+}
+
+/// The metrics box: open a file, pair its series with the run's columns, line up the clocks.
+#[component]
+pub fn Metrics(props: &MetricsProps) -> Html {
+    let reader = use_mut_ref(|| None::<gloo::file::callbacks::FileReader>);
+    let rules = use_node_ref();
+    let align = use_node_ref();
+    let on_change = {
+        let on_load = props.on_load.clone();
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            input.set_value("");
+            let name = file.name();
+            if file.size() > MAX_BYTES as f64 {
+                on_load.emit((name, String::new()));
+                return;
+            }
+            let on_load = on_load.clone();
+            let file = gloo::file::File::from(file);
+            *reader.borrow_mut() = Some(gloo::file::callbacks::read_as_text(&file, move |text| {
+                on_load.emit((name, text.unwrap_or_default()));
+            }));
+        })
+    };
+    let on_apply = {
+        let (rules, align, on_apply) = (rules.clone(), align.clone(), props.on_apply.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = |r: &NodeRef| r.cast::<web_sys::HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let rules = rules.cast::<web_sys::HtmlTextAreaElement>().map(|t| t.value()).unwrap_or_default();
+            on_apply.emit((rules, text(&align)));
+        })
+    };
+    html! {
+        <details class="metrics" id="metrics">
+            <summary><h2>{ "Your metrics beside the run" }</h2></summary>
+            <p class="hint">{ "Put your own incident's numbers on the charts: a Prometheus range query's JSON, a \
+                Grafana panel's CSV (Inspect, Data, Download CSV) or a plain CSV. Each series is drawn as a thick \
+                black dotted line on the chart of the run's column it is paired with. The file stays in this page; \
+                a link does not carry it." }</p>
+            <label class="button" for="metrics-file">{ "Open metrics…" }</label>
+            <input type="file" id="metrics-file" class="visually-hidden" accept=".json,.csv,text/csv,application/json,text/plain"
+                onchange={on_change} />
+            <form class="metrics-map" onsubmit={on_apply}>
+                <label for="metrics-rules">{ "Pair series with the run's columns, one per line: SERIES=COLUMN; * matches \
+                    anything and fills the * of the column (a series named like a column needs no line)" }</label>
+                <textarea id="metrics-rules" ref={rules} rows="3" value={props.rules.clone()}
+                    placeholder={"conns{instance=\"*:9104\"}=*.active_conns"} />
+                <label for="metrics-align">{ "Line up the clocks: offset=S (your time S is the run's 0) or fault=T (your time T is the scenario's fault)" }</label>
+                <input id="metrics-align" ref={align} type="text" value={props.align.clone()} placeholder="offset=0" />
+                <button type="submit" id="metrics-apply">{ "Draw" }</button>
+            </form>
+            if let Some((ok, text)) = &props.status {
+                <p id="metrics-status" class={if *ok { "hint" } else { "warning" }} role={if *ok { "status" } else { "alert" }}>{ text.clone() }</p>
+            }
+        </details>
+    }
+}
