@@ -163,6 +163,8 @@ pub struct Engine {
     /// The reader's own metrics, mapped to the run's columns and aligned to its clock: drawn on the charts of
     /// those columns beside the simulated lines. Never leaves the page.
     pub overlay: Vec<crate::overlay::Overlay>,
+    /// Bumped whenever `overlay` is set, so the frame loop redraws even while paused.
+    pub overlay_version: u32,
 }
 
 impl Engine {

@@ -57,7 +57,7 @@ pub fn Metrics(props: &MetricsProps) -> Html {
         })
     };
     html! {
-        <details class="metrics" id="metrics">
+        <details class="metrics" id="metrics" open={props.status.is_some()}>
             <summary><h2>{ "Your metrics beside the run" }</h2></summary>
             <p class="hint">{ "Put your own incident's numbers on the charts: a Prometheus range query's JSON, a \
                 Grafana panel's CSV (Inspect, Data, Download CSV) or a plain CSV. Each series is drawn as a thick \

@@ -80,6 +80,8 @@ struct Loop {
     last_snapshot_ms: f64,
     snapshot_due: bool,
     build: u32,
+    /// The engine's overlay version last drawn: the reader's metrics changed when it differs.
+    overlay_seen: u32,
     on_snapshot: Callback<Snapshot>,
     frame: Option<AnimationFrame>,
     /// False while the page is off screen: nothing advances or redraws.
@@ -162,6 +164,11 @@ impl Loop {
         }
         let sim_done = now_ms();
         let moved = engine.now() != before;
+        if engine.overlay_version != self.overlay_seen {
+            self.overlay_seen = engine.overlay_version;
+            self.dirty.iter_mut().for_each(|d| *d = true);
+            self.snapshot_due = true;
+        }
         if moved {
             self.dirty.iter_mut().for_each(|d| *d = true);
             self.snapshot_due = true;
@@ -276,6 +283,7 @@ pub fn use_frame_loop(
             last_snapshot_ms: f64::NEG_INFINITY,
             snapshot_due: true,
             build: 0,
+            overlay_seen: 0,
             on_snapshot,
             frame: None,
         })

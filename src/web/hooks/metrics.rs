@@ -75,6 +75,7 @@ pub fn use_metrics(engine: EngineRef, url: UrlState, build: u32) -> MetricsBox {
         use_effect_with(key, move |(_, rules, align, _)| {
             let mut e = engine.0.borrow_mut();
             e.overlay.clear();
+            e.overlay_version = e.overlay_version.wrapping_add(1);
             if let Some(f) = file {
                 match overlay_for(&e, &url, &f.0, &f.1, rules, align) {
                     Ok((series, said)) => {
