@@ -6,6 +6,7 @@
 //! `pick` with an index into the candidates. One instance runs per app host.
 
 pub mod load_index;
+pub mod pick_index;
 mod mediawiki;
 mod production;
 mod static_weights;
@@ -86,6 +87,11 @@ pub struct ProbeResult {
 pub trait Controller {
     /// Chooses one of `view.candidates` (returns its index), or `None` to fail the request fast ("overloaded").
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize>;
+
+    /// This host's count of connections open or opening to `server` (a candidate's `in_flight`) is now
+    /// `in_flight`. The section calls it on every change, so a controller can keep its own index of the counts and
+    /// pick without scanning the candidates (see `pick_index`).
+    fn on_in_flight(&mut self, _server: usize, _in_flight: u32) {}
 
     /// This host's connect to `server` finished after `elapsed` µs: `ok` is false for a timeout or refusal.
     fn on_connect(&mut self, _now: SimTime, _server: usize, _ok: bool, _elapsed: SimDuration) {}

@@ -27,6 +27,8 @@
 //! on health checks (`inter 2s, rise 2, fall 3`) for that, which this controller does not model.
 
 use super::whole;
+use crate::controller::load_index::LoadIndex;
+use crate::controller::pick_index::{InFlight, MinTree};
 use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
@@ -125,10 +127,29 @@ pub struct LeastConn {
     touched: Vec<u64>,
     /// The next sequence number.
     clock: u64,
-    /// In-flight count per server at this host's last pick (for diagnostics).
-    last_in_flight: Vec<u32>,
-    /// How many candidates shared the least key at the last pick.
-    last_tied: usize,
+    /// This host's in-flight counts, now and at its last pick (for diagnostics).
+    in_flight: InFlight,
+    /// How many candidates shared the least key at the last pick, when it scanned; `None` after an indexed pick
+    /// (then `diagnostics` counts them from `index`).
+    last_tied: Option<usize>,
+    /// The least key at the last indexed pick.
+    last_least: f64,
+    /// The full replica list's keys, kept current as counts change: the O(log n) pick.
+    index: Option<Index>,
+}
+
+/// The key of every position of the host's full replica list, with FIFO order as the tie-break.
+#[derive(Clone, Debug)]
+struct Index {
+    /// The load index's generation the loads below were read at.
+    generation: u64,
+    /// Server at each position, and each server's position.
+    servers: Vec<usize>,
+    pos: Vec<Option<u32>>,
+    loads: Vec<f64>,
+    max_load: f64,
+    /// (key bits, FIFO stamp) per position; weighted by load for the plain mode's draw among ties.
+    tree: MinTree<(u64, u64)>,
 }
 
 impl LeastConn {
@@ -138,8 +159,10 @@ impl LeastConn {
             weighted,
             touched: (0..servers as u64).collect(),
             clock: servers as u64,
-            last_in_flight: vec![0; servers],
-            last_tied: 0,
+            in_flight: InFlight::new(servers),
+            last_tied: Some(0),
+            last_least: 0.0,
+            index: None,
         }
     }
 
@@ -158,12 +181,76 @@ impl LeastConn {
             *t = self.clock;
             self.clock += 1;
         }
+        self.reindex(server);
     }
-}
 
-impl Controller for LeastConn {
-    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+    /// The index entry of a position: its key's bits (keys are ≥ 0, so bits order as numbers) and, weighted,
+    /// its FIFO stamp (plain mode ties are drawn by load instead).
+    fn entry(&self, index: &Index, pos: usize, in_flight: u32) -> ((u64, u64), f64) {
+        let server = index.servers[pos];
+        let load = index.loads[pos];
+        let k = key(self.weighted, load, f64::from(in_flight), index.max_load);
+        let stamp = if self.weighted { self.touched.get(server).copied().unwrap_or(u64::MAX) } else { 0 };
+        ((k.to_bits(), stamp), load)
+    }
+
+    fn reindex(&mut self, server: usize) {
+        let Some(index) = &self.index else { return };
+        let Some(pos) = index.pos.get(server).copied().flatten() else { return };
+        let (k, w) = self.entry(index, pos as usize, self.in_flight.get(server));
+        if let Some(index) = &mut self.index {
+            index.tree.set(pos as usize, k, w);
+        }
+    }
+
+    /// Builds the index from a full replica list (O(n)) unless it is current.
+    fn ensure_index(&mut self, view: &HostView<'_>, loads: &LoadIndex) {
         let cands = view.candidates;
+        if self.index.as_ref().is_some_and(|i| i.generation == loads.generation() && i.servers.len() == cands.len())
+        {
+            return;
+        }
+        let mut pos = vec![None; self.touched.len()];
+        for (p, c) in cands.iter().enumerate() {
+            if let Some(slot) = pos.get_mut(c.server) {
+                *slot = Some(p as u32);
+            }
+            self.in_flight.set(c.server, c.in_flight);
+        }
+        let mut index = Index {
+            generation: loads.generation(),
+            servers: cands.iter().map(|c| c.server).collect(),
+            pos,
+            loads: cands.iter().map(|c| c.configured_load).collect(),
+            max_load: largest(cands.iter().map(|c| c.configured_load)),
+            tree: MinTree::new(cands.len()),
+        };
+        let entries: Vec<_> = (0..cands.len()).map(|p| self.entry(&index, p, cands[p].in_flight)).collect();
+        index.tree.rebuild(entries);
+        self.index = Some(index);
+    }
+
+    /// The O(log n) pick over the full replica list: the same choice as the scan for the same draw.
+    fn pick_indexed(&mut self, view: &HostView<'_>, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
+        self.ensure_index(view, loads);
+        let index = self.index.as_ref()?;
+        let ((bits, _), first) = index.tree.first()?;
+        let least = f64::from_bits(bits);
+        if !least.is_finite() {
+            return None;
+        }
+        let chosen = if self.weighted {
+            first
+        } else {
+            index.tree.find_least(rng.next_f64() * index.tree.least_weight())?
+        };
+        self.last_tied = None;
+        self.last_least = least;
+        Some(chosen)
+    }
+
+    /// The full scan over any candidate list.
+    fn pick_scan(&mut self, cands: &[Candidate], rng: &mut Rng) -> Option<usize> {
         let keys = self.keys(cands);
         let least = keys.iter().copied().fold(f64::INFINITY, f64::min);
         if !least.is_finite() {
@@ -174,14 +261,28 @@ impl Controller for LeastConn {
         } else {
             pick_weighted(cands, rng, |i, c| if keys[i] == least { c.configured_load } else { 0.0 })?
         };
-        self.last_tied = keys.iter().filter(|&&k| k == least).count();
+        self.last_tied = Some(keys.iter().filter(|&&k| k == least).count());
         for c in cands {
-            if let Some(slot) = self.last_in_flight.get_mut(c.server) {
-                *slot = c.in_flight;
-            }
+            self.in_flight.set(c.server, c.in_flight);
         }
-        self.touch(cands[chosen].server);
         Some(chosen)
+    }
+}
+
+impl Controller for LeastConn {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        let chosen = match view.load_index {
+            Some(loads) => self.pick_indexed(view, loads, rng),
+            None => self.pick_scan(view.candidates, rng),
+        }?;
+        self.in_flight.mark_pick();
+        self.touch(view.candidates[chosen].server);
+        Some(chosen)
+    }
+
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        self.in_flight.set(server, in_flight);
+        self.reindex(server);
     }
 
     fn on_connect(&mut self, _now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
@@ -206,11 +307,24 @@ impl Controller for LeastConn {
         }
     }
 
+    /// The server's in-flight count at this host's last pick and how many candidates shared the least key then
+    /// (after an indexed pick, counted here from the counts as they stood at that pick: O(n), per read-out only).
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
-        if let Some(&n) = self.last_in_flight.get(server) {
-            out.push(("in_flight", f64::from(n)));
-            out.push(("tied_at_least", self.last_tied as f64));
+        if server >= self.touched.len() {
+            return;
         }
+        let tied = match (self.last_tied, &self.index) {
+            (Some(tied), _) => tied,
+            (None, Some(index)) => (0..index.servers.len())
+                .filter(|&p| {
+                    let n = f64::from(self.in_flight.at_last_pick(index.servers[p]));
+                    key(self.weighted, index.loads[p], n, index.max_load) == self.last_least
+                })
+                .count(),
+            (None, None) => 0,
+        };
+        out.push(("in_flight", f64::from(self.in_flight.at_last_pick(server))));
+        out.push(("tied_at_least", tied as f64));
     }
 }
 
