@@ -6,8 +6,8 @@
 //! `pick` with an index into the candidates. One instance runs per app host.
 
 pub mod load_index;
-pub mod pick_index;
 mod mediawiki;
+pub mod pick_index;
 mod production;
 mod static_weights;
 

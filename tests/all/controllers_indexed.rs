@@ -155,6 +155,10 @@ fn controller_p2c_indexed_pick_has_the_scans_distribution() {
             })
             .sum();
         // 3 degrees of freedom: P(χ² > 16.27) = 0.001.
-        assert!(chi2 < 16.27, "indexed {}: χ² = {chi2}, counts {counts:?}, expected {expected:?}; seed={seed}", load_index.is_some());
+        assert!(
+            chi2 < 16.27,
+            "indexed {}: χ² = {chi2}, counts {counts:?}, expected {expected:?}; seed={seed}",
+            load_index.is_some()
+        );
     }
 }

@@ -206,8 +206,7 @@ impl LeastConn {
     /// Builds the index from a full replica list (O(n)) unless it is current.
     fn ensure_index(&mut self, view: &HostView<'_>, loads: &LoadIndex) {
         let cands = view.candidates;
-        if self.index.as_ref().is_some_and(|i| i.generation == loads.generation() && i.servers.len() == cands.len())
-        {
+        if self.index.as_ref().is_some_and(|i| i.generation == loads.generation() && i.servers.len() == cands.len()) {
             return;
         }
         let mut pos = vec![None; self.touched.len()];
@@ -239,11 +238,8 @@ impl LeastConn {
         if !least.is_finite() {
             return None;
         }
-        let chosen = if self.weighted {
-            first
-        } else {
-            index.tree.find_least(rng.next_f64() * index.tree.least_weight())?
-        };
+        let chosen =
+            if self.weighted { first } else { index.tree.find_least(rng.next_f64() * index.tree.least_weight())? };
         self.last_tied = None;
         self.last_least = least;
         Some(chosen)

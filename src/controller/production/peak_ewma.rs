@@ -27,11 +27,9 @@
 //! accrual (mark dead after 5 consecutive failures, REFERENCE §3), a separate module this controller does not model;
 //! the integration tests show what peak-EWMA does without it.
 
-use crate::controller::Role;
 use crate::controller::pick_index::InFlight;
-use crate::controller::{
-    per_host, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
-};
+use crate::controller::Role;
+use crate::controller::{per_host, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
 use crate::rng::{self, Rng};
 use crate::time::{from_secs_f64, SimDuration, SimTime};
 
