@@ -157,9 +157,12 @@ impl LoadIndex {
         let mut step = n.next_power_of_two();
         while step > 0 {
             let next = pos + step;
-            if next <= n && self.tree[next] <= target {
-                target -= self.tree[next];
-                pos = next;
+            if next <= n {
+                // Branch-free: which way a descent goes is a coin toss the predictor cannot learn.
+                let sum = self.tree[next];
+                let go = sum <= target;
+                target -= if go { sum } else { 0.0 };
+                pos = if go { next } else { pos };
             }
             step >>= 1;
         }

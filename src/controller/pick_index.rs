@@ -12,13 +12,17 @@
 //! allocates a node per entry and costs a remove plus an insert per change, and no maintained crate offers an
 //! indexed min-tree with a weighted draw among the tied minimum (what least-conn's unweighted mode needs).
 
+use std::cmp::Ordering;
+
 /// Least key over positions 0..n with point updates in O(log n); each node keeps its subtree's least key and the
 /// sum of the weights of the positions holding that key, so a draw among the tied least positions in proportion to
 /// their weights is one descent. Keys compare as `K`'s `Ord`; equal keys tie to the lower position in `first`.
 #[derive(Clone, Debug)]
 pub struct MinTree<K> {
-    /// Leaves from `size`; node i covers its children 2i and 2i + 1. A missing position holds `None` (never least).
-    keys: Vec<Option<K>>,
+    /// Leaves from `size`; node i covers its children 2i and 2i + 1. A missing position holds `empty`.
+    keys: Vec<K>,
+    /// The key of a position that holds nothing: greater than every real key.
+    empty: K,
     /// Sum of the weights of the positions at the node's least key.
     weights: Vec<f64>,
     /// The position of the node's first (lowest-position) least key.
@@ -28,14 +32,14 @@ pub struct MinTree<K> {
 }
 
 impl<K: Ord + Copy> MinTree<K> {
-    /// A tree over `len` positions, all empty.
-    pub fn new(len: usize) -> MinTree<K> {
+    /// A tree over `len` positions, all holding `empty`, a key greater than any real one.
+    pub fn new(len: usize, empty: K) -> MinTree<K> {
         let size = len.next_power_of_two().max(1);
         let mut first = vec![0; 2 * size];
         for (i, f) in first.iter_mut().enumerate().skip(size) {
             *f = (i - size) as u32;
         }
-        MinTree { keys: vec![None; 2 * size], weights: vec![0.0; 2 * size], first, size, len }
+        MinTree { keys: vec![empty; 2 * size], empty, weights: vec![0.0; 2 * size], first, size, len }
     }
 
     /// Number of positions.
@@ -51,18 +55,20 @@ impl<K: Ord + Copy> MinTree<K> {
     /// Sets position `pos` to `key` with draw weight `weight`, and fixes its ancestors.
     pub fn set(&mut self, pos: usize, key: K, weight: f64) {
         let mut i = self.size + pos;
-        self.keys[i] = Some(key);
+        self.keys[i] = key;
         self.weights[i] = weight;
         while i > 1 {
             i /= 2;
-            self.pull(i);
+            if !self.pull(i) {
+                break; // this node is unchanged, so are its ancestors
+            }
         }
     }
 
     /// Sets every position at once from `(key, weight)` per position: O(n).
     pub fn rebuild(&mut self, entries: impl IntoIterator<Item = (K, f64)>) {
         for (pos, (key, weight)) in entries.into_iter().enumerate().take(self.len) {
-            self.keys[self.size + pos] = Some(key);
+            self.keys[self.size + pos] = key;
             self.weights[self.size + pos] = weight;
         }
         for i in (1..self.size).rev() {
@@ -70,22 +76,25 @@ impl<K: Ord + Copy> MinTree<K> {
         }
     }
 
-    fn pull(&mut self, i: usize) {
+    /// Recomputes node `i` from its children; false if it did not change.
+    fn pull(&mut self, i: usize) -> bool {
         let (l, r) = (2 * i, 2 * i + 1);
-        let (key, weight, first) = match (self.keys[l], self.keys[r]) {
-            (Some(a), Some(b)) if a == b => (Some(a), self.weights[l] + self.weights[r], self.first[l]),
-            (Some(a), Some(b)) if b < a => (Some(b), self.weights[r], self.first[r]),
-            (Some(a), _) => (Some(a), self.weights[l], self.first[l]),
-            (None, b) => (b, self.weights[r], self.first[r]),
+        let (a, b) = (self.keys[l], self.keys[r]);
+        let (key, weight, first) = match a.cmp(&b) {
+            Ordering::Less => (a, self.weights[l], self.first[l]),
+            Ordering::Greater => (b, self.weights[r], self.first[r]),
+            Ordering::Equal => (a, self.weights[l] + self.weights[r], self.first[l]),
         };
+        let changed = self.keys[i] != key || self.weights[i].to_bits() != weight.to_bits() || self.first[i] != first;
         self.keys[i] = key;
         self.weights[i] = weight;
         self.first[i] = first;
+        changed
     }
 
     /// The least key and the lowest position holding it; `None` when every position is empty.
     pub fn first(&self) -> Option<(K, usize)> {
-        self.keys[1].map(|k| (k, self.first[1] as usize))
+        (self.keys[1] != self.empty).then(|| (self.keys[1], self.first[1] as usize))
     }
 
     /// The sum of the weights of the positions at the least key.
@@ -98,12 +107,12 @@ impl<K: Ord + Copy> MinTree<K> {
     /// lowest tied position whose running sum exceeds `target`. Rounding past the end gives the last tied position
     /// with a positive weight.
     pub fn find_least(&self, mut target: f64) -> Option<usize> {
-        let least = self.keys[1]?;
+        let (least, _) = self.first()?;
         let mut i = 1;
         while i < self.size {
             let (l, r) = (2 * i, 2 * i + 1);
-            let left_tied = self.keys[l] == Some(least) && self.weights[l] > 0.0;
-            let right_tied = self.keys[r] == Some(least) && self.weights[r] > 0.0;
+            let left_tied = self.keys[l] == least && self.weights[l] > 0.0;
+            let right_tied = self.keys[r] == least && self.weights[r] > 0.0;
             i = if left_tied && (target < self.weights[l] || !right_tied) {
                 l
             } else if right_tied {
@@ -171,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_least_key_follows_point_updates_and_ties_go_to_the_lowest_position() {
-        let mut t: MinTree<u32> = MinTree::new(5);
+        let mut t: MinTree<u32> = MinTree::new(5, u32::MAX);
         assert_eq!(t.first(), None);
         t.rebuild([(4, 1.0), (2, 1.0), (3, 1.0), (2, 1.0), (9, 1.0)]);
         assert_eq!(t.first(), Some((2, 1)));
@@ -185,7 +194,7 @@ mod tests {
     fn a_draw_among_the_tied_least_is_the_running_sum_over_them_in_position_order() {
         // Keys 1, 0, 0, 2, 0 with weights 5, 1, 0, 7, 3: the tied least are positions 1 (weight 1) and 4 (3);
         // running sums 1 and 4, so targets in [0, 1) give 1 and [1, 4) give 4; position 2 (weight 0) never.
-        let mut t: MinTree<u32> = MinTree::new(5);
+        let mut t: MinTree<u32> = MinTree::new(5, u32::MAX);
         t.rebuild([(1, 5.0), (0, 1.0), (0, 0.0), (2, 7.0), (0, 3.0)]);
         assert_eq!(t.least_weight(), 4.0);
         for (target, want) in [(0.0, 1), (0.999, 1), (1.0, 4), (3.999, 4), (4.5, 4)] {

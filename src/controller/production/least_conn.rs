@@ -150,6 +150,10 @@ struct Index {
     max_load: f64,
     /// (key bits, FIFO stamp) per position; weighted by load for the plain mode's draw among ties.
     tree: MinTree<(u64, u64)>,
+    /// Servers whose entry changed since the last pick, each once: a pick and the count change that follows it,
+    /// or a close and its count change, update the tree once.
+    dirty: Vec<usize>,
+    is_dirty: Vec<bool>,
 }
 
 impl LeastConn {
@@ -184,22 +188,31 @@ impl LeastConn {
         self.reindex(server);
     }
 
-    /// The index entry of a position: its key's bits (keys are ≥ 0, so bits order as numbers) and, weighted,
-    /// its FIFO stamp (plain mode ties are drawn by load instead).
+    /// The index entry of a position (see `entry_of`).
     fn entry(&self, index: &Index, pos: usize, in_flight: u32) -> ((u64, u64), f64) {
-        let server = index.servers[pos];
-        let load = index.loads[pos];
-        let k = key(self.weighted, load, f64::from(in_flight), index.max_load);
-        let stamp = if self.weighted { self.touched.get(server).copied().unwrap_or(u64::MAX) } else { 0 };
-        ((k.to_bits(), stamp), load)
+        entry_of(self.weighted, &self.touched, index.loads[pos], index.max_load, index.servers[pos], in_flight)
     }
 
+    /// Marks the server's entry for update at the next indexed pick.
     fn reindex(&mut self, server: usize) {
-        let Some(index) = &self.index else { return };
-        let Some(pos) = index.pos.get(server).copied().flatten() else { return };
-        let (k, w) = self.entry(index, pos as usize, self.in_flight.get(server));
-        if let Some(index) = &mut self.index {
-            index.tree.set(pos as usize, k, w);
+        let Some(index) = &mut self.index else { return };
+        if index.pos.get(server).copied().flatten().is_some() && !index.is_dirty[server] {
+            index.is_dirty[server] = true;
+            index.dirty.push(server);
+        }
+    }
+
+    /// Brings the tree up to date with every marked server.
+    fn flush(&mut self) {
+        let Some(index) = &mut self.index else { return };
+        for server in index.dirty.drain(..) {
+            index.is_dirty[server] = false;
+            if let Some(pos) = index.pos[server] {
+                let p = pos as usize;
+                let n = self.in_flight.get(server);
+                let (k, w) = entry_of(self.weighted, &self.touched, index.loads[p], index.max_load, server, n);
+                index.tree.set(p, k, w);
+            }
         }
     }
 
@@ -222,7 +235,9 @@ impl LeastConn {
             pos,
             loads: cands.iter().map(|c| c.configured_load).collect(),
             max_load: largest(cands.iter().map(|c| c.configured_load)),
-            tree: MinTree::new(cands.len()),
+            tree: MinTree::new(cands.len(), (u64::MAX, u64::MAX)),
+            dirty: Vec::new(),
+            is_dirty: vec![false; self.touched.len()],
         };
         let entries: Vec<_> = (0..cands.len()).map(|p| self.entry(&index, p, cands[p].in_flight)).collect();
         index.tree.rebuild(entries);
@@ -232,6 +247,7 @@ impl LeastConn {
     /// The O(log n) pick over the full replica list: the same choice as the scan for the same draw.
     fn pick_indexed(&mut self, view: &HostView<'_>, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
         self.ensure_index(view, loads);
+        self.flush();
         let index = self.index.as_ref()?;
         let ((bits, _), first) = index.tree.first()?;
         let least = f64::from_bits(bits);
@@ -263,6 +279,14 @@ impl LeastConn {
         }
         Some(chosen)
     }
+}
+
+/// A position's index entry: its key's bits (keys are ≥ 0, so bits order as numbers) and, weighted, the server's
+/// FIFO stamp (plain mode ties are drawn by load instead), with its load as the draw weight.
+fn entry_of(weighted: bool, touched: &[u64], load: f64, max_load: f64, server: usize, n: u32) -> ((u64, u64), f64) {
+    let k = key(weighted, load, f64::from(n), max_load);
+    let stamp = if weighted { touched.get(server).copied().unwrap_or(u64::MAX) } else { 0 };
+    ((k.to_bits(), stamp), load)
 }
 
 impl Controller for LeastConn {
