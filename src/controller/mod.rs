@@ -182,7 +182,10 @@ pub struct ControllerInfo {
     /// ([`crate::models::section::config::limits`]). Measured, not derived: peak RSS of `mmc` with 1000 servers
     /// × 1000 hosts at utilization 0.1 for 1 s, less the same run on one host, per (host, server) pair, less the
     /// section's own 28 bytes, rounded up (static 0, p2c 11, least-conn 18, peak-ewma 20, envoy 55, conn-p 140,
-    /// mw-legacy 144, mw-loadmonitor 145, pid 226; issue 23).
+    /// mw-legacy 144, mw-loadmonitor 145, pid 226; issue 23). The O(log n) pick indexes of issue 22 added, as
+    /// derived from their fields, not measured: least-conn about 95 (counts at the last pick, a min-tree of
+    /// 28-byte nodes, two per server, its loads and positions), envoy-least-request about 60 (counts, a Fenwick tree
+    /// of effective weights), peak-ewma 12 (counts at the last pick).
     pub bytes_per_server: u64,
 }
 

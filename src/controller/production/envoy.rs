@@ -20,6 +20,11 @@
 //!   `onIntervalTimer` (each tick decrements the multiplier of every healthy host unejected at least one interval
 //!   ago). Docs: `docs/root/intro/arch_overview/upstream/outlier.rst`, `.../load_balancing/slow_start.rst`.
 //!
+//! Picks over the host's full replica list with every host usable (none ejected, or panic) cost O(1) in the P2C
+//! path and O(log n) in the weighted path (a Fenwick tree of weight/(active + 1)^bias kept current as counts
+//! change); with ejected hosts, in slow start or over a filtered list they scan, as Envoy rebuilds its scheduler on
+//! host changes. Both give the same choice for the same draws.
+//!
 //! Where loadlab simplifies, and why:
 //! - Unequal weights: Envoy runs an EDF schedule whose entries are re-weighted when picked; loadlab draws weighted
 //!   at random with every host's current effective weight. Both give each host a share proportional to its
@@ -74,7 +79,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 64,
+    bytes_per_server: 128,
 };
 
 /// Envoy's settings in engine units.

@@ -21,6 +21,10 @@
 //! matter only once servers hold connections. `weighted_leastconn = 0` keeps the plain count of issue 3 (fewest
 //! in flight, ties broken at random in proportion to the configured loads, which does follow the loads when idle).
 //!
+//! Picks over the host's full replica list (the first pick of a request with no pins and no zero loads) read a
+//! min-tree of (key, FIFO stamp) per server kept current as counts change and servers are touched: O(log n), the
+//! same choice as the scan, which still serves filtered lists (re-picks after a failed connect).
+//!
 //! The pathology this controller is here to show: a server that refuses every connect within one round trip has
 //! about zero connections in flight, so it is always among the least busy and is tried first far more often than
 //! its configured share (see `tests/all/controllers_production.rs`). Nothing here notices failures; HAProxy relies
@@ -52,7 +56,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 32,
+    bytes_per_server: 128,
 };
 
 fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {

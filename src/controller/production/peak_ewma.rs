@@ -49,7 +49,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 32,
+    bytes_per_server: 48,
 };
 
 fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
