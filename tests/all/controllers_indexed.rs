@@ -6,7 +6,7 @@
 //! instead, by a chi-square test against the probabilities enumerated here from its definition.
 
 use loadlab::controller::load_index::LoadIndex;
-use loadlab::controller::{Candidate, Controller, ControllerSpec, HostView, Role};
+use loadlab::controller::{Candidate, Controller, ControllerSpec, HostView, ProbeResult, Role};
 use loadlab::rng::{Rng, Stream};
 use loadlab::time::MILLISECOND;
 
@@ -31,6 +31,8 @@ fn indexed_equals_scan(name: &str, sets: &[(&str, f64)], loads: &[f64], steps: u
     let (mut rng_a, mut rng_b) = (Rng::new(seed, Stream::Balancing), Rng::new(seed, Stream::Balancing));
     let mut work = Rng::new(seed, Stream::Arrivals);
     let mut open: Vec<usize> = Vec::new();
+    // Probes asked for and not yet answered: (step of the answer, server).
+    let mut probes: Vec<(usize, usize)> = Vec::new();
     let mut picks = 0;
     let both = |a: &mut Box<dyn Controller>, b: &mut Box<dyn Controller>, f: &dyn Fn(&mut dyn Controller)| {
         f(a.as_mut());
@@ -42,6 +44,16 @@ fn indexed_equals_scan(name: &str, sets: &[(&str, f64)], loads: &[f64], steps: u
             let new_load = loads[0] * 3.0;
             index.set(0, new_load);
             cands[0].configured_load = new_load;
+        }
+        // Probe results due now: connected or not, with a lag over or under LoadBalancer's 6 s filter.
+        let (due, later): (Vec<_>, Vec<_>) = probes.iter().partition(|(at, _)| *at <= step);
+        probes = later;
+        for (_, s) in due {
+            let connected = work.chance(0.8);
+            let lag = if work.chance(0.3) { 10.0 } else { 0.5 };
+            let result = ProbeResult { connected, conn_count: 1, elapsed: MILLISECOND };
+            let lag = connected.then_some(lag);
+            both(&mut indexed, &mut scan, &|c| c.on_probe_lag(now, s, result, lag));
         }
         let roll = work.next_f64();
         if roll < 0.45 && !open.is_empty() {
@@ -62,9 +74,28 @@ fn indexed_equals_scan(name: &str, sets: &[(&str, f64)], loads: &[f64], steps: u
         }
         index.prepare();
         let view = |load_index| HostView { now, host: 0, hosts: 1, candidates: &cands, load_index };
-        let a = indexed.pick(&view(Some(&index)), &mut rng_a);
+        // One pick in twenty scans on both sides, as a re-pick after a failed connect does in the section.
+        let a = indexed.pick(&view(Some(&index).filter(|_| !work.chance(0.05))), &mut rng_a);
         let b = scan.pick(&view(None), &mut rng_b);
         assert_eq!(a, b, "{name} {sets:?}: pick {picks} (step {step}) differs; seed={seed}");
+        let (mut wanted_a, mut wanted_b) = (Vec::new(), Vec::new());
+        indexed.take_probes(now, &mut wanted_a);
+        scan.take_probes(now, &mut wanted_b);
+        assert_eq!(wanted_a, wanted_b, "{name} {sets:?}: probes after pick {picks} differ; seed={seed}");
+        probes.extend(wanted_a.into_iter().map(|s| (step + 1 + work.below(40) as usize, s)));
+        // The read-outs ("why this server?") agree too, for every server.
+        if picks % 7 == 0 {
+            for s in 0..n {
+                let (mut da, mut db) = (Vec::new(), Vec::new());
+                indexed.diagnostics(s, &mut da);
+                scan.diagnostics(s, &mut db);
+                assert_eq!(
+                    format!("{da:?}"),
+                    format!("{db:?}"),
+                    "{name}: diagnostics of {s} at pick {picks}; seed={seed}"
+                );
+            }
+        }
         picks += 1;
         let Some(k) = a else { continue };
         let s = cands[k].server;
@@ -112,6 +143,16 @@ fn controller_peak_ewma_indexed_pick_equals_the_scan() {
     // Weight classes of 1, 2, 3 and 2 members, and one class of 64.
     assert!(indexed_equals_scan("peak-ewma", &[], &UNEQUAL, 40_000, 9) > 10_000);
     assert!(indexed_equals_scan("peak-ewma", &[], &[100.0; 64], 40_000, 10) > 10_000);
+}
+
+#[test]
+fn controller_mw_legacy_indexed_pick_equals_the_scan() {
+    // Probes answer 1 to 40 ms later; states expire every second (state_ttl_s) and local copies every 1 to 500
+    // ms; a third of the lags are over the 6 s filter, so all-lagged "lagged replica mode" happens on few servers.
+    assert!(indexed_equals_scan("mw-legacy", &[], &UNEQUAL, 60_000, 13) > 20_000);
+    assert!(indexed_equals_scan("mw-legacy", &[], &[100.0; 3], 60_000, 14) > 20_000);
+    let fast = [("state_ttl_s", 0.05), ("local_ttl_ms", 20.0)];
+    assert!(indexed_equals_scan("mw-legacy", &fast, &[100.0; 64], 60_000, 15) > 20_000);
 }
 
 /// The probability that p2c (two distinct draws by load, successive sampling; fewer in flight wins, ties to the
