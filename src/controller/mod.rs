@@ -185,7 +185,8 @@ pub struct ControllerInfo {
     /// mw-legacy 144, mw-loadmonitor 145, pid 226; issue 23). The O(log n) pick indexes of issue 22 added, as
     /// derived from their fields, not measured: least-conn about 95 (counts at the last pick, a min-tree of
     /// 28-byte nodes, two per server, its loads and positions), envoy-least-request about 60 (counts, a Fenwick tree
-    /// of effective weights), peak-ewma 12 (counts at the last pick).
+    /// of effective weights), peak-ewma 12 (counts at the last pick), mw-legacy about 80 (per-position weights and
+    /// a Fenwick tree of them, settled keys' expiry times).
     pub bytes_per_server: u64,
 }
 

@@ -74,7 +74,7 @@ pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     formula: None,
     probe_timeout_ms: LEGACY_PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 160,
+    bytes_per_server: 240,
 };
 
 /// The legacy gauge's connect timeout, ms: an ordinary connection's 3 s (REFERENCE §1), not the 1 s of the
