@@ -18,6 +18,16 @@ pub struct LoadIndex {
     tree: Vec<f64>,
     loads: Vec<f64>,
     total: f64,
+    /// Bumped by every `set`: a controller that keeps its own per-position index built from these loads
+    /// rebuilds it when the generation it was built at is no longer current.
+    generation: u64,
+    /// Point updates since the tree was last summed from scratch (see `set`).
+    updates: usize,
+    /// The positions grouped by equal load (Finagle's weight classes), in position order within a class, and
+    /// each position's class; rebuilt by [`LoadIndex::prepare`] after loads changed.
+    classes: Vec<Vec<u32>>,
+    class_of: Vec<u32>,
+    classes_stale: bool,
 }
 
 impl LoadIndex {
@@ -34,7 +44,60 @@ impl LoadIndex {
             }
         }
         let total = loads.iter().sum();
-        LoadIndex { tree, loads, total }
+        LoadIndex {
+            tree,
+            loads,
+            total,
+            generation: 0,
+            updates: 0,
+            classes: Vec::new(),
+            class_of: Vec::new(),
+            classes_stale: true,
+        }
+    }
+
+    /// Regroups the positions into classes of equal load if a `set` changed any load since the last call: O(n log
+    /// n), once per change of the loads, not per pick. The section calls it before it hands the index to a pick.
+    pub fn prepare(&mut self) {
+        if !self.classes_stale {
+            return;
+        }
+        let mut order: Vec<u32> = (0..self.loads.len() as u32).collect();
+        // Stable, so positions stay in order within a class; loads are ≥ 0, so their bits sort as the numbers.
+        order.sort_by_key(|&p| self.loads[p as usize].to_bits());
+        self.classes.clear();
+        self.class_of = vec![0; self.loads.len()];
+        let mut last = None;
+        for p in order {
+            let bits = self.loads[p as usize].to_bits();
+            if last != Some(bits) {
+                self.classes.push(Vec::new());
+                last = Some(bits);
+            }
+            self.class_of[p as usize] = (self.classes.len() - 1) as u32;
+            self.classes.last_mut().expect("just pushed").push(p);
+        }
+        self.classes_stale = false;
+    }
+
+    /// The positions whose load equals the load at `pos`, in position order. Call [`LoadIndex::prepare`] first.
+    pub fn class_of(&self, pos: usize) -> &[u32] {
+        &self.classes[self.class_of[pos] as usize]
+    }
+
+    /// True when every position has the same load (one class). Call [`LoadIndex::prepare`] first.
+    pub fn all_equal(&self) -> bool {
+        self.classes.len() <= 1
+    }
+
+    /// The load at `pos` (negative and NaN stored as 0).
+    pub fn load(&self, pos: usize) -> f64 {
+        self.loads[pos]
+    }
+
+    /// Changes with every `set`; see the field.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Number of positions.
@@ -57,6 +120,17 @@ impl LoadIndex {
         let load = if load > 0.0 { load } else { 0.0 };
         let delta = load - self.loads[pos];
         self.loads[pos] = load;
+        self.generation += 1;
+        self.classes_stale = true;
+        self.updates += 1;
+        if self.updates >= self.loads.len().max(64) {
+            // Re-sum from scratch now and then, so rounding in the deltas cannot build up over a long run:
+            // O(n) once every n updates.
+            let (generation, loads) = (self.generation, std::mem::take(&mut self.loads));
+            *self = LoadIndex::new(&loads);
+            self.generation = generation;
+            return;
+        }
         let mut k = pos + 1;
         while k < self.tree.len() {
             self.tree[k] += delta;
@@ -83,9 +157,12 @@ impl LoadIndex {
         let mut step = n.next_power_of_two();
         while step > 0 {
             let next = pos + step;
-            if next <= n && self.tree[next] <= target {
-                target -= self.tree[next];
-                pos = next;
+            if next <= n {
+                // Branch-free: which way a descent goes is a coin toss the predictor cannot learn.
+                let sum = self.tree[next];
+                let go = sum <= target;
+                target -= if go { sum } else { 0.0 };
+                pos = if go { next } else { pos };
             }
             step >>= 1;
         }

@@ -7,6 +7,7 @@
 
 pub mod load_index;
 mod mediawiki;
+pub mod pick_index;
 mod production;
 mod static_weights;
 
@@ -86,6 +87,11 @@ pub struct ProbeResult {
 pub trait Controller {
     /// Chooses one of `view.candidates` (returns its index), or `None` to fail the request fast ("overloaded").
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize>;
+
+    /// This host's count of connections open or opening to `server` (a candidate's `in_flight`) is now
+    /// `in_flight`. The section calls it on every change, so a controller can keep its own index of the counts and
+    /// pick without scanning the candidates (see `pick_index`).
+    fn on_in_flight(&mut self, _server: usize, _in_flight: u32) {}
 
     /// This host's connect to `server` finished after `elapsed` µs: `ok` is false for a timeout or refusal.
     fn on_connect(&mut self, _now: SimTime, _server: usize, _ok: bool, _elapsed: SimDuration) {}
@@ -176,7 +182,11 @@ pub struct ControllerInfo {
     /// ([`crate::models::section::config::limits`]). Measured, not derived: peak RSS of `mmc` with 1000 servers
     /// × 1000 hosts at utilization 0.1 for 1 s, less the same run on one host, per (host, server) pair, less the
     /// section's own 28 bytes, rounded up (static 0, p2c 11, least-conn 18, peak-ewma 20, envoy 55, conn-p 140,
-    /// mw-legacy 144, mw-loadmonitor 145, pid 226; issue 23).
+    /// mw-legacy 144, mw-loadmonitor 145, pid 226; issue 23). The O(log n) pick indexes of issue 22 added, as
+    /// derived from their fields, not measured: least-conn about 95 (counts at the last pick, a min-tree of
+    /// 28-byte nodes, two per server, its loads and positions), envoy-least-request about 60 (counts, a Fenwick tree
+    /// of effective weights), peak-ewma 12 (counts at the last pick), mw-legacy about 80 (per-position weights and
+    /// a Fenwick tree of them, settled keys' expiry times).
     pub bytes_per_server: u64,
 }
 

@@ -5,6 +5,7 @@
 //! (REFERENCE.md), never copied from the program's output. Randomized tests print their seed when they fail.
 
 mod cli;
+mod controllers_indexed;
 mod controllers_mediawiki;
 mod controllers_production;
 mod determinism;

@@ -63,12 +63,22 @@ struct Lock {
 pub struct ClusterCache<S> {
     entries: Vec<Option<Entry<S>>>,
     locks: Vec<Option<Lock>>,
+    /// The servers whose entry was stored, in order, numbered from `log_base`: what a host that indexes its
+    /// lookups reads to learn which keys changed since its last pick. Cleared when it grows past a few times the
+    /// servers; a host whose place in it was cleared away looks at every key again.
+    log: Vec<u32>,
+    log_base: u64,
 }
 
 impl<S: Copy> ClusterCache<S> {
     /// An empty cache for `servers` servers, behind a shared handle.
     pub fn shared(servers: usize) -> Rc<RefCell<ClusterCache<S>>> {
-        Rc::new(RefCell::new(ClusterCache { entries: vec![None; servers], locks: vec![None; servers] }))
+        Rc::new(RefCell::new(ClusterCache {
+            entries: vec![None; servers],
+            locks: vec![None; servers],
+            log: Vec::new(),
+            log_base: 0,
+        }))
     }
 
     /// The cluster cache each of `hosts` hosts reads: one shared by all when the spec's `shared_cache` is on
@@ -171,9 +181,39 @@ impl<S: Copy> HostCache<S> {
         if cluster.entries[server].is_none_or(|e| e.as_of <= now) {
             cluster.entries[server] = Some(entry);
         }
+        if cluster.log.len() >= 4 * cluster.entries.len() + 64 {
+            cluster.log_base += cluster.log.len() as u64;
+            cluster.log.clear();
+        }
+        cluster.log.push(server as u32);
         if cluster.locks[server].is_some_and(|lock| lock.host == self.host) {
             cluster.locks[server] = None;
         }
+    }
+}
+
+impl<S: Copy + PartialEq> HostCache<S> {
+    /// When a lookup of `server` stops being a no-op: `Some(t)` if, until `t`, every lookup returns the same
+    /// entry and changes nothing whatever its local TTL (the local copy is the cluster's entry, which is fresh),
+    /// unless another store changes the cluster entry first; `None` if a lookup now might do something.
+    pub fn settled_until(&self, now: SimTime, server: usize) -> Option<SimTime> {
+        let cluster = self.cluster.borrow();
+        let local = self.local[server]?;
+        let until = local.as_of.saturating_add(self.timings.cluster_ttl);
+        (cluster.entries[server] == Some(local) && now < until).then_some(until)
+    }
+
+    /// Calls `changed` with every server stored to since `cursor` (a place in the cluster's store log), or
+    /// returns false if that place was cleared away (then any key may have changed); moves `cursor` to the end.
+    pub fn stores_since(&self, cursor: &mut u64, mut changed: impl FnMut(usize)) -> bool {
+        let cluster = self.cluster.borrow();
+        let end = cluster.log_base + cluster.log.len() as u64;
+        let complete = *cursor >= cluster.log_base;
+        if complete {
+            cluster.log[(*cursor - cluster.log_base) as usize..].iter().for_each(|&s| changed(s as usize));
+        }
+        *cursor = end;
+        complete
     }
 }
 

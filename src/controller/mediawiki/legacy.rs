@@ -46,13 +46,22 @@
 //!   through `state_ttl_s`.
 //! - Every server shares the one `max_lag_s` (no per-server `max lag`), and the session's `$maxLag` (from
 //!   `waitForPos`, ChronologyProtector) is not modelled: requests carry no session.
+//!
+//! Picks over the host's full replica list look up only the keys that may change anything (see `LookupIndex`):
+//! a settled key returns the same state, with no effect, whatever the local TTL drawn, so skipping it changes
+//! nothing; the probes queued, the weights and the choice are the scan's, in O(log n) plus the unsettled keys.
 
 use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::rc::Rc;
 
 use super::cache::{self, CacheTimings, ClusterCache, HostCache};
+use crate::controller::load_index::LoadIndex;
 use crate::controller::Role;
-use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult};
+use crate::controller::{
+    pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, ProbeResult,
+};
 use crate::rng::Rng;
 use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
 
@@ -65,7 +74,7 @@ pub const MW_LEGACY: ControllerInfo = ControllerInfo {
     formula: None,
     probe_timeout_ms: LEGACY_PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 160,
+    bytes_per_server: 240,
 };
 
 /// The legacy gauge's connect timeout, ms: an ordinary connection's 3 s (REFERENCE §1), not the 1 s of the
@@ -198,6 +207,37 @@ pub struct LegacyMonitor {
     loads: Vec<f64>,
     states: Vec<ScaleState>,
     weights: Vec<f64>,
+    /// The lookups of the host's full replica list, kept so a pick redoes only those that may change anything.
+    index: Option<LookupIndex>,
+    /// A pick scanned a filtered list since the last indexed pick: `seen`'s weights are that list's.
+    scanned: bool,
+}
+
+/// `getServerStates` over the host's full replica list, incrementally: a key whose local copy is the cluster's
+/// fresh entry ("settled") returns it unchanged at every lookup whatever the local TTL drawn, until the entry
+/// ages past the cluster TTL or a store changes it; only the other keys are looked up at a pick. Their weights
+/// (whole numbers, so every sum is exact) sit in a Fenwick tree, and the draw is the scan's.
+#[derive(Debug)]
+struct LookupIndex {
+    /// The load index's generation the loads were read at.
+    generation: u64,
+    servers: Vec<usize>,
+    pos: Vec<Option<u32>>,
+    /// The last pick was in lagged replica mode.
+    lagged: bool,
+    /// The weight before the lag filter (ceil(load·scale)) and whether the filter keeps the server, per position.
+    scaled: Vec<f64>,
+    kept: Vec<bool>,
+    /// Positions whose filtered weight is positive: none means "lagged replica mode" (every scaled weight).
+    kept_positive: usize,
+    /// The filtered weights.
+    tree: LoadIndex,
+    /// Positions to look up at the next pick (not settled), in position order, as the scan meets them.
+    active: BTreeSet<u32>,
+    /// Settled positions and when they stop being settled (entries for positions looked up since are harmless).
+    expiry: BinaryHeap<Reverse<(SimTime, u32)>>,
+    /// This host's place in the cluster's store log.
+    cursor: u64,
 }
 
 impl LegacyMonitor {
@@ -217,30 +257,35 @@ impl LegacyMonitor {
             loads: Vec::with_capacity(servers),
             states: Vec::with_capacity(servers),
             weights: Vec::with_capacity(servers),
+            index: None,
+            scanned: false,
         }
     }
-}
 
-impl Controller for LegacyMonitor {
-    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
-        self.last_pick = view.now;
-        // `$ageStaleSec = mt_rand(1, POLL_PERIOD_MS) / 1e3`, drawn once per call.
-        let local_ttl: SimDuration = (1 + rng.below(self.settings.local_ttl_ms)) * MILLISECOND;
+    /// The state to use for one candidate (a lookup, queueing a probe when it took the regeneration lock), with
+    /// when it was generated; recorded in `seen` with its weight left at 0.
+    fn look(&mut self, now: SimTime, c: &Candidate, local_ttl: SimDuration) -> ScaleState {
+        let (state, as_of) = if c.configured_load <= 0.0 {
+            (ScaleState::INITIAL, Some(now)) // a zero-load primary is not probed
+        } else {
+            let look = self.cache.lookup(now, c.server, local_ttl);
+            if look.regenerate && !self.pending.contains(&c.server) {
+                self.pending.push(c.server);
+            }
+            look.entry.map_or((ScaleState::INITIAL, None), |e| (e.state, Some(e.as_of)))
+        };
+        self.seen[c.server] = Some(Seen { state, as_of, weight: 0.0 });
+        state
+    }
+
+    /// The pick over any candidate list: every key looked up.
+    fn pick_scan(&mut self, view: &HostView<'_>, local_ttl: SimDuration, rng: &mut Rng) -> Option<usize> {
         self.loads.clear();
         self.states.clear();
         for c in view.candidates {
-            let (state, as_of) = if c.configured_load <= 0.0 {
-                (ScaleState::INITIAL, Some(view.now)) // a zero-load primary is not probed
-            } else {
-                let look = self.cache.lookup(view.now, c.server, local_ttl);
-                if look.regenerate && !self.pending.contains(&c.server) {
-                    self.pending.push(c.server);
-                }
-                look.entry.map_or((ScaleState::INITIAL, None), |e| (e.state, Some(e.as_of)))
-            };
+            let state = self.look(view.now, c, local_ttl);
             self.loads.push(c.configured_load);
             self.states.push(state);
-            self.seen[c.server] = Some(Seen { state, as_of, weight: 0.0 });
         }
         self.weights.clear();
         legacy_weights(&self.loads, &self.states, self.settings.max_lag_s, &mut self.weights);
@@ -251,6 +296,112 @@ impl Controller for LegacyMonitor {
         }
         let weights = &self.weights;
         pick_weighted(view.candidates, rng, |i, _| weights[i])
+    }
+
+    /// The pick over the full replica list, looking up only the keys that are not settled: the same lookups'
+    /// effects (probes queued in the same order), the same weights and the same choice as `pick_scan`.
+    fn pick_indexed(
+        &mut self,
+        view: &HostView<'_>,
+        loads: &LoadIndex,
+        local_ttl: SimDuration,
+        rng: &mut Rng,
+    ) -> Option<usize> {
+        let (now, cands) = (view.now, view.candidates);
+        let mut index = match self.index.take() {
+            Some(i) if i.generation == loads.generation() && i.servers.len() == cands.len() => i,
+            _ => {
+                let n = cands.len();
+                let mut pos = vec![None; self.seen.len()];
+                for (p, c) in cands.iter().enumerate() {
+                    pos[c.server] = Some(p as u32);
+                }
+                LookupIndex {
+                    generation: loads.generation(),
+                    servers: cands.iter().map(|c| c.server).collect(),
+                    pos,
+                    lagged: false,
+                    scaled: vec![0.0; n],
+                    kept: vec![false; n],
+                    kept_positive: 0,
+                    tree: LoadIndex::new(&vec![0.0; n]),
+                    active: (0..n as u32).collect(),
+                    expiry: BinaryHeap::new(),
+                    cursor: 0,
+                }
+            }
+        };
+        let mut cursor = index.cursor;
+        let complete = self.cache.stores_since(&mut cursor, |s| {
+            if let Some(p) = index.pos.get(s).copied().flatten() {
+                index.active.insert(p);
+            }
+        });
+        index.cursor = cursor;
+        if !complete {
+            index.active.extend(0..cands.len() as u32);
+        }
+        while let Some(&Reverse((t, p))) = index.expiry.peek() {
+            if t > now {
+                break;
+            }
+            index.expiry.pop();
+            index.active.insert(p);
+        }
+        let looked: Vec<u32> = index.active.iter().copied().collect();
+        for &p in &looked {
+            let c = &cands[p as usize];
+            let state = self.look(now, c, local_ttl);
+            let scaled = (c.configured_load * state.scale).ceil().max(0.0);
+            let kept = lag_filter(state.lag_s, self.settings.max_lag_s);
+            let was_positive = index.kept[p as usize] && index.scaled[p as usize] > 0.0;
+            let positive = kept && scaled > 0.0;
+            index.kept_positive = index.kept_positive + usize::from(positive) - usize::from(was_positive);
+            index.scaled[p as usize] = scaled;
+            index.kept[p as usize] = kept;
+            index.tree.set(p as usize, if kept { scaled } else { 0.0 });
+            if let Some(until) = self.cache.settled_until(now, c.server) {
+                index.active.remove(&p);
+                index.expiry.push(Reverse((until, p)));
+            }
+        }
+        // `seen`'s weights: every one after a scan or in or out of lagged replica mode (O(n), as the scan), else
+        // the looked-up ones (the others are unchanged).
+        let lagged = index.kept_positive == 0;
+        let weight = |i: &LookupIndex, p: usize| if lagged || i.kept[p] { i.scaled[p] } else { 0.0 };
+        if self.scanned || lagged || index.lagged {
+            for p in 0..cands.len() {
+                if let Some(seen) = &mut self.seen[index.servers[p]] {
+                    seen.weight = weight(&index, p);
+                }
+            }
+            self.scanned = false;
+        } else {
+            for &p in &looked {
+                if let Some(seen) = &mut self.seen[index.servers[p as usize]] {
+                    seen.weight = weight(&index, p as usize);
+                }
+            }
+        }
+        index.lagged = lagged;
+        let chosen = if lagged { pick_weighted(cands, rng, |p, _| index.scaled[p]) } else { index.tree.sample(rng) };
+        self.index = Some(index);
+        chosen
+    }
+}
+
+impl Controller for LegacyMonitor {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        self.last_pick = view.now;
+        // `$ageStaleSec = mt_rand(1, POLL_PERIOD_MS) / 1e3`, drawn once per call.
+        let local_ttl: SimDuration = (1 + rng.below(self.settings.local_ttl_ms)) * MILLISECOND;
+        match view.load_index {
+            Some(loads) => self.pick_indexed(view, loads, local_ttl, rng),
+            None => {
+                self.scanned = true;
+                self.pick_scan(view, local_ttl, rng)
+            }
+        }
     }
 
     fn take_probes(&mut self, _now: SimTime, out: &mut Vec<usize>) {

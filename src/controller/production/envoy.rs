@@ -20,6 +20,11 @@
 //!   `onIntervalTimer` (each tick decrements the multiplier of every healthy host unejected at least one interval
 //!   ago). Docs: `docs/root/intro/arch_overview/upstream/outlier.rst`, `.../load_balancing/slow_start.rst`.
 //!
+//! Picks over the host's full replica list with every host usable (none ejected, or panic) cost O(1) in the P2C
+//! path and O(log n) in the weighted path (a Fenwick tree of weight/(active + 1)^bias kept current as counts
+//! change); with ejected hosts, in slow start or over a filtered list they scan, as Envoy rebuilds its scheduler on
+//! host changes. Both give the same choice for the same draws.
+//!
 //! Where loadlab simplifies, and why:
 //! - Unequal weights: Envoy runs an EDF schedule whose entries are re-weighted when picked; loadlab draws weighted
 //!   at random with every host's current effective weight. Both give each host a share proportional to its
@@ -40,6 +45,8 @@
 //!   operator would want ramped. `slow_start_window_s` defaults to 0 (off), as in Envoy.
 
 use super::{pow, whole};
+use crate::controller::load_index::LoadIndex;
+use crate::controller::pick_index::InFlight;
 use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
@@ -72,7 +79,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 64,
+    bytes_per_server: 128,
 };
 
 /// Envoy's settings in engine units.
@@ -199,8 +206,6 @@ struct HostState {
     times_ejected: u32,
     /// Start of the current slow-start window: cluster join (0) or the last unejection.
     healthy_since: SimTime,
-    /// In-flight count at this host's last pick, for diagnostics.
-    in_flight: u32,
 }
 
 /// One app host's Envoy: least_request with slow start, outlier detection and the panic threshold.
@@ -216,10 +221,29 @@ pub struct EnvoyLeastRequest {
     next_tick: SimTime,
     /// Latest time this instance was told about (for diagnostics, which carry no time).
     last_now: SimTime,
+    /// This host's in-flight counts, now and at its last pick (for diagnostics).
+    in_flight: InFlight,
+    /// No host is in its slow-start window from this time on (the latest window end of any member, ejected or
+    /// not, so it may be later than the exact answer, never earlier): a pick after it skips the scan.
+    slow_start_over: SimTime,
+    /// Envoy's effective weights of the full replica list with every host usable and none in slow start, kept
+    /// current as counts change, for the weighted path's O(log n) draw; built on first use.
+    weights: Option<WeightIndex>,
+}
+
+/// The effective weights by position of the host's full replica list.
+#[derive(Clone, Debug)]
+struct WeightIndex {
+    /// The load index's generation the loads were read at.
+    generation: u64,
+    pos: Vec<Option<u32>>,
+    loads: Vec<f64>,
+    tree: LoadIndex,
 }
 
 impl EnvoyLeastRequest {
     fn new(s: Settings, member: Vec<bool>, phase: SimDuration) -> EnvoyLeastRequest {
+        let hosts_len = member.len();
         let members = member.iter().filter(|&&m| m).count();
         EnvoyLeastRequest {
             s,
@@ -229,6 +253,9 @@ impl EnvoyLeastRequest {
             ejected: 0,
             next_tick: phase + s.interval,
             last_now: 0,
+            in_flight: InFlight::new(hosts_len),
+            slow_start_over: s.slow_start_window,
+            weights: None,
         }
     }
 
@@ -265,6 +292,7 @@ impl EnvoyLeastRequest {
                     next.consecutive_5xx = 0;
                     next.last_unejection = Some(at);
                     next.healthy_since = at;
+                    self.slow_start_over = self.slow_start_over.max(at.saturating_add(self.s.slow_start_window));
                     next.backoff -= h.backoff.min(u32::try_from(ticks - 1 - j).unwrap_or(u32::MAX));
                     self.ejected -= 1;
                 }
@@ -321,6 +349,7 @@ impl EnvoyLeastRequest {
     /// True while some healthy host is inside its slow-start window (Envoy's `!noHostsAreInSlowStart()`).
     fn any_in_slow_start(&self, now: SimTime) -> bool {
         self.s.slow_start_window > 0
+            && now < self.slow_start_over
             && (self.hosts.iter().zip(&self.member))
                 .any(|(h, &m)| m && !h.ejected && now.saturating_sub(h.healthy_since) < self.s.slow_start_window)
     }
@@ -345,18 +374,56 @@ impl EnvoyLeastRequest {
     fn usable(&self, c: &Candidate, panic: bool) -> bool {
         c.configured_load > 0.0 && (panic || !self.hosts.get(c.server).is_some_and(|h| h.ejected))
     }
-}
 
-impl Controller for EnvoyLeastRequest {
-    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
-        self.advance(view.now);
+    /// The pick over the full replica list with every candidate usable, in O(1) (P2C) or O(log n) (weighted):
+    /// the same draws and the same choice as `pick_scan` on the same list.
+    fn pick_indexed(&mut self, view: &HostView<'_>, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
         let cands = view.candidates;
-        for c in cands {
-            if let Some(h) = self.hosts.get_mut(c.server) {
-                h.in_flight = c.in_flight;
+        if self.any_in_slow_start(view.now) {
+            return self.pick_scan(view, self.in_panic(), rng); // slow-start factors move with time
+        }
+        if loads.all_equal() {
+            return Some(self.p2c(cands, cands.len(), |r| r, rng));
+        }
+        if self.weights.as_ref().is_none_or(|w| w.generation != loads.generation() || w.loads.len() != cands.len()) {
+            let mut pos = vec![None; self.hosts.len()];
+            for (p, c) in cands.iter().enumerate() {
+                if let Some(slot) = pos.get_mut(c.server) {
+                    *slot = Some(p as u32);
+                }
+            }
+            let bias = self.s.active_request_bias;
+            let weights: Vec<f64> =
+                cands.iter().map(|c| effective_weight(c.configured_load, f64::from(c.in_flight), bias)).collect();
+            self.weights = Some(WeightIndex {
+                generation: loads.generation(),
+                pos,
+                loads: cands.iter().map(|c| c.configured_load).collect(),
+                tree: LoadIndex::new(&weights),
+            });
+        }
+        self.weights.as_ref()?.tree.sample(rng)
+    }
+
+    /// unweightedHostPickNChoices: `choice_count` draws with replacement among `usable` hosts (`nth` maps a draw to
+    /// its candidate); a later draw replaces the best only if strictly less busy.
+    fn p2c(&self, cands: &[Candidate], usable: usize, nth: impl Fn(usize) -> usize, rng: &mut Rng) -> usize {
+        let mut best: Option<usize> = None;
+        for _ in 0..self.s.choice_count {
+            let k = nth(rng.below(usable as u64) as usize);
+            if best.is_none_or(|b| cands[k].in_flight < cands[b].in_flight) {
+                best = Some(k);
             }
         }
-        let panic = self.in_panic();
+        best.unwrap_or(0)
+    }
+
+    /// The pick over any candidate list, scanning it.
+    fn pick_scan(&mut self, view: &HostView<'_>, panic: bool, rng: &mut Rng) -> Option<usize> {
+        let cands = view.candidates;
+        for c in cands {
+            self.in_flight.set(c.server, c.in_flight);
+        }
         let usable_count = cands.iter().filter(|c| self.usable(c, panic)).count();
         if usable_count == 0 {
             return None; // "no healthy upstream"
@@ -367,34 +434,41 @@ impl Controller for EnvoyLeastRequest {
             .filter(|c| self.usable(c, panic))
             .all(|c| *first_weight.get_or_insert(c.configured_load) == c.configured_load);
         if equal && !self.any_in_slow_start(view.now) {
-            // unweightedHostPickNChoices: draws with replacement; a later draw replaces only if strictly less busy.
-            let mut best: Option<usize> = None;
-            for _ in 0..self.s.choice_count {
-                let r = rng.below(usable_count as u64) as usize;
-                let k = if usable_count == cands.len() {
-                    r
-                } else {
-                    let mut seen = 0;
-                    let mut found = 0;
-                    for (i, c) in cands.iter().enumerate() {
-                        if self.usable(c, panic) {
-                            if seen == r {
-                                found = i;
-                                break;
-                            }
-                            seen += 1;
-                        }
-                    }
-                    found
-                };
-                if best.is_none_or(|b| cands[k].in_flight < cands[b].in_flight) {
-                    best = Some(k);
+            let nth = |r: usize| {
+                if usable_count == cands.len() {
+                    return r;
                 }
-            }
-            return best;
+                let mut usable = (0..cands.len()).filter(|&i| self.usable(&cands[i], panic));
+                usable.nth(r).unwrap_or(0)
+            };
+            return Some(self.p2c(cands, usable_count, nth, rng));
         }
         let now = view.now;
         pick_weighted(cands, rng, |_, c| if self.usable(c, panic) { self.host_weight(c, now) } else { 0.0 })
+    }
+}
+
+impl Controller for EnvoyLeastRequest {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        self.advance(view.now);
+        let panic = self.in_panic();
+        let chosen = match view.load_index {
+            // Every member usable (none ejected, or panic): the candidates are the whole cluster, unfiltered.
+            Some(loads) if panic || self.ejected == 0 => self.pick_indexed(view, loads, rng),
+            _ => self.pick_scan(view, panic, rng),
+        };
+        self.in_flight.mark_pick();
+        chosen
+    }
+
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        self.in_flight.set(server, in_flight);
+        if let Some(w) = &mut self.weights {
+            if let Some(pos) = w.pos.get(server).copied().flatten() {
+                let weight = effective_weight(w.loads[pos as usize], f64::from(in_flight), self.s.active_request_bias);
+                w.tree.set(pos as usize, weight);
+            }
+        }
     }
 
     fn on_connect(&mut self, now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
@@ -456,7 +530,7 @@ impl Controller for EnvoyLeastRequest {
         } else {
             0.0
         };
-        out.push(("in_flight", f64::from(h.in_flight)));
+        out.push(("in_flight", f64::from(self.in_flight.at_last_pick(server))));
         out.push(("ejected", if h.ejected { 1.0 } else { 0.0 }));
         out.push(("ejection_remaining_s", remaining));
         out.push(("times_ejected", f64::from(h.times_ejected)));

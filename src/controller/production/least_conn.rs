@@ -21,12 +21,18 @@
 //! matter only once servers hold connections. `weighted_leastconn = 0` keeps the plain count of issue 3 (fewest
 //! in flight, ties broken at random in proportion to the configured loads, which does follow the loads when idle).
 //!
+//! Picks over the host's full replica list (the first pick of a request with no pins and no zero loads) read a
+//! min-tree of (key, FIFO stamp) per server kept current as counts change and servers are touched: O(log n), the
+//! same choice as the scan, which still serves filtered lists (re-picks after a failed connect).
+//!
 //! The pathology this controller is here to show: a server that refuses every connect within one round trip has
 //! about zero connections in flight, so it is always among the least busy and is tried first far more often than
 //! its configured share (see `tests/all/controllers_production.rs`). Nothing here notices failures; HAProxy relies
 //! on health checks (`inter 2s, rise 2, fall 3`) for that, which this controller does not model.
 
 use super::whole;
+use crate::controller::load_index::LoadIndex;
+use crate::controller::pick_index::{InFlight, MinTree};
 use crate::controller::Role;
 use crate::controller::{
     per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
@@ -50,7 +56,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: Some(formula),
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 32,
+    bytes_per_server: 128,
 };
 
 fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -125,10 +131,33 @@ pub struct LeastConn {
     touched: Vec<u64>,
     /// The next sequence number.
     clock: u64,
-    /// In-flight count per server at this host's last pick (for diagnostics).
-    last_in_flight: Vec<u32>,
-    /// How many candidates shared the least key at the last pick.
-    last_tied: usize,
+    /// This host's in-flight counts, now and at its last pick (for diagnostics).
+    in_flight: InFlight,
+    /// How many candidates shared the least key at the last pick, when it scanned; `None` after an indexed pick
+    /// (then `diagnostics` counts them from `index`).
+    last_tied: Option<usize>,
+    /// The least key at the last indexed pick.
+    last_least: f64,
+    /// The full replica list's keys, kept current as counts change: the O(log n) pick.
+    index: Option<Index>,
+}
+
+/// The key of every position of the host's full replica list, with FIFO order as the tie-break.
+#[derive(Clone, Debug)]
+struct Index {
+    /// The load index's generation the loads below were read at.
+    generation: u64,
+    /// Server at each position, and each server's position.
+    servers: Vec<usize>,
+    pos: Vec<Option<u32>>,
+    loads: Vec<f64>,
+    max_load: f64,
+    /// (key bits, FIFO stamp) per position; weighted by load for the plain mode's draw among ties.
+    tree: MinTree<(u64, u64)>,
+    /// Servers whose entry changed since the last pick, each once: a pick and the count change that follows it,
+    /// or a close and its count change, update the tree once.
+    dirty: Vec<usize>,
+    is_dirty: Vec<bool>,
 }
 
 impl LeastConn {
@@ -138,8 +167,10 @@ impl LeastConn {
             weighted,
             touched: (0..servers as u64).collect(),
             clock: servers as u64,
-            last_in_flight: vec![0; servers],
-            last_tied: 0,
+            in_flight: InFlight::new(servers),
+            last_tied: Some(0),
+            last_least: 0.0,
+            index: None,
         }
     }
 
@@ -158,12 +189,84 @@ impl LeastConn {
             *t = self.clock;
             self.clock += 1;
         }
+        self.reindex(server);
     }
-}
 
-impl Controller for LeastConn {
-    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+    /// The index entry of a position (see `entry_of`).
+    fn entry(&self, index: &Index, pos: usize, in_flight: u32) -> ((u64, u64), f64) {
+        entry_of(self.weighted, &self.touched, index.loads[pos], index.max_load, index.servers[pos], in_flight)
+    }
+
+    /// Marks the server's entry for update at the next indexed pick.
+    fn reindex(&mut self, server: usize) {
+        let Some(index) = &mut self.index else { return };
+        if index.pos.get(server).copied().flatten().is_some() && !index.is_dirty[server] {
+            index.is_dirty[server] = true;
+            index.dirty.push(server);
+        }
+    }
+
+    /// Brings the tree up to date with every marked server.
+    fn flush(&mut self) {
+        let Some(index) = &mut self.index else { return };
+        for server in index.dirty.drain(..) {
+            index.is_dirty[server] = false;
+            if let Some(pos) = index.pos[server] {
+                let p = pos as usize;
+                let n = self.in_flight.get(server);
+                let (k, w) = entry_of(self.weighted, &self.touched, index.loads[p], index.max_load, server, n);
+                index.tree.set(p, k, w);
+            }
+        }
+    }
+
+    /// Builds the index from a full replica list (O(n)) unless it is current.
+    fn ensure_index(&mut self, view: &HostView<'_>, loads: &LoadIndex) {
         let cands = view.candidates;
+        if self.index.as_ref().is_some_and(|i| i.generation == loads.generation() && i.servers.len() == cands.len()) {
+            return;
+        }
+        let mut pos = vec![None; self.touched.len()];
+        for (p, c) in cands.iter().enumerate() {
+            if let Some(slot) = pos.get_mut(c.server) {
+                *slot = Some(p as u32);
+            }
+            self.in_flight.set(c.server, c.in_flight);
+        }
+        let mut index = Index {
+            generation: loads.generation(),
+            servers: cands.iter().map(|c| c.server).collect(),
+            pos,
+            loads: cands.iter().map(|c| c.configured_load).collect(),
+            max_load: largest(cands.iter().map(|c| c.configured_load)),
+            tree: MinTree::new(cands.len(), (u64::MAX, u64::MAX)),
+            dirty: Vec::new(),
+            is_dirty: vec![false; self.touched.len()],
+        };
+        let entries: Vec<_> = (0..cands.len()).map(|p| self.entry(&index, p, cands[p].in_flight)).collect();
+        index.tree.rebuild(entries);
+        self.index = Some(index);
+    }
+
+    /// The O(log n) pick over the full replica list: the same choice as the scan for the same draw.
+    fn pick_indexed(&mut self, view: &HostView<'_>, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
+        self.ensure_index(view, loads);
+        self.flush();
+        let index = self.index.as_ref()?;
+        let ((bits, _), first) = index.tree.first()?;
+        let least = f64::from_bits(bits);
+        if !least.is_finite() {
+            return None;
+        }
+        let chosen =
+            if self.weighted { first } else { index.tree.find_least(rng.next_f64() * index.tree.least_weight())? };
+        self.last_tied = None;
+        self.last_least = least;
+        Some(chosen)
+    }
+
+    /// The full scan over any candidate list.
+    fn pick_scan(&mut self, cands: &[Candidate], rng: &mut Rng) -> Option<usize> {
         let keys = self.keys(cands);
         let least = keys.iter().copied().fold(f64::INFINITY, f64::min);
         if !least.is_finite() {
@@ -174,14 +277,36 @@ impl Controller for LeastConn {
         } else {
             pick_weighted(cands, rng, |i, c| if keys[i] == least { c.configured_load } else { 0.0 })?
         };
-        self.last_tied = keys.iter().filter(|&&k| k == least).count();
+        self.last_tied = Some(keys.iter().filter(|&&k| k == least).count());
         for c in cands {
-            if let Some(slot) = self.last_in_flight.get_mut(c.server) {
-                *slot = c.in_flight;
-            }
+            self.in_flight.set(c.server, c.in_flight);
         }
-        self.touch(cands[chosen].server);
         Some(chosen)
+    }
+}
+
+/// A position's index entry: its key's bits (keys are ≥ 0, so bits order as numbers) and, weighted, the server's
+/// FIFO stamp (plain mode ties are drawn by load instead), with its load as the draw weight.
+fn entry_of(weighted: bool, touched: &[u64], load: f64, max_load: f64, server: usize, n: u32) -> ((u64, u64), f64) {
+    let k = key(weighted, load, f64::from(n), max_load);
+    let stamp = if weighted { touched.get(server).copied().unwrap_or(u64::MAX) } else { 0 };
+    ((k.to_bits(), stamp), load)
+}
+
+impl Controller for LeastConn {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        let chosen = match view.load_index {
+            Some(loads) => self.pick_indexed(view, loads, rng),
+            None => self.pick_scan(view.candidates, rng),
+        }?;
+        self.in_flight.mark_pick();
+        self.touch(view.candidates[chosen].server);
+        Some(chosen)
+    }
+
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        self.in_flight.set(server, in_flight);
+        self.reindex(server);
     }
 
     fn on_connect(&mut self, _now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
@@ -206,11 +331,24 @@ impl Controller for LeastConn {
         }
     }
 
+    /// The server's in-flight count at this host's last pick and how many candidates shared the least key then
+    /// (after an indexed pick, counted here from the counts as they stood at that pick: O(n), per read-out only).
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
-        if let Some(&n) = self.last_in_flight.get(server) {
-            out.push(("in_flight", f64::from(n)));
-            out.push(("tied_at_least", self.last_tied as f64));
+        if server >= self.touched.len() {
+            return;
         }
+        let tied = match (self.last_tied, &self.index) {
+            (Some(tied), _) => tied,
+            (None, Some(index)) => (0..index.servers.len())
+                .filter(|&p| {
+                    let n = f64::from(self.in_flight.at_last_pick(index.servers[p]));
+                    key(self.weighted, index.loads[p], n, index.max_load) == self.last_least
+                })
+                .count(),
+            (None, None) => 0,
+        };
+        out.push(("in_flight", f64::from(self.in_flight.at_last_pick(server))));
+        out.push(("tied_at_least", tied as f64));
     }
 }
 

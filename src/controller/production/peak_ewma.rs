@@ -27,10 +27,9 @@
 //! accrual (mark dead after 5 consecutive failures, REFERENCE §3), a separate module this controller does not model;
 //! the integration tests show what peak-EWMA does without it.
 
+use crate::controller::pick_index::InFlight;
 use crate::controller::Role;
-use crate::controller::{
-    per_host, pick_weighted, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo,
-};
+use crate::controller::{per_host, Candidate, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo};
 use crate::rng::{self, Rng};
 use crate::time::{from_secs_f64, SimDuration, SimTime};
 
@@ -50,7 +49,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     formula: None,
     probe_timeout_ms: crate::controller::PROBE_TIMEOUT_MS,
     charted_terms: &[],
-    bytes_per_server: 32,
+    bytes_per_server: 48,
 };
 
 fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn Controller>> {
@@ -102,8 +101,8 @@ pub struct PeakEwma {
     tau: f64,
     metrics: Vec<Metric>,
     member: Vec<bool>,
-    /// In-flight count per server at this host's last pick (for diagnostics).
-    last_pending: Vec<u32>,
+    /// This host's in-flight counts, now and at its last pick (for diagnostics).
+    pending: InFlight,
     last_now: SimTime,
 }
 
@@ -114,7 +113,7 @@ impl PeakEwma {
             tau,
             metrics: vec![Metric { cost: default_rtt, stamp: 0 }; member.len()],
             member: member.to_vec(),
-            last_pending: vec![0; member.len()],
+            pending: InFlight::new(member.len()),
             last_now: 0,
         }
     }
@@ -148,15 +147,18 @@ impl Controller for PeakEwma {
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
         let cands = view.candidates;
         self.last_now = self.last_now.max(view.now);
-        for c in cands {
-            if let Some(p) = self.last_pending.get_mut(c.server) {
-                *p = c.in_flight;
+        if view.load_index.is_none() {
+            for c in cands {
+                self.pending.set(c.server, c.in_flight);
             }
         }
+        self.pending.mark_pick();
         // The weight class, with probability weight × size: a draw by configured load, keeping only its class.
-        let first = pick_weighted(cands, rng, |_, c| c.configured_load)?;
-        let class = cands[first].configured_load;
-        let size = cands.iter().filter(|c| c.configured_load == class).count();
+        let first = view.sample_by_load(rng)?;
+        // Over the full replica list the load index holds the classes (O(1)); otherwise scan for them.
+        let class = view.load_index.map(|index| index.class_of(first));
+        let load = cands[first].configured_load;
+        let size = class.map_or_else(|| cands.iter().filter(|c| c.configured_load == load).count(), <[u32]>::len);
         if size == 1 {
             return Some(first);
         }
@@ -166,10 +168,15 @@ impl Controller for PeakEwma {
         if b >= a {
             b += 1;
         }
-        let (a, b) = (nth_in_class(cands, class, a), nth_in_class(cands, class, b));
+        let nth = |r: usize| class.map_or_else(|| nth_in_class(cands, load, r), |class| class[r] as usize);
+        let (a, b) = (nth(a), nth(b));
         let load_a = self.read_load(&cands[a], view.now);
         let load_b = self.read_load(&cands[b], view.now);
         Some(if load_a < load_b { a } else { b })
+    }
+
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        self.pending.set(server, in_flight);
     }
 
     fn on_connect(&mut self, now: SimTime, server: usize, ok: bool, elapsed: SimDuration) {
@@ -216,7 +223,7 @@ impl Controller for PeakEwma {
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
         let Some(m) = self.metrics.get(server) else { return };
         let estimate = m.observed(self.last_now, 0.0, self.tau);
-        let pending = self.last_pending[server];
+        let pending = self.pending.at_last_pick(server);
         out.push(("rtt_estimate_ms", estimate / 1e3));
         out.push(("pending", f64::from(pending)));
         out.push(("load_ms", load_of(estimate, pending) / 1e3));

@@ -10,6 +10,12 @@ use crate::models::section::config::Capacity;
 pub(super) const MAX_LIVE_PROBES: u32 = 100_000;
 
 impl Section {
+    /// Changes `host`'s in-flight count to `server` by `delta` and tells the host's controller the new count.
+    pub(super) fn add_in_flight(&mut self, host: usize, server: usize, delta: i32) {
+        let now = self.hosts[host].add_in_flight(server, self.replica_pos[server], delta);
+        self.controllers[host].on_in_flight(server, now);
+    }
+
     /// Starts the gauge connections the host's controller asked for.
     pub(super) fn take_probes(&mut self, ctx: &mut Ctx<Event>, host: usize) {
         let mut wanted = std::mem::take(&mut self.probe_buf);
@@ -43,14 +49,15 @@ impl Section {
         s.conns.push(req);
         s.total_conns += 1;
         s.probe_conns += probe as u64;
+        let connect_mode = s.connect_mode;
         if !probe {
-            self.hosts[host].add_in_flight(server, self.replica_pos[server], 1);
+            self.add_in_flight(host, server, 1);
         }
         let full = self.cfg.servers[server].max_connections.is_some_and(|max| already_open >= max);
         let rtt = self.cfg.rtt;
         let timeout = if probe { self.cfg.probe_connect_timeout } else { self.cfg.connect_timeout };
         let fail = |at| (at, Event::ConnectDone { req, gen, ok: false });
-        let (at, event) = match s.connect_mode {
+        let (at, event) = match connect_mode {
             ConnectMode::Blackhole => fail(now + timeout),
             ConnectMode::Refuse => fail(now + rtt),
             ConnectMode::Accept if full => fail(now + rtt),
@@ -72,7 +79,7 @@ impl Section {
             self.requests[moved].conn_index = idx as u32;
         }
         if !r.probe {
-            self.hosts[r.host as usize].add_in_flight(server, self.replica_pos[server], -1);
+            self.add_in_flight(r.host as usize, server, -1);
         }
     }
 

@@ -15,10 +15,12 @@ pub(super) struct HostState {
 }
 
 impl HostState {
-    pub(super) fn add_in_flight(&mut self, server: usize, replica_pos: Option<u16>, delta: i32) {
+    /// Changes the count and returns the new one.
+    pub(super) fn add_in_flight(&mut self, server: usize, replica_pos: Option<u16>, delta: i32) -> u32 {
         self.in_flight[server] = self.in_flight[server].wrapping_add_signed(delta);
         if let Some(pos) = replica_pos {
             self.replicas[pos as usize].in_flight = self.in_flight[server];
         }
+        self.in_flight[server]
     }
 }

@@ -22,7 +22,9 @@ impl Section {
         }
         let host = r.host as usize;
         let plain = r.attempts == 0 && self.fast_pick;
-        if !plain {
+        if plain {
+            self.load_index.prepare();
+        } else {
             self.scratch.clear();
             self.pinned_scratch.clear();
             for c in &self.hosts[host].replicas {

@@ -64,7 +64,7 @@ impl Section {
                 self.end_probe(ctx, req, false);
                 continue;
             }
-            self.hosts[host].add_in_flight(server, self.replica_pos[server], -1);
+            self.add_in_flight(host, server, -1);
             if phase == Phase::Connecting {
                 self.controllers[host].on_connect(now, server, false, now - started);
                 self.retry_or_fail(ctx, req);
