@@ -243,31 +243,57 @@ pub fn sets(dims: &[Dim], values: &[f64]) -> Vec<(String, String)> {
     dims.iter().zip(values).map(|(d, v)| (d.key.clone(), format!("{v}"))).collect()
 }
 
-/// Runs `run` to its end and scores its rows against `target`: the loss (NaN becomes +∞) and each series'.
-/// Only the target's columns are kept, a chunk of rows at a time.
-pub fn score_run(mut run: Box<dyn Run>, target: &Target) -> (f64, Vec<f64>) {
-    let wanted = target.columns();
-    let ncols = wanted.iter().max().map_or(0, |m| m + 1);
-    let mut times = Vec::new();
-    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); ncols];
-    let end = run.duration();
-    let chunk = run.time_step().saturating_mul(1000).max(SECOND);
-    loop {
-        let until = run.now().saturating_add(chunk).min(end);
-        run.run_until(until, u64::MAX);
-        for row in run.drain_rows() {
-            times.push(row[0]);
-            for &c in &wanted {
-                cols[c].push(row[c]);
+/// A run being scored against a target a piece at a time, so a front end can spread it over many short slices
+/// (the page's fit) while the CLI runs it in one go ([`score_run`]).
+pub struct Scoring {
+    run: Box<dyn Run>,
+    wanted: Vec<usize>,
+    times: Vec<f64>,
+    cols: Vec<Vec<f64>>,
+}
+
+impl Scoring {
+    /// Starts scoring `run` (from its start) against `target`'s columns.
+    pub fn new(run: Box<dyn Run>, target: &Target) -> Scoring {
+        let wanted = target.columns();
+        let ncols = wanted.iter().max().map_or(0, |m| m + 1);
+        Scoring { run, wanted, times: Vec::new(), cols: vec![Vec::new(); ncols] }
+    }
+
+    /// Runs on by at most `max_events` events (and at most a thousand rows); true once the run has reached its
+    /// end.
+    pub fn step(&mut self, max_events: u64) -> bool {
+        let end = self.run.duration();
+        let chunk = self.run.time_step().saturating_mul(1000).max(SECOND);
+        let until = self.run.now().saturating_add(chunk).min(end);
+        let reached = self.run.run_until(until, max_events);
+        for row in self.run.drain_rows() {
+            self.times.push(row[0]);
+            for &c in &self.wanted {
+                self.cols[c].push(row[c]);
             }
         }
-        if until >= end {
-            break;
-        }
+        reached && until >= end
     }
-    let each = target.series_losses(&times, |c| &cols[c]);
-    let loss = each.iter().sum::<f64>() / each.len().max(1) as f64;
-    (if loss.is_nan() { f64::INFINITY } else { loss }, each)
+
+    /// How far the run is, 0 to 1.
+    pub fn progress(&self) -> f64 {
+        crate::time::as_secs_f64(self.run.now()) / crate::time::as_secs_f64(self.run.duration()).max(1e-9)
+    }
+
+    /// The loss of the rows so far (the whole run's once [`Scoring::step`] said so) and each series'.
+    pub fn finish(&self, target: &Target) -> (f64, Vec<f64>) {
+        let each = target.series_losses(&self.times, |c| &self.cols[c]);
+        let loss = each.iter().sum::<f64>() / each.len().max(1) as f64;
+        (if loss.is_nan() { f64::INFINITY } else { loss }, each)
+    }
+}
+
+/// Runs `run` to its end and scores it against `target`: the loss and each series' loss.
+pub fn score_run(run: Box<dyn Run>, target: &Target) -> (f64, Vec<f64>) {
+    let mut scoring = Scoring::new(run, target);
+    while !scoring.step(u64::MAX) {}
+    scoring.finish(target)
 }
 
 /// The scenario's fault time for `--align fault=T`: its `fault_at` key, else its first `_at` key (galera's

@@ -251,6 +251,14 @@ pub fn App() -> Html {
         Callback::from(move |why: String| state.dispatch(Action::Reject(why)))
     };
     let metrics = hooks::metrics::use_metrics(engine.clone(), url.clone(), snapshot.build);
+    let on_use_fit = {
+        let state = state.clone();
+        Callback::from(move |sets: Vec<(String, String)>| {
+            for (k, v) in sets {
+                state.dispatch(Action::SetParam(k, v));
+            }
+        })
+    };
     let s = &**snapshot;
     let alt = |i: usize| s.alts.get(i).cloned().unwrap_or_default();
     // The first screen shows the chart the lesson step is about (the run's first chart in free play).
@@ -393,7 +401,9 @@ pub fn App() -> Html {
                     <button type="button" id="export-png" onclick={on_export_png}>{ "Export charts as PNG" }</button>
                 </div>
                 <Metrics on_load={metrics.on_load} on_apply={metrics.on_apply} rules={metrics.rules}
-                    align={metrics.align} status={metrics.status} />
+                    align={metrics.align} status={metrics.status} fit_status={metrics.fit_status}
+                    fitting={metrics.fitting} fit_best={metrics.fit_best} on_fit={metrics.on_fit}
+                    on_stop={metrics.on_stop} on_use={on_use_fit} />
                 <ScenarioFiles on_save={on_save_scenario} on_open={on_open_scenario} on_reject={on_reject}
                     from_file={url.file.is_some()} />
             </section>

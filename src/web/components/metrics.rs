@@ -8,6 +8,18 @@ use yew::prelude::*;
 /// The largest metrics file the page reads, bytes.
 pub const MAX_BYTES: usize = 16 << 20;
 
+/// The most runs a fit in the page makes (the command line's `loadlab fit` takes up to 10 000).
+pub const MAX_FIT_BUDGET: usize = 64;
+
+/// What the reader asked a fit for: the keys to search (`KEY` or `KEY=LO..HI`, comma-separated) and the runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitRequest {
+    /// The keys and their ranges, as `loadlab fit --keys` takes them.
+    pub keys: String,
+    /// Runs to make.
+    pub budget: usize,
+}
+
 /// Props of [`Metrics`].
 #[derive(Properties, PartialEq)]
 pub struct MetricsProps {
@@ -21,6 +33,18 @@ pub struct MetricsProps {
     pub align: String,
     /// What was read and drawn, or why not, in words.
     pub status: Option<(bool, String)>,
+    /// Where a fit stands, in words.
+    pub fit_status: Option<String>,
+    /// True while a fit runs.
+    pub fitting: bool,
+    /// The last fit's best settings.
+    pub fit_best: Vec<(String, String)>,
+    /// Start a fit.
+    pub on_fit: Callback<FitRequest>,
+    /// Stop the fit.
+    pub on_stop: Callback<()>,
+    /// Run with these settings.
+    pub on_use: Callback<Vec<(String, String)>>,
 }
 
 /// The metrics box: open a file, pair its series with the run's columns, line up the clocks.
@@ -56,6 +80,22 @@ pub fn Metrics(props: &MetricsProps) -> Html {
             on_apply.emit((rules, text(&align)));
         })
     };
+    let fit_keys = use_node_ref();
+    let fit_budget = use_node_ref();
+    let on_fit = {
+        let (fit_keys, fit_budget, on_fit) = (fit_keys.clone(), fit_budget.clone(), props.on_fit.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = |r: &NodeRef| r.cast::<web_sys::HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let budget = text(&fit_budget).trim().parse::<usize>().unwrap_or(16);
+            on_fit.emit(FitRequest { keys: text(&fit_keys), budget });
+        })
+    };
+    let on_stop = props.on_stop.reform(|_: MouseEvent| ());
+    let on_use = {
+        let (best, on_use) = (props.fit_best.clone(), props.on_use.clone());
+        Callback::from(move |_: MouseEvent| on_use.emit(best.clone()))
+    };
     html! {
         <details class="metrics" id="metrics" open={props.status.is_some()}>
             <summary><h2>{ "Your metrics beside the run" }</h2></summary>
@@ -77,6 +117,25 @@ pub fn Metrics(props: &MetricsProps) -> Html {
             </form>
             if let Some((ok, text)) = &props.status {
                 <p id="metrics-status" class={if *ok { "hint" } else { "warning" }} role={if *ok { "status" } else { "alert" }}>{ text.clone() }</p>
+            }
+            <form class="metrics-map" onsubmit={on_fit}>
+                <label for="fit-keys">{ format!("Find the settings that explain your data: the settings to search,                     comma-separated, each with an optional range (like slow_factor=2..100); up to {MAX_FIT_BUDGET} runs,                     made in the background") }</label>
+                <input id="fit-keys" ref={fit_keys} type="text" placeholder="slow_factor=2..100, fault_at=5..50" />
+                <div class="row">
+                    <label for="fit-budget">{ "runs" }</label>
+                    <input id="fit-budget" ref={fit_budget} type="number" min="1" max={MAX_FIT_BUDGET.to_string()} value="16" />
+                    if props.fitting {
+                        <button type="button" id="fit-stop" onclick={on_stop}>{ "Stop" }</button>
+                    } else {
+                        <button type="submit" id="fit-start">{ "Fit" }</button>
+                    }
+                </div>
+            </form>
+            if let Some(text) = &props.fit_status {
+                <p id="fit-status" class="hint" role="status">{ text.clone() }</p>
+            }
+            if !props.fit_best.is_empty() && !props.fitting {
+                <button type="button" id="fit-use" onclick={on_use}>{ "Run with these settings" }</button>
             }
         </details>
     }

@@ -7,10 +7,17 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::overlay::search::{Dim, Scoring, Search};
 use crate::overlay::{self, search, AlignSpec, Limits, MapRule, Metrics, Target};
+use crate::registry::{RunSpec, ScenarioDef};
 use crate::urlstate::UrlState;
-use crate::web::components::metrics::MAX_BYTES;
-use crate::web::runner::{Engine, EngineRef, TIME_STEP_S};
+use crate::web::components::metrics::{FitRequest, MAX_BYTES, MAX_FIT_BUDGET};
+use crate::web::runner::{spec_for, Engine, EngineRef, TIME_STEP_S};
+
+/// Wall-clock milliseconds one slice of a page fit may use; the rest of each 30 ms tick is the page's.
+const FIT_SLICE_MS: f64 = 12.0;
+/// Events a fit's run advances between two looks at the clock.
+const FIT_EVENTS: u64 = 20_000;
 
 /// What the metrics box shows and reports.
 pub struct MetricsBox {
@@ -24,6 +31,112 @@ pub struct MetricsBox {
     pub on_load: Callback<(String, String)>,
     /// New rules and alignment.
     pub on_apply: Callback<(String, String)>,
+    /// Where a fit stands (running or done), in words.
+    pub fit_status: Option<String>,
+    /// True while a fit runs.
+    pub fitting: bool,
+    /// The best settings of the last finished fit, to apply.
+    pub fit_best: Vec<(String, String)>,
+    /// Start a fit.
+    pub on_fit: Callback<FitRequest>,
+    /// Stop a running fit.
+    pub on_stop: Callback<()>,
+}
+
+/// A fit running in the page a slice at a time: the same search as `loadlab fit` ([`Search`]), each
+/// candidate's run advanced a few thousand events per slice so the page never waits on it.
+struct PageFit {
+    search: Search,
+    dims: Vec<Dim>,
+    target: Target,
+    def: &'static ScenarioDef,
+    base: RunSpec,
+    round: Vec<Option<f64>>,
+    current: Option<Scoring>,
+    runs: usize,
+    budget: usize,
+}
+
+impl PageFit {
+    /// Works for at most [`FIT_SLICE_MS`]; true when the search is over.
+    fn slice(&mut self, now_ms: impl Fn() -> f64) -> bool {
+        let start = now_ms();
+        while now_ms() - start < FIT_SLICE_MS {
+            if self.search.done() {
+                return true;
+            }
+            let pending = self.search.pending();
+            if self.round.len() == pending.len() {
+                self.search.report(&std::mem::take(&mut self.round));
+                continue;
+            }
+            let Some(scoring) = &mut self.current else {
+                let i = pending.start + self.round.len();
+                let mut spec = self.base.clone();
+                spec.sets.extend(search::sets(&self.dims, &self.search.values(i)));
+                match self.def.build_run(&spec) {
+                    Ok(run) => self.current = Some(Scoring::new(run, &self.target)),
+                    Err(_) => {
+                        self.round.push(None);
+                        self.runs += 1;
+                    }
+                }
+                continue;
+            };
+            if scoring.step(FIT_EVENTS) {
+                self.round.push(Some(scoring.finish(&self.target).0));
+                self.current = None;
+                self.runs += 1;
+            }
+        }
+        false
+    }
+
+    /// The best candidate's keys and loss, if any ran.
+    fn best(&self) -> Option<(Vec<(String, String)>, f64)> {
+        self.search.best().map(|(i, loss)| (search::sets(&self.dims, &self.search.values(i)), loss))
+    }
+
+    /// Where it stands, in words.
+    fn said(&self) -> String {
+        let best = self.best().map_or(String::new(), |(_, l)| format!("; best loss so far {l:.4}"));
+        let share = self.current.as_ref().map_or(0.0, Scoring::progress);
+        format!(
+            "Fitting: run {} of {} ({:.0}% through){best}.",
+            (self.runs + 1).min(self.budget),
+            self.budget,
+            share * 100.0
+        )
+    }
+}
+
+/// A page fit of `request` on the run in `engine`, against the overlay drawn now.
+fn start_fit(engine: &Engine, url: &UrlState, align: &str, request: &FitRequest) -> Result<PageFit, String> {
+    let def = engine.def.ok_or("the simulation is not running")?;
+    if engine.overlay.is_empty() {
+        return Err("open your metrics first: the fit compares the runs with them".into());
+    }
+    let end_s = crate::time::as_secs_f64(engine.end());
+    let dims = search::dims(def, &request.keys, end_s)?;
+    if let AlignSpec::Fault(_) = AlignSpec::parse(if align.trim().is_empty() { "offset=0" } else { align.trim() })? {
+        search::fault_time(def, &url.sets, &dims)?;
+    }
+    let budget = request.budget.clamp(1, MAX_FIT_BUDGET);
+    let mut base = spec_for(def, url, &url.controller);
+    base.duration_s = Some(end_s);
+    base.sets.retain(|(k, _)| !dims.iter().any(|d| d.key == *k));
+    let target = Target { series: engine.overlay.clone() };
+    Ok(PageFit {
+        search: Search::new(dims.clone(), budget, url.seed),
+        dims,
+        target,
+        def,
+        base,
+        round: Vec::new(),
+        current: None,
+        runs: 0,
+        budget,
+    })
 }
 
 /// The overlay of `metrics` on the run in `engine`, with a sentence saying what is drawn.
@@ -72,6 +185,7 @@ pub fn use_metrics(engine: EngineRef, url: UrlState, build: u32) -> MetricsBox {
         let (status, engine) = (status.clone(), engine.clone());
         let key = ((*file).clone().map(|f| Rc::as_ptr(&f) as usize), (*rules).clone(), (*align).clone(), build);
         let file = (*file).clone();
+        let url = url.clone();
         use_effect_with(key, move |(_, rules, align, _)| {
             let mut e = engine.0.borrow_mut();
             e.overlay.clear();
@@ -112,5 +226,72 @@ pub fn use_metrics(engine: EngineRef, url: UrlState, build: u32) -> MetricsBox {
             align.set(a);
         })
     };
-    MetricsBox { rules: (*rules).clone(), align: (*align).clone(), status: (*status).clone(), on_load, on_apply }
+    let fit = use_mut_ref(|| None::<PageFit>);
+    let ticker = use_mut_ref(|| None::<gloo::timers::callback::Interval>);
+    let fit_status = use_state(|| None::<String>);
+    let fit_best = use_state(Vec::<(String, String)>::new);
+    let fitting = fit.borrow().is_some();
+    let on_stop = {
+        let (ticker, fit, fit_status) = (ticker.clone(), fit.clone(), fit_status.clone());
+        Callback::from(move |()| {
+            ticker.borrow_mut().take();
+            if fit.borrow_mut().take().is_some() {
+                fit_status.set(Some("Fit stopped.".into()));
+            }
+        })
+    };
+    let on_fit = {
+        let (ticker, fit, fit_status, fit_best, engine, align) =
+            (ticker.clone(), fit.clone(), fit_status.clone(), fit_best.clone(), engine.clone(), (*align).clone());
+        Callback::from(move |request: FitRequest| {
+            let started = start_fit(&engine.0.borrow(), &url, &align, &request);
+            let page_fit = match started {
+                Ok(f) => f,
+                Err(why) => {
+                    fit_status.set(Some(format!("The fit did not start: {why}")));
+                    return;
+                }
+            };
+            fit_best.set(Vec::new());
+            fit_status.set(Some(page_fit.said()));
+            *fit.borrow_mut() = Some(page_fit);
+            let (fit, fit_status, fit_best) = (fit.clone(), fit_status.clone(), fit_best.clone());
+            let now_ms = || gloo::utils::window().performance().map_or(0.0, |p| p.now());
+            *ticker.borrow_mut() = Some(gloo::timers::callback::Interval::new(30, move || {
+                let mut slot = fit.borrow_mut();
+                let Some(f) = slot.as_mut() else { return };
+                if !f.slice(now_ms) {
+                    fit_status.set(Some(f.said()));
+                    return;
+                }
+                match f.best() {
+                    Some((sets, loss)) => {
+                        let keys: Vec<String> = sets.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                        fit_status.set(Some(format!(
+                            "Best of {} runs: {} (loss {loss:.4}: 0 is an exact match, 1 no better than a flat line at your data's mean).",
+                            f.runs,
+                            keys.join(", ")
+                        )));
+                        fit_best.set(sets);
+                    }
+                    None => fit_status.set(Some("No run of the fit could be built with those ranges.".into())),
+                }
+                // Done: the ticker idles until the next fit or Stop replaces it (an Interval must not be dropped
+                // from inside its own callback).
+                *slot = None;
+            }));
+        })
+    };
+    MetricsBox {
+        rules: (*rules).clone(),
+        align: (*align).clone(),
+        status: (*status).clone(),
+        on_load,
+        on_apply,
+        fit_status: (*fit_status).clone(),
+        fitting,
+        fit_best: (*fit_best).clone(),
+        on_fit,
+        on_stop,
+    }
 }
