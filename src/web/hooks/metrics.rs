@@ -266,7 +266,8 @@ pub fn use_metrics(engine: EngineRef, url: UrlState, build: u32) -> MetricsBox {
                 }
                 match f.best() {
                     Some((sets, loss)) => {
-                        let keys: Vec<String> = sets.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                        let shown = |v: &str| v.parse().map_or(v.to_string(), |x| crate::engine::picture::human(x, 3));
+                        let keys: Vec<String> = sets.iter().map(|(k, v)| format!("{k} = {}", shown(v))).collect();
                         fit_status.set(Some(format!(
                             "Best of {} runs: {} (loss {loss:.4}: 0 is an exact match, 1 no better than a flat line at your data's mean).",
                             f.runs,
