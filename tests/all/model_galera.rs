@@ -132,6 +132,8 @@ fn writes_per_trx_are_nodes_files_and_copies() {
             ("nodes", nodes.to_string()),
             ("files_per_trx", files.to_string()),
             ("storage_replicas", replicas.to_string()),
+            // A hypervisor per node (node i on hypervisor i), 4 as in the article when there are fewer nodes.
+            ("hypervisors", nodes.max(4).to_string()),
             ("bulk_first_s", "1000".into()),
         ];
         let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -300,6 +302,25 @@ fn bad_keys_and_commands_give_one_line_errors_and_commands_round_trip() {
     assert!(e.apply_text("desync-on:node4").unwrap_err().contains("node1, node2, node3"));
     assert!(e.apply_text("write-rate:-1").is_err());
     assert_eq!(e.trace_hash(), before);
+}
+
+/// Node i runs on hypervisor i and each write is copied to `storage_replicas` other hypervisors (the seed's
+/// article: "copied to (at least) two other hypervisors"), so a layout short of either is refused, in one line
+/// naming the key to change; the article's own (3 nodes, 4 hypervisors, 2 copies) and the least that fits
+/// (3 hypervisors) build.
+#[test]
+fn a_hyperconverged_layout_without_enough_hypervisors_is_refused() {
+    for (sets, words) in [
+        (&[("nodes", "9"), ("hypervisors", "1")][..], "hypervisors=1 is fewer than nodes=9"),
+        (&[("hypervisors", "2")][..], "hypervisors=2 is fewer than nodes=3"),
+        (&[("nodes", "2"), ("hypervisors", "2")][..], "storage_replicas=2"),
+    ] {
+        let err = registry::build("galera-hyperconverged", &spec(sets, 1, 10.0)).err().expect("accepted");
+        assert!(err.contains(words) && !err.contains('\n'), "{sets:?}: {err}");
+    }
+    for sets in [&[][..], &[("hypervisors", "3")][..]] {
+        assert!(registry::build("galera-hyperconverged", &spec(sets, 1, 10.0)).is_ok(), "{sets:?}");
+    }
 }
 
 #[test]
