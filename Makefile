@@ -3,7 +3,8 @@
 #   make test    every test: native (unit, integration, CLI), wasm (trace hashes and the web components, in
 #                headless Chromium) and end-to-end (Playwright)
 # Slow checks, before calling an issue done (not part of make test):
-#   make fuzz          the property tests' long run: 10⁶ cases (LOADLAB_FUZZ_CASES, LOADLAB_FUZZ_SEED to change)
+#   make fuzz          the property tests' long run: 10⁶ cases from a fresh seed it prints (LOADLAB_FUZZ_CASES,
+#                      LOADLAB_FUZZ_SEED to change)
 #   make mutants       cargo-mutants over the engine, the invariant checker, the trace hash and the controllers'
 #                      formulas; make mutants-quick runs the three-file subset with the unit tests only
 
@@ -57,8 +58,11 @@ test-e2e: build-web test-native
 screenshots: build-web
 	node scripts/screenshots.mjs
 
+# A fresh seed each time, printed first (LOADLAB_FUZZ_SEED=N make fuzz replays one); a failing property prints it too.
 fuzz:
-	cargo test --release -- --ignored fuzz
+	@seed=$${LOADLAB_FUZZ_SEED:-$$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed: $$seed (replay with LOADLAB_FUZZ_SEED=$$seed make fuzz)"; \
+	LOADLAB_FUZZ_SEED=$$seed cargo test --release -- --ignored fuzz
 
 # Mutation testing. Each mutant rebuilds the crate in the fast `mutants` profile (Cargo.toml) and runs the tests
 # that judge these files: the unit tests (the engine's toy model, the corrupted invariants, the controllers'

@@ -539,6 +539,24 @@ mod tests {
         assert!(!p.ignored.is_empty());
     }
 
+    /// `surge` is repeatable: a link with two keeps both, in order, and so does recording a second one; a
+    /// single-valued key keeps its last value only. Expectations are written out, not built with `set_param`.
+    #[test]
+    fn a_second_surge_adds_to_the_first_and_a_single_valued_key_is_replaced() {
+        let both = [("surge".to_string(), "2@3".to_string()), ("surge".to_string(), "3@5".to_string())];
+        let p = parse_query("?scenario=plain-s1&lesson=off&surge=2@3&surge=3@5");
+        assert_eq!(p.ignored, Vec::<String>::new());
+        assert_eq!(p.state.sets, both);
+        let mut state = UrlState { scenario: "plain-s1".into(), lesson: None, ..UrlState::default() };
+        set_param(&mut state, "surge", "2@3");
+        set_param(&mut state, "surge", "3@5");
+        assert_eq!(state.sets, both);
+        assert!(to_query(&state).contains("surge=2@3&surge=3@5"), "{}", to_query(&state));
+        set_param(&mut state, "rate_scale", "2");
+        set_param(&mut state, "rate_scale", "3");
+        assert_eq!(state.sets[2..], [("rate_scale".to_string(), "3".to_string())]);
+    }
+
     #[test]
     fn decode_survives_garbage() {
         for junk in ["%", "%4", "%zz", "%E9", "a%2", "%%%", "+%2B+"] {

@@ -215,6 +215,18 @@ impl ScenarioDef {
     pub fn build_run(&'static self, spec: &RunSpec) -> Result<Box<dyn Run>, String> {
         let run = (self.build)(self, spec).map_err(super::keys::clip_error)?;
         super::limits::check_output(run.duration(), run.time_step(), &run.columns())?;
+        // The other models write a row at each whole step only; the section also closes a final partial one.
+        let (duration, step) = (run.duration(), run.time_step());
+        if duration < step && self.model != "section" {
+            let s = |t: u64| crate::time::as_secs_f64(t);
+            return Err(format!(
+                "--duration {} is shorter than {}'s {} s time step, so the run would write no row; raise --duration to at least {} (the page: length)",
+                s(duration),
+                self.name,
+                s(step),
+                s(step)
+            ));
+        }
         Ok(run)
     }
 }

@@ -548,4 +548,34 @@ mod tests {
         assert!(opened.url.file.is_some() && opened.url.scenario == "refuse", "{:?}", opened.notices);
         assert!(opened.apply(Action::PickScenario("slow".into())).url.file.is_none());
     }
+
+    #[wasm_bindgen_test]
+    fn a_new_speed_keeps_the_run_going() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        let next = s.apply(Action::SetSpeed("20".into()));
+        assert_eq!(next.url.speed, 20.0);
+        assert_eq!(next.generation, s.generation, "a speed change does not restart the run");
+        assert_eq!((next.playing, next.seek_to), (s.playing, s.seek_to));
+    }
+
+    #[wasm_bindgen_test]
+    fn lesson_next_to_a_step_before_now_replays_from_the_seed() {
+        let s = state("?scenario=slow");
+        let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
+        // The run is already past the next step's time (the reader played on): going there replays.
+        let late = def.lesson[1].at_s + 100.0;
+        let next = s.apply(Action::LessonNext(late));
+        assert_eq!((next.url.lesson, next.seek_to), (Some(1), Some(def.lesson[1].at_s)));
+        assert_eq!(next.generation, s.generation + 1, "a step in the past replays from the seed");
+    }
+
+    #[wasm_bindgen_test]
+    fn picking_a_scenario_keeps_the_controllers_parameters() {
+        let s = state("?scenario=slow&controller=pid&kp=0.05&workers=7&lesson=off");
+        let next = s.apply(Action::PickScenario("plain-s1".into()));
+        // plain-s1's lesson names no controller, so pid stays, and its parameter with it.
+        assert_eq!((next.url.scenario.as_str(), next.url.controller.as_str()), ("plain-s1", "pid"));
+        assert_eq!(next.set_value("kp"), Some("0.05"), "pid's parameter stays with pid");
+        assert_eq!(next.set_value("workers"), None, "a scenario key stays with its scenario");
+    }
 }

@@ -1,6 +1,10 @@
 //! The fuzzer that stays in the project (issue 8): property tests with `proptest` over URL state, scenario
 //! building from random key sets, random command sequences with the invariants after every event, and
-//! same-seed replays, for every scenario in `loadlab::registry::all()`, through `Box<dyn Run>` only.
+//! same-seed replays, for every scenario in `loadlab::registry::all()`, through `Box<dyn Run>` only; since
+//! issue 23 also every model's links, mutated section scenario files (`from_toml`), `loadlab run` flag
+//! combinations through the clap struct, and horizons of a day to a week sampled within an event budget, each
+//! case held to its rows (one per time step) and events. The page's reducer (`web::state`) is wasm-only, so
+//! its sequences are not reached here; its tests run in `make test-wasm`.
 //!
 //! Every property runs a bounded number of cases in `cargo test`, from a fixed seed, so the suite is
 //! deterministic. The long run is on demand:
@@ -889,20 +893,10 @@ fn mutated_link() -> impl Strategy<Value = String> {
 /// Any link parses without a panic to a state the page can run, with notices only; and that state's own link
 /// parses back to it with no notice at all.
 fn url_mutated(query: String) -> Result<(), TestCaseError> {
-    let parsed = urlstate::parse_query(&query);
-    let s = &parsed.state;
+    let s = urlstate::parse_query(&query).state;
     prop_assert!(loadlab::models::section::scenario::scenario_info(&s.scenario).is_some(), "scenario {:?}", s.scenario);
     prop_assert!(loadlab::controller::controller_info(&s.controller).is_some(), "controller {:?}", s.controller);
-    prop_assert!((urlstate::SPEED_MIN..=urlstate::SPEED_MAX).contains(&s.speed), "speed {}", s.speed);
-    for n in &parsed.ignored {
-        // Not yet one line: a key with a newline is echoed raw (reliability::url_notices_are_one_line, ignored
-        // until src/urlstate.rs escapes what it quotes). Length and content are checked here.
-        prop_assert!(!n.is_empty() && n.chars().count() < MAX_ERROR_CHARS, "notice {n:?}");
-    }
-    let again = urlstate::parse_query(&urlstate::to_query(s));
-    prop_assert_eq!(again.ignored, Vec::<String>::new(), "the cleaned link {}", urlstate::to_query(s));
-    prop_assert_eq!(&again.state, s);
-    Ok(())
+    any_model_link_property(query)
 }
 
 #[test]
@@ -914,4 +908,351 @@ fn fuzz_mutated_links_only_give_notices() {
 #[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
 fn fuzz_long_mutated_links() {
     check("url_mutated_long", long_cases(500), mutated_link(), |q| format!("{q:?}"), url_mutated);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// (e) Links of every model (Sahana, Koha, Galera as well as the section), mutated like the section's.
+// -------------------------------------------------------------------------------------------------------------
+
+/// A link for a build case of any registered scenario, with its `--set` pairs as query pairs.
+fn any_model_link() -> impl Strategy<Value = String> {
+    (build_case(), prop::collection::vec(edit(), 0..5)).prop_map(|(case, edits)| {
+        let spec = case.spec();
+        let mut q = format!("?scenario={}&seed={}&lesson=off", case.def().name, spec.seed);
+        if case.def().takes_controller {
+            q.push_str(&format!("&controller={}", urlstate::encode(&spec.controller)));
+        }
+        for (k, v) in &spec.sets {
+            q.push_str(&format!("&{}={}", urlstate::encode(k), urlstate::encode(v)));
+        }
+        for e in &edits {
+            apply_edit(&mut q, e);
+        }
+        q
+    })
+}
+
+/// Any model's link parses without a panic to a registered scenario, with short notices; the cleaned link
+/// parses back to the same state with none.
+fn any_model_link_property(query: String) -> Result<(), TestCaseError> {
+    let parsed = urlstate::parse_query(&query);
+    let s = &parsed.state;
+    prop_assert!(registry::find(&s.scenario).is_ok(), "scenario {:?}", s.scenario);
+    prop_assert!((urlstate::SPEED_MIN..=urlstate::SPEED_MAX).contains(&s.speed), "speed {}", s.speed);
+    for n in &parsed.ignored {
+        prop_assert!(!n.is_empty() && n.chars().count() < MAX_ERROR_CHARS, "notice {n:?}");
+    }
+    let again = urlstate::parse_query(&urlstate::to_query(s));
+    prop_assert_eq!(again.ignored, Vec::<String>::new(), "the cleaned link {}", urlstate::to_query(s));
+    prop_assert_eq!(&again.state, s);
+    Ok(())
+}
+
+#[test]
+fn fuzz_links_of_every_model() {
+    check("any_model_link", 192, any_model_link(), |q| format!("{q:?}"), any_model_link_property);
+}
+
+#[test]
+#[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
+fn fuzz_long_links_of_every_model() {
+    check("any_model_link_long", long_cases(40), any_model_link(), |q| format!("{q:?}"), any_model_link_property);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// (f) Scenario files: each section scenario's exported TOML, mutated, read back with `from_toml`.
+// -------------------------------------------------------------------------------------------------------------
+
+/// Values a file's field may be given in place of its own: edges, nonsense, other types.
+fn toml_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("1".to_string()),
+        Just("1e300".to_string()),
+        Just("0.5".to_string()),
+        Just("\"primary\"".to_string()),
+        Just("\"\"".to_string()),
+        Just("true".to_string()),
+        Just("[]".to_string()),
+        "[0-9]{1,7}",
+        "-?[0-9]{1,3}\\.[0-9]{1,3}",
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct FileCase {
+    scenario: usize,
+    seed: u64,
+    /// (line, value): the line's value replaced, when the line is `key = value`.
+    values: Vec<(usize, String)>,
+    /// Edits of the text itself (most break the syntax).
+    edits: Vec<Edit>,
+}
+
+impl FileCase {
+    fn text(&self) -> String {
+        let all = loadlab::models::section::SCENARIOS;
+        let def = &all[self.scenario % all.len()];
+        let cfg = loadlab::models::section::scenario::build(def.name, "static", &[]).unwrap();
+        let text = loadlab::models::section::scenario_file::to_toml(&cfg).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for (line, value) in &self.values {
+            let i = line % lines.len().max(1);
+            if let Some((key, _)) = lines[i].split_once(" = ") {
+                lines[i] = format!("{key} = {value}");
+            }
+        }
+        let mut text = lines.join("\n");
+        for e in &self.edits {
+            apply_edit(&mut text, e);
+        }
+        text
+    }
+}
+
+fn file_case() -> impl Strategy<Value = FileCase> {
+    (
+        any::<usize>(),
+        any::<u64>(),
+        prop::collection::vec((any::<usize>(), toml_value()), 0..4),
+        prop_oneof![3 => Just(Vec::new()), 1 => prop::collection::vec(edit(), 1..3)],
+    )
+        .prop_map(|(scenario, seed, values, edits)| FileCase { scenario, seed, values, edits })
+}
+
+/// A mutated file is refused with one short line, or it runs 2000 events with every invariant after each.
+fn file_property(case: FileCase, tally: &Tally) -> Result<(), TestCaseError> {
+    match loadlab::models::section::scenario_file::from_toml("fuzz.toml", &case.text()) {
+        Err(e) => {
+            tally.add(false, 0);
+            one_line("from_toml", &e)
+        }
+        Ok(cfg) => {
+            let mut sim = match loadlab::models::section::sim::Sim::try_new(cfg, case.seed) {
+                Ok(sim) => sim,
+                Err(e) => return one_line("a file's config", &e),
+            };
+            let mut events = 0;
+            while events < 2_000 && sim.step_event() {
+                events += 1;
+                if let Err(v) = sim.check_invariants() {
+                    return Err(TestCaseError::fail(format!("after event {events}: {v}")));
+                }
+            }
+            tally.add(true, events);
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn fuzz_scenario_files() {
+    let tally = Tally::default();
+    check("scenario_files", 96, file_case(), |c| format!("{:?}", c.text()), |c| file_property(c, &tally));
+    tally.report("scenario_files", 0.05);
+}
+
+#[test]
+#[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
+fn fuzz_long_scenario_files() {
+    let tally = Tally::default();
+    check(
+        "scenario_files_long",
+        long_cases(8),
+        file_case(),
+        |c| format!("{:?}", c.text()),
+        |c| file_property(c, &tally),
+    );
+    tally.report("scenario_files_long", 0.05);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// (g) CLI flag combinations through the clap struct (`loadlab run …`).
+// -------------------------------------------------------------------------------------------------------------
+
+/// Flags and values to splice into a run's argument list.
+fn flag_noise() -> impl Strategy<Value = Vec<String>> {
+    let token = prop_oneof![
+        Just("--duration".to_string()),
+        Just("--time-step".to_string()),
+        Just("--seed".to_string()),
+        Just("--set".to_string()),
+        Just("--controller".to_string()),
+        Just("--scenario".to_string()),
+        Just("--format".to_string()),
+        Just("json".to_string()),
+        Just("--scenario-file".to_string()),
+        Just("/nonexistent.toml".to_string()),
+        Just("-1".to_string()),
+        Just("0".to_string()),
+        Just("1e308".to_string()),
+        Just("NaN".to_string()),
+        Just("0.0001".to_string()),
+        Just("5".to_string()),
+        Just("=".to_string()),
+        "[a-z_]{1,8}=[-0-9.e@:a-z]{0,8}",
+        any::<String>().prop_map(|s| s.chars().take(6).collect()),
+    ];
+    prop::collection::vec((any::<usize>(), token).prop_map(|(_, t)| t), 0..4)
+}
+
+#[derive(Clone, Debug)]
+struct CliCase {
+    build: BuildCase,
+    noise: Vec<String>,
+    at: usize,
+}
+
+impl CliCase {
+    fn argv(&self) -> Vec<String> {
+        let spec = self.build.spec();
+        let mut argv: Vec<String> = vec!["--scenario".into(), self.build.def().name.into()];
+        if self.build.def().takes_controller {
+            argv.extend(["--controller".into(), spec.controller.clone()]);
+        }
+        argv.extend(["--seed".into(), spec.seed.to_string()]);
+        argv.extend(["--duration".into(), spec.duration_s.unwrap_or(1.0).to_string()]);
+        for (k, v) in &spec.sets {
+            argv.extend(["--set".into(), format!("{k}={v}")]);
+        }
+        let at = self.at % (argv.len() + 1);
+        for (i, t) in self.noise.iter().enumerate() {
+            argv.insert(at + i, t.clone());
+        }
+        argv
+    }
+}
+
+fn cli_case() -> impl Strategy<Value = CliCase> {
+    (build_case(), flag_noise(), any::<usize>()).prop_map(|(build, noise, at)| CliCase { build, noise, at })
+}
+
+/// Any argument list is refused with one short line, or builds a run that keeps every invariant for 3000
+/// events and whose rows stay within one per time step.
+fn cli_property(case: CliCase, tally: &Tally) -> Result<(), TestCaseError> {
+    let built = loadlab::cli::parse_run(&case.argv())
+        .and_then(|args| loadlab::cli::build_sim(&args).map(|sim| (args, sim)))
+        .map_err(|e| e.message().to_string());
+    match built {
+        Err(e) => {
+            tally.add(false, 0);
+            one_line("loadlab run", &e)
+        }
+        Ok((_, mut run)) => {
+            let end = run.duration();
+            let events = step_checked(run.as_mut(), end, 3_000)?;
+            rows_within_bound(run.as_mut())?;
+            tally.add(true, events);
+            Ok(())
+        }
+    }
+}
+
+/// The memory bound of a case: rows buffered so far are at most one per time step elapsed, plus the t = 0 row
+/// and one for a final partial step, and each is as wide as the columns.
+fn rows_within_bound(run: &mut dyn Run) -> Result<u64, TestCaseError> {
+    let rows = run.drain_rows();
+    let bound = run.now() / run.time_step().max(1) + 2;
+    prop_assert!(rows.len() as u64 <= bound, "{} rows by t = {} µs, bound {bound}", rows.len(), run.now());
+    let width = run.columns().len();
+    prop_assert!(rows.iter().all(|r| r.len() == width), "a row is not {width} wide");
+    Ok(rows.len() as u64)
+}
+
+#[test]
+fn fuzz_cli_flag_combinations() {
+    let tally = Tally::default();
+    check("cli_flags", 128, cli_case(), |c| format!("loadlab run {}", c.argv().join(" ")), |c| cli_property(c, &tally));
+    tally.report("cli_flags", 0.05);
+}
+
+#[test]
+#[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
+fn fuzz_long_cli_flag_combinations() {
+    let tally = Tally::default();
+    check(
+        "cli_flags_long",
+        long_cases(8),
+        cli_case(),
+        |c| format!("loadlab run {}", c.argv().join(" ")),
+        |c| cli_property(c, &tally),
+    );
+    tally.report("cli_flags_long", 0.05);
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// (h) Long horizons: days to weeks of simulated time, so Sahana's router and keepalive timers, Koha's recycling
+// and Galera's desync, catch-up and bulk pushes fire; sampled at a few points so a case stays short.
+// -------------------------------------------------------------------------------------------------------------
+
+/// Horizons, s: a day, a week, and Galera's whole percona course.
+const HORIZONS_S: &[f64] = &[86_400.0, 604_800.0, 25_200.0];
+
+/// Events a horizon case may process in all (its time bound), spread over its samples.
+const HORIZON_EVENTS: u64 = 200_000;
+
+#[derive(Clone, Debug)]
+struct HorizonCase {
+    build: BuildCase,
+    horizon: usize,
+    samples: u8,
+}
+
+impl HorizonCase {
+    fn spec(&self) -> RunSpec {
+        let mut spec = self.build.spec();
+        let duration_s = HORIZONS_S[self.horizon % HORIZONS_S.len()];
+        spec.duration_s = Some(duration_s);
+        // Each model's own step where it has one; the section's at a minute, so rows stay few.
+        spec.time_step_s = if self.build.def().takes_controller { Some(60.0) } else { None };
+        spec
+    }
+}
+
+fn horizon_case() -> impl Strategy<Value = HorizonCase> {
+    (build_case(), any::<usize>(), 2u8..6).prop_map(|(build, horizon, samples)| HorizonCase { build, horizon, samples })
+}
+
+/// Runs to `samples` evenly spaced times within the event budget, checking the invariants and the row bound at
+/// each; the events processed stay within the budget.
+fn horizon_property(case: HorizonCase, tally: &Tally) -> Result<(), TestCaseError> {
+    let def = case.build.def();
+    let mut run = match (def.build)(def, &case.spec()) {
+        Err(e) => {
+            tally.add(false, 0);
+            return one_line("build", &e);
+        }
+        Ok(run) => run,
+    };
+    let end = run.duration();
+    let per_sample = HORIZON_EVENTS / case.samples as u64;
+    for k in 1..=case.samples as u64 {
+        let at = end / case.samples as u64 * k;
+        run.run_until(at, per_sample);
+        if let Err(v) = run.check_invariants() {
+            return Err(TestCaseError::fail(format!("at t = {} µs: {v}", run.now())));
+        }
+        rows_within_bound(run.as_mut())?;
+    }
+    prop_assert!(run.events() <= HORIZON_EVENTS + case.samples as u64, "{} events", run.events());
+    tally.add(true, run.events());
+    Ok(())
+}
+
+#[test]
+fn fuzz_long_horizons_sampled() {
+    let tally = Tally::default();
+    let describe = |c: &HorizonCase| format!("{} over {:?} s", c.build.describe(), c.spec().duration_s);
+    check("horizons", 24, horizon_case(), describe, |c| horizon_property(c, &tally));
+    tally.report("horizons", 0.05);
+}
+
+#[test]
+#[ignore = "long fuzz run: cargo test --release -- --ignored fuzz"]
+fn fuzz_long_long_horizons_sampled() {
+    let tally = Tally::default();
+    let describe = |c: &HorizonCase| format!("{} over {:?} s", c.build.describe(), c.spec().duration_s);
+    check("horizons_long", long_cases(1) / 4, horizon_case(), describe, |c| horizon_property(c, &tally));
+    tally.report("horizons_long", 0.05);
 }

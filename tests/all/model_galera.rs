@@ -132,6 +132,8 @@ fn writes_per_trx_are_nodes_files_and_copies() {
             ("nodes", nodes.to_string()),
             ("files_per_trx", files.to_string()),
             ("storage_replicas", replicas.to_string()),
+            // A hypervisor per node (node i on hypervisor i), 4 as in the article when there are fewer nodes.
+            ("hypervisors", nodes.max(4).to_string()),
             ("bulk_first_s", "1000".into()),
         ];
         let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -194,6 +196,46 @@ fn power_loss_loses_a_uniform_share_of_the_flush_interval_and_the_highest_loses_
     assert!((m - 50.0).abs() < 4.0 * 38.7 / (seeds as f64).sqrt(), "bootstrap loss {m}, expected 50");
     let (_, random) = losses(&[("bootstrap", "random")], seeds);
     assert!(mean(&random) > mean(&after), "a random pick loses more on average");
+}
+
+/// The flush clock runs at `flush_interval_s`, not at the metrics step (1 s here): with 5 s a node loses
+/// λ·U·5 s, mean 500 and sd 1000/√12 = 288.7 (SE 37 over 60 nodes), up to 1000, far past the 200 a 1 s clock
+/// could lose; with 0.25 s it loses at most 0.25·200 = 50, mean 25 (sd 14.4, SE 1.9).
+#[test]
+fn power_loss_follows_the_flush_interval_not_the_time_step() {
+    for (interval, seeds) in [(5.0, 20), (0.25, 20)] {
+        let text = interval.to_string();
+        let (per_node, _) = losses(&[("flush_interval_s", text.as_str())], seeds);
+        let (expected, sd) = (200.0 * interval / 2.0, 200.0 * interval / 12f64.sqrt());
+        let m = mean(&per_node);
+        let se = sd / (per_node.len() as f64).sqrt();
+        assert!((m - expected).abs() < 4.0 * se, "flush every {interval} s: mean loss {m}, expected {expected}");
+        let most = per_node.iter().copied().fold(0.0, f64::max);
+        assert!(most <= 200.0 * interval + 1.0, "flush every {interval} s: a node lost {most}");
+    }
+}
+
+/// Every CONT leaves at the lower limit exactly (`gcs_fc_cont_begin`: `lower_limit >= queue`), one writeset
+/// from a shifted boundary: fc_factor 0.5 on three nodes gives lower ⌊28·0.5 + 0.5⌋ = 14, and the applier's
+/// stalls (`stalls=always`) make nodes 2 and 3 stop and continue many times a minute (no backup: all SYNCED).
+#[test]
+fn every_cont_is_sent_at_the_lower_limit_exactly() {
+    let sets = [("fc_factor", "0.5"), ("stalls", "always"), ("desync_at", "1000"), ("ftwrl_at", "1000")];
+    let mut e = engine("percona-desync", &sets, 5, 60.0);
+    let mut conts = [0u64; 3];
+    let mut checked = 0;
+    while e.now() < 60_000_000 && e.step_event() {
+        let g = &e.model().g;
+        for (i, seen) in conts.iter_mut().enumerate() {
+            if g.fc[i].conts_sent != *seen {
+                assert_eq!(g.fc[i].conts_sent, *seen + 1, "node{}: two CONTs in one event", i + 1);
+                assert_eq!(g.nodes[i].queue, 14, "node{} sent CONT at t = {} µs", i + 1, e.now());
+                *seen = g.fc[i].conts_sent;
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} CONTs in a minute");
 }
 
 #[test]
@@ -260,6 +302,25 @@ fn bad_keys_and_commands_give_one_line_errors_and_commands_round_trip() {
     assert!(e.apply_text("desync-on:node4").unwrap_err().contains("node1, node2, node3"));
     assert!(e.apply_text("write-rate:-1").is_err());
     assert_eq!(e.trace_hash(), before);
+}
+
+/// Node i runs on hypervisor i and each write is copied to `storage_replicas` other hypervisors (the seed's
+/// article: "copied to (at least) two other hypervisors"), so a layout short of either is refused, in one line
+/// naming the key to change; the article's own (3 nodes, 4 hypervisors, 2 copies) and the least that fits
+/// (3 hypervisors) build.
+#[test]
+fn a_hyperconverged_layout_without_enough_hypervisors_is_refused() {
+    for (sets, words) in [
+        (&[("nodes", "9"), ("hypervisors", "1")][..], "hypervisors=1 is fewer than nodes=9"),
+        (&[("hypervisors", "2")][..], "hypervisors=2 is fewer than nodes=3"),
+        (&[("nodes", "2"), ("hypervisors", "2")][..], "storage_replicas=2"),
+    ] {
+        let err = registry::build("galera-hyperconverged", &spec(sets, 1, 10.0)).err().expect("accepted");
+        assert!(err.contains(words) && !err.contains('\n'), "{sets:?}: {err}");
+    }
+    for sets in [&[][..], &[("hypervisors", "3")][..]] {
+        assert!(registry::build("galera-hyperconverged", &spec(sets, 1, 10.0)).is_ok(), "{sets:?}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use loadlab::engine::commands::check_round_trips;
 use loadlab::engine::run::Run;
 use loadlab::engine::Engine;
 use loadlab::models::koha::config::{DB_QUERY, MEMCACHED_HOSTS, RTT};
-use loadlab::models::koha::placement::{crc32_bucket, key_names, Continuum, KETAMA_POINTS};
+use loadlab::models::koha::placement::{key_names, Continuum, KETAMA_POINTS};
 use loadlab::models::koha::{build_engine, lesson, Koha, SCENARIO};
 use loadlab::registry::{self, RunSpec, ScenarioDef};
 use loadlab::time::{as_secs_f64, SECOND};
@@ -43,6 +43,32 @@ fn phase(e: &Engine<Koha>, command: &str) -> Map<String, Value> {
     let phases = summary["phases"].as_array().cloned().unwrap_or_default();
     let p = phases.iter().find(|p| p["command"] == command).unwrap_or_else(|| panic!("no phase {command}"));
     p.as_object().cloned().unwrap_or_default()
+}
+
+/// CRC-32/IEEE computed here bit by bit (reflected polynomial 0xEDB88320, initial and final XOR 0xFFFFFFFF),
+/// independently of the model's table-driven one; checked against the standard check value below.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for b in bytes {
+        c ^= *b as u32;
+        for _ in 0..8 {
+            c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// Cache::Memcached::Fast's default bucket for equal weights (`compatible_get_server` in
+/// `src/dispatch_key.c`, REFERENCE.md §3): `((crc32(key) >> 16) & 0x7fff) % servers`.
+fn crc32_bucket(key: &str, servers: usize) -> usize {
+    (((crc32(key.as_bytes()) >> 16) & 0x7fff) as usize) % servers
+}
+
+#[test]
+fn the_hand_computed_crc32_gives_the_standard_check_value() {
+    // The CRC-32/IEEE check value of "123456789" (the catalogue's `check`), and of the empty string.
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    assert_eq!(crc32(b""), 0);
 }
 
 /// Keys of the default page (70) that CRC-32 puts on server 0 (koha1's memcached) of three: derived here

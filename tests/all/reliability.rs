@@ -238,6 +238,24 @@ fn output_is_bounded_in_rows_and_bytes_for_every_model() {
     registry::build("plain-s1", &s).expect("10⁶ rows of plain-s1");
 }
 
+/// Issue 23: `--duration 5` on a model whose step is 10 s printed a header and no row. A run shorter than its
+/// step is refused naming `--duration` and the step; one step long, it writes its row.
+#[test]
+fn a_run_shorter_than_its_time_step_is_refused() {
+    for name in ["sahana-idle-drop", "percona-desync"] {
+        let def = registry::find(name).unwrap();
+        let short = RunSpec { seed: 1, duration_s: Some(5.0), ..Default::default() };
+        let e = def.build_run(&short).err().unwrap_or_else(|| panic!("{name}: --duration 5 accepted"));
+        assert_one_line(&e, "--duration 5 is shorter than");
+        assert!(e.contains("10 s time step"), "{e}");
+        let one_step = RunSpec { seed: 1, duration_s: Some(10.0), ..Default::default() };
+        let mut run = def.build_run(&one_step).unwrap();
+        let end = run.duration();
+        run.run_until(end, u64::MAX);
+        assert!(!run.drain_rows().is_empty(), "{name}: no row in one step");
+    }
+}
+
 /// Issue 23, defect 5: the memory budget counts each controller's per-server state. pid at 5000 hosts × 1000
 /// servers peaked at 1.3 GB (and at 4096 × 1300, 1.4 GB) while the check estimated 460 MB; both must now be
 /// refused in one line, while static, which keeps no per-server state, still builds the first.

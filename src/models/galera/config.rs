@@ -133,7 +133,7 @@ impl Config {
         let shape = Shape {
             files_per_trx: r.num("files_per_trx").round() as u64,
             replicas: r.num("storage_replicas").round() as u64,
-            hypervisors: (r.num("hypervisors").round() as usize).max(nodes),
+            hypervisors: r.num("hypervisors").round() as usize,
             rtt_ns: (r.num("rtt_ms") * 1e6).round() as u64,
         };
         let cfg = Config {
@@ -197,6 +197,9 @@ impl Config {
         if self.backup_node >= self.nodes && self.scenario == PERCONA {
             return Err(format!("backup_node {} is not a node; nodes is {}", self.backup_node + 1, self.nodes));
         }
+        if let Some((shape, ..)) = &self.storage {
+            check_layout(self.nodes, shape.hypervisors, shape.replicas)?;
+        }
         self.check_writes(&[])?;
         let secs = self.duration as f64 / SECOND as f64;
         if secs / (self.time_step as f64 / SECOND as f64) > 1e7 {
@@ -204,4 +207,22 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The hyperconverged layout (SEED-MODELS §004, the seed's article): node i runs on hypervisor i, and every
+/// write is copied to `storage_replicas` *other* hypervisors. So there must be a hypervisor per node and one
+/// more than the copies; anything less names hosts that do not exist.
+fn check_layout(nodes: usize, hypervisors: usize, replicas: u64) -> Result<(), String> {
+    if hypervisors < nodes {
+        return Err(format!(
+            "hypervisors={hypervisors} is fewer than nodes={nodes}: node i runs on hypervisor i; raise hypervisors or lower nodes"
+        ));
+    }
+    if replicas as usize >= hypervisors {
+        return Err(format!(
+            "storage_replicas={replicas} copies need that many other hypervisors, but there are {} besides a node's own; raise hypervisors or lower storage_replicas",
+            hypervisors - 1
+        ));
+    }
+    Ok(())
 }

@@ -172,6 +172,20 @@ mod tests {
         assert_eq!((fc.stops_sent, fc.conts_sent), (1, 1));
     }
 
+    /// `gcs_fc_stop_begin` stops above `upper` and `gcs_fc_cont_begin` continues at `lower >= queue`: with
+    /// fc_factor 0.5 on three nodes (28, 14) a queue of 29 sends STOP, 15 does not send CONT, 14 does.
+    #[test]
+    fn stop_is_above_upper_and_cont_is_at_lower_exactly() {
+        let l = limits(3, 16.0, 0.5, false);
+        let mut fc = NodeFc::default();
+        assert!(!fc.on_enqueue(28, l, false, true), "at upper: not yet");
+        assert!(fc.on_enqueue(29, l, false, true), "one above: STOP");
+        assert_eq!(fc.cont_level(l), Some(14), "the batch limit the model drains to");
+        assert!(!fc.on_dequeue(15, l, true), "one above lower: no CONT");
+        assert!(fc.on_dequeue(14, l, true), "at lower: CONT");
+        assert_eq!(fc.cont_level(l), None);
+    }
+
     #[test]
     fn a_node_outside_fc_states_never_stops_and_a_stopped_group_gets_no_second_stop() {
         let l = Limits { upper: 28, lower: 28 };

@@ -37,6 +37,8 @@ pub struct Writer {
     pub committed: u64,
     /// Open arrivals rejected because the backlog was full.
     pub rejected: u64,
+    /// Transactions a crash took: commits past the recovered position and commits still waiting.
+    pub lost: u64,
     /// The rate clock: when the next natural commit is due, µs (fractional).
     due: f64,
     /// Paused by flow control since.
@@ -73,6 +75,7 @@ impl Writer {
             offered: 0,
             committed: 0,
             rejected: 0,
+            lost: 0,
             due: 0.0,
             paused_since: None,
             down: false,
@@ -162,6 +165,26 @@ impl Writer {
         now
     }
 
+    /// Every offered transaction is committed, waiting, rejected or lost in a crash; the first violation.
+    pub fn check(&self) -> Result<(), String> {
+        let Writer { offered, committed, pending, rejected, lost, .. } = *self;
+        if offered != committed + pending + rejected + lost {
+            return Err(format!(
+                "writer's transactions not conserved: {offered} offered ≠ {committed} committed + {pending} waiting + {rejected} rejected + {lost} lost"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A restart from the recovered `position`: the commits past it and the waiting ones are lost.
+    pub fn restart_at(&mut self, position: u64) {
+        self.lost += self.committed.saturating_sub(position) + self.pending;
+        self.committed = position;
+        self.pending = 0;
+        self.down = false;
+        self.paused_since = None;
+    }
+
     /// Sets the rate, trx/s, from `now` on.
     pub fn set_rate(&mut self, rate: f64, now: SimTime) {
         self.rate = rate;
@@ -197,5 +220,20 @@ mod tests {
             w.tick(t, 100);
         }
         assert_eq!((w.pending, w.rejected, w.committed), (25, 5, 10));
+        assert_eq!(w.offered, 40, "10 before the pause and 30 during it");
+        w.check().unwrap();
+        w.rejected -= 1;
+        assert!(w.check().unwrap_err().contains("not conserved"), "an uncounted rejection is a violation");
+    }
+
+    /// A crash at 12 committed and 3 waiting, recovered at 10: 2 commits and 3 waiting ones lost.
+    #[test]
+    fn a_restart_counts_what_the_crash_took() {
+        let mut w = Writer::new(Mode::Open, 1000.0, 0, 25, 10);
+        (w.offered, w.committed, w.pending) = (15, 12, 3);
+        w.check().unwrap();
+        w.restart_at(10);
+        assert_eq!((w.committed, w.pending, w.lost), (10, 0, 5));
+        w.check().unwrap();
     }
 }

@@ -133,7 +133,9 @@ impl Haproxy {
     /// The front's bounds: streaks below their thresholds, sticky entries naming real nodes.
     pub fn check(&self, cfg: &CheckConfig) -> Result<(), String> {
         for (n, s) in self.streak.iter().enumerate() {
-            if *s >= cfg.fall.max(cfg.rise) {
+            // A streak counts checks against the node's state: `fall` of them take an UP node down, `rise` bring
+            // a DOWN one up, and the streak restarts; so it is always below the threshold of the node's state.
+            if *s >= if self.up[n] { cfg.fall } else { cfg.rise } {
                 return Err(format!("haproxy: node {n} streak {s} at its threshold without a transition"));
             }
         }
@@ -186,5 +188,26 @@ mod tests {
         assert_ne!(h.route(0), Some(0));
         assert_eq!(h.route(1), Some(1), "sessions of live nodes stay");
         h.check(&cfg).unwrap();
+    }
+
+    /// The checker's laws, each broken by hand: a streak at its state's threshold (fall 3 for an UP node, rise 2
+    /// for a DOWN one) and a session stuck to a fourth node of three.
+    #[test]
+    fn every_corrupted_front_state_is_reported() {
+        let cfg = CheckConfig::defaults(300);
+        let mut h = Haproxy::new(3);
+        h.streak[0] = cfg.fall - 1;
+        h.check(&cfg).unwrap();
+        h.streak[0] = cfg.fall;
+        assert!(h.check(&cfg).unwrap_err().contains("node 0 streak 3 at its threshold"));
+        h.streak[0] = 0;
+        h.up[1] = false;
+        h.streak[1] = cfg.rise - 1;
+        h.check(&cfg).unwrap();
+        h.streak[1] = cfg.rise;
+        assert!(h.check(&cfg).unwrap_err().contains("node 1 streak 2 at its threshold"));
+        h.streak[1] = 0;
+        h.sticky[5] = Some(3);
+        assert!(h.check(&cfg).unwrap_err().contains("does not exist"));
     }
 }

@@ -210,8 +210,11 @@ impl Koha {
             return self.stats.lost(1);
         }
         match self.nodes[n].pool.offer(Page::new(ctx.now()), &mut self.dispatch) {
-            crate::parts::pool::Admit::Started(w, page) => self.start_page(ctx, n, w as usize, page),
-            crate::parts::pool::Admit::Queued => {}
+            crate::parts::pool::Admit::Started(w, page) => {
+                self.nodes[n].ledger.admitted += 1;
+                self.start_page(ctx, n, w as usize, page)
+            }
+            crate::parts::pool::Admit::Queued => self.nodes[n].ledger.admitted += 1,
             crate::parts::pool::Admit::Rejected(_) => self.stats.lost(1),
         }
     }
@@ -269,6 +272,7 @@ impl Koha {
         let node = &mut self.nodes[n];
         let Some(page) = node.workers[w].page.take() else { return };
         self.stats.finished(n, &page, now);
+        node.ledger.finished += 1;
         node.workers[w].served += 1;
         if node.workers[w].served >= self.cfg.max_requests || node.workers[w].restart_pending {
             node.fork(w);

@@ -71,6 +71,19 @@ pub struct Node {
     pub servers: Vec<usize>,
     /// The placement a newly forked worker's client uses.
     pub placement: Vec<usize>,
+    /// The node's ledger of pages: taken in (started or queued), finished, and killed by a fault.
+    pub ledger: Ledger,
+}
+
+/// Pages a node took in and how they left it: `admitted = finished + killed + running + waiting` at every event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// Pages the pool started or queued.
+    pub admitted: u64,
+    /// Pages a worker finished.
+    pub finished: u64,
+    /// Pages killed in a worker or in the backlog by a fault.
+    pub killed: u64,
 }
 
 impl Node {
@@ -90,6 +103,7 @@ impl Node {
             workers: vec![worker; workers as usize],
             servers,
             placement,
+            ledger: Ledger::default(),
         }
     }
 
@@ -114,11 +128,20 @@ impl Node {
             }
             self.fork(w);
         }
+        self.ledger.killed += killed;
         killed
     }
 
-    /// The node's invariants: the pool's, and a page in exactly the busy workers.
+    /// The node's invariants: its pages conserved, the pool's, and a page in exactly the busy workers.
     pub fn check(&self, name: &str) -> Result<(), String> {
+        let running = self.workers.iter().filter(|w| w.page.is_some()).count() as u64;
+        let waiting = self.pool.backlog_len() as u64;
+        let Ledger { admitted, finished, killed } = self.ledger;
+        if admitted != finished + killed + running + waiting {
+            return Err(format!(
+                "{name}: pages not conserved in the node: {admitted} admitted ≠ {finished} finished + {killed} killed + {running} running + {waiting} waiting"
+            ));
+        }
         self.pool.check().map_err(|e| format!("{name}: {e}"))?;
         for (w, worker) in self.workers.iter().enumerate() {
             if worker.page.is_some() != self.pool.is_busy(w as u32) {
@@ -146,10 +169,12 @@ mod tests {
         let mut node = Node::new(2, vec![0, 1, 2], vec![0; 4]);
         let mut rng = Rng::new(1, Stream::Control);
         for t in 0..3 {
+            node.ledger.admitted += 1;
             if let crate::parts::pool::Admit::Started(w, page) = node.pool.offer(Page::new(t), &mut rng) {
                 node.workers[w as usize].page = Some(page);
             }
         }
+        node.check("koha1").unwrap();
         assert_eq!((node.pool.busy_count(), node.pool.backlog_len()), (2, 1));
         let gens: Vec<u32> = node.workers.iter().map(|w| w.gen).collect();
         assert_eq!(node.kill_all(10), 3, "two running, one waiting");

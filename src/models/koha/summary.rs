@@ -163,3 +163,103 @@ pub fn check(k: &Koha, _now: SimTime) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker itself: a healthy state passes, and each law, broken by hand, is reported by name.
+    use super::super::{build_engine, Koha, SCENARIO};
+    use crate::engine::scenario::RunSpec;
+    use crate::engine::Engine;
+
+    /// Koha at 30 pages/s on 3 × 2 workers: a page takes at least `base_ms` 250 ms of work plus 70 keys' round
+    /// trips, so the 6 workers serve under 24 pages/s and every node's backlog fills. `fault` adds steps.
+    fn engine(pairs: &[(&str, &str)]) -> Engine<Koha> {
+        let mut sets: Vec<(String, String)> =
+            [("rate", "30"), ("fault_at", "100000")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        sets.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let def = crate::registry::find(SCENARIO).unwrap();
+        let spec = RunSpec { sets, seed: 3, duration_s: Some(600.0), ..RunSpec::default() };
+        build_engine(def, &spec).unwrap()
+    }
+
+    /// Steps until `ready`, checking every law after each event; the state must then still pass.
+    fn step_until(mut e: Engine<Koha>, ready: impl Fn(&Koha) -> bool) -> Engine<Koha> {
+        for _ in 0..2_000_000 {
+            if ready(e.model()) {
+                assert_eq!(super::check(e.model(), e.now()), Ok(()), "the healthy state fails");
+                return e;
+            }
+            assert!(e.step_event(), "the run ended first");
+            assert_eq!(super::check(e.model(), e.now()), Ok(()));
+        }
+        panic!("never reached the state");
+    }
+
+    /// Every node with a backlog and both workers busy.
+    fn busy() -> Engine<Koha> {
+        step_until(engine(&[]), |k| k.nodes.iter().all(|n| n.pool.backlog_len() > 0 && n.pool.busy_count() == 2))
+    }
+
+    /// Each corruption with the words its report must contain.
+    #[allow(clippy::type_complexity)]
+    const CORRUPTIONS: &[(&str, fn(&mut Koha))] = &[
+        ("pages not conserved: ", |k| k.stats.arrivals += 1),
+        ("pages not conserved in the node", |k| k.nodes[1].ledger.admitted += 1),
+        ("busy=true but page=false", |k| {
+            k.nodes[0].workers[1].page = None;
+            k.nodes[0].ledger.finished += 1;
+        }),
+        ("not up", |k| k.nodes[2].power = super::super::node::Power::ServicesStopped),
+        ("placement of the wrong shape", |k| {
+            k.nodes[0].workers[0].placement.pop();
+        }),
+        ("placement of the wrong shape", |k| k.nodes[0].workers[1].placement[0] = super::super::NODES),
+        ("not recycled at", |k| k.nodes[1].workers[0].served = k.cfg.max_requests),
+        ("phases, bound", |k| k.stats.phases.clear()),
+        ("phases, bound", |k| {
+            let p = k.stats.phases[0].clone();
+            k.stats.phases.resize(super::super::config::MAX_PHASES + 1, p);
+            k.stats.phases.iter_mut().skip(1).for_each(|p| p.pages = 0);
+        }),
+        ("phases hold", |k| k.stats.phases[0].pages += 1),
+    ];
+
+    #[test]
+    fn every_corrupted_invariant_is_reported() {
+        for (words, corrupt) in CORRUPTIONS {
+            let mut e = busy();
+            corrupt(e.model_mut_for_output());
+            match super::check(e.model(), e.now()) {
+                Ok(()) => panic!("corruption '{words}' passed the checker"),
+                Err(err) => assert!(err.contains(words), "corruption '{words}' reported as: {err}"),
+            }
+        }
+    }
+
+    /// With `max_failures = 2`, koha1's cable pulled at 1 s: clients on koha2 and koha3 count failures against
+    /// mc1. A count one over the setting is reported.
+    #[test]
+    fn a_failure_count_over_max_failures_is_reported() {
+        let pairs = [("max_failures", "2"), ("fault_at", "1")];
+        let mut e = step_until(engine(&pairs), |k| k.nodes[1].workers.iter().any(|w| w.client.failure_count(0) > 0));
+        e.model_mut_for_output().cfg.client.max_failures = 0;
+        let err = super::check(e.model(), e.now()).unwrap_err();
+        assert!(err.contains("over max_failures"), "{err}");
+    }
+
+    /// A node killed while pages wait in its backlog (the law Koha's `kill_all` must keep): every page is
+    /// counted killed, none vanishes, checked after every event.
+    #[test]
+    fn a_node_killed_with_a_full_backlog_accounts_every_page() {
+        let mut e = busy();
+        let waiting = e.model().nodes[0].pool.backlog_len() as u64;
+        let running = e.model().nodes[0].workers.iter().filter(|w| w.page.is_some()).count() as u64;
+        let failed = e.model().stats.failed;
+        let now = e.now();
+        let k = e.model_mut_for_output();
+        k.fault(now, 0, super::super::node::Power::PoweredOff);
+        assert_eq!(k.stats.failed - failed, waiting + running, "{waiting} waiting and {running} running pages die");
+        assert_eq!(k.nodes[0].ledger.killed, waiting + running);
+        assert_eq!(super::check(e.model(), e.now()), Ok(()));
+    }
+}

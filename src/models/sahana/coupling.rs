@@ -176,4 +176,32 @@ mod tests {
         assert_eq!(c.leave_session(1, 2), Some(3));
         assert_eq!(c.leave_session(1, 3), None);
     }
+
+    /// Each law of the locks, broken by hand on a healthy state, is reported by name.
+    #[test]
+    fn every_corrupted_lock_state_is_reported() {
+        let healthy = || {
+            let mut c = Coupling::new(CouplingMode::GlobalLock, 2);
+            c.stuck(3);
+            assert!(!c.before_query(0) && !c.before_query(1));
+            c.check(4).unwrap();
+            c
+        };
+        #[allow(clippy::type_complexity)]
+        let corruptions: [(&str, fn(&mut Coupling)); 4] = [
+            ("5 global waiters for 4 workers", |c| c.global_waiters.extend([0, 1, 2])),
+            ("nobody holds", |c| c.stuck_holder = None),
+            ("worker 1 waits twice", |c| c.global_waiters.push_back(1)),
+            ("session 1 has waiters but no holder", |c| {
+                c.sessions = vec![SessionLock::default(); 2];
+                c.sessions[1].waiters.push_back(2);
+            }),
+        ];
+        for (words, corrupt) in corruptions {
+            let mut c = healthy();
+            corrupt(&mut c);
+            let err = c.check(4).unwrap_err();
+            assert!(err.contains(words), "corruption '{words}' reported as: {err}");
+        }
+    }
 }

@@ -541,3 +541,127 @@ impl Model for Sahana {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker itself: a healthy state passes, and each law, broken by hand, is reported by name.
+    use super::super::{build_engine, SCENARIO};
+    use super::{Lane, Sahana};
+    use crate::engine::scenario::RunSpec;
+    use crate::engine::Engine;
+
+    /// Four workers under global_lock at 2 req/s from t = 0, the router forgetting flows idle 10 s: ordered
+    /// dispatch leaves worker 4 idle past 10 s, its next query goes into a dead flow and retransmits for
+    /// minutes, and every other worker's query waits behind it while the listen queue fills. Stepped until one
+    /// worker is stuck, another blocked and requests queue, checking every law after each event.
+    fn stuck_and_blocked() -> Engine<Sahana> {
+        let sets = [("quiet_until_s", "0"), ("router_idle_timeout_s", "10"), ("rate", "2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let def = crate::registry::find(SCENARIO).unwrap();
+        let spec = RunSpec { sets, seed: 4, duration_s: Some(3600.0), ..RunSpec::default() };
+        let mut e = build_engine(def, &spec).unwrap();
+        for _ in 0..1_000_000 {
+            let m = e.model();
+            let lanes: Vec<Lane> = (0..m.cfg.workers).map(|w| m.lane(w)).collect();
+            if lanes.contains(&Lane::Stuck) && lanes.contains(&Lane::Blocked) && m.workers.pool().backlog_len() > 0 {
+                assert_eq!(m.check(e.now()), Ok(()), "the healthy state fails");
+                return e;
+            }
+            assert!(e.step_event(), "the run ended first");
+            assert_eq!(e.model().check(e.now()), Ok(()));
+        }
+        panic!("never reached a stuck worker with blocked ones behind it");
+    }
+
+    fn find(m: &Sahana, lane: Lane) -> u32 {
+        (0..m.cfg.workers).find(|w| m.lane(*w) == lane).unwrap()
+    }
+
+    /// Makes blocked worker `b` a second stuck one, consistently: out of the wait list, retransmitting into a
+    /// forgotten flow with its query in flight.
+    fn second_stuck(m: &mut Sahana) {
+        let (s, b) = (find(m, Lane::Stuck), find(m, Lane::Blocked));
+        m.coupling.abandon(b, None);
+        m.workers.set_lane(b, Lane::Stuck);
+        m.conns[b as usize].retrans = m.conns[s as usize].retrans;
+        m.conns[b as usize].in_flight = true;
+        m.router.forget(b);
+    }
+
+    /// Each corruption with the words its report must contain.
+    #[allow(clippy::type_complexity)]
+    const CORRUPTIONS: &[(&str, fn(&mut Sahana, u64))] = &[
+        ("arrivals but", |m, _| m.ledger.arrivals += 1),
+        ("pool busy", |m, _| {
+            let b = find(m, Lane::Blocked);
+            m.workers.set_lane(b, Lane::Idle);
+        }),
+        ("waits twice", |m, _| {
+            let b = find(m, Lane::Blocked);
+            m.coupling.before_query(b);
+        }),
+        ("but retransmitting", |m, _| {
+            let s = find(m, Lane::Stuck);
+            m.conns[s as usize].retrans = None;
+        }),
+        ("a flow the router still knows", |m, now| {
+            let s = find(m, Lane::Stuck);
+            m.router.open(s, now);
+        }),
+        ("waiting for a lock", |m, _| {
+            let b = find(m, Lane::Blocked);
+            m.workers.set_lane(b, Lane::Busy);
+            m.conns[b as usize].in_flight = true;
+        }),
+        ("query in flight", |m, _| {
+            let s = find(m, Lane::Stuck);
+            m.conns[s as usize].in_flight = false;
+        }),
+        ("seen in the future", |m, now| m.conns[0].last_rx = now + 1),
+        ("seen in the future", |m, now| {
+            let s = find(m, Lane::Blocked);
+            m.router.open(s, now + 1);
+        }),
+        ("2 workers stuck at once under global_lock", |m, _| second_stuck(m)),
+        ("holds the stuck-call lock but is not stuck", |m, _| {
+            let s = find(m, Lane::Stuck);
+            m.workers.set_lane(s, Lane::Busy);
+            m.conns[s as usize].retrans = None;
+        }),
+    ];
+
+    #[test]
+    fn every_corrupted_invariant_is_reported() {
+        for (words, corrupt) in CORRUPTIONS {
+            let mut e = stuck_and_blocked();
+            let now = e.now();
+            corrupt(e.model_mut_for_output(), now);
+            match e.model().check(now) {
+                Ok(()) => panic!("corruption '{words}' passed the checker"),
+                Err(err) => assert!(err.contains(words), "corruption '{words}' reported as: {err}"),
+            }
+        }
+    }
+
+    /// The same second stuck worker is legal without the global lock (session_lock and none let stuck calls
+    /// pile up), so the bound is global_lock's own.
+    #[test]
+    fn two_stuck_workers_are_legal_without_the_global_lock() {
+        let mut e = stuck_and_blocked();
+        let now = e.now();
+        let m = e.model_mut_for_output();
+        second_stuck(m);
+        let blocked: Vec<u32> = (0..m.cfg.workers).filter(|w| m.lane(*w) == Lane::Blocked).collect();
+        for b in blocked {
+            m.coupling.abandon(b, None);
+            m.workers.set_lane(b, Lane::Busy);
+            m.conns[b as usize].in_flight = true;
+        }
+        let s = find(m, Lane::Stuck);
+        m.coupling.unstuck(s);
+        m.cfg.coupling = super::CouplingMode::None;
+        assert_eq!(m.check(now), Ok(()));
+    }
+}

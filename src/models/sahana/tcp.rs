@@ -292,4 +292,32 @@ mod tests {
         assert_eq!(c.closed, Some(Closed::Keepalive));
         assert_eq!(c.on_keepalive(gen, at, &cfg), KeepaliveStep::Stale);
     }
+
+    /// An idle connection whose probes go unanswered: when it closes and how many probes it sent.
+    fn unanswered_keepalive(cfg: &TcpConfig) -> (SimTime, u32) {
+        let mut c = Conn::default();
+        let (mut at, gen) = c.connect(0, cfg).unwrap();
+        for _ in 0..100_000 {
+            match c.on_keepalive(gen, at, cfg) {
+                KeepaliveStep::Probe => at = c.probe_sent(at, false, cfg),
+                KeepaliveStep::Close => return (at, c.probes_out),
+                other => panic!("{other:?}"),
+            }
+        }
+        panic!("never closed")
+    }
+
+    /// TCP_USER_TIMEOUT with keepalive (`tcp_keepalive_timer`): the socket closes once `elapsed ≥ user_timeout`
+    /// with at least one probe unanswered, and `keepalive_probes` no longer counts. Idle 7200 s, probes every
+    /// 75 s: a 30 s timeout still sends the first probe at 7200 s and closes at the next look, 7275 s; 7400 s
+    /// closes at the first look past it, 7200 + 3·75 = 7425 s, after 3 probes; 10⁴ s keeps probing past 9, to
+    /// the first look at or past it, 7200 + 38·75 = 10050 s, after 38 probes.
+    #[test]
+    fn user_timeout_replaces_the_probe_count_and_still_needs_one_unanswered_probe() {
+        for (user_s, close_s, probes) in [(30, 7275, 1), (7400, 7425, 3), (10_000, 10_050, 38)] {
+            let cfg = TcpConfig { user_timeout: user_s * SECOND, ..linux() };
+            assert_eq!(unanswered_keepalive(&cfg), (close_s * SECOND, probes), "TCP_USER_TIMEOUT {user_s} s");
+        }
+        assert_eq!(unanswered_keepalive(&linux()), ((7200 + 9 * 75) * SECOND, 9), "without it: 9 probes");
+    }
 }

@@ -265,4 +265,70 @@ mod tests {
         assert!((mean - 0.5).abs() < 5.0 * 0.002, "seed {seed}: mean {mean}");
         assert!((var - 1.0 / 12.0).abs() < 5.0 * 0.00053, "seed {seed}: variance {var}");
     }
+
+    /// 100 large writes of 0.1 s committed within 100 µs after 1 s, more than the queue's 64: the surplus is
+    /// merged, not dropped, so the SQL thread is busy for their whole 10 s. With μ a million times λ the stream
+    /// between them costs nothing, so the replica reaches the first at 1 s + d and is back to lag d just after
+    /// 1 s + d + 10 s, and not before.
+    #[test]
+    fn more_large_writes_than_the_queue_holds_keep_their_whole_apply_time() {
+        let s = stream(1.0, 1e6);
+        let d = s.delay_us;
+        let mut r = Replica::new(&s);
+        for i in 0..100 {
+            r.add_large_write(SEC + i as f64, 0.1 * SEC, &s);
+            r.check(&s).unwrap();
+        }
+        assert_eq!(r.pending.len(), limits::MAX_PENDING_LARGE_WRITES);
+        let total: f64 = r.pending.iter().map(|w| w.apply_us).sum();
+        assert!((total - 10.0 * SEC).abs() < 1.0, "queued apply time {total} µs");
+        for (t, busy) in [(SEC + d + 0.5 * SEC, true), (SEC + d + 9.9 * SEC, true), (SEC + d + 10.01 * SEC, false)] {
+            r.advance(t, &s);
+            r.check(&s).unwrap();
+            let lag = r.true_lag_us();
+            if busy {
+                assert!(lag > t - SEC - 100.0 - 1.0, "at {t} µs still applying: lag {lag} µs");
+            } else {
+                assert!((lag - d).abs() < 1.0, "at {t} µs caught up: lag {lag} µs, expected {d}");
+            }
+        }
+    }
+
+    /// Each law of the replica, broken by hand on a replica applying a large write behind others, is reported.
+    #[test]
+    fn every_corrupted_replica_law_is_reported() {
+        let s = stream(500.0, 1000.0);
+        let healthy = || {
+            let mut r = Replica::new(&s);
+            r.add_large_write(SEC, 2.0 * SEC, &s);
+            r.add_large_write(1.5 * SEC, 1.0 * SEC, &s);
+            r.advance(2.0 * SEC, &s);
+            r.check(&s).unwrap();
+            assert!(r.applying_until.is_some() && r.pending.len() == 2);
+            r
+        };
+        let d = s.delay_us;
+        #[allow(clippy::type_complexity)]
+        let corruptions: [(&str, &dyn Fn(&mut Replica)); 6] = [
+            // Ahead of the frontier by 1 ms: past now − d, though still before now.
+            ("ahead of the arrival frontier", &|r| r.applied_us = r.clock_us - d + 1000.0),
+            ("heartbeat", &|r| r.heartbeat_high_water = r.applied_us + 1.0),
+            ("large writes queued, above the bound", &|r| {
+                let w = *r.pending.back().unwrap();
+                r.pending.extend(std::iter::repeat_n(w, limits::MAX_PENDING_LARGE_WRITES));
+            }),
+            ("out of commit order", &|r| r.pending.swap(0, 1)),
+            ("not queued", &|r| r.pending.clear()),
+            ("not queued", &|r| {
+                r.applying_until = Some(r.clock_us + 1.0);
+                r.pending.clear();
+            }),
+        ];
+        for (words, corrupt) in corruptions {
+            let mut r = healthy();
+            corrupt(&mut r);
+            let err = r.check(&s).unwrap_err();
+            assert!(err.contains(words), "corruption '{words}' reported as: {err}");
+        }
+    }
 }
