@@ -303,7 +303,7 @@ fn the_page_tells_healing_verbs_from_breaking_ones_by_each_models_table() {
         ),
     ];
     for (name, healing, breaking) in cases {
-        let run = registry::build(name, &RunSpec { seed: 1, duration_s: Some(1.0), ..RunSpec::default() }).unwrap();
+        let run = registry::build(name, &RunSpec { seed: 1, duration_s: Some(60.0), ..RunSpec::default() }).unwrap();
         let table = run.command_table();
         for v in *healing {
             assert!(heals(table, v), "{name}: {v} heals");
