@@ -603,7 +603,7 @@ mod tests {
 
     fn engine(scenario: &str, pairs: &[(&str, &str)], duration_s: f64) -> Engine<GaleraRun> {
         let sets = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let def = crate::registry::find(scenario).unwrap();
+        let def = super::super::SCENARIOS.iter().find(|d| d.name == scenario).unwrap();
         let spec = RunSpec { sets, seed: 2, duration_s: Some(duration_s), ..RunSpec::default() };
         build_engine(def, &spec).unwrap()
     }

@@ -177,7 +177,7 @@ mod tests {
         let mut sets: Vec<(String, String)> =
             [("rate", "30"), ("fault_at", "100000")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         sets.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let def = crate::registry::find(SCENARIO).unwrap();
+        let def = &crate::models::koha::SCENARIOS[0];
         let spec = RunSpec { sets, seed: 3, duration_s: Some(600.0), ..RunSpec::default() };
         build_engine(def, &spec).unwrap()
     }

@@ -559,7 +559,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let def = crate::registry::find(SCENARIO).unwrap();
+        let def = &crate::models::sahana::SCENARIOS[0];
         let spec = RunSpec { sets, seed: 4, duration_s: Some(3600.0), ..RunSpec::default() };
         let mut e = build_engine(def, &spec).unwrap();
         for _ in 0..1_000_000 {

@@ -5,20 +5,7 @@
 
 use yew::prelude::*;
 
-/// The largest metrics file the page reads, bytes.
-pub const MAX_BYTES: usize = 16 << 20;
-
-/// The most runs a fit in the page makes (the command line's `loadlab fit` takes up to 10 000).
-pub const MAX_FIT_BUDGET: usize = 64;
-
-/// What the reader asked a fit for: the keys to search (`KEY` or `KEY=LO..HI`, comma-separated) and the runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitRequest {
-    /// The keys and their ranges, as `loadlab fit --keys` takes them.
-    pub keys: String,
-    /// Runs to make.
-    pub budget: usize,
-}
+pub use crate::web::hooks::metrics::{FitRequest, MAX_BYTES, MAX_FIT_BUDGET};
 
 /// Props of [`Metrics`].
 #[derive(Properties, PartialEq)]

@@ -11,8 +11,22 @@ use crate::overlay::search::{Dim, Scoring, Search};
 use crate::overlay::{self, search, AlignSpec, Limits, MapRule, Metrics, Target};
 use crate::registry::{RunSpec, ScenarioDef};
 use crate::urlstate::UrlState;
-use crate::web::components::metrics::{FitRequest, MAX_BYTES, MAX_FIT_BUDGET};
 use crate::web::runner::{spec_for, Engine, EngineRef, TIME_STEP_S};
+
+/// The largest metrics file the page reads, bytes.
+pub const MAX_BYTES: usize = 16 << 20;
+
+/// The most runs a fit in the page makes (the command line's `loadlab fit` takes up to 10 000).
+pub const MAX_FIT_BUDGET: usize = 64;
+
+/// What the reader asked a fit for: the keys to search (`KEY` or `KEY=LO..HI`, comma-separated) and the runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitRequest {
+    /// The keys and their ranges, as `loadlab fit --keys` takes them.
+    pub keys: String,
+    /// Runs to make.
+    pub budget: usize,
+}
 
 /// Wall-clock milliseconds one slice of a page fit may use; the rest of each 30 ms tick is the page's.
 const FIT_SLICE_MS: f64 = 12.0;
