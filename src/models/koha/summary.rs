@@ -167,7 +167,7 @@ pub fn check(k: &Koha, _now: SimTime) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     //! The checker itself: a healthy state passes, and each law, broken by hand, is reported by name.
-    use super::super::{build_engine, Koha, SCENARIO};
+    use super::super::{build_engine, Koha};
     use crate::engine::scenario::RunSpec;
     use crate::engine::Engine;
 

@@ -545,7 +545,7 @@ impl Model for Sahana {
 #[cfg(test)]
 mod tests {
     //! The checker itself: a healthy state passes, and each law, broken by hand, is reported by name.
-    use super::super::{build_engine, SCENARIO};
+    use super::super::build_engine;
     use super::{Lane, Sahana};
     use crate::engine::scenario::RunSpec;
     use crate::engine::Engine;
