@@ -197,6 +197,8 @@ fn every_lesson_step_prints_readable_numbers() {
             assert!(!text.trim_end().ends_with(':') && !text.contains(": ;"), "{at}: a blank value");
             assert!(!text.trim().is_empty(), "{at}: no numbers");
             refuse_jargon(&at, &text);
+            let keys: Vec<&str> = def.keys.iter().map(|k| k.key).collect();
+            assert!(names_a_key(&text, &keys).is_none(), "{at} names a setting key");
             check_holds(&at, &text, &newest);
             check_cites(&at, &text, &newest);
         }

@@ -127,7 +127,7 @@ fn virgin(s: &Map<String, Value>) -> String {
 fn fixes(s: &Map<String, Value>) -> String {
     let (on, _) = keys_on_koha1(s);
     format!(
-        "with {on} keys on the dead server: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to 3 timeouts per worker each failure_timeout; dropping koha1's memcached from the list costs one round of cold misses, then nothing",
+        "with {on} keys on the dead server: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to at most 3 timeouts per worker every 10 s; dropping koha1's memcached from the list costs one round of cold misses, then nothing",
         human(on as f64 * 2.0 * 0.020, 2)
     )
 }
