@@ -197,6 +197,8 @@ fn every_lesson_step_prints_readable_numbers() {
             assert!(!text.trim_end().ends_with(':') && !text.contains(": ;"), "{at}: a blank value");
             assert!(!text.trim().is_empty(), "{at}: no numbers");
             refuse_jargon(&at, &text);
+            let keys: Vec<&str> = def.keys.iter().map(|k| k.key).collect();
+            assert!(names_a_key(&text, &keys).is_none(), "{at} names a setting key");
             check_holds(&at, &text, &newest);
             check_cites(&at, &text, &newest);
         }
@@ -312,4 +314,112 @@ fn the_page_tells_healing_verbs_from_breaking_ones_by_each_models_table() {
             assert!(!heals(table, v), "{name}: {v} does not heal");
         }
     }
+}
+
+/// Where `text` names one of `keys` as a setting: a key with an underscore as a whole word (`keepalive_idle_s`),
+/// or any key followed by `=` (`workers=8`). Plain-English keys on their own (`workers`) are fine.
+fn names_a_key(text: &str, keys: &[&str]) -> Option<String> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for key in keys {
+        let key = key.rsplit('.').next().unwrap_or(key);
+        if key.is_empty() {
+            continue;
+        }
+        for (at, _) in text.match_indices(key) {
+            let before = text[..at].chars().next_back();
+            let after = text[at + key.len()..].chars().next();
+            if before.is_some_and(is_word) || after.is_some_and(is_word) {
+                continue;
+            }
+            if key.contains('_') || after == Some('=') {
+                return Some(key.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn the_setting_key_check_catches_what_it_should() {
+    let keys = ["keepalive_idle_s", "workers", "trx_commit", "server.slow_factor"];
+    assert!(names_a_key("set keepalive_idle_s to 600", &keys).is_some());
+    assert!(names_a_key("with trx_commit=1", &keys).is_some());
+    assert!(names_a_key("workers=8 per host", &keys).is_some());
+    assert!(names_a_key("db1119.slow_factor 10", &keys).is_some());
+    assert!(names_a_key("each host has 8 workers", &keys).is_none());
+    assert!(names_a_key("innodb_flush_log_at_trx_commit_x", &keys).is_none());
+}
+
+#[test]
+fn lesson_and_story_texts_name_no_setting_keys() {
+    let mut found = Vec::new();
+    for def in registry::all() {
+        let mut keys: Vec<&str> = def.keys.iter().map(|k| k.key).collect();
+        if def.takes_controller {
+            // A controller's parameters are settings too (`lag_times=1`); plain words like `target` are not.
+            let params = loadlab::controller::controllers().iter().flat_map(|c| c.params.iter().map(|p| p.key));
+            keys.extend(params.filter(|k| k.contains('_')));
+        }
+        let st = def.story;
+        let mut texts: Vec<(String, &str)> = vec![
+            ("story title".into(), st.title),
+            ("story headline".into(), st.headline),
+            ("story brief".into(), st.brief),
+            ("story incident".into(), st.incident),
+            ("story watch".into(), st.watch),
+            ("story try_this".into(), st.try_this),
+        ];
+        for step in def.lesson {
+            texts.push((format!("step '{}'", step.title), step.title));
+            texts.push((format!("step '{}'", step.title), step.text));
+            for a in step.actions {
+                texts.push((format!("step '{}' button", step.title), a.label));
+            }
+        }
+        for c in def.challenges {
+            texts.push(("challenge goal".into(), c.goal));
+            texts.push(("challenge hint".into(), c.hint));
+        }
+        for (controller, note) in def.controller_notes {
+            texts.push((format!("note on {controller}"), note));
+        }
+        for (at, text) in texts {
+            if let Some(key) = names_a_key(text, &keys) {
+                found.push(format!("{} {at} names {key:?}: {text:?}", def.name));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{} texts name setting keys:\n{}", found.len(), found.join("\n"));
+}
+
+/// The full-crash lesson's "Restart the cluster" button, pressed where its step pauses, brings the cluster back:
+/// no commits while every node is down, commits again once one node is bootstrapped and the others rejoin.
+#[test]
+fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
+    use loadlab::engine::scenario::Act;
+    let def = registry::find("galera-full-crash").unwrap();
+    let step = def.lesson.last().unwrap();
+    let restart = step.actions.iter().find_map(|a| match a.act {
+        Act::Command(text) => Some(text),
+        _ => None,
+    });
+    let restart = restart.expect("the last step offers a command that restarts the cluster");
+    let mut run = registry::build(def.name, &RunSpec { seed: 1, ..RunSpec::default() }).unwrap();
+    let end = run.duration();
+    assert!(step.at_s < loadlab::time::as_secs_f64(end), "the button is pressed before the run ends");
+    let committed = |run: &mut Box<dyn loadlab::engine::run::Run>| {
+        let columns = run.columns();
+        let at = columns.iter().position(|c| c.name == "committed_per_s").unwrap();
+        run.drain_rows().pop().unwrap()[at]
+    };
+    run.run_until(from_secs_f64(step.at_s), u64::MAX);
+    assert_eq!(committed(&mut run), 0.0, "every node is down after the power cut");
+    run.apply_text(restart).unwrap();
+    run.run_until(end, u64::MAX);
+    assert!(committed(&mut run) > 0.0, "the writer commits again after the restart");
+    // The headline names who bootstraps and how each other node rejoins, in words, never a raw list.
+    let summary = run.summary();
+    let numbers = (step.numbers)(&summary);
+    assert!(numbers.contains("bootstrapping node") && numbers.contains("IST"), "{numbers}");
+    assert!(!numbers.contains('[') && !numbers.contains('"'), "{numbers}");
 }

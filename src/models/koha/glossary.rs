@@ -8,7 +8,7 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ("ketama", "Another way to place keys (consistent hashing): dropping a server moves only that server's keys."),
     ("connect timeout", "How long the client waits for a server to answer a new connection: 250 ms. A powered-off server never answers, so every try waits the full time."),
     ("refused", "A machine that is up but has nothing listening answers a connection at once with a reset, so the client fails in one round trip instead of waiting."),
-    ("max_failures", "After this many failures in a row the client skips a server for a while. Koha leaves it off, so a dead server is tried on every page."),
+    ("failure timer", "The client's own failure handling (max_failures): after this many failures in a row the client skips a server for a while. Koha leaves it off, so a dead server is tried on every page."),
     ("HAProxy", "The load balancer in front of the Koha nodes. It health-checks each node every 2 s and takes it out after 3 failed checks."),
     ("Starman worker", "A Koha web process: it serves one page at a time and is busy for the whole page, cache waits included."),
     ("page time", "How long a page takes from arriving to its answer, waiting in the backlog included."),

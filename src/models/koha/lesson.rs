@@ -19,9 +19,9 @@ pub const STORY: Story = Story {
     group: "Koha: one node loses power",
     headline: "Koha: one node loses power and the other two crawl",
     brief: "A library's three-node Koha cluster became very slow whenever one node lost power or network, though stopping that node's services did nothing. The cache client on the two healthy nodes kept trying the dead node's memcached for every page, and each try waited for an answer that never came. A blank machine on the dead node's address fixed it at once, because it refused the connections instead of ignoring them.",
-    incident: "Three Koha nodes, each running Starman, memcached and a Galera node, sit behind HAProxy with sticky sessions; every node's koha-conf.xml lists all three memcached servers. Stopping every service on node A changed nothing for B and C. Pulling A's cable made B and C \"very very slow\" until A's IP answered again, and a blank Debian install on A's IP fixed it at once. Cache::Memcached::Fast places each key on one server by CRC-32 and never moves a dead server's keys; Koha leaves max_failures off, so every get and every set of a key on A waits the 250 ms connect timeout for a SYN nobody answers. A host that is up answers RST at once, which costs one round trip: hence \"no effect\".",
+    incident: "Three Koha nodes, each running Starman, memcached and a Galera node, sit behind HAProxy with sticky sessions; every node's koha-conf.xml lists all three memcached servers. Stopping every service on node A changed nothing for B and C. Pulling A's cable made B and C \"very very slow\" until A's IP answered again, and a blank Debian install on A's IP fixed it at once. Cache::Memcached::Fast places each key on one server by CRC-32 and never moves a dead server's keys; Koha leaves the client's failure timer off, so every get and every set of a key on A waits the 250 ms connect timeout for a SYN nobody answers. A host that is up answers RST at once, which costs one round trip: hence \"no effect\".",
     watch: "After the cable is pulled, koha2's and koha3's page latency jumps from about a quarter second to seconds: the time-per-page chart shows it is all connect timeouts, keys on koha1 × (get + set) × 250 ms. HAProxy marks koha1 down after three failed checks two seconds apart, which stops pages going to koha1 but not the cache clients on koha2 and koha3: mc1's timeouts keep coming. Stopping the services, or a blank host on the IP, gives refusals instead: each refused key costs a database query and a round trip, about 30 ms on a page of a quarter second, and the pages are fast again.",
-    try_this: "Set max_failures=3 (the failure timer skips mc1 for failure_timeout after three failures), or connect_timeout_ms=20, or drop koha1's memcached from the list (the drop-server command: keys move once, then no penalty), or memcached_servers=local. hash=ketama moves fewer keys when a server is dropped, but never skips a dead one by itself.",
+    try_this: "Turn on the client's failure timer (after three failures in a row it skips mc1 for 10 s), or shorten the connect timeout to 20 ms, or drop koha1's memcached from the list (keys move once, then no penalty), or let each node use only its own memcached. Ketama placement moves fewer keys when a server is dropped, but never skips a dead one by itself.",
     source: "Koha bug 27078; Cache::Memcached::Fast v0.26 source (client.c, dispatch_key.c); HAProxy configuration manual, server options (fall, inter). Caveats: comment 12 says local-only memcached behaved the same, which this model does not reproduce and nobody explained (a candidate, not verified: Search::Elasticsearch pinging a dead node on each recycled worker). Galera is healthy here: it drops a node after evs.suspect_timeout (5 s), one write stall, not a lasting slowdown, and the bug report's wsrep status showed the cluster fine. The 66 real syspref names split 23/22/21 by CRC-32; the model's synthetic names split differently. Not modelled: Koha::Cache checks each new worker's memcached with a set of the key 'ismemcached' and, if that fails, runs the worker without memcached; CRC-32 puts that key on the second listed server, koha2's, so a failed koha1 never trips it, while a failed koha2 would leave recycled workers reading every key from the database, with no timeouts. Koha's in-process cache is emptied at the start of every page, so it saves nothing across pages.",
 };
 
@@ -127,7 +127,7 @@ fn virgin(s: &Map<String, Value>) -> String {
 fn fixes(s: &Map<String, Value>) -> String {
     let (on, _) = keys_on_koha1(s);
     format!(
-        "with {on} keys on the dead server: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to 3 timeouts per worker each failure_timeout; dropping koha1's memcached from the list costs one round of cold misses, then nothing",
+        "with {on} keys on the dead server: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to at most 3 timeouts per worker every 10 s; dropping koha1's memcached from the list costs one round of cold misses, then nothing",
         human(on as f64 * 2.0 * 0.020, 2)
     )
 }
@@ -161,7 +161,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "HAProxy takes koha1 out, but the clients keep trying",
         at_s: 200.0,
-        text: "Health checks are HAProxy's business; the memcached client has its own failure handling, and Koha leaves it off (max_failures 0). Watch mc1's timeouts and the backlog on koha2 and koha3: with pages of seconds two workers serve far fewer pages a second.",
+        text: "Health checks are HAProxy's business; the memcached client has its own failure handling, and Koha leaves it off: its failure timer never skips a server. Watch mc1's timeouts and the backlog on koha2 and koha3: with pages of seconds two workers serve far fewer pages a second.",
         chart: "cache",
         numbers: haproxy,
         actions: &[],
@@ -177,7 +177,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The fixes",
         at_s: 300.0,
-        text: "Turn on the client's failure timer (max_failures), shorten connect_timeout_ms, drop the dead server from the list (the drop-server command, with a graceful Plack restart), or keep each node's cache local (memcached_servers=local, at the price of local invalidation). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
+        text: "Turn on the client's failure timer, shorten the connect timeout, drop the dead server from the list (with a graceful restart of the web workers), or keep each node's cache local (at the price of each node invalidating only its own cache). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
         chart: "workers",
         numbers: fixes,
         actions: &[LessonAction { label: "Skip a server after 3 failures", act: Act::Set("max_failures", "3") }, LessonAction { label: "Connect timeout 20 ms", act: Act::Set("connect_timeout_ms", "20") }, LessonAction { label: "Each node uses its own memcached", act: Act::Set("memcached_servers", "local") }],

@@ -8,7 +8,7 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ("idle timeout", "How long a router keeps a flow that carries no packets: 3600 s here. After that the connection is dead, though both ends think it is open."),
     ("retransmission", "TCP sending a packet again because no answer came. The wait doubles each time (0.2 s, 0.4 s … up to 120 s)."),
     ("RTO", "Retransmission timeout: how long TCP waits for an answer before sending again."),
-    ("tcp_retries2", "How many times Linux resends before giving up on a connection: 15 by default, which adds up to 924.6 s."),
+    ("retry limit", "How many times Linux resends (its tcp_retries2 setting) before giving up on a connection: 15 by default, which adds up to 924.6 s."),
     ("keepalive", "Small probe packets TCP sends on an idle connection. They keep a router's flow alive and find a dead connection early; Linux starts them after 7200 s by default."),
     ("TCP_USER_TIMEOUT", "A per-connection limit on how long sent data may go unanswered before the connection is closed, instead of the whole retransmission ladder."),
     ("lock", "Only one worker at a time can use a shared resource (a global database lock in the incident's account, a session file in web2py's): the others wait."),

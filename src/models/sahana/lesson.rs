@@ -20,9 +20,9 @@ pub const STORY: Story = Story {
     group: "Sahana Eden: the 15-minute blackout",
     headline: "Sahana Eden: the site goes dark for exactly 15 minutes",
     brief: "A disaster-management site on a small cluster went completely dark for about 15 minutes after quiet periods, with no errors and no load anywhere, then came back all at once. A router between the web servers and the database silently forgot connections that had been idle for an hour. The next query on such a connection went nowhere, and the operating system kept resending it for 924.6 seconds before giving up, while every other worker waited behind it.",
-    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until tcp_retries2 gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the wiki rounds to 15 × 60 s). The wiki blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. The coupling setting chooses between them (global_lock is the wiki's account, session_lock web2py's, none neither).",
+    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until its retry limit gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the wiki rounds to 15 × 60 s). The wiki blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. The settings offer all three: one global lock (the wiki's account), a lock per session file (web2py's), or no coupling at all.",
     watch: "Worker lanes: workers 3 and 4 idle since the start while 1 and 2 carry the quiet traffic; their flow idle age crosses the router's 3600 s line and the flow state turns 1 (forgotten). At 7000 s traffic rises; the first request on worker 3 goes into its dead flow (lane 3, retransmission ticks doubling), every other worker blocks (lane 2), the listen queue fills to 100 and requests are rejected. 924.6 s later all recover at once; worker 4's socket was closed by keepalive at 7875 s, so it reconnects fast.",
-    try_this: "Set keepalive_idle_s below router_idle_timeout_s (600): probes keep the flows alive and nothing stalls. Or router_on_expiry=rst (a fast reconnect), tcp_user_timeout_ms=30000 (a 30 s stall), dispatch=lifo or fifo (no worker idles for hours at busy rates), or kill the stuck worker w3 during the blackout (w4 then stalls in its turn; kill it too). Compare coupling=session_lock and coupling=none.",
+    try_this: "Start TCP keepalive's probes sooner than the router's idle timeout forgets a flow (after 600 s instead of 7200 s): the probes keep the flows alive and nothing stalls. Or let the router answer a forgotten flow with a reset (a fast reconnect), give up on unanswered data after 30 s (a 30 s stall), or hand requests to the most recently idle worker, or in turn (no worker idles for hours at busy rates). Killing the stuck worker w3 during the blackout does not end it: w4 then stalls in its turn; kill it too. Compare a lock per session file, and no coupling at all.",
     source: "Sahana Eden wiki, InstallationGuidelines/Cluster; Linux source, net/ipv4/tcp_timer.c (the retransmission ladder); psycopg2 source, psycopg/pqpath.c; web2py source, gluon/globals.py",
 };
 
@@ -104,7 +104,7 @@ fn recovery_numbers(s: &Map<String, Value>) -> String {
 
 fn fix_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "this run: {}, the longest {} s; with keepalive_idle_s=600 a week has none",
+        "this run: {}, the longest {} s; with keepalive's first probe after 600 s a week has none",
         count(num(s, "stalls"), "stall", "stalls"),
         stall(num(s, "longest_stall_s"))
     )
@@ -139,7 +139,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Every other worker blocked",
         at_s: 7500.0,
-        text: "Under global_lock (the wiki's account) every other worker's database call waits behind the stuck one; under session_lock, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
+        text: "With one global lock (the wiki's account) every other worker's database call waits behind the stuck one; with a lock per session file, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
         chart: "queue",
         numbers: blocked_numbers,
         actions: &[LessonAction { label: "Kill the stuck worker w3", act: Act::Command("kill-worker:w3") }, LessonAction { label: "Kill w4 too", act: Act::Command("kill-worker:w4") }],
@@ -147,7 +147,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "924.6 s later, instant recovery",
         at_s: 8100.0,
-        text: "After 15 retransmissions tcp_retries2 gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4, left idle, had its socket closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling (after a kill of w3 it stalls instead, and the blackout ends 924.6 s after that).",
+        text: "After 15 retransmissions the kernel's retry limit gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4, left idle, had its socket closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling (after a kill of w3 it stalls instead, and the blackout ends 924.6 s after that).",
         chart: "lanes",
         numbers: recovery_numbers,
         actions: &[],

@@ -116,7 +116,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Lag measured the writer, not the load",
         at_s: 75.0,
-        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, which counts connections) or conn-p: db1163's pile-up lowers its weight. The rework's LoadBalancer still drops lagged replicas too (set lag_times=1, as in production), so db1119 still sits out its write; with lag_times=0 it keeps serving.",
+        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, which counts connections) or conn-p: db1163's pile-up lowers its weight. The rework still drops a replica that lags more than 6 s when its lag check is on, as in production, so db1119 still sits out its write; with the check off (its default here) it keeps serving.",
         chart: "conns",
         numbers: drained,
         actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }],
@@ -127,7 +127,7 @@ pub const LESSON: &[LessonStep] = &[
 pub const NOTES: &[(&str, &str)] = &[
     ("static", "Static weights look at neither lag nor load: db1119 keeps its 10.7% through the write, and db1163 its 17.3% while its queue grows."),
     ("mw-legacy", "MediaWiki 1.35 drops a replica whose cached lag is over 6 s: db1119 gets nothing from about 37 s to 55 s although it serves reads normally, while db1163, drowning but replicating, keeps its share and gets part of db1119's."),
-    ("mw-loadmonitor", "The rework counts connections, so db1163's pile-up lowers its weight. Lag is LoadBalancer's business: with lag_times=1 (production) db1119 is dropped from about 38 s to 56 s, as under mw-legacy; with the default lag_times=0 db1119 keeps serving. The default follows the incident report's run: its simulator reports no lag at all, and a lag check there would still have dropped a server whose connections fail within about two seconds, which the run's peak of about 2,500 rules out."),
+    ("mw-loadmonitor", "The rework counts connections, so db1163's pile-up lowers its weight. Lag is checked separately: with the lag check on (production) db1119 is dropped from about 38 s to 56 s, as under mw-legacy; with the check off (the default) db1119 keeps serving. The default follows the incident report's run: its simulator reports no lag at all, and a lag check there would still have dropped a server whose connections fail within about two seconds, which the run's peak of about 2,500 rules out."),
     ("conn-p", "Connection counts, not lag: db1163's excess connections lower its weight; db1119's write changes nothing."),
     ("pid", "Like conn-p with integral action: db1163 is driven towards its connection target; db1119 is untouched."),
     ("p2c", "Compares in-flight connections: db1163, always the busier, loses most comparisons."),

@@ -184,7 +184,7 @@ pub const SLOW: &[LessonStep] = &[
     LessonStep {
         title: "Now let a controller react",
         at_s: 120.0,
-        text: "Run mw-loadmonitor (or pid, conn-p, p2c) instead, or compare one with static side by side on the same random seed: the lesson replays from t = 0. A controller that sees db1119's connections pile up moves its traffic to the other replicas, the workers come back and the rejections stop. Then play freely: try workers, slow_factor or recover_at below.",
+        text: "Run mw-loadmonitor (or pid, conn-p, p2c) instead, or compare one with static side by side on the same random seed: the lesson replays from t = 0. A controller that sees db1119's connections pile up moves its traffic to the other replicas, the workers come back and the rejections stop. Then play freely: change the workers per app host, how much slower db1119 gets, or when it recovers, in the settings below.",
         chart: "errors",
         numbers: totals,
         actions: &[LessonAction { label: "Run mw-loadmonitor", act: Act::Controller("mw-loadmonitor") }, LessonAction { label: "Compare static with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }, LessonAction { label: "Compare with p2c", act: Act::CompareWith("p2c") }],
@@ -274,7 +274,7 @@ pub const PLAIN: &[LessonStep] = &[
     LessonStep {
         title: "Little's law on every replica",
         at_s: 20.0,
-        text: "Each replica holds its share of the rate × its latency. The 325-load db1163 is slower (0.126 s), so it holds the most. On the latency chart the p99 jumps between about 130 ms and 800 ms: 1.1% of requests are writes to the primary, db1118, whose queries take 0.877 s. In a half-second step where more than 1% of the requests are writes, the p99 is one of them; otherwise it is a slow replica's query (db1163's, up to 139 ms). A good controller leaves all this alone: try one, then raise rate_scale or double the traffic.",
+        text: "Each replica holds its share of the rate × its latency. The 325-load db1163 is slower (0.126 s), so it holds the most. On the latency chart the p99 jumps between about 130 ms and 800 ms: 1.1% of requests are writes to the primary, db1118, whose queries take 0.877 s. In a half-second step where more than 1% of the requests are writes, the p99 is one of them; otherwise it is a slow replica's query (db1163's, up to 139 ms). A good controller leaves all this alone: try one, then raise the traffic with the rate setting, or double it with the button.",
         chart: "conns",
         numbers: plain,
         actions: &[LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }, LessonAction { label: "Double the traffic now", act: Act::Command("surge:2") }],
