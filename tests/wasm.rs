@@ -80,7 +80,8 @@ fn a_deep_backlog_that_fails_at_once_does_not_overflow_the_stack() {
 #[wasm_bindgen_test]
 fn every_registered_scenario_builds_and_runs_in_wasm() {
     for def in loadlab::registry::all() {
-        let spec = loadlab::registry::RunSpec { seed: 1, duration_s: Some(5.0), ..Default::default() };
+        let spec =
+            loadlab::registry::RunSpec { seed: 1, duration_s: Some(5.0), time_step_s: Some(0.5), ..Default::default() };
         let mut run = loadlab::registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
         let end = run.duration();
         assert!(run.run_until(end, 5_000_000), "{} finished", def.name);
