@@ -79,6 +79,27 @@ pub fn decimate(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// Draws a chart's mesh (grid, axes, labels) in the style every chart shares, once the chart has set its own
+/// labels and descriptions.
+fn draw_mesh(
+    mesh: &mut plotters::chart::MeshStyle<
+        '_,
+        '_,
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+        CanvasBackend,
+    >,
+    dpr: f64,
+) -> Result<(), String> {
+    mesh.label_style(font(dpr, 11.0))
+        .axis_desc_style(font(dpr, 12.0))
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
+        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
+        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 fn font(dpr: f64, css: f64) -> TextStyle<'static> {
     ("sans-serif", css * dpr).into_font().color(&RGBColor(0x33, 0x33, 0x33))
 }
@@ -247,29 +268,25 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
         .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
         .map_err(|e| e.to_string())?;
     let log = c.log;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc(c.y_desc)
-        .x_labels(if narrow { 4 } else { 7 })
-        .y_labels(if log { ((y_hi - y_lo) as usize + 1).clamp(2, 8) } else { 5 })
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| {
-            if log {
-                log_label(*v)
-            } else if small {
-                format!("{v:.2}")
-            } else {
-                compact(*v)
-            }
-        })
-        .label_style(font(dpr, 11.0))
-        .axis_desc_style(font(dpr, 12.0))
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
-        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
-        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc(c.y_desc)
+            .x_labels(if narrow { 4 } else { 7 })
+            .y_labels(if log { ((y_hi - y_lo) as usize + 1).clamp(2, 8) } else { 5 })
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| {
+                if log {
+                    log_label(*v)
+                } else if small {
+                    format!("{v:.2}")
+                } else {
+                    compact(*v)
+                }
+            }),
+        dpr,
+    )?;
 
     let grey = RGBColor(0x55, 0x55, 0x55);
     for (m, place) in shown.iter().zip(placed) {
@@ -383,20 +400,16 @@ pub fn draw_states(
         .y_label_area_size(px(dpr, 44.0))
         .build_cartesian_2d(x.0..x.1, 0.0..n as f64)
         .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc("simulated time (s)")
-        .x_labels(7)
-        .y_labels(0)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(font(dpr, 11.0))
-        .axis_desc_style(font(dpr, 12.0))
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
-        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
-        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("simulated time (s)")
+            .x_labels(7)
+            .y_labels(0)
+            .x_label_formatter(&|v| format!("{v:.0}")),
+        dpr,
+    )?;
     for (r, (label, points)) in rows.iter().enumerate() {
         // Row 0 at the top: band r spans [n − r − 1, n − r), a little inset.
         let (lo, hi) = ((n - r - 1) as f64 + 0.12, (n - r) as f64 - 0.12);
@@ -459,20 +472,16 @@ pub fn draw_shares(
         .y_label_area_size(px(dpr, 48.0))
         .build_cartesian_2d(0.0..n as f64, 0.0..y_hi)
         .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_labels(5)
-        .y_desc("share of connections")
-        .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-        .label_style(font(dpr, 11.0))
-        .axis_desc_style(font(dpr, 12.0))
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd).stroke_width(px(dpr, 1.0)))
-        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2).stroke_width(px(dpr, 1.0)))
-        .axis_style(RGBColor(0x66, 0x66, 0x66).stroke_width(px(dpr, 1.0)))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_labels(5)
+            .y_desc("share of connections")
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0)),
+        dpr,
+    )?;
 
     let bars = 1 + runs.len();
     let width = 0.8 / bars as f64;

@@ -124,6 +124,11 @@ impl PageFit {
     }
 }
 
+/// The box's alignment text as a spec; empty means the run's 0 is the data's 0.
+fn align_spec(align: &str) -> Result<AlignSpec, String> {
+    AlignSpec::parse(if align.trim().is_empty() { "offset=0" } else { align.trim() })
+}
+
 /// A page fit of `request` on the run in `engine`, against the overlay drawn now.
 fn start_fit(engine: &Engine, url: &UrlState, align: &str, request: &FitRequest) -> Result<PageFit, String> {
     let def = engine.def.ok_or("the simulation is not running")?;
@@ -132,7 +137,7 @@ fn start_fit(engine: &Engine, url: &UrlState, align: &str, request: &FitRequest)
     }
     let end_s = crate::time::as_secs_f64(engine.end());
     let dims = search::dims(def, &request.keys, end_s)?;
-    if let AlignSpec::Fault(_) = AlignSpec::parse(if align.trim().is_empty() { "offset=0" } else { align.trim() })? {
+    if let AlignSpec::Fault(_) = align_spec(align)? {
         search::fault_time(def, &url.sets, &dims)?;
     }
     let budget = request.budget.clamp(1, MAX_FIT_BUDGET);
@@ -166,7 +171,7 @@ fn overlay_for(
     let lane = engine.lanes.first().ok_or("the simulation is not running")?;
     let columns: Vec<String> = lane.columns.iter().map(|c| c.name.clone()).collect();
     let pairs = overlay::map_series(metrics, &rules, &columns)?;
-    let align = AlignSpec::parse(if align.trim().is_empty() { "offset=0" } else { align.trim() })?;
+    let align = align_spec(align)?;
     let fault_s = match align {
         AlignSpec::Fault(_) => {
             let def = engine.def.ok_or("the simulation is not running")?;
