@@ -105,9 +105,9 @@ test('a huge surge in the URL leaves the page responsive and says how fast it re
   const { page, problems } = await h.open('?scenario=plain-s1&lesson=off&surge=1000@1&speed=100');
   await waitForStatus(page, { time_s: { gt: 1 } });
   await page.waitForTimeout(1500);
-  // The page still answers a click: pausing takes effect (Playwright's own action timeout bounds the wait).
-  await page.click('#play', { timeout: 5000 });
-  await waitForStatus(page, { playing: false }, 5000);
+  // The page still answers a click: pausing takes effect (Playwright's own action timeout bounds the wait, generous for a loaded machine: a frozen page never answers).
+  await page.click('#play', { timeout: 15_000 });
+  await waitForStatus(page, { playing: false }, 15_000);
   await page.click('#play');
   await page.waitForTimeout(1500);
   const s = await status(page);
