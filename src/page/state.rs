@@ -1,0 +1,566 @@
+//! The page's state and its reducer: the only place the page's settings change.
+//!
+//! The state is the whole page as a URL ([`UrlState`]: scenario, controllers, seed, speed, embed and every
+//! `--set` pair, including the live commands recorded as steps) plus what is not shared: playing or paused, a
+//! generation counter, and the notices for the reader. Every change is validated by writing the URL state and
+//! parsing it back with `urlstate::parse_query`, so the page can never hold a state that a shared link would not
+//! reproduce; what the parser drops becomes a visible notice. The simulations are not here: they belong to the
+//! page's engine (`web::runner::Engine`), rebuilt whenever `generation` changes.
+//!
+//! Pure and compiled natively as well as for wasm32, so the unit tests, the fuzzer and mutation testing reach
+//! it; `web::state` adds only `impl yew::Reducible for State`.
+
+use crate::controller::controller_info;
+use crate::controller::is_param_of;
+use crate::engine::keys::KeyKind;
+use crate::registry::{self, ScenarioDef};
+use crate::urlstate::{parse_query, set_param, to_query, UrlState, MAX_PARAMS, SPEED_MAX, SPEED_MIN};
+
+/// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range);
+/// 500× and 1000× fast-forward the long-running models.
+pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+
+/// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (the top-level keys take
+/// the rest of `MAX_PARAMS`).
+pub const SETS_MAX: usize = MAX_PARAMS - 10;
+
+/// Longest piece of rejected input quoted back in a notice, in characters; the rest is cut with an ellipsis.
+const QUOTE_CHARS_MAX: usize = 40;
+
+/// Everything the page's controls decide.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// What a shared link reproduces.
+    pub url: UrlState,
+    /// False while paused.
+    pub playing: bool,
+    /// Bumped by every change that needs a fresh run from time zero (scenario, controller, parameter, seed,
+    /// restart, a lesson step back); live commands do not bump it.
+    pub generation: u32,
+    /// Run to this simulated time and hold (the lesson step's moment), s.
+    pub seek_to: Option<f64>,
+    /// Bumped by each press of Step.
+    pub steps: u32,
+    /// The server the PID chart watches, if the reader chose one.
+    pub watched: Option<usize>,
+    /// How much of the run the charts show, seconds back from now (`None`: the whole run).
+    pub window_s: Option<f64>,
+    /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start.
+    pub notices: Vec<String>,
+}
+
+/// Something the reader (or the URL, or the simulation host) asks of the page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Switch to the scenario with this name; its scenario keys and steps are dropped.
+    PickScenario(String),
+    /// Switch controller A to this one; parameters of the old one are dropped.
+    PickController(String),
+    /// Compare with this controller side by side ("" ends the comparison).
+    PickControllerB(String),
+    /// Set a `--set` key (a controller parameter or a scenario key) to this text and restart the run; "" goes
+    /// back to the default.
+    SetParam(String, String),
+    /// Restart with the seed written in this text (a whole number from 0 to 2^64 − 1).
+    SetSeed(String),
+    /// Run at the speed written in this text.
+    SetSpeed(String),
+    /// Pause if playing, play if paused.
+    TogglePlay,
+    /// Pause and advance one chart step.
+    Step,
+    /// Start the current run again from time zero.
+    Restart,
+    /// The lesson's next step; the run is at this simulated time now, s.
+    LessonNext(f64),
+    /// The lesson's previous step (replayed from the seed).
+    LessonBack,
+    /// Leave the lesson for free play.
+    LessonSkip,
+    /// Open the lesson again at its first step.
+    LessonStart,
+    /// Watch this server's controller terms.
+    Watch(usize),
+    /// A live command (`crash:db1119`) ran at this simulated time: record it as a step so the URL reproduces
+    /// it. Does not restart.
+    Record(String, f64),
+    /// Something the reader did could not be done: say why.
+    Reject(String),
+    /// The simulation could not go on (a config the core rejected): pause and say why.
+    Halt(String),
+    /// Hide the notices.
+    DismissNotice,
+    /// Show this many simulated seconds back from now in the charts (0 or less: the whole run).
+    Window(f64),
+    /// The run reached its length, this many simulated seconds: make it twice as long, replay to where it
+    /// was and play on.
+    Extend(f64),
+    /// Open a scenario file the reader chose (its name, its text): its scenario, controller, keys, steps and
+    /// length replace the run's, in free play; a bad file changes nothing and says why.
+    OpenScenario(String, String),
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            url: UrlState::default(),
+            playing: true,
+            generation: 0,
+            seek_to: None,
+            steps: 0,
+            watched: None,
+            window_s: None,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// Quotes reader-supplied text for a notice, cut to a readable length.
+fn quote(raw: &str) -> String {
+    let mut chars = raw.chars();
+    let head: String = chars.by_ref().take(QUOTE_CHARS_MAX).collect();
+    if chars.next().is_some() {
+        format!("'{head}…'")
+    } else {
+        format!("'{head}'")
+    }
+}
+
+/// Formats a simulated time for a URL step: seconds with up to six decimals (whole microseconds).
+pub fn step_time(t: f64) -> String {
+    let text = format!("{t:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl State {
+    /// The state a page starts in for a query string (`location.search`); what it ignores becomes notices.
+    pub fn from_query(query: &str) -> State {
+        let parsed = parse_query(query);
+        let notices = if parsed.ignored.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("Parts of the page address were ignored: {}.", parsed.ignored.join("; "))]
+        };
+        let mut state = State { url: parsed.state, notices, ..State::default() };
+        state.enter_lesson_step();
+        // A link to a moment fast-forwards there, then plays on.
+        if let (None, Some(at)) = (state.url.lesson, state.url.at_s) {
+            state.seek_to = Some(at);
+        }
+        state
+    }
+
+    /// The scenario shown.
+    pub fn def(&self) -> Option<&'static ScenarioDef> {
+        registry::find(&self.url.scenario).ok()
+    }
+
+    /// In a lesson, pause and seek to the current step's moment; in free play, play.
+    fn enter_lesson_step(&mut self) {
+        match (self.url.lesson, self.def()) {
+            (Some(n), Some(def)) if n < def.lesson.len() => {
+                self.playing = false;
+                self.seek_to = Some(def.lesson[n].at_s);
+            }
+            _ => {
+                self.url.lesson = None;
+                self.seek_to = None;
+                self.playing = true;
+            }
+        }
+    }
+
+    /// The query string (without `?`) that reproduces this state.
+    pub fn to_query(&self) -> String {
+        to_query(&self.url)
+    }
+
+    /// The current value of a `--set` key, if the state sets it.
+    pub fn set_value(&self, key: &str) -> Option<&str> {
+        self.url.sets.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Validates `url` by a round trip through the URL format; on success it becomes the state (and a restart
+    /// re-enters the lesson step, or plays in free play), otherwise the state stays and the reasons become a
+    /// notice. True on success.
+    fn adopt(&mut self, url: UrlState, restart: bool) -> bool {
+        let parsed = parse_query(&to_query(&url));
+        if parsed.ignored.is_empty() {
+            self.url = parsed.state;
+            self.notices.clear();
+            if restart {
+                self.generation = self.generation.wrapping_add(1);
+                self.enter_lesson_step();
+            }
+            true
+        } else {
+            self.notices = vec![format!("Not applied: {}.", parsed.ignored.join("; "))];
+            false
+        }
+    }
+
+    /// Records a live command as a step under the first repeatable key of the scenario that takes it: a key
+    /// named after the verb takes its arguments (`surge=2@40`), any other the whole text (`fault=crash:db1119@40`).
+    fn record(&mut self, text: &str, at: f64) {
+        if self.url.sets.len() >= SETS_MAX {
+            self.notices =
+                vec![format!("{text} ran, but the link already holds {SETS_MAX} settings, so it is not in the link.")];
+            return;
+        }
+        let Some(def) = self.def() else { return };
+        let verb = text.split(':').next().unwrap_or("");
+        let args = text.split_once(':').map_or("", |(_, rest)| rest);
+        let steps = def.keys.iter().filter(|k| matches!(k.kind, KeyKind::FaultSpec) && k.applies_to(def.name));
+        let mut tries: Vec<(&str, String)> = Vec::new();
+        for k in steps {
+            if k.key == verb {
+                tries.insert(0, (k.key, format!("{args}@{}", step_time(at))));
+            } else {
+                tries.push((k.key, format!("{text}@{}", step_time(at))));
+            }
+        }
+        for (key, value) in tries {
+            let mut url = self.url.clone();
+            set_param(&mut url, key, &value);
+            if parse_query(&to_query(&url)).ignored.is_empty() {
+                self.adopt(url, false);
+                return;
+            }
+        }
+        self.notices = vec![format!("{text} ran, but no key of {} replays it, so it is not in the link.", def.name)];
+    }
+
+    /// [`Action::OpenScenario`].
+    fn open_file(&mut self, name: &str, text: &str) {
+        let shown = quote(name);
+        let (def, spec) = match registry::open_file(name, text) {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.notices = vec![format!("{shown} was not opened: {e}")];
+                return;
+            }
+        };
+        let max = crate::urlstate::MAX_FILE_CHARS;
+        if spec.file.is_some() && text.chars().count() > max {
+            self.notices = vec![format!(
+                "{shown} was not opened: it is over {max} characters, more than a link can carry; run it with the command line (loadlab run --scenario-file)."
+            )];
+            return;
+        }
+        let mut url = self.url.clone();
+        url.scenario = def.name.to_string();
+        url.lesson = None;
+        url.at_s = None;
+        url.controller_b = None;
+        if def.takes_controller && !spec.controller.is_empty() {
+            url.controller = spec.controller.clone();
+        }
+        // Only what differs from the scenario's defaults goes in the link.
+        url.sets = crate::engine::scenario_file::changed_keys(def, &spec.sets);
+        // A keyed file states its length; a whole-config file carries its own.
+        url.length_s = if spec.file.is_some() { None } else { spec.duration_s };
+        url.file = spec.file;
+        self.watched = None;
+        if self.adopt(url, true) {
+            self.notices = vec![format!("Opened {shown}: scenario {}.", def.name)];
+        }
+    }
+
+    fn lesson_move(&mut self, to: Option<usize>, now_s: f64, replay: bool) {
+        let Some(def) = self.def() else { return };
+        match to.filter(|&n| n < def.lesson.len()) {
+            Some(n) => {
+                let at = def.lesson[n].at_s;
+                let mut url = self.url.clone();
+                url.lesson = Some(n);
+                self.url = url;
+                self.playing = false;
+                self.seek_to = Some(at);
+                if replay || at + 1e-9 < now_s {
+                    self.generation = self.generation.wrapping_add(1);
+                }
+            }
+            None => {
+                self.url.lesson = None;
+                self.seek_to = None;
+                self.playing = true;
+            }
+        }
+    }
+
+    /// The pure transition function behind the page's `Reducible::reduce` (`web::state`).
+    pub fn apply(&self, action: Action) -> State {
+        let mut next = self.clone();
+        let mut url = self.url.clone();
+        match action {
+            Action::PickScenario(raw) => match registry::find(raw.trim()) {
+                Ok(def) => {
+                    url.scenario = def.name.to_string();
+                    url.file = None;
+                    url.lesson = (!def.lesson.is_empty() && !url.embed).then_some(0);
+                    // A lesson about one controller starts with it (its parameters start from their defaults).
+                    if let (Some(c), Some(_)) = (def.lesson_controller, url.lesson) {
+                        url.controller = c.to_string();
+                    }
+                    // Scenario keys, server names and steps belong to the old scenario; controller parameters
+                    // still apply.
+                    url.sets.retain(|(k, _)| {
+                        is_param_of(&url.controller, k)
+                            || url.controller_b.as_deref().is_some_and(|b| is_param_of(b, k))
+                    });
+                    next.watched = None;
+                    next.adopt(url, true);
+                }
+                Err(_) => next.notices = vec![format!("Unknown scenario {}.", quote(&raw))],
+            },
+            Action::PickController(raw) => match controller_info(raw.trim()) {
+                Some(info) => {
+                    let old = std::mem::replace(&mut url.controller, info.name.to_string());
+                    let b = url.controller_b.clone();
+                    url.sets.retain(|(k, _)| {
+                        !is_param_of(&old, k)
+                            || is_param_of(info.name, k)
+                            || b.as_deref().is_some_and(|b| is_param_of(b, k))
+                    });
+                    next.adopt(url, true);
+                }
+                None => next.notices = vec![format!("Unknown controller {}.", quote(&raw))],
+            },
+            Action::PickControllerB(raw) => {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    if let Some(old) = url.controller_b.take() {
+                        let a = url.controller.clone();
+                        url.sets.retain(|(k, _)| !is_param_of(&old, k) || is_param_of(&a, k));
+                    }
+                    next.adopt(url, true);
+                } else {
+                    match controller_info(raw) {
+                        Some(info) => {
+                            url.controller_b = Some(info.name.to_string());
+                            next.adopt(url, true);
+                        }
+                        None => next.notices = vec![format!("Unknown controller {} for A/B.", quote(raw))],
+                    }
+                }
+            }
+            Action::SetParam(key, raw) => {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    url.sets.retain(|(k, _)| *k != key);
+                } else {
+                    let value = raw.parse::<f64>().map_or(raw.to_string(), |v| format!("{v}"));
+                    set_param(&mut url, &key, &value);
+                }
+                next.adopt(url, true);
+            }
+            Action::SetSeed(raw) => match raw.trim().parse::<u64>() {
+                Ok(seed) => {
+                    url.seed = seed;
+                    next.adopt(url, true);
+                }
+                Err(_) => {
+                    next.notices = vec![format!(
+                        "Seed {} is not valid; expected a whole number from 0 to {}.",
+                        quote(&raw),
+                        u64::MAX
+                    )]
+                }
+            },
+            Action::SetSpeed(raw) => match raw.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && (SPEED_MIN..=SPEED_MAX).contains(&v) => {
+                    url.speed = v;
+                    next.adopt(url, false);
+                }
+                _ => next.notices = vec![format!("Speed {} is not from {SPEED_MIN} to {SPEED_MAX}.", quote(&raw))],
+            },
+            Action::TogglePlay => {
+                next.playing = !next.playing;
+                if next.playing {
+                    next.seek_to = None;
+                }
+            }
+            Action::Step => {
+                next.playing = false;
+                next.seek_to = None;
+                next.steps = next.steps.wrapping_add(1);
+            }
+            Action::Restart => {
+                next.generation = next.generation.wrapping_add(1);
+                next.enter_lesson_step();
+            }
+            Action::LessonNext(now_s) => next.lesson_move(self.url.lesson.map(|n| n + 1), now_s, false),
+            Action::LessonBack => next.lesson_move(self.url.lesson.map(|n| n.saturating_sub(1)), 0.0, true),
+            Action::LessonSkip => next.lesson_move(None, 0.0, false),
+            Action::LessonStart => {
+                url.lesson = Some(0);
+                next.adopt(url, true);
+            }
+            Action::Watch(i) => next.watched = Some(i),
+            Action::Window(w) => next.window_s = (w.is_finite() && w > 0.0).then_some(w),
+            Action::Record(text, at) => next.record(&text, at),
+            Action::Reject(reason) => next.notices = vec![reason],
+            Action::Halt(reason) => {
+                next.playing = false;
+                next.seek_to = None;
+                next.notices = vec![reason];
+            }
+            Action::DismissNotice => next.notices.clear(),
+            Action::OpenScenario(name, text) => next.open_file(&name, &text),
+            Action::Extend(end_s) => {
+                url.length_s = Some((2.0 * end_s).clamp(crate::urlstate::LENGTH_MIN_S, crate::urlstate::LENGTH_MAX_S));
+                if next.adopt(url, false) {
+                    // Replay from the seed to where the run stopped, then play on.
+                    next.generation = next.generation.wrapping_add(1);
+                    next.seek_to = Some(end_s);
+                    next.playing = true;
+                }
+            }
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(query: &str) -> State {
+        State::from_query(query)
+    }
+
+    #[test]
+    fn a_bad_url_names_what_it_ignored_and_keeps_the_rest() {
+        let s = state("?scenario=nope&seed=-4&speed=banana&controller=pid&kp=0.05");
+        assert_eq!(s.url.controller, "pid");
+        assert_eq!(s.set_value("kp"), Some("0.05"));
+        let notice = s.notices.join(" ");
+        for part in ["nope", "-4", "banana"] {
+            assert!(notice.contains(part), "{notice}");
+        }
+    }
+
+    #[test]
+    fn a_parameter_restarts_and_round_trips_through_the_url() {
+        let s = state("?scenario=slow&controller=conn-p&lesson=off");
+        let p = controller_info("conn-p").unwrap().params[0];
+        let value = (p.min + (p.max - p.min) * 0.37).to_string();
+        let next = s.apply(Action::SetParam(p.key.into(), value.clone()));
+        assert_eq!(next.set_value(p.key), Some(value.as_str()));
+        assert_eq!(next.generation, s.generation + 1);
+        assert!(next.notices.is_empty(), "{:?}", next.notices);
+        assert_eq!(State::from_query(&next.to_query()).url, next.url);
+    }
+
+    #[test]
+    fn out_of_range_values_become_notices_and_change_nothing() {
+        let s = state("?scenario=slow&controller=pid");
+        for (key, value) in [("kp", "1e300"), ("kp", "NaN"), ("rate_scale", "-1"), ("kp", "x"), ("workers", "0")] {
+            let next = s.apply(Action::SetParam(key.into(), value.into()));
+            assert_eq!(next.url, s.url, "{key}={value}");
+            assert_eq!(next.generation, s.generation);
+            assert!(!next.notices.is_empty(), "{key}={value}");
+        }
+        let next = s.apply(Action::SetSpeed("0".into()));
+        assert_eq!(next.url.speed, s.url.speed);
+    }
+
+    #[test]
+    fn a_live_step_is_recorded_without_a_restart() {
+        let s = state("?scenario=plain-s1");
+        let next = s.apply(Action::Record("crash:db1119".into(), 12.5));
+        assert_eq!(next.generation, s.generation);
+        assert!(next.to_query().contains("fault=crash:db1119@12.5"), "{}", next.to_query());
+    }
+
+    #[test]
+    fn switching_controller_drops_the_old_ones_parameters() {
+        let s = state("?scenario=slow&controller=pid&kp=0.05&rate_scale=2");
+        let next = s.apply(Action::PickController("p2c".into()));
+        assert_eq!(next.set_value("kp"), None);
+        assert_eq!(next.set_value("rate_scale"), Some("2"));
+    }
+
+    #[test]
+    fn a_surge_is_recorded_under_its_own_key() {
+        let s = state("?scenario=plain-s1");
+        let next = s.apply(Action::Record("surge:2".into(), 3.0));
+        assert!(next.to_query().contains("surge=2@3"), "{}", next.to_query());
+    }
+
+    #[test]
+    fn lesson_steps_seek_forward_and_replay_back() {
+        let s = state("?scenario=slow");
+        let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
+        assert_eq!((s.url.lesson, s.playing, s.seek_to), (Some(0), false, Some(def.lesson[0].at_s)));
+        let next = s.apply(Action::LessonNext(0.0));
+        assert_eq!((next.url.lesson, next.seek_to), (Some(1), Some(def.lesson[1].at_s)));
+        assert_eq!(next.generation, s.generation, "going forward does not replay");
+        let back = next.apply(Action::LessonBack);
+        assert_eq!(back.url.lesson, Some(0));
+        assert_eq!(back.generation, next.generation + 1, "going back replays from the seed");
+        let free = back.apply(Action::LessonSkip);
+        assert_eq!((free.url.lesson, free.playing), (None, true));
+        assert!(free.to_query().contains("lesson=off"));
+    }
+
+    #[test]
+    fn opening_a_scenario_file_runs_it_in_free_play_and_a_bad_one_changes_nothing() {
+        let s = state("?scenario=slow&controller=pid&ab=p2c");
+        let def = registry::find("sahana-idle-drop").unwrap();
+        let sets = vec![("keepalive_idle_s".to_string(), "600".to_string()), ("workers".into(), "4".into())];
+        let spec = crate::registry::RunSpec { sets, duration_s: Some(8000.0), ..Default::default() };
+        let text = def.export_file(&spec).unwrap();
+        let next = s.apply(Action::OpenScenario("mine.toml".into(), text.clone()));
+        assert_eq!(next.url.scenario, "sahana-idle-drop");
+        assert_eq!((next.url.lesson, next.url.controller_b.as_deref()), (None, None));
+        assert_eq!(next.url.sets, vec![("keepalive_idle_s".to_string(), "600".to_string())], "only what differs");
+        assert_eq!(next.url.length_s, Some(8000.0));
+        assert_eq!(next.generation, s.generation + 1, "the file's run starts");
+        // A bad file: one notice naming the file and its line, and the state as it was.
+        let bad = text.replace("keepalive_idle_s = 600", "keepalive_idle_s = -1");
+        let after = next.apply(Action::OpenScenario("mine.toml".into(), bad));
+        assert_eq!(after.url, next.url);
+        assert_eq!(after.generation, next.generation);
+        assert!(
+            after.notices[0].contains("mine.toml:") && after.notices[0].contains("keepalive_idle_s"),
+            "{:?}",
+            after.notices
+        );
+        // A section file keeps its whole config; picking a scenario leaves it.
+        let section = registry::find("refuse").unwrap().export_file(&Default::default()).unwrap();
+        let opened = s.apply(Action::OpenScenario("own.toml".into(), section));
+        assert!(opened.url.file.is_some() && opened.url.scenario == "refuse", "{:?}", opened.notices);
+        assert!(opened.apply(Action::PickScenario("slow".into())).url.file.is_none());
+    }
+
+    #[test]
+    fn a_new_speed_keeps_the_run_going() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        let next = s.apply(Action::SetSpeed("20".into()));
+        assert_eq!(next.url.speed, 20.0);
+        assert_eq!(next.generation, s.generation, "a speed change does not restart the run");
+        assert_eq!((next.playing, next.seek_to), (s.playing, s.seek_to));
+    }
+
+    #[test]
+    fn lesson_next_to_a_step_before_now_replays_from_the_seed() {
+        let s = state("?scenario=slow");
+        let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
+        // The run is already past the next step's time (the reader played on): going there replays.
+        let late = def.lesson[1].at_s + 100.0;
+        let next = s.apply(Action::LessonNext(late));
+        assert_eq!((next.url.lesson, next.seek_to), (Some(1), Some(def.lesson[1].at_s)));
+        assert_eq!(next.generation, s.generation + 1, "a step in the past replays from the seed");
+    }
+
+    #[test]
+    fn picking_a_scenario_keeps_the_controllers_parameters() {
+        let s = state("?scenario=slow&controller=pid&kp=0.05&workers=7&lesson=off");
+        let next = s.apply(Action::PickScenario("plain-s1".into()));
+        // plain-s1's lesson names no controller, so pid stays, and its parameter with it.
+        assert_eq!((next.url.scenario.as_str(), next.url.controller.as_str()), ("plain-s1", "pid"));
+        assert_eq!(next.set_value("kp"), Some("0.05"), "pid's parameter stays with pid");
+        assert_eq!(next.set_value("workers"), None, "a scenario key stays with its scenario");
+    }
+}
