@@ -164,6 +164,10 @@ pub struct ControllerInfo {
     pub name: &'static str,
     /// One line for `loadlab list`.
     pub summary: &'static str,
+    /// How one pick is made, in plain words for the page's "why this server?" panel: every controller's
+    /// [`Controller::weights`] are proportional to its pick probabilities, so the panel's chance column is right
+    /// for all of them, but only some draw at random (least-conn does not draw at all).
+    pub rule: &'static str,
     /// Its tunable parameters.
     pub params: &'static [ParamInfo],
     /// Makes the per-host instances.

@@ -8,6 +8,7 @@ use crate::rng::Rng;
 pub const INFO: ControllerInfo = ControllerInfo {
     name: "static",
     summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
+    rule: "a random draw, each server's chance its configured load ÷ the total",
     params: &[],
     build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
     formula: Some(|_, loads, _| loads.to_vec()),

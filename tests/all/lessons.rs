@@ -139,6 +139,13 @@ fn every_page_string_about_a_scenario_speaks_plainly() {
     }
     for c in controllers() {
         refuse_jargon(&format!("controller {}", c.name), c.summary);
+        refuse_jargon(&format!("controller {} rule", c.name), c.rule);
+        assert!(
+            c.rule.len() > 40 && !c.rule.contains('_'),
+            "controller {}: its rule in plain words: {}",
+            c.name,
+            c.rule
+        );
         for p in c.params {
             refuse_jargon(&format!("controller {} parameter {}", c.name, p.key), p.help);
         }

@@ -105,6 +105,7 @@ use crate::time::{from_secs_f64, SimDuration, SimTime};
 pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
     name: "mw-loadmonitor",
     summary: "MediaWiki's LoadMonitor (VERSION 3): probed connection counts, EWMA, scaleLoads, state cached as merged",
+    rule: "a random draw, each server's chance its weight ÷ the total: its load scaled down as its probed connection count rises",
     params: PARAMS,
     build,
     formula: Some(formula),
