@@ -39,6 +39,7 @@ const PENALTY_US: f64 = (i64::MAX >> 16) as f64 / 1e3;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["decay_s"],
     name: "peak-ewma",
     summary: "Finagle/Linkerd P2C on peak-EWMA RTT × (outstanding + 1), within weight classes",
     params: &[

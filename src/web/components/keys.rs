@@ -241,14 +241,17 @@ pub struct KeysProps {
     pub on_set: Callback<(String, String)>,
 }
 
-fn key_control(
+/// One scenario key's control (slider and number box, count box or select), as the settings panel and the lesson
+/// card draw it; `place` makes its element ids unique on the page (`key` in the settings panel).
+pub fn key_control(
     def: &'static ScenarioDef,
     k: &'static KeyInfo,
     sets: &[(String, String)],
     on_set: &Callback<(String, String)>,
+    place: &str,
 ) -> Html {
     let value = sets.iter().rev().find(|(key, _)| key == k.key).map(|(_, v)| v.clone());
-    let id = format!("key-{}", k.key);
+    let id = format!("{place}-{}", k.key);
     match k.kind {
         KeyKind::Number { min, max } => {
             let default = default_number(k.default).unwrap_or(min);
@@ -333,7 +336,7 @@ pub fn Keys(props: &KeysProps) -> Html {
                 { for groups.iter().filter(|(_, mine)| !mine.is_empty()).map(|(title, mine)| html! {
                     <fieldset class="params">
                         <legend>{ *title }</legend>
-                        { for mine.iter().map(|k| key_control(def, k, &props.sets, &props.on_set)) }
+                        { for mine.iter().map(|k| key_control(def, k, &props.sets, &props.on_set, "key")) }
                     </fieldset>
                 }) }
             </div>

@@ -1,10 +1,14 @@
 //! The lesson beside the live chart: one step at a time, what to look at, this run's numbers next to the
-//! incident's, how the chosen controller reacts, and Back / Next / free play.
+//! incident's, the one to three controls the step is about (the settings panel's own widgets), how the chosen
+//! controller reacts, and Back / Next / free play.
 
 use yew::prelude::*;
 
+use super::controller_picker::param_slider;
+use super::keys::key_control;
 use crate::engine::scenario::{Act, LessonAction};
-use crate::registry;
+use crate::lesson_controls::{step_controls, Control};
+use crate::registry::{self, LessonStep, ScenarioDef};
 
 /// Props of [`Lesson`].
 #[derive(Properties, PartialEq)]
@@ -30,6 +34,34 @@ pub struct LessonProps {
     /// Which of the step's buttons are in effect now (their controller runs, their key is set), in order.
     #[prop_or_default]
     pub active: Vec<bool>,
+    /// The `--set` pairs now, for the step's controls.
+    #[prop_or_default]
+    pub sets: Vec<(String, String)>,
+    /// Called with (key, value text) when one of the step's controls changes, as the settings panel's do.
+    pub on_set: Callback<(String, String)>,
+}
+
+/// The controls the step is about (its set keys, its controllers' main parameters), drawn and applied exactly
+/// as in the settings panel; element ids start with `lesson-` so they differ from the panel's.
+fn controls(
+    def: &'static ScenarioDef,
+    step: &LessonStep,
+    sets: &[(String, String)],
+    on_set: &Callback<(String, String)>,
+) -> Html {
+    let list = step_controls(def, step);
+    if list.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="lesson-controls" id="lesson-controls" role="group" aria-label="What this step is about">
+            <p class="label">{ "Change it here (the run restarts with the same random seed):" }</p>
+            { for list.iter().map(|c| match c {
+                Control::Key(k) => key_control(def, k, sets, on_set, "lesson-key"),
+                Control::Param(p) => param_slider(p, sets, on_set, "lesson-param"),
+            }) }
+        </div>
+    }
 }
 
 /// A step's buttons: each does what its words say.
@@ -81,6 +113,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
                     }) }
                 }
             </div>
+            { controls(def, step, &props.sets, &props.on_set) }
             { for notes.iter().map(|(name, text)| html! {
                 <p class="lesson-note"><strong>{ format!("{name}: ") }</strong>{ *text }</p>
             }) }
