@@ -1,6 +1,7 @@
 // End-to-end tests of the controls beside the chart (issue 20): the lesson card carries the controls its step is
-// about and they apply as the settings panel's do. Every test also fails on a console error or an uncaught
-// exception.
+// about and they apply as the settings panel's do; a refused value is said in a notice; a slider moved with the
+// keys says how it applies; every fault and operator action says what it does in visible text. Every test also
+// fails on a console error or an uncaught exception.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,4 +55,62 @@ test("a step that compares controllers carries their main parameters; a step wit
   assert.deepEqual([...problems, ...p2], []);
   await page.close();
   await first.close();
+});
+
+test('a typed value out of range is said in a notice and the link is unchanged', async () => {
+  const { page, problems } = await h.open('?scenario=slow&lesson=off&speed=20');
+  await waitForStatus(page, { time_s: { gt: 1 } });
+  const box = '#keys .param:has(#key-slow_factor) input.number-box';
+  const before = page.url();
+  const build = (await status(page)).build;
+  await page.fill(box, '99999999');
+  await page.press(box, 'Enter');
+  await page.waitForSelector('.notice', { timeout: 15_000 });
+  const notice = await page.textContent('.notice');
+  assert.match(notice, /slow_factor/, notice);
+  assert.match(notice, /99999999/, notice);
+  // The notice is on screen where the reader typed, far down the page.
+  const noticeBox = await page.locator('.notice').boundingBox();
+  assert.ok(noticeBox.y >= 0 && noticeBox.y < page.viewportSize().height, `the notice is off screen (y ${noticeBox.y})`);
+  assert.equal(page.url(), before, 'a refused value changed the link');
+  assert.equal((await status(page)).build, build, 'a refused value restarted the run');
+  // The box shows the value in effect again, not the refused one.
+  assert.notEqual(await page.inputValue(box), '99999999');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a slider moved with the arrow keys says that Enter applies it', async () => {
+  const { page, problems } = await h.open('?scenario=slow&controller=pid&lesson=off&speed=20');
+  const kp = '#param-kp';
+  const before = page.url();
+  await page.focus(kp);
+  await page.keyboard.press('ArrowRight');
+  const hint = page.locator('.param:has(#param-kp) .hint[role="status"]');
+  await hint.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await hint.textContent(), /Enter/);
+  assert.equal(page.url(), before, 'an arrow press applied the value');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => new URLSearchParams(location.search).has('kp'), null, { timeout: 15_000 });
+  await hint.waitFor({ state: 'hidden', timeout: 15_000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('every fault and operator action says what it does in visible text, also on a phone', async () => {
+  for (const [scenario, viewport] of [['plain-s1', { width: 1280, height: 800 }], ['koha-memcached-blackhole', { width: 390, height: 844 }]]) {
+    const { page, problems } = await h.open(`?scenario=${scenario}&lesson=off`, viewport);
+    await page.waitForSelector('#commands button[data-fault], #commands button[data-verb]');
+    const described = await page.$$eval('#commands button[data-fault], #commands button[data-verb]', (buttons) => buttons.map((b) => {
+      const help = document.getElementById(b.getAttribute('aria-describedby') ?? '');
+      const box = help?.getBoundingClientRect();
+      return { verb: b.dataset.fault ?? b.dataset.verb, text: help?.textContent ?? '', shown: !!box && box.width > 0 && box.height > 0 };
+    }));
+    assert.ok(described.length > 0, `${scenario}: no action buttons`);
+    for (const d of described) {
+      assert.ok(d.shown && d.text.length > 10, `${scenario}: ${d.verb} has no visible words (${JSON.stringify(d)})`);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  }
 });
