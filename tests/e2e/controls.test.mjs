@@ -1,7 +1,7 @@
 // End-to-end tests of the controls beside the chart (issue 20): the lesson card carries the controls its step is
 // about and they apply as the settings panel's do; a refused value is said in a notice; a slider moved with the
-// keys says how it applies; every fault and operator action says what it does in visible text. Every test also
-// fails on a console error or an uncaught exception.
+// keys says how it applies; every fault and operator action says what it does in visible text; on a phone the
+// lesson card stays in view after Next. Every test also fails on a console error or an uncaught exception.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,4 +113,24 @@ test('every fault and operator action says what it does in visible text, also on
     assert.deepEqual(problems, []);
     await page.close();
   }
+});
+
+test('on a phone, the lesson card is in view after every Next', async () => {
+  const { page, problems } = await h.open('?scenario=slow&speed=100', { width: 390, height: 844 });
+  await waitForStatus(page, { lesson_step: 0 });
+  for (let step = 1; ; step++) {
+    const next = page.locator('#lesson-next');
+    if ((await next.textContent()).includes('Free play')) break;
+    await next.scrollIntoViewIfNeeded();
+    await next.click();
+    await waitForStatus(page, { lesson_step: step }, 60_000);
+    // The card's top is on screen once the page has laid out the new step (it may grow while the run catches up).
+    await page.waitForFunction(() => {
+      const r = document.getElementById('lesson')?.getBoundingClientRect();
+      return r && r.top >= -1 && r.top < window.innerHeight * 0.75;
+    }, null, { timeout: 15_000 });
+    assert.equal(await page.getAttribute('#lesson', 'data-step'), String(step));
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
 });

@@ -84,9 +84,33 @@ fn actions(list: &'static [LessonAction], active: &[bool], on_act: &Callback<Act
     }
 }
 
+/// Shows a new step from its top: the card's own scroll back to the start, and the card's top scrolled into view
+/// when it lies above the screen or in its lower quarter.
+fn keep_in_view(card: &NodeRef) {
+    let Some(el) = card.cast::<web_sys::Element>() else { return };
+    el.set_scroll_top(0);
+    let height = gloo::utils::window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+    let top = el.get_bounding_client_rect().top();
+    if top < 0.0 || top > 0.75 * height {
+        el.scroll_into_view_with_bool(true);
+    }
+}
+
 /// The lesson panel.
 #[component]
 pub fn Lesson(props: &LessonProps) -> Html {
+    let card = use_node_ref();
+    let shown_step = use_mut_ref(|| props.step);
+    {
+        // A new step can move the card (on a phone the picture and the challenges sit above it) or start above
+        // the screen (Next is at its foot): bring its top back into view once the page has laid it out.
+        let (card, shown_step) = (card.clone(), shown_step.clone());
+        use_effect_with(props.step, move |step| {
+            let moved = std::mem::replace(&mut *shown_step.borrow_mut(), *step) != *step;
+            let timer = moved.then(|| gloo::timers::callback::Timeout::new(80, move || keep_in_view(&card)));
+            move || drop(timer)
+        });
+    }
     let Ok(def) = registry::find(&props.scenario) else { return html! {} };
     let Some(step) = def.lesson.get(props.step) else { return html! {} };
     let last = props.step + 1 == def.lesson.len();
@@ -99,7 +123,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
         .collect();
     let ab = props.numbers.len() > 1;
     html! {
-        <aside class="lesson" id="lesson" aria-labelledby="lesson-title" data-step={props.step.to_string()}>
+        <aside class="lesson" id="lesson" ref={card} aria-labelledby="lesson-title" data-step={props.step.to_string()}>
             <p class="lesson-count">{ format!("Lesson · step {} of {}", props.step + 1, def.lesson.len()) }</p>
             <h2 id="lesson-title">{ step.title }</h2>
             <p class="lesson-text">{ super::glossary::linked(step.text, def.glossary) }</p>
