@@ -18,9 +18,11 @@ pub mod history;
 pub mod hooks;
 pub mod palette;
 pub mod plot;
+mod reducible;
 pub mod runner;
 pub mod snapshot;
-pub mod state;
+/// The page's state and reducer, pure and compiled natively too; `reducible` adds Yew's `Reducible`.
+pub use crate::page::state;
 
 use std::rc::Rc;
 
