@@ -9,6 +9,7 @@
 pub mod controller;
 pub mod engine;
 pub mod histogram;
+pub mod lesson_controls;
 pub mod models;
 pub mod overlay;
 pub mod page;

@@ -170,6 +170,9 @@ pub struct ControllerInfo {
     pub rule: &'static str,
     /// Its tunable parameters.
     pub params: &'static [ParamInfo],
+    /// The one or two of `params` that shape its behaviour most: the ones a lesson step about this controller
+    /// puts on the lesson card, beside the chart (pid's gains, conn-p's S and E).
+    pub main_params: &'static [&'static str],
     /// Makes the per-host instances.
     pub build: Builder,
     /// The weights the controller would set from configured loads and connection counts, where it has a closed

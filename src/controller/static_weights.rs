@@ -6,6 +6,7 @@ use crate::rng::Rng;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &[],
     name: "static",
     summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
     rule: "a random draw, each server's chance its configured load ÷ the total",

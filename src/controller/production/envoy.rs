@@ -59,6 +59,7 @@ const OVERPROVISIONING_FACTOR: f64 = 1.4;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["choice_count", "active_request_bias"],
     name: "envoy-least-request",
     summary: "Envoy least_request: P2C on active requests, or weight/(active+1)^bias; slow start, outlier ejection, panic threshold",
     rule: "two servers drawn at random and the one with fewer active requests wins (Envoy's least request); with unequal weights, a random draw by weight ÷ (active + 1)^bias; ejected servers sit out",

@@ -39,6 +39,7 @@ const PENALTY_US: f64 = (i64::MAX >> 16) as f64 / 1e3;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["decay_s"],
     name: "peak-ewma",
     summary: "Finagle/Linkerd P2C on peak-EWMA RTT × (outstanding + 1), within weight classes",
     rule: "a weight class drawn by load, then two of its servers at random, and the one with the lower expected wait (peak round-trip average × (outstanding + 1)) wins",
