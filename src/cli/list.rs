@@ -28,10 +28,12 @@ pub fn list_text() -> String {
     for c in controllers() {
         s += &format!("  {:<18} {}\n", c.name, c.summary);
         for p in c.params {
-            s += &format!(
-                "      {:<22} {:<10} default {:<8} {}..{}  {}\n",
-                p.key, p.unit, p.default, p.min, p.max, p.help
-            );
+            let range = if p.choices.is_empty() {
+                format!("{}..{}", p.min, p.max)
+            } else {
+                p.choices.iter().map(|(v, words)| format!("{v} = {words}")).collect::<Vec<_>>().join("; ")
+            };
+            s += &format!("      {:<22} {:<10} default {:<8} {range}  {}\n", p.key, p.unit, p.default, p.help);
         }
     }
     s += "\nKEYS (--set KEY=VALUE)\n";
@@ -82,7 +84,9 @@ pub fn list_json() -> Value {
             let params: Vec<Value> = c
                 .params
                 .iter()
-                .map(|p| json!({"key": p.key, "unit": p.unit, "default": p.default, "min": p.min, "max": p.max, "help": p.help}))
+                .map(|p| json!({"key": p.key, "unit": p.unit, "default": p.default, "min": p.min, "max": p.max,
+                    "choices": p.choices.iter().map(|(v, words)| json!({"value": v, "means": words})).collect::<Vec<_>>(),
+                    "help": p.help}))
                 .collect();
             json!({"name": c.name, "summary": c.summary, "closed_form": c.formula.is_some(), "params": params})
         })

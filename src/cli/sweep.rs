@@ -344,10 +344,14 @@ pub fn tune_cost(score: &Score) -> f64 {
     score.latency_p99_ms / 1e3 + 10.0 * score.latency_mean_ms / 1e3 + 100.0 * failure_fraction
 }
 
-/// Draws a candidate value for a parameter: log-uniform within a decade either side of the default (clamped
-/// to the documented range) when the default is positive, else uniform over [min, min + 1] ∩ range.
+/// Draws a candidate value for a parameter: one of its choices, each as likely, for a switch; log-uniform within
+/// a decade either side of the default (clamped to the documented range) when the default is positive, else
+/// uniform over [min, min + 1] ∩ range.
 fn sample_param(p: &ParamInfo, rng: &mut crate::rng::Rng) -> f64 {
-    if p.default > 0.0 {
+    if !p.choices.is_empty() {
+        let k = ((rng.next_f64() * p.choices.len() as f64) as usize).min(p.choices.len() - 1);
+        p.choices[k].0
+    } else if p.default > 0.0 {
         let lo = (p.default / 10.0).max(p.min).max(f64::MIN_POSITIVE);
         let hi = (p.default * 10.0).min(p.max);
         let (a, b) = (crate::rng::ln(lo), crate::rng::ln(hi.max(lo)));

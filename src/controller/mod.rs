@@ -153,6 +153,9 @@ pub struct ParamInfo {
     pub min: f64,
     /// Largest valid value.
     pub max: f64,
+    /// For a switch or a choice between versions, its only valid values, each with what it means in a few
+    /// plain words (the page draws a select of these, not a slider); empty for a number anywhere in range.
+    pub choices: &'static [(f64, &'static str)],
     /// One line: what it does and where the default comes from.
     pub help: &'static str,
 }
@@ -304,6 +307,14 @@ impl ControllerSpec {
             )
         })?;
         let p = &self.info.params[i];
+        if !p.choices.is_empty() && !p.choices.iter().any(|(v, _)| *v == value) {
+            let options: Vec<String> = p.choices.iter().map(|(v, words)| format!("{v} ({words})")).collect();
+            return Err(format!(
+                "{key} must be one of {}, got {}",
+                options.join(", "),
+                crate::engine::keys::quote(&value.to_string())
+            ));
+        }
         if !value.is_finite() || value < p.min || value > p.max {
             return Err(format!(
                 "{key} must be a number from {} to {} ({}), got {}",

@@ -150,6 +150,16 @@ fn every_page_string_about_a_scenario_speaks_plainly() {
         );
         for p in c.params {
             refuse_jargon(&format!("controller {} parameter {}", c.name, p.key), p.help);
+            // A switch or a choice of versions: its default is one of its choices, each within the range and in
+            // plain words.
+            if !p.choices.is_empty() {
+                assert!(p.choices.iter().any(|(v, _)| *v == p.default), "{} {}: default not a choice", c.name, p.key);
+                for (v, words) in p.choices {
+                    assert!((p.min..=p.max).contains(v), "{} {}: choice {v} out of range", c.name, p.key);
+                    refuse_jargon(&format!("controller {} parameter {} choice", c.name, p.key), words);
+                    assert!(!words.contains('_'), "{} {}: {words}", c.name, p.key);
+                }
+            }
         }
     }
 }

@@ -125,6 +125,30 @@ fn after_power_off_each_page_pays_keys_on_the_dead_node_times_get_and_set_times_
     );
 }
 
+/// The picture's "last page" holds each node's latest finished page between the rare steps that finish one: after
+/// the power-off, a page on a survivor that started after it took at least its keys on the dead node × (get + set)
+/// × the connect timeout; before it, no page took that long.
+#[test]
+fn each_nodes_last_page_holds_the_blackhole_penalty_between_pages() {
+    let mut e = run(&[("rate", "0.5"), ("fault_at", "600")], 900.0, 3);
+    let columns = Run::columns(&e);
+    let at = |name: &str| columns.iter().position(|c| c.name == name).unwrap();
+    let time = at("time_s");
+    let penalty_ms = keys_on_first_server(70) as f64 * 2.0 * 250.0;
+    let rows = Run::drain_rows(&mut e);
+    for node in ["koha2", "koha3"] {
+        let (last, p50) = (at(&format!("{node}.last_page_ms")), at(&format!("{node}.latency_p50_ms")));
+        let before: Vec<f64> = rows.iter().filter(|r| r[time] < 600.0).map(|r| r[last]).collect();
+        assert!(before.iter().all(|v| *v < penalty_ms), "{node}: a page over {penalty_ms} ms before the fault");
+        // Long after the fault every page pays the penalty, so the held value does, row after row, while most
+        // steps finish no page (their median reads 0).
+        let late: Vec<&Vec<f64>> = rows.iter().filter(|r| r[time] > 700.0).collect();
+        assert!(late.iter().all(|r| r[last] >= penalty_ms), "{node}: a page under {penalty_ms} ms after the fault");
+        let idle = late.iter().filter(|r| r[p50] == 0.0).count();
+        assert!(idle * 2 > late.len(), "{node}: {idle} of {} steps finish no page", late.len());
+    }
+}
+
 #[test]
 fn after_services_stopped_each_operation_costs_about_one_round_trip() {
     let e = run(&[("fault_kind", "services-stopped"), ("fault_at", "60")], 600.0, 3);

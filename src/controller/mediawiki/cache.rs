@@ -231,6 +231,7 @@ pub const PRESERVE_TTL_PARAM: ParamInfo = ParamInfo {
     default: 60.0,
     min: 0.001,
     max: 86_400.0,
+    choices: &[],
     help: "stale states are still used, and averaged into the next, until this old (STATE_PRESERVE_TTL = 60)",
 };
 
@@ -241,6 +242,7 @@ pub const SHARED_CACHE_PARAM: ParamInfo = ParamInfo {
     default: 1.0,
     min: 0.0,
     max: 1.0,
+    choices: &[(1.0, "one shared cache for all app servers"), (0.0, "each app server probes for itself")],
     help: "1: hosts share one cluster cache (memcached), one probe per server per TTL; 0: every host probes itself",
 };
 
@@ -251,6 +253,7 @@ pub const REGEN_LOCK_PARAM: ParamInfo = ParamInfo {
     default: 10.0,
     min: 0.001,
     max: 3600.0,
+    choices: &[],
     help: "a regeneration lock expires after this if its probe never reports (BagOStuff lock TTL 10 s)",
 };
 

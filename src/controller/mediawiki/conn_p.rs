@@ -60,6 +60,7 @@ pub(crate) const FULL_SWING: ParamInfo = ParamInfo {
     default: 40.0,
     min: 0.001,
     max: 1e9,
+    choices: &[],
     help: "Tim's S: the connection discrepancy that moves a load by 100 points at low traffic (chosen: see docs)",
 };
 pub(crate) const HALVING: ParamInfo = ParamInfo {
@@ -68,6 +69,7 @@ pub(crate) const HALVING: ParamInfo = ParamInfo {
     default: 40.0,
     min: 0.001,
     max: 1e9,
+    choices: &[],
     help: "Tim's E: the total connection count at which the adjustment is halved (chosen so E/S = 1: see docs)",
 };
 pub(crate) const FAILURE_WINDOW: ParamInfo = ParamInfo {
@@ -76,6 +78,7 @@ pub(crate) const FAILURE_WINDOW: ParamInfo = ParamInfo {
     default: 10.0,
     min: 1.0,
     max: 600.0,
+    choices: &[],
     help: "connection failures count in C for this long, in whole seconds (the proposal: the last 10 s)",
 };
 pub(crate) const SCOPE: ParamInfo = ParamInfo {
@@ -84,6 +87,7 @@ pub(crate) const SCOPE: ParamInfo = ParamInfo {
     default: 0.0,
     min: 0.0,
     max: 1.0,
+    choices: &[(0.0, "this app server's own counts"), (1.0, "every app server's counts, shared")],
     help: "0: the host's own counts (APCu, the proposal); 1: all hosts' counts averaged via shared counters",
 };
 pub(crate) const REFRESH: ParamInfo = ParamInfo {
@@ -92,6 +96,7 @@ pub(crate) const REFRESH: ParamInfo = ParamInfo {
     default: 1.0,
     min: 0.0,
     max: 3600.0,
+    choices: &[],
     help: "section scope: a host rereads the shared counters at most this often (an APCu copy of memcached)",
 };
 

@@ -90,6 +90,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.1,
         min: 0.0,
         max: 1.0,
+        choices: &[],
         help: "weight of the newest probe in scale = ratio·naive + (1 − ratio)·last (movingAveRatio, MW 1.35: 0.1)",
     },
     ParamInfo {
@@ -98,6 +99,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 1.0,
         min: 0.001,
         max: 3600.0,
+        choices: &[],
         help: "the cluster (WAN) state is regenerated once older than this (TIME_TILL_REFRESH = 1)",
     },
     ParamInfo {
@@ -106,6 +108,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 500.0,
         min: 1.0,
         max: 3_600_000.0,
+        choices: &[],
         help: "a host rereads the cluster state once its local copy is older than uniform 1..this ms (POLL_PERIOD_MS)",
     },
     ParamInfo {
@@ -114,6 +117,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 6.0,
         min: 0.0,
         max: 1e6,
+        choices: &[],
         help: "getRandomNonLagged drops a replica whose cached lag is > this, or false (LoadBalancer::MAX_LAG_DEFAULT = 6)",
     },
     cache::PRESERVE_TTL_PARAM,

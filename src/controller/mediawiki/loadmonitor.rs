@@ -147,6 +147,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 10.0,
         min: 0.001,
         max: 3600.0,
+        choices: &[],
         help: "STATE_TARGET_TTL = 10: the local copy's target age (how it is used depends on freshness)",
     },
     ParamInfo {
@@ -155,6 +156,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 3.0,
+        choices: &[(0.0, "the merged check, as written"), (1.0, "fresh while younger than its lifetime"), (2.0, "the predecessor's refresh lottery"), (3.0, "the intermediate version's check")],
         help: "local freshness: 0 merged isStateFresh (age > TTL, as written), 1 age < TTL, 2 isStateRefreshDue lottery (the predecessor's), 3 age ≤ TTL unless 1/2000 (the intermediate version's)",
     },
     ParamInfo {
@@ -163,6 +165,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 60.0,
         min: 0.001,
         max: 86_400.0,
+        choices: &[],
         help: "STATE_PRESERVE_TTL = 60: the local copy's physical TTL, and the cluster call's TTL when wan_ttl_s = 0",
     },
     ParamInfo {
@@ -171,6 +174,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 86_400.0,
+        choices: &[],
         help: "getWithSetCallback's TTL; 0: preserve_ttl_s (STATE_PRESERVE_TTL = 60, as merged)",
     },
     ParamInfo {
@@ -179,6 +183,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 1.0,
         min: 0.0,
         max: 1.0,
+        choices: &[(1.0, "MediaWiki 1.43's refresh"), (0.0, "MediaWiki 1.39's refresh")],
         help: "WANObjectCache's preemptive refresh: 1 MediaWiki 1.43 (LOW_TTL 60, chance r⁴), 0 MediaWiki 1.39 (LOW_TTL 30, chance 1 − curTTL/lowTTL)",
     },
     ParamInfo {
@@ -187,6 +192,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 30.0,
         min: -1.0,
         max: 86_400.0,
+        choices: &[],
         help: "getWithSetCallback's lockTSE (merged: 30); -1: none",
     },
     ParamInfo {
@@ -195,6 +201,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 86_400.0,
+        choices: &[],
         help: "getWithSetCallback's staleTTL (merged: none)",
     },
     ParamInfo {
@@ -203,6 +210,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 1.0,
         min: 0.0,
         max: 1.0,
+        choices: &[],
         help: "1: hosts share one cluster cache (as Wikimedia's own simulation, one global cache); 0: every host has its own",
     },
     ParamInfo {
@@ -211,6 +219,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.5,
         min: 0.0,
         max: 1.0,
+        choices: &[],
         help: "weight of a new probe count in conn_count (computeServerState: (previous + count)/2, i.e. 0.5)",
     },
     ParamInfo {
@@ -219,6 +228,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 10.0,
         min: 0.0,
         max: 1_000_000.0,
+        choices: &[],
         help: "added to the total T in scaleLoads' c = conn_count/(T + adj) (option totalConnectionsAdjustment, 10)",
     },
     ParamInfo {
@@ -227,6 +237,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 1.0,
+        choices: &[(1.0, "lag filter on, as in production"), (0.0, "no lag filter")],
         help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none (the peaks in the incident report show its simulation did not drop db1119 on a failed lag read)",
     },
     ParamInfo {
@@ -235,6 +246,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 6.0,
         min: 0.0,
         max: 86_400.0,
+        choices: &[],
         help: "LoadBalancer drops a replica whose lag (getLagTimes, rdbms-lags) exceeds this (MAX_LAG_DEFAULT = 6)",
     },
     ParamInfo {
@@ -243,6 +255,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 10.0,
         min: 0.001,
         max: 3600.0,
+        choices: &[],
         help: "the local scoped lock's expiry, getScopedLock($key, 0, 10)",
     },
 ];

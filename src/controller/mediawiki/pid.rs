@@ -68,6 +68,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.025,
         min: 0.0,
         max: 100.0,
+        choices: &[],
         help: "proportional gain: weight moved per connection of error (conn-p's s = 1/S = 1/40)",
     },
     ParamInfo {
@@ -76,6 +77,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0025,
         min: 0.0,
         max: 100.0,
+        choices: &[],
         help: "integral gain (kp/10: an integral time of 10 s)",
     },
     ParamInfo {
@@ -84,6 +86,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 0.0,
         min: 0.0,
         max: 100.0,
+        choices: &[],
         help: "derivative gain, on the measured count (0: per-host counts are too noisy to differentiate)",
     },
     ParamInfo {
@@ -92,6 +95,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 40.0,
         min: 0.0,
         max: 1e9,
+        choices: &[],
         help: "anti-windup clamp on ∫error dt (ki·40 = 0.1: the I term moves a weight by at most 10 points)",
     },
     ParamInfo {
@@ -100,6 +104,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 1.0,
         min: 0.0,
         max: 100.0,
+        choices: &[],
         help: "output clamp on |P + I + D|, in normalised weight (1 = the whole section)",
     },
     ParamInfo {
@@ -108,6 +113,7 @@ const PARAMS: &[ParamInfo] = &[
         default: 100.0,
         min: 0.0,
         max: 60_000.0,
+        choices: &[],
         help: "the I and D terms update at most this often, integrating the real elapsed time",
     },
     HALVING,

@@ -52,6 +52,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
         default: 1.0,
         min: 0.0,
         max: 1.0,
+        choices: &[(1.0, "HAProxy's weighted key"), (0.0, "plain fewest in flight")],
         help: "1: HAProxy's fwlc key (in-flight + 1)·max/weight, idle servers first, ties FIFO (lb_fwlc.c); 0: plain fewest in-flight, ties by load",
     }],
     build,

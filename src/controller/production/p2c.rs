@@ -39,6 +39,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
         default: 2.0,
         min: 1.0,
         max: MAX_CHOICES as f64,
+        choices: &[],
         help: "distinct servers drawn by configured load per pick, whole number (Wikimedia's proposal and Finagle's P2C: 2; 1 is static)",
     }],
     build,

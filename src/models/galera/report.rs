@@ -95,10 +95,13 @@ pub fn columns(nodes: usize, hypervisors: usize) -> Vec<Column> {
     out
 }
 
-/// Seconds until the backup node is SYNCED at the drain rate of the last minute, or 0.
-fn eta(g: &Galera, drained_per_s: f64) -> f64 {
+/// Seconds until the backup node is SYNCED at the drain rate of the last minute (`since` is where that minute
+/// starts), or 0: before a whole minute of catch-up has passed there is no rate to go by (the minute before
+/// desync went off drained nothing, and its tiny rate would promise millions of seconds).
+fn eta(g: &Galera, drained_per_s: f64, since: SimTime) -> f64 {
     let n = &g.nodes[g.cfg.backup_node.min(g.cfg.nodes - 1)];
-    if g.catch_up_from.is_none() || g.catch_up_to.is_some() || drained_per_s <= 0.0 {
+    let Some(from) = g.catch_up_from else { return 0.0 };
+    if g.catch_up_to.is_some() || drained_per_s <= 0.0 || since < from.at {
         return 0.0;
     }
     n.queue.saturating_sub(g.cfg.limits.lower) as f64 / drained_per_s
@@ -128,7 +131,7 @@ pub fn row(g: &mut Galera, s: &mut StepState, now: SimTime) -> Vec<f64> {
         },
         as_secs_f64(paused.saturating_sub(from.paused)) / span * 60.0,
         stops.saturating_sub(s.stops) as f64,
-        eta(g, drained),
+        eta(g, drained, from.at),
         here.committed.saturating_sub(from.committed) as f64 / span,
     ];
     for i in 0..g.cfg.nodes {

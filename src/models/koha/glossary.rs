@@ -11,5 +11,5 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     ("failure timer", "The client's own failure handling (max_failures): after this many failures in a row the client skips a server for a while. Koha leaves it off, so a dead server is tried on every page."),
     ("HAProxy", "The load balancer in front of the Koha nodes. It health-checks each node every 2 s and takes it out after 3 failed checks."),
     ("Starman worker", "A Koha web process: it serves one page at a time and is busy for the whole page, cache waits included."),
-    ("page time", "How long a page takes from arriving to its answer, waiting in the backlog included."),
+    ("last page", "How long a node's most recently finished page took, from arriving to its answer, waiting in the backlog included: at a few pages a minute it holds between pages."),
 ];

@@ -35,7 +35,7 @@ pub const PICTURE: PictureSpec = PictureSpec {
             members: Members::Each(".busy_workers"),
             meter: Some(Meter { value: ".busy_workers", max: Max::Column("@workers"), unit: "workers busy" }),
             lines: &[
-                Line { label: "page time", column: ".latency_p50_ms", unit: " ms", show: Show::Number(0) },
+                Line { label: "last page", column: ".last_page_ms", unit: " ms", show: Show::Number(0) },
                 Line { label: "waiting", column: ".backlog", unit: "", show: Show::Number(0) },
             ],
             state: Some(States {

@@ -117,6 +117,9 @@ pub struct Stats {
     step_failed: u64,
     step_split: [u128; 4],
     latency: Vec<Histogram>,
+    /// Each node's most recently finished page, end to end, µs (0 before its first): at the bug report's few
+    /// pages a minute most steps finish none, so a step's quantiles read 0 while pages take seconds.
+    last_page: [SimTime; NODES],
     rows: RowLog<Vec<f64>>,
 }
 
@@ -134,6 +137,7 @@ impl Default for Stats {
             step_failed: 0,
             step_split: [0; 4],
             latency: (0..NODES).map(|_| Histogram::new()).collect(),
+            last_page: [0; NODES],
             rows: RowLog::new(MAX_BUFFERED_ROWS),
         }
     }
@@ -163,8 +167,14 @@ const GLOBAL: &[(&str, u8)] = &[
     ("timeouts_ms", 1),
 ];
 /// Per-node columns.
-const PER_NODE: &[(&str, u8)] =
-    &[("latency_p50_ms", 1), ("latency_p95_ms", 1), ("busy_workers", 0), ("backlog", 0), ("haproxy_up", 0)];
+const PER_NODE: &[(&str, u8)] = &[
+    ("latency_p50_ms", 1),
+    ("latency_p95_ms", 1),
+    ("busy_workers", 0),
+    ("backlog", 0),
+    ("haproxy_up", 0),
+    ("last_page_ms", 1),
+];
 /// Per-server columns (`mc1` is the memcached on koha1).
 const PER_SERVER: &[(&str, u8)] = &[("hits", 0), ("misses", 0), ("timeouts", 0), ("skips", 0)];
 
@@ -216,6 +226,7 @@ impl Stats {
         self.step_completed += 1;
         let latency = now - page.arrived;
         self.latency[node].record(latency);
+        self.last_page[node] = latency;
         let Split { work, db, cache, timeouts, connect_timeouts, io_timeouts, skips } = page.split;
         let parts = [work as u128, db as u128, cache as u128, timeouts as u128];
         for (acc, v) in self.step_split.iter_mut().zip(parts) {
@@ -256,6 +267,7 @@ impl Stats {
                 state.busy[n] as f64,
                 state.backlog[n] as f64,
                 state.haproxy_up[n] as u8 as f64,
+                as_secs_f64(self.last_page[n]) * 1e3,
             ]);
         }
         for c in state.servers {

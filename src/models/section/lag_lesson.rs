@@ -84,7 +84,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Two replicas in trouble, one signal",
         at_s: 0.0,
-        text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. This lesson runs mw-legacy, MediaWiki's balancer until 2021, whose only load signal was replication lag: how far behind the primary a replica is. Press Next.",
+        text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. This lesson runs mw-legacy, MediaWiki's balancer of 2017–2021, whose only load signal was replication lag: how far behind the primary a replica is (its 2021–2024 successor judged replicas the same way). Press Next.",
         chart: "lag",
         numbers: |_| "Paused at t = 0.".to_string(),
         actions: &[],
@@ -116,7 +116,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Lag measured the writer, not the load",
         at_s: 75.0,
-        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, which counts connections) or conn-p: db1163's pile-up lowers its weight. The rework still drops a replica that lags more than 6 s when its lag check is on, as in production, so db1119 still sits out its write; with the check off (its default here) it keeps serving.",
+        text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, the first to count connections) or conn-p: db1163's pile-up lowers its weight. The rework still drops a replica that lags more than 6 s when its lag check is on, as in production, so db1119 still sits out its write; with the check off (its default here) it keeps serving.",
         chart: "conns",
         numbers: drained,
         actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }],

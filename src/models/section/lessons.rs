@@ -193,7 +193,7 @@ pub const SLOW: &[LessonStep] = &[
 
 fn timeout_pileup(s: &Map<String, Value>) -> String {
     format!(
-        "{}; Wikimedia's own simulation saw about 2,500 pile up before its balancer took db1119 out. {} failed connects a second on db1119 now, {} failed requests so far.",
+        "{}; Wikimedia's own simulation saw about 2,500 pile up before its balancer took db1119 out. {} failed connects a second on db1119 now: each of the 799 connects a second sent to it fails 3 s later, counted over the last half second, so the figure swings by tens either way around 799 (random arrivals); the request then picks another replica, never db1119 again. {} failed requests so far.",
         db1119_littles(s, "3", 3.0),
         human(per_s(s, "db1119.failed_conns"), 0),
         human(num(s, "failed"), 0)
@@ -204,7 +204,7 @@ fn timeout_latency(s: &Map<String, Value>) -> String {
     let waiting = share(s, "db1119");
     let now_says = if waiting > 0.01 {
         format!(
-            "{}% of new connects go to db1119 now and each waits the full 3 s (under static weights its 10.7%, about one in nine), more than one in a hundred, so the p99 includes a 3 s wait",
+            "{}% of new connects go to db1119 now and each waits the full 3 s (under static weights its 10.7%, about one in nine): more than one request in a hundred waits 3 s, so the p99 includes that wait",
             human(100.0 * waiting, 1)
         )
     } else {
