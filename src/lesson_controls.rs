@@ -59,10 +59,14 @@ pub fn step_controls(def: &ScenarioDef, step: &LessonStep) -> Vec<Control> {
     for action in step.actions {
         let found: Vec<Control> = match action.act {
             Act::Set(key, _) => key_control(def, key).or_else(|| param_control(key)).into_iter().collect(),
+            // The controller's own parameter: two controllers may share a key with different defaults
+            // (mw-legacy's state_ttl_s is 1 s, mw-loadmonitor's 10 s).
             Act::Controller(c) | Act::CompareWith(c) => controllers()
                 .iter()
                 .filter(|info| info.name == c)
-                .flat_map(|info| info.main_params.iter().filter_map(|k| param_control(k)))
+                .flat_map(|info| {
+                    info.main_params.iter().filter_map(|k| info.params.iter().find(|p| p.key == *k)).map(Control::Param)
+                })
                 .collect(),
             Act::Command(_) => Vec::new(),
         };

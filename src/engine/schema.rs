@@ -100,6 +100,23 @@ pub struct ChartSpec {
     pub scale: Scale,
     /// Horizontal reference lines, as (label, column or constant): a constant is written as a number.
     pub reference: Option<(&'static str, f64)>,
+    /// How the chart stays readable when it has more targets than [`CROWD_MAX_SERIES`].
+    pub crowd: Crowd,
+}
+
+/// Most series a chart of targets draws each in its own style; past it, [`Crowd`] says what the chart does.
+pub const CROWD_MAX_SERIES: usize = 6;
+
+/// What a chart of one line per target does when there are more targets than [`CROWD_MAX_SERIES`] (the
+/// section's twelve servers), declared in the chart's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crowd {
+    /// Every series keeps its own colour and pattern (a chart of a few series, or one split into small
+    /// multiples in its table instead).
+    Each,
+    /// The faulty targets keep their own distinct colours and every other target is one thin grey line, so
+    /// the eye finds the broken ones and reads the rest as one bundle; the legend says so.
+    FaultyOverGrey,
 }
 
 impl ChartSpec {
@@ -146,6 +163,7 @@ mod tests {
             unit: "",
             scale: Scale::Linear,
             reference: None,
+            crowd: Crowd::Each,
         };
         assert_eq!(chart.series(&cols), vec![(1, "a".into()), (2, "b".into()), (3, "queue".into())]);
     }

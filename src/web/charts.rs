@@ -11,10 +11,10 @@ use web_sys::HtmlCanvasElement;
 use super::history::Point;
 use super::palette::{self, Pattern, Rgb};
 use super::plot::{self, Key, LineChart, Marker, Series, X_SPAN_MIN_S};
-use super::runner::{faulty, Engine, Lane, TIME_STEP_S};
+use super::runner::{faulty, greyed, Engine, Lane, TIME_STEP_S};
 // The terms the P and PID chart draws, as the controllers that chart them declare them.
 use crate::controller::PID_TERMS;
-use crate::engine::schema::{ChartSpec, Scale};
+use crate::engine::schema::{ChartSpec, Crowd, Scale, CROWD_MAX_SERIES};
 use crate::time::as_secs_f64;
 
 /// What a panel draws.
@@ -223,9 +223,9 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
 
 /// The style of a series labelled `label` in a per-target chart: the target's own, or for a global column
 /// (`rejected` beside per-server failed connects) black and grey dashes.
-fn style_of(label: &str, names: &[String], faulty: &[usize], global_rank: usize) -> (Rgb, Pattern, f64) {
+fn style_of(label: &str, names: &[String], faulty: &[usize], greyed: bool, global_rank: usize) -> (Rgb, Pattern, f64) {
     match names.iter().position(|n| n == label) {
-        Some(i) => palette::target_style(i, faulty),
+        Some(i) => palette::crowd_style(i, faulty, greyed),
         None => {
             let styles = [(Rgb(0, 0, 0), Pattern::Dashed), (Rgb(0x77, 0x77, 0x77), Pattern::Dotted)];
             let (c, p) = styles[global_rank % styles.len()];
@@ -258,6 +258,8 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
         // other parts (hyp1.nic_load) gives each series its own colour; a label seen twice (a node's p50 and
         // p95) takes the next line pattern, and the legend names what each pattern is.
         let any_target = list.iter().any(|(_, label)| engine.names.contains(label));
+        // The chart's table says what a crowd of targets does: grey all but the faulty ones.
+        let greyed = spec.crowd == Crowd::FaultyOverGrey && engine.names.len() > CROWD_MAX_SERIES;
         let mut seen: Vec<String> = Vec::new();
         let mut pattern_keys: Vec<(Pattern, String)> = Vec::new();
         for (col, label) in list {
@@ -269,7 +271,7 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
             let (colour, mut pattern, width) = if lane.is_none() {
                 (palette::OTHERS[global % palette::OTHERS.len()], Pattern::Solid, 2.0)
             } else if is_target || any_target {
-                style_of(&label, &engine.names, &faulty, global)
+                style_of(&label, &engine.names, &faulty, greyed, global)
             } else {
                 let (c, p) = palette::style(global);
                 (c, p, 2.0)
@@ -421,9 +423,10 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
         Kind::Weights(r) => {
             let Some(l) = engine.lanes.get(r) else { return Ok(()) };
             let faulty = faulty(l, &engine.names);
+            let grey = greyed(engine);
             let series: Vec<Series> = (0..engine.names.len())
                 .map(|i| {
-                    let (colour, pattern, width_css) = palette::target_style(i, &faulty);
+                    let (colour, pattern, width_css) = palette::crowd_style(i, &faulty, grey);
                     let points = l
                         .history
                         .points()

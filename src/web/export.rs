@@ -6,7 +6,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::charts::Panel;
 use super::palette;
-use super::runner::{faulty, Engine};
+use super::runner::{faulty, greyed, Engine};
 use crate::urlstate::UrlState;
 
 /// Triggers a download of `href` as `file_name`.
@@ -114,8 +114,9 @@ pub fn png(engine: &Engine, url: &UrlState, panels: &[Panel], title: &str) -> Re
     );
     let _ = ctx.fill_text(&line, 12.0 * dpr, 46.0 * dpr);
     let faulty = engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default();
+    let grey = greyed(engine);
     for (i, name) in engine.names.iter().enumerate() {
-        let (colour, _, width_css) = palette::target_style(i, &faulty);
+        let (colour, _, width_css) = palette::crowd_style(i, &faulty, grey);
         let x = (12.0 + 130.0 * (i % per_row) as f64) * dpr;
         let y = (HEADER_CSS + LEGEND_ROW_CSS * (i / per_row) as f64) * dpr;
         ctx.set_fill_style_str(&colour.css());

@@ -375,7 +375,7 @@ pub fn App() -> Html {
                     </select>
                 </div>
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
-                    <Legend names={s.names.clone()} faulty={s.faulty.clone()} />
+                    <Legend names={s.names.clone()} faulty={s.faulty.clone()} greyed={runner::greyed(&engine.0.borrow())} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
                     <Status snapshot={(*snapshot).clone()} on_extend={on_extend} />
                     if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {

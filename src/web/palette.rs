@@ -106,6 +106,19 @@ pub fn target_style(index: usize, faulty: &[usize]) -> (Rgb, Pattern, f64) {
     (OTHERS[rank % OTHERS.len()], pattern, 1.75)
 }
 
+/// The thin grey of every target that is not faulty in a crowded chart ([`crate::engine::schema::Crowd`]): lighter
+/// than the grid's labels and any reference line, so the faulty lines stand out over the bundle.
+pub const REST: Rgb = Rgb(0xb4, 0xb9, 0xbf);
+
+/// The style of target `index` where the targets may be a crowd: when `greyed`, a target that is not faulty is a
+/// thin solid grey line ([`REST`]); otherwise (and always for a faulty one) its [`target_style`].
+pub fn crowd_style(index: usize, faulty: &[usize], greyed: bool) -> (Rgb, Pattern, f64) {
+    if greyed && !faulty.contains(&index) {
+        return (REST, Pattern::Solid, 1.0);
+    }
+    target_style(index, faulty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +136,17 @@ mod tests {
         assert_ne!(target_style(4, &two).0, target_style(9, &two).0);
         for i in (0..40).filter(|i| !two.contains(i)) {
             assert!(!FAULTY_COLOURS.contains(&target_style(i, &two).0), "server {i}");
+        }
+        // In a crowd the faulty ones keep their own colours and the rest are one grey, thinner than any of them.
+        for i in 0..12 {
+            let (colour, _, width) = crowd_style(i, &two, true);
+            if two.contains(&i) {
+                assert_eq!(crowd_style(i, &two, true), target_style(i, &two));
+            } else {
+                assert_eq!(colour, REST);
+                assert!(width < target_style(4, &two).2);
+            }
+            assert!(!COLOURS.contains(&REST));
         }
         // Twelve servers, one faulty: the other eleven differ in colour or pattern.
         let styles: Vec<_> = (0..12).filter(|i| *i != 4).map(|i| target_style(i, &faulty)).collect();

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::engine::run::Run;
-use crate::engine::schema::Column;
+use crate::engine::schema::{Column, Crowd, CROWD_MAX_SERIES};
 use crate::registry::{self, RunSpec, ScenarioDef};
 use crate::time::{as_secs_f64, from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
@@ -302,6 +302,14 @@ impl Engine {
 fn next_boundary(now: SimTime) -> SimTime {
     let step = from_secs_f64(TIME_STEP_S);
     (now / step).saturating_add(1).saturating_mul(step)
+}
+
+/// True when the run's per-target lines are a crowd its chart table greys ([`Crowd::FaultyOverGrey`] on one of
+/// its charts, and more targets than [`CROWD_MAX_SERIES`]): its target charts without a table of their own (the
+/// controller's weights) and the legend follow the same rule, so every legend agrees with its lines.
+pub fn greyed(engine: &Engine) -> bool {
+    engine.names.len() > CROWD_MAX_SERIES
+        && engine.lanes.first().is_some_and(|l| l.run.charts().iter().any(|c| c.crowd == Crowd::FaultyOverGrey))
 }
 
 /// The targets the scenario breaks: every server a scheduled or applied fault names, in index order. Charts

@@ -41,6 +41,18 @@ fn a_controller_brings_its_main_parameters() {
 }
 
 #[test]
+fn a_controllers_parameter_is_its_own_where_two_share_a_key() {
+    // mw-legacy and mw-loadmonitor both have state_ttl_s, with different defaults: a step that compares with
+    // mw-loadmonitor shows mw-loadmonitor's.
+    let own = |c: &str| controller_info(c).unwrap().params.iter().find(|p| p.key == "state_ttl_s").unwrap().default;
+    assert_ne!(own("mw-legacy"), own("mw-loadmonitor"));
+    let def = registry::find("slow").unwrap();
+    let controls = step_controls(def, &step(&[act!(Act::CompareWith("mw-loadmonitor"))]));
+    let Some(Control::Param(p)) = controls.iter().find(|c| c.key() == "state_ttl_s") else { panic!("{controls:?}") };
+    assert_eq!(p.default, own("mw-loadmonitor"));
+}
+
+#[test]
 fn no_actions_or_only_commands_give_no_controls() {
     assert_eq!(keys("slow", &[]), vec![]);
     assert_eq!(keys("plain-s1", &[act!(Act::Command("surge:2"))]), vec![]);

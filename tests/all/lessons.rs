@@ -500,3 +500,50 @@ fn each_glossary_holds_only_its_own_models_words() {
     }
     assert!(stray.is_empty(), "glossary terms none of their model's texts use:\n{}", stray.join("\n"));
 }
+
+/// Every chart of every scenario draws at most six series in their own styles: a chart with more says in its
+/// table that it greys all but the faulty targets (the section's twelve servers), or draws at most four targets
+/// in their own colours with two measures told apart by line pattern (Sahana's share and its theory per worker);
+/// a chart that once held more (Koha's cache, the hyperconverged load) is split into small multiples in its table.
+/// No series is named twice.
+#[test]
+fn no_chart_draws_more_than_six_series_in_their_own_styles() {
+    use loadlab::engine::schema::{Crowd, CROWD_MAX_SERIES};
+    let mut crowded = Vec::new();
+    for def in registry::all() {
+        let controller = if def.takes_controller { "static" } else { "" };
+        let spec = RunSpec { controller: controller.into(), seed: 1, ..RunSpec::default() };
+        let run = registry::build(def.name, &spec).unwrap();
+        let columns = run.columns().to_vec();
+        // The page draws a series of a target (a server, a worker) in the target's colour, any other in its own.
+        let targets: Vec<String> =
+            run.command_table().iter().find_map(|c| c.target).map(|k| run.target_names(k)).unwrap_or_default();
+        for c in run.charts() {
+            let series = c.series(&columns);
+            let names: Vec<String> = series
+                .iter()
+                .map(|(col, label)| if c.columns.len() > 1 { columns[*col].name.clone() } else { label.clone() })
+                .collect();
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{} chart {}: a series named twice: {names:?}", def.name, c.id);
+            let colours = {
+                let mut labels: Vec<&String> = series.iter().map(|(_, label)| label).collect();
+                labels.sort();
+                labels.dedup();
+                labels.len()
+            };
+            let targets_in_pairs =
+                series.iter().all(|(_, label)| targets.contains(label)) && colours <= 4 && c.columns.len() <= 2;
+            if series.len() > CROWD_MAX_SERIES && c.crowd != Crowd::FaultyOverGrey && !targets_in_pairs {
+                crowded.push(format!("{} chart {}: {} series", def.name, c.id, series.len()));
+            }
+        }
+    }
+    assert!(
+        crowded.is_empty(),
+        "charts past {CROWD_MAX_SERIES} series with nothing to keep them readable:\n{}",
+        crowded.join("\n")
+    );
+}

@@ -12,7 +12,7 @@
 //! - hidden (JSON and charts only): `retransmits` (over the run), `share` (its share of completed requests so
 //!   far) and `hunting_share` (ordered hunting's share at the current rate: Erlang B, B(k−1,a) − B(k,a)).
 
-use crate::engine::schema::{ChartSpec, Column, Scale};
+use crate::engine::schema::{ChartSpec, Column, Crowd, Scale};
 
 /// Global columns, in order, with decimals.
 pub const GLOBAL: &[(&str, u8)] = &[
@@ -69,7 +69,7 @@ const fn chart(
     unit: &'static str,
     reference: Option<(&'static str, f64)>,
 ) -> ChartSpec {
-    ChartSpec { id, title, hint, columns, unit, scale: Scale::Linear, reference }
+    ChartSpec { id, title, hint, columns, unit, scale: Scale::Linear, reference, crowd: Crowd::Each }
 }
 
 /// The model's charts.

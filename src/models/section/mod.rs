@@ -45,7 +45,7 @@ use crate::engine::keys::KeyInfo;
 use crate::engine::picture::PictureSpec;
 use crate::engine::run::{Decision, ReadOuts, Run, RunInfo, Shell};
 use crate::engine::scenario::{KeyGroup, KeyWarning, RunSpec, ScenarioDef, Scorecard};
-use crate::engine::schema::{ChartSpec, Column, Scale};
+use crate::engine::schema::{ChartSpec, Column, Crowd, Scale};
 use crate::models::section::command::{Command, Fault};
 use crate::models::section::metrics::{ServerStep, StepRow};
 use crate::models::section::stories::STORIES;
@@ -278,6 +278,7 @@ const CHART_CONNS: ChartSpec = ChartSpec {
     unit: "conns",
     scale: Scale::Linear,
     reference: None,
+    crowd: Crowd::FaultyOverGrey,
 };
 const CHART_LATENCY: ChartSpec = ChartSpec {
     id: "latency",
@@ -287,6 +288,7 @@ const CHART_LATENCY: ChartSpec = ChartSpec {
     unit: "ms",
     scale: Scale::Log,
     reference: None,
+    crowd: Crowd::Each,
 };
 const CHART_ERRORS: ChartSpec = ChartSpec {
     id: "errors",
@@ -296,6 +298,7 @@ const CHART_ERRORS: ChartSpec = ChartSpec {
     unit: "per step",
     scale: Scale::Linear,
     reference: None,
+    crowd: Crowd::FaultyOverGrey,
 };
 const CHART_LAG: ChartSpec = ChartSpec {
     id: "lag",
@@ -306,6 +309,7 @@ const CHART_LAG: ChartSpec = ChartSpec {
     unit: "s",
     scale: Scale::Linear,
     reference: Some(("max lag", 6.0)),
+    crowd: Crowd::FaultyOverGrey,
 };
 const CHART_TRUE_LAG: ChartSpec = ChartSpec {
     id: "true_lag",
@@ -315,6 +319,7 @@ const CHART_TRUE_LAG: ChartSpec = ChartSpec {
     unit: "s",
     scale: Scale::Linear,
     reference: Some(("max lag", 6.0)),
+    crowd: Crowd::FaultyOverGrey,
 };
 const CHART_WORKERS: ChartSpec = ChartSpec {
     id: "workers",
@@ -324,6 +329,7 @@ const CHART_WORKERS: ChartSpec = ChartSpec {
     unit: "workers",
     scale: Scale::Linear,
     reference: None,
+    crowd: Crowd::Each,
 };
 
 /// The section's charts.

@@ -161,9 +161,20 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
         })
     };
     let problem = use_state(|| None::<String>);
+    // What the reader is typing in the number box, until it is handed over: the box shows it, so a redraw of the
+    // running page does not put the old value back under the reader's fingers.
+    let typed = use_state(|| None::<String>);
+    let on_typing = {
+        let typed = typed.clone();
+        Callback::from(move |e: InputEvent| {
+            typed.set(Some(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+        })
+    };
     let on_box = {
-        let (problem, key, on_set) = (problem.clone(), props.key_name.clone(), props.on_set.clone());
+        let (problem, key, on_set, typed) =
+            (problem.clone(), props.key_name.clone(), props.on_set.clone(), typed.clone());
         Callback::from(move |e: Event| {
+            typed.set(None);
             let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
             let raw = input.value();
             // Any number goes to the page's one validator (the URL state, through the scenario's key table or the
@@ -212,7 +223,7 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
                     aria-describedby={format!("{id}-help")} aria-valuetext={format!("{}{unit}", tidy(*shown))} />
                 <input type="number" class="number-box" aria-label={format!("{} value", props.key_name)}
                     min={props.min.to_string()} max={props.max.to_string()} step="any"
-                    value={tidy(*shown).to_string()} onchange={on_box} />
+                    value={(*typed).clone().unwrap_or_else(|| tidy(*shown).to_string())} oninput={on_typing} onchange={on_box} />
             </div>
             if pending {
                 <p class="hint" role="status">{ "Press Enter (or leave the slider) to apply this value; the run restarts with it." }</p>

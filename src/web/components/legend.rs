@@ -14,15 +14,26 @@ pub struct LegendProps {
     /// The targets the scenario breaks (drawn in the reserved colour).
     #[prop_or_default]
     pub faulty: Vec<usize>,
+    /// The other targets are one grey bundle in the charts ([`crate::web::runner::greyed`]): the legend names the
+    /// faulty ones and one grey entry for the rest.
+    #[prop_or_default]
+    pub greyed: bool,
 }
 
 /// A wrapping list of swatches and names.
 #[component]
 pub fn Legend(props: &LegendProps) -> Html {
+    let rest = props.names.len() - props.faulty.iter().filter(|i| **i < props.names.len()).count();
+    let rest_words = match (props.faulty.is_empty(), rest) {
+        (true, n) => format!("all {n} servers"),
+        (false, 1) => "the other server".to_string(),
+        (false, n) => format!("the other {n} servers"),
+    };
+    let (grey, _, grey_width) = palette::crowd_style(usize::MAX, &[], true);
     html! {
         <ul class="legend" aria-label="servers">
-            { for props.names.iter().enumerate().map(|(i, name)| {
-                let (colour, pattern, width) = palette::target_style(i, &props.faulty);
+            { for props.names.iter().enumerate().filter(|(i, _)| !props.greyed || props.faulty.contains(i)).map(|(i, name)| {
+                let (colour, pattern, width) = palette::crowd_style(i, &props.faulty, props.greyed);
                 let faulty = props.faulty.contains(&i);
                 html! {
                     <li class={classes!(faulty.then_some("faulty"))}>
@@ -35,6 +46,15 @@ pub fn Legend(props: &LegendProps) -> Html {
                     </li>
                 }
             }) }
+            if props.greyed && rest > 0 {
+                <li class="rest" title={props.names.iter().enumerate().filter(|(i, _)| !props.faulty.contains(i))
+                    .map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")}>
+                    <svg class="swatch" width="26" height="10" viewBox="0 0 26 10" aria-hidden="true">
+                        <line x1="1" y1="5" x2="25" y2="5" stroke={grey.css()} stroke-width={(grey_width * 1.4).to_string()} />
+                    </svg>
+                    { format!("{rest_words} (thin grey)") }
+                </li>
+            }
         </ul>
     }
 }
