@@ -177,6 +177,38 @@ impl LoadIndex {
         Some(p)
     }
 
+    /// The position holding cumulative weight `target` when position p weighs `a·load(p) − b·other.load(p)`
+    /// (both indexes over the same positions; every such weight ≥ 0): one descent of both trees at once, as
+    /// [`LoadIndex::find`] does for the loads alone. The total weight is `a·total() − b·other.total()`. conn-p's
+    /// weights are this affine form of the loads and the connection counts (see `mediawiki::conn_p`).
+    pub fn find_combined(&self, other: &LoadIndex, a: f64, b: f64, mut target: f64) -> Option<usize> {
+        let n = self.loads.len();
+        let weight = |p: usize| a * self.loads[p] - b * other.loads[p];
+        if n == 0 || other.loads.len() != n {
+            return None;
+        }
+        let mut pos = 0;
+        let mut step = n.next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if next <= n {
+                let sum = a * self.tree[next] - b * other.tree[next];
+                let go = sum <= target;
+                target -= if go { sum } else { 0.0 };
+                pos = if go { next } else { pos };
+            }
+            step >>= 1;
+        }
+        let mut p = pos.min(n - 1);
+        while weight(p) <= 0.0 {
+            if p == 0 {
+                return (0..n).find(|&q| weight(q) > 0.0);
+            }
+            p -= 1;
+        }
+        Some(p)
+    }
+
     /// A position drawn with probability load / total, from one uniform draw (as `pick_weighted` draws).
     pub fn sample(&self, rng: &mut Rng) -> Option<usize> {
         if self.total <= 0.0 || !self.total.is_finite() {
