@@ -177,22 +177,22 @@ impl LoadIndex {
         Some(p)
     }
 
-    /// The position holding cumulative weight `target` when position p weighs `a·load(p) − b·other.load(p)`
-    /// (both indexes over the same positions; every such weight ≥ 0): one descent of both trees at once, as
-    /// [`LoadIndex::find`] does for the loads alone. The total weight is `a·total() − b·other.total()`. conn-p's
-    /// weights are this affine form of the loads and the connection counts (see `mediawiki::conn_p`).
-    pub fn find_combined(&self, other: &LoadIndex, a: f64, b: f64, mut target: f64) -> Option<usize> {
-        let n = self.loads.len();
-        let weight = |p: usize| a * self.loads[p] - b * other.loads[p];
-        if n == 0 || other.loads.len() != n {
+    /// The position holding cumulative weight `target` when position p weighs `Σ c·index.load(p)` over the
+    /// `(index, c)` in `parts` (indexes over the same positions; every such weight ≥ 0): one descent of every tree
+    /// at once, as [`LoadIndex::find`] does for one. The total weight is `Σ c·index.total()`. conn-p's and pid's
+    /// weights are such linear forms of the loads, the connection counts and (pid) each server's I and D terms.
+    pub fn find_linear(parts: &[(&LoadIndex, f64)], mut target: f64) -> Option<usize> {
+        let n = parts.first()?.0.loads.len();
+        if n == 0 || parts.iter().any(|(index, _)| index.loads.len() != n) {
             return None;
         }
+        let weight = |p: usize| parts.iter().map(|(index, c)| c * index.loads[p]).sum::<f64>();
         let mut pos = 0;
         let mut step = n.next_power_of_two();
         while step > 0 {
             let next = pos + step;
             if next <= n {
-                let sum = a * self.tree[next] - b * other.tree[next];
+                let sum: f64 = parts.iter().map(|(index, c)| c * index.tree[next]).sum();
                 let go = sum <= target;
                 target -= if go { sum } else { 0.0 };
                 pos = if go { next } else { pos };

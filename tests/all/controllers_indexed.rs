@@ -211,6 +211,26 @@ fn controller_conn_p_indexed_pick_equals_the_scan() {
     assert!(near <= 2, "{near} draws near a boundary");
 }
 
+#[test]
+fn controller_pid_indexed_pick_equals_the_scan() {
+    // As conn-p, with the I term (updated every 100 ms of the 1 ms steps, its ∫e dt kept lazily by the index), a
+    // D term, a short period, and an output clamp of 0.05 that can bind (then the picks scan until the next
+    // update). The index integrates in another order, so I differs in its last bits and draws within 1e-9 of a
+    // boundary may differ.
+    let mut near = 0;
+    for (sets, loads, seed) in [
+        (&[][..], &UNEQUAL[..], 19),
+        (&[("kd", 0.05), ("period_ms", 7.0)][..], &[100.0; 64][..], 20),
+        (&[("ki", 0.05), ("integral_max_conn_s", 4.0)][..], &UNEQUAL[..], 21),
+        (&[("output_max", 0.05)][..], &UNEQUAL[..], 22),
+    ] {
+        let (picks, n) = indexed_matches_scan("pid", sets, loads, 60_000, seed, 1e-9);
+        assert!(picks > 20_000, "{picks}");
+        near += n;
+    }
+    assert!(near <= 2, "{near} draws near a boundary");
+}
+
 /// The probability that p2c (two distinct draws by load, successive sampling; fewer in flight wins, ties to the
 /// first draw) picks each server, enumerated over every ordered pair.
 fn p2c_theory(loads: &[f64], in_flight: &[u32]) -> Vec<f64> {

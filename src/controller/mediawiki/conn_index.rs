@@ -4,10 +4,9 @@
 //! `W·w′_i = L_i·(1 + s·T/D) − (s·W/D)·C_i = a·L_i − b·C_i`, with D = 1 + T/E: one affine form of the configured
 //! load L_i and the count C_i with coefficients common to every server. So two Fenwick trees (the crate's one,
 //! [`LoadIndex`]), one of the loads and one of the counts, give every prefix sum of the weights at once, and the
-//! draw is one descent of both ([`LoadIndex::find_combined`]). A weight clamped at 0 (w′_i < 0, i.e.
+//! draw is one descent of both ([`LoadIndex::find_linear`]). A weight clamped at 0 (w′_i < 0, i.e.
 //! C_i/L_i > a/b) is left out of both trees; which servers are out changes only when the threshold a/b moves past
-//! their ratio: the greatest ratio kept and the least left out are each the top of a min-tree (`pick_index`'s), so
-//! a pick that moves nobody checks two numbers. Each change of a count (the host's in-flight count through
+//! their ratio ([`Split`]), so a pick that moves nobody checks two numbers. Each change of a count (the host's in-flight count through
 //! [`crate::controller::Controller::on_in_flight`], a failure counted or leaving the window) is one point update.
 //!
 //! Host scope only: in section scope C_i is a snapshot of the shared counters, rebuilt every `refresh_s`, and the
@@ -88,17 +87,129 @@ struct LastPick {
     sum: f64,
 }
 
+/// C_i per position of an index over the host's full replica list (host scope): its in-flight count plus its
+/// failures in the window, and where each server sits in the list.
+#[derive(Debug)]
+pub(crate) struct PositionCounts {
+    pub(crate) servers: Vec<usize>,
+    pos: Vec<Option<u32>>,
+    in_flight: Vec<u32>,
+    failures: Vec<u32>,
+}
+
+impl PositionCounts {
+    /// Over `cands` with C_i = `counts[i]`, for a section of `servers` servers.
+    pub(crate) fn new(cands: &[Candidate], counts: &[f64], servers: usize) -> PositionCounts {
+        let mut pos = vec![None; servers];
+        for (p, c) in cands.iter().enumerate() {
+            pos[c.server] = Some(p as u32);
+        }
+        PositionCounts {
+            servers: cands.iter().map(|c| c.server).collect(),
+            pos,
+            in_flight: cands.iter().map(|c| c.in_flight).collect(),
+            failures: (cands.iter().zip(counts)).map(|(c, &k)| (k as u32).saturating_sub(c.in_flight)).collect(),
+        }
+    }
+
+    /// The position of `server`, if it is in the list.
+    pub(crate) fn position(&self, server: usize) -> Option<usize> {
+        self.pos.get(server).copied().flatten().map(|p| p as usize)
+    }
+
+    /// C at position `p`.
+    pub(crate) fn count(&self, p: usize) -> u32 {
+        self.in_flight[p] + self.failures[p]
+    }
+
+    /// `server`'s in-flight count is now `in_flight` (`Some(in_flight)`), or a failure entered or left its
+    /// window (`delta`): returns its position and its C before, if it is in the list.
+    pub(crate) fn change(&mut self, server: usize, in_flight: Option<u32>, delta: i32) -> Option<(usize, u32)> {
+        let p = self.position(server)?;
+        let before = self.count(p);
+        match in_flight {
+            Some(n) => self.in_flight[p] = n,
+            None => self.failures[p] = self.failures[p].saturating_add_signed(delta),
+        }
+        Some((p, before))
+    }
+}
+
+/// Positions on either side of a threshold on a per-position key (any f64 but NaN, as [`order_bits`]): kept ⇔
+/// key ≤ threshold. The greatest key kept and the least left out are the tops of two min-trees (`pick_index`'s),
+/// so moving the threshold costs O(log n) per position that changes side, and nothing when none does.
+#[derive(Debug)]
+pub(crate) struct Split {
+    keys: Vec<u64>,
+    kept: Vec<bool>,
+    kept_keys: MinTree<Reverse<u64>>,
+    out_keys: MinTree<u64>,
+    threshold: u64,
+}
+
+impl Split {
+    /// Every position left out, with its key; the threshold below every key.
+    pub(crate) fn new(keys: Vec<u64>) -> Split {
+        let n = keys.len();
+        let mut out_keys = MinTree::new(n, u64::MAX);
+        out_keys.rebuild(keys.iter().map(|&k| (k, 0.0)));
+        Split { kept: vec![false; n], kept_keys: MinTree::new(n, Reverse(0)), out_keys, keys, threshold: 0 }
+    }
+
+    /// Gives position `p` the key `key`; returns whether it is kept now and whether it was before.
+    pub(crate) fn place(&mut self, p: usize, key: u64) -> (bool, bool) {
+        let (was, kept) = (self.kept[p], key <= self.threshold);
+        self.keys[p] = key;
+        self.kept[p] = kept;
+        if kept {
+            self.kept_keys.set(p, Reverse(key), 0.0);
+            self.out_keys.set(p, u64::MAX, 0.0);
+        } else {
+            self.kept_keys.set(p, Reverse(0), 0.0);
+            self.out_keys.set(p, key, 0.0);
+        }
+        (kept, was)
+    }
+
+    /// Moves the threshold to `threshold` (as [`order_bits`]); calls `moved(p, kept)` for each position that
+    /// changed side.
+    pub(crate) fn set_threshold(&mut self, threshold: u64, mut moved: impl FnMut(usize, bool)) {
+        self.threshold = threshold;
+        while let Some((Reverse(key), p)) = self.kept_keys.first() {
+            if key <= threshold {
+                break;
+            }
+            self.place(p, self.keys[p]);
+            moved(p, false);
+        }
+        while let Some((key, p)) = self.out_keys.first() {
+            if key > threshold {
+                break;
+            }
+            self.place(p, self.keys[p]);
+            moved(p, true);
+        }
+    }
+}
+
+/// Orders any f64 but NaN as the numbers, as bits: never 0 (the empty key of [`Split`]'s kept side) or u64::MAX.
+pub(crate) fn order_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 0 {
+        b | 1 << 63
+    } else {
+        !b
+    }
+}
+
 /// The index; see the module docs.
 #[derive(Debug)]
 pub(crate) struct ConnIndex {
     /// The load index's generation the loads were read at.
     generation: u64,
-    servers: Vec<usize>,
-    pos: Vec<Option<u32>>,
+    list: PositionCounts,
     loads: Vec<f64>,
     total_load: f64,
-    in_flight: Vec<u32>,
-    failures: Vec<u32>,
     /// C per position, now and at the last pick (for diagnostics).
     counts: InFlight,
     /// T = Σ C.
@@ -106,12 +217,8 @@ pub(crate) struct ConnIndex {
     /// The loads and counts of the positions whose weight is not clamped (0 for the others).
     kept_loads: LoadIndex,
     kept_counts: LoadIndex,
-    kept: Vec<bool>,
-    /// Kept positions by C/L, greatest first (key `Reverse(bits + 1)`, so that ratio 0 is not the empty key), and
-    /// the positions left out by C/L, least first: kept ⇔ C/L ≤ `threshold`.
-    kept_ratios: MinTree<Reverse<u64>>,
-    out_ratios: MinTree<u64>,
-    threshold: f64,
+    /// Kept ⇔ C/L ≤ the threshold a/b.
+    split: Split,
     last: Option<LastPick>,
 }
 
@@ -120,36 +227,21 @@ impl ConnIndex {
     /// failures in the window).
     pub(crate) fn new(generation: u64, cands: &[Candidate], counts: &[f64], servers: usize) -> ConnIndex {
         let n = cands.len();
-        let mut pos = vec![None; servers];
-        for (p, c) in cands.iter().enumerate() {
-            pos[c.server] = Some(p as u32);
-        }
         let loads: Vec<f64> = cands.iter().map(|c| c.configured_load).collect();
-        let in_flight: Vec<u32> = cands.iter().map(|c| c.in_flight).collect();
-        let failures: Vec<u32> =
-            (cands.iter().zip(counts)).map(|(c, &k)| (k as u32).saturating_sub(c.in_flight)).collect();
         let mut at = InFlight::new(n);
         for (p, c) in counts.iter().enumerate() {
             at.set(p, *c as u32);
         }
-        let mut out_ratios = MinTree::new(n, u64::MAX);
-        out_ratios.rebuild((0..n).map(|p| (ratio_bits(counts[p] as u32, loads[p]), 0.0)));
+        let split = Split::new((0..n).map(|p| ratio_bits(counts[p] as u32, loads[p])).collect());
         ConnIndex {
             generation,
-            servers: cands.iter().map(|c| c.server).collect(),
-            pos,
+            list: PositionCounts::new(cands, counts, servers),
             total_load: loads.iter().sum(),
             total_conns: counts.iter().map(|&c| c as u64).sum(),
             kept_loads: LoadIndex::new(&vec![0.0; n]),
             kept_counts: LoadIndex::new(&vec![0.0; n]),
-            kept: vec![false; n],
-            kept_ratios: MinTree::new(n, Reverse(0)),
-            out_ratios,
-            // Below every ratio: nothing kept yet; the first pick's threshold lets in every position under it.
-            threshold: -1.0,
+            split,
             loads,
-            in_flight,
-            failures,
             counts: at,
             last: None,
         }
@@ -157,27 +249,15 @@ impl ConnIndex {
 
     /// True if built over these candidates at this load generation.
     pub(crate) fn fits(&self, generation: u64, cands: &[Candidate]) -> bool {
-        self.generation == generation && self.servers.len() == cands.len()
+        self.generation == generation && self.list.servers.len() == cands.len()
     }
 
     fn count(&self, p: usize) -> u32 {
-        self.in_flight[p] + self.failures[p]
+        self.list.count(p)
     }
 
-    /// Moves position `p` into or out of the trees.
+    /// Puts position `p`'s load and count into the trees or takes them out.
     fn keep(&mut self, p: usize, kept: bool) {
-        let bits = ratio_bits(self.count(p), self.loads[p]);
-        if kept {
-            self.kept_ratios.set(p, Reverse(bits + 1), 0.0);
-            self.out_ratios.set(p, u64::MAX, 0.0);
-        } else {
-            self.kept_ratios.set(p, Reverse(0), 0.0);
-            self.out_ratios.set(p, bits, 0.0);
-        }
-        if self.kept[p] == kept {
-            return;
-        }
-        self.kept[p] = kept;
         let (load, count) = if kept { (self.loads[p], self.count(p) as f64) } else { (0.0, 0.0) };
         self.kept_loads.set(p, load);
         self.kept_counts.set(p, count);
@@ -191,47 +271,29 @@ impl ConnIndex {
         }
         self.total_conns = self.total_conns + now as u64 - before as u64;
         self.counts.set(p, now);
-        let kept = now as f64 / self.loads[p] <= self.threshold;
-        let stays = kept && self.kept[p];
-        self.keep(p, kept); // its ratio changed, kept or not
-        if stays {
-            self.kept_counts.set(p, now as f64);
+        match self.split.place(p, ratio_bits(now, self.loads[p])) {
+            (true, true) => self.kept_counts.set(p, now as f64),
+            (kept, was) if kept != was => self.keep(p, kept),
+            _ => {}
         }
     }
 
-    /// This host's in-flight count to `server` is now `in_flight`.
-    pub(crate) fn set_in_flight(&mut self, server: usize, in_flight: u32) {
-        let Some(p) = self.pos.get(server).copied().flatten() else { return };
-        let p = p as usize;
-        let before = self.count(p);
-        self.in_flight[p] = in_flight;
-        self.changed(p, before);
-    }
-
-    /// A failure to `server` entered (`+1`) or left (`-1`) the window.
-    pub(crate) fn add_failure(&mut self, server: usize, delta: i32) {
-        let Some(p) = self.pos.get(server).copied().flatten() else { return };
-        let p = p as usize;
-        let before = self.count(p);
-        self.failures[p] = self.failures[p].saturating_add_signed(delta);
-        self.changed(p, before);
+    /// This host's in-flight count to `server` is now `in_flight` (`Some`), or a failure to it entered or left
+    /// the window (`delta`).
+    pub(crate) fn change(&mut self, server: usize, in_flight: Option<u32>, delta: i32) {
+        if let Some((p, before)) = self.list.change(server, in_flight, delta) {
+            self.changed(p, before);
+        }
     }
 
     /// Keeps exactly the positions with C/L ≤ `threshold`, moving only those between the old and new one.
     fn set_threshold(&mut self, threshold: f64) {
-        self.threshold = threshold;
-        while let Some((Reverse(key), p)) = self.kept_ratios.first() {
-            if f64::from_bits(key - 1) <= threshold {
-                break;
-            }
-            self.keep(p, false);
-        }
-        while let Some((key, p)) = self.out_ratios.first() {
-            if f64::from_bits(key) > threshold {
-                break;
-            }
-            self.keep(p, true);
-        }
+        let (loads, list) = (&self.loads, &self.list);
+        let (kept_loads, kept_counts) = (&mut self.kept_loads, &mut self.kept_counts);
+        self.split.set_threshold(order_bits(threshold), |p, kept| {
+            kept_loads.set(p, if kept { loads[p] } else { 0.0 });
+            kept_counts.set(p, if kept { list.count(p) as f64 } else { 0.0 });
+        });
     }
 
     /// conn-p's pick: a draw with probability w′_i, the weights of `conn_p_weights` for the current counts.
@@ -248,12 +310,12 @@ impl ConnIndex {
         if !(total > 0.0 && total.is_finite()) {
             return None;
         }
-        self.kept_loads.find_combined(&self.kept_counts, a, b, rng.next_f64() * total)
+        LoadIndex::find_linear(&[(&self.kept_loads, a), (&self.kept_counts, -b)], rng.next_f64() * total)
     }
 
     /// The terms conn-p recorded for `server` at the last indexed pick, derived now from the counts then.
     pub(crate) fn terms(&self, server: usize, gain: f64) -> Option<Terms> {
-        let p = self.pos.get(server).copied().flatten()? as usize;
+        let p = self.list.position(server)?;
         let last = self.last?;
         let conns = self.counts.at_last_pick(p) as f64;
         let r = self.loads[p] / self.total_load;
@@ -266,7 +328,7 @@ impl ConnIndex {
 
     /// Every server's terms from the last indexed pick, written into `terms` (before a scan replaces some).
     pub(crate) fn write_terms(&self, gain: f64, terms: &mut [Option<Terms>]) {
-        for &s in &self.servers {
+        for &s in &self.list.servers {
             if let Some(t) = self.terms(s, gain) {
                 terms[s] = Some(t);
             }
@@ -276,5 +338,5 @@ impl ConnIndex {
 
 /// C/L as bits that order as the numbers (both ≥ 0).
 fn ratio_bits(count: u32, load: f64) -> u64 {
-    (count as f64 / load).to_bits()
+    order_bits(count as f64 / load)
 }

@@ -245,7 +245,7 @@ impl Controller for ConnP {
         let index = &mut self.index;
         self.expiring.expire(view.now, |server| {
             if let Some(index) = index {
-                index.add_failure(server, -1);
+                index.change(server, None, -1);
             }
         });
         if let (Some(loads), Some(_)) = (view.load_index, self.window_s) {
@@ -288,7 +288,7 @@ impl Controller for ConnP {
 
     fn on_in_flight(&mut self, server: usize, in_flight: u32) {
         if let Some(index) = &mut self.index {
-            index.set_in_flight(server, in_flight);
+            index.change(server, Some(in_flight), 0);
         }
     }
 
@@ -297,7 +297,7 @@ impl Controller for ConnP {
         if let (false, Some(window_s)) = (ok, self.window_s) {
             self.expiring.push(now, server, window_s);
             if let Some(index) = &mut self.index {
-                index.add_failure(server, 1);
+                index.change(server, None, 1);
             }
         }
     }
