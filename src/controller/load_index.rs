@@ -177,6 +177,38 @@ impl LoadIndex {
         Some(p)
     }
 
+    /// The position holding cumulative weight `target` when position p weighs `Σ c·index.load(p)` over the
+    /// `(index, c)` in `parts` (indexes over the same positions; every such weight ≥ 0): one descent of every tree
+    /// at once, as [`LoadIndex::find`] does for one. The total weight is `Σ c·index.total()`. conn-p's and pid's
+    /// weights are such linear forms of the loads, the connection counts and (pid) each server's I and D terms.
+    pub fn find_linear(parts: &[(&LoadIndex, f64)], mut target: f64) -> Option<usize> {
+        let n = parts.first()?.0.loads.len();
+        if n == 0 || parts.iter().any(|(index, _)| index.loads.len() != n) {
+            return None;
+        }
+        let weight = |p: usize| parts.iter().map(|(index, c)| c * index.loads[p]).sum::<f64>();
+        let mut pos = 0;
+        let mut step = n.next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if next <= n {
+                let sum: f64 = parts.iter().map(|(index, c)| c * index.tree[next]).sum();
+                let go = sum <= target;
+                target -= if go { sum } else { 0.0 };
+                pos = if go { next } else { pos };
+            }
+            step >>= 1;
+        }
+        let mut p = pos.min(n - 1);
+        while weight(p) <= 0.0 {
+            if p == 0 {
+                return (0..n).find(|&q| weight(q) > 0.0);
+            }
+            p -= 1;
+        }
+        Some(p)
+    }
+
     /// A position drawn with probability load / total, from one uniform draw (as `pick_weighted` draws).
     pub fn sample(&self, rng: &mut Rng) -> Option<usize> {
         if self.total <= 0.0 || !self.total.is_finite() {

@@ -33,6 +33,8 @@
 
 use std::rc::Rc;
 
+pub(crate) use super::conn_index::Terms;
+use super::conn_index::{ConnIndex, Expiring};
 use super::counts::{ConnCounts, SectionCounts};
 use crate::controller::Role;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
@@ -177,38 +179,18 @@ fn build(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> Vec<Box<dyn C
         .into_iter()
         .map(|counts| {
             Box::new(ConnP {
+                window_s: counts.host_window_s(),
                 counts,
                 gain: 1.0 / full_swing,
                 halving,
                 terms: vec![None; servers.len()],
                 scratch: Scratch::default(),
+                index: None,
+                expiring: Expiring::default(),
+                indexed_last: false,
             }) as Box<dyn Controller>
         })
         .collect()
-}
-
-/// A server's terms at the host's last pick, for diagnostics.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct Terms {
-    pub conns: f64,
-    pub error: f64,
-    pub p: f64,
-    pub i: f64,
-    pub d: f64,
-    pub clamped: bool,
-    pub weight: f64,
-}
-
-impl Terms {
-    pub(crate) fn push(&self, out: &mut Vec<(&'static str, f64)>) {
-        out.push(("conns", self.conns));
-        out.push(("error", self.error));
-        out.push(("P", self.p));
-        out.push(("I", self.i));
-        out.push(("D", self.d));
-        out.push(("clamped", if self.clamped { 1.0 } else { 0.0 }));
-        out.push(("weight", self.weight));
-    }
 }
 
 /// Reused buffers, so picks do not allocate.
@@ -248,6 +230,14 @@ pub struct ConnP {
     halving: f64,
     terms: Vec<Option<Terms>>,
     scratch: Scratch,
+    /// The failure window in host scope, where picks over the full replica list go through `index`.
+    window_s: Option<u64>,
+    /// The weights kept current change by change (host scope; built at the first pick over the full list).
+    index: Option<ConnIndex>,
+    /// This host's failures still in the window, to take each out of the index when it leaves.
+    expiring: Expiring,
+    /// The last pick went through the index: `terms` is then derived from it when asked.
+    indexed_last: bool,
 }
 
 impl ConnP {
@@ -259,6 +249,26 @@ impl ConnP {
 
 impl Controller for ConnP {
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        let index = &mut self.index;
+        self.expiring.expire(view.now, |server| {
+            if let Some(index) = index {
+                index.change(server, None, -1);
+            }
+        });
+        if let (Some(loads), Some(_)) = (view.load_index, self.window_s) {
+            if !self.index.as_ref().is_some_and(|i| i.fits(loads.generation(), view.candidates)) {
+                let mut counts = Vec::with_capacity(view.candidates.len());
+                self.counts.measure_now(view, &mut counts);
+                self.index = Some(ConnIndex::new(loads.generation(), view.candidates, &counts, self.terms.len()));
+            }
+            self.indexed_last = true;
+            return self.index.as_mut().and_then(|i| i.pick(self.gain, self.halving, rng));
+        }
+        if std::mem::take(&mut self.indexed_last) {
+            if let Some(index) = &self.index {
+                index.write_terms(self.gain, &mut self.terms);
+            }
+        }
         let mut sc = std::mem::take(&mut self.scratch);
         sc.fill(view, &mut self.counts, self.halving, true);
         self.weights_into(&mut sc);
@@ -283,8 +293,20 @@ impl Controller for ConnP {
         chosen
     }
 
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.change(server, Some(in_flight), 0);
+        }
+    }
+
     fn on_connect(&mut self, now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
         self.counts.on_connect(now, server, ok);
+        if let (false, Some(window_s)) = (ok, self.window_s) {
+            self.expiring.push(now, server, window_s);
+            if let Some(index) = &mut self.index {
+                index.change(server, None, 1);
+            }
+        }
     }
 
     fn on_close(&mut self, _now: SimTime, server: usize, _held: SimDuration) {
@@ -308,7 +330,8 @@ impl Controller for ConnP {
     }
 
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
-        if let Some(t) = self.terms.get(server).copied().flatten() {
+        let indexed = self.indexed_last.then(|| self.index.as_ref().and_then(|i| i.terms(server, self.gain)));
+        if let Some(t) = indexed.unwrap_or_else(|| self.terms.get(server).copied().flatten()) {
             t.push(out);
         }
     }

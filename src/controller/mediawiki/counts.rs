@@ -231,6 +231,15 @@ impl ConnCounts {
         }
     }
 
+    /// The failure window length in whole seconds in host scope (where C_i is the host's own in-flight count plus
+    /// its own failures, which an index can follow change by change); `None` in section scope.
+    pub fn host_window_s(&self) -> Option<u64> {
+        match &self.scope {
+            Scope::Host { failures } => Some(failures.window_s),
+            Scope::Section { .. } => None,
+        }
+    }
+
     /// The section-wide open connections to `server` in the last snapshot (section scope only).
     pub fn section_open(&self, server: usize) -> Option<f64> {
         match &self.scope {

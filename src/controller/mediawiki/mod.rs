@@ -7,6 +7,7 @@
 //! metric conn-p and pid act on: open connections plus recent failures, per host or section-wide).
 
 mod cache;
+mod conn_index;
 mod conn_p;
 mod counts;
 mod lag_times;

@@ -40,8 +40,12 @@
 //! on a guess) and takes in what accumulated at most every period; D uses the mean count observed since the
 //! previous update. Both hold between updates.
 
+use super::conn_index::{order_bits, Expiring, PositionCounts, Split};
 use super::conn_p::{build_counts, clamp_and_normalise, Scratch, Terms, FAILURE_WINDOW, HALVING, REFRESH, SCOPE};
 use super::counts::ConnCounts;
+use crate::controller::load_index::LoadIndex;
+use crate::controller::pick_index::InFlight;
+use crate::controller::Candidate;
 use crate::controller::Role;
 use crate::controller::{pick_weighted, Controller, ControllerInfo, ControllerSpec, HostView, ParamInfo, PID_TERMS};
 use crate::rng::Rng;
@@ -195,18 +199,29 @@ pub struct Pid {
     last_sample: Option<SimTime>,
     terms: Vec<Option<Terms>>,
     scratch: Scratch,
+    /// The failure window in host scope, where picks over the full replica list go through `index`.
+    window_s: Option<u64>,
+    index: Option<PidIndex>,
+    /// This host's failures still in the window, to take each out of the index when it leaves.
+    expiring: Expiring,
+    /// The last pick's weights came from the index: its terms are derived from it when asked.
+    indexed_last: bool,
 }
 
 impl Pid {
     /// A controller reading `counts`, for `servers` servers.
     pub fn new(counts: ConnCounts, gains: Gains, servers: usize) -> Pid {
         Pid {
+            window_s: counts.host_window_s(),
             counts,
             gains,
             servers: vec![ServerPid::default(); servers],
             last_sample: None,
             terms: vec![None; servers],
             scratch: Scratch::default(),
+            index: None,
+            expiring: Expiring::default(),
+            indexed_last: false,
         }
     }
 
@@ -226,10 +241,18 @@ impl Pid {
             s.count_sum += sc.counts[k];
             s.observations += 1;
         }
-        let due = self.last_sample.is_none_or(|t| now.saturating_sub(t) >= self.gains.period);
-        if !due {
-            return;
+        if self.due(now) {
+            self.update(now, total);
         }
+    }
+
+    /// A period has passed since the I and D terms' last update.
+    fn due(&self, now: SimTime) -> bool {
+        self.last_sample.is_none_or(|t| now.saturating_sub(t) >= self.gains.period)
+    }
+
+    /// The I and D terms' update from what the picks since the last one observed.
+    fn update(&mut self, now: SimTime, total: f64) {
         self.last_sample = Some(now);
         let g = 1.0 / (1.0 + total / self.gains.halving);
         let gains = self.gains;
@@ -285,8 +308,9 @@ impl Pid {
     }
 }
 
-impl Controller for Pid {
-    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+impl Pid {
+    /// The pick over any candidate list, every server observed: returns the choice and T.
+    fn pick_scan(&mut self, view: &HostView<'_>, rng: &mut Rng) -> (Option<usize>, f64) {
         let mut sc = std::mem::take(&mut self.scratch);
         let total = sc.fill(view, &mut self.counts, self.gains.halving, true);
         self.sample(view.now, view, &sc, total);
@@ -297,11 +321,95 @@ impl Controller for Pid {
         if let Some(k) = chosen {
             self.counts.on_pick(view.candidates[k].server);
         }
+        (chosen, total)
+    }
+
+    /// The pick over the full replica list from the live index: the same observations, I and D updates and
+    /// weights as `pick_scan`, in O(log n) but at an update.
+    fn pick_indexed(&mut self, view: &HostView<'_>, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
+        let gains = self.gains;
+        let mut index = self.index.take().expect("a live index");
+        let (total, damping) = index.observe(view.now, &gains);
+        if self.due(view.now) {
+            index.write_out(&mut self.servers);
+            self.update(view.now, total);
+            index.start(view.now, total, &self.servers, &gains);
+            if !index.safe {
+                // The output clamp may bind until the next update: this pick's weights as the scan's.
+                index.write_out(&mut self.servers);
+                self.index = Some(index);
+                self.indexed_last = false;
+                let mut sc = std::mem::take(&mut self.scratch);
+                sc.fill(view, &mut self.counts, gains.halving, true);
+                self.weights_into(view, &mut sc, true);
+                let weights = &sc.weights;
+                let chosen = pick_weighted(view.candidates, rng, |i, _| weights[i]);
+                self.scratch = sc;
+                return chosen;
+            }
+        }
+        let chosen = index.draw(total, damping, &gains, loads, rng);
+        self.index = Some(index);
+        self.indexed_last = true;
         chosen
+    }
+}
+
+impl Controller for Pid {
+    fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
+        let gains = self.gains;
+        let index = &mut self.index;
+        self.expiring.expire(view.now, |server| {
+            if let Some(index) = index {
+                index.change(server, None, -1, &gains);
+            }
+        });
+        let full = view.load_index.filter(|_| self.window_s.is_some());
+        if let Some(loads) = full {
+            let fits = self.index.as_ref().is_some_and(|i| i.fits(loads.generation(), view.candidates));
+            if fits && self.index.as_ref().is_some_and(|i| i.live && i.safe) {
+                return self.pick_indexed(view, loads, rng);
+            }
+        }
+        // A scan: the terms of the last indexed pick written out first, for the servers it will not record.
+        if std::mem::take(&mut self.indexed_last) {
+            if let Some(index) = &self.index {
+                for &server in &index.list.servers {
+                    self.terms[server] = index.terms(server, &self.servers, &gains);
+                }
+            }
+        }
+        if let Some(index) = &mut self.index {
+            index.write_out(&mut self.servers);
+        }
+        let (chosen, total) = self.pick_scan(view, rng);
+        if let Some(loads) = full {
+            // That scan observed every server: the index starts from it.
+            if !self.index.as_ref().is_some_and(|i| i.fits(loads.generation(), view.candidates)) {
+                let counts = &self.scratch.counts;
+                self.index = Some(PidIndex::new(loads.generation(), view.candidates, counts, self.terms.len()));
+            }
+            if let Some(index) = &mut self.index {
+                index.start(view.now, total, &self.servers, &gains);
+            }
+        }
+        chosen
+    }
+
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.change(server, Some(in_flight), 0, &self.gains);
+        }
     }
 
     fn on_connect(&mut self, now: SimTime, server: usize, ok: bool, _elapsed: SimDuration) {
         self.counts.on_connect(now, server, ok);
+        if let (false, Some(window_s)) = (ok, self.window_s) {
+            self.expiring.push(now, server, window_s);
+            if let Some(index) = &mut self.index {
+                index.change(server, None, 1, &self.gains);
+            }
+        }
     }
 
     fn on_close(&mut self, _now: SimTime, server: usize, _held: SimDuration) {
@@ -336,10 +444,284 @@ impl Controller for Pid {
     }
 
     fn diagnostics(&self, server: usize, out: &mut Vec<(&'static str, f64)>) {
-        if let Some(t) = self.terms.get(server).copied().flatten() {
+        let indexed =
+            self.indexed_last.then(|| self.index.as_ref().and_then(|i| i.terms(server, &self.servers, &self.gains)));
+        if let Some(t) = indexed.unwrap_or_else(|| self.terms.get(server).copied().flatten()) {
             t.push(out);
             out.push(("integral_conn_s", self.servers[server].integral));
         }
+    }
+}
+
+/// pid's picks over the host's full replica list in O(log n) (issue 22), host scope.
+///
+/// Between two updates of the I and D terms (every `period_ms`), server i's weight before renormalising is
+/// `w_i = r_i − u_i = (1 + kp·g·T)·r_i − kp·g·C_i − q_i` with g = 1/(1 + T/E) and q_i = ki·I_i + D_i fixed: a
+/// linear form, with coefficients common to every server, of r_i, C_i and q_i (split in its positive and negative
+/// parts), so four Fenwick trees (the crate's [`LoadIndex`]) give every prefix sum and the draw is one descent of
+/// all four ([`LoadIndex::find_linear`]). w_i grows with T (the P term's pull falls as T rises), so server i's
+/// weight is positive exactly when T ≥ its own threshold T*_i: servers whose weight is clamped at 0 are left out
+/// of the trees, and the greatest threshold kept and the least left out are the tops of two min-trees. The output
+/// clamp ±output_max cannot bind while output_max ≥ every r_i and kp·r_i·E − q_i ≤ output_max (checked at every
+/// update; otherwise picks scan).
+///
+/// The per-pick bookkeeping is lazy too: each pick adds its held error to every server's ∫e dt (the error seen at
+/// the previous pick times the time since), e_i·Δ = C_i·g·Δ − r_i·g·T·Δ; the sums of g·Δ and g·T·Δ over picks are
+/// kept once for the section, and a server's own count enters only when it changes (it is marked, and settled at
+/// the next pick against the sums), as do the counts observed for D. At an update every server's terms are
+/// written out (O(n) once a period) and the trees rebuilt.
+#[derive(Debug)]
+struct PidIndex {
+    generation: u64,
+    list: PositionCounts,
+    ratios: Vec<f64>,
+    /// C per position, now and at the last pick.
+    counts: InFlight,
+    total_conns: u64,
+    /// q_i = ki·I_i + D_i since the last update.
+    q: Vec<f64>,
+    /// Kept positions' r, C, max(q, 0) and max(−q, 0).
+    trees: [LoadIndex; 4],
+    /// Kept ⇔ T*_i ≤ T.
+    split: Split,
+    /// Σ over picks of g·Δ and g·T·Δ (Δ the capped time to the next pick), and the number of picks.
+    g_sum: f64,
+    h_sum: f64,
+    picks: u64,
+    /// `h_sum` and `picks` when the lazy sums were last written out.
+    h_start: f64,
+    picks_start: u64,
+    /// Per position: the count in force since `g_ref`/`p_ref`, and the ∫e dt (less its r part) and Σ counts
+    /// settled so far, and the observations before `picks_start`.
+    c_ref: Vec<u32>,
+    g_ref: Vec<f64>,
+    p_ref: Vec<u64>,
+    pending: Vec<f64>,
+    count_sum: Vec<f64>,
+    observations: Vec<u32>,
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    /// The last pick: when, its 1 + T/E, T; the renormalising sum and whether every weight was 0.
+    last: Option<(SimTime, f64, f64)>,
+    sum: f64,
+    all_zero: bool,
+    /// The output clamp cannot bind until the next update.
+    safe: bool,
+    /// The lazy sums are live (false after a scan, until the next indexed pick rebuilds them).
+    live: bool,
+}
+
+impl PidIndex {
+    fn new(generation: u64, cands: &[Candidate], counts: &[f64], servers: usize) -> PidIndex {
+        let n = cands.len();
+        let total_load: f64 = cands.iter().map(|c| c.configured_load.max(0.0)).sum();
+        let mut at = InFlight::new(n);
+        for (p, c) in counts.iter().enumerate() {
+            at.set(p, *c as u32);
+        }
+        let zeros = vec![0.0; n];
+        PidIndex {
+            generation,
+            list: PositionCounts::new(cands, counts, servers),
+            ratios: cands.iter().map(|c| c.configured_load.max(0.0) / total_load).collect(),
+            counts: at,
+            total_conns: counts.iter().map(|&c| c as u64).sum(),
+            q: zeros.clone(),
+            trees: std::array::from_fn(|_| LoadIndex::new(&zeros)),
+            split: Split::new(vec![u64::MAX - 1; n]),
+            g_sum: 0.0,
+            h_sum: 0.0,
+            picks: 0,
+            h_start: 0.0,
+            picks_start: 0,
+            c_ref: vec![0; n],
+            g_ref: zeros.clone(),
+            p_ref: vec![0; n],
+            pending: zeros.clone(),
+            count_sum: zeros,
+            observations: vec![0; n],
+            dirty: Vec::new(),
+            is_dirty: vec![false; n],
+            last: None,
+            sum: 0.0,
+            all_zero: false,
+            safe: false,
+            live: false,
+        }
+    }
+
+    fn fits(&self, generation: u64, cands: &[Candidate]) -> bool {
+        self.generation == generation && self.list.servers.len() == cands.len()
+    }
+
+    fn count(&self, p: usize) -> u32 {
+        self.list.count(p)
+    }
+
+    /// T*_i: the weight is positive exactly when T ≥ this. w·(1 + T/E) = (r − q) + T·(kp·r + (r − q)/E) − kp·C.
+    fn key(&self, p: usize, gains: &Gains) -> u64 {
+        let (r, c) = (self.ratios[p], self.count(p) as f64);
+        let rho = r - self.q[p];
+        let slope = gains.kp * r + rho / gains.halving;
+        let t = if slope > 0.0 { (gains.kp * c - rho) / slope } else { f64::INFINITY };
+        order_bits(if t.is_nan() { f64::INFINITY } else { t })
+    }
+
+    /// Puts position `p`'s terms into the trees or takes them out.
+    fn keep(&mut self, p: usize, kept: bool) {
+        let q = self.q[p];
+        let values = if kept { [self.ratios[p], self.count(p) as f64, q.max(0.0), (-q).max(0.0)] } else { [0.0; 4] };
+        for (tree, v) in self.trees.iter_mut().zip(values) {
+            tree.set(p, v);
+        }
+    }
+
+    fn changed(&mut self, p: usize, before: u32, gains: &Gains) {
+        let now = self.count(p);
+        if now == before {
+            return;
+        }
+        self.total_conns = self.total_conns + now as u64 - before as u64;
+        self.counts.set(p, now);
+        if !self.is_dirty[p] {
+            self.is_dirty[p] = true;
+            self.dirty.push(p as u32);
+        }
+        match self.split.place(p, self.key(p, gains)) {
+            (true, true) => self.trees[1].set(p, now as f64),
+            (kept, was) if kept != was => self.keep(p, kept),
+            _ => {}
+        }
+    }
+
+    /// As `ConnIndex::change`.
+    fn change(&mut self, server: usize, in_flight: Option<u32>, delta: i32, gains: &Gains) {
+        if let Some((p, before)) = self.list.change(server, in_flight, delta) {
+            self.changed(p, before, gains);
+        }
+    }
+
+    /// Keeps exactly the positions with T*_i ≤ `total`.
+    fn set_threshold(&mut self, total: f64) {
+        let mut moved = Vec::new();
+        self.split.set_threshold(order_bits(total), |p, kept| moved.push((p, kept)));
+        for (p, kept) in moved {
+            self.keep(p, kept);
+        }
+    }
+
+    /// Settles position `p`'s lazy sums up to now and starts them again from its current count.
+    fn settle(&mut self, p: usize) {
+        let c = self.c_ref[p] as f64;
+        self.pending[p] += c * (self.g_sum - self.g_ref[p]);
+        self.count_sum[p] += c * (self.picks - self.p_ref[p]) as f64;
+        (self.c_ref[p], self.g_ref[p], self.p_ref[p]) = (self.count(p), self.g_sum, self.picks);
+    }
+
+    /// Writes every position's lazy sums into `servers` (as the scan would have them now) and stops them.
+    fn write_out(&mut self, servers: &mut [ServerPid]) {
+        if !self.live {
+            return;
+        }
+        for p in 0..self.list.servers.len() {
+            self.settle(p);
+            let s = &mut servers[self.list.servers[p]];
+            s.pending = self.pending[p] - self.ratios[p] * (self.h_sum - self.h_start);
+            s.count_sum = self.count_sum[p];
+            s.observations = self.observations[p] + (self.picks - self.picks_start) as u32;
+            if let Some((at, damping, total)) = self.last {
+                let c = self.counts.at_last_pick(p) as f64;
+                s.held = Some(((c - self.ratios[p] * total) / damping, at));
+            }
+        }
+        self.live = false;
+    }
+
+    /// Starts the lazy sums from `servers` after a pick at `now` with T = `total` that observed every position
+    /// (a scan, or an update), and rebuilds the trees from the current I and D terms.
+    fn start(&mut self, now: SimTime, total: f64, servers: &[ServerPid], gains: &Gains) {
+        let n = self.list.servers.len();
+        self.dirty.clear();
+        self.is_dirty.iter_mut().for_each(|d| *d = false);
+        (self.h_start, self.picks_start) = (self.h_sum, self.picks);
+        let mut safe = true;
+        for p in 0..n {
+            let s = &servers[self.list.servers[p]];
+            self.pending[p] = s.pending;
+            self.count_sum[p] = s.count_sum;
+            self.observations[p] = s.observations;
+            (self.c_ref[p], self.g_ref[p], self.p_ref[p]) = (self.count(p), self.g_sum, self.picks);
+            self.q[p] = gains.ki * s.integral + s.d_term;
+            let r = self.ratios[p];
+            safe &= r <= gains.output_max && gains.kp * r * gains.halving - self.q[p] <= gains.output_max;
+        }
+        self.counts.mark_pick();
+        self.last = Some((now, 1.0 + total / gains.halving, total));
+        // Rebuild the trees and the thresholds from scratch for the new q: nothing kept, then T lets in its share.
+        let zeros = vec![0.0; n];
+        self.trees = std::array::from_fn(|_| LoadIndex::new(&zeros));
+        self.split = Split::new((0..n).map(|p| self.key(p, gains)).collect());
+        self.set_threshold(total);
+        self.safe = safe;
+        self.live = true;
+    }
+
+    /// The lazy part of `Pid::sample` for a pick at `now`: the previous pick's held errors integrated, this
+    /// pick observed. Returns T and 1 + T/E.
+    fn observe(&mut self, now: SimTime, gains: &Gains) -> (f64, f64) {
+        if let Some((at, damping, total)) = self.last {
+            let dt = now.saturating_sub(at).min(MAX_INTEGRATION_STEP) as f64 / 1e6;
+            self.g_sum += dt / damping;
+            self.h_sum += total * dt / damping;
+        }
+        for k in 0..self.dirty.len() {
+            let p = self.dirty[k] as usize;
+            self.is_dirty[p] = false;
+            self.settle(p);
+        }
+        self.dirty.clear();
+        self.picks += 1;
+        self.counts.mark_pick();
+        let total = self.total_conns as f64;
+        let damping = 1.0 + total / gains.halving;
+        self.last = Some((now, damping, total));
+        (total, damping)
+    }
+
+    /// The draw over the current weights (the configured loads' ratios if every weight is 0).
+    fn draw(&mut self, total: f64, damping: f64, gains: &Gains, loads: &LoadIndex, rng: &mut Rng) -> Option<usize> {
+        self.set_threshold(total);
+        let g = 1.0 / damping;
+        let coefs = [1.0 + gains.kp * g * total, -gains.kp * g, -1.0, 1.0];
+        let sum: f64 = self.trees.iter().zip(coefs).map(|(t, c)| c * t.total()).sum();
+        self.sum = sum;
+        self.all_zero = !(sum > 0.0 && sum.is_finite());
+        if self.all_zero {
+            return loads.sample(rng);
+        }
+        let parts: [(&LoadIndex, f64); 4] = std::array::from_fn(|k| (&self.trees[k], coefs[k]));
+        LoadIndex::find_linear(&parts, rng.next_f64() * sum)
+    }
+
+    /// The terms pid recorded for `server` at the last pick, derived from the counts then.
+    fn terms(&self, server: usize, servers: &[ServerPid], gains: &Gains) -> Option<Terms> {
+        let p = self.list.position(server)?;
+        let (_, damping, total) = self.last?;
+        let s = &servers[server];
+        let conns = self.counts.at_last_pick(p) as f64;
+        let r = self.ratios[p];
+        let error = (conns - r * total) / damping;
+        let (pt, i, d) = (gains.kp * error, gains.ki * s.integral, s.d_term);
+        let w = r - (pt + i + d).clamp(-gains.output_max, gains.output_max);
+        let clamped = s.wound || w < 0.0 || (pt + i + d).abs() > gains.output_max;
+        let weight = if self.all_zero {
+            r
+        } else if w > 0.0 {
+            w / self.sum
+        } else {
+            0.0
+        };
+        Some(Terms { conns, error, p: pt, i, d, clamped, weight })
     }
 }
 
