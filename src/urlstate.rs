@@ -679,7 +679,7 @@ mod tests {
         // 60 steps: more than MAX_SETS, fewer than MAX_PARAMS in all. Found by the reducer fuzzer (issue 23).
         let steps: String = (1..=60).map(|i| format!("&fault=crash:db1119@{i}")).collect();
         let parsed = parse_query(&format!("scenario=plain-s1&lesson=off{steps}"));
-        assert_eq!(parsed.state.sets.len(), MAX_SETS);
+        assert_eq!(parsed.state.sets.len(), 54, "64 parameters less the 10 to_query may write");
         assert!(parsed.ignored.iter().any(|n| n.contains("settings")), "{:?}", parsed.ignored);
         let again = parse_query(&to_query(&parsed.state));
         assert_eq!((again.ignored.len(), &again.state), (0, &parsed.state));
@@ -693,5 +693,29 @@ mod tests {
         }
         assert!(to_query(&parsed.state).split('&').count() <= MAX_PARAMS);
         assert_eq!(parse_query(&to_query(&parsed.state)).ignored, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_link_keeps_54_settings_beside_its_own_keys() {
+        // to_query writes at most 10 keys of its own (scenario, controller, file, ab, seed, speed, length, at,
+        // embed or watch, lesson), so 64 − 10 = 54 settings always fit, and a link of 54 keeps them all.
+        let steps: String = (1..=54).map(|i| format!("&fault=crash:db1119@{i}")).collect();
+        let parsed = parse_query(&format!("scenario=plain-s1&lesson=off{steps}"));
+        assert_eq!((parsed.state.sets.len(), parsed.ignored.len()), (54, 0), "{:?}", parsed.ignored);
+        // With every other key of its own (a file, A/B, length, moment, embedded: 9 of the 10), they still fit.
+        let file = registry::find("plain-s1").unwrap().export_file(&RunSpec::default()).unwrap();
+        let mut state = parse_query(&format!("file={}&ab=p2c&length=100&at=5&embed=1", encode(&file))).state;
+        assert!(state.file.is_some() && state.controller_b.is_some() && state.at_s.is_some(), "{state:?}");
+        state.sets = parsed.state.sets.clone();
+        let query = to_query(&state);
+        assert_eq!(query.split('&').count(), 9 + 54, "{query}");
+        let back = parse_query(&query);
+        assert_eq!((back.ignored, back.state), (Vec::<String>::new(), state));
+    }
+
+    #[test]
+    fn escapes_are_read_in_either_case() {
+        // RFC 3986 §2.1: the hex digits of a percent-encoding are case-insensitive (a browser may write %c3%a9).
+        assert_eq!(decode("%0a%C3%a9%3D%3d"), "\n\u{e9}==");
     }
 }
