@@ -6,7 +6,8 @@
 #   make fuzz          the property tests' long run: 10⁶ cases from a fresh seed it prints (LOADLAB_FUZZ_CASES,
 #                      LOADLAB_FUZZ_SEED to change)
 #   make mutants       cargo-mutants over the engine, the invariant checker, the trace hash and the controllers'
-#                      formulas; make mutants-quick runs the three-file subset with the unit tests only
+#                      formulas (mutants-core), then over every model's invariant checkers, the URL state and the
+#                      page's reducer (mutants-laws); make mutants-quick runs the three-file subset with the unit tests only
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
@@ -15,7 +16,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CLI := $(or $(CARGO_TARGET_DIR),target)/release/loadlab
 export LOADLAB_CLI := $(CLI)
 
-.PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots fuzz mutants mutants-quick
+.PHONY: serve test tools-web tools lint test-native test-wasm build-web test-e2e screenshots fuzz mutants mutants-core mutants-laws mutants-quick
 
 serve: tools-web
 	trunk serve --offline --release
@@ -73,10 +74,28 @@ MUTANTS_FILES := src/engine/mod.rs src/engine/run.rs src/models/section/invarian
 MUTANTS_TESTS ?= engine invariants controller determinism reliability fuzz
 MUTANTS_QUICK := src/engine/mod.rs src/models/section/invariants.rs src/controller/mediawiki/conn_p.rs
 
-mutants:
+# The laws' checkers: in these files only the functions named check, check_invariants, check_worker, check_hosts
+# and check_servers (Koha's nodes, HAProxy and pages, Sahana's ledger, workers and locks, Galera's cluster and
+# writer, the section's replicas); all of urlstate and of the page's reducer. Judged by the unit tests only (the
+# corrupted-state tests, the URL round trips, the reducer's tests), built with --lib so a mutant rebuilds one test
+# binary (README: Mutation testing).
+MUTANTS_LAWS_FILES := src/models/koha/haproxy.rs src/models/koha/node.rs src/models/koha/summary.rs \
+	src/models/koha/mod.rs src/models/sahana/coupling.rs src/models/sahana/model.rs src/models/sahana/worker.rs \
+	src/models/sahana/mod.rs src/models/galera/cluster.rs src/models/galera/writer.rs src/models/galera/mod.rs \
+	src/models/section/replication.rs src/urlstate.rs src/page/state.rs
+MUTANTS_LAWS_RE := ' in ([A-Za-z]+::)?check(_invariants|_worker|_hosts|_servers)?$$|^src/urlstate.rs|^src/page/state.rs'
+
+mutants: mutants-core mutants-laws
+
+mutants-core:
 	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
 	cargo mutants --profile mutants --test-tool cargo --timeout 900 --build-timeout 900 \
 		$(addprefix --file ,$(MUTANTS_FILES)) -- --lib --test all -- $(MUTANTS_TESTS)
+
+mutants-laws:
+	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+	cargo mutants --test-tool cargo --timeout 180 --build-timeout 900 --cargo-arg=--lib -o mutants-laws \
+		$(addprefix --file ,$(MUTANTS_LAWS_FILES)) --re $(MUTANTS_LAWS_RE) -- -- models:: urlstate:: page::
 
 mutants-quick:
 	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants

@@ -20,6 +20,9 @@ pub const MAX_QUERY_LEN: usize = 32_768;
 pub const MAX_FILE_CHARS: usize = 8_192;
 /// Most parameters read.
 pub const MAX_PARAMS: usize = 64;
+/// Most `--set` pairs a state holds, the lesson's own keys included, so that its link stays within
+/// [`MAX_PARAMS`] (the top-level keys [`to_query`] writes take the other 10).
+pub const MAX_SETS: usize = MAX_PARAMS - 10;
 /// Longest single value.
 pub const MAX_VALUE_LEN: usize = 256;
 /// Simulation speed bounds, × real time.
@@ -256,8 +259,20 @@ pub fn parse_query(query: &str) -> Parsed {
             state.controller = c.name.to_string();
         }
     }
-    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !TOP_LEVEL.contains(&k.as_str())).collect();
+    let rest: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !is_top_level(k)).collect();
     if let Some(def) = def {
+        let mut rest = last_values(def, rest, &mut ignored);
+        // At most MAX_SETS pairs in all: the link's own leave room for the lesson keys it does not set (one the
+        // link sets but that is dropped as invalid took its room already).
+        let lesson_missing = match state.lesson {
+            Some(_) => def.lesson_sets.iter().filter(|(k, _)| !rest.iter().any(|(r, _)| r == k)).count(),
+            None => 0,
+        };
+        let room = MAX_SETS.saturating_sub(lesson_missing);
+        if rest.len() > room {
+            ignored.push(format!("more than {MAX_SETS} settings; the last {} were ignored", rest.len() - room));
+            rest.truncate(room);
+        }
         keep_valid(def, &mut state, rest, &mut ignored);
         if state.lesson.is_some() {
             let lesson: Vec<(String, String)> = (def.lesson_sets.iter())
@@ -284,6 +299,12 @@ fn open_link_file(state: &mut UrlState, text: &str, names_controller: bool, igno
         Ok((def, _)) => ignored.push(format!("file: scenario {} takes its settings as keys, not a file", def.name)),
         Err(e) => ignored.push(e),
     }
+}
+
+/// True for the keys [`parse_query`] reads itself (`scenario`, `seed`, `lesson`, …); every other one is a
+/// `--set` pair.
+pub fn is_top_level(key: &str) -> bool {
+    TOP_LEVEL.contains(&key)
 }
 
 /// The keys [`parse_query`] reads itself; every other one is a `--set` pair.
@@ -651,5 +672,50 @@ mod tests {
             assert!(p.ignored[0].contains(hint), "{} lacks {hint}", p.ignored[0]);
             assert_eq!((p.state.scenario.as_str(), p.state.file.is_none()), ("refuse", true));
         }
+    }
+
+    #[test]
+    fn a_link_holds_at_most_max_sets_settings_with_room_for_the_lessons_keys() {
+        // 60 steps: more than MAX_SETS, fewer than MAX_PARAMS in all. Found by the reducer fuzzer (issue 23).
+        let steps: String = (1..=60).map(|i| format!("&fault=crash:db1119@{i}")).collect();
+        let parsed = parse_query(&format!("scenario=plain-s1&lesson=off{steps}"));
+        assert_eq!(parsed.state.sets.len(), 54, "64 parameters less the 10 to_query may write");
+        assert!(parsed.ignored.iter().any(|n| n.contains("settings")), "{:?}", parsed.ignored);
+        let again = parse_query(&to_query(&parsed.state));
+        assert_eq!((again.ignored.len(), &again.state), (0, &parsed.state));
+        // With a lesson open, its keys the link does not set still fit.
+        let def = registry::find("slow").unwrap();
+        assert!(!def.lesson_sets.is_empty());
+        let parsed = parse_query(&format!("scenario=slow{steps}"));
+        assert_eq!(parsed.state.sets.len(), MAX_SETS);
+        for (k, v) in def.lesson_sets {
+            assert!(parsed.state.sets.contains(&(k.to_string(), v.to_string())), "{k} missing");
+        }
+        assert!(to_query(&parsed.state).split('&').count() <= MAX_PARAMS);
+        assert_eq!(parse_query(&to_query(&parsed.state)).ignored, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_link_keeps_54_settings_beside_its_own_keys() {
+        // to_query writes at most 10 keys of its own (scenario, controller, file, ab, seed, speed, length, at,
+        // embed or watch, lesson), so 64 − 10 = 54 settings always fit, and a link of 54 keeps them all.
+        let steps: String = (1..=54).map(|i| format!("&fault=crash:db1119@{i}")).collect();
+        let parsed = parse_query(&format!("scenario=plain-s1&lesson=off{steps}"));
+        assert_eq!((parsed.state.sets.len(), parsed.ignored.len()), (54, 0), "{:?}", parsed.ignored);
+        // With every other key of its own (a file, A/B, length, moment, embedded: 9 of the 10), they still fit.
+        let file = registry::find("plain-s1").unwrap().export_file(&RunSpec::default()).unwrap();
+        let mut state = parse_query(&format!("file={}&ab=p2c&length=100&at=5&embed=1", encode(&file))).state;
+        assert!(state.file.is_some() && state.controller_b.is_some() && state.at_s.is_some(), "{state:?}");
+        state.sets = parsed.state.sets.clone();
+        let query = to_query(&state);
+        assert_eq!(query.split('&').count(), 9 + 54, "{query}");
+        let back = parse_query(&query);
+        assert_eq!((back.ignored, back.state), (Vec::<String>::new(), state));
+    }
+
+    #[test]
+    fn escapes_are_read_in_either_case() {
+        // RFC 3986 §2.1: the hex digits of a percent-encoding are case-insensitive (a browser may write %c3%a9).
+        assert_eq!(decode("%0a%C3%a9%3D%3d"), "\n\u{e9}==");
     }
 }

@@ -105,18 +105,22 @@ pub fn clip_error(msg: String) -> String {
     cut(msg, MAX_ERROR_CHARS)
 }
 
-/// `text` with control characters escaped and at most `max` characters kept, then `…` if any were cut.
+/// `text` with control characters escaped and at most `max` characters kept (an escape counts as the
+/// characters it is written with), then `…` if any were cut.
 fn cut(text: &str, max: usize) -> String {
     let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
+    let mut kept = 0;
+    for c in text.chars() {
+        let escaped = c.is_control().then(|| c.escape_default());
+        let width = escaped.clone().map_or(1, Iterator::count);
+        if kept + width > max {
             out.push('…');
             break;
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+        kept += width;
+        match escaped {
+            Some(e) => out.extend(e),
+            None => out.push(c),
         }
     }
     out
@@ -304,6 +308,16 @@ mod tests {
 
     fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn escapes_count_towards_the_cut() {
+        // Control characters escape to 2 or more characters each; the clip still holds (issue 23).
+        let clipped = clip_error("a\n".repeat(500));
+        assert_eq!(clipped.chars().count(), MAX_ERROR_CHARS + 1, "kept, then the ellipsis");
+        assert!(clipped.ends_with('…') && !clipped.chars().any(char::is_control));
+        assert_eq!(quote(&"\u{7}".repeat(100)).chars().count(), 60 + 3, "60 kept, two quotes, the ellipsis");
+        assert_eq!(clip_error("x".repeat(MAX_ERROR_CHARS)).chars().count(), MAX_ERROR_CHARS, "nothing cut");
     }
 
     #[test]

@@ -12,20 +12,16 @@
 
 use crate::controller::controller_info;
 use crate::controller::is_param_of;
-use crate::engine::keys::KeyKind;
+use crate::engine::keys::{clip_error, quote, KeyKind};
 use crate::registry::{self, ScenarioDef};
-use crate::urlstate::{parse_query, set_param, to_query, UrlState, MAX_PARAMS, SPEED_MAX, SPEED_MIN};
+use crate::urlstate::{is_top_level, parse_query, set_param, to_query, UrlState, MAX_SETS, SPEED_MAX, SPEED_MIN};
 
 /// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range);
 /// 500× and 1000× fast-forward the long-running models.
 pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
 
-/// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (the top-level keys take
-/// the rest of `MAX_PARAMS`).
-pub const SETS_MAX: usize = MAX_PARAMS - 10;
-
-/// Longest piece of rejected input quoted back in a notice, in characters; the rest is cut with an ellipsis.
-const QUOTE_CHARS_MAX: usize = 40;
+/// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (`urlstate::MAX_SETS`).
+pub const SETS_MAX: usize = MAX_SETS;
 
 /// Everything the page's controls decide.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,7 +41,8 @@ pub struct State {
     pub watched: Option<usize>,
     /// How much of the run the charts show, seconds back from now (`None`: the whole run).
     pub window_s: Option<f64>,
-    /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start.
+    /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start. At
+    /// most one, one line of at most `engine::keys::MAX_ERROR_CHARS` characters (cut with `…`), never empty.
     pub notices: Vec<String>,
 }
 
@@ -115,17 +112,6 @@ impl Default for State {
     }
 }
 
-/// Quotes reader-supplied text for a notice, cut to a readable length.
-fn quote(raw: &str) -> String {
-    let mut chars = raw.chars();
-    let head: String = chars.by_ref().take(QUOTE_CHARS_MAX).collect();
-    if chars.next().is_some() {
-        format!("'{head}…'")
-    } else {
-        format!("'{head}'")
-    }
-}
-
 /// Formats a simulated time for a URL step: seconds with up to six decimals (whole microseconds).
 pub fn step_time(t: f64) -> String {
     let text = format!("{t:.6}");
@@ -147,7 +133,14 @@ impl State {
         if let (None, Some(at)) = (state.url.lesson, state.url.at_s) {
             state.seek_to = Some(at);
         }
+        state.tidy_notices();
         state
+    }
+
+    /// Every notice as one line the library's length (`clip_error`, the one clip for messages); none empty.
+    fn tidy_notices(&mut self) {
+        let notices = std::mem::take(&mut self.notices);
+        self.notices = notices.into_iter().map(clip_error).filter(|n| !n.is_empty()).collect();
     }
 
     /// The scenario shown.
@@ -260,8 +253,8 @@ impl State {
         // A keyed file states its length; a whole-config file carries its own.
         url.length_s = if spec.file.is_some() { None } else { spec.duration_s };
         url.file = spec.file;
-        self.watched = None;
         if self.adopt(url, true) {
+            self.watched = None;
             self.notices = vec![format!("Opened {shown}: scenario {}.", def.name)];
         }
     }
@@ -308,8 +301,9 @@ impl State {
                         is_param_of(&url.controller, k)
                             || url.controller_b.as_deref().is_some_and(|b| is_param_of(b, k))
                     });
-                    next.watched = None;
-                    next.adopt(url, true);
+                    if next.adopt(url, true) {
+                        next.watched = None;
+                    }
                 }
                 Err(_) => next.notices = vec![format!("Unknown scenario {}.", quote(&raw))],
             },
@@ -343,6 +337,10 @@ impl State {
                         None => next.notices = vec![format!("Unknown controller {} for A/B.", quote(raw))],
                     }
                 }
+            }
+            // The link's own keys (scenario, seed, lesson, …) are not settings: each has its own action.
+            Action::SetParam(key, _) if is_top_level(&key) => {
+                next.notices = vec![format!("{} is not a setting of {}.", quote(&key), url.scenario)]
             }
             Action::SetParam(key, raw) => {
                 let raw = raw.trim();
@@ -407,6 +405,9 @@ impl State {
             }
             Action::DismissNotice => next.notices.clear(),
             Action::OpenScenario(name, text) => next.open_file(&name, &text),
+            Action::Extend(end_s) if !(end_s.is_finite() && (0.0..=crate::urlstate::LENGTH_MAX_S).contains(&end_s)) => {
+                next.notices = vec![format!("The run cannot be extended from {end_s} s.")]
+            }
             Action::Extend(end_s) => {
                 url.length_s = Some((2.0 * end_s).clamp(crate::urlstate::LENGTH_MIN_S, crate::urlstate::LENGTH_MAX_S));
                 if next.adopt(url, false) {
@@ -417,6 +418,7 @@ impl State {
                 }
             }
         }
+        next.tidy_notices();
         next
     }
 }
@@ -562,5 +564,72 @@ mod tests {
         assert_eq!((next.url.scenario.as_str(), next.url.controller.as_str()), ("plain-s1", "pid"));
         assert_eq!(next.set_value("kp"), Some("0.05"), "pid's parameter stays with pid");
         assert_eq!(next.set_value("workers"), None, "a scenario key stays with its scenario");
+    }
+
+    // Found by the reducer fuzzer (tests/all/fuzz/page.rs), issue 23.
+
+    #[test]
+    fn a_reason_with_line_breaks_or_of_any_length_is_one_bounded_notice() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        let max = crate::engine::keys::MAX_ERROR_CHARS;
+        for reason in ["a\nb\r\tc\u{0}".to_string(), "x".repeat(100_000), "a\n".repeat(5_000)] {
+            for action in [Action::Reject(reason.clone()), Action::Halt(reason.clone())] {
+                let next = s.apply(action);
+                assert_eq!(next.notices.len(), 1);
+                let n = &next.notices[0];
+                assert!(!n.chars().any(char::is_control), "{n:?}");
+                assert!(n.chars().count() <= max + 1, "{} characters", n.chars().count());
+            }
+        }
+        assert!(s.apply(Action::Reject("   ".into())).notices.is_empty(), "no empty notice");
+        // Reader text quoted in a notice is escaped and cut too.
+        let next = s.apply(Action::PickScenario(format!("a\n{}", "y".repeat(10_000))));
+        assert!(!next.notices[0].contains('\n') && next.notices[0].chars().count() < 200, "{:?}", next.notices);
+    }
+
+    #[test]
+    fn the_links_own_keys_are_not_settings() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        for key in ["seed", "scenario", "speed", "lesson", "embed", "file", "length", "at", "ab"] {
+            let next = s.apply(Action::SetParam(key.into(), "5".into()));
+            assert_eq!((&next.url, next.generation), (&s.url, s.generation), "{key}");
+            assert!(next.notices[0].contains(key), "{:?}", next.notices);
+        }
+    }
+
+    #[test]
+    fn a_run_is_extended_only_from_a_simulated_time() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        for end in [f64::NAN, f64::INFINITY, -5.0, 1e300] {
+            let next = s.apply(Action::Extend(end));
+            assert_eq!((&next.url, next.seek_to, next.generation), (&s.url, s.seek_to, s.generation), "{end}");
+            assert_eq!(next.notices.len(), 1, "{end}");
+        }
+        let next = s.apply(Action::Extend(300.0));
+        assert_eq!((next.url.length_s, next.seek_to), (Some(600.0), Some(300.0)));
+    }
+
+    #[test]
+    fn a_refused_file_or_scenario_keeps_the_watched_server() {
+        let s = state("?scenario=plain-s1&lesson=off").apply(Action::Watch(3));
+        // A keyed file whose length no link can carry (0.2 s, under the page's 1 s) is refused as a whole.
+        let def = registry::find("galera-full-crash").unwrap();
+        let spec = crate::registry::RunSpec { duration_s: Some(0.2), time_step_s: Some(0.01), ..Default::default() };
+        let text = def.export_file(&spec).unwrap();
+        let next = s.apply(Action::OpenScenario("short.toml".into(), text));
+        assert_eq!((&next.url, next.watched), (&s.url, Some(3)), "{:?}", next.notices);
+        assert!(!next.notices.is_empty());
+    }
+
+    #[test]
+    fn settings_past_the_bound_are_refused() {
+        // A repeatable key may be set again and again, up to SETS_MAX pairs in all.
+        let mut s = state("?scenario=plain-s1&lesson=off");
+        for i in 0..SETS_MAX + 3 {
+            s = s.apply(Action::SetParam("fault".into(), format!("crash:db1119@{}", i + 1)));
+            assert!(s.url.sets.len() <= SETS_MAX, "{} pairs", s.url.sets.len());
+        }
+        assert_eq!(s.url.sets.len(), SETS_MAX);
+        assert!(!s.notices.is_empty(), "the refusal says why");
     }
 }

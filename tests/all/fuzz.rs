@@ -3,8 +3,8 @@
 //! same-seed replays, for every scenario in `loadlab::registry::all()`, through `Box<dyn Run>` only; since
 //! issue 23 also every model's links, mutated section scenario files (`from_toml`), `loadlab run` flag
 //! combinations through the clap struct, and horizons of a day to a week sampled within an event budget, each
-//! case held to its rows (one per time step) and events. The page's reducer (`web::state`) is wasm-only, so
-//! its sequences are not reached here; its tests run in `make test-wasm`.
+//! case held to its rows (one per time step) and events; and random sequences of page actions through the
+//! page's reducer (`loadlab::page::state`, in [`page`]) with its laws after every action.
 //!
 //! Every property runs a bounded number of cases in `cargo test`, from a fixed seed, so the suite is
 //! deterministic. The long run is on demand:
@@ -25,6 +25,8 @@ use loadlab::time::{from_secs_f64, SimTime, SECOND};
 use loadlab::urlstate::{self, UrlState};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+mod page;
 
 // -------------------------------------------------------------------------------------------------------------
 // The runner: fixed seed, bounded cases, a readable minimal input on failure.
