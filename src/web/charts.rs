@@ -14,6 +14,7 @@ use super::plot::{self, Key, LineChart, Marker, Series, X_SPAN_MIN_S};
 use super::runner::{faulty, Engine, Lane, TIME_STEP_S};
 // The terms the P and PID chart draws, as the controllers that chart them declare them.
 use crate::controller::PID_TERMS;
+use crate::engine::commands::happened;
 use crate::engine::schema::{ChartSpec, Scale};
 use crate::time::as_secs_f64;
 
@@ -165,11 +166,6 @@ pub fn x_span(engine: &Engine) -> (f64, f64) {
     engine.lanes.first().map_or((0.0, X_SPAN_MIN_S), |l| x_range(l, engine.window_s))
 }
 
-/// A command as a marker's label: its verb and target, without the numbers ("slow db1119", not "slow db1119 10").
-fn marker_label(text: &str) -> String {
-    text.split(':').filter(|part| part.parse::<f64>().is_err()).collect::<Vec<_>>().join(" ")
-}
-
 /// Controller actions shown as markers, at most this many (the newest).
 const CONTROLLER_MARKERS_MAX: usize = 12;
 /// A server counts as cut by its controller when its weight share falls below this fraction of its configured
@@ -179,14 +175,14 @@ const CONTROLLER_CUT: f64 = 0.1;
 /// See [`CONTROLLER_CUT`].
 const CONTROLLER_BACK: f64 = 0.5;
 
-/// Markers for every applied command, and (section) the steps where host 0's controller cut a server's weight
+/// Markers for every applied command, in what-happened words from the run's command table, and (section) the steps where host 0's controller cut a server's weight
 /// to a tenth of its configured share or less, and where it gave at least half of it back.
 pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
     let mut out: Vec<Marker> = lane
         .run
         .applied_text()
         .into_iter()
-        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: marker_label(&text) })
+        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: happened(lane.run.command_table(), &text) })
         .collect();
     let loads = lane.run.read_outs().configured_weights;
     if loads.is_empty() {
@@ -208,10 +204,10 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
             let name = names.get(i).map_or("?", String::as_str);
             if !cut[i] && relative < CONTROLLER_CUT {
                 cut[i] = true;
-                actions.push(Marker { time_s: p.time_s(), label: format!("cut {name}") });
+                actions.push(Marker { time_s: p.time_s(), label: format!("controller cuts {name}") });
             } else if cut[i] && relative > CONTROLLER_BACK {
                 cut[i] = false;
-                actions.push(Marker { time_s: p.time_s(), label: format!("back {name}") });
+                actions.push(Marker { time_s: p.time_s(), label: format!("controller restores {name}") });
             }
         }
     }
@@ -563,6 +559,28 @@ pub fn fmt(v: f64) -> String {
     }
 }
 
+/// Markers the text alternative lists at most (the rest are counted).
+const MARKERS_SAID_MAX: usize = 8;
+
+/// The markers in run A's view in words (" Marked: node3 desynced at 60 s; …"), so a label the chart had no
+/// room for is still said; empty when there are none.
+fn marked(engine: &Engine) -> String {
+    let Some(first) = engine.lanes.first() else { return String::new() };
+    let (from, to) = x_span(engine);
+    let said: Vec<String> = markers(first, &engine.names)
+        .into_iter()
+        .filter(|m| m.time_s >= from && m.time_s <= to)
+        .map(|m| format!("{} at {} s", m.label, crate::engine::picture::human(m.time_s, 1)))
+        .collect();
+    match said.len() {
+        0 => String::new(),
+        n if n > MARKERS_SAID_MAX => {
+            format!(" Marked: {}; and {} more.", said[..MARKERS_SAID_MAX].join("; "), n - MARKERS_SAID_MAX)
+        }
+        _ => format!(" Marked: {}.", said.join("; ")),
+    }
+}
+
 /// The text alternative of a panel: what it shows now.
 pub fn describe(panel: &Panel, engine: &Engine) -> String {
     let Some(first) = engine.lanes.first() else { return "No run.".into() };
@@ -591,7 +609,7 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                     format!("{}{}", ab(r), values.join(", "))
                 })
                 .collect();
-            format!("{t}{} ({}): {}.", spec.title, unit(spec), parts.join(". "))
+            format!("{t}{} ({}): {}.{}", spec.title, unit(spec), parts.join(". "), marked(engine))
         }
         Kind::Share => {
             let (servers, configured, runs, window) = shares(engine);
