@@ -1,7 +1,7 @@
 //! loadlab: a deterministic lab for database load balancing.
 //!
 //! The core (`engine`, `models`, `parts`, `controller`, `registry`, and `overlay`, which reads your metrics and
-//! scores a run against them) is pure: no clock, no IO, no thread RNG, so the same scenario and seed give the
+//! scores a run against them; `page`, the page's state and reducer) is pure: no clock, no IO, no thread RNG, so the same scenario and seed give the
 //! same trace natively and in wasm32. The CLI (`cli`, native only) and the
 //! web app (`web`, wasm32 only) are thin shells that build a run from [`registry`], drive it through
 //! [`engine::run::Run`] and format its rows. Each model keeps all of its own code in its folder under `models/`.
@@ -9,8 +9,10 @@
 pub mod controller;
 pub mod engine;
 pub mod histogram;
+pub mod lesson_controls;
 pub mod models;
 pub mod overlay;
+pub mod page;
 pub mod parts;
 pub mod queue;
 pub mod registry;

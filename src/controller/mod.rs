@@ -164,8 +164,15 @@ pub struct ControllerInfo {
     pub name: &'static str,
     /// One line for `loadlab list`.
     pub summary: &'static str,
+    /// How one pick is made, in plain words for the page's "why this server?" panel: every controller's
+    /// [`Controller::weights`] are proportional to its pick probabilities, so the panel's chance column is right
+    /// for all of them, but only some draw at random (least-conn does not draw at all).
+    pub rule: &'static str,
     /// Its tunable parameters.
     pub params: &'static [ParamInfo],
+    /// The one or two of `params` that shape its behaviour most: the ones a lesson step about this controller
+    /// puts on the lesson card, beside the chart (pid's gains, conn-p's S and E).
+    pub main_params: &'static [&'static str],
     /// Makes the per-host instances.
     pub build: Builder,
     /// The weights the controller would set from configured loads and connection counts, where it has a closed

@@ -6,8 +6,10 @@ use crate::rng::Rng;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &[],
     name: "static",
     summary: "weighted random by configured load, as MediaWiki does with LoadMonitor off",
+    rule: "a random draw, each server's chance its configured load ÷ the total",
     params: &[],
     build: |_, _, hosts| per_host(hosts, |_| StaticWeights),
     formula: Some(|_, loads, _| loads.to_vec()),

@@ -114,7 +114,7 @@ pub struct Decision {
     pub chooser: usize,
     /// The target chosen, or `None` when the work failed fast.
     pub chosen: Option<usize>,
-    /// Who decided, in plain words (the controller's weights, an operator pin, a breaker).
+    /// Who decided, in plain words (the controller's rule, an operator pin, a breaker).
     pub decided_by: String,
     /// The targets it could choose from, with what it saw of each.
     pub candidates: Vec<DecisionCandidate>,

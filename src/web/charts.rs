@@ -550,6 +550,8 @@ pub fn shares(engine: &Engine) -> (Vec<usize>, Vec<f64>, Vec<Vec<f64>>, f64) {
 pub fn fmt(v: f64) -> String {
     if !v.is_finite() {
         "–".into()
+    } else if v == 0.0 {
+        "0".into()
     } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {

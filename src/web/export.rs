@@ -106,7 +106,7 @@ pub fn png(engine: &Engine, url: &UrlState, panels: &[Panel], title: &str) -> Re
         })
         .collect();
     let line = format!(
-        "scenario {} · {} · seed {} · t = {:.1} s · loadlab",
+        "scenario {} · {} · random seed {} · t = {:.1} s · loadlab",
         url.scenario,
         if runs.is_empty() { "no balancer".to_string() } else { runs.join(", ") },
         url.seed,

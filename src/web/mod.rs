@@ -18,9 +18,11 @@ pub mod history;
 pub mod hooks;
 pub mod palette;
 pub mod plot;
+mod reducible;
 pub mod runner;
 pub mod snapshot;
-pub mod state;
+/// The page's state and reducer, pure and compiled natively too; `reducible` adds Yew's `Reducible`.
+pub use crate::page::state;
 
 use std::rc::Rc;
 
@@ -353,7 +355,7 @@ pub fn App() -> Html {
                     <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
                         numbers={lesson_numbers(&state, s)} time_s={s.time_s}
                         on_next={on_next} on_back={signal(Action::LessonBack)} on_skip={signal(Action::LessonSkip)}
-                        on_act={on_act} active={lesson_active(&state)} />
+                        on_act={on_act} active={lesson_active(&state)} sets={url.sets.clone()} on_set={on_set.clone()} />
                 }
             </section>
             <section class="bar" aria-label="what runs">

@@ -91,6 +91,8 @@ fn check_cites(at: &str, text: &str, now: &serde_json::Value) {
 fn every_page_string_about_a_scenario_speaks_plainly() {
     use loadlab::controller::controllers;
     for def in registry::all() {
+        // The one line `loadlab list` and the scenario picker's source print for it.
+        refuse_jargon(&format!("{} summary", def.name), def.summary);
         let st = def.story;
         for (what, text) in [
             ("title", st.title),
@@ -139,6 +141,13 @@ fn every_page_string_about_a_scenario_speaks_plainly() {
     }
     for c in controllers() {
         refuse_jargon(&format!("controller {}", c.name), c.summary);
+        refuse_jargon(&format!("controller {} rule", c.name), c.rule);
+        assert!(
+            c.rule.len() > 40 && !c.rule.contains('_'),
+            "controller {}: its rule in plain words: {}",
+            c.name,
+            c.rule
+        );
         for p in c.params {
             refuse_jargon(&format!("controller {} parameter {}", c.name, p.key), p.help);
         }
@@ -351,7 +360,7 @@ fn the_setting_key_check_catches_what_it_should() {
 }
 
 #[test]
-fn lesson_and_story_texts_name_no_setting_keys() {
+fn summaries_lesson_and_story_texts_name_no_setting_keys() {
     let mut found = Vec::new();
     for def in registry::all() {
         let mut keys: Vec<&str> = def.keys.iter().map(|k| k.key).collect();
@@ -362,6 +371,7 @@ fn lesson_and_story_texts_name_no_setting_keys() {
         }
         let st = def.story;
         let mut texts: Vec<(String, &str)> = vec![
+            ("summary".into(), def.summary),
             ("story title".into(), st.title),
             ("story headline".into(), st.headline),
             ("story brief".into(), st.brief),
@@ -387,6 +397,20 @@ fn lesson_and_story_texts_name_no_setting_keys() {
             if let Some(key) = names_a_key(text, &keys) {
                 found.push(format!("{} {at} names {key:?}: {text:?}", def.name));
             }
+        }
+    }
+    // The controllers' one-line summaries, as `loadlab list` prints them, name none of the section's keys either.
+    let section = registry::find("slow").unwrap();
+    let mut keys: Vec<&str> = section.keys.iter().map(|k| k.key).collect();
+    keys.extend(
+        loadlab::controller::controllers()
+            .iter()
+            .flat_map(|c| c.params.iter().map(|p| p.key))
+            .filter(|k| k.contains('_')),
+    );
+    for c in loadlab::controller::controllers() {
+        if let Some(key) = names_a_key(c.summary, &keys) {
+            found.push(format!("controller {} summary names {key:?}: {:?}", c.name, c.summary));
         }
     }
     assert!(found.is_empty(), "{} texts name setting keys:\n{}", found.len(), found.join("\n"));
@@ -422,4 +446,47 @@ fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
     let numbers = (step.numbers)(&summary);
     assert!(numbers.contains("bootstrapping node") && numbers.contains("IST"), "{numbers}");
     assert!(!numbers.contains('[') && !numbers.contains('"'), "{numbers}");
+}
+
+/// The glossary shown beside a scenario is its own model's: every term it defines is a word that model's own
+/// texts use (its story, lesson, challenges, settings, charts, picture, commands, and for a balanced model the
+/// controllers), so no model's page carries another's words (MediaWiki's PHP-FPM and db1118 on Sahana's page, as
+/// the page once did). A term written as alternatives ("p50 / p99") counts when one of them is used.
+#[test]
+fn each_glossary_holds_only_its_own_models_words() {
+    let mut stray = Vec::new();
+    for def in registry::all() {
+        let mut texts: Vec<String> = Vec::new();
+        for sibling in registry::all().filter(|d| d.model == def.model) {
+            let st = sibling.story;
+            texts.extend([st.title, st.headline, st.brief, st.incident, st.watch, st.try_this].map(String::from));
+            texts.extend(sibling.lesson.iter().flat_map(|s| [s.title.to_string(), s.text.to_string()]));
+            texts.extend(sibling.challenges.iter().flat_map(|c| [c.goal.to_string(), c.hint.to_string()]));
+            texts.extend(sibling.keys.iter().map(|k| k.help.to_string()));
+            let controller = if sibling.takes_controller { "static" } else { "" };
+            let spec = RunSpec { controller: controller.into(), seed: 1, ..RunSpec::default() };
+            let run = registry::build(sibling.name, &spec).unwrap();
+            texts.extend(run.charts().iter().flat_map(|c| [c.title.to_string(), c.hint.to_string()]));
+            texts.extend(run.command_table().iter().flat_map(|c| [c.verb.to_string(), c.help.to_string()]));
+            if let Some(p) = run.picture() {
+                texts.push(p.caption.to_string());
+                texts.extend(p.groups.iter().map(|g| g.help.to_string()));
+                texts.extend(p.groups.iter().flat_map(|g| g.lines.iter().map(|l| l.label.to_string())));
+            }
+            texts.extend(sibling.controller_notes.iter().map(|(_, note)| note.to_string()));
+            if sibling.takes_controller {
+                for c in loadlab::controller::controllers() {
+                    texts.push(c.summary.to_string());
+                    texts.extend(c.params.iter().map(|p| p.help.to_string()));
+                }
+            }
+        }
+        let all = texts.join("\n").to_lowercase();
+        for (term, _) in def.glossary {
+            if !term.to_lowercase().split(" / ").any(|t| all.contains(t)) {
+                stray.push(format!("{} ({}): {term:?}", def.name, def.model));
+            }
+        }
+    }
+    assert!(stray.is_empty(), "glossary terms none of their model's texts use:\n{}", stray.join("\n"));
 }

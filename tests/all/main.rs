@@ -13,6 +13,7 @@ mod determinism;
 mod fit;
 mod fuzz;
 mod invariants;
+mod lesson_controls;
 mod lessons;
 mod model_galera;
 mod model_koha;

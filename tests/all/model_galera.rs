@@ -113,6 +113,36 @@ fn catch_up_takes_backlog_over_apply_minus_throttled_incoming_and_throughput_is_
     }
 }
 
+/// The chart's per-minute columns obey the same law as the whole catch-up: over any minute of flow control,
+/// committed writes per second = offered × (1 − paused seconds ÷ 60), and the paused seconds stay within a
+/// minute. Per one-second step they could not: a step is either paused or not.
+#[test]
+fn each_minute_of_flow_control_commits_offered_times_unpaused() {
+    let mut e = engine("percona-desync", &[("desync_off_at", "3760")], 1, 4600.0);
+    let columns = Run::columns(&e);
+    let at = |name: &str| columns.iter().position(|c| c.name == name).unwrap();
+    let (paused, committed, time) = (at("paused_s_per_min"), at("committed_per_s_1m"), at("time_s"));
+    let end = Run::duration(&e);
+    Run::run_until(&mut e, end, u64::MAX);
+    let rows: Vec<Vec<f64>> = Run::drain_rows(&mut e).into_iter().filter(|r| r[time] >= 3760.0 + 60.0).collect();
+    assert!(rows.len() > 600, "{} rows of flow control", rows.len());
+    let mut shares = 0.0;
+    for r in &rows {
+        assert!((0.0..=60.0).contains(&r[paused]), "{} s paused in a minute at {} s", r[paused], r[time]);
+        let expected = 5500.0 * (1.0 - r[paused] / 60.0);
+        assert!(
+            (r[committed] - expected).abs() < 0.03 * 5500.0,
+            "at {} s: {} committed a second, offered × (1 − p) = {expected}",
+            r[time],
+            r[committed]
+        );
+        shares += r[paused] / 60.0;
+    }
+    // Flow control is on: the cluster is paused for a real share of each minute on average (the blog: 23 s).
+    let mean = shares / rows.len() as f64;
+    assert!((0.2..0.6).contains(&mean), "mean paused share {mean}");
+}
+
 #[test]
 fn batching_changes_no_headline_beyond_tolerance() {
     let keys = ["fc_paused_fraction", "fc_stops_per_min", "throughput_drop", "catch_up_s"];

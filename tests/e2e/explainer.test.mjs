@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { start, CLI, canvasColours, simTime, waitForSimTime, status, waitForStatus } from './harness.mjs';
+import { start, CLI, canvasColours, simTime, waitForSimTime, slide, status, waitForStatus } from './harness.mjs';
 
 let h;
 before(async () => { h = await start(); });
@@ -12,15 +12,6 @@ after(async () => { await h?.stop(); });
 
 const params = (page) => new URLSearchParams(new URL(page.url()).search);
 const CHARTS = ['#chart-conns', '#chart-share', '#chart-weights', '#chart-latency', '#chart-errors', '#chart-workers'];
-
-/** Sets a range input's value the way a person dragging it would, firing input and change. */
-async function slide(page, selector, value) {
-  await page.$eval(selector, (el, v) => {
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, value);
-}
 
 test('every control has a visible label and every chart a text alternative', async () => {
   const { page, problems } = await h.open('?scenario=slow&controller=pid&speed=20&lesson=off');

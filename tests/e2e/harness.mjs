@@ -57,6 +57,15 @@ export async function canvasFingerprint(page, selector) {
   });
 }
 
+/** Sets a range input's value the way a person dragging it would, firing input and change. */
+export async function slide(page, selector, value) {
+  await page.$eval(selector, (el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
 /** Simulated seconds in the status line (`t = 12.5 s …`). */
 export async function simTime(page) {
   const m = /t = ([0-9.]+) s/.exec((await page.textContent('#status')) ?? '');

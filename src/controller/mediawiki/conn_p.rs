@@ -41,8 +41,10 @@ use crate::time::{from_secs_f64, SimDuration, SimTime};
 
 /// Registry entry.
 pub const CONN_P: ControllerInfo = ControllerInfo {
+    main_params: &["full_swing_conns", "halving_conns"],
     name: "conn-p",
     summary: "Tim Starling's proposed P controller: w′ = r − ΔC/(S·(1 + T/E)) on open conns + failures in 10 s",
+    rule: "a random draw, each server's chance its weight ÷ the total: its share moved down in proportion to how far its open connections and recent failures exceed its due",
     params: PARAMS,
     build,
     formula: Some(formula),

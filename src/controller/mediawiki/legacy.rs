@@ -67,8 +67,10 @@ use crate::time::{from_secs_f64, SimDuration, SimTime, MILLISECOND};
 
 /// Registry entry.
 pub const MW_LEGACY: ControllerInfo = ControllerInfo {
+    main_params: &["moving_ave_ratio", "max_lag_s"],
     name: "mw-legacy",
     summary: "MediaWiki's 2017–2021 LoadMonitor: load × EWMA(0.1) of probe connect success, LoadBalancer's 6 s max-lag filter; no reaction to slowness",
+    rule: "a random draw, each server's chance its weight ÷ the total: its load scaled by how often its probes connected, replicas lagging past the limit left out",
     params: PARAMS,
     build,
     formula: None,

@@ -103,8 +103,10 @@ use crate::time::{from_secs_f64, SimDuration, SimTime};
 
 /// Registry entry.
 pub const MW_LOADMONITOR: ControllerInfo = ControllerInfo {
+    main_params: &["state_ttl_s", "ewma_alpha"],
     name: "mw-loadmonitor",
     summary: "MediaWiki's LoadMonitor (VERSION 3): probed connection counts, EWMA, scaleLoads, state cached as merged",
+    rule: "a random draw, each server's chance its weight ÷ the total: its load scaled down as its probed connection count rises",
     params: PARAMS,
     build,
     formula: Some(formula),

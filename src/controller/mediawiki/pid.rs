@@ -49,8 +49,10 @@ use crate::time::{from_millis_f64, SimDuration, SimTime, SECOND};
 
 /// Registry entry.
 pub const PID: ControllerInfo = ControllerInfo {
+    main_params: &["kp", "ki"],
     name: "pid",
     summary: "PID on conn-p's connection-count error: kp, ki, kd, integral clamp, derivative on measurement",
+    rule: "a random draw, each server's chance its weight ÷ the total: its share steered by a PID loop on the gap between its connections and its due",
     params: PARAMS,
     build,
     formula: None,

@@ -59,8 +59,10 @@ const OVERPROVISIONING_FACTOR: f64 = 1.4;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["choice_count", "active_request_bias"],
     name: "envoy-least-request",
     summary: "Envoy least_request: P2C on active requests, or weight/(active+1)^bias; slow start, outlier ejection, panic threshold",
+    rule: "two servers drawn at random and the one with fewer active requests wins (Envoy's least request); with unequal weights, a random draw by weight ÷ (active + 1)^bias; ejected servers sit out",
     params: &[
         ParamInfo { key: "choice_count", unit: "hosts", default: 2.0, min: 2.0, max: 64.0, help: "random draws (with replacement) when all weights are equal, fewest active wins; whole number (Envoy LeastRequest.choice_count: 2)" },
         ParamInfo { key: "active_request_bias", unit: "", default: 1.0, min: 0.0, max: 100.0, help: "exponent in weight/(active + 1)^bias when weights differ (Envoy LeastRequest.active_request_bias: 1.0)" },

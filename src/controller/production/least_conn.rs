@@ -42,8 +42,10 @@ use crate::time::{SimDuration, SimTime};
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["weighted_leastconn"],
     name: "least-conn",
     summary: "HAProxy's weighted leastconn on this host's view: key (in-flight + 1)·max/load, idle first, ties FIFO",
+    rule: "no draw: the server with the fewest open connections for its load (HAProxy's weighted leastconn: lowest (open + 1) × largest load ÷ its load, an idle server first, ties to the one picked longest ago), so it gets the whole chance",
     params: &[ParamInfo {
         key: "weighted_leastconn",
         unit: "0/1",

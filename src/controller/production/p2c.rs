@@ -29,8 +29,10 @@ const MAX_CHOICES: usize = 4;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["choices"],
     name: "p2c",
     summary: "power of two choices (proposed in Wikimedia's task): draw `choices` servers by configured load, use the one with fewer in-flight",
+    rule: "two servers drawn at random by configured load, and the one with fewer open connections from this app server wins",
     params: &[ParamInfo {
         key: "choices",
         unit: "servers",

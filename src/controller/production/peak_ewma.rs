@@ -39,8 +39,10 @@ const PENALTY_US: f64 = (i64::MAX >> 16) as f64 / 1e3;
 
 /// Registry entry.
 pub const INFO: ControllerInfo = ControllerInfo {
+    main_params: &["decay_s"],
     name: "peak-ewma",
     summary: "Finagle/Linkerd P2C on peak-EWMA RTT × (outstanding + 1), within weight classes",
+    rule: "a weight class drawn by load, then two of its servers at random, and the one with the lower expected wait (peak round-trip average × (outstanding + 1)) wins",
     params: &[
         ParamInfo { key: "decay_s", unit: "s", default: 10.0, min: 0.001, max: 86_400.0, help: "time constant τ of the RTT estimate's decay (Finagle decayTime and Linkerd ewma decay: 10 s)" },
         ParamInfo { key: "default_rtt_ms", unit: "ms", default: 30.0, min: 0.0, max: 1_000_000.0, help: "RTT estimate of a server with no history (Linkerd default_rtt: 30 ms; 0 is Finagle, which penalizes instead)" },

@@ -236,7 +236,7 @@ const QUEUE: ChartSpec = ChartSpec {
 const PAUSED: ChartSpec = ChartSpec {
     id: "paused",
     title: "Flow-control pause, seconds per minute",
-    hint: "wsrep_flow_control_paused: the Percona blog saw about 23 s of every minute.",
+    hint: "Seconds of the last minute that every writer spent paused; the Percona blog saw about 23 s of every minute.",
     columns: &["paused_s_per_min"],
     unit: "s/min",
     scale: Scale::Linear,
@@ -251,10 +251,23 @@ const THROUGHPUT: ChartSpec = ChartSpec {
     scale: Scale::Linear,
     reference: None,
 };
+/// Percona's throughput over the last minute: per one-second step, committed writes read the full rate or zero
+/// depending on whether that second was paused, a barcode over hours; the minute's average is the rate the
+/// blog's "writes dropped by about a third" describes.
+const THROUGHPUT_MINUTE: ChartSpec = ChartSpec {
+    id: "throughput",
+    title: "Committed writes against offered, averaged over a minute",
+    hint: "Committed = offered × (1 − paused fraction) while flow control throttles.",
+    columns: &["committed_per_s_1m", "offered_per_s"],
+    unit: "trx/s",
+    scale: Scale::Linear,
+    reference: None,
+};
 const ETA: ChartSpec = ChartSpec {
     id: "eta",
     title: "Time left until node3 is SYNCED",
-    hint: "Its queue ÷ how fast the queue shrank in the last step: an estimate that moves with every pause.",
+    hint:
+        "Its queue ÷ how fast the queue shrank over the last minute: an estimate that moves as the pauses come and go.",
     columns: &["eta_synced_s"],
     unit: "s",
     scale: Scale::Linear,
@@ -300,7 +313,7 @@ const LOST: ChartSpec = ChartSpec {
 /// The charts of a scenario.
 pub fn charts(scenario: &str) -> &'static [ChartSpec] {
     match scenario {
-        PERCONA => &[QUEUE, PAUSED, THROUGHPUT, ETA],
+        PERCONA => &[QUEUE, PAUSED, THROUGHPUT_MINUTE, ETA],
         HCI => &[STORAGE_LOAD, STORAGE_LATENCY, THROUGHPUT, QUEUE],
         _ => &[FLUSH, LOST, THROUGHPUT],
     }

@@ -300,7 +300,7 @@ pub const KEY_GROUPS: &[KeyGroup] = &[
 
 /// The Galera model's scenarios.
 pub const SCENARIOS: &[ScenarioDef] = &[
-    def(PERCONA, "a 3-node Percona XtraDB Cluster at 5.5k writesets/s: node3 desynced for a backup, then hours of catch-up under flow control (run it with --duration 25200)", "003_81aa20bb397ace21.txt", 0),
+    def(PERCONA, "a 3-node Percona XtraDB Cluster at 5.5k writesets/s: node3 desynced for a backup, then hours of catch-up under flow control (a seven-hour run)", "003_81aa20bb397ace21.txt", 0),
     def(HCI, "Galera on hyperconverged storage at 200 tps: 27 synchronous writes per transaction and half-hourly bulk pushes past 80 ms", "004_784507cc29d952ee.txt", 1),
-    def(CRASH, "Galera at 200 tps with trx_commit=2: every node loses power at crash_at; what each loses and which to bootstrap", "004_784507cc29d952ee.txt", 2),
+    def(CRASH, "Galera at 200 tps, each node's log flushed once a second: every node loses power at 30 s; what each loses and which to bootstrap", "004_784507cc29d952ee.txt", 2),
 ];

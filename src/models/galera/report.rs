@@ -1,6 +1,8 @@
 //! What a Galera run reports: the row schema and one row per metrics step, and the summary with its
 //! `headline` object per scenario (the figures the issue names, beside which the lesson sets the seed's).
 
+use std::collections::VecDeque;
+
 use serde_json::{json, Map, Value};
 
 use super::cluster::{Galera, Mark};
@@ -9,24 +11,69 @@ use super::keys::{CRASH, HCI, PERCONA};
 use crate::engine::schema::Column;
 use crate::time::{as_secs_f64, SimTime};
 
+/// How far back the per-minute figures look: `paused_s_per_min` is the pause over the last minute, as
+/// `wsrep_flow_control_paused` sampled once a minute reads (the Percona blog's "about 23 s of every minute"),
+/// and `eta_synced_s` divides by the drain rate over the same minute. A one-step figure would be 0 or 60 from
+/// one step to the next (a 1 s step is either paused or not), a barcode instead of a rate.
+pub const TRAILING: SimTime = 60 * crate::time::SECOND;
+
 /// Counters at the previous row, to turn totals into per-step figures.
 #[derive(Clone, Debug, Default)]
 pub struct StepState {
     at: SimTime,
     committed: u64,
     offered: u64,
-    paused: SimTime,
     stops: u64,
     applied: Vec<u64>,
+    /// The counters at each row of the last [`TRAILING`] (and the one just before it), oldest first: at most
+    /// `TRAILING / time step + 2` entries.
+    minute: VecDeque<Minute>,
+}
+
+/// The counters the trailing-minute figures (`paused_s_per_min`, `eta_synced_s`, `committed_per_s_1m`)
+/// difference, at one row.
+#[derive(Clone, Copy, Debug, Default)]
+struct Minute {
+    at: SimTime,
+    paused: SimTime,
+    committed: u64,
+    backup_applied: u64,
+}
+
+impl StepState {
+    /// Records this row's counters and returns the oldest kept, at or just before `now - TRAILING` (the run's
+    /// start early on). A restart of the cluster starts its counters again from zero: the window starts over.
+    fn trailing(&mut self, now: Minute) -> Minute {
+        if self.minute.back().is_some_and(|b| {
+            now.paused < b.paused || now.committed < b.committed || now.backup_applied < b.backup_applied
+        }) {
+            self.minute.clear();
+        }
+        if self.minute.is_empty() {
+            self.minute.push_back(Minute { at: self.at, ..Minute::default() });
+        }
+        self.minute.push_back(now);
+        while self.minute.len() > 2 && self.minute[1].at + TRAILING <= now.at {
+            self.minute.pop_front();
+        }
+        self.minute[0]
+    }
 }
 
 /// The row schema for `nodes` nodes and `hypervisors` hypervisors (0 without storage).
 pub fn columns(nodes: usize, hypervisors: usize) -> Vec<Column> {
-    let mut out: Vec<Column> =
-        ["time_s", "committed_per_s", "offered_per_s", "paused_s_per_min", "fc_stops", "eta_synced_s"]
-            .iter()
-            .map(|n| Column::new(*n, if *n == "fc_stops" { 0 } else { 3 }))
-            .collect();
+    let mut out: Vec<Column> = [
+        "time_s",
+        "committed_per_s",
+        "offered_per_s",
+        "paused_s_per_min",
+        "fc_stops",
+        "eta_synced_s",
+        "committed_per_s_1m",
+    ]
+    .iter()
+    .map(|n| Column::new(*n, if *n == "fc_stops" { 0 } else { 3 }))
+    .collect();
     for i in 1..=nodes {
         for (name, d) in [
             ("recv_queue", 0),
@@ -48,7 +95,7 @@ pub fn columns(nodes: usize, hypervisors: usize) -> Vec<Column> {
     out
 }
 
-/// Seconds until the backup node is SYNCED at the drain rate of the last step, or 0.
+/// Seconds until the backup node is SYNCED at the drain rate of the last minute, or 0.
 fn eta(g: &Galera, drained_per_s: f64) -> f64 {
     let n = &g.nodes[g.cfg.backup_node.min(g.cfg.nodes - 1)];
     if g.catch_up_from.is_none() || g.catch_up_to.is_some() || drained_per_s <= 0.0 {
@@ -65,7 +112,12 @@ pub fn row(g: &mut Galera, s: &mut StepState, now: SimTime) -> Vec<f64> {
     let backup = g.cfg.backup_node.min(g.cfg.nodes - 1);
     s.applied.resize(g.cfg.nodes, 0);
     let incoming = (g.writer.committed.saturating_sub(s.committed)) as f64 / dt;
-    let drained = (g.nodes[backup].applied.saturating_sub(s.applied[backup])) as f64 / dt - incoming;
+    let here = Minute { at: now, paused, committed: g.writer.committed, backup_applied: g.nodes[backup].applied };
+    let from = s.trailing(here);
+    let span = as_secs_f64(now - from.at).max(1e-9);
+    let drained = (here.backup_applied.saturating_sub(from.backup_applied) as f64
+        - here.committed.saturating_sub(from.committed) as f64)
+        / span;
     let mut out = vec![
         as_secs_f64(now),
         incoming,
@@ -74,10 +126,10 @@ pub fn row(g: &mut Galera, s: &mut StepState, now: SimTime) -> Vec<f64> {
         } else {
             g.writer.offered.saturating_sub(s.offered) as f64 / dt
         },
-        // Saturating: a restart of the cluster starts its flow-control counters again from zero.
-        as_secs_f64(paused.saturating_sub(s.paused)) / dt * 60.0,
+        as_secs_f64(paused.saturating_sub(from.paused)) / span * 60.0,
         stops.saturating_sub(s.stops) as f64,
         eta(g, drained),
+        here.committed.saturating_sub(from.committed) as f64 / span,
     ];
     for i in 0..g.cfg.nodes {
         let n = &g.nodes[i];
@@ -106,9 +158,9 @@ pub fn row(g: &mut Galera, s: &mut StepState, now: SimTime) -> Vec<f64> {
         at: now,
         committed: g.writer.committed,
         offered: g.writer.offered,
-        paused,
         stops,
         applied: std::mem::take(&mut s.applied),
+        minute: std::mem::take(&mut s.minute),
     };
     out
 }
@@ -218,4 +270,51 @@ pub fn summary(g: &Galera, now: SimTime, rows_dropped: u64) -> Map<String, Value
     m.insert("recv_queues".into(), json!(g.nodes.iter().map(|n| n.queue).collect::<Vec<_>>()));
     m.insert("rows_dropped".into(), json!(rows_dropped));
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::SECOND;
+
+    /// Feeds one row a second in which the cluster is paused one second in three, and returns the figure each
+    /// row reports with the kept window's length.
+    fn minute_figures(rows: u64) -> Vec<(f64, usize)> {
+        let mut s = StepState::default();
+        let mut paused = 0;
+        (1..=rows)
+            .map(|t| {
+                if t % 3 == 0 {
+                    paused += SECOND;
+                }
+                let here = Minute { at: t * SECOND, paused, committed: t * 100, backup_applied: t * 100 };
+                let from = s.trailing(here);
+                s.at = here.at;
+                (as_secs_f64(paused - from.paused) / as_secs_f64(here.at - from.at) * 60.0, s.minute.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn paused_one_second_in_three_reads_twenty_seconds_a_minute_once_a_minute_has_passed() {
+        let figures = minute_figures(600);
+        // Any 60 consecutive one-second steps hold exactly 20 paused ones.
+        for (i, (f, _)) in figures.iter().enumerate().skip(59) {
+            assert!((f - 20.0).abs() < 1e-9, "row {}: {f} s a minute", i + 1);
+        }
+        // The window keeps one row per second of the minute and the one just before it, never more.
+        assert!(figures.iter().all(|(_, kept)| *kept <= 62), "{:?}", figures.iter().map(|f| f.1).max());
+    }
+
+    #[test]
+    fn a_restart_of_the_counters_starts_the_window_again() {
+        let mut s = StepState::default();
+        for t in 1..=100 {
+            s.trailing(Minute { at: t * SECOND, paused: t * SECOND / 2, committed: t, backup_applied: t });
+            s.at = t * SECOND;
+        }
+        // The cluster restarted at 100 s: its counters read from zero again.
+        let from = s.trailing(Minute { at: 101 * SECOND, paused: 0, committed: 1, backup_applied: 1 });
+        assert_eq!((from.at, from.paused, from.committed), (100 * SECOND, 0, 0));
+    }
 }

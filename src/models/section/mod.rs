@@ -167,13 +167,13 @@ const fn def(name: &'static str, summary: &'static str, story: usize) -> Scenari
 
 /// The section model's scenarios.
 pub const SCENARIOS: &[ScenarioDef] = &[
-    ScenarioDef { lesson: lessons::PLAIN, lesson_sets: &[], controller_notes: &[], ..def("plain-s1", "EventSimulator's s1 section at production rates (7572.8 req/s, 139 app hosts, 12 servers), no fault", 0) },
-    ScenarioDef { lesson: lessons::SLOW, lesson_sets: &[("workers", lessons::SLOW_WORKERS)], controller_notes: lessons::SLOW_NOTES, challenges: lessons::SLOW_CHALLENGES, ..def("slow", "plain-s1, then db1119's queries take slow_factor (10) times longer from fault_at", 1) },
-    ScenarioDef { lesson: lessons::CONNECT_TIMEOUT, lesson_sets: &[], controller_notes: lessons::TIMEOUT_NOTES, challenges: lessons::TIMEOUT_CHALLENGES, ..def("connect-timeout", "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from fault_at", 2) },
-    ScenarioDef { lesson: lessons::REFUSE, lesson_controller: Some("least-conn"), lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from fault_at: a server that fails fast holds almost no connections", 3) },
+    ScenarioDef { lesson: lessons::PLAIN, lesson_sets: &[], controller_notes: &[], ..def("plain-s1", "Wikimedia's s1 database section at production rates (7572.8 req/s, 139 app hosts, 12 servers), no fault", 0) },
+    ScenarioDef { lesson: lessons::SLOW, lesson_sets: &[("workers", lessons::SLOW_WORKERS)], controller_notes: lessons::SLOW_NOTES, challenges: lessons::SLOW_CHALLENGES, ..def("slow", "plain-s1, then db1119's queries take 10 times longer from 30 s", 1) },
+    ScenarioDef { lesson: lessons::CONNECT_TIMEOUT, lesson_sets: &[], controller_notes: lessons::TIMEOUT_NOTES, challenges: lessons::TIMEOUT_CHALLENGES, ..def("connect-timeout", "plain-s1, then every connect to db1119 hangs for the connect timeout and fails, from 30 s", 2) },
+    ScenarioDef { lesson: lessons::REFUSE, lesson_controller: Some("least-conn"), lesson_sets: &[], controller_notes: &[], ..def("refuse", "plain-s1, then every connect to db1119 is refused within one round trip, from 30 s: a server that fails fast holds almost no connections", 3) },
     ScenarioDef { lesson: lessons::QUIET, lesson_sets: &[], controller_notes: &[], ..def("quiet", "plain-s1 with every rate divided by 1000 (7.57 req/s): controllers must leave a quiet section alone", 4) },
     ScenarioDef { lesson: lessons::MMC, lesson_sets: &[], controller_notes: &[], scorecard: Some(SCORED_ON_REQUEST), ..def("mmc", "n identical servers with c slots, exponential service, Poisson arrivals, uniform random routing (M/M/c)", 5) },
-    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], scorecard: Some(SCORED_ON_REQUEST), controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", "plain-s1; db1163 drowns in reads from overload_at (20 s), db1119 applies a large_write_s (15 s) transaction from fault_at (30 s): lag is the wrong load signal", 6) },
+    ScenarioDef { lesson: lag_lesson::LESSON, lesson_controller: Some("mw-legacy"), lesson_sets: &[], scorecard: Some(SCORED_ON_REQUEST), controller_notes: lag_lesson::NOTES, figures: lag_lesson::FIGURES, ..def("large-write", "plain-s1; db1163 drowns in reads from 20 s, db1119 applies a 15 s transaction from 30 s: lag is the wrong load signal", 6) },
 ];
 
 /// Global columns of a step row, in CSV order (EventSimulator's).

@@ -10,10 +10,10 @@ use super::server::ConnectMode;
 use crate::engine::run::{Decision, DecisionCandidate, ReadOuts};
 use crate::time::SimTime;
 
-/// Who decided a traced pick, in plain words.
-fn decided(by: &str) -> String {
+/// Who decided a traced pick, in plain words; `rule` is how the controller picks.
+fn decided(by: &str, rule: &str) -> String {
     match by {
-        "controller" => "the controller's weights: a random pick, each server's chance its weight ÷ total".into(),
+        "controller" => format!("the controller's rule: {rule}"),
         "pinned" => "an operator pin: the pinned weight replaces the controller's".into(),
         "controller off" => "the configured loads alone: an operator switched the controller off".into(),
         "breaker" => {
@@ -110,7 +110,7 @@ impl Section {
             time: pick.time,
             chooser: pick.host,
             chosen: pick.chosen,
-            decided_by: decided(pick.decided_by),
+            decided_by: decided(pick.decided_by, self.cfg.controller.info().rule),
             candidates,
             terms: pick.diagnostics.clone(),
         })
@@ -154,7 +154,7 @@ mod tests {
         plain.run_until(35 * SECOND, u64::MAX);
         assert_eq!(traced.trace_hash(), plain.trace_hash());
         let d = traced.last_decision().expect("a traced pick");
-        assert!(!d.candidates.is_empty() && d.decided_by.starts_with("the controller's weights"), "{d:?}");
+        assert!(!d.candidates.is_empty() && d.decided_by.starts_with("the controller's rule: a random draw"), "{d:?}");
         let weights = traced.balancer_weights();
         assert_eq!(weights.len(), 12);
         assert!(weights[0].is_nan(), "the primary is never balanced");

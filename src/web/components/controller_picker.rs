@@ -69,14 +69,21 @@ pub fn ControllerParams(props: &ControllerParamsProps) -> Html {
         if !params.is_empty() {
             <fieldset class="params">
                 <legend>{ format!("{}'s parameters (a change restarts the run with the same random seed; sliders apply when let go)", props.controller) }</legend>
-                { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param)) }
+                { for params.iter().map(|p| param_slider(p, &props.values, &props.on_param, "param")) }
             </fieldset>
         }
         </>
     }
 }
 
-fn param_slider(p: &ParamInfo, values: &[(String, String)], on_param: &Callback<(String, String)>) -> Html {
+/// One controller parameter's slider and number box, as the controller's panel and the lesson card draw it;
+/// `place` makes its element id unique on the page (`param` in the controller's panel).
+pub fn param_slider(
+    p: &ParamInfo,
+    values: &[(String, String)],
+    on_param: &Callback<(String, String)>,
+    place: &str,
+) -> Html {
     let value = values
         .iter()
         .rev()
@@ -84,7 +91,7 @@ fn param_slider(p: &ParamInfo, values: &[(String, String)], on_param: &Callback<
         .and_then(|(_, v)| v.parse::<f64>().ok())
         .filter(|v| v.is_finite());
     html! {
-        <NumberField key_name={p.key} id={format!("param-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
+        <NumberField key_name={p.key} id={format!("{place}-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
             help={p.help} min={p.min} max={p.max} default={p.default} value={value} param={true} on_set={on_param.clone()} />
     }
 }

@@ -65,7 +65,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 </select>
             </div>
             <form class="row seed" onsubmit={on_submit}>
-                <label class="inline" for="seed">{ "Seed" }</label>
+                <label class="inline" for="seed">{ "Random seed" }</label>
                 <input id="seed" name="seed" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
                     ref={input} value={props.seed.to_string()} />
                 <button type="submit" id="restart">{ "Restart" }</button>

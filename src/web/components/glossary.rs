@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 /// Terms every page uses, whatever the model: the page's own words.
 pub const PAGE_TERMS: &[(&str, &str)] = &[
-    ("seed", "The one number that decides every random choice of a run: the same seed and settings replay the same run, event for event."),
+    ("random seed", "The one number that decides every random choice of a run: the same random seed and settings replay the same run, event for event."),
 ];
 
 /// The anchor id of a term.

@@ -162,18 +162,21 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
     };
     let problem = use_state(|| None::<String>);
     let on_box = {
-        let (commit, problem, min, max) = (commit.clone(), problem.clone(), props.min, props.max);
+        let (problem, key, on_set) = (problem.clone(), props.key_name.clone(), props.on_set.clone());
         Callback::from(move |e: Event| {
-            let raw = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-            // Say why a typed value is not applied, instead of putting the old one back silently.
-            match raw.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() && (min..=max).contains(&v) => {
-                    problem.set(None);
-                    commit(v);
-                }
-                Ok(_) => problem.set(Some(format!("{} is not from {min} to {max}: not applied.", raw.trim()))),
-                Err(_) => problem.set(Some("That is not a number: not applied.".into())),
+            let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+            let raw = input.value();
+            // Any number goes to the page's one validator (the URL state, through the scenario's key table or the
+            // controller's parameter table), which applies it or says in the page's notice why not; only text
+            // that is no number at all (the browser hands it over as "") is stopped here.
+            if raw.trim().parse::<f64>().is_err() {
+                problem.set(Some("That is not a number: not applied.".into()));
+                return;
             }
+            problem.set(None);
+            on_set.emit((key.clone(), raw.trim().to_string()));
+            // The box shows the value in effect: a refused number does not stay in it (the notice names it).
+            input.set_value(&tidy(current).to_string());
         })
     };
     let pending = *keyboard.borrow() && (*shown - current).abs() > 0.0;
@@ -241,14 +244,17 @@ pub struct KeysProps {
     pub on_set: Callback<(String, String)>,
 }
 
-fn key_control(
+/// One scenario key's control (slider and number box, count box or select), as the settings panel and the lesson
+/// card draw it; `place` makes its element ids unique on the page (`key` in the settings panel).
+pub fn key_control(
     def: &'static ScenarioDef,
     k: &'static KeyInfo,
     sets: &[(String, String)],
     on_set: &Callback<(String, String)>,
+    place: &str,
 ) -> Html {
     let value = sets.iter().rev().find(|(key, _)| key == k.key).map(|(_, v)| v.clone());
-    let id = format!("key-{}", k.key);
+    let id = format!("{place}-{}", k.key);
     match k.kind {
         KeyKind::Number { min, max } => {
             let default = default_number(k.default).unwrap_or(min);
@@ -333,7 +339,7 @@ pub fn Keys(props: &KeysProps) -> Html {
                 { for groups.iter().filter(|(_, mine)| !mine.is_empty()).map(|(title, mine)| html! {
                     <fieldset class="params">
                         <legend>{ *title }</legend>
-                        { for mine.iter().map(|k| key_control(def, k, &props.sets, &props.on_set)) }
+                        { for mine.iter().map(|k| key_control(def, k, &props.sets, &props.on_set, "key")) }
                     </fieldset>
                 }) }
             </div>

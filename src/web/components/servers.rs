@@ -55,6 +55,11 @@ pub fn command_text(spec: &CommandSpec, target: Option<&str>, args: &[f64]) -> S
     out
 }
 
+/// The id of a verb's line in "What each action does", which its buttons point to.
+fn help_id(spec: &CommandSpec) -> String {
+    format!("verb-help-{}", spec.verb)
+}
+
 fn label(spec: &CommandSpec) -> String {
     let args: Vec<String> = spec.args.iter().map(|a| format!("{} {}", a.default, a.unit)).collect();
     if args.is_empty() {
@@ -98,7 +103,7 @@ fn GlobalCommand(props: &GlobalProps) -> Html {
                     </label>
                 }
             }) }
-            <button type="button" data-verb={spec.verb} title={spec.help} onclick={send}>{ spec.verb }</button>
+            <button type="button" data-verb={spec.verb} title={spec.help} aria-describedby={help_id(spec)} onclick={send}>{ spec.verb }</button>
         </div>
     }
 }
@@ -135,7 +140,8 @@ fn TargetRow(props: &TargetRowProps) -> Html {
                     let text = command_text(spec, Some(name), &args);
                     let on_command = props.on_command.clone();
                     let onclick = Callback::from(move |_: MouseEvent| on_command.emit(text.clone()));
-                    html! { <button type="button" data-fault={spec.verb} title={spec.help} onclick={onclick}>{ label(spec) }</button> }
+                    html! { <button type="button" data-fault={spec.verb} title={spec.help} aria-describedby={help_id(spec)}
+                        onclick={onclick}>{ label(spec) }</button> }
                 }) }
             </div>
         </li>
@@ -153,11 +159,12 @@ pub fn Commands(props: &CommandsProps) -> Html {
             <summary><h2>{ "Faults and operator actions" }</h2></summary>
             <p class="hint">{ format!("Each button acts now on the running simulation (both runs in A/B) and is added to the link, \
                 so reopening it replays the same run. {}.", inverses.join("; ")) }</p>
-            <details class="verb-help">
+            // Open from the start: what each button does is text on the page, not a hover title a phone cannot show.
+            <details class="verb-help" open={true}>
                 <summary>{ "What each action does" }</summary>
                 <dl>
                     { for props.table.0.iter().map(|c| html! {
-                        <div><dt>{ c.verb }</dt><dd>{ c.help }</dd></div>
+                        <div><dt>{ c.verb }</dt><dd id={help_id(c)}>{ c.help }</dd></div>
                     }) }
                 </dl>
             </details>

@@ -85,7 +85,7 @@ pub fn Share(props: &ShareProps) -> Html {
                         <input id="share-embed" type="text" readonly=true value={snippet.clone()} onfocus={select} />
                         <button type="button" onclick={copy(snippet)}>{ "Copy embed code" }</button>
                     </div>
-                    <p class="hint">{ "Both replay this run event for event: same scenario, settings, seed and every action you took, opened at the same moment." }</p>
+                    <p class="hint">{ "Both replay this run event for event: same scenario, settings, random seed and every action you took, opened at the same moment." }</p>
                 </div>
             }
         </div>

@@ -51,7 +51,7 @@ fn explain(label: &str, controller: &str, w: Option<&Why>) -> Html {
             { table(w) }
             if !w.terms.is_empty() {
                 <p class="hint">{ format!("The controller's terms for the chosen server: {}.",
-                    w.terms.iter().map(|(k, v)| format!("{k} {}", fmt(*v))).collect::<Vec<_>>().join(", ")) }</p>
+                    w.terms.iter().map(|(k, v)| format!("{} {}", k.replace('_', " "), fmt(*v))).collect::<Vec<_>>().join(", ")) }</p>
             }
         </div>
     }

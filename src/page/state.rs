@@ -5,11 +5,10 @@
 //! generation counter, and the notices for the reader. Every change is validated by writing the URL state and
 //! parsing it back with `urlstate::parse_query`, so the page can never hold a state that a shared link would not
 //! reproduce; what the parser drops becomes a visible notice. The simulations are not here: they belong to the
-//! [`Engine`](super::runner::Engine), rebuilt whenever `generation` changes.
-
-use std::rc::Rc;
-
-use yew::Reducible;
+//! page's engine (`web::runner::Engine`), rebuilt whenever `generation` changes.
+//!
+//! Pure and compiled natively as well as for wasm32, so the unit tests, the fuzzer and mutation testing reach
+//! it; `web::state` adds only `impl yew::Reducible for State`.
 
 use crate::controller::controller_info;
 use crate::controller::is_param_of;
@@ -289,7 +288,7 @@ impl State {
         }
     }
 
-    /// The pure transition function behind [`Reducible::reduce`].
+    /// The pure transition function behind the page's `Reducible::reduce` (`web::state`).
     pub fn apply(&self, action: Action) -> State {
         let mut next = self.clone();
         let mut url = self.url.clone();
@@ -422,29 +421,15 @@ impl State {
     }
 }
 
-impl Reducible for State {
-    type Action = Action;
-
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let next = self.apply(action);
-        if next == *self {
-            self
-        } else {
-            Rc::new(next)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn state(query: &str) -> State {
         State::from_query(query)
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_bad_url_names_what_it_ignored_and_keeps_the_rest() {
         let s = state("?scenario=nope&seed=-4&speed=banana&controller=pid&kp=0.05");
         assert_eq!(s.url.controller, "pid");
@@ -455,7 +440,7 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_parameter_restarts_and_round_trips_through_the_url() {
         let s = state("?scenario=slow&controller=conn-p&lesson=off");
         let p = controller_info("conn-p").unwrap().params[0];
@@ -467,7 +452,7 @@ mod tests {
         assert_eq!(State::from_query(&next.to_query()).url, next.url);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn out_of_range_values_become_notices_and_change_nothing() {
         let s = state("?scenario=slow&controller=pid");
         for (key, value) in [("kp", "1e300"), ("kp", "NaN"), ("rate_scale", "-1"), ("kp", "x"), ("workers", "0")] {
@@ -480,7 +465,7 @@ mod tests {
         assert_eq!(next.url.speed, s.url.speed);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_live_step_is_recorded_without_a_restart() {
         let s = state("?scenario=plain-s1");
         let next = s.apply(Action::Record("crash:db1119".into(), 12.5));
@@ -488,7 +473,7 @@ mod tests {
         assert!(next.to_query().contains("fault=crash:db1119@12.5"), "{}", next.to_query());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn switching_controller_drops_the_old_ones_parameters() {
         let s = state("?scenario=slow&controller=pid&kp=0.05&rate_scale=2");
         let next = s.apply(Action::PickController("p2c".into()));
@@ -496,14 +481,14 @@ mod tests {
         assert_eq!(next.set_value("rate_scale"), Some("2"));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_surge_is_recorded_under_its_own_key() {
         let s = state("?scenario=plain-s1");
         let next = s.apply(Action::Record("surge:2".into(), 3.0));
         assert!(next.to_query().contains("surge=2@3"), "{}", next.to_query());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn lesson_steps_seek_forward_and_replay_back() {
         let s = state("?scenario=slow");
         let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
@@ -519,7 +504,7 @@ mod tests {
         assert!(free.to_query().contains("lesson=off"));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn opening_a_scenario_file_runs_it_in_free_play_and_a_bad_one_changes_nothing() {
         let s = state("?scenario=slow&controller=pid&ab=p2c");
         let def = registry::find("sahana-idle-drop").unwrap();
@@ -549,7 +534,7 @@ mod tests {
         assert!(opened.apply(Action::PickScenario("slow".into())).url.file.is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn a_new_speed_keeps_the_run_going() {
         let s = state("?scenario=plain-s1&lesson=off");
         let next = s.apply(Action::SetSpeed("20".into()));
@@ -558,7 +543,7 @@ mod tests {
         assert_eq!((next.playing, next.seek_to), (s.playing, s.seek_to));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn lesson_next_to_a_step_before_now_replays_from_the_seed() {
         let s = state("?scenario=slow");
         let Some(def) = s.def().filter(|d| d.lesson.len() >= 2) else { return };
@@ -569,7 +554,7 @@ mod tests {
         assert_eq!(next.generation, s.generation + 1, "a step in the past replays from the seed");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn picking_a_scenario_keeps_the_controllers_parameters() {
         let s = state("?scenario=slow&controller=pid&kp=0.05&workers=7&lesson=off");
         let next = s.apply(Action::PickScenario("plain-s1".into()));
