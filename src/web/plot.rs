@@ -440,6 +440,64 @@ fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], a
     Ok(())
 }
 
+/// Space left and right of the overview's plot, CSS pixels: the brush over it uses the same.
+pub const OVERVIEW_PAD_CSS: f64 = 8.0;
+
+/// Height of the overview's time labels under its plot, CSS pixels.
+const OVERVIEW_LABELS_CSS: f64 = 14.0;
+
+/// Draws the overview strip: `series` over `x` (the whole run), thin, from the lowest value to the highest, with
+/// the times at both ends under it. The brush is drawn over it by the page, so a drag needs no redraw.
+pub fn draw_overview(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    x: (f64, f64),
+    series: &[Series],
+    log: bool,
+) -> Result<(), String> {
+    let root = area(canvas)?;
+    let map = |v: f64| if log { log_value(v) } else { v };
+    let values: Vec<f64> =
+        series.iter().flat_map(|s| s.points.iter().map(|p| map(p.1))).filter(|v| v.is_finite()).collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = (hi - lo) * 0.06;
+    let mut chart = ChartBuilder::on(&root)
+        .margin_left(px(dpr, OVERVIEW_PAD_CSS))
+        .margin_right(px(dpr, OVERVIEW_PAD_CSS))
+        .margin_top(px(dpr, 3.0))
+        .margin_bottom(px(dpr, OVERVIEW_LABELS_CSS))
+        .build_cartesian_2d(x.0..x.1.max(x.0 + 1e-9), (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    let frame = RGBColor(0xcc, 0xcc, 0xcc).stroke_width(px(dpr, 1.0));
+    chart
+        .draw_series(std::iter::once(Rectangle::new([(x.0, lo - pad), (x.1, hi + pad)], frame)))
+        .map_err(|e| e.to_string())?;
+    let max_points = canvas.width().max(2) as usize;
+    for s in series {
+        let style = rgb(s.colour).stroke_width(px(dpr, 1.0));
+        let points =
+            decimate(s.points.iter().map(|&(t, v)| (t, map(v))).filter(|p| p.1.is_finite()).collect(), max_points);
+        chart.draw_series(LineSeries::new(points, style)).map_err(|e| e.to_string())?;
+    }
+    let (w, h) = root.dim_in_pixel();
+    let y = h as i32 - px(dpr, 1.0) as i32;
+    let left = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
+    let right = font(dpr, 10.5).pos(Pos::new(HPos::Right, VPos::Bottom));
+    let t = |v: f64| format!("{} s", crate::engine::picture::human(v, 1));
+    root.draw_text(&t(x.0), &left, (px(dpr, OVERVIEW_PAD_CSS) as i32, y)).map_err(|e| e.to_string())?;
+    root.draw_text(&t(x.1), &right, (w as i32 - px(dpr, OVERVIEW_PAD_CSS) as i32, y)).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Colours of a swimlane's states in code order: calm grey, working blue, waiting orange, broken vermillion
 /// (Okabe–Ito), then the rest of the palette.
 const STATE_COLOURS: [Rgb; 6] = [
