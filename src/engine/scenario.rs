@@ -114,10 +114,14 @@ impl View {
     }
 
     /// Reads a view as a link writes it: `all` (the whole run), `300` (the last 300 s) or `6900..8100` (a fixed
-    /// stretch), checked by [`Self::checked`]; the error names what was wrong.
+    /// stretch), to the microsecond, checked by [`Self::checked`]; the error names what was wrong.
     pub fn parse(text: &str) -> Result<View, String> {
         let text = text.trim();
-        let number = |t: &str| t.trim().parse::<f64>().map_err(|_| format!("{} is not a number of seconds", quote(t)));
+        // Whole microseconds, as the link writes them, so a parsed view reads back the same.
+        let number = |t: &str| {
+            let v = t.trim().parse::<f64>().map_err(|_| format!("{} is not a number of seconds", quote(t)))?;
+            Ok::<f64, String>((v * 1e6).round() / 1e6)
+        };
         let view = if text == "all" {
             View::Whole
         } else if let Some((from, to)) = text.split_once("..") {
