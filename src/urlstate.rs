@@ -10,6 +10,7 @@
 
 use crate::controller::controller_info;
 use crate::engine::keys::KeyKind;
+use crate::engine::scenario::View;
 use crate::registry::{self, RunSpec, ScenarioDef};
 
 /// Longest query string read; the rest is ignored with a notice. Room for a [`MAX_FILE_CHARS`] scenario file,
@@ -61,6 +62,9 @@ pub struct UrlState {
     /// in the link as `file=`; `sets` then hold only steps and controller parameters. Files of models
     /// configured by keys become `sets` instead.
     pub file: Option<std::sync::Arc<str>>,
+    /// The stretch of simulated time the charts show, when the reader chose one (`window=all`, `window=300`
+    /// for the last 300 s, `window=6900..8100`); `None` shows the lesson step's own, or the whole run.
+    pub view: Option<View>,
 }
 
 impl Default for UrlState {
@@ -78,6 +82,7 @@ impl Default for UrlState {
             length_s: None,
             at_s: None,
             file: None,
+            view: None,
         }
     }
 }
@@ -218,6 +223,10 @@ pub fn parse_query(query: &str) -> Parsed {
                 Ok(s) if s.is_finite() && (0.0..=LENGTH_MAX_S).contains(&s) => state.at_s = Some(s),
                 _ => ignored.push(format!("at '{}' is not a time from 0 to {LENGTH_MAX_S} s", clip(v))),
             },
+            "window" => match View::parse(v) {
+                Ok(view) => state.view = Some(view),
+                Err(e) => ignored.push(format!("window '{}': {e}", clip(v))),
+            },
             "embed" => state.embed = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             "watch" => state.watch = matches!(v.as_str(), "1" | "true" | "yes" | ""),
             _ => {}
@@ -323,6 +332,7 @@ const TOP_LEVEL: &[&str] = &[
     "length",
     "at",
     "start",
+    "window",
 ];
 
 /// Shortest and longest run a link may ask for, simulated seconds (the CLI's `--duration` range); the model's
@@ -420,6 +430,9 @@ pub fn to_query(state: &UrlState) -> String {
     }
     if let Some(at) = state.at_s {
         parts.push(format!("at={at}"));
+    }
+    if let Some(view) = state.view {
+        parts.push(format!("window={}", encode(&view.to_text())));
     }
     if state.watch {
         parts.push("watch=1".into());
@@ -523,6 +536,26 @@ mod tests {
         let bad = parse_query("at=-1");
         assert_eq!(bad.state.at_s, None);
         assert!(bad.ignored.iter().any(|i| i.starts_with("at ")));
+    }
+
+    #[test]
+    fn a_chart_window_round_trips_and_a_bad_one_is_named_and_changes_nothing() {
+        for (text, view) in [
+            ("all", View::Whole),
+            ("300", View::Last(300.0)),
+            ("6900..8100", View::Span(6900.0, 8100.0)),
+            ("6900.25..8100.5", View::Span(6900.25, 8100.5)),
+        ] {
+            let p = parse_query(&format!("scenario=sahana-idle-drop&lesson=off&window={text}"));
+            assert_eq!((p.state.view, p.ignored.len()), (Some(view), 0), "{text}");
+            assert_eq!(parse_query(&to_query(&p.state)).state, p.state, "{text}");
+        }
+        let plain = parse_query("scenario=sahana-idle-drop&lesson=off").state;
+        for bad in ["8100..6900", "-5", "x", "10..10.5", "1..2e6", "NaN"] {
+            let p = parse_query(&format!("scenario=sahana-idle-drop&lesson=off&window={bad}"));
+            assert_eq!(p.state, plain, "{bad}");
+            assert!(p.ignored.len() == 1 && p.ignored[0].starts_with("window "), "{bad}: {:?}", p.ignored);
+        }
     }
 
     #[test]

@@ -37,6 +37,28 @@ pub struct CommandSpec {
     pub inverse: Option<&'static str>,
     /// One line: what it does.
     pub help: &'static str,
+    /// What happened, in a few plain words, as a chart marker prints it ("{target} desynced", "{target}
+    /// {factor}× slower"): `{target}` stands for the target's name and `{NAME}` for the argument of that name.
+    pub happened: &'static str,
+}
+
+/// A command's text (`slow:db1119:10`, `desync-off:node3`) as what happened, in its verb's own words
+/// ([`CommandSpec::happened`]: "db1119 10× slower", "node3 rejoins"). Text whose verb is not in `table` comes
+/// back as it is, its colons as spaces.
+pub fn happened(table: &[CommandSpec], text: &str) -> String {
+    let mut parts = text.split(':');
+    let verb = parts.next().unwrap_or("");
+    let Some(spec) = table.iter().find(|c| c.verb == verb) else { return text.replace(':', " ") };
+    let mut out = spec.happened.to_string();
+    if spec.target.is_some() {
+        out = out.replace("{target}", parts.next().unwrap_or("?"));
+    }
+    for a in spec.args {
+        let value = parts.next().unwrap_or("?");
+        let shown = value.parse::<f64>().map_or(value.to_string(), |v| super::picture::human(v, 2));
+        out = out.replace(&format!("{{{}}}", a.name), &shown);
+    }
+    out
 }
 
 /// True when `verb` undoes a verb listed before it in `table` (`recover` after `crash`, `repool` after

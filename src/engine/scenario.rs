@@ -51,10 +51,114 @@ pub struct LessonStep {
     pub text: &'static str,
     /// The chart id the step is about.
     pub chart: &'static str,
+    /// The stretch of simulated time its charts show: the whole run, the last minutes, or the moment the step
+    /// is about. A [`View::Span`] starts before `at_s` and usually ends there, so the step opens on full charts;
+    /// one that ends later leaves room for what the step asks the reader to try (a restart, a kill).
+    pub view: View,
     /// This run's numbers at that moment beside the incident's, from the run's summary.
     pub numbers: fn(&Map<String, Value>) -> String,
     /// What the step's text asks the reader to try, as buttons that do it.
     pub actions: &'static [LessonAction],
+}
+
+/// The stretch of simulated time a chart shows. A lesson step sets one ([`LessonStep::view`]); the reader may pick
+/// another, or brush one on the overview, and a link carries it as `window=` ([`View::parse`], [`View::to_text`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum View {
+    /// The whole run so far: from time zero to now.
+    #[default]
+    Whole,
+    /// The last this many seconds up to now, following the run (from time zero while the run is younger).
+    Last(f64),
+    /// A fixed stretch, from the first time to the second, seconds: it stays where it is while the run plays
+    /// on, whether or not the run has got there yet.
+    Span(f64, f64),
+}
+
+impl View {
+    /// Narrowest stretch a [`View::Span`] or [`View::Last`] may show, seconds: two of the page's chart steps.
+    pub const SPAN_MIN_S: f64 = 1.0;
+    /// Latest time a view may name, seconds: the longest run a link may ask for.
+    pub const TIME_MAX_S: f64 = 1_000_000.0;
+
+    /// The x range the charts draw when the run's newest row is at `now_s`: `(from, to)`, seconds. A view that
+    /// follows the run ([`View::Whole`], [`View::Last`]) is at least `min_span_s` wide, so the first rows do not
+    /// fill the whole width; a [`View::Span`] is exactly what it names.
+    pub fn x_range(self, now_s: f64, min_span_s: f64) -> (f64, f64) {
+        let now_s = if now_s.is_finite() { now_s.max(0.0) } else { 0.0 };
+        match self {
+            View::Whole => (0.0, now_s.max(min_span_s)),
+            View::Last(w) => {
+                let from = (now_s - w).max(0.0);
+                (from, now_s.max(from + min_span_s.min(w)))
+            }
+            View::Span(from, to) => (from, to),
+        }
+    }
+
+    /// Checks a view as a link or the page would give it: finite, within `0..=TIME_MAX_S`, at least
+    /// [`Self::SPAN_MIN_S`] wide, and a span's start before its end. The one validator of views.
+    pub fn checked(self) -> Result<View, String> {
+        let ok = |t: f64| t.is_finite() && (0.0..=Self::TIME_MAX_S).contains(&t);
+        match self {
+            View::Whole => Ok(self),
+            View::Last(w) if ok(w) && w >= Self::SPAN_MIN_S => Ok(self),
+            View::Last(w) => Err(format!("the last {w} s is not from {} to {} s", Self::SPAN_MIN_S, Self::TIME_MAX_S)),
+            View::Span(from, to) if ok(from) && ok(to) && to - from >= Self::SPAN_MIN_S => Ok(self),
+            View::Span(from, to) => Err(format!(
+                "{from} s to {to} s is not a stretch of at least {} s between 0 and {} s",
+                Self::SPAN_MIN_S,
+                Self::TIME_MAX_S
+            )),
+        }
+    }
+
+    /// Reads a view as a link writes it: `all` (the whole run), `300` (the last 300 s) or `6900..8100` (a fixed
+    /// stretch), to the microsecond, checked by [`Self::checked`]; the error names what was wrong.
+    pub fn parse(text: &str) -> Result<View, String> {
+        let text = text.trim();
+        // Whole microseconds, as the link writes them, so a parsed view reads back the same.
+        let number = |t: &str| {
+            let v = t.trim().parse::<f64>().map_err(|_| format!("{} is not a number of seconds", quote(t)))?;
+            Ok::<f64, String>((v * 1e6).round() / 1e6)
+        };
+        let view = if text == "all" {
+            View::Whole
+        } else if let Some((from, to)) = text.split_once("..") {
+            View::Span(number(from)?, number(to)?)
+        } else {
+            View::Last(number(text)?)
+        };
+        view.checked()
+    }
+
+    /// The text [`Self::parse`] reads back to this view (times to the microsecond).
+    pub fn to_text(self) -> String {
+        let t = |v: f64| {
+            let text = format!("{v:.6}");
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        match self {
+            View::Whole => "all".into(),
+            View::Last(w) => t(w),
+            View::Span(from, to) => format!("{}..{}", t(from), t(to)),
+        }
+    }
+
+    /// In words, for the page's "Charts show" picker: "the whole run", "the last 5 minutes", "6,900 s to
+    /// 8,100 s".
+    pub fn words(self) -> String {
+        let secs = |v: f64| crate::engine::picture::human(v, 0);
+        match self {
+            View::Whole => "the whole run".into(),
+            View::Last(3600.0) => "the last hour".into(),
+            View::Last(60.0) => "the last minute".into(),
+            View::Last(w) if w > 3600.0 && (w % 3600.0) == 0.0 => format!("the last {} hours", secs(w / 3600.0)),
+            View::Last(w) if w > 60.0 && (w % 60.0) == 0.0 => format!("the last {} minutes", secs(w / 60.0)),
+            View::Last(w) => format!("the last {} s", secs(w)),
+            View::Span(from, to) => format!("{} s to {} s", secs(from), secs(to)),
+        }
+    }
 }
 
 /// Something a lesson step asks the reader to try, done with one click. Each is an ordinary page action, so
@@ -267,5 +371,55 @@ pub fn no_controller(def: &ScenarioDef, spec: &RunSpec) -> Result<(), String> {
             def.name,
             quote(&spec.controller)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::View;
+
+    #[test]
+    fn a_view_that_follows_the_run_ends_now_and_a_span_stays_put() {
+        // The whole run: from zero to now, at least the minimum span while the run is young.
+        assert_eq!(View::Whole.x_range(25_200.0, 60.0), (0.0, 25_200.0));
+        assert_eq!(View::Whole.x_range(10.0, 60.0), (0.0, 60.0));
+        // The last 300 s of a run at 1000 s: 700 to 1000; of a run at 100 s, 0 to 100 (and at least 60 s).
+        assert_eq!(View::Last(300.0).x_range(1000.0, 60.0), (700.0, 1000.0));
+        assert_eq!(View::Last(300.0).x_range(100.0, 60.0), (0.0, 100.0));
+        assert_eq!(View::Last(300.0).x_range(10.0, 60.0), (0.0, 60.0));
+        // A window narrower than the minimum is as wide as it says.
+        assert_eq!(View::Last(10.0).x_range(25.0, 60.0), (15.0, 25.0));
+        // A fixed stretch is what it names, before, during and after the run passes it.
+        for now in [0.0, 7000.0, 9000.0] {
+            assert_eq!(View::Span(6900.0, 8100.0).x_range(now, 60.0), (6900.0, 8100.0));
+        }
+        // A clock that is not a number yet draws from zero.
+        assert_eq!(View::Whole.x_range(f64::NAN, 60.0), (0.0, 60.0));
+    }
+
+    #[test]
+    fn views_round_trip_through_their_text_and_bad_ones_are_named() {
+        for v in
+            [View::Whole, View::Last(300.0), View::Last(1.5), View::Span(6900.0, 8100.0), View::Span(0.25, 12.000001)]
+        {
+            assert_eq!(View::parse(&v.to_text()), Ok(v), "{}", v.to_text());
+        }
+        assert_eq!(View::parse(" 20..60 "), Ok(View::Span(20.0, 60.0)));
+        for bad in
+            ["", "x", "NaN", "-5", "0.5", "60..20", "10..10.5", "-1..20", "1..2e6", "inf", "1..x", "..", "1..2..3"]
+        {
+            let e = View::parse(bad).expect_err(bad);
+            assert!(!e.is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn views_in_words() {
+        assert_eq!(View::Whole.words(), "the whole run");
+        assert_eq!(View::Last(300.0).words(), "the last 5 minutes");
+        assert_eq!(View::Last(3600.0).words(), "the last hour");
+        assert_eq!(View::Last(7200.0).words(), "the last 2 hours");
+        assert_eq!(View::Last(45.0).words(), "the last 45 s");
+        assert_eq!(View::Span(6900.0, 8100.0).words(), "6,900 s to 8,100 s");
     }
 }

@@ -13,6 +13,7 @@
 use crate::controller::controller_info;
 use crate::controller::is_param_of;
 use crate::engine::keys::{clip_error, quote, KeyKind};
+use crate::engine::scenario::View;
 use crate::registry::{self, ScenarioDef};
 use crate::urlstate::{is_top_level, parse_query, set_param, to_query, UrlState, MAX_SETS, SPEED_MAX, SPEED_MIN};
 
@@ -39,8 +40,6 @@ pub struct State {
     pub steps: u32,
     /// The server the PID chart watches, if the reader chose one.
     pub watched: Option<usize>,
-    /// How much of the run the charts show, seconds back from now (`None`: the whole run).
-    pub window_s: Option<f64>,
     /// What the reader should know: ignored parts of the URL, rejected input, a run that could not start. At
     /// most one, one line of at most `engine::keys::MAX_ERROR_CHARS` characters (cut with `…`), never empty.
     pub notices: Vec<String>,
@@ -87,8 +86,9 @@ pub enum Action {
     Halt(String),
     /// Hide the notices.
     DismissNotice,
-    /// Show this many simulated seconds back from now in the charts (0 or less: the whole run).
-    Window(f64),
+    /// Show this stretch of the run in the charts, written as a link writes it (`all`, `300` for the last
+    /// 300 s, `6900..8100`), or "" for the lesson step's own; a bad one becomes a notice and changes nothing.
+    SetView(String),
     /// The run reached its length, this many simulated seconds: make it twice as long, replay to where it
     /// was and play on.
     Extend(f64),
@@ -106,7 +106,6 @@ impl Default for State {
             seek_to: None,
             steps: 0,
             watched: None,
-            window_s: None,
             notices: Vec::new(),
         }
     }
@@ -161,6 +160,13 @@ impl State {
                 self.playing = true;
             }
         }
+    }
+
+    /// The stretch of the run the charts show: the reader's choice, else the lesson step's own, else the whole
+    /// run.
+    pub fn view(&self) -> View {
+        let step = self.url.lesson.and_then(|n| self.def().and_then(|d| d.lesson.get(n)));
+        self.url.view.or(step.map(|s| s.view)).unwrap_or(View::Whole)
     }
 
     /// The query string (without `?`) that reproduces this state.
@@ -266,6 +272,8 @@ impl State {
                 let at = def.lesson[n].at_s;
                 let mut url = self.url.clone();
                 url.lesson = Some(n);
+                // Each step shows its own window; the reader's choice was about the step before.
+                url.view = None;
                 self.url = url;
                 self.playing = false;
                 self.seek_to = Some(at);
@@ -290,6 +298,7 @@ impl State {
                 Ok(def) => {
                     url.scenario = def.name.to_string();
                     url.file = None;
+                    url.view = None;
                     url.lesson = (!def.lesson.is_empty() && !url.embed).then_some(0);
                     // A lesson about one controller starts with it (its parameters start from their defaults).
                     if let (Some(c), Some(_)) = (def.lesson_controller, url.lesson) {
@@ -392,10 +401,20 @@ impl State {
             Action::LessonSkip => next.lesson_move(None, 0.0, false),
             Action::LessonStart => {
                 url.lesson = Some(0);
+                url.view = None;
                 next.adopt(url, true);
             }
             Action::Watch(i) => next.watched = Some(i),
-            Action::Window(w) => next.window_s = (w.is_finite() && w > 0.0).then_some(w),
+            Action::SetView(raw) => match raw.trim() {
+                "" => next.url.view = None,
+                text => match View::parse(text) {
+                    Ok(view) => {
+                        url.view = Some(view);
+                        next.adopt(url, false);
+                    }
+                    Err(e) => next.notices = vec![format!("The charts' window {} was not applied: {e}.", quote(text))],
+                },
+            },
             Action::Record(text, at) => next.record(&text, at),
             Action::Reject(reason) => next.notices = vec![reason],
             Action::Halt(reason) => {
@@ -488,6 +507,34 @@ mod tests {
         let s = state("?scenario=plain-s1");
         let next = s.apply(Action::Record("surge:2".into(), 3.0));
         assert!(next.to_query().contains("surge=2@3"), "{}", next.to_query());
+    }
+
+    #[test]
+    fn each_lesson_step_shows_its_own_window_and_the_readers_choice_lasts_until_the_next_step() {
+        let s = state("?scenario=sahana-idle-drop&lesson=3");
+        let def = s.def().unwrap();
+        assert_eq!(s.view(), def.lesson[3].view);
+        // The reader brushes a stretch: the charts show it, the link carries it, and nothing restarts.
+        let brushed = s.apply(Action::SetView("7000..7200".into()));
+        assert_eq!(brushed.view(), View::Span(7000.0, 7200.0));
+        assert_eq!(brushed.generation, s.generation);
+        assert!(brushed.to_query().contains("window=7000..7200"), "{}", brushed.to_query());
+        assert_eq!(State::from_query(&brushed.to_query()).view(), View::Span(7000.0, 7200.0));
+        // A bad window is a notice and changes nothing.
+        let bad = brushed.apply(Action::SetView("7200..7000".into()));
+        assert_eq!((bad.url.clone(), bad.view()), (brushed.url.clone(), brushed.view()));
+        assert!(bad.notices[0].contains("7200..7000"), "{:?}", bad.notices);
+        // The next step shows its own window again; so does going back.
+        let next = brushed.apply(Action::LessonNext(def.lesson[3].at_s));
+        assert_eq!((next.url.view, next.view()), (None, def.lesson[4].view));
+        let back = brushed.apply(Action::LessonBack);
+        assert_eq!(back.view(), def.lesson[2].view);
+        // Following the run again: the whole run, or the step's own with "".
+        assert_eq!(brushed.apply(Action::SetView("all".into())).view(), View::Whole);
+        assert_eq!(brushed.apply(Action::SetView(String::new())).view(), def.lesson[3].view);
+        // Free play shows the whole run unless the reader chose otherwise; another scenario forgets the choice.
+        assert_eq!(s.apply(Action::LessonSkip).view(), View::Whole);
+        assert_eq!(brushed.apply(Action::PickScenario("slow".into())).url.view, None);
     }
 
     #[test]

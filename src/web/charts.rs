@@ -14,6 +14,8 @@ use super::plot::{self, Key, LineChart, Marker, Series, X_SPAN_MIN_S};
 use super::runner::{faulty, greyed, Engine, Lane, TIME_STEP_S};
 // The terms the P and PID chart draws, as the controllers that chart them declare them.
 use crate::controller::PID_TERMS;
+use crate::engine::commands::happened;
+use crate::engine::scenario::View;
 use crate::engine::schema::{ChartSpec, Crowd, Scale, CROWD_MAX_SERIES};
 use crate::time::as_secs_f64;
 
@@ -152,22 +154,15 @@ fn weight_panels(engine: &Engine, out: &mut Vec<Panel>) {
     }
 }
 
-/// The x range of a run's charts: the whole course, from time zero to the newest row, at least
-/// [`X_SPAN_MIN_S`] wide.
-fn x_range(lane: &Lane, window_s: Option<f64>) -> (f64, f64) {
-    let last = lane.history.last().map_or(0.0, Point::time_s);
-    let lo = window_s.map_or(0.0, |w| (last - w).max(0.0));
-    (lo, last.max(lo + X_SPAN_MIN_S))
+/// The x range of a run's charts: its view ([`View::x_range`]) at the newest row, a view that follows the run at
+/// least [`X_SPAN_MIN_S`] wide.
+fn x_range(lane: &Lane, view: View) -> (f64, f64) {
+    view.x_range(lane.history.last().map_or(0.0, Point::time_s), X_SPAN_MIN_S)
 }
 
 /// The time span run A's charts show now, simulated seconds.
 pub fn x_span(engine: &Engine) -> (f64, f64) {
-    engine.lanes.first().map_or((0.0, X_SPAN_MIN_S), |l| x_range(l, engine.window_s))
-}
-
-/// A command as a marker's label: its verb and target, without the numbers ("slow db1119", not "slow db1119 10").
-fn marker_label(text: &str) -> String {
-    text.split(':').filter(|part| part.parse::<f64>().is_err()).collect::<Vec<_>>().join(" ")
+    engine.lanes.first().map_or((0.0, X_SPAN_MIN_S), |l| x_range(l, engine.view))
 }
 
 /// Controller actions shown as markers, at most this many (the newest).
@@ -179,14 +174,14 @@ const CONTROLLER_CUT: f64 = 0.1;
 /// See [`CONTROLLER_CUT`].
 const CONTROLLER_BACK: f64 = 0.5;
 
-/// Markers for every applied command, and (section) the steps where host 0's controller cut a server's weight
+/// Markers for every applied command, in what-happened words from the run's command table, and (section) the steps where host 0's controller cut a server's weight
 /// to a tenth of its configured share or less, and where it gave at least half of it back.
 pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
     let mut out: Vec<Marker> = lane
         .run
         .applied_text()
         .into_iter()
-        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: marker_label(&text) })
+        .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: happened(lane.run.command_table(), &text) })
         .collect();
     let loads = lane.run.read_outs().configured_weights;
     if loads.is_empty() {
@@ -208,10 +203,10 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
             let name = names.get(i).map_or("?", String::as_str);
             if !cut[i] && relative < CONTROLLER_CUT {
                 cut[i] = true;
-                actions.push(Marker { time_s: p.time_s(), label: format!("cut {name}") });
+                actions.push(Marker { time_s: p.time_s(), label: format!("controller cuts {name}") });
             } else if cut[i] && relative > CONTROLLER_BACK {
                 cut[i] = false;
-                actions.push(Marker { time_s: p.time_s(), label: format!("back {name}") });
+                actions.push(Marker { time_s: p.time_s(), label: format!("controller restores {name}") });
             }
         }
     }
@@ -380,10 +375,10 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 let rows: Vec<(String, Vec<(f64, f64)>)> = (spec.series(&l.columns).into_iter())
                     .map(|(col, label)| (label, l.history.points().map(|p| (p.time_s(), p.get(col))).collect()))
                     .collect();
-                return plot::draw_states(canvas, dpr, x_range(l, engine.window_s), &rows, states);
+                return plot::draw_states(canvas, dpr, x_range(l, engine.view), &rows, states);
             }
             let (mut series, mut keys) = spec_series(engine, spec, lane);
-            let x = x_range(l, engine.window_s);
+            let x = x_range(l, engine.view);
             overlay_series(engine, spec, l, x, &mut series, &mut keys);
             if let Some((label, value)) = spec.reference {
                 let _ = label;
@@ -437,7 +432,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 .collect();
             let chart = LineChart {
                 y_desc: "weight (host 0)",
-                x: x_range(l, engine.window_s),
+                x: x_range(l, engine.view),
                 series: &series,
                 markers: &markers(l, &engine.names),
                 ticks: &[],
@@ -449,6 +444,41 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
         }
         Kind::Pid => draw_pid(canvas, engine, dpr),
     }
+}
+
+/// The end of the overview's time axis: the newest row (at least [`X_SPAN_MIN_S`]), or the end of the stretch
+/// the charts show when it lies beyond.
+pub fn overview_end(engine: &Engine) -> f64 {
+    let last = engine.lanes.first().and_then(|l| l.history.last()).map_or(0.0, Point::time_s);
+    last.max(X_SPAN_MIN_S).max(x_span(engine).1)
+}
+
+/// The chart the overview draws: chart `id` of the run's table when it draws lines, else the first that does
+/// (a swimlane has no line to draw small).
+fn overview_chart(engine: &Engine, id: &str) -> Option<(usize, &'static ChartSpec)> {
+    let charts = engine.lanes.first()?.run.charts();
+    let lines = |s: &ChartSpec| !matches!(s.scale, Scale::States(_));
+    charts
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.id == id && lines(s))
+        .or_else(|| charts.iter().enumerate().find(|(_, s)| lines(s)))
+}
+
+/// Draws the overview strip: chart `id`'s lines for run A over the whole course so far ([`overview_end`]).
+pub fn draw_overview(canvas: &HtmlCanvasElement, engine: &Engine, id: &str, dpr: f64) -> Result<(), String> {
+    let Some((_, spec)) = overview_chart(engine, id) else { return Ok(()) };
+    let lane = if per_target(spec) { Some(0) } else { None };
+    let (mut series, _) = spec_series(engine, spec, lane);
+    if lane.is_none() && engine.lanes.len() > 1 {
+        series.truncate(series.len() / 2); // run A's half; B's lines are dashed copies
+    }
+    plot::draw_overview(canvas, dpr, (0.0, overview_end(engine)), &series, spec.scale == Scale::Log)
+}
+
+/// What the overview draws, in words, for its accessible name: the chart's title.
+pub fn overview_title(engine: &Engine, id: &str) -> String {
+    overview_chart(engine, id).map_or_else(String::new, |(_, s)| s.title.to_string())
 }
 
 /// The largest magnitude of each PID term over the kept points (1 where a term is all zero).
@@ -500,7 +530,7 @@ fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(),
         .collect();
     let chart = LineChart {
         y_desc: "term ÷ its largest size",
-        x: x_range(l, engine.window_s),
+        x: x_range(l, engine.view),
         series: &series,
         markers: &markers(l, &engine.names),
         ticks: &ticks,
@@ -568,6 +598,28 @@ pub fn fmt(v: f64) -> String {
     }
 }
 
+/// Markers the text alternative lists at most (the rest are counted).
+const MARKERS_SAID_MAX: usize = 8;
+
+/// The markers in run A's view in words (" Marked: node3 desynced at 60 s; …"), so a label the chart had no
+/// room for is still said; empty when there are none.
+fn marked(engine: &Engine) -> String {
+    let Some(first) = engine.lanes.first() else { return String::new() };
+    let (from, to) = x_span(engine);
+    let said: Vec<String> = markers(first, &engine.names)
+        .into_iter()
+        .filter(|m| m.time_s >= from && m.time_s <= to)
+        .map(|m| format!("{} at {} s", m.label, crate::engine::picture::human(m.time_s, 1)))
+        .collect();
+    match said.len() {
+        0 => String::new(),
+        n if n > MARKERS_SAID_MAX => {
+            format!(" Marked: {}; and {} more.", said[..MARKERS_SAID_MAX].join("; "), n - MARKERS_SAID_MAX)
+        }
+        _ => format!(" Marked: {}.", said.join("; ")),
+    }
+}
+
 /// The text alternative of a panel: what it shows now.
 pub fn describe(panel: &Panel, engine: &Engine) -> String {
     let Some(first) = engine.lanes.first() else { return "No run.".into() };
@@ -596,7 +648,7 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                     format!("{}{}", ab(r), values.join(", "))
                 })
                 .collect();
-            format!("{t}{} ({}): {}.", spec.title, unit(spec), parts.join(". "))
+            format!("{t}{} ({}): {}.{}", spec.title, unit(spec), parts.join(". "), marked(engine))
         }
         Kind::Share => {
             let (servers, configured, runs, window) = shares(engine);

@@ -33,7 +33,7 @@ use wasm_bindgen::prelude::*;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use yew::prelude::*;
 
-use crate::engine::scenario::Act;
+use crate::engine::scenario::{Act, View};
 use charts::{Kind, Panel};
 use components::challenges::{ChallengeList, Challenges};
 use components::chart::ChartFigure;
@@ -45,6 +45,7 @@ use components::legend::Legend;
 use components::lesson::Lesson;
 use components::metrics::Metrics;
 use components::notice::Notice;
+use components::overview::Overview;
 use components::picture::Picture;
 use components::scenario_file::ScenarioFiles;
 use components::scenario_picker::{ScenarioPicker, Story};
@@ -57,13 +58,9 @@ use runner::EngineRef;
 use snapshot::Snapshot;
 use state::{Action, State};
 
-/// The chart windows the page offers: seconds back from now (0: the whole run) and their words.
-const WINDOWS: &[(f64, &str)] = &[
-    (0.0, "the whole run"),
-    (300.0, "the last 5 minutes"),
-    (1800.0, "the last 30 minutes"),
-    (7200.0, "the last 2 hours"),
-];
+/// The chart windows the picker always offers; the one shown is added when it is another (a lesson step's, a
+/// brushed stretch, a link's).
+const WINDOWS: &[View] = &[View::Whole, View::Last(300.0), View::Last(1800.0), View::Last(7200.0)];
 
 /// Longest run [`trace_hash`] accepts, simulated seconds: the call blocks the page while it runs.
 pub const TRACE_HASH_DURATION_MAX_S: f64 = 3600.0;
@@ -170,7 +167,8 @@ pub fn App() -> Html {
             steps: state.steps,
             lesson_step: url.lesson,
             watched: state.watched,
-            window_s: state.window_s,
+            view: state.view(),
+            overview_chart: url.lesson.and_then(|n| state.def().and_then(|d| d.lesson.get(n))).map(|step| step.chart),
         },
         on_snapshot,
         on_halt.clone(),
@@ -208,7 +206,7 @@ pub fn App() -> Html {
         let state = state.clone();
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-            state.dispatch(Action::Window(value.parse().unwrap_or(0.0)))
+            state.dispatch(Action::SetView(value))
         })
     };
     let on_extend = {
@@ -317,6 +315,13 @@ pub fn App() -> Html {
     use_effect_with(headline.clone(), |h| gloo::utils::document().set_title(&format!("{h} · loadlab")));
     let picture_names: Vec<String> = s.faulty.iter().filter_map(|i| s.names.get(*i).cloned()).collect();
     let notes: Vec<(String, String)> = s.names.iter().cloned().zip(s.states.iter().cloned()).collect();
+    // The picker offers the usual windows and, when the charts show another, that one, selected.
+    let shown = state.view();
+    let mut views: Vec<View> = WINDOWS.to_vec();
+    if !views.contains(&shown) {
+        views.push(shown);
+    }
+    let on_view = dispatch(Action::SetView);
     let vertical = gloo::utils::window().inner_width().ok().and_then(|w| w.as_f64()).is_some_and(|w| w < 700.0);
     html! {
         <main class={classes!("page", url.embed.then_some("embed"))}>
@@ -369,14 +374,16 @@ pub fn App() -> Html {
                 <div class="field inline-field window-field">
                     <label for="window">{ "Charts show" }</label>
                     <select id="window" onchange={on_window}>
-                        { for WINDOWS.iter().map(|(w, words)| html! {
-                            <option value={w.to_string()} selected={state.window_s.unwrap_or(0.0) == *w}>{ *words }</option>
+                        { for views.iter().map(|v| html! {
+                            <option value={v.to_text()} selected={*v == shown}>{ v.words() }</option>
                         }) }
                     </select>
                 </div>
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
                     <Legend names={s.names.clone()} faulty={s.faulty.clone()} greyed={runner::greyed(&engine.0.borrow())} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
+                    <Overview span={s.x_span} end={s.overview_end} fixed={matches!(shown, View::Span(..))}
+                        chart={s.overview_title.clone()} on_view={on_view} />
                     <Status snapshot={(*snapshot).clone()} on_extend={on_extend} />
                     if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
                         <p class="lesson-again"><button type="button" id="lesson-start" class="link"

@@ -155,27 +155,81 @@ pub struct LineChart<'a> {
     pub keys: &'a [Key],
 }
 
-/// Rows of marker labels at most; a label that fits in none is shortened to its first word.
+/// Rows of marker labels at most.
 const MARKER_ROWS: usize = 3;
 
-/// Where each marker's label goes: (row, text). Labels are placed left to right in the first row where they do
-/// not overlap the previous one; when no row has room the label shrinks to its first word, and when even that
-/// does not fit it is left out (the line stays, and the text alternative lists it).
-pub fn place_labels(xs_px: &[f64], labels: &[String], char_px: f64) -> Vec<Option<(usize, String)>> {
+/// Markers closer than this many characters' width share one label: they are one moment at this scale.
+const MERGE_CHARS: f64 = 2.0;
+
+/// Longest label of merged markers, characters; more are counted ("+2 more") instead of listed.
+const MERGED_CHARS_MAX: usize = 44;
+
+/// A marker's label as placed: its row (0 at the top), where it starts (pixels, the same axis as the markers'
+/// x) and its text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placed {
+    /// Row, 0 at the top.
+    pub row: usize,
+    /// Where the text starts, pixels.
+    pub x: f64,
+    /// The words.
+    pub text: String,
+}
+
+/// Joins the labels of markers at one moment: labels about the same target keep it once ("node3 desynced,
+/// tables locked"), others are listed with a dot; too many are counted.
+fn merge_labels(labels: &[&str]) -> String {
+    let mut out = String::new();
+    let mut first_word = "";
+    for (k, label) in labels.iter().enumerate() {
+        let word = label.split(' ').next().unwrap_or("");
+        let piece = if k == 0 {
+            first_word = word;
+            label.to_string()
+        } else if word == first_word && label.len() > word.len() {
+            format!(", {}", label[word.len()..].trim_start())
+        } else {
+            format!(" · {label}")
+        };
+        if out.chars().count() + piece.chars().count() > MERGED_CHARS_MAX && k > 0 {
+            out.push_str(&format!(" +{} more", labels.len() - k));
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// Where each marker's label goes, for markers in time order at `xs_px`: `Some` for the first marker of each
+/// moment (markers closer than [`MERGE_CHARS`] characters share one label, [`merge_labels`]), `None` for the
+/// rest of a moment and for a label that fits nowhere (the line stays, and the text alternative lists it).
+/// A label goes in the first row where it does not overlap the one before it, and never runs past `right_px`:
+/// near the right edge it ends there instead of starting at its line. (Shortening a label would not help: the
+/// rows are full because of the labels before it.)
+pub fn place_labels(xs_px: &[f64], labels: &[String], char_px: f64, right_px: f64) -> Vec<Option<Placed>> {
+    let mut out: Vec<Option<Placed>> = vec![None; labels.len()];
     let mut ends = [f64::NEG_INFINITY; MARKER_ROWS];
-    let mut out = Vec::with_capacity(labels.len());
-    for (x, label) in xs_px.iter().zip(labels) {
-        let short = label.split(' ').next().unwrap_or("").to_string();
-        let mut placed = None;
-        for text in [label.clone(), short] {
-            let width = text.chars().count() as f64 * char_px + 6.0;
-            if let Some(row) = ends.iter().position(|&end| *x > end) {
-                ends[row] = x + width;
-                placed = Some((row, text));
-                break;
+    let mut i = 0;
+    while i < labels.len().min(xs_px.len()) {
+        let x = xs_px[i];
+        let mut j = i + 1;
+        while j < labels.len().min(xs_px.len()) && xs_px[j] - x < MERGE_CHARS * char_px {
+            j += 1;
+        }
+        let mut moment: Vec<&str> = Vec::new();
+        for l in &labels[i..j] {
+            if !moment.contains(&l.as_str()) {
+                moment.push(l);
             }
         }
-        out.push(placed);
+        let text = merge_labels(&moment);
+        let width = text.chars().count() as f64 * char_px + 6.0;
+        let start = x.min(right_px - width).max(0.0);
+        if let Some(row) = ends.iter().position(|&end| start > end) {
+            ends[row] = start + width;
+            out[i] = Some(Placed { row, x: start, text });
+        }
+        i = j;
     }
     out
 }
@@ -237,6 +291,23 @@ fn compact(v: f64) -> String {
     }
 }
 
+/// Width of a marker label's character at its 10.5 px font, CSS pixels (an average over the words it prints).
+const MARKER_CHAR_CSS: f64 = 5.6;
+
+/// Width of a tick label's character at the 11 px font, CSS pixels: digits are about 6.2 px wide.
+const TICK_CHAR_CSS: f64 = 6.2;
+
+/// Room for a chart's y axis (its rotated description and its widest tick label, with gaps) and to the right of
+/// the plot (half of the last time label, which plotters centres on the right edge), CSS pixels: so no tick
+/// label is clipped and the description never touches the ticks.
+fn label_room(y_labels: &[String], last_x_label: &str) -> (f64, f64) {
+    let widest = y_labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
+    // The description (12 px, rotated), a gap, the labels, a gap and the tick mark.
+    let y_area = 16.0 + 6.0 + widest * TICK_CHAR_CSS + 5.0 + 6.0;
+    let right = (last_x_label.chars().count() as f64 * TICK_CHAR_CSS / 2.0 + 6.0).max(20.0);
+    (y_area.max(44.0), right)
+}
+
 /// Draws a time chart: `series` over `x` (simulated seconds), with `markers` as labelled vertical lines.
 pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result<(), String> {
     let root = area(canvas)?;
@@ -244,30 +315,41 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let values: Vec<f64> =
         c.series.iter().flat_map(|s| s.points.iter().map(|p| map(p.1))).filter(|v| v.is_finite()).collect();
     let (y_lo, y_hi) = y_range(c, &values);
-    // Marker label rows are placed before the chart is built, on estimated x positions, so the space above
-    // the plot is only as tall as the rows in use.
-    let width_px = canvas.width() as f64;
-    let plot_left = px(dpr, 62.0) as f64;
-    let estimate =
-        |t: f64| plot_left + (t - c.x.0) / (c.x.1 - c.x.0).max(1e-9) * (width_px - plot_left - px(dpr, 20.0) as f64);
-    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= c.x.0 && m.time_s <= c.x.1).collect();
-    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
-    let placed = place_labels(&shown.iter().map(|m| estimate(m.time_s)).collect::<Vec<_>>(), &labels, 5.6 * dpr);
-    let rows = placed.iter().flatten().map(|(r, _)| r + 1).max().unwrap_or(0);
     let small = (y_hi - y_lo) < 10.0;
     let narrow = canvas.width() as f64 / dpr < 480.0;
     let x = c.x;
+    let log = c.log;
+    let y_label = |v: f64| {
+        if log {
+            log_label(v)
+        } else if small {
+            format!("{v:.2}")
+        } else {
+            compact(v)
+        }
+    };
+    let x_label = |v: f64| format!("{v:.0}");
+    let (y_area, right) = label_room(&[y_label(y_lo), y_label(y_hi), y_label((y_lo + y_hi) / 2.0)], &x_label(x.1));
+    // Marker label rows are placed before the chart is built, on estimated x positions, so the space above
+    // the plot is only as tall as the rows in use; each label is then drawn as far from its line as estimated.
+    let width_px = canvas.width() as f64;
+    let plot_left = px(dpr, 8.0 + y_area) as f64;
+    let plot_right = width_px - px(dpr, right) as f64;
+    let estimate = |t: f64| plot_left + (t - x.0) / (x.1 - x.0).max(1e-9) * (plot_right - plot_left);
+    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= x.0 && m.time_s <= x.1).collect();
+    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
+    let xs: Vec<f64> = shown.iter().map(|m| estimate(m.time_s)).collect();
+    let placed = place_labels(&xs, &labels, MARKER_CHAR_CSS * dpr, width_px - px(dpr, 2.0) as f64);
+    let rows = placed.iter().flatten().map(|p| p.row + 1).max().unwrap_or(0);
 
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
-        // Room for half of the last time label, which plotters centres on the right edge.
-        .margin_right(px(dpr, 20.0))
+        .margin_right(px(dpr, right))
         .margin_top(px(dpr, 14.0 + 13.0 * rows as f64))
         .x_label_area_size(px(dpr, 34.0))
-        .y_label_area_size(px(dpr, if narrow { 44.0 } else { 54.0 }))
+        .y_label_area_size(px(dpr, y_area))
         .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
         .map_err(|e| e.to_string())?;
-    let log = c.log;
     draw_mesh(
         chart
             .configure_mesh()
@@ -275,30 +357,24 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
             .y_desc(c.y_desc)
             .x_labels(if narrow { 4 } else { 7 })
             .y_labels(if log { ((y_hi - y_lo) as usize + 1).clamp(2, 8) } else { 5 })
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| {
-                if log {
-                    log_label(*v)
-                } else if small {
-                    format!("{v:.2}")
-                } else {
-                    compact(*v)
-                }
-            }),
+            .x_label_formatter(&|v| x_label(*v))
+            .y_label_formatter(&|v| y_label(*v)),
         dpr,
     )?;
 
     let grey = RGBColor(0x55, 0x55, 0x55);
-    for (m, place) in shown.iter().zip(placed) {
+    for ((m, place), est) in shown.iter().zip(placed).zip(&xs) {
         let line = vec![(m.time_s, y_lo), (m.time_s, y_hi)];
         chart
             .draw_series(DashedLineSeries::new(line, px(dpr, 4.0), px(dpr, 3.0), grey.stroke_width(px(dpr, 1.0))))
             .map_err(|e| e.to_string())?;
-        if let Some((row, text)) = place {
+        if let Some(p) = place {
             let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
             let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
-            let y = by - px(dpr, 2.0 + 13.0 * (rows - 1 - row) as f64) as i32;
-            root.draw_text(&text, &style, (bx + px(dpr, 2.0) as i32, y)).map_err(|e| e.to_string())?;
+            let y = by - px(dpr, 2.0 + 13.0 * (rows - 1 - p.row) as f64) as i32;
+            // Where the label was placed, relative to its line, from the line's drawn position.
+            let lx = (bx as f64 + (p.x - est) + px(dpr, 2.0) as f64).round() as i32;
+            root.draw_text(&p.text, &style, (lx, y)).map_err(|e| e.to_string())?;
         }
     }
 
@@ -364,6 +440,64 @@ fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], a
     Ok(())
 }
 
+/// Space left and right of the overview's plot, CSS pixels: the brush over it uses the same.
+pub const OVERVIEW_PAD_CSS: f64 = 8.0;
+
+/// Height of the overview's time labels under its plot, CSS pixels.
+const OVERVIEW_LABELS_CSS: f64 = 14.0;
+
+/// Draws the overview strip: `series` over `x` (the whole run), thin, from the lowest value to the highest, with
+/// the times at both ends under it. The brush is drawn over it by the page, so a drag needs no redraw.
+pub fn draw_overview(
+    canvas: &HtmlCanvasElement,
+    dpr: f64,
+    x: (f64, f64),
+    series: &[Series],
+    log: bool,
+) -> Result<(), String> {
+    let root = area(canvas)?;
+    let map = |v: f64| if log { log_value(v) } else { v };
+    let values: Vec<f64> =
+        series.iter().flat_map(|s| s.points.iter().map(|p| map(p.1))).filter(|v| v.is_finite()).collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = (hi - lo) * 0.06;
+    let mut chart = ChartBuilder::on(&root)
+        .margin_left(px(dpr, OVERVIEW_PAD_CSS))
+        .margin_right(px(dpr, OVERVIEW_PAD_CSS))
+        .margin_top(px(dpr, 3.0))
+        .margin_bottom(px(dpr, OVERVIEW_LABELS_CSS))
+        .build_cartesian_2d(x.0..x.1.max(x.0 + 1e-9), (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    let frame = RGBColor(0xcc, 0xcc, 0xcc).stroke_width(px(dpr, 1.0));
+    chart
+        .draw_series(std::iter::once(Rectangle::new([(x.0, lo - pad), (x.1, hi + pad)], frame)))
+        .map_err(|e| e.to_string())?;
+    let max_points = canvas.width().max(2) as usize;
+    for s in series {
+        let style = rgb(s.colour).stroke_width(px(dpr, 1.0));
+        let points =
+            decimate(s.points.iter().map(|&(t, v)| (t, map(v))).filter(|p| p.1.is_finite()).collect(), max_points);
+        chart.draw_series(LineSeries::new(points, style)).map_err(|e| e.to_string())?;
+    }
+    let (w, h) = root.dim_in_pixel();
+    let y = h as i32 - px(dpr, 1.0) as i32;
+    let left = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
+    let right = font(dpr, 10.5).pos(Pos::new(HPos::Right, VPos::Bottom));
+    let t = |v: f64| format!("{} s", crate::engine::picture::human(v, 1));
+    root.draw_text(&t(x.0), &left, (px(dpr, OVERVIEW_PAD_CSS) as i32, y)).map_err(|e| e.to_string())?;
+    root.draw_text(&t(x.1), &right, (w as i32 - px(dpr, OVERVIEW_PAD_CSS) as i32, y)).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Colours of a swimlane's states in code order: calm grey, working blue, waiting orange, broken vermillion
 /// (Okabe–Ito), then the rest of the palette.
 const STATE_COLOURS: [Rgb; 6] = [
@@ -391,9 +525,10 @@ pub fn draw_states(
 ) -> Result<(), String> {
     let root = area(canvas)?;
     let n = rows.len().max(1);
+    let (_, right) = label_room(&[], &format!("{:.0}", x.1));
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
-        .margin_right(px(dpr, 20.0))
+        .margin_right(px(dpr, right))
         // Room for the states' legend: two lines on a narrow canvas.
         .margin_top(px(dpr, if canvas.width() as f64 / dpr < 480.0 { 40.0 } else { 26.0 }))
         .x_label_area_size(px(dpr, 34.0))
@@ -558,13 +693,61 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn marker_labels_never_share_a_row_where_they_overlap() {
-        // Five labels 10 px apart, each 20 characters wide at 5 px: the first three take one row each, the rest
-        // cannot fit in any row even shortened, and are left out rather than printed over the others.
-        let xs = [0.0, 10.0, 20.0, 30.0, 400.0];
-        let labels: Vec<String> = (0..5).map(|i| format!("controller cut db11{i}9")).collect();
-        let placed = place_labels(&xs, &labels, 5.0);
-        let rows: Vec<Option<usize>> = placed.iter().map(|p| p.as_ref().map(|(r, _)| *r)).collect();
-        assert_eq!(rows, vec![Some(0), Some(1), Some(2), None, Some(0)]);
+    fn marker_labels_never_overlap_and_markers_at_one_moment_share_a_label() {
+        // 5 px a character: a label of n characters is 5n + 6 px wide, and markers under 10 px apart are one
+        // moment.
+        let labels: Vec<String> = ["node3 desynced", "node3 tables locked", "db1119 crashed", "cluster restarted"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // The first two at one moment (4 px apart) share one label, keeping their target once; the third, 40 px
+        // on, overlaps it and takes the next row; the fourth, far on, goes back to the first row.
+        let placed = place_labels(&[100.0, 104.0, 140.0, 600.0], &labels, 5.0, 1000.0);
+        let texts: Vec<Option<(usize, &str)>> =
+            placed.iter().map(|p| p.as_ref().map(|p| (p.row, p.text.as_str()))).collect();
+        assert_eq!(
+            texts,
+            vec![
+                Some((0, "node3 desynced, tables locked")),
+                None,
+                Some((1, "db1119 crashed")),
+                Some((0, "cluster restarted"))
+            ]
+        );
+        // No two labels in a row overlap, and none runs past the right edge.
+        let spans: Vec<(usize, f64, f64)> =
+            placed.iter().flatten().map(|p| (p.row, p.x, p.x + p.text.chars().count() as f64 * 5.0 + 6.0)).collect();
+        for (k, a) in spans.iter().enumerate() {
+            assert!(a.2 <= 1000.0, "{a:?}");
+            for b in &spans[k + 1..] {
+                assert!(a.0 != b.0 || a.2 < b.1 || b.2 < a.1, "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_label_at_the_right_edge_ends_there_and_one_with_no_room_is_left_out() {
+        let labels: Vec<String> = (0..5).map(|i| format!("controller cuts db11{i}9")).collect();
+        // 22 characters at 5 px and 6 px of padding: 116 px. At x = 950 of 1000 it starts at 1000 − 116 = 884.
+        let placed = place_labels(&[950.0], &labels[..1], 5.0, 1000.0);
+        assert_eq!(placed[0].as_ref().map(|p| (p.row, p.x)), Some((0, 884.0)));
+        // Five labels 10 px apart (not one moment, which is under 10 px): three rows hold three whole ones; the
+        // fourth and fifth fit no row, and are left out rather than printed over the others.
+        let placed = place_labels(&[0.0, 10.0, 20.0, 30.0, 40.0], &labels, 5.0, 1000.0);
+        let rows: Vec<Option<usize>> = placed.iter().map(|p| p.as_ref().map(|p| p.row)).collect();
+        assert_eq!(rows, vec![Some(0), Some(1), Some(2), None, None]);
+        // Once the first row's label ends (at 116 px), a later one goes back to it.
+        let placed = place_labels(&[0.0, 10.0, 20.0, 117.0], &labels[..4], 5.0, 1000.0);
+        assert_eq!(placed[3].as_ref().map(|p| p.row), Some(0));
+    }
+
+    #[wasm_bindgen_test]
+    fn many_markers_at_one_moment_are_counted() {
+        let labels: Vec<String> = (0..6).map(|i| format!("db11{i}9 crashed")).collect();
+        let placed = place_labels(&[50.0; 6], &labels, 5.0, 1000.0);
+        let text = placed[0].as_ref().map(|p| p.text.clone()).unwrap_or_default();
+        assert!(text.starts_with("db1109 crashed · db1119 crashed") && text.ends_with("more"), "{text}");
+        assert!(text.chars().count() <= 44 + " +9 more".len(), "{text}");
+        assert!(placed[1..].iter().all(Option::is_none));
     }
 }

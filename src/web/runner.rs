@@ -154,8 +154,8 @@ pub struct Engine {
     pub target_kind: Option<&'static str>,
     /// The server whose controller terms the PID chart shows.
     pub watched: usize,
-    /// How much of the run the charts show, simulated seconds back from now; `None` for the whole run.
-    pub window_s: Option<f64>,
+    /// The stretch of the run the charts show.
+    pub view: crate::engine::scenario::View,
     /// True if the last frame could not reach the time the speed asked for.
     pub behind: bool,
     /// Simulated seconds per wall-clock second actually achieved, smoothed over recent frames.

@@ -114,6 +114,14 @@ pub struct Snapshot {
     pub end_s: f64,
     /// True once the run reached its length.
     pub ended: bool,
+    /// The stretch of simulated time the charts show now, seconds (from, to).
+    pub x_span: (f64, f64),
+    /// The end of the overview strip's time axis, seconds (it starts at zero).
+    pub overview_end: f64,
+    /// The view the charts show, as a link writes it (`all`, `300`, `6900..8100`).
+    pub view: String,
+    /// The title of the chart the overview strip draws.
+    pub overview_title: String,
 }
 
 fn count(summary: &Map<String, Value>, key: &str) -> u64 {
@@ -198,6 +206,10 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         scene: engine.lanes.first().and_then(scene),
         end_s: as_secs_f64(engine.end()),
         ended: engine.ended(),
+        x_span: charts::x_span(engine),
+        view: engine.view.to_text(),
+        overview_title: String::new(),
+        overview_end: charts::overview_end(engine),
     }
 }
 
@@ -238,7 +250,8 @@ fn lane_object(lane: &LaneStatus) -> js_sys::Object {
 }
 
 /// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `playing`,
-/// `lesson_step` (null in free play), and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`
+/// `lesson_step` (null in free play), what the charts show (`x_from`, `x_to`, seconds, and `view` as a link
+/// writes it), `overview_end`, and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`
 /// and `now` (the newest row, by column name);
 /// run B's under `b` when A/B is on. boot.js exposes it as `window.loadlab_status`.
 #[wasm_bindgen]
@@ -259,6 +272,11 @@ pub fn loadlab_status() -> JsValue {
         set("ended", s.ended.into());
         set("end_s", s.end_s.into());
         set("overlay", (s.overlay as f64).into());
+        // What the charts show: the stretch of simulated time, and the view as a link writes it.
+        set("x_from", s.x_span.0.into());
+        set("x_to", s.x_span.1.into());
+        set("view", s.view.as_str().into());
+        set("overview_end", s.overview_end.into());
         if let Some(b) = s.lanes.get(1) {
             set("b", lane_object(b).into());
         }

@@ -20,6 +20,7 @@
 use loadlab::engine::commands::{ArgSpec, CommandSpec};
 use loadlab::engine::keys::{KeyInfo, KeyKind};
 use loadlab::engine::run::Run;
+use loadlab::engine::scenario::View;
 use loadlab::registry::{self, RunSpec, ScenarioDef};
 use loadlab::time::{from_secs_f64, SimTime, SECOND};
 use loadlab::urlstate::{self, UrlState};
@@ -757,31 +758,39 @@ fn url_state() -> impl Strategy<Value = UrlState> {
         prop::collection::vec(any::<usize>(), 0..6),
         0usize..3,
         prop::option::of(urlstate::LENGTH_MIN_S..=3600.0),
+        prop::option::of((0.0f64..100_000.0, 0usize..3)),
     )
-        .prop_map(|(scenario, controller, controller_b, seed, speed, embed, picks, lesson_step, length_s)| {
-            let mut state = UrlState {
-                scenario: scenario.to_string(),
-                controller: controller.to_string(),
-                controller_b: controller_b.map(str::to_string),
-                seed,
-                speed,
-                embed,
-                watch: false,
-                lesson: if lesson_step == 0 { None } else { Some(lesson_step - 1) },
-                sets: Vec::new(),
-                length_s,
-                at_s: None,
-                file: None,
-            };
-            let pool = url_sets(scenario);
-            for p in picks {
-                let (k, v) = &pool[p % pool.len()];
-                urlstate::set_param(&mut state, k, v);
-            }
-            // A lesson brings its own keys (the slow lesson's workers=8) when a link opens it, so the states
-            // links can hold are the parser's normal forms: take the state through one round trip first.
-            urlstate::parse_query(&urlstate::to_query(&state)).state
-        })
+        .prop_map(
+            |(scenario, controller, controller_b, seed, speed, embed, picks, lesson_step, length_s, view)| {
+                let mut state = UrlState {
+                    scenario: scenario.to_string(),
+                    controller: controller.to_string(),
+                    controller_b: controller_b.map(str::to_string),
+                    seed,
+                    speed,
+                    embed,
+                    watch: false,
+                    lesson: if lesson_step == 0 { None } else { Some(lesson_step - 1) },
+                    sets: Vec::new(),
+                    length_s,
+                    at_s: None,
+                    file: None,
+                    view: view.map(|(t, kind)| match kind {
+                        0 => View::Whole,
+                        1 => View::Last(t.max(View::SPAN_MIN_S)),
+                        _ => View::Span(t, t + 60.0),
+                    }),
+                };
+                let pool = url_sets(scenario);
+                for p in picks {
+                    let (k, v) = &pool[p % pool.len()];
+                    urlstate::set_param(&mut state, k, v);
+                }
+                // A lesson brings its own keys (the slow lesson's workers=8) when a link opens it, so the states
+                // links can hold are the parser's normal forms: take the state through one round trip first.
+                urlstate::parse_query(&urlstate::to_query(&state)).state
+            },
+        )
 }
 
 #[test]

@@ -8,7 +8,15 @@ use loadlab::registry;
 
 /// A step that does `acts`, and nothing else that matters here.
 fn step(acts: &'static [LessonAction]) -> LessonStep {
-    LessonStep { title: "t", at_s: 1.0, text: "", chart: "conns", numbers: |_| String::new(), actions: acts }
+    LessonStep {
+        title: "t",
+        at_s: 1.0,
+        text: "",
+        chart: "conns",
+        view: loadlab::engine::scenario::View::Whole,
+        numbers: |_| String::new(),
+        actions: acts,
+    }
 }
 
 fn keys(scenario: &str, acts: &'static [LessonAction]) -> Vec<(&'static str, bool)> {

@@ -4,6 +4,7 @@
 //! Every expected number is derived in the test from theory (Little's law, Erlang C) or from the sources
 //! (REFERENCE.md), never copied from the program's output. Randomized tests print their seed when they fail.
 
+mod chart_views;
 mod cli;
 mod controllers_indexed;
 mod controllers_mediawiki;

@@ -36,6 +36,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("desync-off"),
         help: "wsrep_desync=ON: the node stops sending flow control and may fall behind",
+        happened: "{target} desynced",
     },
     CommandSpec {
         verb: "desync-off",
@@ -43,6 +44,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("desync-on"),
         help: "wsrep_desync=OFF: the node rejoins (JOINED) and throttles the group until it catches up",
+        happened: "{target} rejoins",
     },
     CommandSpec {
         verb: "ftwrl",
@@ -50,6 +52,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("unlock"),
         help: "FLUSH TABLES WITH READ LOCK: the node stops applying",
+        happened: "{target} tables locked",
     },
     CommandSpec {
         verb: "unlock",
@@ -57,6 +60,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("ftwrl"),
         help: "UNLOCK TABLES: the node applies again",
+        happened: "{target} tables unlocked",
     },
     CommandSpec {
         verb: "crash-all",
@@ -64,6 +68,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("restart-all"),
         help: "every node crashes at once (crash_kind): unflushed commits are lost",
+        happened: "every node loses power",
     },
     CommandSpec {
         verb: "restart-all",
@@ -71,6 +76,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("crash-all"),
         help: "each node recovers its position from its log, one is bootstrapped (the bootstrap setting) and the others rejoin by IST (only the missing transactions) or SST (a full copy)",
+        happened: "cluster restarted",
     },
     CommandSpec {
         verb: "bulk-start",
@@ -78,14 +84,16 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("bulk-stop"),
         help: "a stock or pricing push: bulk_rows single-row transactions at bulk_rate",
+        happened: "bulk push starts",
     },
-    CommandSpec { verb: "bulk-stop", target: None, args: &[], inverse: Some("bulk-start"), help: "ends the bulk push" },
+    CommandSpec { verb: "bulk-stop", target: None, args: &[], inverse: Some("bulk-start"), help: "ends the bulk push", happened: "bulk push ends"},
     CommandSpec {
         verb: "write-rate",
         target: None,
         args: &[ArgSpec { name: "rate", unit: "trx/s", min: 0.0, max: 1e6, default: 5500.0 }],
         inverse: Some("write-rate"),
         help: "sets the writer's rate (its inverse is write-rate with the old rate)",
+        happened: "writes set to {rate}/s",
     },
 ];
 

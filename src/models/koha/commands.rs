@@ -16,6 +16,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "pull the node's cable: nothing on its IP answers, so connects hang until their timeout",
+        happened: "{target} cable pulled",
     },
     CommandSpec {
         verb: "services-stopped",
@@ -23,6 +24,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "stop every service on the node: the host answers, and every port refuses at once",
+        happened: "{target} services stopped",
     },
     CommandSpec {
         verb: "virgin-node",
@@ -30,6 +32,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "a freshly installed host on the node's IP: it refuses every port at once",
+        happened: "blank host on {target}'s IP",
     },
     CommandSpec {
         verb: "recover",
@@ -37,6 +40,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: None,
         help: "the node runs again: Starman with fresh workers, memcached empty",
+        happened: "{target} running again",
     },
     CommandSpec {
         verb: "drop-server",
@@ -44,6 +48,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("restore-server"),
         help: "remove the node's memcached from every koha-conf.xml and restart Plack gracefully (keys move, once)",
+        happened: "{target}'s memcached dropped",
     },
     CommandSpec {
         verb: "restore-server",
@@ -51,6 +56,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("drop-server"),
         help: "list the node's memcached again and restart Plack gracefully",
+        happened: "{target}'s memcached back",
     },
 ];
 

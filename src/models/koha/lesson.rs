@@ -7,7 +7,7 @@ use crate::engine::picture::{count, human};
 use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
-use crate::engine::scenario::{Figure, LessonStep, Story};
+use crate::engine::scenario::{Figure, LessonStep, Story, View};
 use crate::engine::schema::{ChartSpec, Crowd, Scale};
 
 const SEED: &str = "Koha bug 27078";
@@ -139,6 +139,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 28.0,
         text: "Three nodes, two Starman workers each, and every page reads 70 keys from memcached: a quarter second of work and a few milliseconds of cache. This lesson replays the bug report's sequence on koha1: stop its services, start them, pull its cable, then put a blank host on its IP.",
         chart: "latency",
+        view: View::Whole,
         numbers: healthy,
         actions: &[],
     },
@@ -147,6 +148,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 78.0,
         text: "HAProxy's checks fail and it stops sending to koha1. The clients on koha2 and koha3 still try mc1 for its keys, but the host answers RST: each get and set fails in one round trip, and the page reads those keys from the database instead, a millisecond each. Koha's own in-process cache does not help, since it is emptied at the start of every page, but the cost is tens of milliseconds on pages of a quarter second: too little to notice.",
         chart: "split",
+        view: View::Whole,
         numbers: stopped,
         actions: &[],
     },
@@ -155,6 +157,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 150.0,
         text: "Now nothing answers on koha1's IP. The client reconnects on every command that finds no open connection and waits the full connect timeout, for the get and again for the set after the database query. The keys stay on mc1: CRC-32 placement never moves them.",
         chart: "split",
+        view: View::Whole,
         numbers: pulled,
         actions: &[],
     },
@@ -163,6 +166,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 200.0,
         text: "Health checks are HAProxy's business; the memcached client has its own failure handling, and Koha leaves it off: its failure timer never skips a server. Watch mc1's timeouts and the backlog on koha2 and koha3: with pages of seconds two workers serve far fewer pages a second.",
         chart: "cache",
+        view: View::Span(80.0, 200.0),
         numbers: haproxy,
         actions: &[],
     },
@@ -171,6 +175,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 290.0,
         text: "A fresh install on koha1's IP runs no memcached, so it refuses at once, like the stopped services. The penalty disappears the moment anything answers, which is what the bug report saw and could not explain.",
         chart: "latency",
+        view: View::Whole,
         numbers: virgin,
         actions: &[],
     },
@@ -179,6 +184,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 300.0,
         text: "Turn on the client's failure timer, shorten the connect timeout, drop the dead server from the list (with a graceful restart of the web workers), or keep each node's cache local (at the price of each node invalidating only its own cache). Ketama moves only the dropped server's keys when the list changes, but does not skip a dead server by itself.",
         chart: "workers",
+        view: View::Whole,
         numbers: fixes,
         actions: &[LessonAction { label: "Skip a server after 3 failures", act: Act::Set("max_failures", "3") }, LessonAction { label: "Connect timeout 20 ms", act: Act::Set("connect_timeout_ms", "20") }, LessonAction { label: "Each node uses its own memcached", act: Act::Set("memcached_servers", "local") }],
     },

@@ -14,6 +14,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: None,
         help: "kills the worker (the wiki's workaround): its request is lost, its locks are released, a fresh process connects at once",
+        happened: "{target} killed",
     },
     CommandSpec {
         verb: "expire-flow",
@@ -21,6 +22,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: None,
         help: "the router forgets the worker's flow now (a router restart or failover); neither end notices",
+        happened: "{target}'s flow forgotten",
     },
     CommandSpec {
         verb: "set-keepalive-idle",
@@ -28,6 +30,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "idle", unit: "s", min: 0.0, max: 1e6, default: 600.0 }],
         inverse: None,
         help: "sets keepalive_idle_s on every connection now (0: off); set it back with the same verb",
+        happened: "keepalive after {idle} s",
     },
     CommandSpec {
         verb: "set-router-timeout",
@@ -35,6 +38,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "timeout", unit: "s", min: 0.0, max: 1e7, default: 3600.0 }],
         inverse: None,
         help: "sets router_idle_timeout_s now (0: never); set it back with the same verb",
+        happened: "router forgets after {timeout} s",
     },
     CommandSpec {
         verb: "router-rst",
@@ -42,6 +46,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("router-drop"),
         help: "the router answers packets of forgotten flows with a reset",
+        happened: "router resets forgotten flows",
     },
     CommandSpec {
         verb: "router-drop",
@@ -49,6 +54,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("router-rst"),
         help: "the router drops packets of forgotten flows silently",
+        happened: "router drops forgotten flows",
     },
     CommandSpec {
         verb: "set-rate",
@@ -56,6 +62,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "rate", unit: "req/s", min: 0.0, max: 1000.0, default: 2.0 }],
         inverse: None,
         help: "sets the busy-hours arrival rate now; set it back with the same verb",
+        happened: "traffic {rate} req/s",
     },
     CommandSpec {
         verb: "set-user-timeout",
@@ -63,6 +70,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "timeout", unit: "ms", min: 0.0, max: 1e9, default: 30_000.0 }],
         inverse: None,
         help: "sets tcp_user_timeout_ms on every connection (0: off), read at each retransmission timer",
+        happened: "give up after {timeout} ms",
     },
     CommandSpec {
         verb: "set-retries2",
@@ -70,6 +78,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "retries", unit: "retries", min: 0.0, max: 100.0, default: 8.0 }],
         inverse: None,
         help: "sets net.ipv4.tcp_retries2, read at each retransmission timer",
+        happened: "{retries} retransmissions at most",
     },
 ];
 

@@ -9,7 +9,7 @@ use crate::engine::scenario::{Act, LessonAction};
 use crate::engine::scenario::{Challenge, Verdict};
 use serde_json::{Map, Value};
 
-use crate::engine::scenario::{Figure, LessonStep, Story};
+use crate::engine::scenario::{Figure, LessonStep, Story, View};
 
 const SEED: &str = "Sahana Eden wiki, InstallationGuidelines/Cluster";
 
@@ -110,6 +110,11 @@ fn fix_numbers(s: &Map<String, Value>) -> String {
     )
 }
 
+/// When traffic rises after the quiet period (`quiet_until_s`'s default), s. The first request on a worker with a
+/// forgotten flow stalls within a second of it, for the RTO ladder's 924.6 s: the blackout steps' views start a
+/// little before it, and the recovery step's ends 924.6 s after it with room to spare.
+const RISE_S: f64 = 7000.0;
+
 /// The lesson, six steps.
 pub const LESSON: &[LessonStep] = &[
     LessonStep {
@@ -117,6 +122,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 3700.0,
         text: "At 0.1 req/s worker 1 serves nearly everything and worker 2 the few overlaps: ordered dispatch hands each request to the lowest-numbered idle worker. The last workers go for hours without a request; once a worker's connection has been idle past the router's 3600 s timeout, the router forgets its flow. Neither end knows.",
         chart: "idle",
+        view: View::Whole,
         numbers: quiet_numbers,
         actions: &[],
     },
@@ -125,6 +131,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 6990.0,
         text: "Watch the idle ages: the last workers' connections are past the router's timeout but short of keepalive's 7200 s first probe, so nothing will ever refresh their flows.",
         chart: "flows",
+        view: View::Whole,
         numbers: idle_numbers,
         actions: &[],
     },
@@ -133,6 +140,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 7300.0,
         text: "Traffic rises to 2 req/s; soon workers 1 and 2 are both busy and a request lands on worker 3. Its query's segments vanish at the router, so the kernel retransmits after 0.2 s, 0.4 s, 0.8 s and so on, doubling up to 120 s.",
         chart: "retransmits",
+        view: View::Span(RISE_S - 50.0, 7300.0),
         numbers: stall_numbers,
         actions: &[],
     },
@@ -141,6 +149,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 7500.0,
         text: "With one global lock (the wiki's account) every other worker's database call waits behind the stuck one; with a lock per session file, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
         chart: "queue",
+        view: View::Span(RISE_S - 50.0, 7500.0),
         numbers: blocked_numbers,
         actions: &[LessonAction { label: "Kill the stuck worker w3", act: Act::Command("kill-worker:w3") }, LessonAction { label: "Kill w4 too", act: Act::Command("kill-worker:w4") }],
     },
@@ -149,6 +158,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 8100.0,
         text: "After 15 retransmissions the kernel's retry limit gives up: 0.2·(2¹⁰−1) + 6·120 = 924.6 s. The worker reconnects, its query succeeds at once, the lock is free and every worker drains the queue together. Worker 4, left idle, had its socket closed by unanswered keepalive probes at 7875 s, so it reconnects fast instead of stalling (after a kill of w3 it stalls instead, and the blackout ends 924.6 s after that).",
         chart: "lanes",
+        view: View::Span(RISE_S - 100.0, 8100.0),
         numbers: recovery_numbers,
         actions: &[],
     },
@@ -157,6 +167,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 9000.0,
         text: "The wiki's fix: TCP keepalive probes more often than the router forgets (every 600 s against its 3600 s), so every flow stays alive. Others: a router that answers forgotten flows with a reset (a fast reconnect instead of a stall), a limit on how long sent data may go unanswered (TCP_USER_TIMEOUT: a 30 s stall instead of 924.6 s), and sessions that take no file lock. Each button replays the run with one of them; the challenge below says whether the blackout is gone.",
         chart: "lanes",
+        view: View::Whole,
         numbers: fix_numbers,
         actions: &[LessonAction { label: "Keepalive every 600 s", act: Act::Set("keepalive_idle_s", "600") }, LessonAction { label: "Router answers with a reset", act: Act::Set("router_on_expiry", "rst") }, LessonAction { label: "Give up after 30 s", act: Act::Set("tcp_user_timeout_ms", "30000") }],
     },

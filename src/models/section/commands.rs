@@ -17,6 +17,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "factor", unit: "×", min: 0.01, max: 10_000.0, default: 10.0 }],
         inverse: Some("recover"),
         help: "queries take FACTOR times longer (a cold buffer pool, a noisy neighbour)",
+        happened: "{target} {factor}× slower",
     },
     CommandSpec {
         verb: "connect-timeout",
@@ -24,6 +25,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "connects are blackholed: each hangs for the connect timeout, then fails",
+        happened: "{target} connects hang",
     },
     CommandSpec {
         verb: "refuse",
@@ -31,6 +33,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "connects are refused within one round trip (host up, nothing listening)",
+        happened: "{target} refuses connects",
     },
     CommandSpec {
         verb: "crash",
@@ -38,6 +41,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("recover"),
         help: "the server loses power: in-flight queries fail, later connects are blackholed",
+        happened: "{target} crashed",
     },
     CommandSpec {
         verb: "recover",
@@ -45,6 +49,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: None,
         help: "clears every fault: healthy, full speed, full capacity",
+        happened: "{target} recovered",
     },
     CommandSpec {
         verb: "cold",
@@ -55,6 +60,7 @@ pub const TABLE: &[CommandSpec] = &[
         ],
         inverse: Some("recover"),
         help: "capacity ramps from FROM to 100% over WARMUP seconds (a restarted server)",
+        happened: "{target} restarted cold, warms over {warmup} s",
     },
     CommandSpec {
         verb: "large-write",
@@ -63,6 +69,7 @@ pub const TABLE: &[CommandSpec] = &[
         inverse: None,
         help:
             "one transaction that takes the replica SECONDS to apply: later writes wait, its lag ramps up, then drains",
+        happened: "{target} applies a {seconds} s write",
     },
     CommandSpec {
         verb: "depool",
@@ -70,6 +77,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("repool"),
         help: "configured load 0 at once",
+        happened: "{target} depooled",
     },
     CommandSpec {
         verb: "drain",
@@ -77,6 +85,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "over", unit: "s", min: 0.0, max: SECONDS, default: 30.0 }],
         inverse: Some("repool"),
         help: "configured load ramps to 0 over OVER seconds",
+        happened: "{target} drained over {over} s",
     },
     CommandSpec {
         verb: "repool",
@@ -84,6 +93,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "ramp", unit: "s", min: 0.0, max: SECONDS, default: 60.0 }],
         inverse: Some("depool"),
         help: "configured load ramps back to its table value over RAMP seconds",
+        happened: "{target} repooled over {ramp} s",
     },
     CommandSpec {
         verb: "pin",
@@ -91,6 +101,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "weight", unit: "weight", min: 0.0, max: 1e6, default: 50.0 }],
         inverse: Some("unpin"),
         help: "fixes the server's weight whatever the controller says",
+        happened: "{target} pinned at {weight}",
     },
     CommandSpec {
         verb: "unpin",
@@ -98,6 +109,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("pin"),
         help: "hands the server back to the controller",
+        happened: "{target} unpinned",
     },
     CommandSpec {
         verb: "controller-off",
@@ -105,6 +117,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("controller-on"),
         help: "every host picks by configured load alone",
+        happened: "controller off",
     },
     CommandSpec {
         verb: "controller-on",
@@ -112,6 +125,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[],
         inverse: Some("controller-off"),
         help: "the controllers decide again",
+        happened: "controller on",
     },
     CommandSpec {
         verb: "surge",
@@ -119,6 +133,7 @@ pub const TABLE: &[CommandSpec] = &[
         args: &[ArgSpec { name: "factor", unit: "×", min: 0.0, max: 1000.0, default: 2.0 }],
         inverse: None,
         help: "multiplies the arrival rate (1 ends a surge)",
+        happened: "traffic ×{factor}",
     },
 ];
 

@@ -9,7 +9,7 @@ use crate::engine::scenario::{Act, LessonAction};
 use serde_json::{Map, Value};
 
 use crate::engine::picture::{count, human};
-use crate::engine::scenario::{Figure, LessonStep};
+use crate::engine::scenario::{Figure, LessonStep, View};
 use crate::models::section::config::Role;
 use crate::models::section::lessons::share;
 use crate::models::section::model::Section;
@@ -86,6 +86,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 0.0,
         text: "Wikimedia's s1 at production rates, with replication: the primary commits 500 binlog events a second and each replica's single SQL thread applies up to 1,000, 75 ms behind. From 20 s db1163 (load 325) drowns in reads: half speed, 200 query slots for the 325 it now needs. At 30 s db1119 starts applying one transaction that takes it 15 s. This lesson runs mw-legacy, MediaWiki's balancer of 2017–2021, whose only load signal was replication lag: how far behind the primary a replica is (its 2021–2024 successor judged replicas the same way). Press Next.",
         chart: "lag",
+        view: View::Whole,
         numbers: |_| "Paused at t = 0.".to_string(),
         actions: &[],
     },
@@ -94,6 +95,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 28.0,
         text: "db1163's connections climb by about 500 a second: it serves 800 queries a second of the 1,300 it is sent. Its lag is what it always is, because reads do not slow the SQL thread. What varies is the measurement: a heartbeat row (pt-heartbeat) is written on the primary once a second, and a replica's lag is read as now minus the newest heartbeat it has applied, so measured lag = true lag + that heartbeat's age, anywhere between 0 and 1 s.",
         chart: "lag",
+        view: View::Span(10.0, 28.0),
         numbers: noise,
         actions: &[],
     },
@@ -102,6 +104,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 42.0,
         text: "Everything committed after 30 s waits behind db1119's transaction, so its lag grows one second per second. Once the lag mw-legacy has cached passes 6 s (its max lag), it stops choosing db1119: its share falls to 0 although it answers reads as fast as ever, and its share goes to the others, db1163 included. (Static weights, which read no lag, keep it at its 10.7%.)",
         chart: "share",
+        view: View::Span(20.0, 42.0),
         numbers: lagging,
         actions: &[],
     },
@@ -110,6 +113,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 52.0,
         text: "At 45 s the transaction is applied and 15 s of writes (7,500 events) are waiting. The SQL thread applies 1,000 a second while 500 more arrive, so the backlog shrinks by 500 a second: 15 s more. When the measured lag drops under 6 s, db1119 is back.",
         chart: "true_lag",
+        view: View::Span(25.0, 52.0),
         numbers: lagging,
         actions: &[],
     },
@@ -118,6 +122,7 @@ pub const LESSON: &[LessonStep] = &[
         at_s: 75.0,
         text: "db1119 is back on its configured share; db1163 still holds thousands of connections and kept its share throughout. Now compare with mw-loadmonitor (the 2024 rework, the first to count connections) or conn-p: db1163's pile-up lowers its weight. The rework still drops a replica that lags more than 6 s when its lag check is on, as in production, so db1119 still sits out its write; with the check off (its default here) it keeps serving.",
         chart: "conns",
+        view: View::Whole,
         numbers: drained,
         actions: &[LessonAction { label: "Compare with mw-loadmonitor", act: Act::CompareWith("mw-loadmonitor") }, LessonAction { label: "Compare with conn-p", act: Act::CompareWith("conn-p") }],
     },

@@ -11,6 +11,7 @@ pub mod legend;
 pub mod lesson;
 pub mod metrics;
 pub mod notice;
+pub mod overview;
 pub mod picture;
 pub mod scenario_file;
 pub mod scenario_picker;

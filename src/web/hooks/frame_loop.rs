@@ -65,9 +65,14 @@ pub struct LoopInputs {
     pub lesson_step: Option<usize>,
     /// The server the PID chart watches.
     pub watched: Option<usize>,
-    /// How much of the run the charts show (`None`: the whole run).
-    pub window_s: Option<f64>,
+    /// The stretch of the run the charts show.
+    pub view: crate::engine::scenario::View,
+    /// The chart the overview strip draws (the lesson step's; `None`: the run's first).
+    pub overview_chart: Option<&'static str>,
 }
+
+/// The overview strip's canvas id.
+pub const OVERVIEW_ID: &str = "overview";
 
 struct Loop {
     engine: EngineRef,
@@ -80,6 +85,10 @@ struct Loop {
     last_snapshot_ms: f64,
     snapshot_due: bool,
     build: u32,
+    /// True when the overview strip needs drawing again.
+    overview_dirty: bool,
+    /// When the overview was last drawn, wall-clock ms: while playing it is redrawn with each snapshot only.
+    last_overview_ms: f64,
     /// The engine's overlay version last drawn: the reader's metrics changed when it differs.
     overlay_seen: u32,
     on_snapshot: Callback<Snapshot>,
@@ -167,11 +176,13 @@ impl Loop {
         if engine.overlay_version != self.overlay_seen {
             self.overlay_seen = engine.overlay_version;
             self.dirty.iter_mut().for_each(|d| *d = true);
+            self.overview_dirty = true;
             self.snapshot_due = true;
         }
         if moved {
             self.dirty.iter_mut().for_each(|d| *d = true);
             self.snapshot_due = true;
+            self.overview_dirty = true;
         }
         let busy = self.inputs.playing || moved;
         let dpr = dpr();
@@ -212,6 +223,20 @@ impl Loop {
             let _ = canvas.set_attribute("data-x-from", &format!("{from:.3}"));
             let _ = canvas.set_attribute("data-x-to", &format!("{to:.3}"));
         }
+        if let Some(canvas) =
+            document.get_element_by_id(OVERVIEW_ID).and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+        {
+            let resized = fit_canvas(&canvas, dpr);
+            let due = !busy || start - self.last_overview_ms >= SNAPSHOT_EVERY_MS;
+            if (resized || (self.overview_dirty && due)) && canvas.width() > 0 && canvas.height() > 0 {
+                self.overview_dirty = false;
+                self.last_overview_ms = start;
+                let id = self.inputs.overview_chart.unwrap_or("");
+                charts::draw_overview(&canvas, &engine, id, dpr)
+                    .map_err(|e| format!("The overview could not be drawn: {e}"))?;
+                let _ = canvas.set_attribute("data-x-to", &format!("{:.3}", charts::overview_end(&engine)));
+            }
+        }
         let draw_done = now_ms();
         let snapshot = if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
             || (self.snapshot_due && !busy)
@@ -233,6 +258,7 @@ impl Loop {
     fn take(&self, engine: &crate::web::runner::Engine) -> Snapshot {
         let mut s = snapshot::take(engine, &self.panels, self.inputs.playing, self.inputs.speed, self.build);
         s.lesson_step = self.inputs.lesson_step;
+        s.overview_title = charts::overview_title(engine, self.inputs.overview_chart.unwrap_or(""));
         snapshot::publish(&s);
         s
     }
@@ -271,21 +297,27 @@ pub fn use_frame_loop(
     let on_screen = use_on_screen();
     let shared = {
         let (engine, inputs, on_snapshot) = (engine.clone(), inputs.clone(), on_snapshot.clone());
-        use_mut_ref(move || Loop {
-            on_screen,
-            engine,
-            steps_seen: inputs.steps,
-            inputs,
-            panels: Rc::new(Vec::new()),
-            dirty: Vec::new(),
-            round_robin: 0,
-            last_frame_ms: None,
-            last_snapshot_ms: f64::NEG_INFINITY,
-            snapshot_due: true,
-            build: 0,
-            overlay_seen: 0,
-            on_snapshot,
-            frame: None,
+        use_mut_ref(move || {
+            // The charts show the view the page starts with (later ones arrive as changed inputs).
+            engine.0.borrow_mut().view = inputs.view;
+            Loop {
+                on_screen,
+                engine,
+                steps_seen: inputs.steps,
+                inputs,
+                panels: Rc::new(Vec::new()),
+                dirty: Vec::new(),
+                round_robin: 0,
+                last_frame_ms: None,
+                last_snapshot_ms: f64::NEG_INFINITY,
+                snapshot_due: true,
+                build: 0,
+                overview_dirty: true,
+                last_overview_ms: f64::NEG_INFINITY,
+                overlay_seen: 0,
+                on_snapshot,
+                frame: None,
+            }
         })
     };
     {
@@ -302,6 +334,7 @@ pub fn use_frame_loop(
                         let engine = engine.borrow();
                         l.panels = Rc::new(charts::panels(&engine));
                         l.dirty = vec![true; l.panels.len()];
+                        l.overview_dirty = true;
                         l.build = l.build.wrapping_add(1);
                         l.snapshot_due = false;
                         l.last_snapshot_ms = now_ms();
@@ -324,9 +357,10 @@ pub fn use_frame_loop(
         let on_snapshot = on_snapshot.clone();
         let mut l = shared.borrow_mut();
         if l.inputs != inputs {
-            if l.inputs.window_s != inputs.window_s {
-                l.engine.0.borrow_mut().window_s = inputs.window_s;
+            if l.inputs.view != inputs.view || l.inputs.overview_chart != inputs.overview_chart {
+                l.engine.0.borrow_mut().view = inputs.view;
                 l.dirty.iter_mut().for_each(|d| *d = true);
+                l.overview_dirty = true;
             }
             if l.inputs.watched != inputs.watched {
                 if let Some(w) = inputs.watched {

@@ -15,6 +15,7 @@
 //!   action's doc comment says it changes, and clears the notices (an opened file says so instead).
 
 use loadlab::engine::keys::{KeyKind, MAX_ERROR_CHARS};
+use loadlab::engine::scenario::View;
 use loadlab::page::state::{step_time, Action, State, SETS_MAX};
 use loadlab::registry;
 use loadlab::urlstate::{self, LENGTH_MAX_S, LENGTH_MIN_S, SPEED_MAX, SPEED_MIN};
@@ -97,6 +98,38 @@ fn time() -> impl Strategy<Value = Time> {
     ]
 }
 
+/// A chart window's text.
+#[derive(Clone, Debug)]
+enum ViewText {
+    Span(Time, Time),
+    Last(Time),
+    All,
+    Empty,
+    Junk(usize),
+}
+
+fn view_text() -> impl Strategy<Value = ViewText> {
+    prop_oneof![
+        4 => (time(), time()).prop_map(|(a, b)| ViewText::Span(a, b)),
+        2 => time().prop_map(ViewText::Last),
+        1 => Just(ViewText::All),
+        1 => Just(ViewText::Empty),
+        1 => any::<usize>().prop_map(ViewText::Junk),
+    ]
+}
+
+impl ViewText {
+    fn text(&self) -> String {
+        match self {
+            ViewText::Span(a, b) => format!("{}..{}", a.value(), b.value()),
+            ViewText::Last(t) => format!("{}", t.value()),
+            ViewText::All => "all".into(),
+            ViewText::Empty => String::new(),
+            ViewText::Junk(i) => ["..", "1..", "x..y", "3e400..1", "  -0 .. 5", "\u{0}"][i % 6].into(),
+        }
+    }
+}
+
 impl Time {
     fn value(&self) -> f64 {
         match self {
@@ -174,7 +207,9 @@ enum Act {
     Reject(usize),
     Halt(usize),
     DismissNotice,
-    Window(Time),
+    /// A chart window as the picker, the brush or a link write it: a span, a last-seconds length, `all`, empty
+    /// (the step's own), or junk.
+    SetView(ViewText),
     Extend(Time),
     /// A file of any scenario with some keys, edited, under some name; or junk text.
     OpenScenario(BuildCase, Vec<Edit>, Option<usize>, Option<usize>),
@@ -200,7 +235,7 @@ fn act() -> impl Strategy<Value = Act> {
         1 => any::<usize>().prop_map(Act::Reject),
         1 => any::<usize>().prop_map(Act::Halt),
         1 => Just(Act::DismissNotice),
-        1 => time().prop_map(Act::Window),
+        1 => view_text().prop_map(Act::SetView),
         1 => time().prop_map(Act::Extend),
         1 => (
             build_case(),
@@ -282,7 +317,7 @@ impl Act {
             Act::Reject(j) => Action::Reject(junk(*j)),
             Act::Halt(j) => Action::Halt(junk(*j)),
             Act::DismissNotice => Action::DismissNotice,
-            Act::Window(t) => Action::Window(t.value()),
+            Act::SetView(v) => Action::SetView(v.text()),
             Act::Extend(t) => Action::Extend(t.value()),
             Act::OpenScenario(b, edits, name, junk_text) => {
                 let name = name.map_or("mine.toml".to_string(), junk);
@@ -416,8 +451,8 @@ fn state_laws(s: &State) -> Result<(), TestCaseError> {
     if let Some(t) = s.seek_to {
         prop_assert!(t.is_finite() && (0.0..=LENGTH_MAX_S).contains(&t), "seek to {t}");
     }
-    if let Some(w) = s.window_s {
-        prop_assert!(w.is_finite() && w > 0.0, "window {w}");
+    if let Some(v) = s.url.view {
+        prop_assert_eq!(View::parse(&v.to_text()), Ok(v), "the window {:?} does not survive its link", v);
     }
     Ok(())
 }
@@ -587,9 +622,16 @@ fn transition_laws(s: &State, action: &Action, n: &State) -> Result<(), TestCase
             }
         }
         Action::Watch(i) => prop_assert_eq!(n, &State { watched: Some(*i), ..s.clone() }),
-        Action::Window(w) => {
-            let window_s = (w.is_finite() && *w > 0.0).then_some(*w);
-            prop_assert_eq!(n, &State { window_s, ..s.clone() });
+        Action::SetView(text) => {
+            // Never a restart; a window the one parser takes is shown, anything else refused.
+            prop_assert_eq!(bumped, 0);
+            match text.trim() {
+                "" => prop_assert_eq!(n.url.view, None),
+                t => match View::parse(t) {
+                    Ok(v) => prop_assert_eq!(n.url.view, Some(v)),
+                    Err(_) => prop_assert!(refused, "the window {:?} was not refused", t),
+                },
+            }
         }
         Action::Record(text, at) => {
             if accepted {
@@ -691,7 +733,7 @@ fn kind(a: &Action) -> &'static str {
         Action::Reject(_) => "Reject",
         Action::Halt(_) => "Halt",
         Action::DismissNotice => "DismissNotice",
-        Action::Window(_) => "Window",
+        Action::SetView(_) => "SetView",
         Action::Extend(_) => "Extend",
         Action::OpenScenario(..) => "OpenScenario",
     }
@@ -746,7 +788,7 @@ impl Counts {
             "Reject",
             "Halt",
             "DismissNotice",
-            "Window",
+            "SetView",
             "Extend",
             "OpenScenario",
         ] {
