@@ -595,29 +595,32 @@ fn transition_laws(s: &State, action: &Action, n: &State) -> Result<(), TestCase
                     let at = def.lesson[k].at_s;
                     prop_assert_eq!(n.url.lesson, Some(k));
                     prop_assert_eq!(bumped, (at + 1e-9 < *now) as u32, "a step at {} s from {} s", at, now);
+                    // A step shows its own window: the reader's choice was about the step before.
+                    prop_assert_eq!(n.url.view, None);
                     lesson_pose(n)?;
                 }
                 None => free_play(s, n, 0)?,
             }
-            prop_assert_eq!(&n.url, &urlstate::UrlState { lesson: n.url.lesson, ..s.url.clone() });
+            prop_assert_eq!(&n.url, &urlstate::UrlState { lesson: n.url.lesson, view: n.url.view, ..s.url.clone() });
         }
         Action::LessonBack => {
             match s.url.lesson {
                 Some(k) => {
                     prop_assert_eq!(n.url.lesson, Some(k.saturating_sub(1)));
                     prop_assert_eq!(bumped, 1, "going back replays from the seed");
+                    prop_assert_eq!(n.url.view, None);
                     lesson_pose(n)?;
                 }
                 None => free_play(s, n, 0)?,
             }
-            prop_assert_eq!(&n.url, &urlstate::UrlState { lesson: n.url.lesson, ..s.url.clone() });
+            prop_assert_eq!(&n.url, &urlstate::UrlState { lesson: n.url.lesson, view: n.url.view, ..s.url.clone() });
         }
         Action::LessonSkip => free_play(s, n, 0)?,
         Action::LessonStart => {
             if s.def().unwrap().lesson.is_empty() {
                 prop_assert!(refused, "a lesson started in a scenario without one");
             } else if accepted {
-                prop_assert_eq!((n.url.lesson, bumped), (Some(0), 1));
+                prop_assert_eq!((n.url.lesson, n.url.view, bumped), (Some(0), None, 1));
                 lesson_pose(n)?;
             }
         }
