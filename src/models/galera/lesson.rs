@@ -99,6 +99,16 @@ fn p_catch(s: &Map<String, Value>) -> String {
         secs.map_or("not over yet".to_string(), |t| format!("{} s, {}", human(t, 0), duration(t)))
     )
 }
+/// The knobs' step: what a button changed, beside the incident's settings.
+fn p_knobs(s: &Map<String, Value>) -> String {
+    let secs = headline(s, "catch_up_s").and_then(Value::as_f64);
+    format!(
+        "this run: catch-up {}, paused fraction {}, {} STOPs a minute (with the incident's settings: about 17,200 s, 4 h 47 min, and 0.38)",
+        secs.map_or("not over by the end".to_string(), |t| format!("{} s, {}", human(t, 0), duration(t))),
+        num(s, "fc_paused_fraction"),
+        num(s, "fc_stops_per_min")
+    )
+}
 fn p_writes(s: &Map<String, Value>) -> String {
     format!(
         "{} writes per transaction, {} over the network (the article: 27 and 18)",
@@ -164,14 +174,14 @@ const PERCONA_LESSON: &[LessonStep] = &[
     LessonStep { title: "Unlocked, still desynced", at_s: 3700.0, text: "UNLOCK TABLES at 2760 s: node3 applies again, but between its stalls it averages less than the write rate, so with desync still on the queue keeps growing. A node near the red line may never catch up on its own.", chart: "queue", view: View::Whole, numbers: p_desync, actions: &[] },
     LessonStep { title: "Desync off: flow control", at_s: 4300.0, text: "At 3760 s desync is turned off. node3 rejoins (JOINED) and counts its queue from where it stands, so it sends STOP, the request that every node pause its writes, whenever its queue rises 28 above the lowest value it has seen: each applier stall pauses every writer in the cluster. Writes drop by about a third.", chart: "paused", view: View::Span(3500.0, 4300.0), numbers: p_fc, actions: &[] },
     LessonStep { title: "Hours of catch-up", at_s: 25_200.0, text: "The backlog only shrinks while node3 applies faster than the throttled writes arrive: T = backlog ÷ (apply − incoming). Fast-forward and watch the time left until node3 is SYNCED (its queue empty, a full member again); node3's state reads Donor/Desynced until the rejoin message reaches the head of its own queue, then Joined.", chart: "throughput", view: View::Whole, numbers: p_catch, actions: &[] },
-    LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; a flow-control limit of 1,000 makes pauses fewer and longer; a limit not scaled by the number of nodes puts the STOP level at 16; making the cluster wait for the backup node throttles it during the backup instead of after it.", chart: "queue", view: View::Whole, numbers: p_fc, actions: &[LessonAction { label: "Fewer writes (4,000/s)", act: Act::Set("write_rate", "4000") }, LessonAction { label: "Four apply threads", act: Act::Set("apply_threads", "4") }, LessonAction { label: "Flow-control limit 1,000", act: Act::Set("fc_limit", "1000") }] },
+    LessonStep { title: "The knobs", at_s: 25_200.0, text: "Fewer writes shorten the catch-up sharply; more apply threads raise the apply rate; a flow-control limit of 1,000 makes pauses fewer and longer; a limit not scaled by the number of nodes puts the STOP level at 16; making the cluster wait for the backup node throttles it during the backup instead of after it.", chart: "queue", view: View::Whole, numbers: p_knobs, actions: &[LessonAction { label: "Fewer writes (4,000/s)", act: Act::Set("write_rate", "4000") }, LessonAction { label: "Four apply threads", act: Act::Set("apply_threads", "4") }, LessonAction { label: "Flow-control limit 1,000", act: Act::Set("fc_limit", "1000") }] },
 ];
 
 const HCI_LESSON: &[LessonStep] = &[
     LessonStep { title: "One transaction, 27 writes", at_s: 60.0, text: "Each of the 3 nodes writes InnoDB log, GCache and binlog (9 writes), and the storage layer copies each to 2 other hypervisors (18 network writes).", chart: "storage_load", view: View::Whole, numbers: p_writes, actions: &[] },
     LessonStep { title: "Baseline", at_s: 290.0, text: "At 200 tps each Galera host sends 6 copies per transaction: under 2% of a 10 Gbit/s NIC, and a write on its own takes a fraction of a millisecond. The chart shows about 2 ms because the simulation commits transactions in small batches, whose writes wait behind each other for a moment.", chart: "storage_latency", view: View::Whole, numbers: p_baseline, actions: &[] },
     LessonStep { title: "The stock push", at_s: 360.0, text: "At 300 s a million single-row updates arrive at 15k/s. Each Galera host's egress needs 1.2× its capacity: the backlog grows by 0.2 s every second, past the 80 ms line within half a second.", chart: "storage_latency", view: View::Span(270.0, 360.0), numbers: p_latency, actions: &[] },
-    LessonStep { title: "Commits follow storage", at_s: 360.0, text: "With the log flushed once a second and the binary log left to the operating system, a commit waits only for certification; flush both at every commit and it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", view: View::Span(270.0, 360.0), numbers: p_commit, actions: &[LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }, LessonAction { label: "Flush the binary log too", act: Act::Set("sync_binlog", "1") }] },
+    LessonStep { title: "Commits can follow storage", at_s: 360.0, text: "With the log flushed once a second and the binary log left to the operating system, a commit waits only for certification; flush both at every commit and it waits for two storage writes, so commit latency follows the storage backlog.", chart: "storage_latency", view: View::Span(270.0, 360.0), numbers: p_commit, actions: &[LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }, LessonAction { label: "Flush the binary log too", act: Act::Set("sync_binlog", "1") }] },
     LessonStep { title: "The fixes", at_s: 2_400.0, text: "Without the storage layer's copies the 18 network writes are gone (Galera already keeps three copies, and wipes a crashed node by SST anyway); two bonded network cards double the bandwidth, which the article found still not enough.", chart: "storage_load", view: View::Whole, numbers: p_writes, actions: &[LessonAction { label: "No storage copies", act: Act::Set("storage_replicas", "0") }, LessonAction { label: "Bonded network cards", act: Act::Set("nic_bonded", "yes") }] },
 ];
 

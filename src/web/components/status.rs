@@ -14,17 +14,9 @@ pub struct StatusProps {
     pub on_extend: Callback<()>,
 }
 
-/// Groups digits in threes with thin spaces, as in "1 234 567".
+/// A count for people, with the same thousands separators as the lesson cards' numbers ("1,234,567").
 pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{2009}');
-        }
-        out.push(c);
-    }
-    out
+    crate::engine::picture::human(n as f64, 0)
 }
 
 fn totals(l: &LaneStatus) -> String {
