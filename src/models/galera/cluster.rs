@@ -687,6 +687,29 @@ mod tests {
         }
     }
 
+    /// Each bound is inclusive: a state exactly at it is legal (every node with its STOP out, a queue at its
+    /// bound, a full client backlog), so a checker that refused the bound itself would stop valid runs.
+    #[test]
+    fn states_exactly_at_each_bound_pass() {
+        let at_bounds: &[(&str, fn(&mut Galera))] = &[
+            ("every node has its STOP out", |g| g.group.stop_count = g.cfg.nodes as i64),
+            ("node3's queue at its bound", |g| {
+                let at = super::super::node::MAX_RECV_QUEUE;
+                (g.nodes[2].queue, g.nodes[2].applied, g.nodes[2].received) = (at, 0, at);
+                for n in [0, 1] {
+                    (g.nodes[n].received, g.nodes[n].applied, g.nodes[n].queue) = (at, at, 0);
+                }
+                g.writer.offered += at - g.writer.committed;
+                g.writer.committed = at;
+            }),
+        ];
+        for (words, set) in at_bounds {
+            let mut e = paused_open_writer();
+            set(&mut e.model_mut_for_output().g);
+            assert_eq!(e.model().g.check(), Ok(()), "{words}");
+        }
+    }
+
     /// Through a power loss and the restart: commits past the recovered position and the waiting ones are
     /// lost, and counted, so every law holds after every event.
     #[test]
