@@ -643,8 +643,11 @@ mod tests {
     }
 
     /// Each corruption with the words its report must contain.
-    #[allow(clippy::type_complexity)]
-    const CORRUPTIONS: &[(&str, fn(&mut Galera))] = &[
+    /// A change to a healthy state, named by the words its checker's report must hold (or, at a bound, by what it
+    /// sets).
+    type Change = (&'static str, fn(&mut Galera));
+
+    const CORRUPTIONS: &[Change] = &[
         ("out of seqno order", |g| g.seq_errors = 1),
         ("node2: applied", |g| g.nodes[1].applied += 1),
         ("node3: applied", |g| g.nodes[2].queue -= 1),
@@ -691,7 +694,7 @@ mod tests {
     /// bound, a full client backlog), so a checker that refused the bound itself would stop valid runs.
     #[test]
     fn states_exactly_at_each_bound_pass() {
-        let at_bounds: &[(&str, fn(&mut Galera))] = &[
+        const AT_BOUNDS: &[Change] = &[
             ("every node has its STOP out", |g| g.group.stop_count = g.cfg.nodes as i64),
             ("node3's queue at its bound", |g| {
                 let at = super::super::node::MAX_RECV_QUEUE;
@@ -703,7 +706,7 @@ mod tests {
                 g.writer.committed = at;
             }),
         ];
-        for (words, set) in at_bounds {
+        for (words, set) in AT_BOUNDS {
             let mut e = paused_open_writer();
             set(&mut e.model_mut_for_output().g);
             assert_eq!(e.model().g.check(), Ok(()), "{words}");
