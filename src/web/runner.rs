@@ -219,17 +219,32 @@ impl Engine {
     /// says the frame's wall-clock budget is spent. Returns the number of chart steps completed.
     pub fn advance_to(&mut self, target: SimTime, mut out_of_time: impl FnMut() -> bool) -> usize {
         // A run ends at its length: its model records no rows after it, so the clock stops there too.
+        self.advance_in_chunks(target, EVENTS_PER_CHUNK, out_of_time)
+    }
+
+    /// [`Engine::advance_to`] with `chunk` events per `run_until` call.
+    ///
+    /// A chunk can end part-way through the events of one microsecond, with the clock already there. So "done"
+    /// is not "the clock reached the target" but "the last chunk processed everything up to its boundary":
+    /// stopping on the clock alone would leave the events at the target (the row of a step that ends there)
+    /// for a frame that may never come, when the run is paused at a lesson step.
+    fn advance_in_chunks(&mut self, target: SimTime, chunk: u64, mut out_of_time: impl FnMut() -> bool) -> usize {
+        // A run ends at its length: its model records no rows after it, so the clock stops there too.
         let target = target.min(self.end());
         let mut steps = 0;
+        let mut boundary = None;
         self.behind = false;
-        while !self.lanes.is_empty() && self.now() < target {
+        while !self.lanes.is_empty() && (boundary.is_some() || self.now() < target) {
             if out_of_time() {
                 self.behind = true;
                 break;
             }
-            let boundary = next_boundary(self.now()).min(target);
-            if self.run_to(boundary) {
+            let until = boundary.unwrap_or_else(|| next_boundary(self.now()).min(target));
+            if self.run_to(until, chunk) {
                 steps += 1;
+                boundary = None;
+            } else {
+                boundary = Some(until);
             }
         }
         steps
@@ -249,13 +264,12 @@ impl Engine {
     }
 
     /// Runs every run one chunk of events towards `until` and collects their rows. True once all got there.
-    fn run_to(&mut self, until: SimTime) -> bool {
+    fn run_to(&mut self, until: SimTime, chunk: u64) -> bool {
         let watched = self.watched;
         let mut reached = true;
         for lane in &mut self.lanes {
-            if lane.run.now() < until {
-                reached &= lane.run.run_until(until, EVENTS_PER_CHUNK);
-            }
+            // Even at `until` already: events of that very microsecond may still wait.
+            reached &= lane.run.run_until(until, chunk);
             lane.collect(watched);
         }
         reached
@@ -399,6 +413,24 @@ mod tests {
         let spent = engine.lanes[0].run.events() - before;
         assert!(spent <= EVENTS_PER_CHUNK, "{spent} events in one bounded frame");
         assert!(engine.behind);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_chunk_that_ends_among_the_targets_events_does_not_end_the_advance() {
+        // The fault fires at 2 s, the same microsecond as the end of the step whose row is stamped 2 s. With one
+        // event per chunk, the chunk that applies the fault brings the clock to 2 s while that step still waits.
+        // Advancing to 2 s must record it all the same, as one call with no chunk limit does.
+        let query = "scenario=slow&fault_at=2&seed=5";
+        let target = from_secs_f64(2.0);
+        let mut whole = engine(query);
+        whole.advance_in_chunks(target, u64::MAX, || false);
+        let mut chunked = engine(query);
+        chunked.advance_in_chunks(target, 1, || false);
+        let last = |e: &Engine| e.lanes[0].history.last().map(Point::time_s);
+        assert_eq!(last(&whole), Some(2.0));
+        assert_eq!(last(&chunked), Some(2.0));
+        assert_eq!(chunked.lanes[0].run.applied_text().len(), 1, "the fault fired");
+        assert_eq!(chunked.lanes[0].run.trace_hash(), whole.lanes[0].run.trace_hash());
     }
 
     #[wasm_bindgen_test]
