@@ -217,7 +217,7 @@ impl Engine {
 
     /// Advances every run towards `target` one chart step at a time, and stops early once `out_of_time()`
     /// says the frame's wall-clock budget is spent. Returns the number of chart steps completed.
-    pub fn advance_to(&mut self, target: SimTime, mut out_of_time: impl FnMut() -> bool) -> usize {
+    pub fn advance_to(&mut self, target: SimTime, out_of_time: impl FnMut() -> bool) -> usize {
         // A run ends at its length: its model records no rows after it, so the clock stops there too.
         self.advance_in_chunks(target, EVENTS_PER_CHUNK, out_of_time)
     }
