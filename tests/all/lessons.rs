@@ -6,6 +6,7 @@
 
 use loadlab::engine::picture::count;
 use loadlab::engine::run::with_row;
+use loadlab::engine::scenario::{LessonStep, ScenarioDef};
 use loadlab::registry::{self, RunSpec};
 use loadlab::time::from_secs_f64;
 
@@ -247,6 +248,46 @@ fn every_lesson_button_does_something_valid() {
                 if let Act::Command(text) = a.act {
                     run.apply_text(text).unwrap_or_else(|e| panic!("{at}: {e}"));
                 }
+            }
+        }
+    }
+}
+
+/// The card's numbers of `step` of `def`'s lesson, in a run of the lesson's settings plus `extra`, read at the
+/// step's time as the page reads them (the summary with the newest row).
+fn card_numbers(def: &ScenarioDef, step: &LessonStep, extra: Option<(&str, &str)>) -> String {
+    let mut sets: Vec<(String, String)> = def.lesson_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if let Some((k, v)) = extra {
+        sets.push((k.to_string(), v.to_string()));
+    }
+    let controller = if def.takes_controller { def.lesson_controller.unwrap_or("static") } else { "" };
+    let spec = RunSpec { controller: controller.into(), sets, seed: 1, time_step_s: Some(0.5), ..RunSpec::default() };
+    let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{} {:?}: {e}", def.name, extra));
+    run.run_until(from_secs_f64(step.at_s), u64::MAX);
+    let columns = run.columns();
+    let mut summary = run.summary();
+    if let Some(row) = run.drain_rows().pop() {
+        with_row(&mut summary, &columns, &row);
+    }
+    (step.numbers)(&summary)
+}
+
+#[test]
+fn every_button_that_replays_the_run_changes_the_cards_numbers() {
+    use loadlab::engine::scenario::Act;
+    // A button that sets a key replays the run with it; the card beside it must show what that changed, or the
+    // reader cannot see what the button did (the review's "buttons do not change the card's numbers").
+    for def in registry::all() {
+        for step in def.lesson {
+            for a in step.actions {
+                let Act::Set(key, value) = a.act else { continue };
+                let before = card_numbers(def, step, None);
+                let after = card_numbers(def, step, Some((key, value)));
+                assert_ne!(
+                    before, after,
+                    "{} '{}': the button '{}' leaves the card's numbers as they were",
+                    def.name, step.title, a.label
+                );
             }
         }
     }

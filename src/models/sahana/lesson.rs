@@ -103,10 +103,13 @@ fn recovery_numbers(s: &Map<String, Value>) -> String {
 }
 
 fn fix_numbers(s: &Map<String, Value>) -> String {
+    let stalls = num(s, "stalls");
+    let longest =
+        if stalls > 0.0 { format!(", the longest {} s", stall(num(s, "longest_stall_s"))) } else { String::new() };
     format!(
-        "this run: {}, the longest {} s; with keepalive's first probe after 600 s a week has none",
-        count(num(s, "stalls"), "stall", "stalls"),
-        stall(num(s, "longest_stall_s"))
+        "this run: {}{longest}, blackout {} s; with keepalive's first probe after 600 s a week has none",
+        count(stalls, "stall", "stalls"),
+        stall(num(s, "blackout_s"))
     )
 }
 
