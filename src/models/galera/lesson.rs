@@ -92,19 +92,22 @@ fn p_fc(s: &Map<String, Value>) -> String {
         num(s, "throughput_drop")
     )
 }
-fn p_catch(s: &Map<String, Value>) -> String {
+/// The catch-up's length in this run, in seconds and hours, or `missing` while it is not over.
+fn catch_up_words(s: &Map<String, Value>, missing: &str) -> String {
     let secs = headline(s, "catch_up_s").and_then(Value::as_f64);
+    secs.map_or(missing.to_string(), |t| format!("{} s, {}", human(t, 0), duration(t)))
+}
+fn p_catch(s: &Map<String, Value>) -> String {
     format!(
         "catch-up {} (theory: 16 million ÷ 930 a second ≈ 17,200 s, 4 h 47 min; the blog: about 4 h so far, 1–2 h to go)",
-        secs.map_or("not over yet".to_string(), |t| format!("{} s, {}", human(t, 0), duration(t)))
+        catch_up_words(s, "not over yet")
     )
 }
 /// The knobs' step: what a button changed, beside the incident's settings.
 fn p_knobs(s: &Map<String, Value>) -> String {
-    let secs = headline(s, "catch_up_s").and_then(Value::as_f64);
     format!(
         "this run: catch-up {}, paused fraction {}, {} STOPs a minute (with the incident's settings: about 17,200 s, 4 h 47 min, and 0.38)",
-        secs.map_or("not over by the end".to_string(), |t| format!("{} s, {}", human(t, 0), duration(t))),
+        catch_up_words(s, "not over by now"),
         num(s, "fc_paused_fraction"),
         num(s, "fc_stops_per_min")
     )
