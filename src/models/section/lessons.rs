@@ -334,10 +334,11 @@ fn quiet(s: &Map<String, Value>) -> String {
     let n = connects.clamp(1.0, SHARE_WINDOW_CONNECTS);
     let se = (DB1119_SHARE * (1.0 - DB1119_SHARE) / n).sqrt();
     format!(
-        "{} so far, {} a second, about {} replica connects; the share chart sums them all (it stops at 2,000), so db1119's bar is its configured 10.7% give or take {} (one standard error). db1119 held {} connections on average over the last half second; in the long run Little's law gives {} connects a second × 0.086 s = {}.",
+        "{} so far, {} a second, about {} replica connects; the share chart sums {}, so db1119's bar is its configured 10.7% give or take {} (one standard error). db1119 held {} connections on average over the last half second; in the long run Little's law gives {} connects a second × 0.086 s = {}.",
         count(requests, "request", "requests"),
         human(requests / now(s, "time_s").max(0.5), 1),
         human(connects, 0),
+        if connects < SHARE_WINDOW_CONNECTS { "them all (it would stop at the newest 2,000)" } else { "the newest 2,000" },
         count(100.0 * se, "percentage point", "percentage points"),
         human(now(s, "db1119.active_conns"), 2),
         human(REPLICA_RATE * DB1119_SHARE / 1000.0, 2),
