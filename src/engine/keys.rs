@@ -30,8 +30,12 @@ pub enum KeyKind {
 /// A settable key.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyInfo {
-    /// The key; `<server>.` stands for any server name.
+    /// The key, as `--set`, links and scenario files spell it; `<server>.` stands for any server name.
     pub key: &'static str,
+    /// What the page calls it, in plain words (sentence case, no underscores, dots or code words; unique
+    /// among its model's keys): "App workers per host", "Flow-control limit". The key itself is shown only
+    /// under the control's technical details, and the CLI's messages keep naming the key.
+    pub label: &'static str,
     /// Unit of the value.
     pub unit: &'static str,
     /// Default, as text.
@@ -48,24 +52,26 @@ pub struct KeyInfo {
 /// key tables share.
 pub const fn number_key(
     key: &'static str,
+    label: &'static str,
     unit: &'static str,
     default: &'static str,
     help: &'static str,
     min: f64,
     max: f64,
 ) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
+    KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
 }
 
 /// A choice key that applies to every scenario of its model.
 pub const fn choice_key(
     key: &'static str,
+    label: &'static str,
     unit: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+    KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
 }
 
 impl KeyInfo {
@@ -281,6 +287,7 @@ mod tests {
     const KEYS: &[KeyInfo] = &[
         KeyInfo {
             key: "rate",
+            label: "Rate",
             unit: "req/s",
             default: "2",
             help: "",
@@ -289,6 +296,7 @@ mod tests {
         },
         KeyInfo {
             key: "dispatch",
+            label: "Dispatch",
             unit: "",
             default: "ordered",
             help: "",
@@ -297,13 +305,14 @@ mod tests {
         },
         KeyInfo {
             key: "only_b",
+            label: "Only b",
             unit: "",
             default: "1",
             help: "",
             scenarios: &["b"],
             kind: KeyKind::CountOrUnlimited { min: 1, max: 5 },
         },
-        KeyInfo { key: "fault", unit: "", default: "none", help: "", scenarios: &[], kind: KeyKind::FaultSpec },
+        KeyInfo { key: "fault", label: "Fault", unit: "", default: "none", help: "", scenarios: &[], kind: KeyKind::FaultSpec },
     ];
 
     fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -143,6 +143,7 @@ const EARLY_REFRESH_ONE_IN: f64 = 2000.0;
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "state_ttl_s",
+        label: "State refresh age",
         unit: "s",
         default: 10.0,
         min: 0.001,
@@ -152,6 +153,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "freshness",
+        label: "Freshness rule",
         unit: "0/1/2/3",
         default: 0.0,
         min: 0.0,
@@ -161,6 +163,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "preserve_ttl_s",
+        label: "How long stale states are kept",
         unit: "s",
         default: 60.0,
         min: 0.001,
@@ -170,6 +173,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "wan_ttl_s",
+        label: "Cluster cache lifetime",
         unit: "s",
         default: 0.0,
         min: 0.0,
@@ -179,6 +183,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "wan_rule",
+        label: "Cluster cache refresh rule",
         unit: "0/1",
         default: 1.0,
         min: 0.0,
@@ -188,6 +193,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "lock_tse_s",
+        label: "Refresh lock window",
         unit: "s",
         default: 30.0,
         min: -1.0,
@@ -197,6 +203,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "stale_ttl_s",
+        label: "Stale copy grace time",
         unit: "s",
         default: 0.0,
         min: 0.0,
@@ -206,6 +213,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "shared_cache",
+        label: "Hosts share one cache",
         unit: "1=on 0=off",
         default: 1.0,
         min: 0.0,
@@ -215,6 +223,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "ewma_alpha",
+        label: "Weight of a new probe",
         unit: "",
         default: 0.5,
         min: 0.0,
@@ -224,6 +233,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "total_conns_adjustment",
+        label: "Connection total adjustment",
         unit: "conns",
         default: 10.0,
         min: 0.0,
@@ -233,6 +243,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "lag_times",
+        label: "Lag filter",
         unit: "0/1",
         default: 0.0,
         min: 0.0,
@@ -242,6 +253,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "max_lag_s",
+        label: "Most replication lag allowed",
         unit: "s",
         default: 6.0,
         min: 0.0,
@@ -251,6 +263,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "regen_lock_s",
+        label: "Regeneration lock expiry",
         unit: "s",
         default: 10.0,
         min: 0.001,

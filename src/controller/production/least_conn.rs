@@ -48,6 +48,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     rule: "no draw: the server with the fewest open connections for its load (HAProxy's weighted leastconn: lowest (open + 1) × largest load ÷ its load, an idle server first, ties to the one picked longest ago), so it gets the whole chance",
     params: &[ParamInfo {
         key: "weighted_leastconn",
+        label: "Weigh by configured load",
         unit: "0/1",
         default: 1.0,
         min: 0.0,
