@@ -27,6 +27,14 @@ impl Control {
             Control::Param(p) => p.key,
         }
     }
+
+    /// What the card calls it: the key's or parameter's plain-words label, never the key.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Control::Key(k) => k.label,
+            Control::Param(p) => p.label,
+        }
+    }
 }
 
 impl PartialEq for Control {

@@ -96,6 +96,46 @@ impl KeyInfo {
     }
 }
 
+/// The part of a key's or parameter's help line a newcomer reads beside its control: the line without its
+/// trailing source notes. A help line says what the setting does in plain words first and ends with where its
+/// default comes from in parentheses ("listen backlog per host; arrivals beyond it are rejected (PHP-FPM
+/// listen.backlog)"); the page shows the whole line under the control's technical details, and this part, as a
+/// sentence, in view.
+pub fn plain_help(help: &str) -> String {
+    let mut text = help.trim_end();
+    // Peel balanced parenthesised groups off the end, innermost last: "a (b (c))" → "a".
+    while text.ends_with(')') {
+        let mut depth = 0usize;
+        let mut open = None;
+        for (i, c) in text.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        open = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match open {
+            Some(0) | None => break,
+            Some(i) => text = text[..i].trim_end(),
+        }
+    }
+    let text = text.trim_end_matches([';', ',', ':']).trim_end();
+    let mut chars = text.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let end = if text.ends_with(['.', '?', '!']) { "" } else { "." };
+            format!("{}{}{end}", first.to_uppercase(), chars.as_str())
+        }
+    }
+}
+
 /// The longest error the library returns, characters: every front end (CLI, page notices, scenario files)
 /// shows at most this much, since every library boundary passes its errors through [`clip_error`].
 pub const MAX_ERROR_CHARS: usize = 400;
@@ -284,6 +324,18 @@ impl Params {
 mod tests {
     use super::*;
 
+    #[test]
+    fn plain_help_keeps_the_words_and_drops_the_trailing_source_notes() {
+        assert_eq!(
+            plain_help("listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)"),
+            "Listen backlog per host; arrivals beyond it are rejected."
+        );
+        assert_eq!(plain_help("ramp shape (Envoy (aggression: 1.0))"), "Ramp shape.");
+        assert_eq!(plain_help("a (b) in the middle stays"), "A (b) in the middle stays.");
+        assert_eq!(plain_help("(all in parentheses)"), "(all in parentheses).");
+        assert_eq!(plain_help(""), "");
+    }
+
     const KEYS: &[KeyInfo] = &[
         KeyInfo {
             key: "rate",
@@ -312,7 +364,15 @@ mod tests {
             scenarios: &["b"],
             kind: KeyKind::CountOrUnlimited { min: 1, max: 5 },
         },
-        KeyInfo { key: "fault", label: "Fault", unit: "", default: "none", help: "", scenarios: &[], kind: KeyKind::FaultSpec },
+        KeyInfo {
+            key: "fault",
+            label: "Fault",
+            unit: "",
+            default: "none",
+            help: "",
+            scenarios: &[],
+            kind: KeyKind::FaultSpec,
+        },
     ];
 
     fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -64,7 +64,7 @@ pub(crate) const FULL_SWING: ParamInfo = ParamInfo {
     min: 0.001,
     max: 1e9,
     choices: &[],
-    help: "Tim's S: the connection discrepancy that moves a load by 100 points at low traffic (chosen: see docs)",
+    help: "the gap in connections that moves a load by 100 points at low traffic (Tim Starling's S in the proposal; chosen, see the docs)",
 };
 pub(crate) const HALVING: ParamInfo = ParamInfo {
     key: "halving_conns",
@@ -74,7 +74,7 @@ pub(crate) const HALVING: ParamInfo = ParamInfo {
     min: 0.001,
     max: 1e9,
     choices: &[],
-    help: "Tim's E: the total connection count at which the adjustment is halved (chosen so E/S = 1: see docs)",
+    help: "the total connection count at which the adjustment is halved (Tim Starling's E in the proposal; chosen so E/S = 1, see the docs)",
 };
 pub(crate) const FAILURE_WINDOW: ParamInfo = ParamInfo {
     key: "failure_window_s",

@@ -149,7 +149,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.001,
         max: 3600.0,
         choices: &[],
-        help: "STATE_TARGET_TTL = 10: the local copy's target age (how it is used depends on freshness)",
+        help: "the local copy's target age; how it is used depends on the freshness rule (STATE_TARGET_TTL = 10)",
     },
     ParamInfo {
         key: "freshness",
@@ -169,7 +169,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.001,
         max: 86_400.0,
         choices: &[],
-        help: "STATE_PRESERVE_TTL = 60: the local copy's physical TTL, and the cluster call's TTL when wan_ttl_s = 0",
+        help: "how long the local copy is kept at all, and the cluster cache's lifetime when that is 0 (STATE_PRESERVE_TTL = 60; the cluster call's TTL when wan_ttl_s = 0)",
     },
     ParamInfo {
         key: "wan_ttl_s",
@@ -179,7 +179,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 86_400.0,
         choices: &[],
-        help: "getWithSetCallback's TTL; 0: preserve_ttl_s (STATE_PRESERVE_TTL = 60, as merged)",
+        help: "how long the cluster cache keeps the state; 0 uses how long stale states are kept (getWithSetCallback's TTL; 0: preserve_ttl_s, STATE_PRESERVE_TTL = 60, as merged)",
     },
     ParamInfo {
         key: "wan_rule",
@@ -189,7 +189,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 1.0,
         choices: &[(1.0, "MediaWiki 1.43's refresh"), (0.0, "MediaWiki 1.39's refresh")],
-        help: "WANObjectCache's preemptive refresh: 1 MediaWiki 1.43 (LOW_TTL 60, chance r⁴), 0 MediaWiki 1.39 (LOW_TTL 30, chance 1 − curTTL/lowTTL)",
+        help: "when the cluster cache refreshes early: 1 as in MediaWiki 1.43, 0 as in MediaWiki 1.39 (WANObjectCache's preemptive refresh: 1.43 LOW_TTL 60, chance r⁴; 1.39 LOW_TTL 30, chance 1 − curTTL/lowTTL)",
     },
     ParamInfo {
         key: "lock_tse_s",
@@ -199,7 +199,7 @@ const PARAMS: &[ParamInfo] = &[
         min: -1.0,
         max: 86_400.0,
         choices: &[],
-        help: "getWithSetCallback's lockTSE (merged: 30); -1: none",
+        help: "for this long after a change, one host regenerates the state while the others use the old one; -1 is none (getWithSetCallback's lockTSE; merged: 30)",
     },
     ParamInfo {
         key: "stale_ttl_s",
@@ -209,7 +209,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 86_400.0,
         choices: &[],
-        help: "getWithSetCallback's staleTTL (merged: none)",
+        help: "how long an expired state may still be used while it is regenerated (getWithSetCallback's staleTTL; merged: none)",
     },
     ParamInfo {
         key: "shared_cache",
@@ -229,7 +229,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 1.0,
         choices: &[],
-        help: "weight of a new probe count in conn_count (computeServerState: (previous + count)/2, i.e. 0.5)",
+        help: "weight of a new probe's connection count in the running average (computeServerState's conn_count: (previous + count)/2, i.e. 0.5)",
     },
     ParamInfo {
         key: "total_conns_adjustment",
@@ -239,7 +239,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 1_000_000.0,
         choices: &[],
-        help: "added to the total T in scaleLoads' c = conn_count/(T + adj) (option totalConnectionsAdjustment, 10)",
+        help: "added to the total connection count before each server's share of it scales its load (scaleLoads' c = conn_count/(T + adj); option totalConnectionsAdjustment, 10)",
     },
     ParamInfo {
         key: "lag_times",
@@ -269,7 +269,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.001,
         max: 3600.0,
         choices: &[],
-        help: "the local scoped lock's expiry, getScopedLock($key, 0, 10)",
+        help: "a host's regeneration lock expires after this long (getScopedLock($key, 0, 10))",
     },
 ];
 

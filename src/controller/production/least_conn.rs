@@ -54,7 +54,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
         min: 0.0,
         max: 1.0,
         choices: &[(1.0, "HAProxy's weighted key"), (0.0, "plain fewest in flight")],
-        help: "1: HAProxy's fwlc key (in-flight + 1)·max/weight, idle servers first, ties FIFO (lb_fwlc.c); 0: plain fewest in-flight, ties by load",
+        help: "1: fewest in flight for its configured load, idle servers first, as HAProxy weighs them; 0: plain fewest in flight, ties by load (HAProxy's fwlc key (in-flight + 1)·max/weight, ties first in first out, lb_fwlc.c)",
     }],
     build,
     formula: Some(formula),
