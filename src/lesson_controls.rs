@@ -27,6 +27,14 @@ impl Control {
             Control::Param(p) => p.key,
         }
     }
+
+    /// What the card calls it: the key's or parameter's plain-words label, never the key.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Control::Key(k) => k.label,
+            Control::Param(p) => p.label,
+        }
+    }
 }
 
 impl PartialEq for Control {
@@ -34,6 +42,18 @@ impl PartialEq for Control {
         matches!((self, other), (Control::Key(_), Control::Key(_)) | (Control::Param(_), Control::Param(_)))
             && self.key() == other.key()
     }
+}
+
+/// What the page calls the setting `key` of `def` in plain words: its scenario key's label, else the label of
+/// the parameter of the first of the `running` controllers that has it, else of any controller's (`None` for no
+/// setting). Notices about a refused value name the setting by this, as its control does.
+pub fn label_of(def: &ScenarioDef, running: &[&str], key: &str) -> Option<&'static str> {
+    if let Some(k) = def.keys.iter().find(|k| k.key == key && k.applies_to(def.name)) {
+        return Some(k.label);
+    }
+    let all = controllers().iter().flat_map(|c| c.params.iter().map(move |p| (c.name, p)));
+    let own = running.iter().find_map(|name| all.clone().find(|(c, p)| c == name && p.key == key));
+    own.or_else(|| all.clone().find(|(_, p)| p.key == key)).map(|(_, p)| p.label)
 }
 
 /// The scenario key `key` as a control: one that applies to `def` and has a widget (not a scheduled step).

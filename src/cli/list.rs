@@ -33,7 +33,10 @@ pub fn list_text() -> String {
             } else {
                 p.choices.iter().map(|(v, words)| format!("{v} = {words}")).collect::<Vec<_>>().join("; ")
             };
-            s += &format!("      {:<22} {:<10} default {:<8} {range}  {}\n", p.key, p.unit, p.default, p.help);
+            s += &format!(
+                "      {:<22} {:<10} default {:<8} {range}  {}: {}\n",
+                p.key, p.unit, p.default, p.label, p.help
+            );
         }
     }
     s += "\nKEYS (--set KEY=VALUE)\n";
@@ -47,11 +50,12 @@ pub fn list_text() -> String {
             k.scenarios.join(", ")
         };
         s += &format!(
-            "  {:<20} unit {:<22} default {:<26} range {:<24} [{scope}]\n      {}\n",
+            "  {:<20} unit {:<22} default {:<26} range {:<24} [{scope}]\n      {}: {}\n",
             k.key,
             k.unit,
             k.default,
             describe_kind(&k.kind),
+            k.label,
             k.help
         );
     }
@@ -84,7 +88,7 @@ pub fn list_json() -> Value {
             let params: Vec<Value> = c
                 .params
                 .iter()
-                .map(|p| json!({"key": p.key, "unit": p.unit, "default": p.default, "min": p.min, "max": p.max,
+                .map(|p| json!({"key": p.key, "label": p.label, "unit": p.unit, "default": p.default, "min": p.min, "max": p.max,
                     "choices": p.choices.iter().map(|(v, words)| json!({"value": v, "means": words})).collect::<Vec<_>>(),
                     "help": p.help}))
                 .collect();
@@ -94,7 +98,7 @@ pub fn list_json() -> Value {
     let keys: Vec<Value> = key_tables()
         .iter()
         .flat_map(|t| t.iter())
-        .map(|k| json!({"key": k.key, "unit": k.unit, "default": k.default, "range": k.range_text(), "scenarios": k.scenarios, "help": k.help}))
+        .map(|k| json!({"key": k.key, "label": k.label, "unit": k.unit, "default": k.default, "range": k.range_text(), "scenarios": k.scenarios, "help": k.help}))
         .collect();
     json!({"scenarios": scenarios, "controllers": controllers, "keys": keys})
 }

@@ -145,6 +145,10 @@ pub type Builder = fn(spec: &ControllerSpec, servers: &[Role], hosts: usize) -> 
 pub struct ParamInfo {
     /// The key, as given to `--set` and in URLs.
     pub key: &'static str,
+    /// What the page calls it, in plain words (sentence case, no underscores, dots or code words; unique among
+    /// its controller's parameters): "Proportional gain". The key is shown only under the control's technical
+    /// details.
+    pub label: &'static str,
     /// Unit, for `loadlab list` and slider labels.
     pub unit: &'static str,
     /// Default value, from the source system.

@@ -30,8 +30,12 @@ pub enum KeyKind {
 /// A settable key.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyInfo {
-    /// The key; `<server>.` stands for any server name.
+    /// The key, as `--set`, links and scenario files spell it; `<server>.` stands for any server name.
     pub key: &'static str,
+    /// What the page calls it, in plain words (sentence case, no underscores, dots or code words; unique
+    /// among its model's keys): "App workers per host", "Flow-control limit". The key itself is shown only
+    /// under the control's technical details, and the CLI's messages keep naming the key.
+    pub label: &'static str,
     /// Unit of the value.
     pub unit: &'static str,
     /// Default, as text.
@@ -48,24 +52,26 @@ pub struct KeyInfo {
 /// key tables share.
 pub const fn number_key(
     key: &'static str,
+    label: &'static str,
     unit: &'static str,
     default: &'static str,
     help: &'static str,
     min: f64,
     max: f64,
 ) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
+    KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
 }
 
 /// A choice key that applies to every scenario of its model.
 pub const fn choice_key(
     key: &'static str,
+    label: &'static str,
     unit: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    KeyInfo { key, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+    KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
 }
 
 impl KeyInfo {
@@ -86,6 +92,46 @@ impl KeyInfo {
             KeyKind::CountOrUnlimited { min, max } => format!("{min} to {max}, or unlimited"),
             KeyKind::Choice(options) => options.join(" | "),
             KeyKind::FaultSpec => "repeatable".to_string(),
+        }
+    }
+}
+
+/// The part of a key's or parameter's help line a newcomer reads beside its control: the line without its
+/// trailing source notes. A help line says what the setting does in plain words first and ends with where its
+/// default comes from in parentheses ("listen backlog per host; arrivals beyond it are rejected (PHP-FPM
+/// listen.backlog)"); the page shows the whole line under the control's technical details, and this part, as a
+/// sentence, in view.
+pub fn plain_help(help: &str) -> String {
+    let mut text = help.trim_end();
+    // Peel balanced parenthesised groups off the end, innermost last: "a (b (c))" → "a".
+    while text.ends_with(')') {
+        let mut depth = 0usize;
+        let mut open = None;
+        for (i, c) in text.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        open = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match open {
+            Some(0) | None => break,
+            Some(i) => text = text[..i].trim_end(),
+        }
+    }
+    let text = text.trim_end_matches([';', ',', ':']).trim_end();
+    let mut chars = text.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let end = if text.ends_with(['.', '?', '!']) { "" } else { "." };
+            format!("{}{}{end}", first.to_uppercase(), chars.as_str())
         }
     }
 }
@@ -278,9 +324,22 @@ impl Params {
 mod tests {
     use super::*;
 
+    #[test]
+    fn plain_help_keeps_the_words_and_drops_the_trailing_source_notes() {
+        assert_eq!(
+            plain_help("listen backlog per host; arrivals beyond it are rejected (PHP-FPM listen.backlog)"),
+            "Listen backlog per host; arrivals beyond it are rejected."
+        );
+        assert_eq!(plain_help("ramp shape (Envoy (aggression: 1.0))"), "Ramp shape.");
+        assert_eq!(plain_help("a (b) in the middle stays"), "A (b) in the middle stays.");
+        assert_eq!(plain_help("(all in parentheses)"), "(all in parentheses).");
+        assert_eq!(plain_help(""), "");
+    }
+
     const KEYS: &[KeyInfo] = &[
         KeyInfo {
             key: "rate",
+            label: "Rate",
             unit: "req/s",
             default: "2",
             help: "",
@@ -289,6 +348,7 @@ mod tests {
         },
         KeyInfo {
             key: "dispatch",
+            label: "Dispatch",
             unit: "",
             default: "ordered",
             help: "",
@@ -297,13 +357,22 @@ mod tests {
         },
         KeyInfo {
             key: "only_b",
+            label: "Only b",
             unit: "",
             default: "1",
             help: "",
             scenarios: &["b"],
             kind: KeyKind::CountOrUnlimited { min: 1, max: 5 },
         },
-        KeyInfo { key: "fault", unit: "", default: "none", help: "", scenarios: &[], kind: KeyKind::FaultSpec },
+        KeyInfo {
+            key: "fault",
+            label: "Fault",
+            unit: "",
+            default: "none",
+            help: "",
+            scenarios: &[],
+            kind: KeyKind::FaultSpec,
+        },
     ];
 
     fn sets(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -14,6 +14,7 @@ use crate::controller::controller_info;
 use crate::controller::is_param_of;
 use crate::engine::keys::{clip_error, quote, KeyKind};
 use crate::engine::scenario::View;
+use crate::lesson_controls::label_of;
 use crate::registry::{self, ScenarioDef};
 use crate::urlstate::{is_top_level, parse_query, set_param, to_query, UrlState, MAX_SETS, SPEED_MAX, SPEED_MIN};
 
@@ -359,7 +360,14 @@ impl State {
                     let value = raw.parse::<f64>().map_or(raw.to_string(), |v| format!("{v}"));
                     set_param(&mut url, &key, &value);
                 }
-                next.adopt(url, true);
+                let running: Vec<&str> =
+                    std::iter::once(url.controller.as_str()).chain(url.controller_b.as_deref()).collect();
+                let label = registry::find(&url.scenario).ok().and_then(|def| label_of(def, &running, &key));
+                if !next.adopt(url, true) {
+                    if let Some(label) = label {
+                        next.notices = next.notices.iter().map(|n| named_by_label(n, &key, label)).collect();
+                    }
+                }
             }
             Action::SetSeed(raw) => match raw.trim().parse::<u64>() {
                 Ok(seed) => {
@@ -442,6 +450,19 @@ impl State {
     }
 }
 
+/// A notice about a refused value of `key` ("Not applied: slow_factor=1e9: slow_factor: '1e9' is out of range;
+/// …") as the page says it, naming the setting by its plain label as its control does ("Not applied: Slowdown of
+/// the slow server: '1e9' is out of range; …"). Any other notice is kept as it is; the CLI's messages keep the key.
+fn named_by_label(notice: &str, key: &str, label: &str) -> String {
+    const HEAD: &str = "Not applied: ";
+    let named = notice.strip_prefix(HEAD).and_then(|rest| {
+        let reason = rest.strip_prefix(key)?.strip_prefix('=')?.split_once(": ")?.1;
+        let after = reason.strip_prefix(key)?;
+        after.starts_with([':', ' ']).then(|| format!("{HEAD}{label}{after}"))
+    });
+    named.unwrap_or_else(|| notice.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +505,21 @@ mod tests {
         }
         let next = s.apply(Action::SetSpeed("0".into()));
         assert_eq!(next.url.speed, s.url.speed);
+    }
+
+    #[test]
+    fn a_refused_value_is_named_by_its_settings_label() {
+        let s = state("?scenario=slow&controller=pid");
+        for (key, value, label) in
+            [("slow_factor", "99999999", "Slowdown of the slow server"), ("kp", "1000", "Proportional gain")]
+        {
+            let next = s.apply(Action::SetParam(key.into(), value.into()));
+            let notice = next.notices.join(" ");
+            assert!(notice.starts_with(&format!("Not applied: {label}")), "{notice}");
+            assert!(notice.contains(value) && !notice.contains(key), "{notice}");
+        }
+        // A notice about something else stays as it was.
+        assert_eq!(named_by_label("Not applied: seed 'x'.", "kp", "Proportional gain"), "Not applied: seed 'x'.");
     }
 
     #[test]

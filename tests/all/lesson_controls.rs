@@ -137,3 +137,27 @@ fn every_lesson_steps_set_keys_are_on_its_card() {
         }
     }
 }
+
+#[test]
+fn every_lesson_control_is_named_by_its_plain_label_not_its_key() {
+    // The card draws each control under `Control::label` (the settings panel's words), so a reader sees
+    // "App workers per host", not `workers`; the key waits under the control's technical details.
+    let mut seen = 0;
+    for def in registry::all() {
+        for step in def.lesson {
+            for c in step_controls(def, step) {
+                seen += 1;
+                let (key, label) = (c.key(), c.label());
+                assert_ne!(label, key, "{} step '{}': {key} is labelled by its key", def.name, step.title);
+                assert!(
+                    !label.contains(['_', '.']) && label.starts_with(|ch: char| ch.is_uppercase()),
+                    "{} step '{}': {key}'s label {label:?} is not plain words",
+                    def.name,
+                    step.title
+                );
+            }
+        }
+    }
+    // The lessons do carry controls (the section's pid and conn-p steps, mmc's utilization, …).
+    assert!(seen >= 5, "only {seen} lesson controls in all");
+}

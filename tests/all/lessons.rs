@@ -29,6 +29,11 @@ const JARGON: &[&str] = &[
     "the CLI",
     "FITTED",
     "[assume",
+    // A source named only as a kind of document: say whose ("Percona's blog post", "Sahana's wiki page").
+    "the wiki",
+    "The wiki",
+    "the blog",
+    "The blog",
 ];
 
 /// Where `text` uses project jargon or a command-line flag ("--duration"), the offending piece.
@@ -163,6 +168,100 @@ fn every_page_string_about_a_scenario_speaks_plainly() {
             }
         }
     }
+}
+
+/// Where a label or a help line in view reads as code: an underscore (`fc_limit`), or a dot between two letters
+/// (`gcs.fc_limit`, `listen.backlog`); a decimal point ("1.35") is a number, not code.
+fn code_word(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let dotted = (1..chars.len().saturating_sub(1))
+        .find(|&i| chars[i] == '.' && chars[i - 1].is_alphabetic() && chars[i + 1].is_alphanumeric());
+    let at = text.find('_').or_else(|| dotted.map(|i| text.char_indices().nth(i).unwrap().0))?;
+    let start = text[..at].rfind(' ').map_or(0, |s| s + 1);
+    Some(text[start..].split(' ').next().unwrap_or("").to_string())
+}
+
+#[test]
+fn the_code_word_check_catches_what_it_should() {
+    assert_eq!(code_word("gcs.fc_limit: upper").as_deref(), Some("gcs.fc_limit:"));
+    assert_eq!(code_word("PHP-FPM listen.backlog").as_deref(), Some("listen.backlog"));
+    assert!(code_word("MediaWiki 1.35 ships 0.1.").is_none());
+    assert!(code_word("Flow-control limit").is_none());
+}
+
+/// Every key of every model and every controller parameter has a plain-words label: sentence case, no
+/// underscore or dot, no project jargon, not the key itself, and no two keys of one model (no two parameters of
+/// one controller) share one, so a reader can tell every control apart. A key declared once per scenario keeps
+/// one label.
+#[test]
+fn every_key_and_parameter_label_speaks_plainly() {
+    fn check(owner: &str, named: &[(&str, &str)]) {
+        let mut by_label: Vec<(&str, &str)> = Vec::new();
+        for (key, label) in named {
+            let at = format!("{owner} {key}");
+            assert!(label.starts_with(|c: char| c.is_uppercase()), "{at}: label {label:?} is not sentence case");
+            assert!(label.chars().count() <= 48, "{at}: label {label:?} is too long for a control");
+            assert!(code_word(label).is_none(), "{at}: label {label:?} reads as code");
+            assert_ne!(label, key, "{at}: labelled by its key");
+            refuse_jargon(&at, label);
+            match by_label.iter().find(|(_, l)| l == label) {
+                Some((other, _)) => assert_eq!(other, key, "{owner}: {other} and {key} are both {label:?}"),
+                None => by_label.push((key, label)),
+            }
+            if let Some((_, l)) = by_label.iter().find(|(k, _)| k == key) {
+                assert_eq!(l, label, "{owner}: {key} is labelled both {l:?} and {label:?}");
+            }
+        }
+    }
+    let mut models: Vec<&str> = Vec::new();
+    for def in registry::all() {
+        if models.contains(&def.model) {
+            continue;
+        }
+        models.push(def.model);
+        let named: Vec<(&str, &str)> = def.keys.iter().map(|k| (k.key, k.label)).collect();
+        assert!(!named.is_empty(), "model {} has no keys", def.model);
+        check(&format!("model {}", def.model), &named);
+    }
+    assert!(models.len() >= 4, "{models:?}");
+    for c in loadlab::controller::controllers() {
+        let named: Vec<(&str, &str)> = c.params.iter().map(|p| (p.key, p.label)).collect();
+        check(&format!("controller {}", c.name), &named);
+    }
+}
+
+/// The help line the page shows in view beside each control (the help without its trailing source notes in
+/// parentheses, which wait under "Technical details") speaks plainly: no code words, no jargon.
+#[test]
+fn every_controls_visible_help_speaks_plainly() {
+    use loadlab::engine::keys::plain_help;
+    let mut found = Vec::new();
+    let mut look = |at: String, help: &str| {
+        let shown = plain_help(help);
+        if shown.chars().count() < 10 {
+            found.push(format!("{at}: no words in view: {help:?}"));
+        } else if let Some(word) = code_word(&shown).or_else(|| jargon(&shown)) {
+            found.push(format!("{at}: {word:?} in {shown:?}"));
+        }
+    };
+    for def in registry::all() {
+        // The keys the page draws a control for: not the scheduled steps, not the per-server keys.
+        let drawn = |k: &&loadlab::engine::keys::KeyInfo| {
+            k.applies_to(def.name)
+                && !k.key.starts_with('<')
+                && !matches!(k.kind, loadlab::engine::keys::KeyKind::FaultSpec)
+        };
+        for k in def.keys.iter().filter(drawn) {
+            look(format!("{} key {}", def.name, k.key), k.help);
+        }
+    }
+    for c in loadlab::controller::controllers() {
+        for p in c.params {
+            look(format!("controller {} parameter {}", c.name, p.key), p.help);
+        }
+    }
+    found.dedup();
+    assert!(found.is_empty(), "{} help lines in view read as code:\n{}", found.len(), found.join("\n"));
 }
 
 #[test]
@@ -587,4 +686,58 @@ fn no_chart_draws_more_than_six_series_in_their_own_styles() {
         "charts past {CROWD_MAX_SERIES} series with nothing to keep them readable:\n{}",
         crowded.join("\n")
     );
+}
+
+/// The words a newcomer's read-through found unexplained (issue 20), and the section's formulas: wherever a
+/// scenario's story, lesson, challenges or controller notes use one as a whole word, that scenario's own
+/// glossary defines it, so the page can link it.
+const ASKED_ABOUT: &[&str] = &[
+    "PHP-FPM",
+    "SQL thread",
+    "M/M/c",
+    "Starman",
+    "RST",
+    "FTWRL",
+    "RTO",
+    "Little's law",
+    "Erlang C",
+    "IST",
+    "SST",
+    "grastate.dat",
+    "keepalive",
+    "CRC32",
+    "ketama",
+];
+
+/// True when `text` holds `word` with no letter, digit or underscore on either side.
+fn uses_word(text: &str, word: &str) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != '_');
+    text.match_indices(word)
+        .any(|(i, _)| edge(text[..i].chars().next_back()) && edge(text[i + word.len()..].chars().next()))
+}
+
+#[test]
+fn every_word_a_newcomer_asked_about_is_in_the_glossary_of_the_scenario_that_uses_it() {
+    assert!(uses_word("answers RST at once", "RST") && !uses_word("FIRST", "RST") && !uses_word("RSTs", "RST"));
+    let mut missing = Vec::new();
+    let mut used = 0;
+    for def in registry::all() {
+        let st = def.story;
+        let mut texts: Vec<&str> = vec![st.title, st.headline, st.brief, st.incident, st.watch, st.try_this];
+        texts.extend(def.lesson.iter().flat_map(|s| [s.title, s.text]));
+        texts.extend(def.challenges.iter().flat_map(|c| [c.goal, c.hint]));
+        texts.extend(def.controller_notes.iter().map(|(_, note)| *note));
+        for word in ASKED_ABOUT {
+            if !texts.iter().any(|t| uses_word(t, word)) {
+                continue;
+            }
+            used += 1;
+            if !def.glossary.iter().any(|(term, _)| term.split(" / ").any(|t| t == *word)) {
+                missing.push(format!("{} uses {word:?}", def.name));
+            }
+        }
+    }
+    // The words do appear (the section's PHP-FPM and M/M/c, Koha's Starman and RST, Sahana's RTO, …).
+    assert!(used >= 8, "only {used} uses of the words asked about");
+    assert!(missing.is_empty(), "words with no glossary entry on their page:\n{}", missing.join("\n"));
 }

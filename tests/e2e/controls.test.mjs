@@ -23,6 +23,13 @@ test("a step that sets a key carries that key's control, and moving it restarts 
   const cardLabel = await page.textContent('#lesson-controls label[for="lesson-key-utilization"]');
   const panelLabel = await page.textContent('#keys label[for="key-utilization"]');
   assert.equal(cardLabel, panelLabel);
+  // It is named in plain words (the key table's label), not by its key; the key waits, collapsed, under the
+  // control's technical details, as links spell it.
+  assert.match(cardLabel, /^Offered load per slot/, cardLabel);
+  assert.ok(!cardLabel.includes('utilization'), cardLabel);
+  const tech = '#lesson-controls .param:has([data-key="utilization"]) details.tech';
+  assert.equal(await page.getAttribute(tech, 'open'), null, 'the technical details are open');
+  assert.equal(await page.textContent(`${tech} code`), 'utilization');
   assert.equal(params(page).has('utilization'), false);
   const build = (await status(page)).build;
   await slide(page, slider, 900);
@@ -45,8 +52,11 @@ test("a step that compares controllers carries their main parameters; a step wit
   // quiet's second step runs conn-p and compares it with pid: pid's kp sits on the card, not only 3,000 px down.
   const { page, problems } = await h.open('?scenario=quiet&lesson=1');
   await waitForStatus(page, { lesson_step: 1 }, 60_000);
-  for (const key of ['full_swing_conns', 'kp']) {
+  for (const [key, label] of [['full_swing_conns', 'Connection gap for a full swing'], ['kp', 'Proportional gain']]) {
     assert.ok(await page.isVisible(`#lesson-controls input[type="range"][data-param="${key}"]`), `no ${key} on the card`);
+    // The visible name of a lesson control is its label, never its key.
+    const shown = await page.textContent(`#lesson-controls label[for="lesson-param-${key}"] .param-label`);
+    assert.equal(shown, label);
   }
   assert.ok((await page.$$('#lesson-controls .param')).length <= 3, 'more than three controls on the card');
   const { page: first, problems: p2 } = await h.open('?scenario=quiet&lesson=0');
@@ -67,7 +77,9 @@ test('a typed value out of range is said in a notice and the link is unchanged',
   await page.press(box, 'Enter');
   await page.waitForSelector('.notice', { timeout: 15_000 });
   const notice = await page.textContent('.notice');
-  assert.match(notice, /slow_factor/, notice);
+  // The page names the setting as its control does, by its label, not its key.
+  assert.match(notice, /Slowdown of the slow server/, notice);
+  assert.doesNotMatch(notice, /slow_factor/, notice);
   assert.match(notice, /99999999/, notice);
   // The notice is on screen where the reader typed, far down the page.
   const noticeBox = await page.locator('.notice').boundingBox();

@@ -89,13 +89,18 @@ test('every scenario key has a labelled control', async () => {
     const { page, problems } = await h.open(`?scenario=${scenario}&lesson=off`);
     const keys = await page.$$eval('[data-key]', (els) => els.map((el) => {
       const label = el.id && document.querySelector(`label[for="${el.id}"]`);
-      return { key: el.dataset.key, label: label ? label.textContent : '' };
+      const tech = el.closest('.param')?.querySelector('details.tech code');
+      return { key: el.dataset.key, label: label ? label.textContent : '', tech: tech ? tech.textContent : '' };
     }));
     const names = keys.map((k) => k.key);
     for (const k of (scenario === 'slow' ? ['fault_at', 'recover_at', 'slow_factor', 'workers', 'capacity', 'breaker_conns', 'rate_scale'] : ['utilization', 'servers', 'slots'])) {
       assert.ok(names.includes(k), `${scenario}: no control for ${k} (${names.join(', ')})`);
     }
-    for (const k of keys) assert.ok(k.label.includes(k.key), `${k.key} has no label naming it`);
+    // Each is named in plain words; its key, as links spell it, waits under its technical details.
+    for (const k of keys) {
+      assert.ok(k.label.trim().length > 0 && !k.label.includes('_'), `${k.key} has no plain label (${k.label})`);
+      assert.equal(k.tech, k.key, `${k.key}'s technical details do not name its key`);
+    }
     assert.deepEqual(problems, []);
     await page.close();
   }

@@ -227,6 +227,7 @@ fn newest<S: Copy>(a: Option<Entry<S>>, b: Option<Entry<S>>) -> Option<Entry<S>>
 /// The `preserve_ttl_s` parameter, shared by every controller that reads state through this cache.
 pub const PRESERVE_TTL_PARAM: ParamInfo = ParamInfo {
     key: "preserve_ttl_s",
+    label: "How long stale states are kept",
     unit: "s",
     default: 60.0,
     min: 0.001,
@@ -238,6 +239,7 @@ pub const PRESERVE_TTL_PARAM: ParamInfo = ParamInfo {
 /// The `shared_cache` parameter, shared by every controller that reads state through this cache.
 pub const SHARED_CACHE_PARAM: ParamInfo = ParamInfo {
     key: "shared_cache",
+    label: "Hosts share one cache",
     unit: "1=on 0=off",
     default: 1.0,
     min: 0.0,
@@ -249,6 +251,7 @@ pub const SHARED_CACHE_PARAM: ParamInfo = ParamInfo {
 /// The `regen_lock_s` parameter, shared by every controller that reads state through this cache.
 pub const REGEN_LOCK_PARAM: ParamInfo = ParamInfo {
     key: "regen_lock_s",
+    label: "Regeneration lock expiry",
     unit: "s",
     default: 10.0,
     min: 0.001,

@@ -58,24 +58,27 @@ pub const CONN_P: ControllerInfo = ControllerInfo {
 /// The scope and window parameters conn-p and pid share.
 pub(crate) const FULL_SWING: ParamInfo = ParamInfo {
     key: "full_swing_conns",
+    label: "Connection gap for a full swing",
     unit: "conns",
     default: 40.0,
     min: 0.001,
     max: 1e9,
     choices: &[],
-    help: "Tim's S: the connection discrepancy that moves a load by 100 points at low traffic (chosen: see docs)",
+    help: "the gap in connections that moves a load by 100 points at low traffic (Tim Starling's S in the proposal; chosen, see the docs)",
 };
 pub(crate) const HALVING: ParamInfo = ParamInfo {
     key: "halving_conns",
+    label: "Connections that halve the adjustment",
     unit: "conns",
     default: 40.0,
     min: 0.001,
     max: 1e9,
     choices: &[],
-    help: "Tim's E: the total connection count at which the adjustment is halved (chosen so E/S = 1: see docs)",
+    help: "the total connection count at which the adjustment is halved (Tim Starling's E in the proposal; chosen so E/S = 1, see the docs)",
 };
 pub(crate) const FAILURE_WINDOW: ParamInfo = ParamInfo {
     key: "failure_window_s",
+    label: "How long failures count",
     unit: "s",
     default: 10.0,
     min: 1.0,
@@ -85,6 +88,7 @@ pub(crate) const FAILURE_WINDOW: ParamInfo = ParamInfo {
 };
 pub(crate) const SCOPE: ParamInfo = ParamInfo {
     key: "scope",
+    label: "Whose counts are used",
     unit: "0=host 1=section",
     default: 0.0,
     min: 0.0,
@@ -94,6 +98,7 @@ pub(crate) const SCOPE: ParamInfo = ParamInfo {
 };
 pub(crate) const REFRESH: ParamInfo = ParamInfo {
     key: "refresh_s",
+    label: "Shared counts reread every",
     unit: "s",
     default: 1.0,
     min: 0.0,

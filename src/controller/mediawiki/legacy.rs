@@ -86,6 +86,7 @@ pub const LEGACY_PROBE_TIMEOUT_MS: f64 = 3000.0;
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "moving_ave_ratio",
+        label: "Weight of the newest probe",
         unit: "",
         default: 0.1,
         min: 0.0,
@@ -95,6 +96,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "state_ttl_s",
+        label: "State refresh age",
         unit: "s",
         default: 1.0,
         min: 0.001,
@@ -104,6 +106,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "local_ttl_ms",
+        label: "Local copy reread time",
         unit: "ms",
         default: 500.0,
         min: 1.0,
@@ -113,6 +116,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "max_lag_s",
+        label: "Most replication lag allowed",
         unit: "s",
         default: 6.0,
         min: 0.0,

@@ -68,6 +68,7 @@ pub const PID: ControllerInfo = ControllerInfo {
 const PARAMS: &[ParamInfo] = &[
     ParamInfo {
         key: "kp",
+        label: "Proportional gain",
         unit: "1/conn",
         default: 0.025,
         min: 0.0,
@@ -77,6 +78,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "ki",
+        label: "Integral gain",
         unit: "1/(conn·s)",
         default: 0.0025,
         min: 0.0,
@@ -86,6 +88,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "kd",
+        label: "Derivative gain",
         unit: "s/conn",
         default: 0.0,
         min: 0.0,
@@ -95,6 +98,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "integral_max_conn_s",
+        label: "Integral clamp",
         unit: "conn·s",
         default: 40.0,
         min: 0.0,
@@ -104,6 +108,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "output_max",
+        label: "Output clamp",
         unit: "weight",
         default: 1.0,
         min: 0.0,
@@ -113,6 +118,7 @@ const PARAMS: &[ParamInfo] = &[
     },
     ParamInfo {
         key: "period_ms",
+        label: "Update period",
         unit: "ms",
         default: 100.0,
         min: 0.0,

@@ -35,6 +35,7 @@ pub const INFO: ControllerInfo = ControllerInfo {
     rule: "two servers drawn at random by configured load, and the one with fewer open connections from this app server wins",
     params: &[ParamInfo {
         key: "choices",
+        label: "Servers drawn per pick",
         unit: "servers",
         default: 2.0,
         min: 1.0,

@@ -44,8 +44,8 @@ pub const INFO: ControllerInfo = ControllerInfo {
     summary: "Finagle/Linkerd P2C on peak-EWMA RTT × (outstanding + 1), within weight classes",
     rule: "a weight class drawn by load, then two of its servers at random, and the one with the lower expected wait (peak round-trip average × (outstanding + 1)) wins",
     params: &[
-        ParamInfo { key: "decay_s", unit: "s", default: 10.0, min: 0.001, max: 86_400.0, choices: &[], help: "time constant τ of the RTT estimate's decay (Finagle decayTime and Linkerd ewma decay: 10 s)" },
-        ParamInfo { key: "default_rtt_ms", unit: "ms", default: 30.0, min: 0.0, max: 1_000_000.0, choices: &[], help: "RTT estimate of a server with no history (Linkerd default_rtt: 30 ms; 0 is Finagle, which penalizes instead)" },
+        ParamInfo { key: "decay_s", label: "Round-trip estimate decay time", unit: "s", default: 10.0, min: 0.001, max: 86_400.0, choices: &[], help: "time constant τ of the RTT estimate's decay (Finagle decayTime and Linkerd ewma decay: 10 s)" },
+        ParamInfo { key: "default_rtt_ms", label: "Round-trip estimate of a new server", unit: "ms", default: 30.0, min: 0.0, max: 1_000_000.0, choices: &[], help: "RTT estimate of a server with no history (Linkerd default_rtt: 30 ms; 0 is Finagle, which penalizes instead)" },
     ],
     build,
     formula: None,

@@ -21,7 +21,7 @@ pub const STORIES: [Story; 3] = [
         headline: "Percona: a backup on one node slows every write for hours",
         brief: "A three-node database cluster took a backup on one node, which it had set aside so the others would not wait for it. When the node rejoined, it had millions of writes to catch up on, and each time it fell further behind it told the whole cluster to pause. Writes dropped by about a third, and the catch-up still ran almost four hours later.",
         incident: "A 3-node Percona XtraDB Cluster takes 5–6k writesets/s on node1. node3 is desynced (the cluster stops waiting for it) and locked with FLUSH TABLES WITH READ LOCK for a backup; its receive queue grows to about 16 million writesets while the cluster is unaffected. When desync is turned off, node3 sends about 30 flow-control STOPs a minute; the cluster is paused 20–25 s of every minute, writes drop by about a third, and the catch-up was still running after almost 4 hours.",
-        watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are fitted to the blog's figures, which never say what stalls; the blog's \"16m\" is read as 16 million writesets.",
+        watch: "node3's queue climbs at the full write rate during the lock, keeps climbing after UNLOCK while desync stays on (it applies slower than the writes arrive), then falls slowly once flow control starts: the STOP level sits 28 above the lowest queue seen, so each applier stall pauses everyone. Caveats: the applier's stalls (0.76 s every ~2 s, apply rate 7000/s between them) are fitted to Percona's blog post's figures, which never say what stalls; Percona's blog post's \"16m\" is read as 16 million writesets.",
         try_this: "Lower the write rate or add apply threads and watch the catch-up time fall sharply; raise the flow-control limit to 1,000 (fewer, longer pauses), stop scaling the limit by the number of nodes (the STOP level becomes 16), or make the cluster wait for the backup node (it is throttled during the backup instead).",
         source: SEED_003,
     },
@@ -82,11 +82,11 @@ fn p_backup(s: &Map<String, Value>) -> String {
     )
 }
 fn p_desync(s: &Map<String, Value>) -> String {
-    format!("queue peak {} writesets; the blog's node3 reached about 16 million", num(s, "recv_queue_peak"))
+    format!("queue peak {} writesets; Percona's blog post's node3 reached about 16 million", num(s, "recv_queue_peak"))
 }
 fn p_fc(s: &Map<String, Value>) -> String {
     format!(
-        "paused fraction {} (the blog: about 23 s a minute, 0.38); {} STOPs a minute (the blog: about 29–30); throughput drop {} (the blog: about a third, 3,337/s of 5–6k)",
+        "paused fraction {} (Percona's blog post: about 23 s a minute, 0.38); {} STOPs a minute (Percona's blog post: about 29–30); throughput drop {} (Percona's blog post: about a third, 3,337/s of 5–6k)",
         num(s, "fc_paused_fraction"),
         num(s, "fc_stops_per_min"),
         num(s, "throughput_drop")
@@ -99,7 +99,7 @@ fn catch_up_words(s: &Map<String, Value>, missing: &str) -> String {
 }
 fn p_catch(s: &Map<String, Value>) -> String {
     format!(
-        "catch-up {} (theory: 16 million ÷ 930 a second ≈ 17,200 s, 4 h 47 min; the blog: about 4 h so far, 1–2 h to go)",
+        "catch-up {} (theory: 16 million ÷ 930 a second ≈ 17,200 s, 4 h 47 min; Percona's blog post: about 4 h so far, 1–2 h to go)",
         catch_up_words(s, "not over yet")
     )
 }
@@ -260,7 +260,8 @@ const QUEUE: ChartSpec = ChartSpec {
 const PAUSED: ChartSpec = ChartSpec {
     id: "paused",
     title: "Flow-control pause, seconds per minute",
-    hint: "Seconds of the last minute that every writer spent paused; the Percona blog saw about 23 s of every minute.",
+    hint:
+        "Seconds of the last minute that every writer spent paused; Percona's blog post saw about 23 s of every minute.",
     columns: &["paused_s_per_min"],
     unit: "s/min",
     scale: Scale::Linear,

@@ -12,7 +12,7 @@ use crate::engine::schema::Column;
 use crate::time::{as_secs_f64, SimTime};
 
 /// How far back the per-minute figures look: `paused_s_per_min` is the pause over the last minute, as
-/// `wsrep_flow_control_paused` sampled once a minute reads (the Percona blog's "about 23 s of every minute"),
+/// `wsrep_flow_control_paused` sampled once a minute reads (Percona's blog post's "about 23 s of every minute"),
 /// and `eta_synced_s` divides by the drain rate over the same minute. A one-step figure would be 0 or 60 from
 /// one step to the next (a 1 s step is either paused or not), a barcode instead of a rate.
 pub const TRAILING: SimTime = 60 * crate::time::SECOND;

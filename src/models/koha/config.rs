@@ -41,32 +41,34 @@ pub const SERVER_LISTS: &[&str] = &["all", "local"];
 
 const fn choice(
     key: &'static str,
+    label: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    crate::engine::keys::choice_key(key, "", default, help, options)
+    crate::engine::keys::choice_key(key, label, "", default, help, options)
 }
 
 /// Every key of the Koha model.
 pub const KEYS: &[KeyInfo] = &[
-    num("rate", "pages/s", "0.25", "page requests per second reaching HAProxy (Poisson)", 0.001, 100.0),
-    num("workers", "workers", "2", "Starman workers per node (koha-plack's default 2); a whole number", 1.0, 64.0),
-    num("max_requests", "pages", "50", "pages a worker serves before Starman recycles it (new process, new cache client)", 1.0, 1e6),
-    num("cache_ops", "keys", "70", "distinct memcached keys a page reads (Koha flushes its L1 cache per request)", 1.0, 200.0),
-    num("base_ms", "ms", "250", "mean of a page's own work (exponential), besides cache and database", 1.0, 10_000.0),
-    num("connect_timeout_ms", "ms", "250", "Cache::Memcached::Fast connect_timeout: how long a connect to a silent host waits", 1.0, 10_000.0),
-    num("io_timeout_ms", "ms", "1000", "Cache::Memcached::Fast io_timeout: how long a request on an open connection waits", 1.0, 60_000.0),
-    num("max_failures", "failures", "0", "skip a server after this many failures within failure_timeout (0: off, Koha's setting)", 0.0, 100.0),
-    num("failure_timeout_s", "s", "10", "the failure window and skip time of max_failures; whole seconds", 1.0, 3600.0),
-    choice("hash", "crc32", "key placement: crc32 buckets modulo the server count, or a ketama continuum", Hash::NAMES),
-    choice("memcached_servers", "all", "each node's client lists every node's memcached, or only its own", SERVER_LISTS),
-    choice("fault_kind", "power-off", "the default incident on fault_node: pull the cable, stop every service, or a blank host on the same IP", FAULT_KINDS),
-    choice("fault_node", "koha1", "the node the default incident hits", &NODE_NAMES),
-    num("fault_at", "s", "30", "when the default incident starts", 0.0, 1e6),
-    num("recover_at", "s", "0", "when the failed node recovers (0: never); after fault_at", 0.0, 1e6),
+    num("rate", "Page request rate", "pages/s", "0.25", "page requests per second reaching HAProxy (Poisson)", 0.001, 100.0),
+    num("workers", "Workers per node", "workers", "2", "Starman workers per node (koha-plack's default 2); a whole number", 1.0, 64.0),
+    num("max_requests", "Pages before a worker restarts", "pages", "50", "pages a worker serves before Starman recycles it (new process, new cache client)", 1.0, 1e6),
+    num("cache_ops", "Cache keys read per page", "keys", "70", "distinct memcached keys a page reads (Koha flushes its L1 cache per request)", 1.0, 200.0),
+    num("base_ms", "Page's own work time", "ms", "250", "mean of a page's own work (exponential), besides cache and database", 1.0, 10_000.0),
+    num("connect_timeout_ms", "Cache connect timeout", "ms", "250", "how long a connect to a silent cache server waits (Cache::Memcached::Fast connect_timeout)", 1.0, 10_000.0),
+    num("io_timeout_ms", "Cache request timeout", "ms", "1000", "how long a request on an open cache connection waits (Cache::Memcached::Fast io_timeout)", 1.0, 60_000.0),
+    num("max_failures", "Failures before a cache server is skipped", "failures", "0", "skip a cache server after this many failures within the failure window; 0 is off, as Koha sets it (max_failures, failure_timeout)", 0.0, 100.0),
+    num("failure_timeout_s", "Failure window and skip time", "s", "10", "how long failures count, and how long a skipped cache server stays skipped; whole seconds (failure_timeout)", 1.0, 3600.0),
+    choice("hash", "How keys are placed on cache servers", "crc32", "key placement: crc32 buckets modulo the server count, or a ketama continuum", Hash::NAMES),
+    choice("memcached_servers", "Cache servers each node uses", "all", "each node's client lists every node's memcached, or only its own", SERVER_LISTS),
+    choice("fault_kind", "What goes wrong", "power-off", "what happens to the failing node: pull the cable, stop every service, or a blank host on the same IP", FAULT_KINDS),
+    choice("fault_node", "Node that fails", "koha1", "the node the default incident hits", &NODE_NAMES),
+    num("fault_at", "Failure starts at", "s", "30", "when the default incident starts", 0.0, 1e6),
+    num("recover_at", "Node recovers at", "s", "0", "when the failed node recovers, after the failure starts; 0 is never", 0.0, 1e6),
     KeyInfo {
         key: "fault",
+        label: "Extra scheduled faults",
         unit: "",
         default: "none",
         help: "an extra scheduled command VERB:NODE@SECONDS (power-off, services-stopped, virgin-node, recover, drop-server, restore-server)",

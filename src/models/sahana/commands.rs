@@ -13,7 +13,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: WORKER,
         args: &[],
         inverse: None,
-        help: "kills the worker (the wiki's workaround): its request is lost, its locks are released, a fresh process connects at once",
+        help: "kills the worker (the Sahana wiki page's workaround): its request is lost, its locks are released, a fresh process connects at once",
         happened: "{target} killed",
     },
     CommandSpec {

@@ -57,36 +57,38 @@ impl OnExpiry {
 
 const fn choice(
     key: &'static str,
+    label: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [&'static str],
 ) -> KeyInfo {
-    crate::engine::keys::choice_key(key, "choice", default, help, options)
+    crate::engine::keys::choice_key(key, label, "choice", default, help, options)
 }
 
 /// Every key of the Sahana model, with unit, default and range.
 pub const KEYS: &[KeyInfo] = &[
-    num("workers", "workers", "4", "uWSGI worker processes, each with one persistent database connection", 1.0, MAX_WORKERS as f64),
-    num("listen_queue", "requests", "100", "listen backlog (uwsgi.listen_queue): requests beyond it are rejected", 0.0, MAX_LISTEN_QUEUE as f64),
-    num("rate", "req/s", "2", "Poisson arrival rate outside the quiet period (the wiki's 2 req/s)", 0.0, 1000.0),
-    num("quiet_rate", "req/s", "0.1", "arrival rate during each day's quiet period", 0.0, 1000.0),
-    num("quiet_until_s", "s", "7000", "each day's quiet period runs from the day's start to here; then traffic rises to rate", 0.0, 1e7),
-    num("day_s", "s", "86400", "the traffic profile repeats every day_s (0: one quiet period at the start only)", 0.0, 1e7),
-    num("service_ms", "ms", "333", "mean database time per request (exponential; fitted to the wiki's shares)", 0.001, 1e6),
-    choice("dispatch", "ordered", "which idle worker takes the next request: lowest-numbered, most recently idle (epoll), longest idle (accept), random", Dispatch::NAMES),
-    choice("coupling", "global_lock", "how one stuck call blocks others: every call (the wiki's libpq claim), same-session requests (web2py flock), nothing", CouplingMode::NAMES),
-    num("sessions", "sessions", "20", "distinct session cookies, uniformly mixed (session_lock only)", 1.0, MAX_SESSIONS as f64),
-    num("router_idle_timeout_s", "s", "3600", "the router forgets a flow idle this long (0: never)", 0.0, 1e7),
-    choice("router_on_expiry", "drop", "a packet of a forgotten flow is dropped silently, or answered with a reset", OnExpiry::NAMES),
-    num("keepalive_idle_s", "s", "7200", "TCP keepalive: first probe after this much idle (tcp_keepalive_time; 0: keepalive off)", 0.0, 1e6),
-    num("keepalive_interval_s", "s", "75", "TCP keepalive: seconds between unanswered probes (tcp_keepalive_intvl)", 1.0, 1e5),
-    num("keepalive_probes", "probes", "9", "TCP keepalive: unanswered probes before the socket is closed (tcp_keepalive_probes)", 1.0, 127.0),
-    num("tcp_retries2", "retries", "15", "retransmissions of unacknowledged data before ETIMEDOUT (net.ipv4.tcp_retries2)", 0.0, 100.0),
-    num("rto_min_ms", "ms", "200", "first retransmission timeout (TCP_RTO_MIN); it doubles after each retransmission", 1.0, 120_000.0),
-    num("rto_max_s", "s", "120", "cap of the doubling retransmission timeout (TCP_RTO_MAX)", 0.001, 600.0),
-    num("tcp_user_timeout_ms", "ms", "0", "TCP_USER_TIMEOUT: unacknowledged data kills the connection after this long (0: off)", 0.0, 1e9),
+    num("workers", "Workers", "workers", "4", "uWSGI worker processes, each with one persistent database connection", 1.0, MAX_WORKERS as f64),
+    num("listen_queue", "Requests that may wait", "requests", "100", "requests that may wait for a free worker; more are rejected (uWSGI's listen backlog, uwsgi.listen_queue)", 0.0, MAX_LISTEN_QUEUE as f64),
+    num("rate", "Busy-hours request rate", "req/s", "2", "Poisson arrival rate outside the quiet period (Sahana's wiki page: 2 req/s)", 0.0, 1000.0),
+    num("quiet_rate", "Quiet-hours request rate", "req/s", "0.1", "arrival rate during each day's quiet period", 0.0, 1000.0),
+    num("quiet_until_s", "Quiet period ends at", "s", "7000", "each day's quiet period runs from the day's start to here; then traffic rises to rate", 0.0, 1e7),
+    num("day_s", "Length of a day", "s", "86400", "the traffic profile repeats after this long; 0 gives one quiet period at the start only", 0.0, 1e7),
+    num("service_ms", "Mean database time per request", "ms", "333", "mean database time per request (exponential; fitted to the shares on Sahana's wiki page)", 0.001, 1e6),
+    choice("dispatch", "Which idle worker goes next", "ordered", "which idle worker takes the next request: lowest-numbered, most recently idle (epoll), longest idle (accept), random", Dispatch::NAMES),
+    choice("coupling", "How one stuck call blocks others", "global_lock", "how one stuck call blocks others: every call, only requests of the same session, or nothing (global_lock: the claim about libpq on Sahana's wiki page; session_lock: web2py's flock)", CouplingMode::NAMES),
+    num("sessions", "Distinct sessions", "sessions", "20", "distinct session cookies, uniformly mixed (session_lock only)", 1.0, MAX_SESSIONS as f64),
+    num("router_idle_timeout_s", "Router forgets idle flows after", "s", "3600", "the router forgets a flow idle this long; 0 is never", 0.0, 1e7),
+    choice("router_on_expiry", "Router's answer to a forgotten flow", "drop", "a packet of a forgotten flow is dropped silently, or answered with a reset", OnExpiry::NAMES),
+    num("keepalive_idle_s", "Keepalive starts after idle", "s", "7200", "TCP keepalive: first probe after this much idle (tcp_keepalive_time; 0: keepalive off)", 0.0, 1e6),
+    num("keepalive_interval_s", "Time between keepalive probes", "s", "75", "TCP keepalive: seconds between unanswered probes (tcp_keepalive_intvl)", 1.0, 1e5),
+    num("keepalive_probes", "Keepalive probes before giving up", "probes", "9", "TCP keepalive: unanswered probes before the socket is closed (tcp_keepalive_probes)", 1.0, 127.0),
+    num("tcp_retries2", "Retransmissions before giving up", "retries", "15", "retransmissions of unacknowledged data before ETIMEDOUT (net.ipv4.tcp_retries2)", 0.0, 100.0),
+    num("rto_min_ms", "First retransmission wait", "ms", "200", "the first wait before unacknowledged data is sent again; it doubles after each retransmission (TCP_RTO_MIN)", 1.0, 120_000.0),
+    num("rto_max_s", "Longest retransmission wait", "s", "120", "cap of the doubling retransmission timeout (TCP_RTO_MAX)", 0.001, 600.0),
+    num("tcp_user_timeout_ms", "Unacknowledged data timeout", "ms", "0", "data left unacknowledged this long kills the connection; 0 is off (TCP_USER_TIMEOUT)", 0.0, 1e9),
     KeyInfo {
         key: "operator",
+        label: "Scheduled operator actions",
         unit: "step",
         default: "none",
         help: "a scheduled command VERB[:TARGET][:ARG]@SECONDS, e.g. kill-worker:w3@7300 (repeatable)",

@@ -20,7 +20,7 @@ pub const STORY: Story = Story {
     group: "Sahana Eden: the 15-minute blackout",
     headline: "Sahana Eden: the site goes dark for exactly 15 minutes",
     brief: "A disaster-management site on a small cluster went completely dark for about 15 minutes after quiet periods, with no errors and no load anywhere, then came back all at once. A router between the web servers and the database silently forgot connections that had been idle for an hour. The next query on such a connection went nowhere, and the operating system kept resending it for 924.6 seconds before giving up, while every other worker waited behind it.",
-    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until its retry limit gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the wiki rounds to 15 × 60 s). The wiki blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. The settings offer all three: one global lock (the wiki's account), a lock per session file (web2py's), or no coupling at all.",
+    incident: "After a quiet period the site went dark for about 900 s with every uWSGI worker stuck, no load and no error anywhere, then recovered all at once; killing the first stuck worker recovered it at once. A router between web2py and PostgreSQL forgot connections idle longer than its timeout; keepalive would only start after 7200 s; a worker idle for 4000+ s sent its query into the forgotten flow and the kernel retransmitted until its retry limit gave up (0.2 s doubling to 120 s, 15 retries: 924.6 s, which the Sahana wiki page rounds to 15 × 60 s). The Sahana wiki page blames \"one global libpq\" for the other workers hanging too; libpq has no process-wide lock and psycopg2 holds only a per-connection lock around PQexec, so the sources do not support it. web2py's file sessions, which hold an exclusive flock from Session.connect to the end of the request, fit every symptom; whether Eden used file sessions there is not known. The settings offer all three: one global lock (the Sahana wiki page's account), a lock per session file (web2py's), or no coupling at all.",
     watch: "Worker lanes: workers 3 and 4 idle since the start while 1 and 2 carry the quiet traffic; their flow idle age crosses the router's 3600 s line and the flow state turns 1 (forgotten). At 7000 s traffic rises; the first request on worker 3 goes into its dead flow (lane 3, retransmission ticks doubling), every other worker blocks (lane 2), the listen queue fills to 100 and requests are rejected. 924.6 s later all recover at once; worker 4's socket was closed by keepalive at 7875 s, so it reconnects fast.",
     try_this: "Start TCP keepalive's probes sooner than the router's idle timeout forgets a flow (after 600 s instead of 7200 s): the probes keep the flows alive and nothing stalls. Or let the router answer a forgotten flow with a reset (a fast reconnect), give up on unanswered data after 30 s (a 30 s stall), or hand requests to the most recently idle worker, or in turn (no worker idles for hours at busy rates). Killing the stuck worker w3 during the blackout does not end it: w4 then stalls in its turn; kill it too. Compare a lock per session file, and no coupling at all.",
     source: "Sahana Eden wiki, InstallationGuidelines/Cluster; Linux source, net/ipv4/tcp_timer.c (the retransmission ladder); psycopg2 source, psycopg/pqpath.c; web2py source, gluon/globals.py",
@@ -54,7 +54,7 @@ fn shares(s: &Map<String, Value>) -> String {
 
 fn quiet_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "flow idle ages {}; flows forgotten so far {}; requests shared {} % (the wiki saw 60/25/10/5 %)",
+        "flow idle ages {}; flows forgotten so far {}; requests shared {} % (the Sahana wiki page saw 60/25/10/5 %)",
         idle_ages(s),
         s.get("flows_expired").and_then(Value::as_u64).unwrap_or(0),
         shares(s)
@@ -62,7 +62,10 @@ fn quiet_numbers(s: &Map<String, Value>) -> String {
 }
 
 fn idle_numbers(s: &Map<String, Value>) -> String {
-    format!("flow idle ages {}; the wiki saw a worker idle 4000+ s; the router's timeout here is 3,600 s", idle_ages(s))
+    format!(
+        "flow idle ages {}; the Sahana wiki page saw a worker idle 4000+ s; the router's timeout here is 3,600 s",
+        idle_ages(s)
+    )
 }
 
 fn stall_numbers(s: &Map<String, Value>) -> String {
@@ -79,7 +82,7 @@ fn blocked_numbers(s: &Map<String, Value>) -> String {
     let lanes = now_list(s, "lane");
     let stuck_or_blocked = lanes.iter().filter(|l| **l >= 2.0).count();
     format!(
-        "{stuck_or_blocked} of {} workers stuck or blocked; listen queue {}; rejected {} (the wiki: all workers stuck at once)",
+        "{stuck_or_blocked} of {} workers stuck or blocked; listen queue {}; rejected {} (the Sahana wiki page: all workers stuck at once)",
         lanes.len(),
         s.get("now").and_then(|n| n.get("listen_queue")).and_then(Value::as_u64).unwrap_or(0),
         s.get("rejected").and_then(Value::as_u64).unwrap_or(0)
@@ -95,7 +98,7 @@ fn stall(seconds: f64) -> String {
 
 fn recovery_numbers(s: &Map<String, Value>) -> String {
     format!(
-        "longest stall {} s, blackout {} s, {} (the wiki: 900 s, recovering at exactly the same time)",
+        "longest stall {} s, blackout {} s, {} (the Sahana wiki page: 900 s, recovering at exactly the same time)",
         stall(num(s, "longest_stall_s")),
         stall(num(s, "blackout_s")),
         count(num(s, "fast_reconnects"), "fast reconnect", "fast reconnects")
@@ -150,7 +153,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "Every other worker blocked",
         at_s: 7500.0,
-        text: "With one global lock (the wiki's account) every other worker's database call waits behind the stuck one; with a lock per session file, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
+        text: "With one global lock (the Sahana wiki page's account) every other worker's database call waits behind the stuck one; with a lock per session file, requests sharing its session do. The listen queue fills to 100 within a minute and the rest are rejected. The database sees nothing. In the incident, killing the stuck worker ended it at once. Try it here: w3's lock is released and the queue flows for a moment, but the queued requests now reach w4, idle since the start, whose flow the router forgot too: w4 stalls next, for the full 924.6 s, and the blackout goes on. Kill w4 as well and it ends, since a killed worker's fresh process connects at once.",
         chart: "queue",
         view: View::Span(RISE_S - 50.0, 7500.0),
         numbers: blocked_numbers,
@@ -168,7 +171,7 @@ pub const LESSON: &[LessonStep] = &[
     LessonStep {
         title: "The fixes",
         at_s: 9000.0,
-        text: "The wiki's fix: TCP keepalive probes more often than the router forgets (every 600 s against its 3600 s), so every flow stays alive. Others: a router that answers forgotten flows with a reset (a fast reconnect instead of a stall), a limit on how long sent data may go unanswered (TCP_USER_TIMEOUT: a 30 s stall instead of 924.6 s), and sessions that take no file lock. Each button replays the run with one of them; the challenge below says whether the blackout is gone.",
+        text: "The Sahana wiki page's fix: TCP keepalive probes more often than the router forgets (every 600 s against its 3600 s), so every flow stays alive. Others: a router that answers forgotten flows with a reset (a fast reconnect instead of a stall), a limit on how long sent data may go unanswered (TCP_USER_TIMEOUT: a 30 s stall instead of 924.6 s), and sessions that take no file lock. Each button replays the run with one of them; the challenge below says whether the blackout is gone.",
         chart: "lanes",
         view: View::Whole,
         numbers: fix_numbers,
@@ -180,7 +183,7 @@ pub const LESSON: &[LessonStep] = &[
 pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.longest_stall_s",
-        reported: "900 s (the wiki's 15 × 60 s; Linux's ladder gives 924.6 s)",
+        reported: "900 s (the Sahana wiki page's 15 × 60 s; Linux's ladder gives 924.6 s)",
         source: "Sahana Eden wiki; Linux source, net/ipv4/tcp_timer.c (tcp_retries2 15, retransmission timeout 200 ms to 120 s)",
     },
     Figure { field: "headline.blackout_s", reported: "about 900 s, constant", source: SEED },
@@ -189,7 +192,7 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         field: "headline.worker_share",
         reported: "60.2/28.4/9.3/2.1 % (ordered hunting, a = 0.67)",
-        source: "not reported: Erlang B's ordered-hunting shares fitted to the wiki's 60/25/10/5 %",
+        source: "not reported: Erlang B's ordered-hunting shares fitted to the Sahana wiki page's 60/25/10/5 %",
     },
 ];
 

@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use super::keys::NumberField;
+use super::keys::{ChoiceField, NumberField};
 use crate::controller::{controller_info, controllers, ParamInfo};
 
 /// Props of [`ControllerPicker`].
@@ -91,34 +91,17 @@ pub fn param_slider(
         .and_then(|(_, v)| v.parse::<f64>().ok())
         .filter(|v| v.is_finite());
     if !p.choices.is_empty() {
-        return param_choice(p, value, on_param, place);
+        // A switch or a choice of versions: its choices in words, each applied at once.
+        let words = |v: f64| p.choices.iter().find(|(c, _)| *c == v).map_or(String::new(), |(_, w)| w.to_string());
+        let options: Vec<(String, String)> = p.choices.iter().map(|(v, w)| (v.to_string(), w.to_string())).collect();
+        return html! {
+            <ChoiceField key_name={p.key} label={p.label} id={format!("{place}-{}", p.key)} options={options}
+                current={value.unwrap_or(p.default).to_string()} default_words={words(p.default)} help={p.help}
+                param={true} on_set={on_param.clone()} />
+        };
     }
     html! {
-        <NumberField key_name={p.key} id={format!("{place}-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
+        <NumberField key_name={p.key} label={p.label} id={format!("{place}-{}", p.key)} unit={p.unit} default_text={format!("{}", p.default)}
             help={p.help} min={p.min} max={p.max} default={p.default} value={value} param={true} on_set={on_param.clone()} />
-    }
-}
-
-/// A switch or a choice of versions: a select of its choices in words, each applied at once (a value outside
-/// them cannot be chosen, and one from a link was refused by the controller's own check).
-fn param_choice(p: &ParamInfo, value: Option<f64>, on_param: &Callback<(String, String)>, place: &str) -> Html {
-    let id = format!("{place}-{}", p.key);
-    let current = value.unwrap_or(p.default);
-    let words = |v: f64| p.choices.iter().find(|(c, _)| *c == v).map_or("", |(_, w)| *w);
-    let key = p.key.to_string();
-    let on_change =
-        on_param.reform(move |e: Event| (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
-    html! {
-        <div class="param">
-            <label for={id.clone()}><span class="param-key">{ p.key }</span>
-                { format!(": {}", words(current)) }
-                <span class="param-default">{ format!(" (default: {})", words(p.default)) }</span></label>
-            <select id={id.clone()} data-key={p.key} onchange={on_change} aria-describedby={format!("{id}-help")}>
-                { for p.choices.iter().map(|(v, w)| html! {
-                    <option value={v.to_string()} selected={*v == current}>{ *w }</option>
-                }) }
-            </select>
-            <p class="hint" id={format!("{id}-help")}>{ p.help }</p>
-        </div>
     }
 }

@@ -1,11 +1,13 @@
 //! Every key of the scenario as a labelled control, generated from its `KeyInfo` table and grouped by what it
-//! changes (traffic, app hosts, servers, faults), with unit, default and range. [`NumberField`] is the one
-//! number control of the page (scenario keys and controller parameters alike): a slider, log-scaled where the
-//! range spans decades, with a number box, applied when the slider is released, not on every arrow press.
+//! changes (traffic, app hosts, servers, faults), with unit, default and range. Each control is named by its
+//! plain-words label; the key as links and the command line spell it, and the help's source notes, wait under
+//! its "Technical details". [`NumberField`] is the one number control of the page and [`ChoiceField`] the one
+//! select (scenario keys and controller parameters alike): a slider, log-scaled where the range spans decades,
+//! with a number box, applied when the slider is released, not on every arrow press.
 
 use yew::prelude::*;
 
-use crate::engine::keys::{KeyInfo, KeyKind};
+use crate::engine::keys::{plain_help, KeyInfo, KeyKind};
 use crate::registry::{self, ScenarioDef};
 
 /// Rounds to six significant digits, so slider steps give short URL values.
@@ -71,11 +73,25 @@ impl SliderScale {
     }
 }
 
+/// Under a control, collapsed: the key as links and the command line spell it, and its whole help line with the
+/// sources of its default (the words in view are the label and the help's plain part).
+pub fn technical_details(key: &str, help: &str) -> Html {
+    html! {
+        <details class="tech">
+            <summary>{ "Technical details" }</summary>
+            <p>{ "In links and on the command line: " }<code class="param-key">{ key.to_string() }</code></p>
+            <p>{ help.to_string() }</p>
+        </details>
+    }
+}
+
 /// Props of [`NumberField`].
 #[derive(Properties, PartialEq)]
 pub struct NumberFieldProps {
     /// The key (`kp`, `workers`).
     pub key_name: String,
+    /// What the page calls it ("Proportional gain", "App workers per host").
+    pub label: String,
     /// The element id.
     pub id: String,
     /// Unit.
@@ -209,7 +225,7 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
     html! {
         <div class="param">
             <label for={id.clone()}>
-                <span class="param-key">{ props.key_name.clone() }</span>
+                <span class="param-label">{ props.label.clone() }</span>
                 { value_text }
                 <span class="param-default">{ format!(" (default {default_text}; {} to {}{})", props.min, props.max,
                     if scale.is_log() { ", log scale" } else { "" }) }</span>
@@ -221,7 +237,7 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
                     min="0" max={POSITIONS.to_string()} step="1" value={scale.position(*shown).to_string()}
                     oninput={on_input} onchange={on_change} onkeydown={on_keydown} onblur={on_blur}
                     aria-describedby={format!("{id}-help")} aria-valuetext={format!("{}{unit}", tidy(*shown))} />
-                <input type="number" class="number-box" aria-label={format!("{} value", props.key_name)}
+                <input type="number" class="number-box" aria-label={format!("{} value", props.label)}
                     min={props.min.to_string()} max={props.max.to_string()} step="any"
                     value={(*typed).clone().unwrap_or_else(|| tidy(*shown).to_string())} oninput={on_typing} onchange={on_box} />
             </div>
@@ -234,7 +250,58 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
             if let Some(text) = warning {
                 <p class="warning" role="status">{ text }</p>
             }
-            <p class="hint" id={format!("{id}-help")}>{ props.help.clone() }</p>
+            <p class="hint" id={format!("{id}-help")}>{ plain_help(&props.help) }</p>
+            { technical_details(&props.key_name, &props.help) }
+        </div>
+    }
+}
+
+/// Props of [`ChoiceField`].
+#[derive(Properties, PartialEq)]
+pub struct ChoiceFieldProps {
+    /// The key (`latency_dist`, `lag_times`).
+    pub key_name: String,
+    /// What the page calls it.
+    pub label: String,
+    /// The element id.
+    pub id: String,
+    /// Each option as (the value sent, the words shown), in order.
+    pub options: Vec<(String, String)>,
+    /// The value now (one of the options' values).
+    pub current: String,
+    /// The default in words.
+    pub default_words: String,
+    /// One line of help.
+    pub help: String,
+    /// `data-param` (controller parameters) or `data-key` (scenario keys).
+    pub param: bool,
+    /// Called with (key, value) when another option is picked; it applies at once.
+    pub on_set: Callback<(String, String)>,
+}
+
+/// A labelled select of a setting's choices in words, applied at once: a scenario key's choices, or a controller
+/// parameter's switch or choice of versions (a value outside them cannot be picked; one from a link was refused
+/// by the setting's own check).
+#[component]
+pub fn ChoiceField(props: &ChoiceFieldProps) -> Html {
+    let id = props.id.clone();
+    let key = props.key_name.clone();
+    let on_change = props
+        .on_set
+        .reform(move |e: Event| (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+    let name = props.key_name.clone();
+    html! {
+        <div class="param">
+            <label for={id.clone()}><span class="param-label">{ props.label.clone() }</span>
+                <span class="param-default">{ format!(" (default: {})", props.default_words) }</span></label>
+            <select id={id.clone()} data-param={props.param.then(|| name.clone())} data-key={(!props.param).then(|| name.clone())}
+                onchange={on_change} aria-describedby={format!("{id}-help")}>
+                { for props.options.iter().map(|(value, words)| html! {
+                    <option value={value.clone()} selected={*value == props.current}>{ words.clone() }</option>
+                }) }
+            </select>
+            <p class="hint" id={format!("{id}-help")}>{ plain_help(&props.help) }</p>
+            { technical_details(&props.key_name, &props.help) }
         </div>
     }
 }
@@ -271,7 +338,7 @@ pub fn key_control(
             let default = default_number(k.default).unwrap_or(min);
             let warn_at = def.key_warnings.iter().find(|w| w.key == k.key).map(|w| (w.at_or_above, w.words));
             html! {
-                <NumberField key_name={k.key} id={id} unit={k.unit} default_text={k.default} help={k.help}
+                <NumberField key_name={k.key} label={k.label} id={id} unit={k.unit} default_text={k.default} help={k.help}
                     min={min} max={max} default={default} value={value.and_then(|v| v.parse().ok())} param={false}
                     warn_at={warn_at} on_set={on_set.clone()} />
             }
@@ -286,31 +353,26 @@ pub fn key_control(
             html! {
                 <div class="param">
                     <label for={id.clone()}>
-                        <span class="param-key">{ k.key }</span>
+                        <span class="param-label">{ k.label }</span>
                         { format!(": {current} {}", k.unit) }
                         <span class="param-default">{ format!(" (default {}; {min} to {max}, or unlimited)", k.default) }</span>
                     </label>
                     <input id={id.clone()} type="text" inputmode="numeric" data-key={k.key} value={current.clone()}
                         onchange={on_change} aria-describedby={format!("{id}-help")} />
-                    <p class="hint" id={format!("{id}-help")}>{ format!("{} Type a number or 'unlimited'.", k.help) }</p>
+                    <p class="hint" id={format!("{id}-help")}>{ format!("{} Type a number or 'unlimited'.", plain_help(k.help)) }</p>
+                    { technical_details(k.key, k.help) }
                 </div>
             }
         }
         KeyKind::Choice(options) => {
-            let current = value.unwrap_or_default();
-            let key = k.key.to_string();
-            let on_change = on_set
-                .reform(move |e: Event| (key.clone(), e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+            // The first option leaves the key unset: its default, which may differ per scenario.
+            let options: Vec<(String, String)> = std::iter::once((String::new(), format!("default ({})", k.default)))
+                .chain(options.iter().map(|o| (o.to_string(), o.to_string())))
+                .collect();
             html! {
-                <div class="param">
-                    <label for={id.clone()}><span class="param-key">{ k.key }</span>
-                        <span class="param-default">{ format!(" (default {})", k.default) }</span></label>
-                    <select id={id.clone()} data-key={k.key} onchange={on_change} aria-describedby={format!("{id}-help")}>
-                        <option value="" selected={current.is_empty()}>{ format!("default ({})", k.default) }</option>
-                        { for options.iter().map(|o| html! { <option value={*o} selected={current == *o}>{ *o }</option> }) }
-                    </select>
-                    <p class="hint" id={format!("{id}-help")}>{ k.help }</p>
-                </div>
+                <ChoiceField key_name={k.key} label={k.label} id={id} options={options}
+                    current={value.unwrap_or_default()} default_words={k.default} help={k.help} param={false}
+                    on_set={on_set.clone()} />
             }
         }
         KeyKind::FaultSpec => html! {},
