@@ -426,8 +426,8 @@ fn summaries_lesson_and_story_texts_name_no_setting_keys() {
     assert!(found.is_empty(), "{} texts name setting keys:\n{}", found.len(), found.join("\n"));
 }
 
-/// The full-crash lesson's "Restart the cluster" button, pressed where its step pauses, brings the cluster back:
-/// no commits while every node is down, commits again once one node is bootstrapped and the others rejoin.
+/// The full-crash lesson's first bootstrap button, pressed where its step pauses, brings the cluster back: no
+/// commits while every node is down, commits again once one node is bootstrapped and the others rejoin.
 #[test]
 fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
     use loadlab::engine::scenario::Act;
@@ -456,6 +456,76 @@ fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
     let numbers = (step.numbers)(&summary);
     assert!(numbers.contains("bootstrapping node") && numbers.contains("IST"), "{numbers}");
     assert!(!numbers.contains('[') && !numbers.contains('"'), "{numbers}");
+}
+
+/// Each of the full-crash lesson's "Bootstrap nodeN" buttons, pressed where its step pauses, loses what that
+/// node had not applied: the highest recovered position less the chosen node's, read from this run's positions
+/// (so bootstrapping the highest loses nothing more than the power cut took); the nodes ahead of it, and only
+/// they, are wiped for a full copy (SST), and the step's numbers say the same.
+#[test]
+fn each_bootstrap_button_loses_what_the_chosen_node_had_not_applied() {
+    use loadlab::engine::scenario::Act;
+    let def = registry::find("galera-full-crash").unwrap();
+    let step = def.lesson.iter().find(|s| s.title == "Which node to bootstrap").expect("a bootstrap step");
+    let commands: Vec<&str> = step
+        .actions
+        .iter()
+        .filter_map(|a| match a.act {
+            Act::Command(text) if a.label.starts_with("Bootstrap node") => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands, ["bootstrap:node1", "bootstrap:node2", "bootstrap:node3"]);
+    for seed in [1, 2, 7] {
+        let mut total_at_best = None;
+        for (chosen, command) in commands.iter().enumerate() {
+            let mut run = registry::build(def.name, &RunSpec { seed, ..RunSpec::default() }).unwrap();
+            run.run_until(from_secs_f64(step.at_s), u64::MAX);
+            let before = run.summary();
+            let h = &before["headline"];
+            // Each node's position as read back from its log: its position before the crash less what it lost.
+            let positions: Vec<u64> =
+                h["recovered_positions"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let lost: Vec<u64> =
+                h["lost_trx_per_node"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            assert_eq!(positions.len(), 3, "seed={seed}");
+            assert!(
+                lost.iter().any(|l| *l > 0),
+                "a power cut with the log flushed once a second loses commits; seed={seed}"
+            );
+            let highest = *positions.iter().max().unwrap();
+            let by_choice = highest - positions[chosen];
+            // The step's words before the choice give each choice's loss from the same positions.
+            let numbers = (step.numbers)(&before);
+            let expect = if by_choice == 0 {
+                format!("node{} loses nothing more", chosen + 1)
+            } else {
+                format!("node{} loses {} more", chosen + 1, loadlab::engine::picture::human(by_choice as f64, 0))
+            };
+            assert!(numbers.contains(&expect), "seed={seed}: {expect:?} not in {numbers}");
+
+            run.apply_text(command).unwrap();
+            run.run_until(from_secs_f64(step.at_s + 5.0), u64::MAX);
+            let after = run.summary();
+            let h = &after["headline"];
+            assert_eq!(h["bootstrap_node"], format!("node{}", chosen + 1), "seed={seed}");
+            assert_eq!(h["lost_by_choice"].as_u64(), Some(by_choice), "seed={seed} {command}");
+            let total = h["lost_after_bootstrap"].as_u64().unwrap();
+            // The total differs from the best choice's by exactly what this choice loses beyond it.
+            let best_total = *total_at_best.get_or_insert(total - by_choice);
+            assert_eq!(total, best_total + by_choice, "seed={seed} {command}");
+            let ahead: Vec<String> =
+                (0..3).filter(|&j| positions[j] > positions[chosen]).map(|j| format!("node{}", j + 1)).collect();
+            let sst: Vec<String> =
+                h["sst_nodes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+            assert_eq!(sst, ahead, "seed={seed} {command}: the nodes ahead of the chosen one need a full copy");
+            // A second choice once the cluster runs again is refused in words, and changes nothing.
+            let other = commands[(chosen + 1) % 3];
+            let err = run.apply_text(other).unwrap_err();
+            assert!(err.contains("already restarted"), "{err}");
+            assert_eq!(run.summary()["headline"]["bootstrap_node"], format!("node{}", chosen + 1));
+        }
+    }
 }
 
 /// The glossary shown beside a scenario is its own model's: every term it defines is a word that model's own

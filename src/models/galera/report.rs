@@ -239,6 +239,8 @@ fn crash(g: &Galera) -> Map<String, Value> {
             m.insert("lost_trx_per_node".into(), json!(r.lost_per_node()));
             m.insert("bootstrap_node".into(), json!(name(r.bootstrap)));
             m.insert("lost_after_bootstrap".into(), json!(r.lost_after_bootstrap));
+            m.insert("lost_by_choice".into(), json!(r.lost_by_choice()));
+            m.insert("restarted".into(), json!(!g.writer.down));
             let with =
                 |k: Rejoin| -> Vec<String> { (0..r.rejoin.len()).filter(|&i| r.rejoin[i] == k).map(name).collect() };
             m.insert("sst_nodes".into(), json!(with(Rejoin::Sst)));
@@ -247,7 +249,7 @@ fn crash(g: &Galera) -> Map<String, Value> {
             m.insert("grastate_seqno".into(), json!(vec![-1; r.recovered.len()]));
         }
         None => {
-            for k in ["lost_trx_per_node", "bootstrap_node", "lost_after_bootstrap", "sst_nodes"] {
+            for k in ["lost_trx_per_node", "bootstrap_node", "lost_after_bootstrap", "lost_by_choice", "sst_nodes"] {
                 m.insert(k.into(), Value::Null);
             }
         }
