@@ -319,7 +319,7 @@ fn the_page_tells_healing_verbs_from_breaking_ones_by_each_models_table() {
         ("koha-memcached-blackhole", &["recover", "restore-server"], &["power-off", "drop-server"]),
         (
             "percona-desync",
-            &["desync-off", "unlock", "restart-all", "bulk-stop"],
+            &["desync-off", "unlock", "restart-all", "bootstrap", "bulk-stop"],
             &["desync-on", "ftwrl", "crash-all", "write-rate"],
         ),
     ];
@@ -616,4 +616,42 @@ fn no_chart_draws_more_than_six_series_in_their_own_styles() {
         "charts past {CROWD_MAX_SERIES} series with nothing to keep them readable:\n{}",
         crowded.join("\n")
     );
+}
+
+/// Every chart names each of its lines in plain words for its legend, one label per column pattern: no column
+/// name (`committed_per_s_1m`, `mc1.timeouts`), no underscore, and no two patterns of one chart alike.
+#[test]
+fn every_chart_names_its_lines_in_plain_words() {
+    let mut bad = Vec::new();
+    for def in registry::all() {
+        let controller = if def.takes_controller { "static" } else { "" };
+        let spec = RunSpec { controller: controller.into(), seed: 1, ..RunSpec::default() };
+        let run = registry::build(def.name, &spec).unwrap();
+        for c in run.charts() {
+            if c.labels.len() != c.columns.len() {
+                bad.push(format!(
+                    "{} chart {}: {} labels for {} columns",
+                    def.name,
+                    c.id,
+                    c.labels.len(),
+                    c.columns.len()
+                ));
+                continue;
+            }
+            for (pattern, label) in c.columns.iter().zip(c.labels) {
+                // A plain word may equal its column's name ("rejected"); a name with _ or . never reads plainly.
+                if label.is_empty() || label.contains('_') || label.contains('.') {
+                    bad.push(format!("{} chart {}: {pattern} is labelled {label:?}", def.name, c.id));
+                }
+            }
+            let mut labels: Vec<&str> = c.labels.to_vec();
+            labels.sort_unstable();
+            labels.dedup();
+            let per_target_pairs = c.columns.iter().all(|p| !p.starts_with('.')) && labels.len() * 3 == c.labels.len();
+            if labels.len() != c.labels.len() && !per_target_pairs {
+                bad.push(format!("{} chart {}: two lines share a label: {:?}", def.name, c.id, c.labels));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "charts whose legends would show raw names:\n{}", bad.join("\n"));
 }

@@ -302,7 +302,7 @@ mod tests {
                 if t % 3 == 0 {
                     paused += SECOND;
                 }
-                let here = Minute { at: t * SECOND, paused, committed: t * 100, backup_applied: t * 100 };
+                let here = Minute { at: t * SECOND, paused, committed: t * 100, backup_applied: t * 100, stops: t };
                 let from = s.trailing(here);
                 s.at = here.at;
                 (as_secs_f64(paused - from.paused) / as_secs_f64(here.at - from.at) * 60.0, s.minute.len())
@@ -325,11 +325,11 @@ mod tests {
     fn a_restart_of_the_counters_starts_the_window_again() {
         let mut s = StepState::default();
         for t in 1..=100 {
-            s.trailing(Minute { at: t * SECOND, paused: t * SECOND / 2, committed: t, backup_applied: t });
+            s.trailing(Minute { at: t * SECOND, paused: t * SECOND / 2, committed: t, backup_applied: t, stops: t });
             s.at = t * SECOND;
         }
         // The cluster restarted at 100 s: its counters read from zero again.
-        let from = s.trailing(Minute { at: 101 * SECOND, paused: 0, committed: 1, backup_applied: 1 });
+        let from = s.trailing(Minute { at: 101 * SECOND, paused: 0, committed: 1, backup_applied: 1, stops: 1 });
         assert_eq!((from.at, from.paused, from.committed), (100 * SECOND, 0, 0));
     }
 }
