@@ -411,7 +411,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
             let x = x_range(l, engine.view);
             overlay_series(engine, spec, l, x, &mut series, &mut keys);
             if let Some((label, value)) = spec.reference {
-                let _ = label;
+                keys.push(Key { label: label.to_string(), colour: Rgb(0x33, 0x33, 0x33), pattern: Pattern::Dotted });
                 series.push(Series {
                     colour: Rgb(0x33, 0x33, 0x33),
                     pattern: Pattern::Dotted,
@@ -419,7 +419,16 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                     points: vec![(x.0, value), (x.1, value)],
                 });
             }
-            for (_, limit) in l.run.read_outs().limits.into_iter().filter(|(id, _)| *id == spec.id) {
+            let limits: Vec<f64> =
+                l.run.read_outs().limits.into_iter().filter(|(id, _)| *id == spec.id).map(|(_, v)| v).collect();
+            if !limits.is_empty() {
+                keys.push(Key {
+                    label: "the most there can be".into(),
+                    colour: Rgb(0x33, 0x33, 0x33),
+                    pattern: Pattern::Dotted,
+                });
+            }
+            for limit in limits {
                 series.push(Series {
                     colour: Rgb(0x33, 0x33, 0x33),
                     pattern: Pattern::Dotted,

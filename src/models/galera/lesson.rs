@@ -156,7 +156,6 @@ fn p_boot(s: &Map<String, Value>) -> String {
         _ => return "not yet: the power cut comes at 30 s".into(),
     };
     let name = |i: usize| format!("node{}", i + 1);
-    let listed = |nodes: &[String]| if nodes.is_empty() { "none".to_string() } else { nodes.join(", ") };
     let read: Vec<String> =
         positions.iter().enumerate().map(|(i, p)| format!("{} {}", name(i), human(*p, 0))).collect();
     let best = positions.iter().copied().fold(0.0, f64::max);
@@ -181,7 +180,11 @@ fn p_boot(s: &Map<String, Value>) -> String {
             } else {
                 "loses nothing more".to_string()
             };
-            format!("{} {loses}, full copy (SST) for {}", name(i), listed(&ahead))
+            if ahead.is_empty() {
+                format!("{} {loses}, the others join by IST", name(i))
+            } else {
+                format!("{} {loses}, {} wiped for a full copy (SST)", name(i), ahead.join(" and "))
+            }
         })
         .collect();
     let crash_loss = field(s, "lost_after_bootstrap").zip(field(s, "lost_by_choice")).map(|(a, b)| a - b);
