@@ -62,9 +62,17 @@ pub fn happened(table: &[CommandSpec], text: &str) -> String {
 }
 
 /// True when `verb` undoes a verb listed before it in `table` (`recover` after `crash`, `repool` after
-/// `depool`, `desync-off` after `desync-on`): it heals its target rather than breaking it.
+/// `depool`, `desync-off` after `desync-on`), or is a second way to undo one (Galera's `bootstrap`, whose
+/// inverse `crash-all` is listed before it and is undone by `restart-all`): it heals its target rather than
+/// breaking it.
 pub fn heals(table: &[CommandSpec], verb: &str) -> bool {
-    table.iter().take_while(|c| c.verb != verb).any(|c| c.inverse == Some(verb))
+    let undoes = |v: &str| table.iter().take_while(|c| c.verb != v).any(|c| c.inverse == Some(v));
+    if undoes(verb) {
+        return true;
+    }
+    let Some(inverse) = table.iter().find(|c| c.verb == verb).and_then(|c| c.inverse) else { return false };
+    let before = table.iter().take_while(|c| c.verb != verb).find(|c| c.verb == inverse);
+    before.is_some_and(|b| !undoes(b.verb) && b.inverse.is_some_and(|healer| healer != verb && undoes(healer)))
 }
 
 /// A command as text parsed against a table: which verb, which target (an index into the model's targets of

@@ -94,6 +94,9 @@ pub struct ChartSpec {
     pub hint: &'static str,
     /// Columns plotted: names ending in this suffix (`.active_conns`), or equal to it when it has no dot.
     pub columns: &'static [&'static str],
+    /// What each entry of `columns` is, in plain words for the chart's legend ("open connections", "committed",
+    /// "waited for a timeout"), one per entry in the same order: the legend never shows a column's name.
+    pub labels: &'static [&'static str],
     /// The y axis's unit.
     pub unit: &'static str,
     /// Linear or log.
@@ -137,6 +140,25 @@ impl ChartSpec {
         }
         out
     }
+
+    /// Like [`ChartSpec::series`], with each series' plain label from [`ChartSpec::labels`] (the column's own
+    /// name where the table gives none, which the model tests forbid).
+    pub fn series_labelled(&self, columns: &[Column]) -> Vec<(usize, String, &'static str)> {
+        let mut out = Vec::new();
+        for (i, c) in columns.iter().enumerate() {
+            for (k, pattern) in self.columns.iter().enumerate() {
+                let plain = self.labels.get(k).copied().unwrap_or(pattern);
+                if pattern.starts_with('.') {
+                    if let Some(prefix) = c.name.strip_suffix(pattern) {
+                        out.push((i, prefix.to_string(), plain));
+                    }
+                } else if c.name == *pattern {
+                    out.push((i, c.name.clone(), plain));
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -160,11 +182,16 @@ mod tests {
             title: "",
             hint: "",
             columns: &[".conns", "queue"],
+            labels: &["connections", "queued"],
             unit: "",
             scale: Scale::Linear,
             reference: None,
             crowd: Crowd::Each,
         };
         assert_eq!(chart.series(&cols), vec![(1, "a".into()), (2, "b".into()), (3, "queue".into())]);
+        assert_eq!(
+            chart.series_labelled(&cols),
+            vec![(1, "a".into(), "connections"), (2, "b".into(), "connections"), (3, "queue".into(), "queued")]
+        );
     }
 }

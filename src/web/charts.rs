@@ -216,19 +216,6 @@ pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
     out
 }
 
-/// The style of a series labelled `label` in a per-target chart: the target's own, or for a global column
-/// (`rejected` beside per-server failed connects) black and grey dashes.
-fn style_of(label: &str, names: &[String], faulty: &[usize], greyed: bool, global_rank: usize) -> (Rgb, Pattern, f64) {
-    match names.iter().position(|n| n == label) {
-        Some(i) => palette::crowd_style(i, faulty, greyed),
-        None => {
-            let styles = [(Rgb(0, 0, 0), Pattern::Dashed), (Rgb(0x77, 0x77, 0x77), Pattern::Dotted)];
-            let (c, p) = styles[global_rank % styles.len()];
-            (c, p, 2.25)
-        }
-    }
-}
-
 /// The scale factor of a chart's values: counts per step are drawn per second.
 fn factor(spec: &ChartSpec) -> f64 {
     if spec.unit == "per step" {
@@ -238,89 +225,132 @@ fn factor(spec: &ChartSpec) -> f64 {
     }
 }
 
-/// The series of chart `spec` for one lane (per-target) or for every lane overlaid, with legend keys for the
-/// global columns.
+/// The target a series belongs to: the label of a per-target column (`db1119` of `db1119.active_conns`), or
+/// the part before the first dot of a named column when that part is a target (`koha1` of
+/// `koha1.latency_p50_ms`).
+fn target_of(label: &str, column: &str, names: &[String]) -> Option<usize> {
+    names
+        .iter()
+        .position(|n| n == label)
+        .or_else(|| column.split_once('.').and_then(|(head, _)| names.iter().position(|n| n == head)))
+}
+
+/// The grey of the legend's pattern keys ("dashed: pause (STOP) level"): a pattern, not a colour.
+const KEY_GREY: Rgb = Rgb(0x55, 0x5b, 0x61);
+
+/// The series of chart `spec` for one lane (per-target) or for every lane overlaid, and the chart's own legend,
+/// in plain words from the chart's table, each entry drawn as its lines are.
+///
+/// A target's lines (a server, a node) take the target's colour everywhere, the faulty ones their reserved
+/// colours; in a crowd ([`Crowd::FaultyOverGrey`]) every other target is one thin grey line and the legend says
+/// "other servers". Where a target has several lines (a node's queue and its STOP level), the pattern tells
+/// them apart and the legend names each pattern. Whole-run lines take their own colours (black and grey
+/// dashes beside targets' lines); with A and B overlaid, B's are dashed.
 fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<Series>, Vec<Key>) {
     let lanes: Vec<usize> = lane.map_or_else(|| (0..engine.lanes.len()).collect(), |r| vec![r]);
+    let ab = engine.lanes.len() > 1 && lane.is_none();
     let k = factor(spec);
+    let kind = engine.target_kind.unwrap_or("part");
     let (mut series, mut keys) = (Vec::new(), Vec::new());
     for r in lanes {
         let l = &engine.lanes[r];
         let faulty = faulty(l, &engine.names);
-        let mut global = 0;
-        let list = spec.series(&l.columns);
-        // A chart of targets' columns (db1119.active_conns) colours each target as everywhere else; a chart of
-        // other parts (hyp1.nic_load) gives each series its own colour; a label seen twice (a node's p50 and
-        // p95) takes the next line pattern, and the legend names what each pattern is.
-        let any_target = list.iter().any(|(_, label)| engine.names.contains(label));
+        let list = spec.series_labelled(&l.columns);
+        let targets: Vec<Option<usize>> =
+            list.iter().map(|(col, label, _)| target_of(label, &l.columns[*col].name, &engine.names)).collect();
         // The chart's table says what a crowd of targets does: grey all but the faulty ones.
-        let greyed = spec.crowd == Crowd::FaultyOverGrey && engine.names.len() > CROWD_MAX_SERIES;
-        let mut seen: Vec<String> = Vec::new();
-        let mut pattern_keys: Vec<(Pattern, String)> = Vec::new();
-        for (col, label) in list {
-            let points = l.history.points().map(|p| (p.time_s(), p.get(col) * k)).collect();
-            let suffix = l.columns[col].name.strip_prefix(label.as_str()).unwrap_or("").trim_start_matches('.');
-            let repeat = seen.iter().filter(|s| **s == label).count();
-            seen.push(label.clone());
-            let is_target = engine.names.contains(&label);
-            let (colour, mut pattern, width) = if lane.is_none() {
-                (palette::OTHERS[global % palette::OTHERS.len()], Pattern::Solid, 2.0)
-            } else if is_target || any_target {
-                style_of(&label, &engine.names, &faulty, greyed, global)
-            } else {
-                let (c, p) = palette::style(global);
-                (c, p, 2.0)
-            };
-            if is_target && !suffix.is_empty() && spec.columns.len() > 1 {
-                pattern = [Pattern::Solid, Pattern::Dashed, Pattern::Dotted][repeat.min(2)];
-                if !pattern_keys.iter().any(|(p, _)| *p == pattern) {
-                    pattern_keys.push((pattern, suffix.replace('_', " ")));
-                }
+        let shown_targets = {
+            let mut t: Vec<usize> = targets.iter().flatten().copied().collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        let greyed = spec.crowd == Crowd::FaultyOverGrey && shown_targets.len() > CROWD_MAX_SERIES;
+        // What a target's lines are, in table order: one pattern each when there are several.
+        let mut kinds: Vec<&'static str> = Vec::new();
+        for ((_, _, plain), t) in list.iter().zip(&targets) {
+            if t.is_some() && !kinds.contains(plain) {
+                kinds.push(plain);
             }
-            if lane.is_none() && r == 1 {
-                pattern = Pattern::Dashed;
-            }
-            if !is_target {
-                let ab = if engine.lanes.len() > 1 && lane.is_none() {
-                    if r == 0 {
-                        " A"
+        }
+        let any_global = targets.iter().any(Option::is_none);
+        let mut global = 0;
+        for ((col, _, plain), target) in list.iter().zip(&targets) {
+            let points = l.history.points().map(|p| (p.time_s(), p.get(*col) * k)).collect();
+            let (colour, pattern, width) = match target {
+                Some(i) => {
+                    let (c, p, w) = palette::crowd_style(*i, &faulty, greyed);
+                    let p = if kinds.len() > 1 {
+                        [Pattern::Solid, Pattern::Dashed, Pattern::Dotted]
+                            [kinds.iter().position(|x| x == plain).unwrap_or(0).min(2)]
                     } else {
-                        " B"
-                    }
-                } else {
-                    ""
-                };
-                let name = if !suffix.is_empty() && spec.columns.len() > 1 {
-                    format!("{label} {}", suffix.replace('_', " "))
-                } else {
-                    label.replace('_', " ")
-                };
-                keys.push(Key { label: format!("{name}{ab}"), colour, pattern });
+                        p
+                    };
+                    (c, p, w)
+                }
+                None if !shown_targets.is_empty() => {
+                    let styles = [(Rgb(0, 0, 0), Pattern::Dashed), (Rgb(0x77, 0x77, 0x77), Pattern::Dotted)];
+                    let (c, p) = styles[global % styles.len()];
+                    (c, p, 2.25)
+                }
+                None => {
+                    let c = palette::OTHERS[global % palette::OTHERS.len()];
+                    let p = if r == 1 && ab {
+                        Pattern::Dashed
+                    } else if global >= palette::OTHERS.len() {
+                        Pattern::Dotted
+                    } else {
+                        Pattern::Solid
+                    };
+                    (c, p, 2.0)
+                }
+            };
+            if target.is_none() {
+                let run = if ab { [" (A)", " (B)"][r.min(1)] } else { "" };
+                keys.push(Key { label: format!("{plain}{run}"), colour, pattern });
                 global += 1;
             }
             series.push(Series { colour, pattern, width_css: width, points });
         }
-        // A chart that mixes per-target lines with whole-run ones says what the target lines are.
-        if r == 0 && any_target && global > 0 {
-            for pattern in spec.columns.iter().filter(|c| c.starts_with('.')) {
-                let what = pattern.trim_start_matches('.').replace('_', " ");
-                keys.insert(
-                    0,
-                    Key {
-                        label: format!("{what}: one line per {}", engine.target_kind.unwrap_or("part")),
-                        colour: Rgb(0x55, 0x5b, 0x61),
-                        pattern: Pattern::Solid,
-                    },
-                );
+        // The targets' entries come first, once (B's panel of a per-target chart has its own legend).
+        if r == lanes_first(lane) && !shown_targets.is_empty() {
+            let mut head = target_keys(engine, &shown_targets, &faulty, greyed);
+            if kinds.len() > 1 {
+                for (n, what) in kinds.iter().enumerate().take(3) {
+                    let pattern = [Pattern::Solid, Pattern::Dashed, Pattern::Dotted][n];
+                    head.push(Key { label: (*what).to_string(), colour: KEY_GREY, pattern });
+                }
+            } else if let (Some(what), true) = (kinds.first(), any_global) {
+                // Beside whole-run lines, say what the targets' lines are.
+                let label = format!("{what}, one line per {kind}:");
+                head.insert(0, Key { label, colour: KEY_GREY, pattern: Pattern::Solid });
             }
-        }
-        if r == 0 && pattern_keys.len() > 1 {
-            for (pattern, what) in pattern_keys {
-                keys.push(Key { label: what, colour: Rgb(0x55, 0x5b, 0x61), pattern });
-            }
+            keys.splice(0..0, head);
         }
     }
     (series, keys)
+}
+
+/// The legend entries of targets `shown` (indices into the engine's names), each in its own colour, the faulty
+/// ones said so; in a crowd only the faulty ones by name and one grey entry for the rest ("other servers").
+fn target_keys(engine: &Engine, shown: &[usize], faulty: &[usize], greyed: bool) -> Vec<Key> {
+    let kind = engine.target_kind.unwrap_or("part");
+    let mut out: Vec<Key> = Vec::new();
+    for &i in shown.iter().filter(|i| !greyed || faulty.contains(i)) {
+        let (colour, _, _) = palette::crowd_style(i, faulty, greyed);
+        let name = engine.names.get(i).cloned().unwrap_or_default();
+        let label = if faulty.contains(&i) { format!("{name} (faulty)") } else { name };
+        out.push(Key { label, colour, pattern: Pattern::Solid });
+    }
+    if greyed && shown.iter().any(|i| !faulty.contains(i)) {
+        out.push(Key { label: format!("other {kind}s"), colour: palette::REST, pattern: Pattern::Solid });
+    }
+    out
+}
+
+/// The first lane a chart draws: its own for a per-target panel, A for an overlaid one.
+fn lanes_first(lane: Option<usize>) -> usize {
+    lane.unwrap_or(0)
 }
 
 /// The reader's metrics mapped to this chart's columns: black, dotted and thick beside the simulated lines, with
@@ -381,7 +411,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
             let x = x_range(l, engine.view);
             overlay_series(engine, spec, l, x, &mut series, &mut keys);
             if let Some((label, value)) = spec.reference {
-                let _ = label;
+                keys.push(Key { label: label.to_string(), colour: Rgb(0x33, 0x33, 0x33), pattern: Pattern::Dotted });
                 series.push(Series {
                     colour: Rgb(0x33, 0x33, 0x33),
                     pattern: Pattern::Dotted,
@@ -389,7 +419,16 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                     points: vec![(x.0, value), (x.1, value)],
                 });
             }
-            for (_, limit) in l.run.read_outs().limits.into_iter().filter(|(id, _)| *id == spec.id) {
+            let limits: Vec<f64> =
+                l.run.read_outs().limits.into_iter().filter(|(id, _)| *id == spec.id).map(|(_, v)| v).collect();
+            if !limits.is_empty() {
+                keys.push(Key {
+                    label: "the most there can be".into(),
+                    colour: Rgb(0x33, 0x33, 0x33),
+                    pattern: Pattern::Dotted,
+                });
+            }
+            for limit in limits {
                 series.push(Series {
                     colour: Rgb(0x33, 0x33, 0x33),
                     pattern: Pattern::Dotted,
@@ -430,6 +469,8 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                     Series { colour, pattern, width_css, points }
                 })
                 .collect();
+            let shown: Vec<usize> = (0..engine.names.len()).collect();
+            let keys = target_keys(engine, &shown, &faulty, grey);
             let chart = LineChart {
                 y_desc: "weight (host 0)",
                 x: x_range(l, engine.view),
@@ -438,7 +479,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 ticks: &[],
                 y_at_least: 0.0,
                 log: false,
-                keys: &[],
+                keys: &keys,
             };
             plot::draw_lines(canvas, dpr, &chart)
         }
@@ -635,14 +676,32 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                 .map(|&r| {
                     let l = &engine.lanes[r];
                     let Some(p) = l.history.last() else { return format!("{}no data yet", ab(r)) };
-                    let values: Vec<String> = spec
-                        .series(&l.columns)
+                    // Each line by the legend's words: a target's name (and which of its lines, when it has
+                    // several), or the whole-run line's plain label.
+                    let list = spec.series_labelled(&l.columns);
+                    let kinds = {
+                        let mut k: Vec<&str> = list
+                            .iter()
+                            .filter(|(c, label, _)| target_of(label, &l.columns[*c].name, &engine.names).is_some())
+                            .map(|(_, _, plain)| *plain)
+                            .collect();
+                        k.dedup();
+                        k.len()
+                    };
+                    let values: Vec<String> = list
                         .into_iter()
-                        .map(|(c, label)| match spec.scale {
-                            Scale::States(words) => {
-                                format!("{label} {}", crate::engine::picture::code_word(words, p.get(c)))
+                        .map(|(c, label, plain)| {
+                            let name = match target_of(&label, &l.columns[c].name, &engine.names) {
+                                Some(i) if kinds > 1 => format!("{} {plain}", engine.names[i]),
+                                Some(i) if engine.names[i] == label => label,
+                                _ => plain.to_string(),
+                            };
+                            match spec.scale {
+                                Scale::States(words) => {
+                                    format!("{name} {}", crate::engine::picture::code_word(words, p.get(c)))
+                                }
+                                _ => format!("{name} {}", fmt(p.get(c) * factor(spec))),
                             }
-                            _ => format!("{label} {}", fmt(p.get(c) * factor(spec))),
                         })
                         .collect();
                     format!("{}{}", ab(r), values.join(", "))

@@ -41,7 +41,6 @@ use components::controller_picker::{ControllerParams, ControllerPicker};
 use components::controls::Controls;
 use components::glossary::{term, Glossary};
 use components::keys::Keys;
-use components::legend::Legend;
 use components::lesson::Lesson;
 use components::metrics::Metrics;
 use components::notice::Notice;
@@ -380,7 +379,6 @@ pub fn App() -> Html {
                     </select>
                 </div>
                 <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
-                    <Legend names={s.names.clone()} faulty={s.faulty.clone()} greyed={runner::greyed(&engine.0.borrow())} />
                     { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
                     <Overview span={s.x_span} end={s.overview_end} fixed={matches!(shown, View::Span(..))}
                         chart={s.overview_title.clone()} on_view={on_view} />

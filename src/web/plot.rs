@@ -151,7 +151,7 @@ pub struct LineChart<'a> {
     pub y_at_least: f64,
     /// A log10 y axis (latencies that span decades).
     pub log: bool,
-    /// Legend entries drawn in the top-left corner; empty for none.
+    /// Legend entries, drawn in rows above the plot (never over its lines); empty for none.
     pub keys: &'a [Key],
 }
 
@@ -341,11 +341,13 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let xs: Vec<f64> = shown.iter().map(|m| estimate(m.time_s)).collect();
     let placed = place_labels(&xs, &labels, MARKER_CHAR_CSS * dpr, width_px - px(dpr, 2.0) as f64);
     let rows = placed.iter().flatten().map(|p| p.row + 1).max().unwrap_or(0);
+    let key_rows = key_layout(c.keys, width_px / dpr - 16.0);
+    let key_height = key_rows.last().map_or(0.0, |(row, _)| (row + 1) as f64 * KEY_ROW_CSS + 4.0);
 
     let mut chart = ChartBuilder::on(&root)
         .margin(px(dpr, 8.0))
         .margin_right(px(dpr, right))
-        .margin_top(px(dpr, 14.0 + 13.0 * rows as f64))
+        .margin_top(px(dpr, 14.0 + 13.0 * rows as f64 + key_height))
         .x_label_area_size(px(dpr, 34.0))
         .y_label_area_size(px(dpr, y_area))
         .build_cartesian_2d(x.0..x.1, y_lo..y_hi)
@@ -399,8 +401,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
             .draw_series(c.ticks.iter().map(|&(t0, t1)| Rectangle::new([(t0, y_hi - height), (t1, y_hi)], style)))
             .map_err(|e| e.to_string())?;
     }
-    let (left, top) = chart.backend_coord(&(x.0, y_hi));
-    draw_keys(&root, dpr, c.keys, (left + px(dpr, 8.0) as i32, top + px(dpr, 6.0) as i32))?;
+    draw_keys(&root, dpr, c.keys, &key_rows)?;
     if c.series.iter().all(|s| s.points.is_empty()) {
         centre_text(&root, dpr, "paused at t = 0: press Play, Step or Next")?;
     }
@@ -408,25 +409,47 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     Ok(())
 }
 
-/// Draws legend entries in a column from `at`, on a white box so lines under them do not hide them.
-fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], at: (i32, i32)) -> Result<(), String> {
-    if keys.is_empty() {
-        return Ok(());
+/// Height of one row of legend entries, CSS pixels.
+const KEY_ROW_CSS: f64 = 15.0;
+
+/// Width of a legend entry, CSS pixels: its swatch, a gap, its words at the 11 px font and a gap to the next.
+fn key_width_css(k: &Key) -> f64 {
+    28.0 + k.label.chars().count() as f64 * TICK_CHAR_CSS + 14.0
+}
+
+/// Where each legend entry goes: its row and its left edge from the canvas's left margin, CSS pixels, filling a
+/// row of `width_css` before starting the next (an entry wider than a row gets a row of its own).
+fn key_layout(keys: &[Key], width_css: f64) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(keys.len());
+    let (mut row, mut x) = (0, 0.0);
+    for k in keys {
+        let w = key_width_css(k);
+        if x > 0.0 && x + w > width_css {
+            row += 1;
+            x = 0.0;
+        }
+        out.push((row, x));
+        x += w;
     }
-    let line_h = px(dpr, 15.0) as i32;
-    let width = keys.iter().map(|k| k.label.chars().count()).max().unwrap_or(0) as f64 * 6.2 + 34.0;
-    let box_w = px(dpr, width) as i32;
-    let bg = RGBColor(0xff, 0xff, 0xff).mix(0.85).filled();
-    root.draw(&Rectangle::new([(at.0 - 4, at.1 - 3), (at.0 + box_w, at.1 + line_h * keys.len() as i32 + 2)], bg))
-        .map_err(|e| e.to_string())?;
-    for (i, k) in keys.iter().enumerate() {
-        let y = at.1 + line_h * i as i32 + line_h / 2;
-        let style = rgb(k.colour).stroke_width(px(dpr, 2.0));
-        let seg = vec![(at.0, y), (at.0 + px(dpr, 22.0) as i32, y)];
+    out
+}
+
+/// Draws legend entries in rows along the top of the canvas, each a swatch stroked like its lines and its words.
+fn draw_keys(
+    root: &DrawingArea<CanvasBackend, Shift>,
+    dpr: f64,
+    keys: &[Key],
+    layout: &[(usize, f64)],
+) -> Result<(), String> {
+    for (k, &(row, x_css)) in keys.iter().zip(layout) {
+        let x0 = px(dpr, 8.0 + x_css) as i32;
+        let y = px(dpr, 4.0 + KEY_ROW_CSS * row as f64 + KEY_ROW_CSS / 2.0) as i32;
+        let style = rgb(k.colour).stroke_width(px(dpr, 2.5));
+        let seg = vec![(x0, y), (x0 + px(dpr, 22.0) as i32, y)];
         match k.pattern.dash_gap_px() {
             None => root.draw(&PathElement::new(seg, style)).map_err(|e| e.to_string())?,
             Some((dash, gap)) => {
-                let mut x = at.0;
+                let mut x = x0;
                 while x < seg[1].0 {
                     let end = (x + px(dpr, dash) as i32).min(seg[1].0);
                     root.draw(&PathElement::new(vec![(x, y), (end, y)], style)).map_err(|e| e.to_string())?;
@@ -435,7 +458,7 @@ fn draw_keys(root: &DrawingArea<CanvasBackend, Shift>, dpr: f64, keys: &[Key], a
             }
         }
         let text = font(dpr, 11.0).pos(Pos::new(HPos::Left, VPos::Center));
-        root.draw_text(&k.label, &text, (at.0 + px(dpr, 28.0) as i32, y)).map_err(|e| e.to_string())?;
+        root.draw_text(&k.label, &text, (x0 + px(dpr, 28.0) as i32, y)).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

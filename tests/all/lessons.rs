@@ -459,7 +459,7 @@ fn the_page_tells_healing_verbs_from_breaking_ones_by_each_models_table() {
         ("koha-memcached-blackhole", &["recover", "restore-server"], &["power-off", "drop-server"]),
         (
             "percona-desync",
-            &["desync-off", "unlock", "restart-all", "bulk-stop"],
+            &["desync-off", "unlock", "restart-all", "bootstrap", "bulk-stop"],
             &["desync-on", "ftwrl", "crash-all", "write-rate"],
         ),
     ];
@@ -566,8 +566,8 @@ fn summaries_lesson_and_story_texts_name_no_setting_keys() {
     assert!(found.is_empty(), "{} texts name setting keys:\n{}", found.len(), found.join("\n"));
 }
 
-/// The full-crash lesson's "Restart the cluster" button, pressed where its step pauses, brings the cluster back:
-/// no commits while every node is down, commits again once one node is bootstrapped and the others rejoin.
+/// The full-crash lesson's first bootstrap button, pressed where its step pauses, brings the cluster back: no
+/// commits while every node is down, commits again once one node is bootstrapped and the others rejoin.
 #[test]
 fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
     use loadlab::engine::scenario::Act;
@@ -596,6 +596,76 @@ fn the_full_crash_lessons_restart_button_brings_the_cluster_back() {
     let numbers = (step.numbers)(&summary);
     assert!(numbers.contains("bootstrapping node") && numbers.contains("IST"), "{numbers}");
     assert!(!numbers.contains('[') && !numbers.contains('"'), "{numbers}");
+}
+
+/// Each of the full-crash lesson's "Bootstrap nodeN" buttons, pressed where its step pauses, loses what that
+/// node had not applied: the highest recovered position less the chosen node's, read from this run's positions
+/// (so bootstrapping the highest loses nothing more than the power cut took); the nodes ahead of it, and only
+/// they, are wiped for a full copy (SST), and the step's numbers say the same.
+#[test]
+fn each_bootstrap_button_loses_what_the_chosen_node_had_not_applied() {
+    use loadlab::engine::scenario::Act;
+    let def = registry::find("galera-full-crash").unwrap();
+    let step = def.lesson.iter().find(|s| s.title == "Which node to bootstrap").expect("a bootstrap step");
+    let commands: Vec<&str> = step
+        .actions
+        .iter()
+        .filter_map(|a| match a.act {
+            Act::Command(text) if a.label.starts_with("Bootstrap node") => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands, ["bootstrap:node1", "bootstrap:node2", "bootstrap:node3"]);
+    for seed in [1, 2, 7] {
+        let mut total_at_best = None;
+        for (chosen, command) in commands.iter().enumerate() {
+            let mut run = registry::build(def.name, &RunSpec { seed, ..RunSpec::default() }).unwrap();
+            run.run_until(from_secs_f64(step.at_s), u64::MAX);
+            let before = run.summary();
+            let h = &before["headline"];
+            // Each node's position as read back from its log: its position before the crash less what it lost.
+            let positions: Vec<u64> =
+                h["recovered_positions"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let lost: Vec<u64> =
+                h["lost_trx_per_node"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            assert_eq!(positions.len(), 3, "seed={seed}");
+            assert!(
+                lost.iter().any(|l| *l > 0),
+                "a power cut with the log flushed once a second loses commits; seed={seed}"
+            );
+            let highest = *positions.iter().max().unwrap();
+            let by_choice = highest - positions[chosen];
+            // The step's words before the choice give each choice's loss from the same positions.
+            let numbers = (step.numbers)(&before);
+            let expect = if by_choice == 0 {
+                format!("node{} loses nothing more", chosen + 1)
+            } else {
+                format!("node{} loses {} more", chosen + 1, loadlab::engine::picture::human(by_choice as f64, 0))
+            };
+            assert!(numbers.contains(&expect), "seed={seed}: {expect:?} not in {numbers}");
+
+            run.apply_text(command).unwrap();
+            run.run_until(from_secs_f64(step.at_s + 5.0), u64::MAX);
+            let after = run.summary();
+            let h = &after["headline"];
+            assert_eq!(h["bootstrap_node"], format!("node{}", chosen + 1), "seed={seed}");
+            assert_eq!(h["lost_by_choice"].as_u64(), Some(by_choice), "seed={seed} {command}");
+            let total = h["lost_after_bootstrap"].as_u64().unwrap();
+            // The total differs from the best choice's by exactly what this choice loses beyond it.
+            let best_total = *total_at_best.get_or_insert(total - by_choice);
+            assert_eq!(total, best_total + by_choice, "seed={seed} {command}");
+            let ahead: Vec<String> =
+                (0..3).filter(|&j| positions[j] > positions[chosen]).map(|j| format!("node{}", j + 1)).collect();
+            let sst: Vec<String> =
+                h["sst_nodes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+            assert_eq!(sst, ahead, "seed={seed} {command}: the nodes ahead of the chosen one need a full copy");
+            // A second choice once the cluster runs again is refused in words, and changes nothing.
+            let other = commands[(chosen + 1) % 3];
+            let err = run.apply_text(other).unwrap_err();
+            assert!(err.contains("already restarted"), "{err}");
+            assert_eq!(run.summary()["headline"]["bootstrap_node"], format!("node{}", chosen + 1));
+        }
+    }
 }
 
 /// The glossary shown beside a scenario is its own model's: every term it defines is a word that model's own
@@ -740,4 +810,42 @@ fn every_word_a_newcomer_asked_about_is_in_the_glossary_of_the_scenario_that_use
     // The words do appear (the section's PHP-FPM and M/M/c, Koha's Starman and RST, Sahana's RTO, …).
     assert!(used >= 8, "only {used} uses of the words asked about");
     assert!(missing.is_empty(), "words with no glossary entry on their page:\n{}", missing.join("\n"));
+}
+
+/// Every chart names each of its lines in plain words for its legend, one label per column pattern: no column
+/// name (`committed_per_s_1m`, `mc1.timeouts`), no underscore, and no two patterns of one chart alike.
+#[test]
+fn every_chart_names_its_lines_in_plain_words() {
+    let mut bad = Vec::new();
+    for def in registry::all() {
+        let controller = if def.takes_controller { "static" } else { "" };
+        let spec = RunSpec { controller: controller.into(), seed: 1, ..RunSpec::default() };
+        let run = registry::build(def.name, &spec).unwrap();
+        for c in run.charts() {
+            if c.labels.len() != c.columns.len() {
+                bad.push(format!(
+                    "{} chart {}: {} labels for {} columns",
+                    def.name,
+                    c.id,
+                    c.labels.len(),
+                    c.columns.len()
+                ));
+                continue;
+            }
+            for (pattern, label) in c.columns.iter().zip(c.labels) {
+                // A plain word may equal its column's name ("rejected"); a name with _ or . never reads plainly.
+                if label.is_empty() || label.contains('_') || label.contains('.') {
+                    bad.push(format!("{} chart {}: {pattern} is labelled {label:?}", def.name, c.id));
+                }
+            }
+            let mut labels: Vec<&str> = c.labels.to_vec();
+            labels.sort_unstable();
+            labels.dedup();
+            let per_target_pairs = c.columns.iter().all(|p| !p.starts_with('.')) && labels.len() * 3 == c.labels.len();
+            if labels.len() != c.labels.len() && !per_target_pairs {
+                bad.push(format!("{} chart {}: two lines share a label: {:?}", def.name, c.id, c.labels));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "charts whose legends would show raw names:\n{}", bad.join("\n"));
 }

@@ -97,3 +97,53 @@ fn the_section_picture_counts_what_the_row_counts() {
     let shown: f64 = m.lines[1].trim_start_matches("gets: ").trim_end_matches('%').parse().unwrap();
     assert!((shown - expected).abs() < 0.05 + expected * 0.005, "share {shown} vs {expected}");
 }
+
+/// Percona's picture gives the writer's committed rate, its pause and its pause requests over one window, the
+/// last minute, and says so: the minute's committed rate is the mean of the step rates in it (steps of equal
+/// length), and its pause requests the sum of the steps' counts.
+#[test]
+fn the_percona_picture_reads_the_writer_over_one_trailing_minute() {
+    // A short backup (lock at 10 s, unlock at 20 s, desync off at 30 s) puts the cluster under flow control well
+    // before 150 s.
+    let sets = [("desync_at", "10"), ("ftwrl_at", "10"), ("unlock_at", "20"), ("desync_off_at", "30")];
+    let spec = RunSpec {
+        sets: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        seed: 3,
+        duration_s: Some(200.0),
+        time_step_s: Some(1.0),
+        ..RunSpec::default()
+    };
+    let mut run = registry::build("percona-desync", &spec).unwrap();
+    assert!(run.run_until(from_secs_f64(150.0), u64::MAX));
+    let rows = run.drain_rows();
+    let columns = run.columns();
+    let col = |name: &str| columns.iter().position(|c| c.name == name).unwrap_or_else(|| panic!("{name}"));
+    let last = rows.last().unwrap();
+    // One-second steps: the minute is the newest 60 rows.
+    let minute = &rows[rows.len() - 60..];
+    let stops: f64 = minute.iter().map(|r| r[col("fc_stops")]).sum();
+    assert!(stops > 0.0, "flow control runs in this minute");
+    assert!((last[col("fc_stops_per_min")] - stops).abs() < 1e-9, "pause requests over the minute");
+    let mean_rate = minute.iter().map(|r| r[col("committed_per_s")]).sum::<f64>() / 60.0;
+    assert!((last[col("committed_per_s_1m")] - mean_rate).abs() < 1e-6, "committed over the minute");
+
+    let step_s = as_secs_f64(run.time_step());
+    let scene = picture::scene(run.picture().unwrap(), &columns, last, step_s, &|k| run.setting(k));
+    let writer = &scene.groups.iter().find(|g| g.id == "writer").unwrap().members[0];
+    let line = |start: &str| {
+        writer
+            .lines
+            .iter()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("{start}: {:?}", writer.lines))
+            .clone()
+    };
+    let committed = line("committed");
+    let paused = line("paused");
+    let requests = line("pause requests");
+    for l in [&committed, &paused, &requests] {
+        assert!(l.contains("last minute"), "{l} says its window");
+    }
+    assert!(committed.contains(&picture::human(mean_rate, 0)), "{committed} vs {mean_rate}");
+    assert!(requests.contains(&picture::human(stops, 0)), "{requests} vs {stops}");
+}

@@ -458,6 +458,12 @@ impl Galera {
             }
             Command::CrashAll => self.crash_all(ctx),
             Command::RestartAll => self.restart_all(ctx),
+            Command::Bootstrap(i) => {
+                if let Some(r) = self.recovery.as_mut().filter(|_| self.writer.down) {
+                    r.bootstrap_from(i);
+                }
+                self.restart_all(ctx);
+            }
             Command::BulkStart => self.start_bulk(ctx),
             Command::BulkStop => self.stop_bulk(ctx),
             Command::WriteRate(r) => {
@@ -527,6 +533,19 @@ impl Galera {
 
     /// Why a command cannot apply now, if it cannot.
     pub fn validate(&self, c: &Command) -> Result<(), String> {
+        if let Command::Bootstrap(i) = *c {
+            if i >= self.cfg.nodes {
+                return Err(format!("node{} does not exist; nodes is {}", i + 1, self.cfg.nodes));
+            }
+            // Before the crash it may be scheduled ahead (a link replays it); once the cluster runs again after
+            // a restart there is nothing to bootstrap.
+            if let Some(r) = self.recovery.as_ref().filter(|_| !self.writer.down) {
+                return Err(format!(
+                    "the cluster already restarted from node{}; go back a step to replay the run and choose again",
+                    r.bootstrap + 1
+                ));
+            }
+        }
         let node = match *c {
             Command::DesyncOn(i) | Command::DesyncOff(i) | Command::Ftwrl(i) | Command::Unlock(i) => Some(i),
             _ => None,

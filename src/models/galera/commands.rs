@@ -20,6 +20,8 @@ pub enum Command {
     CrashAll,
     /// `--wsrep-recover`, bootstrap (`bootstrap`), the others rejoin by IST or SST.
     RestartAll,
+    /// After a crash of every node: start the new cluster from this node; the others rejoin by IST or SST.
+    Bootstrap(usize),
     /// Starts a bulk push of `bulk_rows` at `bulk_rate`.
     BulkStart,
     /// Ends the bulk push.
@@ -79,6 +81,14 @@ pub const TABLE: &[CommandSpec] = &[
         happened: "cluster restarted",
     },
     CommandSpec {
+        verb: "bootstrap",
+        target: NODE,
+        args: &[],
+        inverse: Some("crash-all"),
+        help: "after every node went down: start the new cluster from this node; nodes behind it catch up with only the transactions they miss, nodes ahead of it are wiped and copied whole, and what only they had is lost",
+        happened: "cluster restarted from {target}",
+    },
+    CommandSpec {
         verb: "bulk-start",
         target: None,
         args: &[],
@@ -107,6 +117,7 @@ pub fn from_parsed(p: &Parsed) -> Result<Command, String> {
         "unlock" => Command::Unlock(node),
         "crash-all" => Command::CrashAll,
         "restart-all" => Command::RestartAll,
+        "bootstrap" => Command::Bootstrap(node),
         "bulk-start" => Command::BulkStart,
         "bulk-stop" => Command::BulkStop,
         "write-rate" => Command::WriteRate(p.args.first().copied().unwrap_or(0.0)),
@@ -124,6 +135,7 @@ pub fn to_parsed(c: &Command) -> Parsed {
         Command::Unlock(n) => p("unlock", Some(n), vec![]),
         Command::CrashAll => p("crash-all", None, vec![]),
         Command::RestartAll => p("restart-all", None, vec![]),
+        Command::Bootstrap(n) => p("bootstrap", Some(n), vec![]),
         Command::BulkStart => p("bulk-start", None, vec![]),
         Command::BulkStop => p("bulk-stop", None, vec![]),
         Command::WriteRate(r) => p("write-rate", None, vec![r]),

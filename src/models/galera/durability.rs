@@ -59,6 +59,8 @@ pub struct Recovery {
     pub recovered: Vec<u64>,
     /// The node bootstrapped.
     pub bootstrap: usize,
+    /// Commits acknowledged to clients before the crash.
+    pub acknowledged: u64,
     /// Commits acknowledged to clients that the bootstrapped node lacks.
     pub lost_after_bootstrap: u64,
     /// How each node rejoins.
@@ -66,6 +68,30 @@ pub struct Recovery {
 }
 
 impl Recovery {
+    /// Chooses node `node` to start the new cluster from: the loss and each other node's way back follow from
+    /// its recovered position. Nodes at or behind it rejoin by IST; nodes ahead of it hold commits it lacks and
+    /// are wiped for a full copy (SST).
+    pub fn bootstrap_from(&mut self, node: usize) {
+        let node = node.min(self.recovered.len().saturating_sub(1));
+        let top = self.recovered.get(node).copied().unwrap_or(0);
+        self.bootstrap = node;
+        self.lost_after_bootstrap = self.acknowledged.saturating_sub(top);
+        self.rejoin = (0..self.recovered.len())
+            .map(|i| match i {
+                _ if i == node => Rejoin::Bootstrap,
+                _ if self.recovered[i] > top => Rejoin::Sst,
+                _ => Rejoin::Ist,
+            })
+            .collect();
+    }
+
+    /// Commits this choice loses beyond the best one: the highest recovered position less the bootstrapped
+    /// node's (0 when it is the highest).
+    pub fn lost_by_choice(&self) -> u64 {
+        let best = self.recovered.iter().copied().max().unwrap_or(0);
+        best.saturating_sub(self.recovered.get(self.bootstrap).copied().unwrap_or(0))
+    }
+
     /// Commits each node lost from its own disk.
     pub fn lost_per_node(&self) -> Vec<u64> {
         self.before.iter().zip(&self.recovered).map(|(b, r)| b - r).collect()
@@ -111,15 +137,16 @@ impl Durability {
             Bootstrap::Random => pick % recovered.len().max(1),
             Bootstrap::Node1 => 0,
         };
-        let top = recovered[bootstrap];
-        let rejoin = (0..recovered.len())
-            .map(|i| match i {
-                _ if i == bootstrap => Rejoin::Bootstrap,
-                _ if recovered[i] > top => Rejoin::Sst,
-                _ => Rejoin::Ist,
-            })
-            .collect();
-        Recovery { before: before.to_vec(), recovered, bootstrap, lost_after_bootstrap: acknowledged - top, rejoin }
+        let mut r = Recovery {
+            before: before.to_vec(),
+            recovered,
+            bootstrap,
+            acknowledged,
+            lost_after_bootstrap: 0,
+            rejoin: Vec::new(),
+        };
+        r.bootstrap_from(bootstrap);
+        r
     }
 }
 
@@ -143,6 +170,17 @@ mod tests {
         assert_eq!(r.rejoin, [Rejoin::Ist, Rejoin::Ist, Rejoin::Bootstrap]);
         let r = flushed().crash(&[1000, 1000, 1000], 1000, CrashKind::Power, Bootstrap::Node1, 0);
         assert_eq!(r.rejoin, [Rejoin::Bootstrap, Rejoin::Sst, Rejoin::Sst]);
+        // node1 flushed at 900, node3 at 980: node1 loses the 80 node3 still holds, beyond the best choice.
+        assert_eq!((r.lost_after_bootstrap, r.lost_by_choice()), (100, 80));
+    }
+
+    #[test]
+    fn choosing_another_node_after_the_crash_moves_the_loss_and_the_transfers() {
+        let mut r = flushed().crash(&[1000, 1000, 1000], 1000, CrashKind::Power, Bootstrap::Highest, 0);
+        assert_eq!(r.lost_by_choice(), 0);
+        r.bootstrap_from(1);
+        assert_eq!((r.bootstrap, r.lost_after_bootstrap, r.lost_by_choice()), (1, 50, 30));
+        assert_eq!(r.rejoin, [Rejoin::Ist, Rejoin::Bootstrap, Rejoin::Sst]);
     }
 
     #[test]

@@ -164,21 +164,48 @@ fn p_lost(s: &Map<String, Value>) -> String {
     format!("lost per node {} (theory: on average λ × interval ÷ 2 = 100 at 200 tps)", num(s, "lost_trx_per_node"))
 }
 fn p_boot(s: &Map<String, Value>) -> String {
-    let positions = match headline(s, "recovered_positions") {
-        Some(Value::Array(items)) if !items.is_empty() => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("node{} {}", i + 1, v.as_f64().map_or("–".into(), |p| human(p, 0))))
-            .collect::<Vec<_>>()
-            .join(", "),
+    let positions: Vec<f64> = match headline(s, "recovered_positions") {
+        Some(Value::Array(items)) if !items.is_empty() => items.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect(),
         _ => return "not yet: the power cut comes at 30 s".into(),
     };
+    let name = |i: usize| format!("node{}", i + 1);
+    let read: Vec<String> =
+        positions.iter().enumerate().map(|(i, p)| format!("{} {}", name(i), human(*p, 0))).collect();
+    let best = positions.iter().copied().fold(0.0, f64::max);
+    if headline(s, "restarted") == Some(&Value::Bool(true)) {
+        return format!(
+            "positions read back from each node's log: {}; bootstrapping {} loses {} acknowledged commits in all, {} more than the highest would; rejoin by IST: {}; wiped for a full copy (SST): {}",
+            read.join(", "),
+            num(s, "bootstrap_node"),
+            num(s, "lost_after_bootstrap"),
+            num(s, "lost_by_choice"),
+            num(s, "ist_nodes"),
+            num(s, "sst_nodes")
+        );
+    }
+    let choices: Vec<String> = positions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let ahead: Vec<String> = (0..positions.len()).filter(|&j| positions[j] > *p).map(name).collect();
+            let loses = if best - p > 0.0 {
+                format!("loses {} more", human(best - p, 0))
+            } else {
+                "loses nothing more".to_string()
+            };
+            if ahead.is_empty() {
+                format!("{} {loses}, the others join by IST", name(i))
+            } else {
+                format!("{} {loses}, {} wiped for a full copy (SST)", name(i), ahead.join(" and "))
+            }
+        })
+        .collect();
+    let crash_loss = field(s, "lost_after_bootstrap").zip(field(s, "lost_by_choice")).map(|(a, b)| a - b);
     format!(
-        "positions read back from each node's log: {positions}; bootstrapping {} loses {} acknowledged commits (theory: the highest of three loses about λ/4 = 50 on average, a random node about 100); rejoin by IST: {}; need a full copy (SST): {}",
-        num(s, "bootstrap_node"),
-        num(s, "lost_after_bootstrap"),
-        num(s, "ist_nodes"),
-        num(s, "sst_nodes")
+        "positions read back from each node's log: {}; the power cut itself took {} acknowledged commits that no node holds; bootstrapping {}",
+        read.join(", "),
+        crash_loss.map_or("–".into(), |v| human(v, 0)),
+        choices.join("; ")
     )
 }
 
@@ -201,7 +228,7 @@ const HCI_LESSON: &[LessonStep] = &[
 const CRASH_LESSON: &[LessonStep] = &[
     LessonStep { title: "The flush clock", at_s: 25.0, text: "With its log flushed once a second, each node hands every commit to the operating system at once but forces its log to disk only once a second, each node at its own moment: its commits not yet on disk climb from 0 to 200 (200 a second) and drop to 0 at each flush. The chart samples every half second, so it catches each node at only two points of that one-second cycle, half a second apart: node1, flushed just before a sample, zig-zags between about 10 and 110; node3, caught just before its flush, between about 80 and 190. None is drawn at its full 200.", chart: "flush", view: View::Span(15.0, 25.0), numbers: p_flush, actions: &[] },
     LessonStep { title: "Power loss", at_s: 31.0, text: "At 30 s every node loses power. Each loses what it had not flushed to disk. Galera keeps a small file on each node, grastate.dat, with the number (seqno) of the last transaction the node holds; after a crash it says −1, unknown, on all of them, so each node's position is read back from its own log instead (mysqld's wsrep-recover option).", chart: "lost", view: View::Span(20.0, 31.0), numbers: p_lost, actions: &[] },
-    LessonStep { title: "Which node to bootstrap", at_s: 45.0, text: "After a power cut every node's grastate.dat reads seqno −1 and none is marked safe to bootstrap, so the operator reads each node's last position from its own log and bootstraps the highest: it starts a new cluster from what it holds. The cluster then loses only the smallest of the nodes' losses; the others, at or behind it, rejoin by IST and receive just the transactions they miss. Bootstrap a lower node and the nodes ahead of it hold commits the new cluster never had: they are wiped and sent a full copy by SST, and their extra commits are gone. \"Restart the cluster\" does it now: commits climb back to 200 a second (the transfers are drawn as instant). \"Bootstrap node1\" replays the run choosing node1 whatever its position.", chart: "throughput", view: View::Span(20.0, 60.0), numbers: p_boot, actions: &[LessonAction { label: "Restart the cluster", act: Act::Command("restart-all") }, LessonAction { label: "Bootstrap node1", act: Act::Set("bootstrap", "node1") }, LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }] },
+    LessonStep { title: "Which node to bootstrap", at_s: 45.0, text: "After a power cut every node's grastate.dat (the small file with seqno, the number of the last transaction the node holds) reads −1, unknown, and none is marked safe to bootstrap, so each node's position is read back from its own log. The operator then bootstraps one node: it starts a new cluster from what it holds, and the others join it. Bootstrap the node with the highest position and nothing is lost beyond what the power cut took from every node; the others, at or behind it, join by IST and receive just the transactions they miss. Bootstrap another and the cluster also loses the transactions that node had not applied: the nodes ahead of it hold commits the new cluster never had, so they are wiped and sent a full copy by SST. Each button below restarts the cluster from that node now (the transfers are drawn as instant) and commits climb back to 200 a second; Back replays the run to choose again.", chart: "throughput", view: View::Span(20.0, 60.0), numbers: p_boot, actions: &[LessonAction { label: "Bootstrap node1", act: Act::Command("bootstrap:node1") }, LessonAction { label: "Bootstrap node2", act: Act::Command("bootstrap:node2") }, LessonAction { label: "Bootstrap node3", act: Act::Command("bootstrap:node3") }, LessonAction { label: "Flush at every commit", act: Act::Set("trx_commit", "1") }] },
 ];
 
 /// The lessons, in [`super::SCENARIOS`] order.
@@ -252,6 +279,7 @@ const QUEUE: ChartSpec = ChartSpec {
     title: "Receive queue and the flow-control STOP level",
     hint: "A JOINED node sends STOP when its queue passes the STOP level, 28 above the lowest queue it has seen.",
     columns: &[".recv_queue", ".fc_stop_level"],
+    labels: &["queue", "pause (STOP) level"],
     unit: "writesets",
     scale: Scale::Linear,
     reference: None,
@@ -263,6 +291,7 @@ const PAUSED: ChartSpec = ChartSpec {
     hint:
         "Seconds of the last minute that every writer spent paused; Percona's blog post saw about 23 s of every minute.",
     columns: &["paused_s_per_min"],
+    labels: &["paused, seconds of the last minute"],
     unit: "s/min",
     scale: Scale::Linear,
     reference: Some(("blog ≈ 23 s/min", 23.0)),
@@ -273,6 +302,7 @@ const THROUGHPUT: ChartSpec = ChartSpec {
     title: "Committed writes against offered",
     hint: "Committed = offered × (1 − paused fraction) while flow control throttles.",
     columns: &["committed_per_s", "offered_per_s"],
+    labels: &["committed", "wanted"],
     unit: "trx/s",
     scale: Scale::Linear,
     reference: None,
@@ -286,6 +316,7 @@ const THROUGHPUT_MINUTE: ChartSpec = ChartSpec {
     title: "Committed writes against offered, averaged over a minute",
     hint: "Committed = offered × (1 − paused fraction) while flow control throttles.",
     columns: &["committed_per_s_1m", "offered_per_s"],
+    labels: &["committed, last minute", "wanted"],
     unit: "trx/s",
     scale: Scale::Linear,
     reference: None,
@@ -297,6 +328,7 @@ const ETA: ChartSpec = ChartSpec {
     hint:
         "Its queue ÷ how fast the queue shrank over the last minute: an estimate that moves as the pauses come and go.",
     columns: &["eta_synced_s"],
+    labels: &["time left"],
     unit: "s",
     scale: Scale::Linear,
     reference: None,
@@ -309,6 +341,7 @@ const STORAGE_LOAD: ChartSpec = ChartSpec {
     title: "Network card load per hypervisor",
     hint: "ρ = work offered ÷ capacity; past 1 the backlog grows. The storage layer's copies travel over the network.",
     columns: &[".nic_load"],
+    labels: &["network card load"],
     unit: "ρ",
     scale: Scale::Linear,
     reference: Some(("ρ = 1", 1.0)),
@@ -319,6 +352,7 @@ const DISK_LOAD: ChartSpec = ChartSpec {
     title: "Disk load per hypervisor",
     hint: "ρ = work offered ÷ capacity; past 1 the backlog grows.",
     columns: &[".disk_load"],
+    labels: &["disk load"],
     ..STORAGE_LOAD
 };
 const STORAGE_LATENCY: ChartSpec = ChartSpec {
@@ -326,6 +360,7 @@ const STORAGE_LATENCY: ChartSpec = ChartSpec {
     title: "Storage write and commit latency, p99",
     hint: "The article saw storage latency well beyond 80 ms during pushes.",
     columns: &["storage_p99_ms", "commit_p99_ms"],
+    labels: &["storage write p99", "commit p99"],
     unit: "ms",
     scale: Scale::Log,
     reference: Some(("80 ms", 80.0)),
@@ -336,6 +371,7 @@ const FLUSH: ChartSpec = ChartSpec {
     title: "Unflushed commits per node",
     hint: "What a power loss would take from each node now.",
     columns: &[".unflushed_trx"],
+    labels: &["not yet on disk"],
     unit: "trx",
     scale: Scale::Linear,
     reference: None,
@@ -346,6 +382,7 @@ const LOST: ChartSpec = ChartSpec {
     title: "Commits lost per node",
     hint: "Each node's loss at the crash.",
     columns: &[".lost_trx"],
+    labels: &["lost"],
     unit: "trx",
     scale: Scale::Linear,
     reference: None,

@@ -137,7 +137,7 @@ impl Shell for GaleraRun {
         lesson::charts(self.g.cfg.scenario)
     }
     fn picture(&self) -> Option<&'static PictureSpec> {
-        Some(&picture::PICTURE)
+        Some(if self.g.cfg.scenario == PERCONA { &picture::PERCONA_PICTURE } else { &picture::PICTURE })
     }
 }
 

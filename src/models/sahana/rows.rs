@@ -66,10 +66,11 @@ const fn chart(
     title: &'static str,
     hint: &'static str,
     columns: &'static [&'static str],
+    labels: &'static [&'static str],
     unit: &'static str,
     reference: Option<(&'static str, f64)>,
 ) -> ChartSpec {
-    ChartSpec { id, title, hint, columns, unit, scale: Scale::Linear, reference, crowd: Crowd::Each }
+    ChartSpec { id, title, hint, columns, labels, unit, scale: Scale::Linear, reference, crowd: Crowd::Each }
 }
 
 /// The model's charts.
@@ -81,6 +82,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "What each worker is doing",
         "One band per worker, coloured by what it is doing: idle, busy, blocked behind another worker's lock, or stuck resending into a dead connection.",
         &[".lane"],
+        &["what it is doing"],
         "lane",
         None,
     )
@@ -90,6 +92,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Idle age of each worker's flow against the router's timeout",
         "A flow the router has not seen for its timeout is forgotten; keepalive starts only at keepalive_idle_s (7200 s).",
         &[".idle_age_s"],
+        &["idle for"],
         "s",
         Some(("router timeout", 3600.0)),
     ),
@@ -100,6 +103,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Flow state per worker",
         "One band per worker's connection, coloured by what the router knows of it: open, forgotten (neither end knows), being resent into, or closed.",
         &[".flow_state"],
+        &["what the router knows"],
         "state",
         None,
     )
@@ -109,6 +113,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Retransmissions per worker",
         "Each tick is one retransmission; the gaps double from 0.2 s to 120 s until tcp_retries2 gives up.",
         &[".retransmits"],
+        &["retransmissions"],
         "retransmissions",
         None,
     ),
@@ -117,6 +122,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Listen queue and rejected requests",
         "While every worker is stuck or blocked, the listen queue fills to its 100 and further requests are rejected.",
         &["listen_queue", "rejected", "completed"],
+        &["waiting in the listen queue", "rejected", "completed"],
         "requests",
         None,
     ),
@@ -125,6 +131,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Share of requests per worker against ordered hunting",
         "Lowest-numbered-first dispatch gives shares B(k−1,a) − B(k,a) (Erlang B): the last workers idle for hours.",
         &[".share", ".hunting_share"],
+        &["share it got", "ordered hunting"],
         "share",
         None,
     ),
@@ -133,6 +140,7 @@ pub const CHARTS: &[ChartSpec] = &[
         "Busy fraction per worker",
         "A stuck or blocked worker counts as busy: it holds its request.",
         &[".busy_fraction"],
+        &["busy fraction"],
         "fraction",
         None,
     ),

@@ -7,7 +7,6 @@ pub mod controller_picker;
 pub mod controls;
 pub mod glossary;
 pub mod keys;
-pub mod legend;
 pub mod lesson;
 pub mod metrics;
 pub mod notice;
