@@ -210,6 +210,14 @@ mod tests {
             k.nodes[0].ledger.finished += 1;
         }),
         ("not up", |k| k.nodes[2].power = super::super::node::Power::ServicesStopped),
+        // Powered off with its workers still busy but nothing waiting (the backlog's pages counted killed, so the
+        // ledgers balance): a running page alone breaks the law.
+        ("not up", |k| {
+            let waiting = k.nodes[1].pool.drain_backlog().len() as u64;
+            k.nodes[1].ledger.killed += waiting;
+            k.stats.failed += waiting;
+            k.nodes[1].power = super::super::node::Power::PoweredOff;
+        }),
         ("placement of the wrong shape", |k| {
             k.nodes[0].workers[0].placement.pop();
         }),
@@ -234,6 +242,24 @@ mod tests {
                 Err(err) => assert!(err.contains(words), "corruption '{words}' reported as: {err}"),
             }
         }
+    }
+
+    /// More commands than phases: the first MAX_PHASES - 1 open their own phase, the rest fold into the last,
+    /// so a long run holds exactly MAX_PHASES phases, and that is legal.
+    #[test]
+    fn a_run_with_more_commands_than_phases_holds_exactly_the_bound() {
+        use super::super::config::MAX_PHASES;
+        let mut e = busy();
+        let now = e.now();
+        let k = e.model_mut_for_output();
+        let (before, merged) = (k.stats.phases.len(), k.stats.phases_merged as usize);
+        let commands = MAX_PHASES + 5;
+        for i in 0..commands {
+            k.stats.begin_phase(now, format!("command {i}"), "stop", Some(i % 3));
+        }
+        assert_eq!(k.stats.phases.len(), MAX_PHASES);
+        assert_eq!(k.stats.phases_merged as usize - merged, before + commands - MAX_PHASES);
+        assert_eq!(super::check(e.model(), e.now()), Ok(()));
     }
 
     /// With `max_failures = 2`, koha1's cable pulled at 1 s: clients on koha2 and koha3 count failures against

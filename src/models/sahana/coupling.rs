@@ -124,9 +124,11 @@ impl Coupling {
         self.global_waiters.contains(&w) || self.sessions.iter().any(|s| s.waiters.contains(&w))
     }
 
-    /// The locks' own invariants: no worker waits twice, wait lists within `workers`, a waiter's lock is held.
+    /// The locks' own invariants: no worker waits twice, a waiter's lock is held, and fewer global waiters than
+    /// `workers`: they wait behind the holder's stuck call, and the holder, stuck in that call, never waits
+    /// itself (a worker is either Stuck or Blocked), so at most `workers - 1` wait.
     pub fn check(&self, workers: u32) -> Result<(), String> {
-        if self.global_waiters.len() > workers as usize {
+        if self.global_waiters.len() >= workers as usize {
             return Err(format!("coupling: {} global waiters for {workers} workers", self.global_waiters.len()));
         }
         if !self.global_waiters.is_empty() && self.stuck_holder.is_none() {
@@ -188,8 +190,10 @@ mod tests {
             c
         };
         #[allow(clippy::type_complexity)]
-        let corruptions: [(&str, fn(&mut Coupling)); 4] = [
+        let corruptions: [(&str, fn(&mut Coupling)); 5] = [
             ("5 global waiters for 4 workers", |c| c.global_waiters.extend([0, 1, 2])),
+            // Every worker waiting, the holder (3) too, though it is stuck in its call: one waiter too many.
+            ("4 global waiters for 4 workers", |c| c.global_waiters.extend([2, 3])),
             ("nobody holds", |c| c.stuck_holder = None),
             ("worker 1 waits twice", |c| c.global_waiters.push_back(1)),
             ("session 1 has waiters but no holder", |c| {
@@ -203,5 +207,16 @@ mod tests {
             let err = c.check(4).unwrap_err();
             assert!(err.contains(words), "corruption '{words}' reported as: {err}");
         }
+    }
+
+    /// The bound itself is legal: with worker 3 stuck, the three others may all wait behind it.
+    #[test]
+    fn every_worker_but_the_holder_may_wait_behind_a_stuck_call() {
+        let mut c = Coupling::new(CouplingMode::GlobalLock, 1);
+        c.stuck(3);
+        assert!((0..3).all(|w| !c.before_query(w)));
+        assert_eq!(c.check(4), Ok(()));
+        assert!(c.before_query(3), "the holder's own call is not held");
+        assert_eq!(c.unstuck(3), vec![0, 1, 2]);
     }
 }
