@@ -275,7 +275,8 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
         }
         let any_global = targets.iter().any(Option::is_none);
         let mut global = 0;
-        for ((col, _, plain), target) in list.iter().zip(&targets) {
+        let patterns = spec.columns.len();
+        for ((col, label, plain), target) in list.iter().zip(&targets) {
             let points = l.history.points().map(|p| (p.time_s(), p.get(*col) * k)).collect();
             let (colour, pattern, width) = match target {
                 Some(i) => {
@@ -307,7 +308,11 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
             };
             if target.is_none() {
                 let run = if ab { [" (A)", " (B)"][r.min(1)] } else { "" };
-                keys.push(Key { label: format!("{plain}{run}"), colour, pattern });
+                keys.push(Key {
+                    label: format!("{}{run}", line_name(label, &l.columns[*col].name, plain, patterns)),
+                    colour,
+                    pattern,
+                });
                 global += 1;
             }
             series.push(Series { colour, pattern, width_css: width, points });
@@ -329,6 +334,17 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
         }
     }
     (series, keys)
+}
+
+/// The legend's words for a line that is not a target's: a part's name where its chart has one line per part
+/// that is not a target (a hypervisor's `hyp1` of `hyp1.nic_load`), with what it is when the chart plots several
+/// things per part; else the chart table's plain label.
+fn line_name(label: &str, column: &str, plain: &str, patterns: usize) -> String {
+    match (label != column, patterns > 1) {
+        (true, true) => format!("{label} {plain}"),
+        (true, false) => label.to_string(),
+        (false, _) => plain.to_string(),
+    }
 }
 
 /// The legend entries of targets `shown` (indices into the engine's names), each in its own colour, the faulty
@@ -694,7 +710,8 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
                             let name = match target_of(&label, &l.columns[c].name, &engine.names) {
                                 Some(i) if kinds > 1 => format!("{} {plain}", engine.names[i]),
                                 Some(i) if engine.names[i] == label => label,
-                                _ => plain.to_string(),
+                                Some(_) => plain.to_string(),
+                                None => line_name(&label, &l.columns[c].name, plain, spec.columns.len()),
                             };
                             match spec.scale {
                                 Scale::States(words) => {

@@ -78,3 +78,19 @@ test('the charts keep the whole course in view, and a window shows the recent pa
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the full-crash lesson bootstraps the node its button names, and a second choice is refused in words', async () => {
+  const { page, problems } = await h.open('?scenario=galera-full-crash&lesson=2');
+  await waitForStatus(page, { lesson_step: 2 });
+  await page.waitForFunction(() => /positions read back/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.match(await page.textContent('#lesson-numbers'), /node2 loses/);
+  await page.click('.lesson-act:text-is("Bootstrap node2")');
+  await page.waitForFunction(() => /bootstrapping node2 loses/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.match(page.url(), /bootstrap%3Anode2|bootstrap:node2/, 'the link records the choice');
+  await page.click('.lesson-act:text-is("Bootstrap node3")');
+  await page.waitForSelector('.notice', { timeout: 15_000 });
+  assert.match(await page.textContent('.notice'), /already restarted from node2/);
+  assert.match(await page.textContent('#lesson-numbers'), /bootstrapping node2 loses/, 'the refused choice changed nothing');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -27,14 +27,36 @@ test('the page opens paused at t = 0 with the picture and the lesson on the firs
       }
       assert.ok(picture.x + picture.width <= lesson.x + 1, 'the lesson is not beside the picture');
     } else {
-      assert.ok(lesson.y < viewport.height * 1.5, 'the lesson is far down the phone screen');
-      assert.ok(lesson.y >= picture.y + picture.height - 1, 'on a phone the lesson comes after the picture');
+      // On a phone the story and the lesson card (its title, text and buttons) fill the first screen; the picture
+      // and the charts come after it.
+      await lessonOnFirstScreen(page, viewport);
+      assert.ok(picture.y >= lesson.y + lesson.height - 1, 'on a phone the picture comes after the lesson');
     }
     assert.ok(chart.y >= picture.y + picture.height - 1, 'the charts follow the picture');
     assert.ok((await canvasColours(page, '#chart-conns')) > 5, 'the chart is not drawn');
     assert.deepEqual(problems, []);
     await page.close();
   }
+});
+
+/** The lesson card's title, its text and its step's buttons end within the first screen. */
+async function lessonOnFirstScreen(page, viewport) {
+  for (const sel of ['#lesson-title', '.lesson-text', '.lesson-actions']) {
+    if ((await page.locator(sel).count()) === 0) continue;
+    const box = await page.locator(sel).first().boundingBox();
+    assert.ok(box.y + box.height <= viewport.height, `${sel} ends at ${box.y + box.height}px, below the ${viewport.height}px first screen`);
+  }
+}
+
+test('on a phone the full-crash bootstrap step shows its text and its three bootstrap buttons on the first screen', async () => {
+  const viewport = { width: 390, height: 844 };
+  const { page, problems } = await h.open('?scenario=galera-full-crash&lesson=2', viewport);
+  await waitForStatus(page, { lesson_step: 2 });
+  await lessonOnFirstScreen(page, viewport);
+  const labels = await page.locator('.lesson-act').allTextContents();
+  for (const n of [1, 2, 3]) assert.ok(labels.includes(`Bootstrap node${n}`), `no Bootstrap node${n} in ${labels}`);
+  assert.deepEqual(problems, []);
+  await page.close();
 });
 
 test('Next runs the slow lesson to the step where static weights reject requests; Back replays', async () => {
