@@ -249,7 +249,7 @@ const PARAMS: &[ParamInfo] = &[
         min: 0.0,
         max: 1.0,
         choices: &[(1.0, "lag filter on, as in production"), (0.0, "no lag filter")],
-        help: "1: LoadBalancer's getLagTimes lag filter, as in production; 0: none (the peaks in the incident report show its simulation did not drop db1119 on a failed lag read)",
+        help: "1: a replica whose lag reads too high gets no reads, as in production; 0: no lag filter (LoadBalancer's getLagTimes; the peaks in the incident report show its simulation did not drop db1119 on a failed lag read)",
     },
     ParamInfo {
         key: "max_lag_s",

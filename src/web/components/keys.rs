@@ -80,9 +80,15 @@ pub fn technical_details(key: &str, help: &str) -> Html {
         <details class="tech">
             <summary>{ "Technical details" }</summary>
             <p>{ "In links and on the command line: " }<code class="param-key">{ key.to_string() }</code></p>
-            <p>{ help.to_string() }</p>
+            <p>{ sentence(help) }</p>
         </details>
     }
+}
+
+/// `text` with a capital first letter, as a sentence in the page.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// Props of [`NumberField`].
