@@ -15,8 +15,9 @@ pub const MAX_CONTROLS: usize = 3;
 pub enum Control {
     /// A scenario key, drawn as the settings panel draws it (slider, count box or select).
     Key(&'static KeyInfo),
-    /// A controller parameter, drawn as the controller's parameter slider.
-    Param(&'static ParamInfo),
+    /// A controller's parameter (the controller's name, the parameter), drawn as the controller's parameter
+    /// slider under the controller's name, so a reader running another controller knows whose it is.
+    Param(&'static str, &'static ParamInfo),
 }
 
 impl Control {
@@ -24,7 +25,7 @@ impl Control {
     pub fn key(&self) -> &'static str {
         match self {
             Control::Key(k) => k.key,
-            Control::Param(p) => p.key,
+            Control::Param(_, p) => p.key,
         }
     }
 
@@ -32,14 +33,14 @@ impl Control {
     pub fn label(&self) -> &'static str {
         match self {
             Control::Key(k) => k.label,
-            Control::Param(p) => p.label,
+            Control::Param(_, p) => p.label,
         }
     }
 }
 
 impl PartialEq for Control {
     fn eq(&self, other: &Control) -> bool {
-        matches!((self, other), (Control::Key(_), Control::Key(_)) | (Control::Param(_), Control::Param(_)))
+        matches!((self, other), (Control::Key(_), Control::Key(_)) | (Control::Param(..), Control::Param(..)))
             && self.key() == other.key()
     }
 }
@@ -66,7 +67,11 @@ fn key_control(def: &ScenarioDef, key: &str) -> Option<Control> {
 
 /// The controller parameter `key` as a control (a parameter two controllers share is one control).
 fn param_control(key: &str) -> Option<Control> {
-    controllers().iter().flat_map(|c| c.params.iter()).find(|p| p.key == key).map(Control::Param)
+    controllers()
+        .iter()
+        .flat_map(|c| c.params.iter().map(move |p| (c.name, p)))
+        .find(|(_, p)| p.key == key)
+        .map(|(c, p)| Control::Param(c, p))
 }
 
 /// The controls `step` is about, each once, at most [`MAX_CONTROLS`]: a set key's control (a scenario key, or a
@@ -85,7 +90,10 @@ pub fn step_controls(def: &ScenarioDef, step: &LessonStep) -> Vec<Control> {
                 .iter()
                 .filter(|info| info.name == c)
                 .flat_map(|info| {
-                    info.main_params.iter().filter_map(|k| info.params.iter().find(|p| p.key == *k)).map(Control::Param)
+                    info.main_params
+                        .iter()
+                        .filter_map(|k| info.params.iter().find(|p| p.key == *k))
+                        .map(|p| Control::Param(info.name, p))
                 })
                 .collect(),
             Act::Command(_) => Vec::new(),

@@ -56,7 +56,7 @@ fn a_controllers_parameter_is_its_own_where_two_share_a_key() {
     assert_ne!(own("mw-legacy"), own("mw-loadmonitor"));
     let def = registry::find("slow").unwrap();
     let controls = step_controls(def, &step(&[act!(Act::CompareWith("mw-loadmonitor"))]));
-    let Some(Control::Param(p)) = controls.iter().find(|c| c.key() == "state_ttl_s") else { panic!("{controls:?}") };
+    let Some(Control::Param(_, p)) = controls.iter().find(|c| c.key() == "state_ttl_s") else { panic!("{controls:?}") };
     assert_eq!(p.default, own("mw-loadmonitor"));
 }
 

@@ -19,6 +19,15 @@ pub fn tidy(v: f64) -> f64 {
     (v * scale).round() / scale
 }
 
+/// A range's end for people: whole numbers grouped in thousands ("1,000,000,000"), others as [`tidy`] leaves them.
+fn bound(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        crate::engine::picture::human(v, 0)
+    } else {
+        tidy(v).to_string()
+    }
+}
+
 /// Slider positions (0 to this).
 const POSITIONS: f64 = 1000.0;
 
@@ -233,7 +242,7 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
             <label for={id.clone()}>
                 <span class="param-label">{ props.label.clone() }</span>
                 { value_text }
-                <span class="param-default">{ format!(" (default {default_text}; {} to {}{})", props.min, props.max,
+                <span class="param-default">{ format!(" (default {default_text}; {} to {}{})", bound(props.min), bound(props.max),
                     if scale.is_log() { ", log scale" } else { "" }) }</span>
             </label>
             <div class="param-inputs">

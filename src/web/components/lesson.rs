@@ -56,9 +56,18 @@ fn controls(
     html! {
         <div class="lesson-controls" id="lesson-controls" role="group" aria-label="What this step is about">
             <p class="label">{ "Change it here (the run restarts with the same random seed):" }</p>
-            { for list.iter().map(|c| match c {
+            { for list.iter().enumerate().map(|(i, c)| match c {
                 Control::Key(k) => key_control(def, k, sets, on_set, "lesson-key"),
-                Control::Param(p) => param_slider(p, sets, on_set, "lesson-param"),
+                Control::Param(name, p) => {
+                    // A controller's settings under its name, once for the run of them.
+                    let first = i == 0 || !matches!(list[i - 1], Control::Param(n, _) if n == *name);
+                    html! {
+                        <>
+                            if first { <p class="lesson-param-of">{ format!("{name}'s settings") }</p> }
+                            { param_slider(p, sets, on_set, "lesson-param") }
+                        </>
+                    }
+                }
             }) }
         </div>
     }
