@@ -28,6 +28,19 @@ fn bound(v: f64) -> String {
     }
 }
 
+/// `unit` as it reads after `v`: a counted thing in the singular for exactly one ("1 thread", "1 copy"); units
+/// that are symbols or rates ("ms", "s", "trx/s", "ρ") stay as they are.
+fn unit_for(v: f64, unit: &str) -> String {
+    let counted = unit.len() > 2 && unit.chars().all(|c| c.is_ascii_lowercase()) && unit.ends_with('s');
+    if v != 1.0 || !counted {
+        return unit.to_string();
+    }
+    match unit.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => unit[..unit.len() - 1].to_string(),
+    }
+}
+
 /// Slider positions (0 to this).
 const POSITIONS: f64 = 1000.0;
 
@@ -224,18 +237,26 @@ pub fn NumberField(props: &NumberFieldProps) -> Html {
     let pending = *keyboard.borrow() && (*shown - current).abs() > 0.0;
     let unit = if props.unit.is_empty() { String::new() } else { format!(" {}", props.unit) };
     let id = props.id.clone();
+    // What people read: "1 thread", "5,500 trx/s" (the number box keeps the plain number).
+    let said = |v: f64| {
+        format!(
+            "{}{}",
+            bound(v),
+            if props.unit.is_empty() { String::new() } else { format!(" {}", unit_for(v, &props.unit)) }
+        )
+    };
     let warning = props.warn_at.filter(|(at, _)| *shown >= *at).map(|(_, text)| text);
     // A default that is a word ("never") takes no unit, and stands for the value until one is set.
     let numeric_default = default_number(&props.default_text).is_some();
-    let default_text = match props.default_text.split_once(' ') {
-        Some((n, rest)) if numeric_default => format!("{n}{unit} {rest}"),
-        _ if numeric_default => format!("{}{unit}", props.default_text),
+    let default_text = match (props.default_text.split_once(' '), default_number(&props.default_text)) {
+        (Some((_, rest)), Some(n)) => format!("{} {rest}", said(n)),
+        (None, Some(n)) => said(n),
         _ => props.default_text.clone(),
     };
     let value_text = if props.value.is_none() && !numeric_default && *shown == current {
         format!(": {}", props.default_text)
     } else {
-        format!(": {}{unit}", tidy(*shown))
+        format!(": {}", said(*shown))
     };
     html! {
         <div class="param">
@@ -443,6 +464,21 @@ pub fn Keys(props: &KeysProps) -> Html {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn values_read_as_people_say_them() {
+        assert_eq!(unit_for(1.0, "threads"), "thread");
+        assert_eq!(unit_for(1.0, "copies"), "copy");
+        assert_eq!(unit_for(2.0, "threads"), "threads");
+        assert_eq!(unit_for(0.0, "failures"), "failures");
+        for symbol in ["ms", "s", "trx/s", "ρ", "conn·s", "KiB"] {
+            assert_eq!(unit_for(1.0, symbol), symbol);
+        }
+        assert_eq!(bound(1e9), "1,000,000,000");
+        assert_eq!(bound(5500.0), "5,500");
+        assert_eq!(bound(0.001), "0.001");
+        assert_eq!(bound(0.025), "0.025");
+    }
 
     #[wasm_bindgen_test]
     fn log_sliders_reach_every_decade_and_round_trip() {
