@@ -20,10 +20,10 @@ pub const PERCONA_PICTURE: PictureSpec = PictureSpec {
 };
 
 const MINUTE_LINES: &[Line] = &[
-    Line { label: "committed, last minute", column: "committed_per_s_1m", unit: "/s", show: Show::Number(0) },
+    Line { label: "committed, last min", column: "committed_per_s_1m", unit: "/s", show: Show::Number(0) },
     Line { label: "wanted", column: "offered_per_s", unit: "/s", show: Show::Number(0) },
-    Line { label: "paused, last minute", column: "paused_s_per_min", unit: " s of 60", show: Show::Number(1) },
-    Line { label: "pause requests, last minute", column: "fc_stops_per_min", unit: "", show: Show::Number(0) },
+    Line { label: "paused, last min", column: "paused_s_per_min", unit: " s of 60", show: Show::Number(1) },
+    Line { label: "pause requests, last min", column: "fc_stops_per_min", unit: "", show: Show::Number(0) },
     Line { label: "back in sync in", column: "eta_synced_s", unit: "", show: Show::Duration },
 ];
 
@@ -36,7 +36,7 @@ const WRITER: Group = Group {
     lines: &[
         Line { label: "committed now", column: "committed_per_s", unit: "/s", show: Show::Number(0) },
         Line { label: "wanted", column: "offered_per_s", unit: "/s", show: Show::Number(0) },
-        Line { label: "paused, last minute", column: "paused_s_per_min", unit: " s of 60", show: Show::Number(1) },
+        Line { label: "paused, last min", column: "paused_s_per_min", unit: " s of 60", show: Show::Number(1) },
         Line { label: "pause requests", column: "fc_stops", unit: "/s", show: Show::PerSecond },
         Line { label: "back in sync in", column: "eta_synced_s", unit: "", show: Show::Duration },
     ],
