@@ -746,6 +746,60 @@ mod tests {
         assert_eq!((back.ignored, back.state), (Vec::<String>::new(), state));
     }
 
+    /// Every length bound is inclusive, and one past it is cut or refused: a name of 40 characters is quoted
+    /// whole, 41 gets an ellipsis; a link of exactly MAX_QUERY_LEN bytes is read whole, a longer one is cut at a
+    /// character boundary (here inside a two-byte é, so the seed before it survives); a file of exactly
+    /// MAX_FILE_CHARS characters and a value of exactly MAX_VALUE_LEN bytes are not refused for their length.
+    #[test]
+    fn length_bounds_are_inclusive() {
+        assert_eq!(clip(&"x".repeat(40)), "x".repeat(40));
+        assert_eq!(clip(&"x".repeat(41)), format!("{}…", "x".repeat(40)));
+        let longer = |q: &str| parse_query(q).ignored.iter().filter(|i| i.contains("longer than")).count();
+        let at = format!("{}seed=7", "&".repeat(MAX_QUERY_LEN - 6));
+        assert_eq!((longer(&at), parse_query(&at).state.seed), (0, 7));
+        let cut = format!("{}seed=7é", "&".repeat(MAX_QUERY_LEN - 7));
+        assert_eq!(cut.len(), MAX_QUERY_LEN + 1);
+        let parsed = parse_query(&cut);
+        assert_eq!((parsed.ignored.len(), parsed.state.seed), (1, 7), "{:?}", parsed.ignored);
+        assert!(parsed.ignored[0].contains("the link is longer than"));
+        assert_eq!(longer(&format!("{}&seed=7", "&".repeat(MAX_QUERY_LEN))), 1);
+        assert_eq!(longer(&format!("file={}", "a".repeat(MAX_FILE_CHARS))), 0);
+        assert_eq!(longer(&format!("file={}", "a".repeat(MAX_FILE_CHARS + 1))), 1);
+        assert_eq!(longer(&format!("speed={}", "1".repeat(MAX_VALUE_LEN))), 0);
+        assert_eq!(longer(&format!("speed={}", "1".repeat(MAX_VALUE_LEN + 1))), 1);
+    }
+
+    /// `ab=` (empty) means no A/B run and says nothing; an unknown name is reported; `watch` (with or without a
+    /// value) turns on watching, which implies the embedded layout, and survives the round trip.
+    #[test]
+    fn an_empty_ab_is_no_ab_and_watch_is_read() {
+        let empty = parse_query("scenario=mmc&ab=");
+        assert_eq!((empty.state.controller_b, empty.ignored), (None, Vec::<String>::new()));
+        let bogus = parse_query("scenario=mmc&ab=bogus");
+        assert_eq!(bogus.state.controller_b, None);
+        assert_eq!(bogus.ignored, vec!["unknown controller 'bogus' for A/B".to_string()]);
+        for q in ["scenario=mmc&watch=1", "scenario=mmc&watch"] {
+            let p = parse_query(q);
+            assert!(p.state.watch && p.state.embed && p.ignored.is_empty(), "{q}: {:?}", p.ignored);
+            assert_eq!(parse_query(&to_query(&p.state)).state, p.state, "{q}");
+        }
+        assert!(!parse_query("scenario=mmc&watch=0").state.watch);
+    }
+
+    /// `lesson=N` names one of the lesson's steps, 0 to len − 1; a lesson about one controller runs it unless the
+    /// link names another.
+    #[test]
+    fn lessons_open_where_they_exist_and_bring_their_controller() {
+        let steps = registry::find("refuse").unwrap().lesson.len();
+        let p = parse_query("scenario=refuse");
+        assert_eq!((p.state.lesson, p.state.controller.as_str()), (Some(0), "least-conn"));
+        assert_eq!(parse_query("scenario=refuse&controller=p2c").state.controller, "p2c");
+        let last = parse_query(&format!("scenario=refuse&lesson={}", steps - 1));
+        assert_eq!((last.state.lesson, last.ignored.len()), (Some(steps - 1), 0));
+        let past = parse_query(&format!("scenario=refuse&lesson={steps}"));
+        assert_eq!((past.state.lesson, past.ignored.len()), (Some(0), 1), "{:?}", past.ignored);
+    }
+
     #[test]
     fn escapes_are_read_in_either_case() {
         // RFC 3986 §2.1: the hex digits of a percent-encoding are case-insensitive (a browser may write %c3%a9).

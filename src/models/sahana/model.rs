@@ -555,10 +555,13 @@ mod tests {
     /// minutes, and every other worker's query waits behind it while the listen queue fills. Stepped until one
     /// worker is stuck, another blocked and requests queue, checking every law after each event.
     fn stuck_and_blocked() -> Engine<Sahana> {
-        let sets = [("quiet_until_s", "0"), ("router_idle_timeout_s", "10"), ("rate", "2")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        stuck_and_blocked_with(&[])
+    }
+
+    /// [`stuck_and_blocked`] with more keys.
+    fn stuck_and_blocked_with(more: &[(&str, &str)]) -> Engine<Sahana> {
+        let base = [("quiet_until_s", "0"), ("router_idle_timeout_s", "10"), ("rate", "2")];
+        let sets = base.iter().chain(more).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let def = &crate::models::sahana::SCENARIOS[0];
         let spec = RunSpec { sets, seed: 4, duration_s: Some(3600.0), ..RunSpec::default() };
         let mut e = build_engine(def, &spec).unwrap();
@@ -643,6 +646,54 @@ mod tests {
                 Err(err) => assert!(err.contains(words), "corruption '{words}' reported as: {err}"),
             }
         }
+    }
+
+    /// With a listen queue of one, stepped until a request is rejected (the stuck call holds every worker), then
+    /// the stuck worker killed, which loses its request; every law checked after each event and at the end.
+    fn rejected_then_killed() -> Engine<Sahana> {
+        let mut e = stuck_and_blocked_with(&[("listen_queue", "1")]);
+        while e.model().ledger.rejected == 0 {
+            assert!(e.step_event(), "the run ended first");
+            assert_eq!(e.model().check(e.now()), Ok(()));
+        }
+        let stuck = find(e.model(), Lane::Stuck);
+        e.apply(super::Command::KillWorker(stuck)).unwrap();
+        assert_eq!(e.model().check(e.now()), Ok(()));
+        e
+    }
+
+    /// Every request is counted once: completed, rejected, killed or still in the system. The ledger balances
+    /// with rejections and a kill, and one rejection or one kill more than happened is reported.
+    #[test]
+    fn rejected_and_killed_requests_each_count_once() {
+        let e = rejected_then_killed();
+        let l = &e.model().ledger;
+        assert_eq!(l.killed, 1, "the stuck worker's request is lost");
+        assert!(l.rejected > 0 && l.completed > 0);
+        #[allow(clippy::type_complexity)]
+        let extra: [fn(&mut Sahana); 2] = [|m| m.ledger.rejected += 1, |m| m.ledger.killed += 1];
+        for corrupt in extra {
+            let mut e = rejected_then_killed();
+            corrupt(e.model_mut_for_output());
+            let err = e.model().check(e.now()).unwrap_err();
+            assert!(err.contains("arrivals but"), "{err}");
+        }
+    }
+
+    /// A reader that never drains the rows leaves the log exactly full (the oldest dropped and counted), and a
+    /// full log is legal.
+    #[test]
+    fn a_full_row_log_is_legal() {
+        let mut e = stuck_and_blocked();
+        let now = e.now();
+        let m = e.model_mut_for_output();
+        let width = m.columns.len();
+        for _ in 0..super::MAX_ROWS_BUFFERED + 5 {
+            m.rows.push(vec![0.0; width]);
+        }
+        assert_eq!(m.rows.len(), super::MAX_ROWS_BUFFERED);
+        assert!(m.rows.dropped() >= 5);
+        assert_eq!(m.check(now), Ok(()));
     }
 
     /// The same second stuck worker is legal without the global lock (session_lock and none let stuck calls

@@ -294,6 +294,30 @@ mod tests {
         }
     }
 
+    /// States exactly at each bound are legal: p at a heartbeat's own commit time (the newest heartbeat is "at
+    /// or before p"), two large writes committed in the same microsecond (commit order is non-decreasing), and
+    /// p a few ulps past now − d after a long run (float rounding grows with the clock, so the slack does).
+    #[test]
+    fn states_exactly_at_each_bound_pass() {
+        let s = stream(500.0, 1000.0);
+        let mut r = Replica::new(&s);
+        r.advance(10.0 * SEC, &s);
+        r.applied_us = s.heartbeat_at(r.applied_us);
+        assert_eq!(s.heartbeat_at(r.applied_us), r.applied_us);
+        assert_eq!(r.check(&s), Ok(()), "p at a heartbeat");
+        let mut r = Replica::new(&s);
+        r.add_large_write(SEC, 0.5 * SEC, &s);
+        r.add_large_write(SEC, 0.5 * SEC, &s);
+        assert_eq!(r.pending.len(), 2);
+        assert_eq!(r.check(&s), Ok(()), "two large writes in the same microsecond");
+        let mut r = Replica::new(&s);
+        r.advance(1e12, &s);
+        let frontier = r.clock_us - s.delay_us;
+        r.applied_us = f64::from_bits(frontier.to_bits() + 4);
+        assert!(r.applied_us > frontier);
+        assert_eq!(r.check(&s), Ok(()), "p four ulps past the frontier at 11.6 days");
+    }
+
     /// Each law of the replica, broken by hand on a replica applying a large write behind others, is reported.
     #[test]
     fn every_corrupted_replica_law_is_reported() {
