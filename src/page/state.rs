@@ -640,6 +640,49 @@ mod tests {
     }
 
     #[test]
+    fn lesson_next_to_a_step_the_run_stands_at_does_not_replay() {
+        // The run stopped exactly at the next step's moment (the reader pressed Step up to it): Next goes on from
+        // there, with no replay from the seed.
+        let s = state("?scenario=slow");
+        let def = s.def().unwrap();
+        let next = s.apply(Action::LessonNext(def.lesson[1].at_s));
+        assert_eq!(next.url.lesson, Some(1));
+        assert_eq!(next.generation, s.generation, "standing at the step's moment is not past it");
+    }
+
+    #[test]
+    fn next_on_the_last_step_and_a_step_past_the_lesson_go_to_free_play() {
+        let s = state("?scenario=slow");
+        let last = s.def().unwrap().lesson.len() - 1;
+        let mut at_last = s.clone();
+        at_last.url.lesson = Some(last);
+        let next = at_last.apply(Action::LessonNext(0.0));
+        assert_eq!((next.url.lesson, next.seek_to, next.playing), (None, None, true));
+        // A state whose step lies past the lesson (no link makes one: the link's parser refuses it) plays freely
+        // on a restart rather than seeking to a step that does not exist.
+        let mut past = s.clone();
+        past.url.lesson = Some(last + 1);
+        let next = past.apply(Action::Restart);
+        assert_eq!((next.url.lesson, next.seek_to), (None, None));
+    }
+
+    #[test]
+    fn a_speed_outside_its_range_is_refused_in_the_speeds_own_words() {
+        let s = state("?scenario=slow&lesson=off");
+        for raw in ["1e9", "1001", "0.01", "-5", "NaN", "inf", "fast"] {
+            let next = s.apply(Action::SetSpeed(raw.into()));
+            assert_eq!(next.url.speed, s.url.speed, "{raw}");
+            let notice = next.notices.join(" ");
+            assert!(notice.starts_with(&format!("Speed '{raw}' is not from")), "{raw}: {notice}");
+        }
+        for raw in ["0.1", "1000"] {
+            let next = s.apply(Action::SetSpeed(raw.into()));
+            assert_eq!(next.url.speed, raw.parse::<f64>().unwrap(), "{raw}: the range's ends are in it");
+            assert!(next.notices.is_empty(), "{raw}: {:?}", next.notices);
+        }
+    }
+
+    #[test]
     fn picking_a_scenario_keeps_the_controllers_parameters() {
         let s = state("?scenario=slow&controller=pid&kp=0.05&workers=7&lesson=off");
         let next = s.apply(Action::PickScenario("plain-s1".into()));
