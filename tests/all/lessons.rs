@@ -138,6 +138,12 @@ fn every_page_string_about_a_scenario_speaks_plainly() {
         for c in run.command_table() {
             refuse_jargon(&format!("{} command {}", def.name, c.verb), c.help);
         }
+        // Chart notes and action help are page prose too: they name no setting key.
+        let keys: Vec<&str> = def.keys.iter().map(|k| k.key).collect();
+        let shown = run.charts().iter().map(|c| c.hint).chain(run.command_table().iter().map(|c| c.help));
+        for text in shown {
+            assert!(names_a_key(text, &keys).is_none(), "{}: {text:?} names a setting key", def.name);
+        }
         if let Some(p) = run.picture() {
             refuse_jargon(&format!("{} picture", def.name), p.caption);
             for g in p.groups {

@@ -69,7 +69,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[],
         inverse: Some("restart-all"),
-        help: "every node crashes at once (crash_kind): unflushed commits are lost",
+        help: "every node crashes at once: unflushed commits are lost",
         happened: "every node loses power",
     },
     CommandSpec {
@@ -93,7 +93,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[],
         inverse: Some("bulk-stop"),
-        help: "a stock or pricing push: bulk_rows single-row transactions at bulk_rate",
+        help: "a stock or pricing push: a burst of single-row transactions, as many and as fast as the push settings say",
         happened: "bulk push starts",
     },
     CommandSpec { verb: "bulk-stop", target: None, args: &[], inverse: Some("bulk-start"), help: "ends the bulk push", happened: "bulk push ends"},

@@ -29,7 +29,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[ArgSpec { name: "idle", unit: "s", min: 0.0, max: 1e6, default: 600.0 }],
         inverse: None,
-        help: "sets keepalive_idle_s on every connection now (0: off); set it back with the same verb",
+        help: "sets how long a connection idles before keepalive probes start, on every connection now (0: off); set it back with the same verb",
         happened: "keepalive after {idle} s",
     },
     CommandSpec {
@@ -37,7 +37,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[ArgSpec { name: "timeout", unit: "s", min: 0.0, max: 1e7, default: 3600.0 }],
         inverse: None,
-        help: "sets router_idle_timeout_s now (0: never); set it back with the same verb",
+        help: "sets how long the router remembers an idle flow, now (0: forever); set it back with the same verb",
         happened: "router forgets after {timeout} s",
     },
     CommandSpec {
@@ -69,7 +69,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[ArgSpec { name: "timeout", unit: "ms", min: 0.0, max: 1e9, default: 30_000.0 }],
         inverse: None,
-        help: "sets tcp_user_timeout_ms on every connection (0: off), read at each retransmission timer",
+        help: "sets how long sent data may go unanswered before the kernel drops the connection, on every connection (0: off), read at each retransmission timer",
         happened: "give up after {timeout} ms",
     },
     CommandSpec {
@@ -77,7 +77,7 @@ pub const TABLE: &[CommandSpec] = &[
         target: None,
         args: &[ArgSpec { name: "retries", unit: "retries", min: 0.0, max: 100.0, default: 8.0 }],
         inverse: None,
-        help: "sets net.ipv4.tcp_retries2, read at each retransmission timer",
+        help: "sets the kernel's retransmission limit, read at each retransmission timer",
         happened: "{retries} retransmissions at most",
     },
 ];

@@ -90,7 +90,7 @@ pub const CHARTS: &[ChartSpec] = &[
     chart(
         "idle",
         "Idle age of each worker's flow against the router's timeout",
-        "A flow the router has not seen for its timeout is forgotten; keepalive starts only at keepalive_idle_s (7200 s).",
+        "A flow the router has not seen for its timeout is forgotten; keepalive probes start only after the idle time set for them (7200 s by default).",
         &[".idle_age_s"],
         &["idle for"],
         "s",
@@ -111,7 +111,7 @@ pub const CHARTS: &[ChartSpec] = &[
     chart(
         "retransmits",
         "Retransmissions per worker",
-        "Each tick is one retransmission; the gaps double from 0.2 s to 120 s until tcp_retries2 gives up.",
+        "Each tick is one retransmission; the gaps double from 0.2 s to 120 s until the kernel's retry limit gives up.",
         &[".retransmits"],
         &["retransmissions"],
         "retransmissions",
