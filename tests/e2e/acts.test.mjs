@@ -30,12 +30,14 @@ test('a controller parameter out of range is named in the notice, not applied an
   // The same one validator as a scenario key (controls.test.mjs types 99999999 into slow_factor): pid's kp is
   // from 0 to 100 by its parameter table.
   const { page, problems } = await h.open('?scenario=slow&controller=pid&lesson=off&speed=5');
-  const box = 'input.number-box[aria-label="kp value"]';
+  // kp's number box, found by the parameter its slider sets (its visible name is the plain label).
+  const box = '.param:has(input[data-param="kp"]) input.number-box';
   const build = (await status(page)).build;
   await page.fill(box, '1000');
   await page.press(box, 'Enter');
   await page.waitForSelector('.notice', { timeout: 15_000 });
-  assert.match(await page.textContent('.notice'), /kp.*1000/);
+  // Named by its label, as its control is; the key stays in the link and the command line.
+  assert.match(await page.textContent('.notice'), /Proportional gain.*1000/);
   assert.equal(params(page).get('kp'), null, 'the link did not take it');
   assert.equal((await status(page)).build, build, 'the run did not restart');
   assert.deepEqual(problems, []);
