@@ -13,7 +13,7 @@ fn describe_kind(kind: &KeyKind) -> String {
     match kind {
         KeyKind::Number { min, max } => format!("{min}..{max}"),
         KeyKind::CountOrUnlimited { min, max } => format!("{min}..{max} or unlimited"),
-        KeyKind::Choice(options) => options.join("|"),
+        KeyKind::Choice(options) => crate::engine::keys::option_words(options, "|"),
         KeyKind::FaultSpec => "repeatable".into(),
     }
 }

@@ -21,10 +21,55 @@ pub enum KeyKind {
         /// Largest valid value.
         max: u32,
     },
-    /// One of these words.
-    Choice(&'static [&'static str]),
+    /// One of these options.
+    Choice(&'static [Opt]),
     /// A scheduled step `VERB[:TARGET][:ARGS]@SECONDS` of the model's command table; may be given many times.
     FaultSpec,
+}
+
+/// One option of a [`KeyKind::Choice`]: the word links, scenario files and the command line use, and what it
+/// means in plain words, for the page's list ("" when the word says it: `on`, `closed`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Opt {
+    /// The word as it is typed: `2`, `kill9`.
+    pub word: &'static str,
+    /// What it means, in plain words: "about once a second".
+    pub means: &'static str,
+}
+
+/// An option whose word needs explaining.
+pub const fn opt(word: &'static str, means: &'static str) -> Opt {
+    Opt { word, means }
+}
+
+/// An option whose word says what it means.
+pub const fn word(word: &'static str) -> Opt {
+    Opt { word, means: "" }
+}
+
+impl Opt {
+    /// The option as the page lists it: "2: about once a second", or the word alone.
+    pub fn text(&self) -> String {
+        if self.means.is_empty() {
+            self.word.to_string()
+        } else {
+            format!("{}: {}", self.word, self.means)
+        }
+    }
+}
+
+/// The words of `options`, joined by `sep`, for error messages and `loadlab list`.
+pub fn option_words(options: &[Opt], sep: &str) -> String {
+    options.iter().map(|o| o.word).collect::<Vec<_>>().join(sep)
+}
+
+/// The index of the option `raw` names (surrounding spaces ignored), or the one-line error every door gives:
+/// "trx_commit: '3' is not valid; expected one of 1, 2". The one check of a choice's value.
+pub fn choice_index(key: &str, options: &[Opt], raw: &str) -> Result<usize, String> {
+    options
+        .iter()
+        .position(|o| o.word == raw.trim())
+        .ok_or_else(|| format!("{key}: {} is not valid; expected one of {}", quote(raw), option_words(options, ", ")))
 }
 
 /// A settable key.
@@ -69,7 +114,7 @@ pub const fn choice_key(
     unit: &'static str,
     default: &'static str,
     help: &'static str,
-    options: &'static [&'static str],
+    options: &'static [Opt],
 ) -> KeyInfo {
     KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
 }
@@ -90,7 +135,7 @@ impl KeyInfo {
         match self.kind {
             KeyKind::Number { min, max } => format!("{min} to {max}"),
             KeyKind::CountOrUnlimited { min, max } => format!("{min} to {max}, or unlimited"),
-            KeyKind::Choice(options) => options.join(" | "),
+            KeyKind::Choice(options) => option_words(options, " | "),
             KeyKind::FaultSpec => "repeatable".to_string(),
         }
     }
@@ -251,12 +296,7 @@ impl Params {
             let value = match info.kind {
                 KeyKind::Number { min, max } => Value::Number(parse_number(info.key, raw, min, max, info.unit)?),
                 KeyKind::CountOrUnlimited { min, max } => Value::Count(parse_count(info.key, raw, min, max)?),
-                KeyKind::Choice(options) => {
-                    let index = options.iter().position(|o| *o == raw.trim()).ok_or_else(|| {
-                        format!("{}: {} is not valid; expected one of {}", info.key, quote(raw), options.join(", "))
-                    })?;
-                    Value::Choice(index)
-                }
+                KeyKind::Choice(options) => Value::Choice(choice_index(info.key, options, raw)?),
                 KeyKind::FaultSpec => Value::Step(raw.clone()),
             };
             values.push((info.key, value));
@@ -353,7 +393,7 @@ mod tests {
             default: "ordered",
             help: "",
             scenarios: &[],
-            kind: KeyKind::Choice(&["ordered", "lifo"]),
+            kind: KeyKind::Choice(&[word("ordered"), word("lifo")]),
         },
         KeyInfo {
             key: "only_b",

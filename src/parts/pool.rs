@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use crate::engine::keys::{opt, word, Opt};
 use crate::rng::Rng;
 use crate::time::SimTime;
 
@@ -32,9 +33,14 @@ pub enum Dispatch {
 
 impl Dispatch {
     /// The key's choices, in this enum's order.
-    pub const NAMES: &'static [&'static str] = &["ordered", "lifo", "fifo", "random"];
+    pub const OPTIONS: &'static [Opt] = &[
+        opt("ordered", "lowest-numbered first"),
+        opt("lifo", "most recently idle first"),
+        opt("fifo", "longest idle first"),
+        word("random"),
+    ];
 
-    /// The policy at `index` of [`Dispatch::NAMES`].
+    /// The policy at `index` of [`Dispatch::OPTIONS`].
     pub fn from_index(index: usize) -> Dispatch {
         [Dispatch::Ordered, Dispatch::Lifo, Dispatch::Fifo, Dispatch::Random][index.min(3)]
     }

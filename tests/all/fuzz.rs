@@ -340,7 +340,7 @@ impl SetPick {
             KeyKind::CountOrUnlimited { .. } if self.unlimited => "unlimited".to_string(),
             KeyKind::CountOrUnlimited { min, max } => self.value.render_count(min, max),
             KeyKind::Choice(options) => match self.choice {
-                Some(i) => options[i % options.len()].to_string(),
+                Some(i) => options[i % options.len()].word.to_string(),
                 None => "no-such-option".to_string(),
             },
             KeyKind::FaultSpec => {

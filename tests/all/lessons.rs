@@ -237,12 +237,14 @@ fn every_key_and_parameter_label_speaks_plainly() {
 }
 
 /// The help line the page shows in view beside each control (the help without its trailing source notes in
-/// parentheses, which wait under "Technical details") speaks plainly: no code words, no jargon.
+/// parentheses, which wait under "Technical details") speaks plainly: no code words, no jargon; so do the words
+/// a choice's options carry.
 #[test]
 fn every_controls_visible_help_speaks_plainly() {
     use loadlab::engine::keys::plain_help;
-    let mut found = Vec::new();
-    let mut look = |at: String, help: &str| {
+    let found = std::cell::RefCell::new(Vec::new());
+    let look = |at: String, help: &str| {
+        let mut found = found.borrow_mut();
         let shown = plain_help(help);
         if shown.chars().count() < 10 {
             found.push(format!("{at}: no words in view: {help:?}"));
@@ -259,6 +261,19 @@ fn every_controls_visible_help_speaks_plainly() {
         };
         for k in def.keys.iter().filter(drawn) {
             look(format!("{} key {}", def.name, k.key), k.help);
+            // A choice's list shows each option's words beside it: an option typed as a number or a code word
+            // ("2", "global_lock") says what it means, in plain words.
+            if let loadlab::engine::keys::KeyKind::Choice(options) = k.kind {
+                for o in options {
+                    let at = format!("{} key {} option {}", def.name, k.key, o.word);
+                    let cryptic = code_word(o.word).is_some() || o.word.chars().all(|c| c.is_ascii_digit());
+                    if cryptic && o.means.is_empty() {
+                        found.borrow_mut().push(format!("{at}: no words say what it means"));
+                    } else if let Some(word) = code_word(o.means).or_else(|| jargon(o.means)) {
+                        found.borrow_mut().push(format!("{at}: {word:?} in {:?}", o.means));
+                    }
+                }
+            }
         }
     }
     for c in loadlab::controller::controllers() {
@@ -266,6 +281,7 @@ fn every_controls_visible_help_speaks_plainly() {
             look(format!("controller {} parameter {}", c.name, p.key), p.help);
         }
     }
+    let mut found = found.into_inner();
     found.dedup();
     assert!(found.is_empty(), "{} help lines in view read as code:\n{}", found.len(), found.join("\n"));
 }

@@ -84,7 +84,7 @@ fn default_of(key: &str, scenario: &str) -> f64 {
     let info =
         KEYS.iter().find(|k| k.key == key && k.applies_to(scenario)).or_else(|| KEYS.iter().find(|k| k.key == key));
     match info.map(|k| (k.kind, k.default)) {
-        Some((KeyKind::Choice(options), d)) => options.iter().position(|o| *o == d).unwrap_or(0) as f64,
+        Some((KeyKind::Choice(options), d)) => options.iter().position(|o| o.word == d).unwrap_or(0) as f64,
         Some((_, d)) => d.parse().unwrap_or(0.0),
         None => 0.0,
     }

@@ -6,7 +6,7 @@
 //! Cache::Memcached::Fast's connect_timeout 0.25 s, io_timeout 1 s, max_failures 0, failure_timeout 10 s
 //! (`src/client.c`); a page's own work 250 ms, memcached RTT 0.3 ms and a database query 1 ms [assume].
 
-use crate::engine::keys::{number_key as num, KeyInfo, KeyKind, Params};
+use crate::engine::keys::{number_key as num, opt, word, KeyInfo, KeyKind, Opt, Params};
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SimTime, MILLISECOND};
 
 use super::memcached_client::ClientConfig;
@@ -35,16 +35,21 @@ pub const MAX_BUFFERED_ROWS: usize = 1 << 16;
 pub const MAX_ROWS: f64 = 1e7;
 
 /// Fault kinds of the default incident, in `fault_kind`'s order.
-pub const FAULT_KINDS: &[&str] = &["power-off", "services-stopped", "virgin-node", "none"];
+pub const FAULT_KINDS: &[Opt] = &[
+    opt("power-off", "the cable pulled"),
+    opt("services-stopped", "every service stopped"),
+    opt("virgin-node", "a blank host on the same address"),
+    opt("none", "nothing fails"),
+];
 /// `memcached_servers` choices.
-pub const SERVER_LISTS: &[&str] = &["all", "local"];
+pub const SERVER_LISTS: &[Opt] = &[opt("all", "every node's cache"), opt("local", "only its own")];
 
 const fn choice(
     key: &'static str,
     label: &'static str,
     default: &'static str,
     help: &'static str,
-    options: &'static [&'static str],
+    options: &'static [Opt],
 ) -> KeyInfo {
     crate::engine::keys::choice_key(key, label, "", default, help, options)
 }
@@ -60,10 +65,10 @@ pub const KEYS: &[KeyInfo] = &[
     num("io_timeout_ms", "Cache request timeout", "ms", "1000", "how long a request on an open cache connection waits (Cache::Memcached::Fast io_timeout)", 1.0, 60_000.0),
     num("max_failures", "Failures before a cache server is skipped", "failures", "0", "skip a cache server after this many failures within the failure window; 0 is off, as Koha sets it (max_failures, failure_timeout)", 0.0, 100.0),
     num("failure_timeout_s", "Failure window and skip time", "s", "10", "how long failures count, and how long a skipped cache server stays skipped; whole seconds (failure_timeout)", 1.0, 3600.0),
-    choice("hash", "How keys are placed on cache servers", "crc32", "key placement: crc32 buckets modulo the server count, or a ketama continuum", Hash::NAMES),
+    choice("hash", "How keys are placed on cache servers", "crc32", "key placement: crc32 buckets modulo the server count, or a ketama continuum", Hash::OPTIONS),
     choice("memcached_servers", "Cache servers each node uses", "all", "each node's client lists every node's memcached, or only its own", SERVER_LISTS),
     choice("fault_kind", "What goes wrong", "power-off", "what happens to the failing node: pull the cable, stop every service, or a blank host on the same IP", FAULT_KINDS),
-    choice("fault_node", "Node that fails", "koha1", "the node the default incident hits", &NODE_NAMES),
+    choice("fault_node", "Node that fails", "koha1", "the node the default incident hits", &[word("koha1"), word("koha2"), word("koha3")]),
     num("fault_at", "Failure starts at", "s", "30", "when the default incident starts", 0.0, 1e6),
     num("recover_at", "Node recovers at", "s", "0", "when the failed node recovers, after the failure starts; 0 is never", 0.0, 1e6),
     KeyInfo {

@@ -6,6 +6,7 @@
 //! `((crc32(key) >> 16) & 0x7fff) % N` for equal weights; `ketama_crc32_add_server`: each server's points are a
 //! CRC-32 chain seeded with `host\0port`, a key goes to the first point at or after `crc32(key)`, wrapping). The
 //! namespace is not hashed in v0.26 (newer releases chain the prefix's CRC first; Koha 20.05 used v0.26).
+use crate::engine::keys::{opt, Opt};
 
 /// CRC-32/IEEE (reflected, polynomial 0xEDB88320), table built at compile time. No std or dependency offers it.
 const TABLE: [u32; 256] = build_table();
@@ -97,7 +98,8 @@ pub enum Hash {
 
 impl Hash {
     /// The `hash` key's choices, in this enum's order.
-    pub const NAMES: &'static [&'static str] = &["crc32", "ketama"];
+    pub const OPTIONS: &'static [Opt] =
+        &[opt("crc32", "buckets modulo the server count"), opt("ketama", "a ring of points")];
 }
 
 /// The server (an index into `hosts`' owners, given by `ids`) of each key, for one client's server list.

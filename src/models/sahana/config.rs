@@ -6,7 +6,7 @@
 //! router that forgets flows idle for 3600 s (an assumption; AWS NAT 350 s, GCP Cloud NAT 1200 s, Linux conntrack
 //! 432000 s), Linux keepalive 7200/75/9 and retransmission 200 ms to 120 s with `tcp_retries2` 15.
 
-use crate::engine::keys::{number_key as num, KeyInfo, KeyKind, Params};
+use crate::engine::keys::{number_key as num, opt, KeyInfo, KeyKind, Opt, Params};
 use crate::parts::pool::Dispatch;
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SECOND};
 
@@ -34,7 +34,11 @@ pub enum CouplingMode {
 
 impl CouplingMode {
     /// The key's choices, in this enum's order.
-    pub const NAMES: &'static [&'static str] = &["global_lock", "session_lock", "none"];
+    pub const OPTIONS: &'static [Opt] = &[
+        opt("global_lock", "every call waits"),
+        opt("session_lock", "only the same session waits"),
+        opt("none", "nothing waits"),
+    ];
 
     fn from_index(i: usize) -> CouplingMode {
         [CouplingMode::GlobalLock, CouplingMode::SessionLock, CouplingMode::None][i.min(2)]
@@ -52,7 +56,7 @@ pub enum OnExpiry {
 
 impl OnExpiry {
     /// The key's choices, in this enum's order.
-    pub const NAMES: &'static [&'static str] = &["drop", "rst"];
+    pub const OPTIONS: &'static [Opt] = &[opt("drop", "dropped silently"), opt("rst", "answered with a reset")];
 }
 
 const fn choice(
@@ -60,7 +64,7 @@ const fn choice(
     label: &'static str,
     default: &'static str,
     help: &'static str,
-    options: &'static [&'static str],
+    options: &'static [Opt],
 ) -> KeyInfo {
     crate::engine::keys::choice_key(key, label, "choice", default, help, options)
 }
@@ -74,11 +78,11 @@ pub const KEYS: &[KeyInfo] = &[
     num("quiet_until_s", "Quiet period ends at", "s", "7000", "each day's quiet period runs from the day's start to here; then traffic rises to rate", 0.0, 1e7),
     num("day_s", "Length of a day", "s", "86400", "the traffic profile repeats after this long; 0 gives one quiet period at the start only", 0.0, 1e7),
     num("service_ms", "Mean database time per request", "ms", "333", "mean database time per request (exponential; fitted to the shares on Sahana's wiki page)", 0.001, 1e6),
-    choice("dispatch", "Which idle worker goes next", "ordered", "which idle worker takes the next request: lowest-numbered, most recently idle (epoll), longest idle (accept), random", Dispatch::NAMES),
-    choice("coupling", "How one stuck call blocks others", "global_lock", "how one stuck call blocks others: every call, only requests of the same session, or nothing (global_lock: the claim about libpq on Sahana's wiki page; session_lock: web2py's flock)", CouplingMode::NAMES),
+    choice("dispatch", "Which idle worker goes next", "ordered", "which idle worker takes the next request: lowest-numbered, most recently idle (epoll), longest idle (accept), random", Dispatch::OPTIONS),
+    choice("coupling", "How one stuck call blocks others", "global_lock", "how one stuck call blocks others: every call, only requests of the same session, or nothing (global_lock: the claim about libpq on Sahana's wiki page; session_lock: web2py's flock)", CouplingMode::OPTIONS),
     num("sessions", "Distinct sessions", "sessions", "20", "distinct session cookies, uniformly mixed (session_lock only)", 1.0, MAX_SESSIONS as f64),
     num("router_idle_timeout_s", "Router forgets idle flows after", "s", "3600", "the router forgets a flow idle this long; 0 is never", 0.0, 1e7),
-    choice("router_on_expiry", "Router's answer to a forgotten flow", "drop", "a packet of a forgotten flow is dropped silently, or answered with a reset", OnExpiry::NAMES),
+    choice("router_on_expiry", "Router's answer to a forgotten flow", "drop", "a packet of a forgotten flow is dropped silently, or answered with a reset", OnExpiry::OPTIONS),
     num("keepalive_idle_s", "Keepalive starts after idle", "s", "7200", "TCP keepalive: first probe after this much idle (tcp_keepalive_time; 0: keepalive off)", 0.0, 1e6),
     num("keepalive_interval_s", "Time between keepalive probes", "s", "75", "TCP keepalive: seconds between unanswered probes (tcp_keepalive_intvl)", 1.0, 1e5),
     num("keepalive_probes", "Keepalive probes before giving up", "probes", "9", "TCP keepalive: unanswered probes before the socket is closed (tcp_keepalive_probes)", 1.0, 127.0),

@@ -440,7 +440,7 @@ impl Config {
 }
 
 // The section's keys: the one table `--set`, URLs, the page and scenario files are checked against.
-use crate::engine::keys::{KeyInfo, KeyKind};
+use crate::engine::keys::{opt, word, KeyInfo, KeyKind};
 
 const MW: &[&str] = &["plain-s1", "slow", "connect-timeout", "refuse", "quiet", "large-write"];
 const FAULTED: &[&str] = &["slow", "connect-timeout", "refuse"];
@@ -470,7 +470,7 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "rtt_ms", label: "Network round trip", unit: "ms", default: "0.5 (mmc: 0)", help: "network round trip: a connect takes one, and so does a refusal", scenarios: &[], kind: num_key(0.0, 10_000.0) },
     KeyInfo { key: "connect_timeout_ms", label: "Connect timeout", unit: "ms", default: "3000", help: "how long a blackholed connect hangs before it fails (Wikimedia's simulation: 3 s)", scenarios: &[], kind: num_key(1.0, 1e7) },
     KeyInfo { key: "max_attempts", label: "Connect attempts per request", unit: "connects/request", default: "16", help: "connect attempts per request, first try plus re-picks", scenarios: &[], kind: num_key(1.0, 64.0) },
-    KeyInfo { key: "latency_dist", label: "Shape of query times", unit: "", default: "uniform (mmc: exponential)", help: "service time around L: uniform on [0.9L, 1.1L], exponential, or lognormal", scenarios: &[], kind: KeyKind::Choice(&["uniform", "exponential", "lognormal"]) },
+    KeyInfo { key: "latency_dist", label: "Shape of query times", unit: "", default: "uniform (mmc: exponential)", help: "service time around L: uniform on [0.9L, 1.1L], exponential, or lognormal", scenarios: &[], kind: KeyKind::Choice(&[opt("uniform", "within 10% of the mean"), word("exponential"), opt("lognormal", "a long tail")]) },
     KeyInfo { key: "lognormal_sigma", label: "Spread of lognormal query times", unit: "", default: "0.5", help: "shape σ of the lognormal service time", scenarios: &[], kind: num_key(0.01, 5.0) },
     KeyInfo { key: "capacity", label: "Cores per server", unit: "cores/server", default: "unlimited", help: "queries a server runs at once; beyond it they queue, so latency grows with load", scenarios: MW, kind: KeyKind::CountOrUnlimited { min: 1, max: 100_000 } },
     KeyInfo { key: "max_connections", label: "Connection limit per server", unit: "conns/server", default: "unlimited", help: "connects beyond this many open connections are refused (MySQL max_connections)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
@@ -484,6 +484,6 @@ pub const KEYS: &[KeyInfo] = &[
     KeyInfo { key: "operator", label: "Scheduled operator actions", unit: "KIND[:SERVER[:ARG]]@s", default: "none", help: "schedule an operator override, repeatable: depool:db1119@40, drain:db1119:30@40 (over s), repool:db1119:60@90 (ramp s), pin:db1119:50@40 (weight), unpin:db1119@60, controller-off@40, controller-on@60", scenarios: &[], kind: KeyKind::FaultSpec },
     KeyInfo { key: "breaker_conns", label: "Circuit breaker's connection limit", unit: "conns/server", default: "unlimited", help: "section circuit breaker: when every eligible server's connection estimate is at or over this, requests fail fast as overloaded (LoadMonitor maxConnCount)", scenarios: &[], kind: KeyKind::CountOrUnlimited { min: 1, max: 10_000_000 } },
     KeyInfo { key: "probe_timeout_ms", label: "Probe connect timeout", unit: "ms", default: "1000", help: "connect timeout of probe (gauge) connections (LoadMonitor: 1 s; mw-legacy's default 3 s, an ordinary connection)", scenarios: &[], kind: num_key(1.0, 1e7) },
-    KeyInfo { key: "cold_ramp", label: "Ramp the load while warming up", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&["on", "off"]) },
+    KeyInfo { key: "cold_ramp", label: "Ramp the load while warming up", unit: "", default: "off", help: "when on, a cold fault also ramps the server's configured load along its warm-up", scenarios: &[], kind: KeyKind::Choice(&[word("on"), word("off")]) },
     KeyInfo { key: "surge", label: "Traffic surges", unit: "×@s", default: "none", help: "multiply the arrival rate at a time, repeatable: 2@40 (1@60 ends it)", scenarios: &[], kind: KeyKind::FaultSpec },
 ];

@@ -34,7 +34,7 @@ pub const OVERLOADED_SERVER: &str = "db1163";
 /// The server the EventSimulator fault scenarios break.
 pub const FAULTY_SERVER: &str = "db1119";
 
-use crate::engine::keys::{parse_count, parse_number, quote};
+use crate::engine::keys::{choice_index, parse_count, parse_number, quote};
 pub use crate::engine::keys::{KeyInfo, KeyKind};
 
 pub use super::config::KEYS;
@@ -221,9 +221,7 @@ fn check_sets(scenario: &str, spec: &mut ControllerSpec, sets: &[(String, String
                 parse_count(key, raw, min, max)?;
             }
             KeyKind::Choice(options) => {
-                if !options.contains(&raw.trim()) {
-                    return Err(format!("{key}: {} is not valid; expected one of {}", quote(raw), options.join(", ")));
-                }
+                choice_index(key, options, raw)?;
             }
             KeyKind::FaultSpec => {}
         }

@@ -402,8 +402,10 @@ pub fn key_control(
         }
         KeyKind::Choice(options) => {
             // The first option leaves the key unset: its default, which may differ per scenario.
-            let options: Vec<(String, String)> = std::iter::once((String::new(), format!("default ({})", k.default)))
-                .chain(options.iter().map(|o| (o.to_string(), o.to_string())))
+            let default =
+                options.iter().find(|o| o.word == k.default).map_or_else(|| k.default.to_string(), |o| o.text());
+            let options: Vec<(String, String)> = std::iter::once((String::new(), format!("default ({default})")))
+                .chain(options.iter().map(|o| (o.word.to_string(), o.text())))
                 .collect();
             html! {
                 <ChoiceField key_name={k.key} label={k.label} id={id} options={options}

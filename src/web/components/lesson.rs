@@ -1,5 +1,6 @@
 //! The lesson beside the live chart: one step at a time, what to look at, this run's numbers next to the
-//! incident's, the one to three controls the step is about (the settings panel's own widgets), how the chosen
+//! incident's (right under the words, so they stay on the card's first screen on a long step), the buttons
+//! and the one to three controls the step is about (the settings panel's own widgets), how the chosen
 //! controller reacts, and Back / Next / free play.
 
 use yew::prelude::*;
@@ -136,7 +137,6 @@ pub fn Lesson(props: &LessonProps) -> Html {
             <p class="lesson-count">{ format!("Lesson · step {} of {}", props.step + 1, def.lesson.len()) }</p>
             <h2 id="lesson-title">{ step.title }</h2>
             <p class="lesson-text">{ super::glossary::linked(step.text, def.glossary) }</p>
-            { actions(step.actions, &props.active, &props.on_act) }
             <div class="lesson-numbers" id="lesson-numbers" aria-live="polite">
                 if running {
                     <p>{ format!("Running to t = {:.0} s…", step.at_s) }</p>
@@ -146,6 +146,7 @@ pub fn Lesson(props: &LessonProps) -> Html {
                     }) }
                 }
             </div>
+            { actions(step.actions, &props.active, &props.on_act) }
             { controls(def, step, &props.sets, &props.on_set) }
             { for notes.iter().map(|(name, text)| html! {
                 <p class="lesson-note"><strong>{ format!("{name}: ") }</strong>{ *text }</p>
