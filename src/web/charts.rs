@@ -274,6 +274,12 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
             }
         }
         let any_global = targets.iter().any(Option::is_none);
+        // Counts per part that is not one of the run's targets (Koha's "mc1.timeouts", "mc1.skips", "mc2.…"):
+        // a colour per part and a pattern per count, so six lines never reuse a colour.
+        let grid = shown_targets
+            .is_empty()
+            .then(|| part_grid(list.iter().map(|(col, ..)| l.columns[*col].name.as_str())))
+            .flatten();
         let mut global = 0;
         let patterns = spec.columns.len();
         for ((col, label, plain), target) in list.iter().zip(&targets) {
@@ -293,6 +299,14 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
                     let styles = [(Rgb(0, 0, 0), Pattern::Dashed), (Rgb(0x77, 0x77, 0x77), Pattern::Dotted)];
                     let (c, p) = styles[global % styles.len()];
                     (c, p, 2.25)
+                }
+                None if grid.is_some() => {
+                    let (parts, counts) = grid.as_ref().expect("checked");
+                    let (part, count) = l.columns[*col].name.split_once('.').unwrap_or_default();
+                    let c = palette::OTHERS[parts.iter().position(|p| *p == part).unwrap_or(0)];
+                    let p = [Pattern::Solid, Pattern::Dashed, Pattern::Dotted]
+                        [counts.iter().position(|n| *n == count).unwrap_or(0)];
+                    (c, p, 2.0)
                 }
                 None => {
                     let c = palette::OTHERS[global % palette::OTHERS.len()];
@@ -339,6 +353,23 @@ fn spec_series(engine: &Engine, spec: &ChartSpec, lane: Option<usize>) -> (Vec<S
 /// The legend's words for a line that is not a target's: a part's name where its chart has one line per part
 /// that is not a target (a hypervisor's `hyp1` of `hyp1.nic_load`), with what it is when the chart plots several
 /// things per part; else the chart table's plain label.
+/// The parts and the counts of columns that are all `part.count` over two to five parts and two or three counts
+/// (`mc1.hits`, `mc1.misses`, `mc2.hits`, …), in first-seen order; `None` for any other set of columns.
+fn part_grid<'a>(columns: impl Iterator<Item = &'a str>) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+    let (mut parts, mut counts) = (Vec::new(), Vec::new());
+    for name in columns {
+        let (part, count) = name.split_once('.')?;
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+        if !counts.contains(&count) {
+            counts.push(count);
+        }
+    }
+    let fits = (2..=palette::OTHERS.len()).contains(&parts.len()) && (2..=3).contains(&counts.len());
+    fits.then_some((parts, counts))
+}
+
 fn line_name(label: &str, column: &str, plain: &str, patterns: usize) -> String {
     match (label != column, patterns > 1) {
         (true, true) => format!("{label} {plain}"),
@@ -757,5 +788,23 @@ pub fn describe(panel: &Panel, engine: &Engine) -> String {
             }
             _ => format!("{t}no terms yet."),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_grid;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn counts_per_part_get_a_colour_per_part_and_a_pattern_per_count() {
+        let koha = ["mc1.timeouts", "mc1.skips", "mc2.timeouts", "mc2.skips", "mc3.timeouts", "mc3.skips"];
+        let (parts, counts) = part_grid(koha.into_iter()).expect("three parts, two counts");
+        assert_eq!(parts, ["mc1", "mc2", "mc3"]);
+        assert_eq!(counts, ["timeouts", "skips"]);
+        // Plain columns, one part, or four counts are not a grid: each line keeps its own colour.
+        assert!(part_grid(["p99_ms", "p50_ms"].into_iter()).is_none());
+        assert!(part_grid(["mc1.hits", "mc1.misses"].into_iter()).is_none());
+        assert!(part_grid(["a.w", "a.x", "a.y", "a.z", "b.w"].into_iter()).is_none());
     }
 }

@@ -1,12 +1,12 @@
 //! Exports that stand alone: each run's rows as CSV with the CLI's columns, and the drawn charts as one PNG
-//! that carries its own title, scenario, controllers, seed, legend and A/B labels.
+//! that carries its own title, scenario, controllers and seed; each chart brings its own legend and A/B labels,
+//! drawn into its canvas.
 
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::charts::Panel;
-use super::palette;
-use super::runner::{faulty, greyed, Engine};
+use super::runner::Engine;
 use crate::urlstate::UrlState;
 
 /// Triggers a download of `href` as `file_name`.
@@ -59,12 +59,12 @@ pub fn scenario(engine: &Engine, url: &UrlState) -> Result<(), String> {
 }
 
 /// CSS pixels of the PNG's header (title and settings) and of each chart's title line.
-const HEADER_CSS: f64 = 64.0;
+const HEADER_CSS: f64 = 60.0;
 const TITLE_CSS: f64 = 24.0;
-const LEGEND_ROW_CSS: f64 = 20.0;
 
-/// Downloads every drawn chart, stacked under a header that names the run, with each chart's title and a legend
-/// of the servers, as one PNG.
+/// Downloads every drawn chart, stacked under a header that names the run, each under its title and with the
+/// legend drawn in its canvas, as one PNG. (The header once carried a legend of the servers too; since every
+/// chart draws its own, that one only repeated them, without the patterns that tell lines apart.)
 pub fn png(engine: &Engine, url: &UrlState, panels: &[Panel], title: &str) -> Result<(), String> {
     let document = gloo::utils::document();
     let drawn: Vec<(&Panel, HtmlCanvasElement)> = panels
@@ -76,9 +76,7 @@ pub fn png(engine: &Engine, url: &UrlState, panels: &[Panel], title: &str) -> Re
         .collect();
     let Some(width) = drawn.iter().map(|(_, c)| c.width()).max() else { return Err("no chart is drawn yet".into()) };
     let dpr = (drawn[0].1.width() as f64 / drawn[0].1.client_width().max(1) as f64).max(1.0);
-    let per_row = ((width as f64 / dpr / 130.0).floor() as usize).max(1);
-    let legend_rows = engine.names.len().div_ceil(per_row);
-    let header = (HEADER_CSS + LEGEND_ROW_CSS * legend_rows as f64) * dpr;
+    let header = HEADER_CSS * dpr;
     let height = header + drawn.iter().map(|(_, c)| c.height() as f64 + TITLE_CSS * dpr).sum::<f64>();
     let sheet: HtmlCanvasElement =
         document.create_element("canvas").map_err(|_| "no canvas")?.dyn_into().map_err(|_| "no canvas")?;
@@ -113,17 +111,6 @@ pub fn png(engine: &Engine, url: &UrlState, panels: &[Panel], title: &str) -> Re
         engine.now_s()
     );
     let _ = ctx.fill_text(&line, 12.0 * dpr, 46.0 * dpr);
-    let faulty = engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default();
-    let grey = greyed(engine);
-    for (i, name) in engine.names.iter().enumerate() {
-        let (colour, _, width_css) = palette::crowd_style(i, &faulty, grey);
-        let x = (12.0 + 130.0 * (i % per_row) as f64) * dpr;
-        let y = (HEADER_CSS + LEGEND_ROW_CSS * (i / per_row) as f64) * dpr;
-        ctx.set_fill_style_str(&colour.css());
-        ctx.fill_rect(x, y - 5.0 * dpr, 22.0 * dpr, width_css * dpr);
-        ctx.set_fill_style_str("#1d1f21");
-        let _ = ctx.fill_text(name, x + 28.0 * dpr, y);
-    }
     let mut y = header;
     for (panel, c) in &drawn {
         ctx.set_fill_style_str("#1d1f21");

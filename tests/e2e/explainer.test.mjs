@@ -146,7 +146,7 @@ test('CSV export has the CLI columns and PNG export is a PNG', async () => {
   const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
   const bytes = await (await png.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks));
   assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
-  // It stands alone: a header with title, settings and legend above the charts, so it is taller than the
+  // It stands alone: a header with title and settings above the charts (each draws its own legend), so it is taller than the
   // charts it copies (PNG height is bytes 20-23 of the IHDR chunk).
   const pngHeight = bytes.readUInt32BE(20);
   const charts = await page.$$eval('canvas[id^="chart-"]', (cs) => cs.filter((c) => c.clientWidth > 0).reduce((a, c) => a + c.height, 0));

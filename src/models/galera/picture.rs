@@ -73,13 +73,13 @@ const NODES: Group = Group {
 const HYPERVISORS: Group = Group {
             id: "hypervisors",
             label: "Hypervisors",
-            help: "The machines under the nodes. Their shared storage copies every disk write to other hypervisors over the network.",
+            help: "The machines under the nodes. Their shared storage copies every disk write to other hypervisors over the network. Demand is the work asked of the network card and of the disk against what each can do: past 100% writes queue.",
             tier: 2,
             members: Members::Each(".nic_load"),
             meter: Some(Meter { value: ".nic_load", max: Max::Const(1.0), unit: "of the network card" }),
             lines: &[
-                Line { label: "network", column: ".nic_load", unit: "", show: Show::Percent },
-                Line { label: "disk", column: ".disk_load", unit: "", show: Show::Percent },
+                Line { label: "network demand", column: ".nic_load", unit: "", show: Show::Percent },
+                Line { label: "disk demand", column: ".disk_load", unit: "", show: Show::Percent },
             ],
             ..Group::PLAIN
 };

@@ -302,7 +302,7 @@ pub fn Picture(props: &PictureProps) -> Html {
                             width={fmt((r.w - 12.0) * f)} height="6" rx="2" data-value={v.to_string()} />
                     }
                     { for texts.iter().enumerate().map(|(i, t)| html! {
-                        <text class="line" x={fmt(r.x + 6.0)} y={fmt(text_top + i as f64 * LINE_H)}>{ fit(t, r.w - 10.0, 10.0) }</text>
+                        <text class="line" x={fmt(r.x + 6.0)} y={fmt(text_top + i as f64 * LINE_H)}>{ fit_line(t, r.w - 10.0, 10.0) }</text>
                     }) }
                 </g>
             }
@@ -354,6 +354,20 @@ fn fit(text: &str, width: f64, size: f64) -> String {
     }
 }
 
+/// A "label: value" line cut to `width` like [`fit`], but from its label: the number is what a narrow box must
+/// not lose ("not on d…: 10,335", not "not on disk: 10,3…").
+fn fit_line(text: &str, width: f64, size: f64) -> String {
+    let max = (width / (size * 0.56)).floor().max(1.0) as usize;
+    match text.rsplit_once(": ") {
+        Some((label, value)) if text.chars().count() > max && value.chars().count() + 4 <= max => {
+            let room = max - value.chars().count() - 3; // "…: "
+            let head: String = label.chars().take(room).collect();
+            format!("{}…: {value}", head.trim_end())
+        }
+        _ => fit(text, width, size),
+    }
+}
+
 fn fmt(v: f64) -> String {
     format!("{v:.1}")
 }
@@ -386,5 +400,21 @@ fn actions(g: &SceneGroup, m: &SceneMember, note: Option<&str>, props: &PictureP
                 </ul>
             }
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_line;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn a_narrow_box_cuts_a_lines_label_and_keeps_its_number() {
+        // 100 px of 10 px type holds 17 characters (0.56 em each).
+        assert_eq!(fit_line("not on disk: 96", 100.0, 10.0), "not on disk: 96", "it fits: unchanged");
+        assert_eq!(fit_line("not on disk: 10,335", 100.0, 10.0), "not on d…: 10,335");
+        assert_eq!(fit_line("not on disk: 10,335", 100.0, 10.0).chars().count(), 17);
+        // A value too long to keep whole is cut like any text.
+        assert_eq!(fit_line("x: 12345678901234567", 100.0, 10.0), "x: 1234567890123…");
     }
 }
