@@ -53,15 +53,16 @@ function firstScreen() {
     h('section', { class: lesson ? 'stage with-lesson' : 'stage', 'aria-label': 'the system and the lesson' },
       h('div', { class: 'stage-main' },
         h('figure', { class: 'picture' }, h('div', { class: 'picture-box' })),
-        h('div', { class: 'time-bar' }, h('p', { class: 'loading', id: 'loading' }, 'Loading the simulator…'))),
+        h('div', { class: 'time-bar' }, h('p', { class: 'loading', id: 'loading' }, 'Loading the simulator…')),
+        // The lesson's chart sits in the same column as the picture, so the card stays beside both.
+        h('section', { class: 'stage-charts-wrap', 'aria-label': 'the run over time' },
+          h('div', { class: 'stage-charts' },
+            h('figure', { class: 'chart wide' }, h('div', { class: 'canvas-box' }))))),
       lesson ? h('aside', { class: 'lesson' },
         h('p', { class: 'lesson-count' }, `Lesson · step ${firstStep ? 1 : Number(lessonParam) + 1} of ${lesson.steps}`),
         firstStep ? h('h2', {}, lesson.title) : null,
         firstStep ? h('p', { class: 'lesson-text' }, lesson.text) : null) : null),
-    h('section', { class: 'bar', 'aria-label': 'what runs' }, h('div', { class: 'bar-box' })),
-    h('section', { class: 'stage-charts-wrap', 'aria-label': 'the run over time' },
-      h('div', { class: 'stage-charts' },
-        h('figure', { class: 'chart wide' }, h('div', { class: 'canvas-box' })))));
+    h('section', { class: 'bar', 'aria-label': 'what runs' }, h('div', { class: 'bar-box' })));
   return main;
 }
 

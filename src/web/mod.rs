@@ -354,6 +354,26 @@ pub fn App() -> Html {
                     if show_challenges {
                         <Challenges list={ChallengeList(def.map_or(&[], |d| d.challenges))} snapshot={(*snapshot).clone()} />
                     }
+                    <section class="stage-charts-wrap" aria-label="the run over time">
+                        <div class="field inline-field window-field">
+                            <label for="window">{ "Charts show" }</label>
+                            <select id="window" onchange={on_window}>
+                                { for views.iter().map(|v| html! {
+                                    <option value={v.to_text()} selected={*v == shown}>{ v.words() }</option>
+                                }) }
+                            </select>
+                        </div>
+                        <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
+                            { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
+                            <Overview span={s.x_span} end={s.overview_end} fixed={matches!(shown, View::Span(..))}
+                                chart={s.overview_title.clone()} on_view={on_view} />
+                            <Status snapshot={(*snapshot).clone()} on_extend={on_extend} />
+                            if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
+                                <p class="lesson-again"><button type="button" id="lesson-start" class="link"
+                                    onclick={signal(Action::LessonStart).reform(|_: MouseEvent| ())}>{ "Take the guided lesson" }</button></p>
+                            }
+                        </div>
+                    </section>
                 </div>
                 if let Some(step) = url.lesson {
                     <Lesson scenario={url.scenario.clone()} step={step} controllers={controllers.clone()}
@@ -368,26 +388,6 @@ pub fn App() -> Html {
                     <ControllerPicker controller={url.controller.clone()} controller_b={url.controller_b.clone()}
                         on_pick={dispatch(Action::PickController)} on_pick_b={dispatch(Action::PickControllerB)} />
                 }
-            </section>
-            <section class="stage-charts-wrap" aria-label="the run over time">
-                <div class="field inline-field window-field">
-                    <label for="window">{ "Charts show" }</label>
-                    <select id="window" onchange={on_window}>
-                        { for views.iter().map(|v| html! {
-                            <option value={v.to_text()} selected={*v == shown}>{ v.words() }</option>
-                        }) }
-                    </select>
-                </div>
-                <div class={classes!("stage-charts", (primary.len() > 1).then_some("ab"))}>
-                    { for primary.iter().map(|(i, p)| html! { <ChartFigure key={p.dom_id.clone()} panel={(*p).clone()} alt={alt(*i)} wide={true} /> }) }
-                    <Overview span={s.x_span} end={s.overview_end} fixed={matches!(shown, View::Span(..))}
-                        chart={s.overview_title.clone()} on_view={on_view} />
-                    <Status snapshot={(*snapshot).clone()} on_extend={on_extend} />
-                    if url.lesson.is_none() && def.is_some_and(|d| !d.lesson.is_empty()) {
-                        <p class="lesson-again"><button type="button" id="lesson-start" class="link"
-                            onclick={signal(Action::LessonStart).reform(|_: MouseEvent| ())}>{ "Take the guided lesson" }</button></p>
-                    }
-                </div>
             </section>
             <section class="lab" aria-label="more charts">
                 if !glossary.is_empty() {

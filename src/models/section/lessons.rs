@@ -199,7 +199,7 @@ pub const SLOW: &[LessonStep] = &[
 
 fn timeout_pileup(s: &Map<String, Value>) -> String {
     format!(
-        "{}; Wikimedia's own simulation saw about 2,500 pile up before its balancer took db1119 out. {} failed connects a second on db1119 now: each of the 799 connects a second sent to it fails 3 s later, counted over the last half second, so the figure swings by tens either way around 799 (random arrivals); the request then picks another replica, never db1119 again. {} failed requests so far.",
+        "{}; Wikimedia's own simulation saw about 2,500 pile up before its balancer took db1119 out. {} failed connects a second on db1119 now: each of the 799 connects a second sent to it fails 3 s later, counted over the last half second, so it swings around 799 from one step to the next, by up to about a hundred (random arrivals); the request then picks another replica, never db1119 again. {} failed requests so far.",
         db1119_littles(s, "3", 3.0),
         human(per_s(s, "db1119.failed_conns"), 0),
         human(num(s, "failed"), 0)
