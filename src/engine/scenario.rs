@@ -304,6 +304,17 @@ pub fn check_by_building(def: &'static ScenarioDef, spec: &RunSpec) -> Result<()
 }
 
 impl ScenarioDef {
+    /// Where the incident starts to show, simulated seconds: the start of the first lesson step that looks at a
+    /// fixed stretch (Sahana's 6,950 s, before the first stall; Percona's 3,500 s, before desync goes off), or
+    /// `None` for a scenario whose lesson never narrows the view. A bare embed opens there, so a runbook page does
+    /// not show flat lines for minutes before anything happens.
+    pub fn incident_at_s(&self) -> Option<f64> {
+        self.lesson.iter().find_map(|step| match step.view {
+            View::Span(from, _) => Some(from),
+            View::Whole | View::Last(_) => None,
+        })
+    }
+
     /// Checks a spec as [`Self::build_run`] would, without building it, its error cut like any other.
     pub fn check_spec(&'static self, spec: &RunSpec) -> Result<(), String> {
         (self.check)(self, spec).map_err(super::keys::clip_error)

@@ -129,8 +129,10 @@ impl State {
         };
         let mut state = State { url: parsed.state, notices, ..State::default() };
         state.enter_lesson_step();
-        // A link to a moment fast-forwards there, then plays on.
-        if let (None, Some(at)) = (state.url.lesson, state.url.at_s) {
+        // A link to a moment fast-forwards there, then plays on; so does a bare embed, to a little before its
+        // incident (a runbook page should not show minutes of flat lines first).
+        let incident = || state.url.embed.then(|| state.def().and_then(|d| d.incident_at_s())).flatten();
+        if let (None, Some(at)) = (state.url.lesson, state.url.at_s.or_else(incident)) {
             state.seek_to = Some(at);
         }
         state.tidy_notices();
@@ -480,6 +482,25 @@ mod tests {
         for part in ["nope", "-4", "banana"] {
             assert!(notice.contains(part), "{notice}");
         }
+    }
+
+    #[test]
+    fn a_bare_embed_opens_just_before_its_incident_and_plays() {
+        // Sahana's first stall comes at about 7,000 s (a quiet night, then the morning's traffic): the embed
+        // fast-forwards to a moment before it, not past it, and plays on.
+        let sahana = state("?scenario=sahana-idle-drop&embed=1");
+        let at = sahana.seek_to.expect("a bare embed seeks");
+        assert!((6_000.0..7_000.0).contains(&at), "{at}");
+        assert!(sahana.playing);
+        // Percona's backup starts at 60 s and desync goes off at 3,760 s: opened between them.
+        let percona = state("?scenario=percona-desync&embed=1").seek_to.expect("seeks");
+        assert!((60.0..3_760.0).contains(&percona), "{percona}");
+        // A moment in the link wins; the full page and a lesson-less scenario's embed start at zero.
+        assert_eq!(state("?scenario=sahana-idle-drop&embed=1&at=100").seek_to, Some(100.0));
+        assert_eq!(state("?scenario=sahana-idle-drop&lesson=off").seek_to, None);
+        assert_eq!(state("?scenario=plain-s1&embed=1").seek_to, None);
+        // Nothing of it enters the link: the embed's address stays what it was.
+        assert!(!sahana.to_query().contains("at="), "{}", sahana.to_query());
     }
 
     #[test]
