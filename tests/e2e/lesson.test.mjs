@@ -52,6 +52,8 @@ test('on a phone the full-crash bootstrap step shows its text and its three boot
   const viewport = { width: 390, height: 844 };
   const { page, problems } = await h.open('?scenario=galera-full-crash&lesson=2', viewport);
   await waitForStatus(page, { lesson_step: 2 });
+  // With the step's numbers in (a long list of what each choice loses), not while it still runs to the step.
+  await page.waitForFunction(() => /positions read back/.test(document.getElementById('lesson-numbers')?.textContent ?? ''), null, { timeout: 30_000 });
   await lessonOnFirstScreen(page, viewport);
   const labels = await page.locator('.lesson-act').allTextContents();
   for (const n of [1, 2, 3]) assert.ok(labels.includes(`Bootstrap node${n}`), `no Bootstrap node${n} in ${labels}`);
