@@ -82,17 +82,48 @@ fn stopped(s: &Map<String, Value>) -> String {
     )
 }
 
-fn pulled(s: &Map<String, Value>) -> String {
+/// What the pulled cable cost this run beside the mechanism's bound: the figures "Pull the cable" and "The
+/// fixes" both print.
+struct CableCost {
+    /// Keys placed on mc1, of all a page reads.
+    keys_on_mc1: u64,
+    keys: u64,
+    /// The connect timeout, ms.
+    timeout_ms: f64,
+    /// The bound: keys on mc1 × (get + set) × the timeout, s.
+    bound_s: f64,
+    /// Measured: cache and database time a page over the healthy phase's, s.
+    extra_s: f64,
+    timeouts_per_page: f64,
+    page_s: f64,
+}
+
+fn cable_cost(s: &Map<String, Value>) -> CableCost {
     let (h, p) = (phase(s, "healthy"), phase(s, "power-off:koha1"));
-    let (on, of) = keys_on_koha1(s);
-    let ct = head(s, "connect_timeout_ms");
+    let (keys_on_mc1, keys) = keys_on_koha1(s);
+    let timeout_ms = head(s, "connect_timeout_ms");
+    CableCost {
+        keys_on_mc1,
+        keys,
+        timeout_ms,
+        bound_s: keys_on_mc1 as f64 * 2.0 * timeout_ms / 1e3,
+        extra_s: (num(p, "cache_db_ms") - num(h, "cache_db_ms")) / 1e3,
+        timeouts_per_page: num(p, "connect_timeouts_per_page"),
+        page_s: num(p, "page_latency_ms") / 1e3,
+    }
+}
+
+fn pulled(s: &Map<String, Value>) -> String {
+    let c = cable_cost(s);
     format!(
-        "{on} of {of} keys on mc1 × (get + set) × {} ms = {} s; measured {} s more a page ({} connect timeouts a page), pages take {} s end to end. With Koha's real preference names 23 keys land there: 23 × 2 × 0.25 s = 11.5 s",
-        human(ct, 0),
-        human(on as f64 * 2.0 * ct / 1e3, 1),
-        human((num(p, "cache_db_ms") - num(h, "cache_db_ms")) / 1e3, 1),
-        human(num(p, "connect_timeouts_per_page"), 1),
-        human(num(p, "page_latency_ms") / 1e3, 1)
+        "{} of {} keys on mc1 × (get + set) × {} ms = {} s; measured {} s more a page ({} connect timeouts a page), pages take {} s end to end. With Koha's real preference names 23 keys land there: 23 × 2 × 0.25 s = 11.5 s",
+        c.keys_on_mc1,
+        c.keys,
+        human(c.timeout_ms, 0),
+        human(c.bound_s, 1),
+        human(c.extra_s, 1),
+        human(c.timeouts_per_page, 1),
+        human(c.page_s, 1)
     )
 }
 
@@ -127,16 +158,15 @@ fn virgin(s: &Map<String, Value>) -> String {
 /// The fixes' step: what this run paid while the cable was out (so each button's replay shows its effect), then
 /// what each fix gives by the mechanism.
 fn fixes(s: &Map<String, Value>) -> String {
-    let (h, p) = (phase(s, "healthy"), phase(s, "power-off:koha1"));
-    let (on, _) = keys_on_koha1(s);
-    let ct = head(s, "connect_timeout_ms");
+    let c = cable_cost(s);
     format!(
-        "this run, while koha1's cable was out: {} s more cache and database time a page, {} connect timeouts a page (with {on} keys on the dead server × (get + set) × {} ms, at most {} s). By the mechanism: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to 3 timeouts per worker every 10 s; with each node on its own memcached no key lives on the dead server",
-        human((num(p, "cache_db_ms") - num(h, "cache_db_ms")) / 1e3, 2),
-        human(num(p, "connect_timeouts_per_page"), 1),
-        human(ct, 0),
-        human(on as f64 * 2.0 * ct / 1e3, 2),
-        human(on as f64 * 2.0 * 0.020, 2)
+        "this run, while koha1's cable was out: {} s more cache and database time a page, {} connect timeouts a page (with {} keys on the dead server × (get + set) × {} ms, at most {} s). By the mechanism: a 20 ms connect timeout makes it {} s a page; skipping a server after 3 failures bounds it to 3 timeouts per worker every 10 s; with each node on its own memcached no key lives on the dead server",
+        human(c.extra_s, 2),
+        human(c.timeouts_per_page, 1),
+        c.keys_on_mc1,
+        human(c.timeout_ms, 0),
+        human(c.bound_s, 2),
+        human(c.keys_on_mc1 as f64 * 2.0 * 0.020, 2)
     )
 }
 
