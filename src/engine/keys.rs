@@ -107,16 +107,15 @@ pub const fn number_key(
     KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Number { min, max } }
 }
 
-/// A choice key that applies to every scenario of its model.
+/// A choice key that applies to every scenario of its model (a choice has no unit).
 pub const fn choice_key(
     key: &'static str,
     label: &'static str,
-    unit: &'static str,
     default: &'static str,
     help: &'static str,
     options: &'static [Opt],
 ) -> KeyInfo {
-    KeyInfo { key, label, unit, default, help, scenarios: &[], kind: KeyKind::Choice(options) }
+    KeyInfo { key, label, unit: "", default, help, scenarios: &[], kind: KeyKind::Choice(options) }
 }
 
 impl KeyInfo {

@@ -39,7 +39,7 @@ const fn pick(
     scenarios: &'static [&'static str],
     options: &'static [Opt],
 ) -> KeyInfo {
-    choice_key(key, label, "", default, help, options).for_scenarios(scenarios)
+    choice_key(key, label, default, help, options).for_scenarios(scenarios)
 }
 
 /// The Galera model's keys. A key listed twice has a different default per scenario.

@@ -6,7 +6,7 @@
 //! Cache::Memcached::Fast's connect_timeout 0.25 s, io_timeout 1 s, max_failures 0, failure_timeout 10 s
 //! (`src/client.c`); a page's own work 250 ms, memcached RTT 0.3 ms and a database query 1 ms [assume].
 
-use crate::engine::keys::{number_key as num, opt, word, KeyInfo, KeyKind, Opt, Params};
+use crate::engine::keys::{choice_key as choice, number_key as num, opt, word, KeyInfo, KeyKind, Opt, Params};
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SimTime, MILLISECOND};
 
 use super::memcached_client::ClientConfig;
@@ -43,16 +43,6 @@ pub const FAULT_KINDS: &[Opt] = &[
 ];
 /// `memcached_servers` choices.
 pub const SERVER_LISTS: &[Opt] = &[opt("all", "every node's cache"), opt("local", "only its own")];
-
-const fn choice(
-    key: &'static str,
-    label: &'static str,
-    default: &'static str,
-    help: &'static str,
-    options: &'static [Opt],
-) -> KeyInfo {
-    crate::engine::keys::choice_key(key, label, "", default, help, options)
-}
 
 /// Every key of the Koha model.
 pub const KEYS: &[KeyInfo] = &[

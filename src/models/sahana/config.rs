@@ -6,7 +6,7 @@
 //! router that forgets flows idle for 3600 s (an assumption; AWS NAT 350 s, GCP Cloud NAT 1200 s, Linux conntrack
 //! 432000 s), Linux keepalive 7200/75/9 and retransmission 200 ms to 120 s with `tcp_retries2` 15.
 
-use crate::engine::keys::{number_key as num, opt, KeyInfo, KeyKind, Opt, Params};
+use crate::engine::keys::{choice_key as choice, number_key as num, opt, KeyInfo, KeyKind, Opt, Params};
 use crate::parts::pool::Dispatch;
 use crate::time::{from_millis_f64, from_secs_f64, SimDuration, SECOND};
 
@@ -57,16 +57,6 @@ pub enum OnExpiry {
 impl OnExpiry {
     /// The key's choices, in this enum's order.
     pub const OPTIONS: &'static [Opt] = &[opt("drop", "dropped silently"), opt("rst", "answered with a reset")];
-}
-
-const fn choice(
-    key: &'static str,
-    label: &'static str,
-    default: &'static str,
-    help: &'static str,
-    options: &'static [Opt],
-) -> KeyInfo {
-    crate::engine::keys::choice_key(key, label, "choice", default, help, options)
 }
 
 /// Every key of the Sahana model, with unit, default and range.
