@@ -97,8 +97,11 @@ function showFirstScreen() {
         app.hidden = false;
         done();
       };
-      // Its first full screen has the charts' canvases; a panic's banner goes before everything.
-      const complete = () => app.querySelector('canvas') !== null || document.querySelector('.fatal') !== null;
+      // Its first full screen has the charts' canvases and, above them in the same column, the picture (hidden in
+      // an embed); a panic's banner goes before everything.
+      const embedded = document.documentElement.classList.contains('embed');
+      const drawn = () => app.querySelector('canvas') !== null && (embedded || app.querySelector('#picture svg') !== null);
+      const complete = () => drawn() || document.querySelector('.fatal') !== null;
       if (complete()) return swap();
       // Mutation records arrive as microtasks, before the browser paints the app's next frame.
       observer = new MutationObserver(() => complete() && swap());
