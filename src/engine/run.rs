@@ -189,6 +189,9 @@ pub trait Run {
     fn apply_text(&mut self, text: &str) -> Result<(), String>;
     /// Parses and schedules a text command at `at` (now or later). Changes nothing on error.
     fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String>;
+    /// Parses and validates a text command as [`Run::schedule_text`] would, and schedules nothing: the page
+    /// checks a command against its main-thread copy of a run whose events run in a Web Worker.
+    fn check_text(&self, text: &str) -> Result<(), String>;
     /// The commands applied so far, as text, with their times.
     fn applied_text(&self) -> Vec<(SimTime, String)>;
     /// The row schema.
@@ -264,6 +267,10 @@ impl<M: Shell> Run for Engine<M> {
     fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
         let command = commands::parse_command(self.model(), text).map_err(clip_error)?;
         self.schedule(at, command).map_err(clip_error)
+    }
+    fn check_text(&self, text: &str) -> Result<(), String> {
+        let command = commands::parse_command(self.model(), text).map_err(clip_error)?;
+        self.model().validate(&command).map_err(clip_error)
     }
     fn applied_text(&self) -> Vec<(SimTime, String)> {
         let m = self.model();

@@ -16,11 +16,14 @@ pub mod export;
 pub mod frame_stats;
 pub mod history;
 pub mod hooks;
+pub mod pace;
 pub mod palette;
 pub mod plot;
+pub mod protocol;
 mod reducible;
 pub mod runner;
 pub mod snapshot;
+pub mod workers;
 /// The page's state and reducer, pure and compiled natively too; `reducible` adds Yew's `Reducible`.
 pub use crate::page::state;
 
@@ -453,8 +456,13 @@ fn install_panic_hook() {
     }));
 }
 
-/// Entry point on wasm32 (called from `main`): mounts [`App`] in `#app`, replacing the loading message.
+/// Entry point on wasm32 (called from `main`): mounts [`App`] in `#app`, replacing the loading message. In a
+/// simulation worker (no window; the same wasm, started by `static/worker.js`) it does nothing: the worker only
+/// answers the page through [`protocol::worker_handle`].
 pub fn start() {
+    if web_sys::window().is_none() {
+        return;
+    }
     install_panic_hook();
     let document = gloo::utils::document();
     match document.get_element_by_id("app") {

@@ -4,7 +4,9 @@
 //! dropped on unmount, which ends the loop. While the page is off screen (a hidden tab, an embed scrolled out of
 //! view: [`use_on_screen`]) the loop holds the runs where they are and goes on from there when it is back.
 //!
-//! Work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
+//! When the runs live in Web Workers (`runner`'s module docs), a frame takes what the workers reported since the
+//! last one ([`Engine::poll`](crate::web::runner::Engine::poll)) and asks them for the target it computes now; it
+//! simulates nothing itself. Otherwise, work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
 //! checks between chunks of at most `EVENTS_PER_CHUNK` events), and at most [`CHARTS_PER_FRAME`] charts are
 //! redrawn while playing; while idle, every chart in view and [`OUT_OF_VIEW_PER_FRAME`] out of it. Measured here
 //! (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one per frame plus 7 ms of simulation leaves
@@ -95,6 +97,9 @@ struct Loop {
     frame: Option<AnimationFrame>,
     /// False while the page is off screen: nothing advances or redraws.
     on_screen: Rc<Cell<bool>>,
+    /// The engine's simulated time at the end of the last frame, µs: what moved since is this frame's progress
+    /// (in workers it arrives between frames).
+    last_now: SimTime,
 }
 
 fn now_ms() -> f64 {
@@ -156,10 +161,13 @@ impl Loop {
         self.last_frame_ms = Some(frame_ms);
         let engine_rc = self.engine.0.clone();
         let mut engine = engine_rc.borrow_mut();
+        let reported = engine.poll();
         if engine.lanes.is_empty() {
             return Ok(None);
         }
         let before = engine.now();
+        // A rebuild (here, or a worker's failure) starts the clock again.
+        let last_now = if self.last_now > before { before } else { self.last_now };
         let out_of_time = || now_ms() - start > SIM_BUDGET_MS;
         if self.inputs.steps != self.steps_seen {
             self.steps_seen = self.inputs.steps;
@@ -167,12 +175,13 @@ impl Loop {
         } else if let Some(target) = self.target(before, dt_s) {
             engine.advance_to(target, out_of_time);
             if self.inputs.playing && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
-                let simulated = crate::time::as_secs_f64(engine.now() - before);
+                let simulated = crate::time::as_secs_f64(engine.now() - last_now);
                 engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
             }
         }
         let sim_done = now_ms();
-        let moved = engine.now() != before;
+        let moved = engine.now() != last_now || reported;
+        self.last_now = engine.now();
         if engine.overlay_version != self.overlay_seen {
             self.overlay_seen = engine.overlay_version;
             self.dirty.iter_mut().for_each(|d| *d = true);
@@ -317,6 +326,7 @@ pub fn use_frame_loop(
                 overlay_seen: 0,
                 on_snapshot,
                 frame: None,
+                last_now: 0,
             }
         })
     };
@@ -336,6 +346,7 @@ pub fn use_frame_loop(
                         l.dirty = vec![true; l.panels.len()];
                         l.overview_dirty = true;
                         l.build = l.build.wrapping_add(1);
+                        l.last_now = 0;
                         l.snapshot_due = false;
                         l.last_snapshot_ms = now_ms();
                         Ok((l.take(&engine), l.on_snapshot.clone()))
