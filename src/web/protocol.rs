@@ -3,7 +3,10 @@
 //! With Web Workers available, each run (A, and B in an A/B comparison) lives in its own dedicated worker that
 //! runs this same wasm (`static/worker.js`, [`crate::web::workers`]). The page sends [`Request`]s (build a run,
 //! advance it to a simulated time, schedule a text command) and gets one [`Reply`] for each: the rows finished
-//! since the last one and what the page shows beside them ([`Live`]), as plain data. Both travel as JSON text
+//! since the last one and what the page shows beside them ([`Live`]), as plain data. An advance the worker
+//! cannot finish in one slice it goes on with by itself, a slice at a time ([`Served::go_on`]), with the
+//! messages that arrived in between taken first; each slice sends its rows as an unasked reply. So a worker
+//! never waits on the page's main thread while it is short of the time asked. Both travel as JSON text
 //! (serde_json with `float_roundtrip`, so every number arrives bit for bit; NaN and infinities, which JSON has no
 //! words for, travel as the strings `"NaN"`, `"inf"` and `"-inf"`: see [`F`]).
 //!
@@ -28,6 +31,11 @@ use super::pace::{next_boundary, EVENTS_PER_CHUNK};
 /// page hears from it a few times a frame and a command waits little; long enough that the messages cost little
 /// beside the simulation.
 pub const SLICE_MS: f64 = 12.0;
+
+/// Wall-clock time between two [`Live`] read-outs in the replies of one advance, ms: a summary costs more than the
+/// rows, and the page takes a snapshot only every quarter second. A reply that answers a request or ends an
+/// advance always carries one, so a held run (a lesson step, the end) shows its exact numbers.
+pub const LIVE_EVERY_MS: f64 = 100.0;
 
 /// Rows one reply carries at most; a worker with more to say stops its advance there and says so (`reached`
 /// false), and the page asks again. A long seek of a model with short steps stays a series of bounded messages.
@@ -194,12 +202,10 @@ impl WireDecision {
     }
 }
 
-/// What the page shows of a run beside its rows, as of `now`: the same calls on the run whether it runs in a
-/// worker or on the page.
+/// What the page shows of a run beside its rows: the same calls on the run whether it runs in a worker or on
+/// the page.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Live {
-    /// Simulated time, µs.
-    pub now: SimTime,
     /// The summary ([`Run::summary`]: the model's figures, `events`, `trace_hash`).
     pub summary: Map<String, Value>,
     /// The commands applied so far, with their times.
@@ -214,7 +220,6 @@ impl Live {
     /// What `run` shows now.
     pub fn of(run: &dyn Run) -> Live {
         Live {
-            now: run.now(),
             summary: run.summary(),
             applied: run.applied_text(),
             states: run.target_states(),
@@ -228,23 +233,35 @@ impl Live {
 pub struct Reply {
     /// The build of the request answered.
     pub build: u32,
-    /// True when it answers an [`Request::Advance`].
+    /// True when it answers a request; false for the report of a slice the worker went on with by itself.
+    pub answers: bool,
+    /// True when it answers an [`Request::Advance`] or reports on one.
     pub advance: bool,
     /// For an advance: true when the run got to its target (or its length).
     pub reached: bool,
     /// Why the request was refused (then it changed nothing).
     pub error: Option<String>,
+    /// The run's simulated time, µs (0 before any run was built).
+    pub now: SimTime,
+    /// The target the worker goes on towards after this reply, if it has not got there: it never runs past it
+    /// before it has read the page's next message.
+    pub goal: Option<SimTime>,
     /// The rows finished since the last reply, oldest first.
     pub rows: Vec<WireRow>,
-    /// What the page shows beside them, now; `None` before any run was built.
+    /// What the page shows beside them, now; `None` before any run was built, and between two read-outs
+    /// ([`LIVE_EVERY_MS`]).
     pub live: Option<Live>,
 }
 
-/// A worker's whole state: its run, and the build it belongs to.
+/// A worker's whole state: its run, the build it belongs to, and the advance it is on.
 #[derive(Default)]
 pub struct Served {
     build: u32,
     run: Option<Box<dyn Run>>,
+    /// The advance not finished yet: (target µs, watched target).
+    goal: Option<(SimTime, usize)>,
+    /// When the last [`Live`] was sent, wall-clock ms.
+    live_ms: f64,
 }
 
 impl Served {
@@ -262,13 +279,45 @@ impl Served {
         serde_json::to_string(&reply).unwrap_or_else(|e| format!("{{\"build\":0,\"error\":\"{e}\"}}"))
     }
 
-    fn answer(&mut self, request: Request, clock_ms: impl FnMut() -> f64) -> Reply {
-        let mut reply = Reply::default();
+    /// True while an advance is not finished: the worker then calls [`Served::go_on`] once the messages that
+    /// are waiting have been answered.
+    pub fn busy(&self) -> bool {
+        self.goal.is_some() && self.run.is_some()
+    }
+
+    /// Goes on with the advance not finished for one more slice, and reports it (an unasked reply, JSON); `None`
+    /// when there is none.
+    pub fn go_on(&mut self, mut clock_ms: impl FnMut() -> f64) -> Option<String> {
+        let (target, watched) = self.goal?;
+        let run = self.run.as_mut()?;
+        let mut reply = Reply { build: self.build, advance: true, ..Reply::default() };
+        reply.reached = advance(run.as_mut(), target, watched, &mut reply.rows, &mut clock_ms);
+        self.finish(&mut reply, clock_ms());
+        serde_json::to_string(&reply).ok()
+    }
+
+    /// Fills in the run's time and, when due, its read-outs; ends the goal once reached.
+    fn finish(&mut self, reply: &mut Reply, now_ms: f64) {
+        if reply.reached {
+            self.goal = None;
+        }
+        reply.goal = self.goal.map(|g| g.0);
+        let Some(run) = self.run.as_deref() else { return };
+        reply.now = run.now();
+        if reply.answers || reply.reached || now_ms - self.live_ms >= LIVE_EVERY_MS {
+            self.live_ms = now_ms;
+            reply.live = Some(Live::of(run));
+        }
+    }
+
+    fn answer(&mut self, request: Request, mut clock_ms: impl FnMut() -> f64) -> Reply {
+        let mut reply = Reply { answers: true, ..Reply::default() };
         match request {
             Request::Build { build, spec, trace_every } => {
                 reply.build = build;
                 self.build = build;
                 self.run = None;
+                self.goal = None;
                 match registry::find(&spec.scenario).and_then(|def| def.build_run(&spec.run_spec())) {
                     Ok(mut run) => {
                         run.trace_decisions(trace_every);
@@ -281,7 +330,10 @@ impl Served {
                 reply.build = build;
                 reply.advance = true;
                 match self.run.as_mut().filter(|_| build == self.build) {
-                    Some(run) => reply.reached = advance(run.as_mut(), target, watched, &mut reply.rows, clock_ms),
+                    Some(run) => {
+                        self.goal = Some((target, watched));
+                        reply.reached = advance(run.as_mut(), target, watched, &mut reply.rows, &mut clock_ms);
+                    }
                     None => reply.error = Some(format!("no run of build {build}")),
                 }
             }
@@ -293,7 +345,7 @@ impl Served {
                 }
             }
         }
-        reply.live = self.run.as_deref().map(Live::of);
+        self.finish(&mut reply, clock_ms());
         reply
     }
 }
@@ -307,7 +359,7 @@ fn advance(
     target: SimTime,
     watched: usize,
     rows: &mut Vec<WireRow>,
-    mut clock_ms: impl FnMut() -> f64,
+    clock_ms: &mut impl FnMut() -> f64,
 ) -> bool {
     let target = target.min(run.duration());
     let start = clock_ms();
@@ -350,6 +402,18 @@ fn clock_ms() -> f64 {
 #[wasm_bindgen]
 pub fn worker_handle(request: &str) -> String {
     SERVED.with(|s| s.borrow_mut().handle(request, clock_ms))
+}
+
+/// True while the worker's advance is not finished ([`Served::busy`]).
+#[wasm_bindgen]
+pub fn worker_busy() -> bool {
+    SERVED.with(|s| s.borrow().busy())
+}
+
+/// One more slice of the worker's advance, reported as an unasked reply (JSON); `undefined` when there is none.
+#[wasm_bindgen]
+pub fn worker_go_on() -> Option<String> {
+    SERVED.with(|s| s.borrow_mut().go_on(clock_ms))
 }
 
 /// Control-term names as the charts want them (`&'static str`): the worker sends names as text, and the few

@@ -63,6 +63,8 @@ pub struct Lane {
     spec: RunSpec,
     /// What the run's worker last reported; `None` while the run runs here.
     live: Option<Live>,
+    /// The run's time as its worker last reported it, µs.
+    remote_now: SimTime,
 }
 
 impl Lane {
@@ -88,6 +90,7 @@ impl Lane {
             csv_dropped: 0,
             spec,
             live: None,
+            remote_now: 0,
         })
     }
 
@@ -98,7 +101,11 @@ impl Lane {
 
     /// The run's simulated time, µs.
     pub fn now(&self) -> SimTime {
-        self.live.as_ref().map_or_else(|| self.run.now(), |l| l.now)
+        if self.live.is_some() {
+            self.remote_now
+        } else {
+            self.run.now()
+        }
     }
 
     /// The run's summary ([`Run::summary`]).
@@ -136,7 +143,10 @@ impl Lane {
 
     /// Takes in a worker's reply: its rows, and what it shows beside them. True if anything changed.
     fn absorb(&mut self, reply: Reply) -> bool {
-        let changed = !reply.rows.is_empty() || reply.live.as_ref().is_some_and(|l| self.live.as_ref() != Some(l));
+        let changed = !reply.rows.is_empty()
+            || reply.now != self.remote_now
+            || reply.live.as_ref().is_some_and(|l| self.live.as_ref() != Some(l));
+        self.remote_now = reply.now;
         for r in reply.rows {
             let diagnostics = r.terms.iter().filter_map(|(k, v)| Some((term_name(k)?, v.0))).collect();
             self.push(Point { row: floats(&r.row), weights: floats(&r.weights), diagnostics });
@@ -300,6 +310,7 @@ impl Engine {
             let spec = Spec::of(def.name, &lane.spec);
             self.links[i].send(&Request::Build { build: self.build, spec, trace_every: PICK_TRACE_EVERY })?;
             lane.live = Some(Live::of(lane.run.as_ref()));
+            lane.remote_now = 0;
         }
         Ok(())
     }
@@ -490,7 +501,7 @@ impl Engine {
         if links.iter().any(Link::full) {
             return Err("the simulation is busy; try again in a moment".into());
         }
-        let at = self.lanes.iter().zip(links).map(|(l, k)| k.advancing().unwrap_or(0).max(l.now())).max().unwrap_or(0);
+        let at = self.lanes.iter().zip(links).map(|(l, k)| k.goal().unwrap_or(0).max(l.now())).max().unwrap_or(0);
         let at = at.saturating_add(1);
         for (lane, link) in self.lanes.iter().zip(links) {
             link.send(&Request::Command { build: self.build, at, text: text.to_string() })?;

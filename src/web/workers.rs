@@ -3,9 +3,9 @@
 //! [`Request`]s and keeps its [`Reply`]s until the frame loop takes them.
 //!
 //! Why a worker per run: the page's main thread then only draws and handles input, and A and B run on two cores
-//! at once. Why the link re-asks on its own: a worker stops after a slice of [`super::protocol::SLICE_MS`] to
-//! report; when it is short of the time the page wants, the link sends the next advance as soon as the reply
-//! arrives rather than at the next animation frame, so the worker is never idle while behind.
+//! at once. A worker reports after each slice of [`super::protocol::SLICE_MS`] and goes on by itself towards the
+//! target it was last given; the link sends a new target when the page wants another and no advance is
+//! unanswered, so there is one advance in flight at most.
 //!
 //! Every queue is bounded: at most [`OUTSTANDING_MAX`] requests unanswered per worker (one advance among them),
 //! and at most [`REPLIES_MAX`] replies waiting for the frame loop (past that the link stops re-asking until they
@@ -34,6 +34,8 @@ struct Shared {
     outstanding: usize,
     /// The target of the advance in flight, if one is.
     advancing: Option<SimTime>,
+    /// The target the worker said it runs on towards, in its latest reply (one sent since is `advancing`).
+    goal: Option<SimTime>,
     /// What the page wants the run advanced to: (build, target µs, watched target).
     wanted: Option<(u32, SimTime, usize)>,
     /// Why the worker stopped working, if it did.
@@ -48,16 +50,22 @@ impl Shared {
         let text = serde_json::to_string(request).map_err(|e| e.to_string())?;
         worker.post_message(&JsValue::from_str(&text)).map_err(|e| format!("{e:?}"))?;
         self.outstanding += 1;
-        if let Request::Advance { target, .. } = request {
-            self.advancing = Some(*target);
+        match request {
+            Request::Advance { target, .. } => self.advancing = Some(*target),
+            Request::Build { .. } => self.wanted = None,
+            Request::Command { .. } => {}
         }
         Ok(())
     }
 
-    /// Sends the advance the page wants, if none is in flight and the worker is short of it.
+    /// Sends the advance the page wants, if none is in flight, the worker is short of it and its goal is another.
     fn ask(&mut self, worker: &Worker, now: Option<SimTime>) {
         let Some((build, target, watched)) = self.wanted else { return };
-        if self.advancing.is_some() || self.replies.len() >= REPLIES_MAX || now.is_some_and(|n| n >= target) {
+        if self.advancing.is_some()
+            || self.replies.len() >= REPLIES_MAX
+            || now.is_some_and(|n| n >= target)
+            || self.goal.max(self.advancing) == Some(target)
+        {
             return;
         }
         if let Err(e) = self.post(worker, &Request::Advance { build, target, watched }) {
@@ -86,7 +94,6 @@ impl Link {
             let (shared, worker) = (shared.clone(), worker.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let mut s = shared.borrow_mut();
-                s.outstanding = s.outstanding.saturating_sub(1);
                 let Some(text) = event.data().as_string() else {
                     s.failed.get_or_insert("the worker sent something that is not text".into());
                     return;
@@ -98,13 +105,17 @@ impl Link {
                         return;
                     }
                 };
-                if reply.advance {
-                    s.advancing = None;
+                if reply.answers {
+                    s.outstanding = s.outstanding.saturating_sub(1);
+                    if reply.advance {
+                        s.advancing = None;
+                    }
                 }
+                s.goal = reply.goal;
                 let refused = reply.error.is_some();
                 let now = match s.wanted {
                     // A reply of an older build says nothing of where the current run is.
-                    Some((build, ..)) if build == reply.build => reply.live.as_ref().map(|l| l.now),
+                    Some((build, ..)) if build == reply.build => Some(reply.now),
                     _ => None,
                 };
                 if s.replies.len() < REPLIES_MAX {
@@ -153,9 +164,10 @@ impl Link {
         self.shared.borrow().wanted.map(|w| w.1)
     }
 
-    /// The target of the advance in flight, if one is.
-    pub fn advancing(&self) -> Option<SimTime> {
-        self.shared.borrow().advancing
+    /// The target the worker is running towards, if it has one: it may get there before it hears of a command.
+    pub fn goal(&self) -> Option<SimTime> {
+        let s = self.shared.borrow();
+        s.goal.max(s.advancing)
     }
 
     /// True when a request would be refused for now.
