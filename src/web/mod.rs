@@ -157,6 +157,14 @@ pub fn App() -> Html {
         Callback::from(move |s: Snapshot| snapshot.set(Rc::new(s)))
     };
     let on_halt = dispatch(Action::Halt);
+    // What became of a command: recorded in the link at its time, or refused in words (then nothing changed).
+    let on_outcome = {
+        let state = state.clone();
+        Callback::from(move |(text, outcome): (String, Result<f64, String>)| match outcome {
+            Ok(t) => state.dispatch(Action::Record(text, t)),
+            Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
+        })
+    };
     let url = &state.url;
     use_frame_loop(
         engine.clone(),
@@ -173,6 +181,7 @@ pub fn App() -> Html {
             overview_chart: url.lesson.and_then(|n| state.def().and_then(|d| d.lesson.get(n))).map(|step| step.chart),
         },
         on_snapshot,
+        on_outcome.clone(),
         on_halt.clone(),
     );
     let on_set = {
@@ -180,12 +189,14 @@ pub fn App() -> Html {
         Callback::from(move |(key, value): (String, String)| state.dispatch(Action::SetParam(key, value)))
     };
     let on_command = {
-        let (state, engine) = (state.clone(), engine.clone());
+        let (engine, on_outcome) = (engine.clone(), on_outcome.clone());
         Callback::from(move |text: String| {
-            let applied = engine.0.borrow_mut().apply(&text);
-            match applied {
-                Ok(t) => state.dispatch(Action::Record(text, t)),
-                Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
+            // In workers the run's answer comes later, through the frame loop, to the same `on_outcome`.
+            let sent = engine.0.borrow_mut().command(&text);
+            match sent {
+                Ok(runner::Sent::Applied(t)) => on_outcome.emit((text, Ok(t))),
+                Ok(runner::Sent::Pending) => {}
+                Err(reason) => on_outcome.emit((text, Err(reason))),
             }
         })
     };

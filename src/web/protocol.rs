@@ -237,6 +237,8 @@ pub struct Reply {
     pub answers: bool,
     /// True when it answers an [`Request::Advance`] or reports on one.
     pub advance: bool,
+    /// True when it answers a [`Request::Command`] (`error` then says why the run refused it).
+    pub command: bool,
     /// For an advance: true when the run got to its target (or its length).
     pub reached: bool,
     /// Why the request was refused (then it changed nothing).
@@ -339,6 +341,7 @@ impl Served {
             }
             Request::Command { build, at, text } => {
                 reply.build = build;
+                reply.command = true;
                 match self.run.as_mut().filter(|_| build == self.build) {
                     Some(run) => reply.error = run.schedule_text(at, &text).err(),
                     None => reply.error = Some(format!("no run of build {build}")),

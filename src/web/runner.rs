@@ -259,6 +259,21 @@ pub struct Engine {
     asked: SimTime,
     /// What the last rebuild ran, for running it here if a worker fails.
     url: Option<UrlState>,
+    /// Commands sent to the workers that run A's worker has not answered yet: (text, time µs), oldest first.
+    /// A's worker decides (the model's checks may depend on the run's state, which only it has), as A's run
+    /// does on the main thread. At most `workers::OUTSTANDING_MAX`.
+    pending: VecDeque<(String, SimTime)>,
+    /// What became of the commands A's worker answered: their time, seconds, or its reason for refusing them.
+    settled: Vec<(String, Result<f64, String>)>,
+}
+
+/// What became of a command sent with [`Engine::command`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sent {
+    /// Applied on the main thread, at this simulated time, seconds.
+    Applied(f64),
+    /// Sent to the workers: the answer comes through [`Engine::take_settled`].
+    Pending,
 }
 
 impl Engine {
@@ -291,6 +306,9 @@ impl Engine {
         self.achieved_speed = 0.0;
         self.asked = 0;
         self.url = Some(url.clone());
+        // Commands of the run replaced are moot.
+        self.pending.clear();
+        self.settled.clear();
         self.overlay.clear(); // its columns were the old run's; the metrics hook pairs them again
         Ok(())
     }
@@ -345,8 +363,14 @@ impl Engine {
                 if reply.build != self.build {
                     continue;
                 }
-                if let Some(e) = &reply.error {
-                    gloo::console::warn!(format!("loadlab: the simulation worker refused a request: {e}"));
+                if reply.command && i == 0 {
+                    if let Some((text, at)) = self.pending.pop_front() {
+                        let outcome = reply.error.clone().map_or(Ok(as_secs_f64(at)), Err);
+                        self.settled.push((text, outcome));
+                    }
+                } else if let Some(e) = &reply.error {
+                    // Run B may refuse what A took (its state differs); the main-thread path ignores that too.
+                    gloo::console::warn!(format!("loadlab: a simulation worker refused a request: {e}"));
                 }
                 if let Some(lane) = self.lanes.get_mut(i) {
                     changed |= lane.absorb(reply);
@@ -354,6 +378,37 @@ impl Engine {
             }
         }
         changed
+    }
+
+    /// True while the workers have not settled: one runs towards a target, or A and B stand at different times.
+    /// A paused page waits for them before it shows the moment it holds.
+    pub fn settling(&self) -> bool {
+        self.in_workers()
+            && (self.links.iter().take(self.lanes.len()).any(Link::moving)
+                || self.lanes.iter().any(|l| l.now() != self.now()))
+    }
+
+    /// Pause: asks every worker to stop where it is, rather than run on to the target of the last frame.
+    pub fn hold(&mut self) {
+        if self.in_workers() {
+            for (lane, link) in self.lanes.iter().zip(&self.links) {
+                link.want(self.build, 0, self.watched, lane.now());
+            }
+        }
+    }
+
+    /// While paused: once the workers have stopped, brings a run that stopped earlier up to the later, so A and B
+    /// hold at one moment, as on the main thread.
+    pub fn even_up(&mut self) {
+        if !self.in_workers() || self.links.iter().take(self.lanes.len()).any(Link::moving) {
+            return;
+        }
+        let later = self.lanes.iter().map(Lane::now).max().unwrap_or(0);
+        for (lane, link) in self.lanes.iter().zip(&self.links) {
+            if lane.now() < later {
+                link.want(self.build, later, self.watched, lane.now());
+            }
+        }
     }
 
     /// Asks every worker to advance its run to `target` (at most the run's length), noting whether they got to
@@ -462,21 +517,34 @@ impl Engine {
         reached
     }
 
+    /// Sends a text command (`crash:db1119`) to every run: on the main thread it is applied at once
+    /// ([`Engine::apply`]); to workers it is checked against the command table here, sent with the time it will
+    /// act at, and A's worker's answer comes through [`Engine::take_settled`]. An error: nothing was sent.
+    pub fn command(&mut self, text: &str) -> Result<Sent, String> {
+        if self.in_workers() {
+            self.poll();
+        }
+        if self.in_workers() {
+            self.send_to_workers(text).map(|()| Sent::Pending)
+        } else {
+            self.apply(text).map(Sent::Applied)
+        }
+    }
+
+    /// The answers to the commands sent to the workers since the last call, in the order they were sent: the
+    /// time each acts at, seconds, or why run A refused it (then it changed nothing).
+    pub fn take_settled(&mut self) -> Vec<(String, Result<f64, String>)> {
+        std::mem::take(&mut self.settled)
+    }
+
     /// Applies a text command (`crash:db1119`) to every run one microsecond from now, and advances them to that
-    /// instant. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
+    /// instant, on the main thread. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
     /// rejecting it (then nothing changed).
     ///
     /// Why one microsecond ahead: commands fire before every event of their microsecond, and the events of the
     /// current one have already run. A link that replays the command as a scheduled step at the returned time
     /// therefore lands at exactly the same point of the run, with the same trace.
-    ///
-    /// In workers the command is checked here (by the lane's copy of the run, against the same tables) and
-    /// scheduled one microsecond after the later of the runs' time and the target of an advance in flight, so
-    /// its time is known at once and the workers, which take requests in order, are never past it.
-    pub fn apply(&mut self, text: &str) -> Result<f64, String> {
-        if self.in_workers() {
-            return self.apply_in_workers(text);
-        }
+    fn apply(&mut self, text: &str) -> Result<f64, String> {
         let Some(first) = self.lanes.first_mut() else { return Err("the simulation is not running".into()) };
         let at = first.run.now() + 1;
         first.run.schedule_text(at, text)?;
@@ -490,11 +558,10 @@ impl Engine {
         Ok(as_secs_f64(at))
     }
 
-    fn apply_in_workers(&mut self, text: &str) -> Result<f64, String> {
-        self.poll();
-        if !self.in_workers() {
-            return self.apply(text);
-        }
+    /// Sends a command to every worker, to act one microsecond after the later of the runs' time and the goal
+    /// a worker runs towards: its time is known here at once, and the workers, which read requests in order and
+    /// never run past their goal before reading the next, are not past it when it arrives.
+    fn send_to_workers(&mut self, text: &str) -> Result<(), String> {
         let first = self.lanes.first().ok_or("the simulation is not running")?;
         first.run.check_text(text)?;
         let links = &self.links[..self.lanes.len().min(self.links.len())];
@@ -508,7 +575,8 @@ impl Engine {
             // Run to it even when paused, as the main-thread path does, so the command takes effect at once.
             link.want(self.build, link.wanted().unwrap_or(0).max(at), self.watched, lane.now());
         }
-        Ok(as_secs_f64(at))
+        self.pending.push_back((text.to_string(), at));
+        Ok(())
     }
 
     /// Chooses the server the PID chart watches.

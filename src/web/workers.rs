@@ -58,14 +58,15 @@ impl Shared {
         Ok(())
     }
 
-    /// Sends the advance the page wants, if none is in flight, the worker is short of it and its goal is another.
+    /// Sends the advance the page wants, if none is in flight and the worker would not get there by itself: it
+    /// runs towards another goal (a lower target stops it), or, idle, it is short of the target.
     fn ask(&mut self, worker: &Worker, now: Option<SimTime>) {
         let Some((build, target, watched)) = self.wanted else { return };
-        if self.advancing.is_some()
-            || self.replies.len() >= REPLIES_MAX
-            || now.is_some_and(|n| n >= target)
-            || self.goal.max(self.advancing) == Some(target)
-        {
+        let needed = match self.goal {
+            Some(goal) => goal != target,
+            None => now.is_none_or(|n| n < target),
+        };
+        if self.advancing.is_some() || self.replies.len() >= REPLIES_MAX || !needed {
             return;
         }
         if let Err(e) = self.post(worker, &Request::Advance { build, target, watched }) {
@@ -168,6 +169,11 @@ impl Link {
     pub fn goal(&self) -> Option<SimTime> {
         let s = self.shared.borrow();
         s.goal.max(s.advancing)
+    }
+
+    /// True while the worker runs towards a goal or has an advance unanswered.
+    pub fn moving(&self) -> bool {
+        self.goal().is_some()
     }
 
     /// True when a request would be refused for now.

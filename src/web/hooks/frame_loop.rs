@@ -94,6 +94,8 @@ struct Loop {
     /// The engine's overlay version last drawn: the reader's metrics changed when it differs.
     overlay_seen: u32,
     on_snapshot: Callback<Snapshot>,
+    /// Hears what became of each command sent to the workers: its time, seconds, or why run A refused it.
+    on_command: Callback<(String, Result<f64, String>)>,
     frame: Option<AnimationFrame>,
     /// False while the page is off screen: nothing advances or redraws.
     on_screen: Rc<Cell<bool>>,
@@ -178,7 +180,13 @@ impl Loop {
                 let simulated = crate::time::as_secs_f64(engine.now() - last_now);
                 engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
             }
+        } else {
+            engine.even_up();
         }
+        // Paused with the workers still on their way (the frame before the pause, a step): the page shows the
+        // moment it holds once they are there, not the one before.
+        let seeking = self.inputs.seek_to.is_some_and(|s| from_secs_f64(s) > engine.now());
+        let settling = !self.inputs.playing && !seeking && engine.settling();
         let sim_done = now_ms();
         let moved = engine.now() != last_now || reported;
         self.last_now = engine.now();
@@ -247,7 +255,9 @@ impl Loop {
             }
         }
         let draw_done = now_ms();
-        let snapshot = if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
+        let snapshot = if settling {
+            None
+        } else if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
             || (self.snapshot_due && !busy)
             || (self.snapshot_due && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
         {
@@ -280,12 +290,19 @@ fn schedule(shared: Weak<RefCell<Loop>>, on_halt: Callback<String>) -> Animation
             return;
         };
         let result = shared.borrow_mut().tick(frame_ms);
-        let on_snapshot = shared.borrow().on_snapshot.clone();
+        let (on_snapshot, on_command) = {
+            let l = shared.borrow();
+            (l.on_snapshot.clone(), l.on_command.clone())
+        };
+        let settled = shared.borrow().engine.0.borrow_mut().take_settled();
         // Replacing the handle drops the one whose callback is running; wasm-bindgen defers freeing a closure
         // until its call returns, and the handle does not cancel a frame that has already fired.
         let next = schedule(Rc::downgrade(&shared), on_halt.clone());
         shared.borrow_mut().frame = Some(next);
         // Emitting may re-render the page synchronously, so no borrow of the loop is held here.
+        for outcome in settled {
+            on_command.emit(outcome);
+        }
         match result {
             Ok(Some(snapshot)) => on_snapshot.emit(snapshot),
             Ok(None) => {}
@@ -301,11 +318,13 @@ pub fn use_frame_loop(
     engine: EngineRef,
     inputs: LoopInputs,
     on_snapshot: Callback<Snapshot>,
+    on_command: Callback<(String, Result<f64, String>)>,
     on_halt: Callback<String>,
 ) {
     let on_screen = use_on_screen();
     let shared = {
-        let (engine, inputs, on_snapshot) = (engine.clone(), inputs.clone(), on_snapshot.clone());
+        let (engine, inputs, on_snapshot, on_command) =
+            (engine.clone(), inputs.clone(), on_snapshot.clone(), on_command.clone());
         use_mut_ref(move || {
             // The charts show the view the page starts with (later ones arrive as changed inputs).
             engine.0.borrow_mut().view = inputs.view;
@@ -325,6 +344,7 @@ pub fn use_frame_loop(
                 last_overview_ms: f64::NEG_INFINITY,
                 overlay_seen: 0,
                 on_snapshot,
+                on_command,
                 frame: None,
                 last_now: 0,
             }
@@ -379,10 +399,14 @@ pub fn use_frame_loop(
                 }
                 l.dirty.iter_mut().for_each(|d| *d = true);
             }
+            if l.inputs.playing && !inputs.playing {
+                l.engine.0.borrow_mut().hold();
+            }
             l.snapshot_due = true;
             l.inputs = inputs;
         }
         l.on_snapshot = on_snapshot;
+        l.on_command = on_command;
     }
     {
         let shared = shared.clone();
