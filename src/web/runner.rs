@@ -11,7 +11,7 @@
 //! Where the browser can run Web Workers, each run lives in its own worker instead ([`super::workers`],
 //! [`super::protocol`]), and the engine here keeps, per lane, an un-run copy of the same run built from the same
 //! spec: it answers what never changes (charts, command table, picture, columns, target names, length, step) and
-//! checks commands, while what changes (the clock, rows, summary, applied commands, states, the traced pick)
+//! parses commands, while what changes (the clock, rows, summary, applied commands, states, the traced pick)
 //! comes from the worker's replies. The frame loop then only asks for a target and takes what arrived
 //! ([`Engine::poll`]); without workers, or if one fails, the runs are driven here as before.
 
@@ -518,7 +518,7 @@ impl Engine {
     }
 
     /// Sends a text command (`crash:db1119`) to every run: on the main thread it is applied at once
-    /// ([`Engine::apply`]); to workers it is checked against the command table here, sent with the time it will
+    /// (`Engine::apply`); to workers it is checked against the command table here, sent with the time it will
     /// act at, and A's worker's answer comes through [`Engine::take_settled`]. An error: nothing was sent.
     pub fn command(&mut self, text: &str) -> Result<Sent, String> {
         if self.in_workers() {

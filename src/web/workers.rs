@@ -8,8 +8,8 @@
 //! unanswered, so there is one advance in flight at most.
 //!
 //! Every queue is bounded: at most [`OUTSTANDING_MAX`] requests unanswered per worker (one advance among them),
-//! and at most [`REPLIES_MAX`] replies waiting for the frame loop (past that the link stops re-asking until they
-//! are taken).
+//! and about [`REPLIES_MAX`] replies waiting for the frame loop (past that a worker's slice reports are folded
+//! together, and the link asks for no new target until they are taken).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -24,7 +24,8 @@ use crate::time::SimTime;
 /// Requests a worker may have unanswered at once; a command beyond it is refused ("busy"), never queued.
 pub const OUTSTANDING_MAX: usize = 32;
 
-/// Replies kept for the frame loop at most; past it the link stops re-asking until the loop takes them.
+/// Replies kept for the frame loop before slice reports are folded together ([`Shared::keep`]); past it the link
+/// asks for no new target until the loop takes them.
 pub const REPLIES_MAX: usize = 256;
 
 /// What the message handler and the page share.
@@ -56,6 +57,25 @@ impl Shared {
             Request::Command { .. } => {}
         }
         Ok(())
+    }
+
+    /// Keeps a reply for the frame loop. Past [`REPLIES_MAX`] (a hidden tab takes none while its workers finish
+    /// an advance), a worker's report of a slice is folded into the report before it: its rows appended (as
+    /// many as the advance's target allows, no more), its time, goal and read-outs replacing the older.
+    fn keep(&mut self, reply: Reply) {
+        if self.replies.len() >= REPLIES_MAX && !reply.answers {
+            if let Some(last) = self.replies.back_mut().filter(|l| !l.answers && l.build == reply.build) {
+                last.rows.extend(reply.rows);
+                last.now = reply.now;
+                last.goal = reply.goal;
+                last.reached = reply.reached;
+                if reply.live.is_some() {
+                    last.live = reply.live;
+                }
+                return;
+            }
+        }
+        self.replies.push_back(reply);
     }
 
     /// Sends the advance the page wants, if none is in flight and the worker would not get there by itself: it
@@ -119,11 +139,7 @@ impl Link {
                     Some((build, ..)) if build == reply.build => Some(reply.now),
                     _ => None,
                 };
-                if s.replies.len() < REPLIES_MAX {
-                    s.replies.push_back(reply);
-                } else {
-                    s.failed.get_or_insert("the page fell too far behind its worker's replies".into());
-                }
+                s.keep(reply);
                 if !refused {
                     // A refused request is not asked again; the page hears of it from the reply.
                     s.ask(&worker, now);

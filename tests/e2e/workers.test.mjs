@@ -78,3 +78,19 @@ test('a lesson\'s Next lands at the same moment with the same numbers in a worke
   assert.ok(seen[0].time_s > 0);
   assert.deepEqual(seen[0], seen[1]);
 });
+
+test('a worker that cannot start hands the run to the main thread, which runs it from the start', async () => {
+  // boot.js names the worker's script in window.loadlab_worker; here it names one that is not there.
+  const missing = () => {
+    const url = new URL('no-such-worker.js', document.baseURI).href;
+    Object.defineProperty(window, 'loadlab_worker', { get: () => url, set: () => {}, configurable: false });
+  };
+  const { page, problems } = await h.open('?scenario=plain-s1&seed=7&length=5&lesson=off&speed=20', undefined, missing);
+  await waitForStatus(page, { ended: true }, 60_000);
+  const s = await status(page);
+  assert.equal(s.workers, false);
+  assert.equal(s.trace_hash, nativeHash('plain-s1', 'static', 5, 7));
+  // The browser reports the missing script itself; nothing else may go wrong.
+  assert.deepEqual(problems.filter((p) => !/404|Failed to load resource/.test(p)), []);
+  await page.close();
+});
