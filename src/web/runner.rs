@@ -333,6 +333,15 @@ impl Engine {
         Ok(())
     }
 
+    /// The target the workers were last asked for, µs (0 on the main thread).
+    pub fn asked(&self) -> SimTime {
+        if self.in_workers() {
+            self.asked
+        } else {
+            0
+        }
+    }
+
     /// True while the runs run in workers.
     pub fn in_workers(&self) -> bool {
         self.lanes.first().is_some_and(Lane::in_worker)

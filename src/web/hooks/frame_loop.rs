@@ -139,16 +139,25 @@ fn fit_canvas(canvas: &HtmlCanvasElement, dpr: f64) -> bool {
 
 impl Loop {
     /// Where this frame runs to: the seek target first (a lesson step), else `speed × dt` while playing.
-    fn target(&self, now: SimTime, dt_s: f64) -> Option<SimTime> {
+    ///
+    /// `asked` is the target the workers were last asked for (0 on the main thread). Workers report a slice
+    /// late, so while they are short of it the next target goes on from it rather than from the time they
+    /// reported, up to [`FRAME_DT_MAX_S`] of simulated time ahead of them: a worker that is behind always has
+    /// work, and one that keeps up gets `speed × dt` a frame as on the main thread.
+    fn target(&self, now: SimTime, asked: SimTime, dt_s: f64) -> Option<SimTime> {
         let dt = dt_s.clamp(0.0, FRAME_DT_MAX_S);
+        let ahead = |rate: f64| {
+            let cap = now.saturating_add(from_secs_f64(rate * FRAME_DT_MAX_S));
+            asked.clamp(now, cap).saturating_add(from_secs_f64(rate * dt)).min(cap)
+        };
         if let Some(seek) = self.inputs.seek_to.map(from_secs_f64).filter(|&s| s > now) {
             // At least SEEK_SPEED, and fast enough to cover the rest in about SEEK_WALL_S: a model whose lesson
             // steps are an hour apart (Sahana's idle timeout) gets there in a second or two, budget permitting.
             let remaining_s = crate::time::as_secs_f64(seek - now);
             let rate = SEEK_SPEED.max(self.inputs.speed).max(remaining_s / SEEK_WALL_S);
-            return Some(seek.min(now.saturating_add(from_secs_f64(rate * dt))));
+            return Some(seek.min(ahead(rate)));
         }
-        self.inputs.playing.then(|| now.saturating_add(from_secs_f64(self.inputs.speed * dt)))
+        self.inputs.playing.then(|| ahead(self.inputs.speed))
     }
 
     /// One animation frame: advance, draw, maybe snapshot. Returns a snapshot to hand out, or a halt reason.
@@ -174,7 +183,7 @@ impl Loop {
         if self.inputs.steps != self.steps_seen {
             self.steps_seen = self.inputs.steps;
             engine.step_once(out_of_time);
-        } else if let Some(target) = self.target(before, dt_s) {
+        } else if let Some(target) = self.target(before, engine.asked(), dt_s) {
             engine.advance_to(target, out_of_time);
             if self.inputs.playing && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
                 let simulated = crate::time::as_secs_f64(engine.now() - last_now);
