@@ -129,6 +129,13 @@ try {
   await afterPaint();
   const js = new URL(tag.dataset.loadlabJs, document.baseURI);
   const wasm = new URL(tag.dataset.loadlabWasm, document.baseURI);
+  // The runs' Web Workers load the same two files (static/worker.js, src/web/workers.rs); the app looks for
+  // this URL when it builds its first run and, without it or without window.Worker, runs on the main thread.
+  if (typeof window.Worker === 'function') {
+    const worker = new URL('worker.js', document.baseURI);
+    worker.search = new URLSearchParams({ js: js.href, wasm: wasm.href }).toString();
+    window.loadlab_worker = worker.href;
+  }
   const bindings = await import(js.href);
   await bindings.default({ module_or_path: wasm });
   await reveal();

@@ -189,6 +189,11 @@ pub trait Run {
     fn apply_text(&mut self, text: &str) -> Result<(), String>;
     /// Parses and schedules a text command at `at` (now or later). Changes nothing on error.
     fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String>;
+    /// Parses a text command against the model's command table as [`Run::schedule_text`] does, and schedules
+    /// nothing. The model's own checks, which may depend on the run's state (a node that is down), are not made:
+    /// the page parses a command on its un-run copy of a run whose events run in a Web Worker, and the worker
+    /// makes them.
+    fn check_text(&self, text: &str) -> Result<(), String>;
     /// The commands applied so far, as text, with their times.
     fn applied_text(&self) -> Vec<(SimTime, String)>;
     /// The row schema.
@@ -264,6 +269,9 @@ impl<M: Shell> Run for Engine<M> {
     fn schedule_text(&mut self, at: SimTime, text: &str) -> Result<(), String> {
         let command = commands::parse_command(self.model(), text).map_err(clip_error)?;
         self.schedule(at, command).map_err(clip_error)
+    }
+    fn check_text(&self, text: &str) -> Result<(), String> {
+        commands::parse_command(self.model(), text).map(|_| ()).map_err(clip_error)
     }
     fn applied_text(&self) -> Vec<(SimTime, String)> {
         let m = self.model();

@@ -178,7 +178,6 @@ const CONTROLLER_BACK: f64 = 0.5;
 /// to a tenth of its configured share or less, and where it gave at least half of it back.
 pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
     let mut out: Vec<Marker> = lane
-        .run
         .applied_text()
         .into_iter()
         .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: happened(lane.run.command_table(), &text) })

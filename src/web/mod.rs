@@ -16,11 +16,14 @@ pub mod export;
 pub mod frame_stats;
 pub mod history;
 pub mod hooks;
+pub mod pace;
 pub mod palette;
 pub mod plot;
+pub mod protocol;
 mod reducible;
 pub mod runner;
 pub mod snapshot;
+pub mod workers;
 /// The page's state and reducer, pure and compiled natively too; `reducible` adds Yew's `Reducible`.
 pub use crate::page::state;
 
@@ -154,6 +157,14 @@ pub fn App() -> Html {
         Callback::from(move |s: Snapshot| snapshot.set(Rc::new(s)))
     };
     let on_halt = dispatch(Action::Halt);
+    // What became of a command: recorded in the link at its time, or refused in words (then nothing changed).
+    let on_outcome = {
+        let state = state.clone();
+        Callback::from(move |(text, outcome): (String, Result<f64, String>)| match outcome {
+            Ok(t) => state.dispatch(Action::Record(text, t)),
+            Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
+        })
+    };
     let url = &state.url;
     use_frame_loop(
         engine.clone(),
@@ -170,6 +181,7 @@ pub fn App() -> Html {
             overview_chart: url.lesson.and_then(|n| state.def().and_then(|d| d.lesson.get(n))).map(|step| step.chart),
         },
         on_snapshot,
+        on_outcome.clone(),
         on_halt.clone(),
     );
     let on_set = {
@@ -177,12 +189,14 @@ pub fn App() -> Html {
         Callback::from(move |(key, value): (String, String)| state.dispatch(Action::SetParam(key, value)))
     };
     let on_command = {
-        let (state, engine) = (state.clone(), engine.clone());
+        let (engine, on_outcome) = (engine.clone(), on_outcome.clone());
         Callback::from(move |text: String| {
-            let applied = engine.0.borrow_mut().apply(&text);
-            match applied {
-                Ok(t) => state.dispatch(Action::Record(text, t)),
-                Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
+            // In workers the run's answer comes later, through the frame loop, to the same `on_outcome`.
+            let sent = engine.0.borrow_mut().command(&text);
+            match sent {
+                Ok(runner::Sent::Applied(t)) => on_outcome.emit((text, Ok(t))),
+                Ok(runner::Sent::Pending) => {}
+                Err(reason) => on_outcome.emit((text, Err(reason))),
             }
         })
     };
@@ -453,8 +467,13 @@ fn install_panic_hook() {
     }));
 }
 
-/// Entry point on wasm32 (called from `main`): mounts [`App`] in `#app`, replacing the loading message.
+/// Entry point on wasm32 (called from `main`): mounts [`App`] in `#app`, replacing the loading message. In a
+/// simulation worker (no window; the same wasm, started by `static/worker.js`) it does nothing: the worker only
+/// answers the page through [`protocol::worker_handle`].
 pub fn start() {
+    if web_sys::window().is_none() {
+        return;
+    }
     install_panic_hook();
     let document = gloo::utils::document();
     match document.get_element_by_id("app") {

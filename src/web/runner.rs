@@ -7,8 +7,17 @@
 //! per call, and checks its wall-clock budget between calls, so no URL or slider value can make a frame run
 //! long. This is the only code in the web app that changes a run, and it does so only through `run_until` and
 //! text commands; it has no browser dependency, so the wasm tests exercise it directly.
+//!
+//! Where the browser can run Web Workers, each run lives in its own worker instead ([`super::workers`],
+//! [`super::protocol`]), and the engine here keeps, per lane, an un-run copy of the same run built from the same
+//! spec: it answers what never changes (charts, command table, picture, columns, target names, length, step) and
+//! parses commands, while what changes (the clock, rows, summary, applied commands, states, the traced pick)
+//! comes from the worker's replies. The frame loop then only asks for a target and takes what arrived
+//! ([`Engine::poll`]); without workers, or if one fails, the runs are driven here as before.
 
 use std::collections::VecDeque;
+
+use serde_json::{Map, Value};
 
 use crate::engine::run::Run;
 use crate::engine::schema::{Column, Crowd, CROWD_MAX_SERIES};
@@ -17,20 +26,15 @@ use crate::time::{as_secs_f64, from_secs_f64, SimTime};
 use crate::urlstate::UrlState;
 
 use super::history::{Point, RowHistory};
-
-/// Simulated seconds per chart row: 0.5 s, so 600 rows span five simulated minutes.
-pub const TIME_STEP_S: f64 = 0.5;
+pub use super::pace::{next_boundary, EVENTS_PER_CHUNK, TIME_STEP_S};
+use super::protocol::{floats, term_name, Live, Reply, Request, Spec, WireDecision};
+use super::workers::{worker_url, Link};
 
 /// Chart rows kept; older ones scroll off.
 pub const HISTORY_POINTS: usize = 600;
 
 /// CSV rows kept for the export (two simulated hours at 0.5 s); older ones are dropped and counted.
 pub const CSV_ROWS_MAX: usize = 14_400;
-
-/// Events one `run_until` call may process. The frame loop checks its wall-clock budget between calls, so a
-/// frame never runs much past its budget, whatever the URL asks for (a 1000× surge, a huge section): under a
-/// millisecond of simulation in Chromium on this machine.
-pub const EVENTS_PER_CHUNK: u64 = 5_000;
 
 /// Longest wall-clock gap one frame accounts for, seconds. A tab that was hidden for a minute resumes where it
 /// was instead of trying to simulate the whole minute in one frame.
@@ -46,7 +50,8 @@ pub const PICK_TRACE_EVERY: u32 = 400;
 pub struct Lane {
     /// The controller's name ("" for models without a balancer).
     pub controller: String,
-    /// The run.
+    /// The run; when it runs in a worker, the page's un-run copy of it (see the module docs): read only what
+    /// never changes from it, and the rest through the lane's own methods ([`Lane::now`], [`Lane::summary`]…).
     pub run: Box<dyn Run>,
     /// The run's row schema.
     pub columns: Vec<Column>,
@@ -54,6 +59,12 @@ pub struct Lane {
     pub history: RowHistory,
     csv: VecDeque<String>,
     csv_dropped: u64,
+    /// The spec the run was built from (a worker builds its own run from it).
+    spec: RunSpec,
+    /// What the run's worker last reported; `None` while the run runs here.
+    live: Option<Live>,
+    /// The run's time as its worker last reported it, µs.
+    remote_now: SimTime,
 }
 
 impl Lane {
@@ -77,7 +88,73 @@ impl Lane {
             history: RowHistory::new(HISTORY_POINTS),
             csv: VecDeque::new(),
             csv_dropped: 0,
+            spec,
+            live: None,
+            remote_now: 0,
         })
+    }
+
+    /// True when the run lives in a worker.
+    pub fn in_worker(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The run's simulated time, µs.
+    pub fn now(&self) -> SimTime {
+        if self.live.is_some() {
+            self.remote_now
+        } else {
+            self.run.now()
+        }
+    }
+
+    /// The run's summary ([`Run::summary`]).
+    pub fn summary(&self) -> Map<String, Value> {
+        self.live.as_ref().map_or_else(|| self.run.summary(), |l| l.summary.clone())
+    }
+
+    /// The commands applied so far, with their times ([`Run::applied_text`]).
+    pub fn applied_text(&self) -> Vec<(SimTime, String)> {
+        self.live.as_ref().map_or_else(|| self.run.applied_text(), |l| l.applied.clone())
+    }
+
+    /// Each target's state in plain words ([`Run::target_states`]).
+    pub fn target_states(&self) -> Vec<String> {
+        self.live.as_ref().map_or_else(|| self.run.target_states(), |l| l.states.clone())
+    }
+
+    /// The latest traced balancer decision ([`Run::last_decision`]), as plain data.
+    pub fn last_decision(&self) -> Option<WireDecision> {
+        match &self.live {
+            Some(l) => l.decision.clone(),
+            None => self.run.last_decision().as_ref().map(WireDecision::of),
+        }
+    }
+
+    /// Keeps one finished row for the charts and the CSV log.
+    fn push(&mut self, point: Point) {
+        if self.csv.len() == CSV_ROWS_MAX {
+            self.csv.pop_front();
+            self.csv_dropped += 1;
+        }
+        self.csv.push_back(self.run.csv_row(&point.row));
+        self.history.push(point);
+    }
+
+    /// Takes in a worker's reply: its rows, and what it shows beside them. True if anything changed.
+    fn absorb(&mut self, reply: Reply) -> bool {
+        let changed = !reply.rows.is_empty()
+            || reply.now != self.remote_now
+            || reply.live.as_ref().is_some_and(|l| self.live.as_ref() != Some(l));
+        self.remote_now = reply.now;
+        for r in reply.rows {
+            let diagnostics = r.terms.iter().filter_map(|(k, v)| Some((term_name(k)?, v.0))).collect();
+            self.push(Point { row: floats(&r.row), weights: floats(&r.weights), diagnostics });
+        }
+        if let Some(live) = reply.live {
+            self.live = Some(live);
+        }
+        changed
     }
 
     /// Moves finished rows into the history and the CSV log, sampling host 0's weights and the watched
@@ -90,12 +167,7 @@ impl Lane {
         let weights = self.run.balancer_weights();
         let diagnostics = self.run.balancer_terms(watched);
         for row in rows {
-            if self.csv.len() == CSV_ROWS_MAX {
-                self.csv.pop_front();
-                self.csv_dropped += 1;
-            }
-            self.csv.push_back(self.run.csv_row(&row));
-            self.history.push(Point { row, weights: weights.clone(), diagnostics: diagnostics.clone() });
+            self.push(Point { row, weights: weights.clone(), diagnostics: diagnostics.clone() });
         }
     }
 
@@ -141,6 +213,18 @@ pub fn sets_for(url: &UrlState, controller: &str) -> Vec<(String, String)> {
     crate::controller::sets_for(controller, lanes, &url.sets)
 }
 
+/// Where the page's runs run.
+#[derive(Default)]
+enum Mode {
+    /// Not decided yet: the first build looks for workers.
+    #[default]
+    Undecided,
+    /// Each in its own worker, started from this URL (`worker.js` with the wasm's files).
+    Workers(String),
+    /// On the main thread: no workers here, or one failed.
+    Here,
+}
+
 /// The page's simulations: A, and B when an A/B comparison is on.
 #[derive(Default)]
 pub struct Engine {
@@ -165,6 +249,31 @@ pub struct Engine {
     pub overlay: Vec<crate::overlay::Overlay>,
     /// Bumped whenever `overlay` is set, so the frame loop redraws even while paused.
     pub overlay_version: u32,
+    mode: Mode,
+    /// One worker per lane while the runs run in workers, kept from one build to the next (starting a worker
+    /// loads the wasm again).
+    links: Vec<Link>,
+    /// Bumped by every rebuild in workers: replies to an older build are ignored.
+    build: u32,
+    /// The target the last frame asked the workers for, µs: a run short of it is behind.
+    asked: SimTime,
+    /// What the last rebuild ran, for running it here if a worker fails.
+    url: Option<UrlState>,
+    /// Commands sent to the workers that run A's worker has not answered yet: (text, time µs), oldest first.
+    /// A's worker decides (the model's checks may depend on the run's state, which only it has), as A's run
+    /// does on the main thread. At most `workers::OUTSTANDING_MAX`.
+    pending: VecDeque<(String, SimTime)>,
+    /// What became of the commands A's worker answered: their time, seconds, or its reason for refusing them.
+    settled: Vec<(String, Result<f64, String>)>,
+}
+
+/// What became of a command sent with [`Engine::command`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sent {
+    /// Applied on the main thread, at this simulated time, seconds.
+    Applied(f64),
+    /// Sent to the workers: the answer comes through [`Engine::take_settled`].
+    Pending,
 }
 
 impl Engine {
@@ -179,12 +288,148 @@ impl Engine {
         self.target_kind = run.command_table().iter().find_map(|c| c.target);
         self.names = self.target_kind.map(|k| run.target_names(k)).unwrap_or_default();
         self.watched = lanes[0].run.read_outs().focus.unwrap_or(0);
+        if let Mode::Undecided = self.mode {
+            self.mode = worker_url().map_or(Mode::Here, Mode::Workers);
+        }
+        if let Mode::Workers(worker) = &self.mode {
+            let worker = worker.clone();
+            if let Err(reason) = self.start_workers(&worker, def, &mut lanes) {
+                gloo::console::warn!(format!("loadlab: the simulation runs on the page: {reason}"));
+                self.mode = Mode::Here;
+                self.links.clear();
+                lanes.iter_mut().for_each(|l| l.live = None);
+            }
+        }
         self.def = Some(def);
         self.lanes = lanes;
         self.behind = false;
         self.achieved_speed = 0.0;
+        self.asked = 0;
+        self.url = Some(url.clone());
+        // Commands of the run replaced are moot.
+        self.pending.clear();
+        self.settled.clear();
         self.overlay.clear(); // its columns were the old run's; the metrics hook pairs them again
         Ok(())
+    }
+
+    /// Builds each lane's run in its worker (starting the workers the first time), from the lane's spec.
+    fn start_workers(&mut self, worker: &str, def: &ScenarioDef, lanes: &mut [Lane]) -> Result<(), String> {
+        self.build = self.build.wrapping_add(1);
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            // A worker that failed, or has more unanswered than a build may add to, is replaced: its queue goes
+            // with it.
+            if self.links.get(i).is_some_and(|l| l.full() || l.failed().is_some()) {
+                self.links[i] = Link::spawn(worker)?;
+            }
+            if i == self.links.len() {
+                self.links.push(Link::spawn(worker)?);
+            }
+            let spec = Spec::of(def.name, &lane.spec);
+            self.links[i].send(&Request::Build { build: self.build, spec, trace_every: PICK_TRACE_EVERY })?;
+            lane.live = Some(Live::of(lane.run.as_ref()));
+            lane.remote_now = 0;
+        }
+        Ok(())
+    }
+
+    /// The target the workers were last asked for, µs (0 on the main thread).
+    pub fn asked(&self) -> SimTime {
+        if self.in_workers() {
+            self.asked
+        } else {
+            0
+        }
+    }
+
+    /// True while the runs run in workers.
+    pub fn in_workers(&self) -> bool {
+        self.lanes.first().is_some_and(Lane::in_worker)
+    }
+
+    /// Takes the workers' replies into the lanes: rows into the charts and the CSV log, and what the page shows
+    /// beside them. True if anything changed. A worker that failed hands the runs back to the main thread: they
+    /// are rebuilt here from the last build's URL, from time zero.
+    pub fn poll(&mut self) -> bool {
+        if !self.in_workers() {
+            return false;
+        }
+        if let Some(reason) = self.links.iter().find_map(Link::failed) {
+            gloo::console::warn!(format!("loadlab: the simulation now runs on the page: {reason}"));
+            self.mode = Mode::Here;
+            self.links.clear();
+            if let Some(url) = self.url.clone() {
+                if let Err(e) = self.rebuild(&url) {
+                    gloo::console::warn!(format!("loadlab: the run could not start again: {e}"));
+                    self.lanes.clear();
+                }
+            }
+            return true;
+        }
+        let mut changed = false;
+        for (i, link) in self.links.iter().enumerate() {
+            for reply in link.take() {
+                if reply.build != self.build {
+                    continue;
+                }
+                if reply.command && i == 0 {
+                    if let Some((text, at)) = self.pending.pop_front() {
+                        let outcome = reply.error.clone().map_or(Ok(as_secs_f64(at)), Err);
+                        self.settled.push((text, outcome));
+                    }
+                } else if let Some(e) = &reply.error {
+                    // Run B may refuse what A took (its state differs); the main-thread path ignores that too.
+                    gloo::console::warn!(format!("loadlab: a simulation worker refused a request: {e}"));
+                }
+                if let Some(lane) = self.lanes.get_mut(i) {
+                    changed |= lane.absorb(reply);
+                }
+            }
+        }
+        changed
+    }
+
+    /// True while the workers have not settled: one runs towards a target, or A and B stand at different times.
+    /// A paused page waits for them before it shows the moment it holds.
+    pub fn settling(&self) -> bool {
+        self.in_workers()
+            && (self.links.iter().take(self.lanes.len()).any(Link::moving)
+                || self.lanes.iter().any(|l| l.now() != self.now()))
+    }
+
+    /// Pause: asks every worker to stop where it is, rather than run on to the target of the last frame.
+    pub fn hold(&mut self) {
+        if self.in_workers() {
+            for (lane, link) in self.lanes.iter().zip(&self.links) {
+                link.want(self.build, 0, self.watched, lane.now());
+            }
+        }
+    }
+
+    /// While paused: once the workers have stopped, brings a run that stopped earlier up to the later, so A and B
+    /// hold at one moment, as on the main thread.
+    pub fn even_up(&mut self) {
+        if !self.in_workers() || self.links.iter().take(self.lanes.len()).any(Link::moving) {
+            return;
+        }
+        let later = self.lanes.iter().map(Lane::now).max().unwrap_or(0);
+        for (lane, link) in self.lanes.iter().zip(&self.links) {
+            if lane.now() < later {
+                link.want(self.build, later, self.watched, lane.now());
+            }
+        }
+    }
+
+    /// Asks every worker to advance its run to `target` (at most the run's length), noting whether they got to
+    /// what the previous frame asked.
+    fn ask_workers(&mut self, target: SimTime) {
+        let target = target.min(self.end());
+        let asked = self.asked;
+        self.behind = self.lanes.iter().any(|l| l.now() < asked);
+        self.asked = target;
+        for (lane, link) in self.lanes.iter().zip(&self.links) {
+            link.want(self.build, target, self.watched, lane.now());
+        }
     }
 
     /// The scenario file of what runs now (run A's controller, every key and clicked step, and the length
@@ -197,7 +442,8 @@ impl Engine {
 
     /// Simulated time now, µs (0 before the first build).
     pub fn now(&self) -> SimTime {
-        self.lanes.first().map_or(0, |l| l.run.now())
+        // In workers the runs may be a slice apart; the page shows, and the next frame starts from, the earlier.
+        self.lanes.iter().map(Lane::now).min().unwrap_or(0)
     }
 
     /// Simulated time now, seconds.
@@ -217,7 +463,12 @@ impl Engine {
 
     /// Advances every run towards `target` one chart step at a time, and stops early once `out_of_time()`
     /// says the frame's wall-clock budget is spent. Returns the number of chart steps completed.
+    /// In workers it only asks them (they report through [`Engine::poll`]) and returns 0.
     pub fn advance_to(&mut self, target: SimTime, out_of_time: impl FnMut() -> bool) -> usize {
+        if self.in_workers() {
+            self.ask_workers(target);
+            return 0;
+        }
         // A run ends at its length: its model records no rows after it, so the clock stops there too.
         self.advance_in_chunks(target, EVENTS_PER_CHUNK, out_of_time)
     }
@@ -275,14 +526,34 @@ impl Engine {
         reached
     }
 
+    /// Sends a text command (`crash:db1119`) to every run: on the main thread it is applied at once
+    /// (`Engine::apply`); to workers it is checked against the command table here, sent with the time it will
+    /// act at, and A's worker's answer comes through [`Engine::take_settled`]. An error: nothing was sent.
+    pub fn command(&mut self, text: &str) -> Result<Sent, String> {
+        if self.in_workers() {
+            self.poll();
+        }
+        if self.in_workers() {
+            self.send_to_workers(text).map(|()| Sent::Pending)
+        } else {
+            self.apply(text).map(Sent::Applied)
+        }
+    }
+
+    /// The answers to the commands sent to the workers since the last call, in the order they were sent: the
+    /// time each acts at, seconds, or why run A refused it (then it changed nothing).
+    pub fn take_settled(&mut self) -> Vec<(String, Result<f64, String>)> {
+        std::mem::take(&mut self.settled)
+    }
+
     /// Applies a text command (`crash:db1119`) to every run one microsecond from now, and advances them to that
-    /// instant. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
+    /// instant, on the main thread. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
     /// rejecting it (then nothing changed).
     ///
     /// Why one microsecond ahead: commands fire before every event of their microsecond, and the events of the
     /// current one have already run. A link that replays the command as a scheduled step at the returned time
     /// therefore lands at exactly the same point of the run, with the same trace.
-    pub fn apply(&mut self, text: &str) -> Result<f64, String> {
+    fn apply(&mut self, text: &str) -> Result<f64, String> {
         let Some(first) = self.lanes.first_mut() else { return Err("the simulation is not running".into()) };
         let at = first.run.now() + 1;
         first.run.schedule_text(at, text)?;
@@ -294,6 +565,27 @@ impl Engine {
             lane.run.run_until(at, u64::MAX);
         }
         Ok(as_secs_f64(at))
+    }
+
+    /// Sends a command to every worker, to act one microsecond after the later of the runs' time and the goal
+    /// a worker runs towards: its time is known here at once, and the workers, which read requests in order and
+    /// never run past their goal before reading the next, are not past it when it arrives.
+    fn send_to_workers(&mut self, text: &str) -> Result<(), String> {
+        let first = self.lanes.first().ok_or("the simulation is not running")?;
+        first.run.check_text(text)?;
+        let links = &self.links[..self.lanes.len().min(self.links.len())];
+        if links.iter().any(Link::full) {
+            return Err("the simulation is busy; try again in a moment".into());
+        }
+        let at = self.lanes.iter().zip(links).map(|(l, k)| k.goal().unwrap_or(0).max(l.now())).max().unwrap_or(0);
+        let at = at.saturating_add(1);
+        for (lane, link) in self.lanes.iter().zip(links) {
+            link.send(&Request::Command { build: self.build, at, text: text.to_string() })?;
+            // Run to it even when paused, as the main-thread path does, so the command takes effect at once.
+            link.want(self.build, link.wanted().unwrap_or(0).max(at), self.watched, lane.now());
+        }
+        self.pending.push_back((text.to_string(), at));
+        Ok(())
     }
 
     /// Chooses the server the PID chart watches.
@@ -312,12 +604,6 @@ impl Engine {
     }
 }
 
-/// The end of the chart step that contains `now` (the next multiple of [`TIME_STEP_S`] after it).
-fn next_boundary(now: SimTime) -> SimTime {
-    let step = from_secs_f64(TIME_STEP_S);
-    (now / step).saturating_add(1).saturating_mul(step)
-}
-
 /// True when the run's per-target lines are a crowd its chart table greys ([`Crowd::FaultyOverGrey`] on one of
 /// its charts, and more targets than [`CROWD_MAX_SERIES`]): its target charts without a table of their own (the
 /// controller's weights) and the legend follow the same rule, so every legend agrees with its lines.
@@ -332,7 +618,7 @@ pub fn faulty(lane: &Lane, names: &[String]) -> Vec<usize> {
     let mut out: Vec<usize> = lane.run.read_outs().faulted;
     // A verb that undoes another (recover, repool) heals its target; the model's table says which those are.
     let table = lane.run.command_table();
-    for (_, text) in lane.run.applied_text() {
+    for (_, text) in lane.applied_text() {
         let mut parts = text.split(':');
         let verb = parts.next().unwrap_or("");
         if crate::engine::commands::heals(table, verb) {

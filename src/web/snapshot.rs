@@ -90,6 +90,8 @@ pub struct Snapshot {
     pub achieved_speed: f64,
     /// True if the last frame could not keep up.
     pub behind: bool,
+    /// True when the runs run in Web Workers, false when on the page's main thread.
+    pub workers: bool,
     /// Per run.
     pub lanes: Vec<LaneStatus>,
     /// The newest traced pick per run (section model).
@@ -129,7 +131,7 @@ fn count(summary: &Map<String, Value>, key: &str) -> u64 {
 }
 
 fn lane_status(lane: &Lane) -> LaneStatus {
-    let mut summary = lane.run.summary();
+    let mut summary = lane.summary();
     if let Some(p) = lane.history.last() {
         crate::engine::run::with_row(&mut summary, &lane.columns, &p.row);
     }
@@ -147,21 +149,21 @@ fn lane_status(lane: &Lane) -> LaneStatus {
 }
 
 fn why(lane: &Lane, names: &[String]) -> Option<Why> {
-    let pick = lane.run.last_decision()?;
+    let pick = lane.last_decision()?;
     let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| "?".into());
-    let total: f64 = pick.candidates.iter().map(|c| c.weight).filter(|w| w.is_finite() && *w > 0.0).sum();
+    let total: f64 = pick.candidates.iter().map(|c| c.3 .0).filter(|w| w.is_finite() && *w > 0.0).sum();
     let candidates = pick
         .candidates
         .iter()
-        .map(|c| {
-            let w = c.weight;
+        .map(|&(target, configured, in_flight, weight)| {
+            let w = weight.0;
             Candidate {
-                name: name(c.target),
-                load: c.configured,
-                in_flight: c.in_flight,
+                name: name(target),
+                load: configured.0,
+                in_flight,
                 weight: w,
                 chance: (total > 0.0 && w.is_finite()).then(|| w.max(0.0) / total * 100.0),
-                chosen: pick.chosen == Some(c.target),
+                chosen: pick.chosen == Some(target),
             }
         })
         .collect();
@@ -171,7 +173,7 @@ fn why(lane: &Lane, names: &[String]) -> Option<Why> {
         chosen: pick.chosen.map(name),
         decided_by: pick.decided_by,
         candidates,
-        terms: pick.terms.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        terms: pick.terms.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
     })
 }
 
@@ -194,9 +196,10 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         speed,
         achieved_speed: engine.achieved_speed,
         behind: engine.behind,
+        workers: engine.in_workers(),
         lanes: engine.lanes.iter().map(lane_status).collect(),
         why: engine.lanes.iter().map(|l| why(l, &engine.names)).collect(),
-        states: engine.lanes.first().map(|l| l.run.target_states()).unwrap_or_default(),
+        states: engine.lanes.first().map(|l| l.target_states()).unwrap_or_default(),
         alts: panels.iter().map(|p| charts::describe(p, engine)).collect(),
         panels: panels.clone(),
         faulty: engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default(),
@@ -246,14 +249,18 @@ fn lane_object(lane: &LaneStatus) -> js_sys::Object {
     ] {
         set(k, (v as f64).into());
     }
+    // The run's trace hash so far, as `loadlab run --format json` prints it: the e2e tests compare the two.
+    if let Some(Value::String(hash)) = lane.summary.get("trace_hash") {
+        set("trace_hash", hash.as_str().into());
+    }
     out
 }
 
 /// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `playing`,
 /// `lesson_step` (null in free play), what the charts show (`x_from`, `x_to`, seconds, and `view` as a link
 /// writes it), `overview_end`, and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`
-/// and `now` (the newest row, by column name);
-/// run B's under `b` when A/B is on. boot.js exposes it as `window.loadlab_status`.
+/// `now` (the newest row, by column name) and `trace_hash`; run B's under `b` when A/B is on; `workers`: true when
+/// the runs run in Web Workers. boot.js exposes it as `window.loadlab_status`.
 #[wasm_bindgen]
 pub fn loadlab_status() -> JsValue {
     LAST.with(|l| {
@@ -269,6 +276,7 @@ pub fn loadlab_status() -> JsValue {
         set("playing", s.playing.into());
         set("lesson_step", s.lesson_step.map_or(JsValue::NULL, |n| (n as f64).into()));
         set("build", (s.build as f64).into());
+        set("workers", s.workers.into());
         set("ended", s.ended.into());
         set("end_s", s.end_s.into());
         set("overlay", (s.overlay as f64).into());

@@ -14,9 +14,13 @@ export async function start() {
   return {
     served,
     browser,
-    /** Opens the page at `query`; resolves when the app is running. `problems` collects what must not happen. */
-    async open(query = '', viewport) {
+    /**
+     * Opens the page at `query`; resolves when the app is running. `problems` collects what must not happen.
+     * `init`, if given, runs in the page before any of its scripts (playwright's addInitScript).
+     */
+    async open(query = '', viewport, init) {
       const page = await browser.newPage({ viewport });
+      if (init) await page.addInitScript(init);
       const problems = [];
       const origin = new URL(served.url).origin;
       page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });

@@ -25,7 +25,11 @@ test('Save scenario downloads the file the command line writes for the same run,
   await waitForStatus(page, { playing: false });
   const command = page.locator('.global-commands button, .server .buttons button').first();
   const clicked = (await command.count()) > 0;
-  if (clicked) await command.click();
+  if (clicked) {
+    await command.click();
+    // Run A's worker says whether the run takes it; the link records it once it has (a few ms later).
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('operator'), null, { timeout: 10_000 }).catch(() => {});
+  }
   const query = new URL(page.url()).searchParams;
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-scenario')]);
   assert.match(download.suggestedFilename(), /^loadlab-sahana-idle-drop-seed1\.toml$/);

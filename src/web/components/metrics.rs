@@ -69,6 +69,17 @@ pub fn Metrics(props: &MetricsProps) -> Html {
     };
     let fit_keys = use_node_ref();
     let fit_budget = use_node_ref();
+    // What the reader typed in the runs box, kept across re-renders: a bare value="16" was put back on every
+    // re-render of the page (four a second while it plays), undoing what was typed.
+    let budget_typed = use_state(|| "16".to_string());
+    let on_budget = {
+        let budget_typed = budget_typed.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                budget_typed.set(input.value());
+            }
+        })
+    };
     let on_fit = {
         let (fit_keys, fit_budget, on_fit) = (fit_keys.clone(), fit_budget.clone(), props.on_fit.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -110,7 +121,8 @@ pub fn Metrics(props: &MetricsProps) -> Html {
                 <input id="fit-keys" ref={fit_keys} type="text" placeholder="slow_factor=2..100, fault_at=5..50" />
                 <div class="row">
                     <label for="fit-budget">{ "runs" }</label>
-                    <input id="fit-budget" ref={fit_budget} type="number" min="1" max={MAX_FIT_BUDGET.to_string()} value="16" />
+                    <input id="fit-budget" ref={fit_budget} type="number" min="1" max={MAX_FIT_BUDGET.to_string()}
+                        value={(*budget_typed).clone()} oninput={on_budget} />
                     if props.fitting {
                         <button type="button" id="fit-stop" onclick={on_stop}>{ "Stop" }</button>
                     } else {

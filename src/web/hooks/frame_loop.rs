@@ -4,7 +4,9 @@
 //! dropped on unmount, which ends the loop. While the page is off screen (a hidden tab, an embed scrolled out of
 //! view: [`use_on_screen`]) the loop holds the runs where they are and goes on from there when it is back.
 //!
-//! Work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
+//! When the runs live in Web Workers (`runner`'s module docs), a frame takes what the workers reported since the
+//! last one ([`Engine::poll`](crate::web::runner::Engine::poll)) and asks them for the target it computes now; it
+//! simulates nothing itself. Otherwise, work per frame is bounded: simulation stops once [`SIM_BUDGET_MS`] of wall-clock time is spent (the runner
 //! checks between chunks of at most `EVENTS_PER_CHUNK` events), and at most [`CHARTS_PER_FRAME`] charts are
 //! redrawn while playing; while idle, every chart in view and [`OUT_OF_VIEW_PER_FRAME`] out of it. Measured here
 //! (scripts/bench-page.mjs): a chart costs about 2.7 ms to draw, so one per frame plus 7 ms of simulation leaves
@@ -92,9 +94,14 @@ struct Loop {
     /// The engine's overlay version last drawn: the reader's metrics changed when it differs.
     overlay_seen: u32,
     on_snapshot: Callback<Snapshot>,
+    /// Hears what became of each command sent to the workers: its time, seconds, or why run A refused it.
+    on_command: Callback<(String, Result<f64, String>)>,
     frame: Option<AnimationFrame>,
     /// False while the page is off screen: nothing advances or redraws.
     on_screen: Rc<Cell<bool>>,
+    /// The engine's simulated time at the end of the last frame, µs: what moved since is this frame's progress
+    /// (in workers it arrives between frames).
+    last_now: SimTime,
 }
 
 fn now_ms() -> f64 {
@@ -132,16 +139,25 @@ fn fit_canvas(canvas: &HtmlCanvasElement, dpr: f64) -> bool {
 
 impl Loop {
     /// Where this frame runs to: the seek target first (a lesson step), else `speed × dt` while playing.
-    fn target(&self, now: SimTime, dt_s: f64) -> Option<SimTime> {
+    ///
+    /// `asked` is the target the workers were last asked for (0 on the main thread). Workers report a slice
+    /// late, so while they are short of it the next target goes on from it rather than from the time they
+    /// reported, up to [`FRAME_DT_MAX_S`] of simulated time ahead of them: a worker that is behind always has
+    /// work, and one that keeps up gets `speed × dt` a frame as on the main thread.
+    fn target(&self, now: SimTime, asked: SimTime, dt_s: f64) -> Option<SimTime> {
         let dt = dt_s.clamp(0.0, FRAME_DT_MAX_S);
+        let ahead = |rate: f64| {
+            let cap = now.saturating_add(from_secs_f64(rate * FRAME_DT_MAX_S));
+            asked.clamp(now, cap).saturating_add(from_secs_f64(rate * dt)).min(cap)
+        };
         if let Some(seek) = self.inputs.seek_to.map(from_secs_f64).filter(|&s| s > now) {
             // At least SEEK_SPEED, and fast enough to cover the rest in about SEEK_WALL_S: a model whose lesson
             // steps are an hour apart (Sahana's idle timeout) gets there in a second or two, budget permitting.
             let remaining_s = crate::time::as_secs_f64(seek - now);
             let rate = SEEK_SPEED.max(self.inputs.speed).max(remaining_s / SEEK_WALL_S);
-            return Some(seek.min(now.saturating_add(from_secs_f64(rate * dt))));
+            return Some(seek.min(ahead(rate)));
         }
-        self.inputs.playing.then(|| now.saturating_add(from_secs_f64(self.inputs.speed * dt)))
+        self.inputs.playing.then(|| ahead(self.inputs.speed))
     }
 
     /// One animation frame: advance, draw, maybe snapshot. Returns a snapshot to hand out, or a halt reason.
@@ -156,23 +172,33 @@ impl Loop {
         self.last_frame_ms = Some(frame_ms);
         let engine_rc = self.engine.0.clone();
         let mut engine = engine_rc.borrow_mut();
+        let reported = engine.poll();
         if engine.lanes.is_empty() {
             return Ok(None);
         }
         let before = engine.now();
+        // A rebuild (here, or a worker's failure) starts the clock again.
+        let last_now = if self.last_now > before { before } else { self.last_now };
         let out_of_time = || now_ms() - start > SIM_BUDGET_MS;
         if self.inputs.steps != self.steps_seen {
             self.steps_seen = self.inputs.steps;
             engine.step_once(out_of_time);
-        } else if let Some(target) = self.target(before, dt_s) {
+        } else if let Some(target) = self.target(before, engine.asked(), dt_s) {
             engine.advance_to(target, out_of_time);
             if self.inputs.playing && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
-                let simulated = crate::time::as_secs_f64(engine.now() - before);
+                let simulated = crate::time::as_secs_f64(engine.now() - last_now);
                 engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
             }
+        } else {
+            engine.even_up();
         }
+        // Paused with the workers still on their way (the frame before the pause, a step): the page shows the
+        // moment it holds once they are there, not the one before.
+        let seeking = self.inputs.seek_to.is_some_and(|s| from_secs_f64(s) > engine.now());
+        let settling = !self.inputs.playing && !seeking && engine.settling();
         let sim_done = now_ms();
-        let moved = engine.now() != before;
+        let moved = engine.now() != last_now || reported;
+        self.last_now = engine.now();
         if engine.overlay_version != self.overlay_seen {
             self.overlay_seen = engine.overlay_version;
             self.dirty.iter_mut().for_each(|d| *d = true);
@@ -238,7 +264,9 @@ impl Loop {
             }
         }
         let draw_done = now_ms();
-        let snapshot = if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
+        let snapshot = if settling {
+            None
+        } else if (self.inputs.playing && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
             || (self.snapshot_due && !busy)
             || (self.snapshot_due && start - self.last_snapshot_ms >= SNAPSHOT_EVERY_MS)
         {
@@ -271,12 +299,19 @@ fn schedule(shared: Weak<RefCell<Loop>>, on_halt: Callback<String>) -> Animation
             return;
         };
         let result = shared.borrow_mut().tick(frame_ms);
-        let on_snapshot = shared.borrow().on_snapshot.clone();
+        let (on_snapshot, on_command) = {
+            let l = shared.borrow();
+            (l.on_snapshot.clone(), l.on_command.clone())
+        };
+        let settled = shared.borrow().engine.0.borrow_mut().take_settled();
         // Replacing the handle drops the one whose callback is running; wasm-bindgen defers freeing a closure
         // until its call returns, and the handle does not cancel a frame that has already fired.
         let next = schedule(Rc::downgrade(&shared), on_halt.clone());
         shared.borrow_mut().frame = Some(next);
         // Emitting may re-render the page synchronously, so no borrow of the loop is held here.
+        for outcome in settled {
+            on_command.emit(outcome);
+        }
         match result {
             Ok(Some(snapshot)) => on_snapshot.emit(snapshot),
             Ok(None) => {}
@@ -292,11 +327,13 @@ pub fn use_frame_loop(
     engine: EngineRef,
     inputs: LoopInputs,
     on_snapshot: Callback<Snapshot>,
+    on_command: Callback<(String, Result<f64, String>)>,
     on_halt: Callback<String>,
 ) {
     let on_screen = use_on_screen();
     let shared = {
-        let (engine, inputs, on_snapshot) = (engine.clone(), inputs.clone(), on_snapshot.clone());
+        let (engine, inputs, on_snapshot, on_command) =
+            (engine.clone(), inputs.clone(), on_snapshot.clone(), on_command.clone());
         use_mut_ref(move || {
             // The charts show the view the page starts with (later ones arrive as changed inputs).
             engine.0.borrow_mut().view = inputs.view;
@@ -316,7 +353,9 @@ pub fn use_frame_loop(
                 last_overview_ms: f64::NEG_INFINITY,
                 overlay_seen: 0,
                 on_snapshot,
+                on_command,
                 frame: None,
+                last_now: 0,
             }
         })
     };
@@ -336,6 +375,7 @@ pub fn use_frame_loop(
                         l.dirty = vec![true; l.panels.len()];
                         l.overview_dirty = true;
                         l.build = l.build.wrapping_add(1);
+                        l.last_now = 0;
                         l.snapshot_due = false;
                         l.last_snapshot_ms = now_ms();
                         Ok((l.take(&engine), l.on_snapshot.clone()))
@@ -368,10 +408,14 @@ pub fn use_frame_loop(
                 }
                 l.dirty.iter_mut().for_each(|d| *d = true);
             }
+            if l.inputs.playing && !inputs.playing {
+                l.engine.0.borrow_mut().hold();
+            }
             l.snapshot_due = true;
             l.inputs = inputs;
         }
         l.on_snapshot = on_snapshot;
+        l.on_command = on_command;
     }
     {
         let shared = shared.clone();
