@@ -109,7 +109,7 @@ pub(super) struct ReadIndex {
     weight_total: f64,
     /// M: the largest weight-at-no-connections ÷ load over the servers, a hair over.
     bound: f64,
-    /// p̄: the refresh chance of a cluster value STATE_TARGET_TTL old, and ln(1 − p̄).
+    /// p̄: the refresh chance of a cluster value STATE_TARGET_TTL old, and ln(1 − p̄) (portable: `libm`).
     chance_bound: f64,
     ln_miss: f64,
     scratch: Vec<u32>,
@@ -160,7 +160,9 @@ impl ReadIndex {
             weight_total,
             bound,
             chance_bound,
-            ln_miss: crate::rng::ln(1.0 - chance_bound.min(1.0)),
+            // ln(1 − p̄) by log1p: for a tiny p̄ (a short STATE_TARGET_TTL), 1 − p̄ rounds to 1 and its ln to 0,
+            // which would make every key a candidate (and fire them all).
+            ln_miss: libm::log1p(-chance_bound.min(1.0)),
             scratch: Vec::new(),
         }
     }
