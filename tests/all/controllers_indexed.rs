@@ -490,3 +490,18 @@ fn controller_mw_loadmonitor_indexed_pick_follows_scale_loads() {
         .sum();
     assert!(chi2 < 25.7, "χ² = {chi2}: counts {counts:?}, weights {weights:?}; seed=40");
 }
+
+#[test]
+fn controller_mw_loadmonitor_a_tiny_refresh_chance_fires_nothing() {
+    // With state_ttl_s = 1 ms a key is read through the cluster cache only while its copy is at most 1 ms old, when
+    // MediaWiki 1.43's lottery fires with chance at most (0.001/60)⁴ ≈ 8·10⁻²⁰ a read: in a few thousand reads none
+    // may fire, indexed or not. (The index's geometric gaps divide by ln(1 − p̄), which must not round to 0.)
+    for indexed in [true, false] {
+        let mut c = LoadMonitorCourse::new(&[("state_ttl_s", 0.001)], &[100.0; 6], indexed);
+        let mut rng = Rng::new(50, Stream::Balancing);
+        assert_eq!(c.pick(0, 0, 100, &mut rng).1.len(), 6, "the first look regenerates every key");
+        // Picks every 10 µs for 20 ms: the states stored at 100 µs are read at each pick until they are 1 ms old.
+        let later: usize = (1..2000u64).map(|k| c.pick(0, 100 + 10 * k, 100, &mut rng).1.len()).sum();
+        assert_eq!(later, 0, "indexed {indexed}: {later} probes; seed=50");
+    }
+}
