@@ -23,8 +23,8 @@
 //! ((10/60)⁴ = 1/1296 as merged on MediaWiki 1.43's cache; 0 on 1.39's, whose window opens at 30 s). The index
 //! draws the positions (in the reading keys' order) at which a Bernoulli(p̄) trial succeeds by geometric gaps
 //! (⌊ln U / ln(1 − p̄)⌋ keys skipped, U uniform on (0, 1]), and accepts each with chance p_k/p̄. A key then fires
-//! with chance p̄·p_k/p̄ = p_k, independently of the others: the scan's distribution, for about |reading|·p̄ + 1
-//! draws per pick instead of |reading| (0.8 at 1024 servers as merged). A fired key then continues exactly as
+//! with chance p̄·p_k/p̄ = p_k, independently of the others: the scan's distribution, for about 2·|reading|·p̄ + 1
+//! draws per pick instead of |reading| (about 2.6 at 1024 servers as merged). A fired key then continues exactly as
 //! in the scan (`WanCache::fetch_past_lottery`: the recent-set check, the regeneration).
 //!
 //! ## The weighted pick, by rejection
