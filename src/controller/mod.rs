@@ -200,7 +200,9 @@ pub struct ControllerInfo {
     /// derived from their fields, not measured: least-conn about 95 (counts at the last pick, a min-tree of
     /// 28-byte nodes, two per server, its loads and positions), envoy-least-request about 60 (counts, a Fenwick tree
     /// of effective weights), peak-ewma 12 (counts at the last pick), mw-legacy about 80 (per-position weights and
-    /// a Fenwick tree of them, settled keys' expiry times).
+    /// a Fenwick tree of them, settled keys' expiry times), mw-loadmonitor about 80 (its read index: positions,
+    /// classes, reading counts, T terms, the deferred expiries' times, the cluster cache's record of stored keys
+    /// and the heap of due times).
     pub bytes_per_server: u64,
 }
 

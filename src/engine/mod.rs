@@ -101,7 +101,7 @@ pub struct Ctx<E> {
     events_dropped: u64,
 }
 
-impl<E> Ctx<E> {
+impl<E: Copy> Ctx<E> {
     fn new() -> Ctx<E> {
         Ctx { now: 0, queue: EventQueue::default(), events_in_past: 0, events_dropped: 0 }
     }

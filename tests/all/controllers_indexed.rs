@@ -279,3 +279,229 @@ fn controller_p2c_indexed_pick_has_the_scans_distribution() {
         );
     }
 }
+
+/// mw-loadmonitor's two hosts over one cluster cache (indexed or scanning), driven through a fixed course:
+/// host `h` picks at `now`, its probes answered `answer_ms` later with a count that depends on the server and the
+/// round; server 3's probes fail in the second half. Returns per pick (choice, probes asked), and calls `check`
+/// after each pick with both hosts' controllers and the pick's view.
+struct LoadMonitorCourse {
+    hosts: Vec<Box<dyn Controller>>,
+    index: LoadIndex,
+    cands: Vec<Candidate>,
+    /// Probes asked and not answered: (time, host, server).
+    probes: Vec<(u64, usize, usize)>,
+    indexed: bool,
+}
+
+impl LoadMonitorCourse {
+    fn new(sets: &[(&str, f64)], loads: &[f64], indexed: bool) -> LoadMonitorCourse {
+        let mut spec = ControllerSpec::new("mw-loadmonitor").unwrap();
+        for &(k, v) in sets {
+            spec.set(k, v).unwrap();
+        }
+        let hosts = spec.instantiate_all(&vec![Role::Replica; loads.len()], 2);
+        let cands =
+            loads.iter().enumerate().map(|(i, &l)| Candidate { server: i, configured_load: l, in_flight: 0 }).collect();
+        LoadMonitorCourse { hosts, index: LoadIndex::new(loads), cands, probes: Vec::new(), indexed }
+    }
+
+    /// Answers the probes due by `now`, in the order asked.
+    fn answer(&mut self, now: u64) {
+        let due: Vec<_> = self.probes.iter().copied().filter(|p| p.0 <= now).collect();
+        self.probes.retain(|p| p.0 > now);
+        for (at, h, s) in due {
+            let round = at / 1_000_000;
+            let connected = !(s == 3 && round >= 30);
+            let conn_count = if connected { (5 + 17 * s as u64 + 11 * round) as u32 % 120 } else { 0 };
+            let result = ProbeResult { connected, conn_count, elapsed: MILLISECOND };
+            self.hosts[h].on_probe_lag(at, s, result, connected.then_some(0.0));
+        }
+    }
+
+    /// Host `h` picks at `now` (after the probes due are answered); its probes are answered `answer_us` later.
+    fn pick(&mut self, h: usize, now: u64, answer_us: u64, rng: &mut Rng) -> (Option<usize>, Vec<usize>) {
+        self.answer(now);
+        self.index.prepare();
+        let index = self.indexed.then_some(&self.index);
+        let view = HostView { now, host: h, hosts: 2, candidates: &self.cands, load_index: index };
+        let choice = self.hosts[h].pick(&view, rng);
+        let mut asked = Vec::new();
+        self.hosts[h].take_probes(now, &mut asked);
+        self.probes.extend(asked.iter().map(|&s| (now + answer_us, h, s)));
+        (choice, asked)
+    }
+
+    /// Host `h`'s weights over the full list.
+    fn weights(&self, h: usize, now: u64) -> Vec<f64> {
+        let view = HostView { now, host: h, hosts: 2, candidates: &self.cands, load_index: None };
+        let mut weights = Vec::new();
+        self.hosts[h].weights(&view, &mut weights);
+        weights
+    }
+
+    /// Host `h`'s weights, breaker estimates and diagnostics, as Debug text (so the NaN age of a never-probed
+    /// state compares equal to itself), for comparing two courses.
+    fn read_outs(&self, h: usize, now: u64) -> String {
+        let n = self.cands.len();
+        let estimates: Vec<Option<f64>> = (0..n).map(|s| self.hosts[h].conn_estimate(s)).collect();
+        let diagnostics: Vec<Vec<(&str, f64)>> = (0..n)
+            .map(|s| {
+                let mut d = Vec::new();
+                self.hosts[h].diagnostics(s, &mut d);
+                d
+            })
+            .collect();
+        format!("{:?} {estimates:?} {diagnostics:?}", self.weights(h, now))
+    }
+}
+
+#[test]
+fn controller_mw_loadmonitor_indexed_lookups_equal_the_scans() {
+    // On MediaWiki 1.39's cache the refresh lottery never fires on a value under 30 s old, and the merged
+    // freshness reads the cluster only while a copy is at most 10 s old: the lookups draw nothing, so the
+    // states, probes and weights are determined by the course, and the indexed and scanning hosts must agree on
+    // every one of them, exactly (their picks draw differently: the index by rejection). Two hosts share the
+    // cluster cache: one's probes change what the other reads. Picks come 1 to 400 ms apart for 200 s, so every
+    // copy goes through young (reading), fresh, expired (looked up literally) and locked (probe out).
+    for (loads, seed) in [(&UNEQUAL[..], 30), (&[100.0; 9][..], 31)] {
+        let sets = [("wan_rule", 0.0)];
+        let (mut a, mut b) = (LoadMonitorCourse::new(&sets, loads, true), LoadMonitorCourse::new(&sets, loads, false));
+        let (mut rng_a, mut rng_b) = (Rng::new(seed, Stream::Balancing), Rng::new(seed, Stream::Balancing));
+        let mut work = Rng::new(seed, Stream::Arrivals);
+        let mut now = 0;
+        let mut probes = 0;
+        while now < 200_000_000 {
+            now += 1_000 + work.below(400_000);
+            let h = work.below(2) as usize;
+            let answer = 1_000 + work.below(1_500_000);
+            let (_, asked_a) = a.pick(h, now, answer, &mut rng_a);
+            let (_, asked_b) = b.pick(h, now, answer, &mut rng_b);
+            assert_eq!(asked_a, asked_b, "probes at {now} µs by host {h}; seed={seed}");
+            probes += asked_a.len();
+            for host in 0..2 {
+                assert_eq!(a.read_outs(host, now), b.read_outs(host, now), "host {host} at {now} µs; seed={seed}");
+            }
+        }
+        // Each state is regenerated once its 60 s cluster value has expired and a host's copy with it (at most
+        // 70 s): at least twice per server in 200 s, beyond the first.
+        assert!(probes >= 3 * loads.len(), "{probes} probes: the course regenerates states; seed={seed}");
+    }
+}
+
+/// The upper point of the chi-square distribution with `df` degrees of freedom at tail probability 10⁻⁴, by
+/// Wilson–Hilferty: df·(1 − 2/(9df) + z·√(2/(9df)))³ with z = 3.719 (the normal's 10⁻⁴ point).
+fn chi2_critical(df: usize) -> f64 {
+    let d = df as f64;
+    let a = 2.0 / (9.0 * d);
+    d * (1.0 - a + 3.719 * a.sqrt()).powi(3)
+}
+
+/// The two-sample chi-square statistic of equal-sized samples' counts, over the categories with any count, and
+/// its degrees of freedom. Categories whose expected count would be under 5 are pooled into one.
+fn chi2_two_samples(a: &[u64], b: &[u64]) -> (f64, usize) {
+    let (mut stat, mut df, mut small_a, mut small_b) = (0.0, 0usize, 0u64, 0u64);
+    for (&x, &y) in a.iter().zip(b) {
+        if x + y < 10 {
+            small_a += x;
+            small_b += y;
+            continue;
+        }
+        stat += (x as f64 - y as f64).powi(2) / (x + y) as f64;
+        df += 1;
+    }
+    if small_a + small_b > 0 {
+        stat += (small_a as f64 - small_b as f64).powi(2) / (small_a + small_b) as f64;
+        df += 1;
+    }
+    (stat, df.saturating_sub(1).max(1))
+}
+
+#[test]
+fn controller_mw_loadmonitor_indexed_draws_have_the_scans_distribution() {
+    // With a 12 s cluster TTL the refresh lottery fires with chance (age/12)⁴, up to 0.48 on a 10 s old value,
+    // so the index's thinned lottery decides much of the course; a course of picks by two hosts over 14 s then
+    // goes through stores by the other host (a hit takes the new value, a fired key keeps its copy), expired
+    // cluster values (the stampede mutex, looked up literally) and a failed server. Each trial runs the course
+    // on fresh instances with its own seed; the outcome is the last pick's choice and how many probes the
+    // course asked (pooled above 8). The indexed and the scanning courses' outcomes must be one distribution:
+    // a two-sample chi-square test at tail probability 10⁻⁴, over 20 000 trials each (the categories kept have
+    // at least 10 outcomes between the samples).
+    let loads = [100.0, 100.0, 200.0, 50.0, 300.0, 100.0];
+    let course: [(usize, u64); 9] =
+        [(0, 0), (1, 2_000), (1, 5_000), (0, 8_000), (0, 9_500), (1, 10_500), (0, 11_000), (1, 12_500), (0, 14_000)];
+    for sets in [&[("wan_ttl_s", 12.0)][..], &[][..]] {
+        let trials = 20_000u64;
+        let mut counts = [vec![0u64; 6 * 10], vec![0u64; 6 * 10]];
+        for (k, indexed) in [true, false].into_iter().enumerate() {
+            for trial in 0..trials {
+                let mut c = LoadMonitorCourse::new(sets, &loads, indexed);
+                let mut rng = Rng::new(1000 + trial + 100_000 * k as u64, Stream::Balancing);
+                let mut probes = 0;
+                let mut last = None;
+                for &(h, ms) in &course {
+                    let (choice, asked) = c.pick(h, ms * 1_000, 300_000, &mut rng);
+                    probes += asked.len();
+                    last = choice;
+                }
+                let choice = last.expect("a server is up");
+                counts[k][choice * 10 + probes.saturating_sub(6).min(9)] += 1;
+            }
+        }
+        let (stat, df) = chi2_two_samples(&counts[0], &counts[1]);
+        assert!(
+            stat < chi2_critical(df),
+            "{sets:?}: χ² = {stat:.1} on {df} df (critical {:.1}); indexed {:?}, scan {:?}",
+            chi2_critical(df),
+            counts[0],
+            counts[1]
+        );
+    }
+}
+
+#[test]
+fn controller_mw_loadmonitor_indexed_pick_follows_scale_loads() {
+    // From settled states (every copy fresh, so a pick changes nothing), the indexed pick (rejection from the load
+    // index) must choose each server with its scaleLoads weight ÷ the total: a chi-square test against those
+    // shares, 200 000 picks, 5 degrees of freedom (P(χ² > 25.7) = 10⁻⁴). The states: counts from the course's
+    // probes, server 3 down, so its weight is 0 and it must never be chosen.
+    let loads = [100.0, 100.0, 200.0, 50.0, 300.0, 100.0];
+    let mut c = LoadMonitorCourse::new(&[], &loads, true);
+    let mut rng = Rng::new(40, Stream::Balancing);
+    c.pick(0, 31_000_000, 1_000, &mut rng);
+    c.pick(0, 31_010_000, 1_000, &mut rng); // the answers at 31.001 s are in the local cache
+    let now = 45_000_000; // copies 14 s old: fresh under the merged check, nothing looked up
+    let weights = c.weights(0, now);
+    c.pick(0, now, 1_000, &mut rng);
+    assert_eq!(weights, c.weights(0, now), "fresh copies: a pick changes no weight");
+    assert_eq!(weights[3], 0.0, "server 3's probe failed");
+    let total: f64 = weights.iter().sum();
+    let picks = 200_000;
+    let mut counts = [0u64; 6];
+    for _ in 0..picks {
+        counts[c.pick(0, now, 1_000, &mut rng).0.unwrap()] += 1;
+    }
+    assert_eq!(counts[3], 0);
+    let chi2: f64 = (0..6)
+        .filter(|&i| weights[i] > 0.0)
+        .map(|i| {
+            let e = weights[i] / total * picks as f64;
+            (counts[i] as f64 - e).powi(2) / e
+        })
+        .sum();
+    assert!(chi2 < 25.7, "χ² = {chi2}: counts {counts:?}, weights {weights:?}; seed=40");
+}
+
+#[test]
+fn controller_mw_loadmonitor_a_tiny_refresh_chance_fires_nothing() {
+    // With state_ttl_s = 1 ms a key is read through the cluster cache only while its copy is at most 1 ms old, when
+    // MediaWiki 1.43's lottery fires with chance at most (0.001/60)⁴ ≈ 8·10⁻²⁰ a read: in a few thousand reads none
+    // may fire, indexed or not. (The index's geometric gaps divide by ln(1 − p̄), which must not round to 0.)
+    for indexed in [true, false] {
+        let mut c = LoadMonitorCourse::new(&[("state_ttl_s", 0.001)], &[100.0; 6], indexed);
+        let mut rng = Rng::new(50, Stream::Balancing);
+        assert_eq!(c.pick(0, 0, 100, &mut rng).1.len(), 6, "the first look regenerates every key");
+        // Picks every 10 µs for 20 ms: the states stored at 100 µs are read at each pick until they are 1 ms old.
+        let later: usize = (1..2000u64).map(|k| c.pick(0, 100 + 10 * k, 100, &mut rng).1.len()).sum();
+        assert_eq!(later, 0, "indexed {indexed}: {later} probes; seed=50");
+    }
+}

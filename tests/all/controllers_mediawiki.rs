@@ -629,23 +629,32 @@ fn slow_loadmonitor_oscillates_with_a_period_of_two_refresh_intervals() {
     // Each refresh replaces conn_count by (previous + count)/2, and between refreshes (E[A] ≈ 5.6 s, far longer
     // than db1119's 0.86 s time constant when slowed 10×) its connections settle to what the weight allows. The
     // weight falls steeply with conn_count (gain below −1 at the fixed point), so each refresh overshoots the
-    // other way: a two-refresh cycle, period 2·E[A] ≈ 11.3 s (the seed: about 12 s). Three seeds' periods (the
-    // scorecard's autocorrelation estimate, from the runs `loadlab compare` makes) average within 20% of it.
+    // other way: a two-refresh cycle, period 2·E[A] ≈ 11.3 s (the seed: about 12 s). The scorecard reports a
+    // period only when the autocorrelation shows one beyond Poisson noise, and that misses a cycle this noisy on
+    // about a third of the runs (measured: 4 of seeds 1–12 with the scanning pick, 4 with the read index, whose
+    // draws differ; issue 22), and once in a while it finds twice the period. So over twelve seeds (the runs
+    // `loadlab compare` makes): at least four must show a period (P(fewer) ≈ 0.004 at a rate of 2/3), and the
+    // median of those shown must lie within 20% of the theory.
     let mut periods = Vec::new();
     let mut rate = 0.0;
-    for seed in 1..=3u64 {
+    for seed in 1..=12u64 {
         // As `loadlab compare` runs it: 180 s at 0.5 s steps, db1119 recovering at 150 s.
         let mut cfg = scenario::build("slow", "mw-loadmonitor", &sets(&[("recover_at", "150")])).unwrap();
         cfg.duration = 180 * SECOND;
         cfg.time_step = SECOND / 2;
         rate = cfg.arrival_rate * (1.0 - cfg.primary_fraction);
         let score = loadlab::models::section::scorecard::score(cfg, seed).unwrap();
-        periods.push(score.oscillation_period_s.unwrap_or(f64::NAN));
+        periods.extend(score.oscillation_period_s);
     }
     let expected = 2.0 * merged_refresh_cycle(rate, 0.0).first_s;
-    let mean = periods.iter().sum::<f64>() / periods.len() as f64;
-    println!("slow mw-loadmonitor periods {periods:?}, mean {mean:.1} s, theory {expected:.1} s (the seed: about 12)");
-    assert!((mean / expected - 1.0).abs() < 0.2, "periods {periods:?}, theory {expected:.1} s; seeds 1–3");
+    periods.sort_by(f64::total_cmp);
+    let n = periods.len();
+    assert!(n >= 4, "a period on only {n} of 12 seeds: {periods:?}; seeds 1–12");
+    let median = if n % 2 == 1 { periods[n / 2] } else { (periods[n / 2 - 1] + periods[n / 2]) / 2.0 };
+    println!(
+        "slow mw-loadmonitor periods {periods:?}, median {median:.1} s, theory {expected:.1} s (the seed: about 12)"
+    );
+    assert!((median / expected - 1.0).abs() < 0.2, "periods {periods:?}, theory {expected:.1} s; seeds 1–12");
 }
 
 /// The mean wait from a state's generation to its next regeneration on one host that has the cluster cache to

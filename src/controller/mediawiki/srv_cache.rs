@@ -34,6 +34,16 @@ impl<S: Copy> SrvCache<S> {
         self.slots[key].value.filter(|&(_, expires)| now < expires).map(|(s, _)| s)
     }
 
+    /// The stored value and when it expires, whether or not it has (for an index that extends expiries lazily).
+    pub fn entry(&self, key: usize) -> Option<(S, SimTime)> {
+        self.slots[key].value
+    }
+
+    /// Until when the key's lock is held (0 or a past time: free).
+    pub fn locked_until(&self, key: usize) -> SimTime {
+        self.slots[key].locked_until
+    }
+
     /// `set($key, $value, $ttl)`.
     pub fn set(&mut self, now: SimTime, key: usize, value: S, ttl: SimDuration) {
         self.slots[key].value = Some((value, now.saturating_add(ttl)));

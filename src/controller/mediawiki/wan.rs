@@ -122,7 +122,7 @@ pub struct WanOptions {
 
 impl WanOptions {
     /// `$lowTTL = $opts['lowTTL'] ?? min(self::LOW_TTL, $ttl)`.
-    fn low_ttl(&self) -> SimDuration {
+    pub fn low_ttl(&self) -> SimDuration {
         self.rule.low_ttl().min(self.ttl)
     }
 }
@@ -172,12 +172,38 @@ struct Key<S> {
 #[derive(Debug)]
 pub struct WanCache<S> {
     keys: Vec<Key<S>>,
+    /// Per watcher (a host's read index), the keys stored since it last looked, each once.
+    watchers: Vec<Watcher>,
+}
+
+/// The keys stored since a watcher last took them: each at most once, so its length is bounded by the keys.
+#[derive(Debug)]
+struct Watcher {
+    keys: Vec<u32>,
+    marked: Vec<bool>,
 }
 
 impl<S: Clone> WanCache<S> {
     /// An empty store for `servers` keys.
     pub fn new(servers: usize) -> WanCache<S> {
-        WanCache { keys: vec![Key { value: None, mutex_until: 0 }; servers] }
+        WanCache { keys: vec![Key { value: None, mutex_until: 0 }; servers], watchers: Vec::new() }
+    }
+
+    /// Starts recording the keys stored from now on for a new watcher; returns its id for
+    /// [`WanCache::take_stored`]. This is bookkeeping for an index, not part of WANObjectCache.
+    pub fn watch(&mut self) -> usize {
+        let n = self.keys.len();
+        self.watchers.push(Watcher { keys: Vec::new(), marked: vec![false; n] });
+        self.watchers.len() - 1
+    }
+
+    /// Moves the keys stored since the watcher last looked into `out` (each once, in order of first store).
+    pub fn take_stored(&mut self, watcher: usize, out: &mut Vec<u32>) {
+        let w = &mut self.watchers[watcher];
+        for &k in &w.keys {
+            w.marked[k as usize] = false;
+        }
+        out.append(&mut w.keys);
     }
 
     /// The stored value of `key` if still physically present.
@@ -187,14 +213,36 @@ impl<S: Clone> WanCache<S> {
 
     /// One `getWithSetCallback` lookup of `key` at `now` (steps 1–4 of the module docs).
     pub fn fetch(&mut self, now: SimTime, key: usize, opts: &WanOptions, rng: &mut Rng) -> Fetch<S> {
+        if let Some(v) = &self.keys[key].value.as_ref().filter(|v| now < v.expires) {
+            let age = now.saturating_sub(v.as_of);
+            let cur_ttl = v.ttl.saturating_sub(age);
+            if cur_ttl > 0 && !lottery_refresh_due(v, cur_ttl, age, opts, rng) {
+                return Fetch::Hit((*v).clone());
+            }
+        }
+        self.fetch_past_lottery(now, key, opts, rng)
+    }
+
+    /// The chance that one lookup of `key` at `now` finds its value due by `worthRefreshExpiring`: 0 when the
+    /// value is absent or expired. For a value younger than AGE_NEW this is the whole lottery (the popularity
+    /// lottery never fires before AGE_NEW), which is what lets `mw-loadmonitor`'s read index draw it by thinning.
+    pub fn expiring_chance(&self, now: SimTime, key: usize, opts: &WanOptions) -> f64 {
+        let Some(v) = self.keys[key].value.as_ref().filter(|v| now < v.expires) else { return 0.0 };
+        let cur_ttl = v.ttl.saturating_sub(now.saturating_sub(v.as_of));
+        if cur_ttl == 0 {
+            return 0.0;
+        }
+        opts.rule.expiring_chance(cur_ttl, v.ttl, opts.low_ttl())
+    }
+
+    /// The rest of a lookup once the refresh lottery has fired (or the value is expired or absent): steps 3–4
+    /// of the module docs. [`WanCache::fetch`] is the lottery followed by this.
+    pub fn fetch_past_lottery(&mut self, now: SimTime, key: usize, opts: &WanOptions, rng: &mut Rng) -> Fetch<S> {
         let current = self.peek(now, key);
         let mut cur_ttl_zero = false;
         if let Some(v) = &current {
             let age = now.saturating_sub(v.as_of);
             let cur_ttl = v.ttl.saturating_sub(age);
-            if cur_ttl > 0 && !lottery_refresh_due(v, cur_ttl, age, opts, rng) {
-                return Fetch::Hit(v.clone());
-            }
             let recent = MILLISECOND * (RECENT_SET_MS.0 + rng.below(RECENT_SET_MS.1 - RECENT_SET_MS.0 + 1));
             if age < recent {
                 return Fetch::Hit(v.clone());
@@ -224,6 +272,12 @@ impl<S: Clone> WanCache<S> {
     pub fn store(&mut self, now: SimTime, key: usize, state: S, opts: &WanOptions) {
         let expires = now.saturating_add(opts.ttl).saturating_add(opts.stale_ttl);
         self.keys[key].value = Some(WanValue { state, as_of: now, ttl: opts.ttl, expires });
+        for w in &mut self.watchers {
+            if !w.marked[key] {
+                w.marked[key] = true;
+                w.keys.push(key as u32);
+            }
+        }
     }
 
     /// `yieldStampedeLock`.

@@ -49,6 +49,7 @@ impl Section {
             latency_p99_ms: self.step_latency.quantile_us(0.99) / 1e3,
             servers,
         };
+        self.run_latency.merge(&self.step_latency);
         self.step_latency.clear();
         self.step_requests = 0;
         self.step_rejected = 0;
@@ -78,6 +79,10 @@ impl Section {
 
     /// Totals so far.
     pub(crate) fn summary(&self, events: u64, trace_hash: u64) -> Summary {
+        // The run's latencies: the closed steps' and the current one's (merging sums the same counts the
+        // recording of every value in both did, so every figure is as before).
+        let mut run_latency = self.run_latency.clone();
+        run_latency.merge(&self.step_latency);
         Summary {
             requests: self.arrived,
             completed: self.completed,
@@ -86,9 +91,9 @@ impl Section {
             overloaded: self.overloaded,
             probes: self.probes,
             in_flight: self.requests.live_requests as u64,
-            latency_mean_ms: self.run_latency.mean_us() / 1e3,
-            latency_p50_ms: self.run_latency.quantile_us(0.5) / 1e3,
-            latency_p99_ms: self.run_latency.quantile_us(0.99) / 1e3,
+            latency_mean_ms: run_latency.mean_us() / 1e3,
+            latency_p50_ms: run_latency.quantile_us(0.5) / 1e3,
+            latency_p99_ms: run_latency.quantile_us(0.99) / 1e3,
             events,
             rows_dropped: self.rows.dropped(),
             trace_hash,

@@ -110,6 +110,7 @@ pub struct Section {
     pub(super) step_rejected: u64,
     pub(super) step_failed: u64,
     pub(super) step_latency: Histogram,
+    /// Every completed request's latency up to the last step end (the current step's are in `step_latency`).
     pub(super) run_latency: Histogram,
     pub(super) arrived: u64,
     pub(super) completed: u64,
@@ -284,8 +285,9 @@ impl Section {
             Outcome::Completed => {
                 self.completed += 1;
                 let latency = ctx.now() - r.arrived_at;
+                // The run's histogram takes the step's at each step end (`meter.rs`): one record per request
+                // instead of two (each a bucket in a 15 KB array).
                 self.step_latency.record(latency);
-                self.run_latency.record(latency);
             }
             Outcome::Failed => {
                 self.failed += 1;

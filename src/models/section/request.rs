@@ -120,7 +120,12 @@ impl Requests {
             self.free_head = slot.next_free;
             if slot.attempts > 0 {
                 let words = self.tried_words;
-                self.tried[id as usize * words..(id as usize + 1) * words].fill(0);
+                if words == 1 {
+                    // Up to 64 servers: one word, cleared without `fill`'s call to memset (1% of the engine run).
+                    self.tried[id as usize] = 0;
+                } else {
+                    self.tried[id as usize * words..(id as usize + 1) * words].fill(0);
+                }
             }
             let slot = &mut self.slots[id as usize];
             *slot = Request { gen: slot.gen.wrapping_add(1), ..fresh };
