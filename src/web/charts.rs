@@ -125,7 +125,7 @@ fn weight_panels(engine: &Engine, out: &mut Vec<Panel>) {
             dom_id: "chart-share".into(),
             title: "Share of new connections".into(),
             hint: format!(
-                "Outlined: each replica's configured share. Filled: its share of recent connects{}, summed back until there are 2,000 (then a 2.7% share is within ±0.4 points), or over all there are while fewer.",
+                "Outlined: each replica's configured share. Filled: its share of recent connects{}, summed back until there are 2,000 (then a 2.7% share is within ±0.4 points), or over all there are while fewer. A broken server is named in vermillion.",
                 if ab { " (blue A, green B)" } else { "" }
             ),
             aria: "Bar chart of each replica's share of new connections against its configured share".into(),
@@ -498,7 +498,10 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
         Kind::Share => {
             let (servers, configured, runs, _) = shares(engine);
             let names: Vec<&str> = servers.iter().map(|&i| engine.names[i].as_str()).collect();
-            plot::draw_shares(canvas, dpr, &names, &configured, &runs)
+            // The servers the scenario breaks are named in their reserved colour under their bars.
+            let broken = engine.lanes.first().map(|l| faulty(l, &engine.names)).unwrap_or_default();
+            let marked: Vec<bool> = servers.iter().map(|i| broken.contains(i)).collect();
+            plot::draw_shares(canvas, dpr, &names, &marked, &configured, &runs)
         }
         Kind::Weights(r) => {
             let Some(l) = engine.lanes.get(r) else { return Ok(()) };

@@ -616,6 +616,7 @@ pub fn draw_shares(
     canvas: &HtmlCanvasElement,
     dpr: f64,
     names: &[&str],
+    faulty: &[bool],
     configured: &[f64],
     runs: &[Vec<f64>],
 ) -> Result<(), String> {
@@ -664,6 +665,12 @@ pub fn draw_shares(
     let slot_css = (x_right - x_left) as f64 / n as f64 / dpr;
     let size = if slot_css < 44.0 { 9.0 } else { 11.0 };
     let style = font(dpr, size).pos(Pos::new(HPos::Center, VPos::Top));
+    // A faulty server's name in its reserved colour, bold, as its lines are thick on the other charts.
+    let broken = ("sans-serif", size * dpr)
+        .into_font()
+        .style(FontStyle::Bold)
+        .color(&rgb(palette::FAULTY))
+        .pos(Pos::new(HPos::Center, VPos::Top));
     for (i, name) in names.iter().enumerate() {
         let label: String = if slot_css < 34.0 && name.chars().count() > 4 {
             let tail: Vec<char> = name.chars().rev().take(4).collect();
@@ -672,7 +679,8 @@ pub fn draw_shares(
             name.to_string()
         };
         let (cx, _) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-        root.draw_text(&label, &style, (cx, y_base + px(dpr, 4.0) as i32)).map_err(|e| e.to_string())?;
+        let style = if faulty.get(i).copied().unwrap_or(false) { &broken } else { &style };
+        root.draw_text(&label, style, (cx, y_base + px(dpr, 4.0) as i32)).map_err(|e| e.to_string())?;
     }
     if configured.is_empty() {
         centre_text(&root, dpr, "no replicas to share connections")?;
