@@ -9,8 +9,9 @@ use super::keys::{quote, KeyInfo};
 use super::run::Run;
 
 /// What a front end asks for: the controller (for models that balance), the `--set` pairs, the seed, and
-/// optional overrides of the run length and metrics step.
-#[derive(Clone, Debug, Default)]
+/// optional overrides of the run length and metrics step. Plain data, so the page can hand it to a simulation
+/// worker as it is.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSpec {
     /// Controller name; models without a balancer take only their default and reject others.
     pub controller: String,

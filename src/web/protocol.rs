@@ -106,43 +106,14 @@ pub fn floats(values: &[F]) -> Vec<f64> {
 pub struct Spec {
     /// The scenario.
     pub scenario: String,
-    /// See [`RunSpec::controller`].
-    pub controller: String,
-    /// See [`RunSpec::sets`].
-    pub sets: Vec<(String, String)>,
-    /// See [`RunSpec::seed`].
-    pub seed: u64,
-    /// See [`RunSpec::duration_s`].
-    pub duration_s: Option<f64>,
-    /// See [`RunSpec::time_step_s`].
-    pub time_step_s: Option<f64>,
-    /// See [`RunSpec::file`].
-    pub file: Option<String>,
+    /// The run, as the page built its own copy.
+    pub run: RunSpec,
 }
 
 impl Spec {
     /// The spec of `scenario`'s run `spec`.
     pub fn of(scenario: &str, spec: &RunSpec) -> Spec {
-        Spec {
-            scenario: scenario.to_string(),
-            controller: spec.controller.clone(),
-            sets: spec.sets.clone(),
-            seed: spec.seed,
-            duration_s: spec.duration_s,
-            time_step_s: spec.time_step_s,
-            file: spec.file.as_deref().map(str::to_string),
-        }
-    }
-
-    fn run_spec(&self) -> RunSpec {
-        RunSpec {
-            controller: self.controller.clone(),
-            sets: self.sets.clone(),
-            seed: self.seed,
-            duration_s: self.duration_s,
-            time_step_s: self.time_step_s,
-            file: self.file.as_deref().map(std::sync::Arc::from),
-        }
+        Spec { scenario: scenario.to_string(), run: spec.clone() }
     }
 }
 
@@ -320,7 +291,7 @@ impl Served {
                 self.build = build;
                 self.run = None;
                 self.goal = None;
-                match registry::find(&spec.scenario).and_then(|def| def.build_run(&spec.run_spec())) {
+                match registry::find(&spec.scenario).and_then(|def| def.build_run(&spec.run)) {
                     Ok(mut run) => {
                         run.trace_decisions(trace_every);
                         self.run = Some(run);
