@@ -472,6 +472,21 @@ pub fn human(value: f64, decimals: u8) -> String {
     }
 }
 
+/// A number short enough for a chart's tick label or a narrow box: from ten thousand on, in thousands ("25k") and
+/// from a million on in millions with one decimal ("15.9M"); below that the whole number ("2400"), without a
+/// separator, as a tick label has room for four digits. The digits are [`human`]'s.
+pub fn compact(value: f64) -> String {
+    let magnitude = value.abs();
+    // From 999,500 on the thousands would round to "1,000k".
+    if magnitude >= 999_500.0 {
+        format!("{}M", human(value / 1e6, 1))
+    } else if magnitude >= 1e4 {
+        format!("{}k", human(value / 1e3, 0))
+    } else {
+        format!("{value:.0}")
+    }
+}
+
 /// A count with its noun, for people: "1 stall", "2 stalls", "1,204 connections" (the number as [`human`]
 /// with no decimals; the singular only for exactly one).
 pub fn count(value: f64, one: &str, many: &str) -> String {
@@ -482,6 +497,17 @@ pub fn count(value: f64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_numbers_read_as_thousands_and_millions() {
+        assert_eq!(compact(2400.0), "2400");
+        assert_eq!(compact(25_000.0), "25k");
+        assert_eq!(compact(479_050.0), "479k");
+        assert_eq!(compact(999_700.0), "1M");
+        assert_eq!(compact(15_911_982.0), "15.9M");
+        assert_eq!(compact(16e6), "16M");
+        assert_eq!(compact(-2.5e6), "-2.5M");
+    }
 
     const SPEC: PictureSpec = PictureSpec {
         caption: "c",

@@ -279,18 +279,6 @@ fn y_range(c: &LineChart, values: &[f64]) -> (f64, f64) {
     (y_lo, y_hi)
 }
 
-/// A tick label that fits beside the axis title: 2,400 as "2400", 16 million as "16M", 25,000 as "25k".
-fn compact(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e6 {
-        format!("{}M", crate::engine::picture::human(v / 1e6, 1))
-    } else if a >= 1e4 {
-        format!("{}k", crate::engine::picture::human(v / 1e3, 0))
-    } else {
-        format!("{v:.0}")
-    }
-}
-
 /// Width of a marker label's character at its 10.5 px font, CSS pixels (an average over the words it prints).
 const MARKER_CHAR_CSS: f64 = 5.6;
 
@@ -325,7 +313,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
         } else if small {
             format!("{v:.2}")
         } else {
-            compact(v)
+            crate::engine::picture::compact(v)
         }
     };
     let x_label = |v: f64| format!("{v:.0}");

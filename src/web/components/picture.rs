@@ -357,7 +357,7 @@ fn fit(text: &str, width: f64, size: f64) -> String {
 /// A "label: value" line cut to `width` like [`fit`], but from its label: the number is what a narrow box must
 /// not lose ("not on d…: 10,335", not "not on disk: 10,3…"). Where that would leave fewer than
 /// [`LABEL_KEPT`] characters of the label, a number of six or more digits is first written short
-/// ("queued: 15.9 M" rather than "queu…: 15,911,982").
+/// ("queued: 15.9M" rather than "queu…: 15,911,982").
 fn fit_line(text: &str, width: f64, size: f64) -> String {
     let max = (width / (size * 0.56)).floor().max(1.0) as usize;
     let Some((label, value)) = text.rsplit_once(": ") else { return fit(text, width, size) };
@@ -382,19 +382,12 @@ fn fit_line(text: &str, width: f64, size: f64) -> String {
 /// Characters of a label [`fit_line`] keeps before it shortens the number instead.
 const LABEL_KEPT: usize = 6;
 
-/// A value that starts with a whole number of 100,000 or more, written with k or M ("15,911,982" → "15.9 M",
-/// "479,050/s" → "479 k/s"); `None` for anything else.
+/// A value that starts with a whole number of 100,000 or more, written short as the charts' tick labels are
+/// ("15,911,982" → "15.9M", "479,050/s" → "479k/s"); `None` for anything else.
 fn short_number(value: &str) -> Option<String> {
     let end = value.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(value.len());
     let n: f64 = value[..end].replace(',', "").parse().ok()?;
-    let rest = &value[end..];
-    if n >= 1e6 {
-        Some(format!("{:.1} M{rest}", n / 1e6))
-    } else if n >= 1e5 {
-        Some(format!("{:.0} k{rest}", n / 1e3))
-    } else {
-        None
-    }
+    (n >= 1e5).then(|| format!("{}{}", crate::engine::picture::compact(n), &value[end..]))
 }
 
 fn fmt(v: f64) -> String {
@@ -446,8 +439,8 @@ mod tests {
         // A value too long to keep whole is cut like any text.
         assert_eq!(fit_line("x: 12345678901234567", 100.0, 10.0), "x: 1234567890123…");
         // Keeping the number whole would leave four letters of the label: the number is written short.
-        assert_eq!(fit_line("queued: 15,911,982", 100.0, 10.0), "queued: 15.9 M");
-        assert_eq!(fit_line("applies: 479,050/s", 100.0, 10.0), "applies: 479 k/s");
+        assert_eq!(fit_line("queued: 15,911,982", 100.0, 10.0), "queued: 15.9M");
+        assert_eq!(fit_line("applies: 479,050/s", 100.0, 10.0), "applies: 479k/s");
         assert_eq!(fit_line("no number here at all", 100.0, 10.0), "no number here a…");
     }
 }

@@ -412,6 +412,11 @@ impl LoadMonitor {
 }
 
 /// Counts per position in a Fenwick tree, with the position of the j-th counted one.
+///
+/// Not [`crate::controller::load_index::LoadIndex`]: that one keeps `f64` loads with weight classes, a periodic
+/// re-sum against rounding and a division shortcut, all for weighted draws. Here the entries are whole counts of
+/// members (a set with rank-select), so `u32` sums are exact and need none of that; the select is the same
+/// descent, on integers.
 #[derive(Debug)]
 struct Counts {
     tree: Vec<u32>,
