@@ -5,10 +5,11 @@
 //! command-line flags or project nicknames for the sources ("the seed", "EventSimulator").
 
 use loadlab::engine::picture::count;
-use loadlab::engine::run::with_row;
+use loadlab::engine::run::{with_row, Run};
 use loadlab::engine::scenario::{LessonStep, ScenarioDef};
 use loadlab::registry::{self, RunSpec};
-use loadlab::time::from_secs_f64;
+use loadlab::time::{from_secs_f64, SimTime};
+use serde_json::{Map, Value};
 
 /// What a number line must never contain.
 const BROKEN: &[&str] = &[" ;", ",;", "; ;", "0 of 0", "[]", "()", "  "];
@@ -298,31 +299,13 @@ fn the_jargon_check_catches_what_it_should() {
 #[test]
 fn every_lesson_step_prints_readable_numbers() {
     for def in registry::all() {
-        let sets: Vec<(String, String)> = def.lesson_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         // LESSON_CONTROLLER=name reads the lessons under another controller (with LESSON_PRINT=1 to see them).
         let other = std::env::var("LESSON_CONTROLLER").ok();
-        let lesson_controller = other.as_deref().or(def.lesson_controller).unwrap_or("static");
-        let controller = if def.takes_controller { lesson_controller } else { "" };
-        let spec = RunSpec {
-            controller: controller.into(),
-            sets,
-            seed: 1,
-            duration_s: None,
-            time_step_s: Some(0.5),
-            file: None,
-        };
+        let spec = lesson_spec(def, other.as_deref(), None);
         let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{}: {e}", def.name));
-        let columns = run.columns();
         let mut last_row: Option<Vec<f64>> = None;
         for (n, step) in def.lesson.iter().enumerate() {
-            run.run_until(from_secs_f64(step.at_s), u64::MAX);
-            if let Some(row) = run.drain_rows().pop() {
-                last_row = Some(row);
-            }
-            let mut summary = run.summary();
-            if let Some(row) = &last_row {
-                with_row(&mut summary, &columns, row);
-            }
+            let summary = summary_at(run.as_mut(), from_secs_f64(step.at_s), &mut last_row);
             let text = (step.numbers)(&summary);
             let newest = summary.get("now").cloned().unwrap_or_default();
             if std::env::var_os("LESSON_PRINT").is_some() {
@@ -374,23 +357,38 @@ fn every_lesson_button_does_something_valid() {
     }
 }
 
-/// The card's numbers of `step` of `def`'s lesson, in a run of the lesson's settings plus `extra`, read at the
-/// step's time as the page reads them (the summary with the newest row).
-fn card_numbers(def: &ScenarioDef, step: &LessonStep, extra: Option<(&str, &str)>) -> String {
+/// The run the page makes of `def`'s lesson: its settings plus `extra`, under `controller` or the lesson's own,
+/// seed 1, a row every half second.
+fn lesson_spec(def: &ScenarioDef, controller: Option<&str>, extra: Option<(&str, &str)>) -> RunSpec {
     let mut sets: Vec<(String, String)> = def.lesson_sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     if let Some((k, v)) = extra {
         sets.push((k.to_string(), v.to_string()));
     }
-    let controller = if def.takes_controller { def.lesson_controller.unwrap_or("static") } else { "" };
-    let spec = RunSpec { controller: controller.into(), sets, seed: 1, time_step_s: Some(0.5), ..RunSpec::default() };
-    let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{} {:?}: {e}", def.name, extra));
-    run.run_until(from_secs_f64(step.at_s), u64::MAX);
-    let columns = run.columns();
-    let mut summary = run.summary();
+    let controller = controller.or(def.lesson_controller).unwrap_or("static");
+    let controller = if def.takes_controller { controller } else { "" };
+    RunSpec { controller: controller.into(), sets, seed: 1, time_step_s: Some(0.5), ..RunSpec::default() }
+}
+
+/// Runs `run` on to `at` and returns what a card reads there, as the page does: the summary with the newest row
+/// joined, kept in `last_row` for a later call that finds no new row.
+fn summary_at(run: &mut dyn Run, at: SimTime, last_row: &mut Option<Vec<f64>>) -> Map<String, Value> {
+    run.run_until(at, u64::MAX);
     if let Some(row) = run.drain_rows().pop() {
-        with_row(&mut summary, &columns, &row);
+        *last_row = Some(row);
     }
-    (step.numbers)(&summary)
+    let mut summary = run.summary();
+    if let Some(row) = last_row {
+        with_row(&mut summary, &run.columns(), row);
+    }
+    summary
+}
+
+/// The card's numbers of `step` of `def`'s lesson, in a run of the lesson's settings plus `extra`, read at the
+/// step's time as the page reads them.
+fn card_numbers(def: &ScenarioDef, step: &LessonStep, extra: Option<(&str, &str)>) -> String {
+    let spec = lesson_spec(def, None, extra);
+    let mut run = registry::build(def.name, &spec).unwrap_or_else(|e| panic!("{} {:?}: {e}", def.name, extra));
+    (step.numbers)(&summary_at(run.as_mut(), from_secs_f64(step.at_s), &mut None))
 }
 
 #[test]
@@ -420,12 +418,7 @@ fn verdict_at_end(name: &str, sets: &[(&str, &str)]) -> loadlab::engine::scenari
     let sets = sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let mut run = registry::build(name, &RunSpec { sets, seed: 1, ..RunSpec::default() }).unwrap();
     let end = run.duration();
-    run.run_until(end, u64::MAX);
-    let columns = run.columns();
-    let mut summary = run.summary();
-    if let Some(row) = run.drain_rows().pop() {
-        with_row(&mut summary, &columns, &row);
-    }
+    let summary = summary_at(run.as_mut(), end, &mut None);
     let end_s = loadlab::time::as_secs_f64(end);
     (def.challenges[0].check)(&summary, end_s, end_s)
 }
