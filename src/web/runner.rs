@@ -899,6 +899,39 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn a_rebuild_carries_commands_only_when_the_new_link_keeps_the_old_ones_recorded_commands() {
+        let old = parse_query("scenario=plain-s1&seed=5&fault=crash:db1119@2").state;
+        assert!(keeps_commands(&old, &old), "a restart");
+        for kept in [
+            "scenario=plain-s1&seed=6&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&controller=p2c&fault=crash:db1119@2",
+        ] {
+            assert!(keeps_commands(&old, &parse_query(kept).state), "{kept}");
+        }
+        for dropped in ["scenario=plain-s1&seed=5", "scenario=slow&seed=5"] {
+            assert!(!keeps_commands(&old, &parse_query(dropped).state), "{dropped}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_command_carried_into_a_run_on_the_main_thread_acts_as_the_link_that_records_it_replays() {
+        // What a failed worker hands over: a command run A had not settled, at the moment it was given.
+        let mut carried = engine("scenario=plain-s1&seed=5&length=5");
+        carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(2.0) + 1)]);
+        assert_eq!(carried.take_settled(), vec![("crash:db1119".to_string(), Ok(2.000001))]);
+        let mut linked = engine("scenario=plain-s1&seed=5&length=5&fault=crash:db1119@2.000001");
+        for e in [&mut carried, &mut linked] {
+            e.advance_in_chunks(from_secs_f64(5.0), u64::MAX, || false);
+        }
+        assert_eq!(carried.lanes[0].run.trace_hash(), linked.lanes[0].run.trace_hash());
+        // A command past the run's end, or one the run cannot take, is refused with a reason.
+        carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(9.0)), ("crash:nobody".to_string(), 6)]);
+        let refused = carried.take_settled();
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(|(_, outcome)| outcome.is_err()), "{refused:?}");
+    }
+
+    #[wasm_bindgen_test]
     fn csv_has_the_cli_header_and_one_line_per_row() {
         let mut engine = engine("scenario=quiet");
         let t = engine.frame_target(0.1, 20.0);
