@@ -225,30 +225,11 @@ enum Mode {
     Here,
 }
 
-/// The page's simulations: A, and B when an A/B comparison is on.
+/// What the page keeps about its workers: where the runs run, the workers themselves and what is on its way to
+/// and from them. The main-thread path reads none of it but [`Workers::settled`] (a worker's failure hands its
+/// commands to the main thread through it).
 #[derive(Default)]
-pub struct Engine {
-    /// The scenario running.
-    pub def: Option<&'static ScenarioDef>,
-    /// One or two runs, in lockstep.
-    pub lanes: Vec<Lane>,
-    /// Names of the model's main targets (servers, nodes), in index order.
-    pub names: Vec<String>,
-    /// The kind of those targets (`server`), from the command table.
-    pub target_kind: Option<&'static str>,
-    /// The server whose controller terms the PID chart shows.
-    pub watched: usize,
-    /// The stretch of the run the charts show.
-    pub view: crate::engine::scenario::View,
-    /// True if the last frame could not reach the time the speed asked for.
-    pub behind: bool,
-    /// Simulated seconds per wall-clock second actually achieved, smoothed over recent frames.
-    pub achieved_speed: f64,
-    /// The reader's own metrics, mapped to the run's columns and aligned to its clock: drawn on the charts of
-    /// those columns beside the simulated lines. Never leaves the page.
-    pub overlay: Vec<crate::overlay::Overlay>,
-    /// Bumped whenever `overlay` is set, so the frame loop redraws even while paused.
-    pub overlay_version: u32,
+struct Workers {
     mode: Mode,
     /// One worker per lane while the runs run in workers, kept from one build to the next (starting a worker
     /// loads the wasm again).
@@ -257,64 +238,24 @@ pub struct Engine {
     build: u32,
     /// The target the last frame asked the workers for, µs: a run short of it is behind.
     asked: SimTime,
-    /// What the last rebuild ran, for running it here if a worker fails.
+    /// The link the last rebuild ran: a command clicked just before the next rebuild is carried into it when the
+    /// new link keeps this one's recorded commands ([`keeps_commands`]).
+    built: Option<UrlState>,
+    /// The link as it stands now ([`Engine::follow`]: the last rebuild's plus the commands recorded since): what
+    /// the main thread replays if a worker fails.
     url: Option<UrlState>,
     /// Commands sent to the workers that run A's worker has not answered yet: (text, time µs), oldest first.
     /// A's worker decides (the model's checks may depend on the run's state, which only it has), as A's run
     /// does on the main thread. At most `workers::OUTSTANDING_MAX`.
     pending: VecDeque<(String, SimTime)>,
-    /// What became of the commands A's worker answered: their time, seconds, or its reason for refusing them.
+    /// What became of the commands A's worker answered (or the main thread took over): their time, seconds, or
+    /// the reason they were refused.
     settled: Vec<(String, Result<f64, String>)>,
 }
 
-/// What became of a command sent with [`Engine::command`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Sent {
-    /// Applied on the main thread, at this simulated time, seconds.
-    Applied(f64),
-    /// Sent to the workers: the answer comes through [`Engine::take_settled`].
-    Pending,
-}
-
-impl Engine {
-    /// Replaces the runs with fresh ones for `url` (both controllers when A/B is on), from time zero.
-    pub fn rebuild(&mut self, url: &UrlState) -> Result<(), String> {
-        let def = registry::find(&url.scenario)?;
-        let mut lanes = vec![Lane::new(def, url, &url.controller)?];
-        if let (true, Some(b)) = (def.takes_controller, url.controller_b.as_deref()) {
-            lanes.push(Lane::new(def, url, b)?);
-        }
-        let run = &lanes[0].run;
-        self.target_kind = run.command_table().iter().find_map(|c| c.target);
-        self.names = self.target_kind.map(|k| run.target_names(k)).unwrap_or_default();
-        self.watched = lanes[0].run.read_outs().focus.unwrap_or(0);
-        if let Mode::Undecided = self.mode {
-            self.mode = worker_url().map_or(Mode::Here, Mode::Workers);
-        }
-        if let Mode::Workers(worker) = &self.mode {
-            let worker = worker.clone();
-            if let Err(reason) = self.start_workers(&worker, def, &mut lanes) {
-                gloo::console::warn!(format!("loadlab: the simulation runs on the page: {reason}"));
-                self.mode = Mode::Here;
-                self.links.clear();
-                lanes.iter_mut().for_each(|l| l.live = None);
-            }
-        }
-        self.def = Some(def);
-        self.lanes = lanes;
-        self.behind = false;
-        self.achieved_speed = 0.0;
-        self.asked = 0;
-        self.url = Some(url.clone());
-        // Commands of the run replaced are moot.
-        self.pending.clear();
-        self.settled.clear();
-        self.overlay.clear(); // its columns were the old run's; the metrics hook pairs them again
-        Ok(())
-    }
-
+impl Workers {
     /// Builds each lane's run in its worker (starting the workers the first time), from the lane's spec.
-    fn start_workers(&mut self, worker: &str, def: &ScenarioDef, lanes: &mut [Lane]) -> Result<(), String> {
+    fn start(&mut self, worker: &str, def: &ScenarioDef, lanes: &mut [Lane]) -> Result<(), String> {
         self.build = self.build.wrapping_add(1);
         for (i, lane) in lanes.iter_mut().enumerate() {
             // A worker that failed, or has more unanswered than a build may add to, is replaced: its queue goes
@@ -332,11 +273,180 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Smoothing of [`Engine::achieved_speed`] and of the share of recent frames that were behind: each frame counts
+/// for this much, the frames before for the rest (about ten frames, a sixth of a second, at 60 frames a second).
+const SMOOTHING: f64 = 0.1;
+
+/// The share of recent frames behind at which the status line starts saying the run cannot keep up, and the
+/// share under which it stops: two thresholds, so a run on the edge does not make the line flicker.
+const LAGGING_FROM: f64 = 0.6;
+const LAGGING_UNTIL: f64 = 0.25;
+
+/// The page's simulations: A, and B when an A/B comparison is on.
+#[derive(Default)]
+pub struct Engine {
+    /// The scenario running.
+    pub def: Option<&'static ScenarioDef>,
+    /// One or two runs, in lockstep.
+    pub lanes: Vec<Lane>,
+    /// Names of the model's main targets (servers, nodes), in index order.
+    pub names: Vec<String>,
+    /// The kind of those targets (`server`), from the command table.
+    pub target_kind: Option<&'static str>,
+    /// The server whose controller terms the PID chart watches.
+    pub watched: usize,
+    /// The stretch of the run the charts show.
+    pub view: crate::engine::scenario::View,
+    /// True if the last frame did not get the runs to the time the speed asked for (on the main thread: its
+    /// budget ran out; in workers: a run was short of the previous frame's target).
+    pub behind: bool,
+    /// True while the runs cannot keep up with the speed asked: most recent frames were [`Engine::behind`]
+    /// (smoothed like [`Engine::achieved_speed`], with two thresholds so it does not flicker). The status line
+    /// says so.
+    pub lagging: bool,
+    /// The smoothed share of recent frames that were behind, 0 to 1.
+    lag: f64,
+    /// Simulated seconds per wall-clock second actually achieved, smoothed over recent frames.
+    pub achieved_speed: f64,
+    /// The reader's own metrics, mapped to the run's columns and aligned to its clock: drawn on the charts of
+    /// those columns beside the simulated lines. Never leaves the page.
+    pub overlay: Vec<crate::overlay::Overlay>,
+    /// Bumped whenever `overlay` is set, so the frame loop redraws even while paused.
+    pub overlay_version: u32,
+    /// Where a run handed over from a failed worker had got to, µs: the main thread replays it from the seed
+    /// and runs to there before it goes on ([`Engine::resume_to`]).
+    resume: SimTime,
+    workers: Workers,
+}
+
+/// What became of a command sent with [`Engine::command`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sent {
+    /// Applied on the main thread, at this simulated time, seconds.
+    Applied(f64),
+    /// Sent to the workers: the answer comes through [`Engine::take_settled`].
+    Pending,
+}
+
+impl Engine {
+    /// Replaces the runs with fresh ones for `url` (both controllers when A/B is on), from time zero.
+    ///
+    /// A command clicked just before, that run A's worker had not answered (or whose answer the page had not
+    /// taken yet), is not dropped: when the new link keeps the old one's recorded commands (a restart, another
+    /// setting, a lesson step back) it is scheduled in the new runs at the same moment, as the main thread would
+    /// have recorded it in the link and replayed it; otherwise (another scenario) it is refused, saying why. Its
+    /// outcome comes through [`Engine::take_settled`] either way.
+    pub fn rebuild(&mut self, url: &UrlState) -> Result<(), String> {
+        let carried = self.unanswered();
+        let keeps = self.workers.built.as_ref().is_some_and(|old| keeps_commands(old, url));
+        if let Err(e) = self.build_lanes(url) {
+            self.refuse(carried, "the run could not start again");
+            return Err(e);
+        }
+        if keeps {
+            self.carry(carried);
+        } else {
+            self.refuse(carried, "a new run started before it took effect");
+        }
+        Ok(())
+    }
+
+    /// What [`Engine::rebuild`] builds: the lanes, in workers when the page has them.
+    fn build_lanes(&mut self, url: &UrlState) -> Result<(), String> {
+        let def = registry::find(&url.scenario)?;
+        let mut lanes = vec![Lane::new(def, url, &url.controller)?];
+        if let (true, Some(b)) = (def.takes_controller, url.controller_b.as_deref()) {
+            lanes.push(Lane::new(def, url, b)?);
+        }
+        let run = &lanes[0].run;
+        self.target_kind = run.command_table().iter().find_map(|c| c.target);
+        self.names = self.target_kind.map(|k| run.target_names(k)).unwrap_or_default();
+        self.watched = lanes[0].run.read_outs().focus.unwrap_or(0);
+        let w = &mut self.workers;
+        if let Mode::Undecided = w.mode {
+            w.mode = worker_url().map_or(Mode::Here, Mode::Workers);
+        }
+        if let Mode::Workers(worker) = &w.mode {
+            let worker = worker.clone();
+            if let Err(reason) = w.start(&worker, def, &mut lanes) {
+                gloo::console::warn!(format!("loadlab: the simulation runs on the page: {reason}"));
+                w.mode = Mode::Here;
+                lanes.iter_mut().for_each(|l| l.live = None);
+            }
+        }
+        if let Mode::Here = w.mode {
+            w.links.clear();
+        }
+        w.asked = 0;
+        w.built = Some(url.clone());
+        w.url = Some(url.clone());
+        w.pending.clear();
+        self.def = Some(def);
+        self.lanes = lanes;
+        self.behind = false;
+        self.lagging = false;
+        self.lag = 0.0;
+        self.achieved_speed = 0.0;
+        self.resume = 0;
+        self.overlay.clear(); // its columns were the old run's; the metrics hook pairs them again
+        Ok(())
+    }
+
+    /// Notes the page's link as it stands now (the frame loop calls it whenever the page's inputs change): if a
+    /// worker fails, the main thread replays this link, with the commands recorded since the last rebuild.
+    pub fn follow(&mut self, url: &UrlState) {
+        if self.workers.url.as_ref() != Some(url) {
+            self.workers.url = Some(url.clone());
+        }
+    }
+
+    /// The commands run A has not settled for the page yet, oldest first: those its answer accepted that the
+    /// page has not taken, then those it has not answered. Takes the replies that arrived first.
+    fn unanswered(&mut self) -> Vec<(String, SimTime)> {
+        self.take_replies();
+        let w = &mut self.workers;
+        let mut out = Vec::new();
+        w.settled.retain(|(text, outcome)| match outcome {
+            Ok(at_s) => {
+                out.push((text.clone(), from_secs_f64(*at_s)));
+                false
+            }
+            Err(_) => true,
+        });
+        out.extend(w.pending.drain(..));
+        out
+    }
+
+    /// Refuses `commands`, saying why; each refusal comes through [`Engine::take_settled`].
+    fn refuse(&mut self, commands: Vec<(String, SimTime)>, why: &str) {
+        self.workers.settled.extend(commands.into_iter().map(|(text, _)| (text, Err(why.to_string()))));
+    }
+
+    /// Schedules `commands` at their own moments in the runs just built from time zero, as a link that records
+    /// them replays them: in workers, sent to every run (run A's answer settles each); here, applied to every
+    /// run at once.
+    fn carry(&mut self, commands: Vec<(String, SimTime)>) {
+        for (text, at) in commands {
+            let outcome = match self.lanes.first() {
+                None => Err("the simulation is not running".to_string()),
+                Some(a) if at > a.run.duration() => Err("the run ends before its moment".to_string()),
+                Some(_) if self.in_workers() => self.send_at(&text, at).map(|()| None),
+                Some(_) => self.schedule_here(&text, at).map(Some),
+            };
+            match outcome {
+                Ok(None) => {}
+                Ok(Some(at_s)) => self.workers.settled.push((text, Ok(at_s))),
+                Err(e) => self.workers.settled.push((text, Err(e))),
+            }
+        }
+    }
 
     /// The target the workers were last asked for, µs (0 on the main thread).
     pub fn asked(&self) -> SimTime {
         if self.in_workers() {
-            self.asked
+            self.workers.asked
         } else {
             0
         }
@@ -347,41 +457,66 @@ impl Engine {
         self.lanes.first().is_some_and(Lane::in_worker)
     }
 
+    /// Where the runs must get to before they go on, µs, while the main thread replays a run a failed worker
+    /// handed over (the frame loop runs there as it runs to a lesson's step); `None` once they are there.
+    pub fn resume_to(&self) -> Option<SimTime> {
+        (self.resume > self.now()).then_some(self.resume)
+    }
+
     /// Takes the workers' replies into the lanes: rows into the charts and the CSV log, and what the page shows
     /// beside them. True if anything changed. A worker that failed hands the runs back to the main thread: they
-    /// are rebuilt here from the last build's URL, from time zero.
+    /// are replayed here from the page's link as it stands now (with the commands recorded since the last
+    /// rebuild, and those still on their way), from the seed up to where the workers had got
+    /// ([`Engine::resume_to`]), so the run goes on event for event.
     pub fn poll(&mut self) -> bool {
         if !self.in_workers() {
             return false;
         }
-        if let Some(reason) = self.links.iter().find_map(Link::failed) {
+        if let Some(reason) = self.workers.links.iter().find_map(Link::failed) {
             gloo::console::warn!(format!("loadlab: the simulation now runs on the page: {reason}"));
-            self.mode = Mode::Here;
-            self.links.clear();
-            if let Some(url) = self.url.clone() {
-                if let Err(e) = self.rebuild(&url) {
+            self.workers.mode = Mode::Here;
+            let resume = self.now();
+            let carried = self.unanswered();
+            self.workers.links.clear();
+            let url = self.workers.url.clone().or_else(|| self.workers.built.clone());
+            let built = url.map(|url| self.build_lanes(&url));
+            match built {
+                Some(Ok(())) => {
+                    self.carry(carried);
+                    self.resume = resume;
+                }
+                Some(Err(e)) => {
                     gloo::console::warn!(format!("loadlab: the run could not start again: {e}"));
+                    self.refuse(carried, "the run could not start again");
                     self.lanes.clear();
                 }
+                None => self.lanes.clear(),
             }
             return true;
         }
+        self.take_replies()
+    }
+
+    /// Takes the replies of the current build that arrived: answers to commands settle them, and rows and
+    /// read-outs go to their lanes. True if anything changed.
+    fn take_replies(&mut self) -> bool {
         let mut changed = false;
-        for (i, link) in self.links.iter().enumerate() {
+        let w = &mut self.workers;
+        for (i, link) in w.links.iter().enumerate() {
             for reply in link.take() {
-                if reply.build != self.build {
+                if reply.build != w.build {
                     continue;
                 }
                 if reply.command && i == 0 {
-                    if let Some((text, at)) = self.pending.pop_front() {
+                    if let Some((text, at)) = w.pending.pop_front() {
                         let outcome = reply.error.clone().map_or(Ok(as_secs_f64(at)), Err);
-                        self.settled.push((text, outcome));
+                        w.settled.push((text, outcome));
                     }
                 } else if let Some(e) = &reply.error {
                     // Run B may refuse what A took (its state differs); the main-thread path ignores that too.
                     gloo::console::warn!(format!("loadlab: a simulation worker refused a request: {e}"));
                 }
-                if let Some(lane) = self.lanes.get_mut(i) {
+                if let Some(lane) = self.lanes.get_mut(i).filter(|l| l.in_worker()) {
                     changed |= lane.absorb(reply);
                 }
             }
@@ -393,15 +528,16 @@ impl Engine {
     /// A paused page waits for them before it shows the moment it holds.
     pub fn settling(&self) -> bool {
         self.in_workers()
-            && (self.links.iter().take(self.lanes.len()).any(Link::moving)
+            && (self.workers.links.iter().take(self.lanes.len()).any(Link::moving)
                 || self.lanes.iter().any(|l| l.now() != self.now()))
     }
 
     /// Pause: asks every worker to stop where it is, rather than run on to the target of the last frame.
     pub fn hold(&mut self) {
         if self.in_workers() {
-            for (lane, link) in self.lanes.iter().zip(&self.links) {
-                link.want(self.build, 0, self.watched, lane.now());
+            let w = &self.workers;
+            for (lane, link) in self.lanes.iter().zip(&w.links) {
+                link.want(w.build, 0, self.watched, lane.now());
             }
         }
     }
@@ -409,13 +545,14 @@ impl Engine {
     /// While paused: once the workers have stopped, brings a run that stopped earlier up to the later, so A and B
     /// hold at one moment, as on the main thread.
     pub fn even_up(&mut self) {
-        if !self.in_workers() || self.links.iter().take(self.lanes.len()).any(Link::moving) {
+        let w = &self.workers;
+        if !self.in_workers() || w.links.iter().take(self.lanes.len()).any(Link::moving) {
             return;
         }
         let later = self.lanes.iter().map(Lane::now).max().unwrap_or(0);
-        for (lane, link) in self.lanes.iter().zip(&self.links) {
+        for (lane, link) in self.lanes.iter().zip(&w.links) {
             if lane.now() < later {
-                link.want(self.build, later, self.watched, lane.now());
+                link.want(w.build, later, self.watched, lane.now());
             }
         }
     }
@@ -424,11 +561,12 @@ impl Engine {
     /// what the previous frame asked.
     fn ask_workers(&mut self, target: SimTime) {
         let target = target.min(self.end());
-        let asked = self.asked;
+        let w = &mut self.workers;
+        let asked = w.asked;
         self.behind = self.lanes.iter().any(|l| l.now() < asked);
-        self.asked = target;
-        for (lane, link) in self.lanes.iter().zip(&self.links) {
-            link.want(self.build, target, self.watched, lane.now());
+        w.asked = target;
+        for (lane, link) in self.lanes.iter().zip(&w.links) {
+            link.want(w.build, target, self.watched, lane.now());
         }
     }
 
@@ -541,28 +679,37 @@ impl Engine {
     }
 
     /// The answers to the commands sent to the workers since the last call, in the order they were sent: the
-    /// time each acts at, seconds, or why run A refused it (then it changed nothing).
+    /// time each acts at, seconds, or why it was refused (then it changed nothing). Also the commands a rebuild
+    /// or a failed worker carried over or refused ([`Engine::rebuild`], [`Engine::poll`]).
     pub fn take_settled(&mut self) -> Vec<(String, Result<f64, String>)> {
-        std::mem::take(&mut self.settled)
+        std::mem::take(&mut self.workers.settled)
     }
 
     /// Applies a text command (`crash:db1119`) to every run one microsecond from now, and advances them to that
-    /// instant, on the main thread. Returns the simulated time it was applied at, seconds, or the parser's or the model's reason for
-    /// rejecting it (then nothing changed).
+    /// instant, on the main thread. Returns the simulated time it was applied at, seconds, or the parser's or the
+    /// model's reason for rejecting it (then nothing changed).
     ///
     /// Why one microsecond ahead: commands fire before every event of their microsecond, and the events of the
     /// current one have already run. A link that replays the command as a scheduled step at the returned time
     /// therefore lands at exactly the same point of the run, with the same trace.
     fn apply(&mut self, text: &str) -> Result<f64, String> {
-        let Some(first) = self.lanes.first_mut() else { return Err("the simulation is not running".into()) };
+        let Some(first) = self.lanes.first() else { return Err("the simulation is not running".into()) };
         let at = first.run.now() + 1;
+        let at_s = self.schedule_here(text, at)?;
+        for lane in &mut self.lanes {
+            lane.run.run_until(at, u64::MAX);
+        }
+        Ok(at_s)
+    }
+
+    /// Schedules a text command at `at` µs in every run on the main thread: run A decides, as in workers.
+    /// Returns its time, seconds.
+    fn schedule_here(&mut self, text: &str, at: SimTime) -> Result<f64, String> {
+        let Some(first) = self.lanes.first_mut() else { return Err("the simulation is not running".into()) };
         first.run.schedule_text(at, text)?;
         for lane in self.lanes.iter_mut().skip(1) {
             // Same scenario and targets, so a command the first run accepted is valid here too.
             let _ = lane.run.schedule_text(at, text);
-        }
-        for lane in &mut self.lanes {
-            lane.run.run_until(at, u64::MAX);
         }
         Ok(as_secs_f64(at))
     }
@@ -571,20 +718,32 @@ impl Engine {
     /// a worker runs towards: its time is known here at once, and the workers, which read requests in order and
     /// never run past their goal before reading the next, are not past it when it arrives.
     fn send_to_workers(&mut self, text: &str) -> Result<(), String> {
-        let first = self.lanes.first().ok_or("the simulation is not running")?;
-        first.run.check_text(text)?;
-        let links = &self.links[..self.lanes.len().min(self.links.len())];
-        if links.iter().any(Link::full) {
-            return Err("the simulation is busy; try again in a moment".into());
-        }
+        let w = &self.workers;
+        let links = &w.links[..self.lanes.len().min(w.links.len())];
         let at = self.lanes.iter().zip(links).map(|(l, k)| k.goal().unwrap_or(0).max(l.now())).max().unwrap_or(0);
         let at = at.saturating_add(1);
-        for (lane, link) in self.lanes.iter().zip(links) {
-            link.send(&Request::Command { build: self.build, at, text: text.to_string() })?;
+        self.send_at(text, at)?;
+        for (lane, link) in self.lanes.iter().zip(&self.workers.links) {
             // Run to it even when paused, as the main-thread path does, so the command takes effect at once.
-            link.want(self.build, link.wanted().unwrap_or(0).max(at), self.watched, lane.now());
+            link.want(self.workers.build, link.wanted().unwrap_or(0).max(at), self.watched, lane.now());
         }
-        self.pending.push_back((text.to_string(), at));
+        Ok(())
+    }
+
+    /// Sends a command to every worker to act at `at` µs, once run A's table accepts its text; run A's worker's
+    /// answer settles it ([`Engine::take_settled`]).
+    fn send_at(&mut self, text: &str, at: SimTime) -> Result<(), String> {
+        let first = self.lanes.first().ok_or("the simulation is not running")?;
+        first.run.check_text(text)?;
+        let w = &mut self.workers;
+        let links = &w.links[..self.lanes.len().min(w.links.len())];
+        if links.len() < self.lanes.len() || links.iter().any(Link::full) {
+            return Err("the simulation is busy; try again in a moment".into());
+        }
+        for link in links {
+            link.send(&Request::Command { build: w.build, at, text: text.to_string() })?;
+        }
+        w.pending.push_back((text.to_string(), at));
         Ok(())
     }
 
@@ -595,13 +754,33 @@ impl Engine {
         }
     }
 
-    /// Folds one frame's progress into [`Engine::achieved_speed`] (simulated over wall seconds, smoothed).
+    /// Folds one frame's progress into [`Engine::achieved_speed`] (simulated over wall seconds, smoothed), and
+    /// whether it was [`Engine::behind`] into [`Engine::lagging`].
     pub fn note_speed(&mut self, simulated_s: f64, wall_s: f64) {
         if wall_s > 0.0 && wall_s.is_finite() && simulated_s.is_finite() {
             let now = simulated_s / wall_s;
-            self.achieved_speed = if self.achieved_speed == 0.0 { now } else { 0.9 * self.achieved_speed + 0.1 * now };
+            self.achieved_speed = if self.achieved_speed == 0.0 {
+                now
+            } else {
+                (1.0 - SMOOTHING) * self.achieved_speed + SMOOTHING * now
+            };
+            self.lag = (1.0 - SMOOTHING) * self.lag + SMOOTHING * f64::from(u8::from(self.behind));
+            self.lagging = if self.lagging { self.lag > LAGGING_UNTIL } else { self.lag >= LAGGING_FROM };
         }
     }
+}
+
+/// True when the commands recorded in `old`'s link are all in `new`'s: the same scenario (and scenario file), and
+/// every step of `old` (a setting of a key that replays a command, `fault=crash:db1119@2`) still there. The page's
+/// reducer keeps them through a restart, another setting, seed or controller, a lesson step back; another scenario
+/// drops them.
+fn keeps_commands(old: &UrlState, new: &UrlState) -> bool {
+    let Ok(def) = registry::find(&old.scenario) else { return false };
+    let is_step =
+        |key: &str| def.keys.iter().any(|k| k.key == key && matches!(k.kind, crate::engine::keys::KeyKind::FaultSpec));
+    old.scenario == new.scenario
+        && old.file == new.file
+        && old.sets.iter().filter(|(k, _)| is_step(k)).all(|step| new.sets.contains(step))
 }
 
 /// True when the run's per-target lines are a crowd its chart table greys ([`Crowd::FaultyOverGrey`] on one of
@@ -717,6 +896,39 @@ mod tests {
         assert_eq!(last(&chunked), Some(2.0));
         assert_eq!(chunked.lanes[0].run.applied_text().len(), 1, "the fault fired");
         assert_eq!(chunked.lanes[0].run.trace_hash(), whole.lanes[0].run.trace_hash());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_rebuild_carries_commands_only_when_the_new_link_keeps_the_old_ones_recorded_commands() {
+        let old = parse_query("scenario=plain-s1&seed=5&fault=crash:db1119@2").state;
+        assert!(keeps_commands(&old, &old), "a restart");
+        for kept in [
+            "scenario=plain-s1&seed=6&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&controller=p2c&fault=crash:db1119@2",
+        ] {
+            assert!(keeps_commands(&old, &parse_query(kept).state), "{kept}");
+        }
+        for dropped in ["scenario=plain-s1&seed=5", "scenario=slow&seed=5"] {
+            assert!(!keeps_commands(&old, &parse_query(dropped).state), "{dropped}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_command_carried_into_a_run_on_the_main_thread_acts_as_the_link_that_records_it_replays() {
+        // What a failed worker hands over: a command run A had not settled, at the moment it was given.
+        let mut carried = engine("scenario=plain-s1&seed=5&length=5");
+        carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(2.0) + 1)]);
+        assert_eq!(carried.take_settled(), vec![("crash:db1119".to_string(), Ok(2.000001))]);
+        let mut linked = engine("scenario=plain-s1&seed=5&length=5&fault=crash:db1119@2.000001");
+        for e in [&mut carried, &mut linked] {
+            e.advance_in_chunks(from_secs_f64(5.0), u64::MAX, || false);
+        }
+        assert_eq!(carried.lanes[0].run.trace_hash(), linked.lanes[0].run.trace_hash());
+        // A command past the run's end, or one the run cannot take, is refused with a reason.
+        carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(9.0)), ("crash:nobody".to_string(), 6)]);
+        let refused = carried.take_settled();
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(|(_, outcome)| outcome.is_err()), "{refused:?}");
     }
 
     #[wasm_bindgen_test]

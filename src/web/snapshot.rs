@@ -88,7 +88,8 @@ pub struct Snapshot {
     pub speed: f64,
     /// The speed achieved recently.
     pub achieved_speed: f64,
-    /// True if the last frame could not keep up.
+    /// True while the runs cannot keep up with the speed asked (most recent frames fell short of their target;
+    /// smoothed, see `Engine::lagging`).
     pub behind: bool,
     /// True when the runs run in Web Workers, false when on the page's main thread.
     pub workers: bool,
@@ -195,7 +196,7 @@ pub fn take(engine: &Engine, panels: &Rc<Vec<Panel>>, playing: bool, speed: f64,
         playing,
         speed,
         achieved_speed: engine.achieved_speed,
-        behind: engine.behind,
+        behind: engine.lagging,
         workers: engine.in_workers(),
         lanes: engine.lanes.iter().map(lane_status).collect(),
         why: engine.lanes.iter().map(|l| why(l, &engine.names)).collect(),
@@ -256,7 +257,8 @@ fn lane_object(lane: &LaneStatus) -> js_sys::Object {
     out
 }
 
-/// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `playing`,
+/// The run as the page shows it: `time_s` (simulated), `speed` (asked), `achieved_speed`, `behind` (true while
+/// the runs cannot keep up with the speed asked), `playing`,
 /// `lesson_step` (null in free play), what the charts show (`x_from`, `x_to`, seconds, and `view` as a link
 /// writes it), `overview_end`, and run A's `requests`, `completed`, `rejected`, `failed`, `overloaded`
 /// `now` (the newest row, by column name) and `trace_hash`; run B's under `b` when A/B is on; `workers`: true when
@@ -273,6 +275,7 @@ pub fn loadlab_status() -> JsValue {
         set("time_s", s.time_s.into());
         set("speed", s.speed.into());
         set("achieved_speed", s.achieved_speed.into());
+        set("behind", s.behind.into());
         set("playing", s.playing.into());
         set("lesson_step", s.lesson_step.map_or(JsValue::NULL, |n| (n as f64).into()));
         set("build", (s.build as f64).into());

@@ -94,3 +94,96 @@ test('a worker that cannot start hands the run to the main thread, which runs it
   assert.deepEqual(problems.filter((p) => !/404|Failed to load resource/.test(p)), []);
   await page.close();
 });
+
+/** Clicks db1119's crash button and, in the same task (so run A's worker cannot answer in between), `then`. */
+async function crashThen(page, then) {
+  await page.evaluate((next) => {
+    document.querySelector('[data-server="db1119"] button[data-fault="crash"]').click();
+    if (next === 'restart') document.getElementById('restart').click();
+    else {
+      const select = document.getElementById('scenario');
+      select.value = next;
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }, then);
+}
+
+/** The link's recorded crash of db1119, if it has one (`crash:db1119@2.000001`). */
+const recordedCrash = (page) => new URLSearchParams(new URL(page.url()).search).getAll('fault').find((f) => f.startsWith('crash:db1119@'));
+
+test('a live command clicked just before a restart, before run A\'s worker answers, is applied in the new run and recorded in the link', async () => {
+  const seconds = 12;
+  const { page, problems } = await h.open(`?scenario=plain-s1&seed=5&length=${seconds}&lesson=off&speed=4`);
+  assert.equal((await status(page)).workers, true);
+  await waitForSimTime(page, 2);
+  const build = (await status(page)).build;
+  await crashThen(page, 'restart');
+  await page.waitForFunction(() => new URLSearchParams(location.search).getAll('fault').some((f) => f.startsWith('crash:db1119@')), null, { timeout: 15_000 });
+  await waitForStatus(page, { ended: true }, 60_000);
+  const s = await status(page);
+  assert.ok(s.build > build, 'the run started again');
+  assert.equal(s.workers, true);
+  const fault = recordedCrash(page);
+  assert.ok(Number(fault.split('@')[1]) >= 2, `the command keeps the moment it was clicked at (${fault})`);
+  assert.equal(s.trace_hash, nativeHash('plain-s1', 'static', seconds, 5, [`fault=${fault}`]), 'the new run replays the link event for event');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a live command clicked just before another scenario starts is refused with a reason the reader sees', async () => {
+  const { page, problems } = await h.open('?scenario=plain-s1&seed=5&lesson=off&speed=4');
+  await waitForSimTime(page, 1);
+  await crashThen(page, 'slow');
+  await page.waitForSelector('.notice', { timeout: 15_000 });
+  assert.match(await page.textContent('.notice'), /crash:db1119 was not applied: a new run started before it took effect/);
+  assert.equal(new URL(page.url()).searchParams.get('scenario'), 'slow');
+  assert.equal(recordedCrash(page), undefined, 'nothing was recorded');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a worker that fails mid-run hands the run to the main thread, which replays the link with the commands recorded since and goes on from where it was', async () => {
+  // Keeps the page's workers where the test can reach them.
+  const capture = () => {
+    const Native = window.Worker;
+    window.loadlab_test_workers = [];
+    window.Worker = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.loadlab_test_workers.push(this);
+      }
+    };
+  };
+  const seconds = 12;
+  const { page, problems } = await h.open(`?scenario=plain-s1&seed=5&length=${seconds}&lesson=off&speed=2`, undefined, capture);
+  assert.equal((await status(page)).workers, true);
+  await waitForSimTime(page, 2);
+  await page.click('[data-server="db1119"] button[data-fault="crash"]');
+  await page.waitForFunction(() => new URLSearchParams(location.search).getAll('fault').some((f) => f.startsWith('crash:db1119@')));
+  await waitForSimTime(page, 4);
+  const reached = (await status(page)).time_s;
+  await page.evaluate(() => window.loadlab_test_workers[0].dispatchEvent(new ErrorEvent('error', { message: 'stopped on purpose' })));
+  await waitForStatus(page, { workers: false });
+  // The main thread replays to where the worker had got, then goes on: the clock is not back near zero for long.
+  await waitForStatus(page, { time_s: { gt: reached } }, 10_000);
+  await waitForStatus(page, { ended: true }, 60_000);
+  const s = await status(page);
+  assert.equal(s.trace_hash, nativeHash('plain-s1', 'static', seconds, 5, [`fault=${recordedCrash(page)}`]), 'the recorded crash is in the replayed run');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a run in a worker that cannot keep up with the speed asked says so in the status line, steadily', async () => {
+  const { page, problems } = await h.open('?scenario=slow&controller=static&lesson=off&length=3600&speed=1000&seed=1');
+  assert.equal((await status(page)).workers, true);
+  await waitForStatus(page, { behind: true }, 20_000);
+  const text = await page.textContent('#status');
+  assert.match(text, /running at \d+× of the 1000× asked \(this device cannot keep up\)/);
+  // Once it says so, it keeps saying so while the run stays behind (no flicker between snapshots).
+  for (let i = 0; i < 8; i++) {
+    await page.waitForTimeout(250);
+    assert.match(await page.textContent('#status'), /of the 1000× asked/);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});

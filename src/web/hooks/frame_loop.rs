@@ -144,13 +144,17 @@ impl Loop {
     /// late, so while they are short of it the next target goes on from it rather than from the time they
     /// reported, up to [`FRAME_DT_MAX_S`] of simulated time ahead of them: a worker that is behind always has
     /// work, and one that keeps up gets `speed × dt` a frame as on the main thread.
-    fn target(&self, now: SimTime, asked: SimTime, dt_s: f64) -> Option<SimTime> {
+    ///
+    /// `resume` is where a run the main thread took over from a failed worker had got to: the loop runs there
+    /// as it runs to a lesson's step, then goes on.
+    fn target(&self, now: SimTime, asked: SimTime, resume: Option<SimTime>, dt_s: f64) -> Option<SimTime> {
         let dt = dt_s.clamp(0.0, FRAME_DT_MAX_S);
         let ahead = |rate: f64| {
             let cap = now.saturating_add(from_secs_f64(rate * FRAME_DT_MAX_S));
             asked.clamp(now, cap).saturating_add(from_secs_f64(rate * dt)).min(cap)
         };
-        if let Some(seek) = self.inputs.seek_to.map(from_secs_f64).filter(|&s| s > now) {
+        let seek = self.inputs.seek_to.map(from_secs_f64).max(resume);
+        if let Some(seek) = seek.filter(|&s| s > now) {
             // At least SEEK_SPEED, and fast enough to cover the rest in about SEEK_WALL_S: a model whose lesson
             // steps are an hour apart (Sahana's idle timeout) gets there in a second or two, budget permitting.
             let remaining_s = crate::time::as_secs_f64(seek - now);
@@ -183,9 +187,10 @@ impl Loop {
         if self.inputs.steps != self.steps_seen {
             self.steps_seen = self.inputs.steps;
             engine.step_once(out_of_time);
-        } else if let Some(target) = self.target(before, engine.asked(), dt_s) {
+        } else if let Some(target) = self.target(before, engine.asked(), engine.resume_to(), dt_s) {
+            let resuming = engine.resume_to().is_some();
             engine.advance_to(target, out_of_time);
-            if self.inputs.playing && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
+            if self.inputs.playing && !resuming && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
                 let simulated = crate::time::as_secs_f64(engine.now() - last_now);
                 engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
             }
@@ -397,6 +402,9 @@ pub fn use_frame_loop(
         let on_snapshot = on_snapshot.clone();
         let mut l = shared.borrow_mut();
         if l.inputs != inputs {
+            // The link as it stands (a command recorded since the last rebuild is in it): what the main thread
+            // replays if a worker fails.
+            l.engine.0.borrow_mut().follow(&inputs.url);
             if l.inputs.view != inputs.view || l.inputs.overview_chart != inputs.overview_chart {
                 l.engine.0.borrow_mut().view = inputs.view;
                 l.dirty.iter_mut().for_each(|d| *d = true);
