@@ -440,6 +440,13 @@ fn shared_max(engine: &Engine, spec: &ChartSpec) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// The markers of every run but run `lane`: a chart of one run beside the other's makes room for their labels
+/// too, so the two plots line up.
+fn other_lanes_markers(engine: &Engine, lane: usize) -> Vec<Marker> {
+    let others = engine.lanes.iter().enumerate().filter(|(i, _)| *i != lane);
+    others.flat_map(|(_, l)| markers(l, &engine.names)).collect()
+}
+
 /// Draws one panel from the engine's current state.
 pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(), String> {
     let Some(first) = engine.lanes.first() else { return Ok(()) };
@@ -483,6 +490,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 });
             }
             let y_at_least = if lane.is_some() { shared_max(engine, spec) } else { 0.0 };
+            let room_for = lane.map(|r| other_lanes_markers(engine, r)).unwrap_or_default();
             let chart = LineChart {
                 y_desc: unit(spec),
                 x,
@@ -492,6 +500,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 y_at_least,
                 log: spec.scale == Scale::Log,
                 keys: &keys,
+                room_for: &room_for,
             };
             plot::draw_lines(canvas, dpr, &chart)
         }
@@ -529,6 +538,7 @@ pub fn draw(panel: &Panel, canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64
                 y_at_least: 0.0,
                 log: false,
                 keys: &keys,
+                room_for: &other_lanes_markers(engine, r),
             };
             plot::draw_lines(canvas, dpr, &chart)
         }
@@ -627,6 +637,7 @@ fn draw_pid(canvas: &HtmlCanvasElement, engine: &Engine, dpr: f64) -> Result<(),
         y_at_least: 1.0,
         log: false,
         keys: &keys,
+        room_for: &[],
     };
     plot::draw_lines(canvas, dpr, &chart)
 }

@@ -153,6 +153,10 @@ pub struct LineChart<'a> {
     pub log: bool,
     /// Legend entries, drawn in rows above the plot (never over its lines); empty for none.
     pub keys: &'a [Key],
+    /// Markers whose label rows the space above the plot makes room for as well (the other run's, when A and B
+    /// are side by side), so that both plots start at the same height and a value sits at the same height in
+    /// each; they are not drawn.
+    pub room_for: &'a [Marker],
 }
 
 /// Rows of marker labels at most.
@@ -324,11 +328,17 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
     let plot_left = px(dpr, 8.0 + y_area) as f64;
     let plot_right = width_px - px(dpr, right) as f64;
     let estimate = |t: f64| plot_left + (t - x.0) / (x.1 - x.0).max(1e-9) * (plot_right - plot_left);
-    let shown: Vec<&Marker> = c.markers.iter().filter(|m| m.time_s >= x.0 && m.time_s <= x.1).collect();
-    let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
-    let xs: Vec<f64> = shown.iter().map(|m| estimate(m.time_s)).collect();
-    let placed = place_labels(&xs, &labels, MARKER_CHAR_CSS * dpr, width_px - px(dpr, 2.0) as f64);
-    let rows = placed.iter().flatten().map(|p| p.row + 1).max().unwrap_or(0);
+    let in_view = |m: &&Marker| m.time_s >= x.0 && m.time_s <= x.1;
+    let place = |shown: &[&Marker]| {
+        let labels: Vec<String> = shown.iter().map(|m| m.label.clone()).collect();
+        let xs: Vec<f64> = shown.iter().map(|m| estimate(m.time_s)).collect();
+        let placed = place_labels(&xs, &labels, MARKER_CHAR_CSS * dpr, width_px - px(dpr, 2.0) as f64);
+        let rows = placed.iter().flatten().map(|p| p.row + 1).max().unwrap_or(0);
+        (xs, placed, rows)
+    };
+    let shown: Vec<&Marker> = c.markers.iter().filter(in_view).collect();
+    let (xs, placed, own_rows) = place(&shown);
+    let rows = own_rows.max(place(&c.room_for.iter().filter(in_view).collect::<Vec<_>>()).2);
     let key_rows = key_layout(c.keys, width_px / dpr - 16.0);
     let key_height = key_rows.last().map_or(0.0, |(row, _)| (row + 1) as f64 * KEY_ROW_CSS + 4.0);
 
@@ -361,7 +371,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, dpr: f64, c: &LineChart) -> Result
         if let Some(p) = place {
             let style = font(dpr, 10.5).pos(Pos::new(HPos::Left, VPos::Bottom));
             let (bx, by) = chart.backend_coord(&(m.time_s, y_hi));
-            let y = by - px(dpr, 2.0 + 13.0 * (rows - 1 - p.row) as f64) as i32;
+            let y = by - px(dpr, 2.0 + 13.0 * (own_rows - 1 - p.row) as f64) as i32;
             // Where the label was placed, relative to its line, from the line's drawn position.
             let lx = (bx as f64 + (p.x - est) + px(dpr, 2.0) as f64).round() as i32;
             root.draw_text(&p.text, &style, (lx, y)).map_err(|e| e.to_string())?;
