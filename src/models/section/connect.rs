@@ -164,9 +164,8 @@ impl Section {
         }
         let (server, host) = (r.server as usize, r.host as usize);
         let held = ctx.now() - r.conn_started;
-        let s = &mut self.servers[server];
-        s.work_count += 1;
-        s.latency.record(held);
+        self.servers[server].work_count += 1;
+        self.server_latencies.record(server, held);
         self.remove_conn(ctx, req);
         if let Capacity::Slots(_) = self.cfg.servers[server].capacity {
             let s = &mut self.servers[server];

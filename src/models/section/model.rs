@@ -83,6 +83,8 @@ pub struct Section {
     pub(super) rng_service: Rng,
     pub(super) rng_balancing: Rng,
     pub(super) servers: Vec<ServerState>,
+    /// Every server's query latencies in the current step (connect attempt to close), for the rows' p99.
+    pub(super) server_latencies: super::latencies::ServerLatencies,
     pub(super) hosts: Vec<HostState>,
     pub(super) controllers: Vec<Box<dyn Controller>>,
     pub(super) primary: Option<usize>,
@@ -343,6 +345,7 @@ impl Section {
             rng_service: Rng::new(seed, Stream::Service),
             rng_balancing: Rng::new(seed, Stream::Balancing),
             servers: (0..n).map(|_| ServerState::new()).collect(),
+            server_latencies: super::latencies::ServerLatencies::new(n),
             hosts,
             controllers,
             primary,
