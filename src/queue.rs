@@ -114,6 +114,13 @@ impl<E: Copy> EventQueue<E> {
             // their times differ from the new last time where they differed from the old one.
             self.last = earliest;
             self.occupied &= !(1 << (b - 1));
+            if self.buckets[b].len() == 1 {
+                // The usual case in a busy run: the lowest bucket holds one entry, the next event, which is
+                // returned without a round trip through bucket 0.
+                let e = self.buckets[b].pop().expect("occupied");
+                self.len -= 1;
+                return Some((e.time, e.event));
+            }
             let mut moving = std::mem::take(&mut self.buckets[b]);
             for e in moving.drain(..) {
                 if e.time == earliest {
