@@ -87,6 +87,8 @@ pub struct Section {
     pub(super) server_latencies: super::latencies::ServerLatencies,
     pub(super) hosts: Vec<HostState>,
     pub(super) controllers: Vec<Box<dyn Controller>>,
+    /// Whether any host's controller reads the per-request notifications ([`Controller::listens`]).
+    pub(super) listening: bool,
     pub(super) primary: Option<usize>,
     /// Position of each server in `HostState::replicas`, or `None` for the primary.
     pub(super) replica_pos: Vec<Option<u16>>,
@@ -347,6 +349,7 @@ impl Section {
             servers: (0..n).map(|_| ServerState::new()).collect(),
             server_latencies: super::latencies::ServerLatencies::new(n),
             hosts,
+            listening: controllers.iter().any(|c| c.listens()),
             controllers,
             primary,
             replica_pos,
