@@ -23,7 +23,9 @@ impl Default for Histogram {
     }
 }
 
-fn bucket_of(value_us: u64) -> usize {
+/// The bucket a value in microseconds lands in.
+#[inline]
+pub(crate) fn bucket_of(value_us: u64) -> usize {
     if value_us < 128 {
         return value_us as usize;
     }
@@ -34,7 +36,7 @@ fn bucket_of(value_us: u64) -> usize {
 }
 
 /// The midpoint of a bucket, as the value it stands for.
-fn value_of(bucket: usize) -> f64 {
+pub(crate) fn value_of(bucket: usize) -> f64 {
     if bucket < 128 {
         return bucket as f64;
     }

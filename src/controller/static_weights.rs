@@ -26,6 +26,10 @@ impl Controller for StaticWeights {
     fn pick(&mut self, view: &HostView<'_>, rng: &mut Rng) -> Option<usize> {
         view.sample_by_load(rng)
     }
+
+    fn listens(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -261,15 +261,32 @@ impl<M: Model> Engine<M> {
     /// reached `until` (the clock then reads `until`), false when the event budget ran out first.
     pub fn run_until(&mut self, until: SimTime, max_events: u64) -> bool {
         let mut budget = max_events;
-        while let Some(t) = self.next_time() {
-            if t > until {
-                break;
+        loop {
+            // Handlers cannot schedule commands, so the next one stays next until it fires: the events before its
+            // microsecond (commands fire first within theirs), or through `until`, pop without a look at it each.
+            let command_at = self.commands.front().map(|c| c.0).filter(|&at| at <= until);
+            let through = match command_at {
+                Some(at) => at.checked_sub(1),
+                None => Some(until),
+            };
+            if let Some(through) = through {
+                while budget > 0 {
+                    let Some((time, event)) = self.ctx.queue.pop_through(through) else { break };
+                    budget -= 1;
+                    self.fire_event(time, event);
+                }
             }
             if budget == 0 {
-                return false;
+                if self.next_time().is_some_and(|t| t <= until) {
+                    return false;
+                }
+                break;
+            }
+            if command_at.is_none() {
+                break;
             }
             budget -= 1;
-            self.step_event();
+            self.fire_command();
         }
         self.ctx.now = self.ctx.now.max(until);
         true
@@ -292,26 +309,37 @@ impl<M: Model> Engine<M> {
             (None, _) => false,
         };
         if command_first {
-            let Some((at, command)) = self.commands.pop_front() else { return false };
-            self.ctx.now = self.ctx.now.max(at);
-            self.events += 1;
-            let mut h = mix(mix(self.trace_hash, at), COMMAND_WORD | self.commands_applied << 8);
-            M::command_words(&command, &mut |w| h = mix(h, w));
-            self.trace_hash = h;
-            self.commands_applied += 1;
-            // Validated when scheduled; one that no longer fits the state changes nothing.
-            let _ = self.apply_unhashed(command);
-            return true;
+            return self.fire_command();
         }
         let Some((time, event)) = self.ctx.queue.pop() else {
             return false;
         };
+        self.fire_event(time, event);
+        true
+    }
+
+    /// Hashes and applies the earliest scheduled command; false when none is waiting.
+    fn fire_command(&mut self) -> bool {
+        let Some((at, command)) = self.commands.pop_front() else { return false };
+        self.ctx.now = self.ctx.now.max(at);
+        self.events += 1;
+        let mut h = mix(mix(self.trace_hash, at), COMMAND_WORD | self.commands_applied << 8);
+        M::command_words(&command, &mut |w| h = mix(h, w));
+        self.trace_hash = h;
+        self.commands_applied += 1;
+        // Validated when scheduled; one that no longer fits the state changes nothing.
+        let _ = self.apply_unhashed(command);
+        true
+    }
+
+    /// Hashes and handles one event just popped from the queue.
+    #[inline]
+    fn fire_event(&mut self, time: SimTime, event: M::Event) {
         debug_assert!(time >= self.ctx.now, "event at {time} before now {}", self.ctx.now);
         self.ctx.now = time;
         self.events += 1;
         self.trace_hash = mix(mix(self.trace_hash, time), M::event_word(&event));
         self.model.on_event(&mut self.ctx, event);
-        true
     }
 
     /// Schedules a command for time `at` (now or later). It fires before any event at that microsecond, after

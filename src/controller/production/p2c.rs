@@ -133,6 +133,10 @@ impl Controller for P2c {
         Some(chosen)
     }
 
+    fn listens(&self) -> bool {
+        false // the in-flight counts it compares come in the view's candidates
+    }
+
     /// The exact probability of picking each candidate now, scaled to the sum of their configured loads.
     fn weights(&self, view: &HostView<'_>, out: &mut Vec<f64>) {
         let loads: Vec<f64> = view.candidates.iter().map(|c| c.configured_load).collect();

@@ -13,11 +13,16 @@ impl Section {
     /// Changes `host`'s in-flight count to `server` by `delta` and tells the host's controller the new count.
     pub(super) fn add_in_flight(&mut self, host: usize, server: usize, delta: i32) {
         let now = self.hosts[host].add_in_flight(server, self.replica_pos[server], delta);
-        self.controllers[host].on_in_flight(server, now);
+        if self.listening {
+            self.controllers[host].on_in_flight(server, now);
+        }
     }
 
     /// Starts the gauge connections the host's controller asked for.
     pub(super) fn take_probes(&mut self, ctx: &mut Ctx<Event>, host: usize) {
+        if !self.listening {
+            return;
+        }
         let mut wanted = std::mem::take(&mut self.probe_buf);
         wanted.clear();
         self.controllers[host].take_probes(ctx.now(), &mut wanted);
@@ -89,7 +94,7 @@ impl Section {
             return;
         }
         let (server, host) = (r.server as usize, r.host as usize);
-        if !r.probe {
+        if !r.probe && self.listening {
             let elapsed = ctx.now() - r.conn_started;
             self.controllers[host].on_connect(ctx.now(), server, ok, elapsed);
         }
@@ -164,9 +169,8 @@ impl Section {
         }
         let (server, host) = (r.server as usize, r.host as usize);
         let held = ctx.now() - r.conn_started;
-        let s = &mut self.servers[server];
-        s.work_count += 1;
-        s.latency.record(held);
+        self.servers[server].work_count += 1;
+        self.server_latencies.record(server, held);
         self.remove_conn(ctx, req);
         if let Capacity::Slots(_) = self.cfg.servers[server].capacity {
             let s = &mut self.servers[server];
@@ -176,7 +180,9 @@ impl Section {
                 self.start_query(ctx, next);
             }
         }
-        self.controllers[host].on_close(ctx.now(), server, held);
+        if self.listening {
+            self.controllers[host].on_close(ctx.now(), server, held);
+        }
         self.finish(ctx, req, Outcome::Completed);
     }
 

@@ -14,8 +14,10 @@ impl Section {
         let active_workers = self.workers_area as f64 / span;
         self.workers_area = 0;
         let lags: Vec<(f64, f64)> = (0..self.servers.len()).map(|i| self.lag_now(i, now)).collect();
-        let servers = (self.servers.iter_mut().zip(lags))
-            .map(|(s, (true_lag, measured_lag))| {
+        let mut p99_us = Vec::with_capacity(self.servers.len());
+        self.server_latencies.take_quantiles(0.99, &mut p99_us);
+        let servers = (self.servers.iter_mut().zip(lags).zip(p99_us))
+            .map(|((s, (true_lag, measured_lag)), p99_us)| {
                 s.touch(now);
                 let row = ServerStep {
                     active_conns: s.conn_area as f64 / span,
@@ -23,7 +25,7 @@ impl Section {
                     probe_conns: s.probe_conns,
                     failed_conns: s.failed_conns,
                     work_count: s.work_count,
-                    latency_p99_ms: s.latency.quantile_us(0.99) / 1e3,
+                    latency_p99_ms: p99_us / 1e3,
                     true_lag_s: true_lag / 1e6,
                     measured_lag_s: measured_lag / 1e6,
                 };
@@ -32,7 +34,6 @@ impl Section {
                 s.probe_conns = 0;
                 s.failed_conns = 0;
                 s.work_count = 0;
-                s.latency.clear();
                 row
             })
             .collect();

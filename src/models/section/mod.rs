@@ -13,6 +13,7 @@ pub mod glossary;
 mod host;
 mod invariants;
 mod lag_lesson;
+mod latencies;
 mod meter;
 pub mod model;
 mod operators;

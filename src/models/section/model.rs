@@ -83,8 +83,12 @@ pub struct Section {
     pub(super) rng_service: Rng,
     pub(super) rng_balancing: Rng,
     pub(super) servers: Vec<ServerState>,
+    /// Every server's query latencies in the current step (connect attempt to close), for the rows' p99.
+    pub(super) server_latencies: super::latencies::ServerLatencies,
     pub(super) hosts: Vec<HostState>,
     pub(super) controllers: Vec<Box<dyn Controller>>,
+    /// Whether any host's controller reads the per-request notifications ([`Controller::listens`]).
+    pub(super) listening: bool,
     pub(super) primary: Option<usize>,
     /// Position of each server in `HostState::replicas`, or `None` for the primary.
     pub(super) replica_pos: Vec<Option<u16>>,
@@ -343,7 +347,9 @@ impl Section {
             rng_service: Rng::new(seed, Stream::Service),
             rng_balancing: Rng::new(seed, Stream::Balancing),
             servers: (0..n).map(|_| ServerState::new()).collect(),
+            server_latencies: super::latencies::ServerLatencies::new(n),
             hosts,
+            listening: controllers.iter().any(|c| c.listens()),
             controllers,
             primary,
             replica_pos,

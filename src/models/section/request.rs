@@ -123,6 +123,10 @@ impl Requests {
                 if words == 1 {
                     // Up to 64 servers: one word, cleared without `fill`'s call to memset (1% of the engine run).
                     self.tried[id as usize] = 0;
+                } else if slot.attempts == 1 {
+                    // One attempt (nearly every request) set one bit, the word of the server it tried: clearing
+                    // that word alone spares a memset of 16 words a request at 1024 servers (2% of that run).
+                    self.tried[id as usize * words + slot.server as usize / 64] = 0;
                 } else {
                     self.tried[id as usize * words..(id as usize + 1) * words].fill(0);
                 }

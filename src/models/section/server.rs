@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 
-use crate::histogram::Histogram;
 use crate::time::{SimDuration, SimTime};
 
 /// How a server answers a connect right now.
@@ -41,7 +40,6 @@ pub(super) struct ServerState {
     pub(super) probe_conns: u64,
     pub(super) failed_conns: u64,
     pub(super) work_count: u64,
-    pub(super) latency: Histogram,
 }
 
 impl ServerState {
@@ -60,7 +58,6 @@ impl ServerState {
             probe_conns: 0,
             failed_conns: 0,
             work_count: 0,
-            latency: Histogram::new(),
         }
     }
 
