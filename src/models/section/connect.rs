@@ -11,6 +11,7 @@ pub(super) const MAX_LIVE_PROBES: u32 = 100_000;
 
 impl Section {
     /// Changes `host`'s in-flight count to `server` by `delta` and tells the host's controller the new count.
+    #[inline]
     pub(super) fn add_in_flight(&mut self, host: usize, server: usize, delta: i32) {
         let now = self.hosts[host].add_in_flight(server, self.replica_pos[server], delta);
         if self.listening {

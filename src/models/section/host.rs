@@ -16,11 +16,14 @@ pub(super) struct HostState {
 
 impl HostState {
     /// Changes the count and returns the new one.
+    #[inline]
     pub(super) fn add_in_flight(&mut self, server: usize, replica_pos: Option<u16>, delta: i32) -> u32 {
-        self.in_flight[server] = self.in_flight[server].wrapping_add_signed(delta);
+        let count = &mut self.in_flight[server];
+        *count = count.wrapping_add_signed(delta);
+        let now = *count;
         if let Some(pos) = replica_pos {
-            self.replicas[pos as usize].in_flight = self.in_flight[server];
+            self.replicas[pos as usize].in_flight = now;
         }
-        self.in_flight[server]
+        now
     }
 }

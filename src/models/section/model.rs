@@ -310,6 +310,11 @@ impl Section {
             self.deferred_hosts.push(host);
             return;
         }
+        if self.hosts[host].backlog.is_empty() {
+            // Nothing waits for the freed worker, and no host is deferred (`deferred_hosts` fills only while
+            // `starting_backlog` is set, and the loop below empties it): the loop would start nothing.
+            return;
+        }
         self.starting_backlog = true;
         let mut freed = Some(host);
         while let Some(host) = freed.take().or_else(|| self.deferred_hosts.pop()) {
