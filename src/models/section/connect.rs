@@ -11,7 +11,7 @@ pub(super) const MAX_LIVE_PROBES: u32 = 100_000;
 
 impl Section {
     /// Changes `host`'s in-flight count to `server` by `delta` and tells the host's controller the new count.
-    #[inline]
+    #[inline(always)]
     pub(super) fn add_in_flight(&mut self, host: usize, server: usize, delta: i32) {
         let now = self.hosts[host].add_in_flight(server, self.replica_pos[server], delta);
         if self.listening {
@@ -20,10 +20,18 @@ impl Section {
     }
 
     /// Starts the gauge connections the host's controller asked for.
+    #[inline(always)]
     pub(super) fn take_probes(&mut self, ctx: &mut Ctx<Event>, host: usize) {
-        if !self.listening {
-            return;
+        // The check inline, the asking out of line: outlined whole, a controller that asks for none (static, p2c)
+        // paid 17 instructions a pick for the call (callgrind).
+        if self.listening {
+            self.ask_probes(ctx, host);
         }
+    }
+
+    /// [`Section::take_probes`]'s asking, for a controller that listens.
+    #[inline(never)]
+    fn ask_probes(&mut self, ctx: &mut Ctx<Event>, host: usize) {
         let mut wanted = std::mem::take(&mut self.probe_buf);
         wanted.clear();
         self.controllers[host].take_probes(ctx.now(), &mut wanted);

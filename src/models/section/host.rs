@@ -16,7 +16,7 @@ pub(super) struct HostState {
 
 impl HostState {
     /// Changes the count and returns the new one.
-    #[inline]
+    #[inline(always)]
     pub(super) fn add_in_flight(&mut self, server: usize, replica_pos: Option<u16>, delta: i32) -> u32 {
         let count = &mut self.in_flight[server];
         *count = count.wrapping_add_signed(delta);
