@@ -230,6 +230,8 @@ impl Section {
         }
     }
 
+    // Inline: once a request, from the arrival handler; the call and its saved registers were an eighth of its cost.
+    #[inline(always)]
     pub(super) fn schedule_next_arrival(&mut self, ctx: &mut Ctx<Event>) {
         let rate = self.cfg.arrival_rate * self.rate_multiplier;
         if rate > 0.0 {
