@@ -131,6 +131,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_buckets_midpoint_lands_in_that_bucket() {
+        // A value recorded by its bucket alone (the section's spilled latency log) is its bucket's midpoint.
+        for b in 0..BUCKETS {
+            assert_eq!(bucket_of(value_of(b) as u64), b, "bucket {b}, midpoint {}", value_of(b));
+        }
+    }
+
+    #[test]
     fn buckets_are_monotone_and_tight() {
         let mut prev = 0;
         for v in (0u64..5_000_000).step_by(37).chain([u64::MAX / 2, u64::MAX]) {

@@ -6,10 +6,10 @@
 //! engine's time (`perf record` on mmc, 1024 servers × 1 slot). The log appends one `u32` (server, bucket) a
 //! completion, in order; the step end sorts it by server (a counting sort) and selects each server's quantile
 //! bucket, the same bucket the histogram's cumulative scan found (the q-th of the sorted values' buckets), so every
-//! row is unchanged. A log that reaches [`SPILL_AT`] records (a long step at a high rate) is folded into bucket
-//! counts for the servers that have records, allocated then, so memory stays bounded.
+//! row is unchanged. A log that reaches [`SPILL_AT`] records (a long step at a high rate) is folded into a
+//! [`Histogram`] for each server that has records, allocated then, so memory stays bounded.
 
-use crate::histogram::{bucket_of, value_of, BUCKETS};
+use crate::histogram::{bucket_of, value_of, Histogram};
 
 /// Records the log holds before it is folded into per-server bucket counts (1 MiB of log).
 const SPILL_AT: usize = 1 << 18;
@@ -21,8 +21,9 @@ const BUCKET_BITS: u32 = 12;
 pub(super) struct ServerLatencies {
     /// (server << BUCKET_BITS | bucket) per completion since the step began or the last spill.
     log: Vec<u32>,
-    /// Per server, its bucket counts from spilled records (`None` until its first spill).
-    spilled: Vec<Option<Box<[u32]>>>,
+    /// Per server, a histogram of its spilled records (`None` until its first spill), each recorded as its
+    /// bucket's midpoint, which lands in that bucket: its quantiles are the records'.
+    spilled: Vec<Option<Histogram>>,
     /// Step-end scratch: each server's end in `sorted`, then `sorted`, the log's buckets ordered by server.
     ends: Vec<usize>,
     sorted: Vec<u16>,
@@ -48,10 +49,8 @@ impl ServerLatencies {
     #[cold]
     fn spill(&mut self) {
         for &r in &self.log {
-            let counts =
-                self.spilled[(r >> BUCKET_BITS) as usize].get_or_insert_with(|| vec![0; BUCKETS].into_boxed_slice());
-            let b = (r & ((1 << BUCKET_BITS) - 1)) as usize;
-            counts[b] = counts[b].saturating_add(1);
+            let spilled = self.spilled[(r >> BUCKET_BITS) as usize].get_or_insert_with(Histogram::new);
+            spilled.record(value_of((r & ((1 << BUCKET_BITS) - 1)) as usize) as u64);
         }
         self.log.clear();
     }
@@ -88,24 +87,12 @@ impl ServerLatencies {
             begin = end;
             let rank_of = |count: usize| ((q * count as f64).ceil() as usize).max(1);
             out.push(match &mut self.spilled[server] {
-                Some(counts) => {
+                Some(spilled) => {
                     for &b in buckets.iter() {
-                        counts[b as usize] = counts[b as usize].saturating_add(1);
+                        spilled.record(value_of(b as usize) as u64);
                     }
-                    let count: usize = counts.iter().map(|&c| c as usize).sum();
-                    let mut answer = 0.0;
-                    if count > 0 {
-                        let rank = rank_of(count);
-                        let mut seen = 0;
-                        for (b, &c) in counts.iter().enumerate() {
-                            seen += c as usize;
-                            if seen >= rank {
-                                answer = value_of(b);
-                                break;
-                            }
-                        }
-                    }
-                    counts.fill(0);
+                    let answer = spilled.quantile_us(q);
+                    spilled.clear();
                     answer
                 }
                 None if buckets.is_empty() => 0.0,
