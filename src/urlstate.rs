@@ -87,6 +87,22 @@ impl Default for UrlState {
     }
 }
 
+impl UrlState {
+    /// True when the commands recorded in `old`'s link are all in this one: the same scenario (and scenario
+    /// file), and every step of `old` (a setting of a key that replays a command, `fault=crash:db1119@2`) still
+    /// here. The page's reducer keeps them through a restart, another setting, seed or controller, a lesson step
+    /// back; another scenario drops them. A command a run answered after its link gave way to this one belongs
+    /// here only then: the runs carry it over (`web::runner::Engine::rebuild`) and the page records it
+    /// (`page::state::Action::Record`) by this one rule.
+    pub fn keeps_commands_of(&self, old: &UrlState) -> bool {
+        let Ok(def) = registry::find(&old.scenario) else { return false };
+        let is_step = |key: &str| def.keys.iter().any(|k| k.key == key && matches!(k.kind, KeyKind::FaultSpec));
+        old.scenario == self.scenario
+            && old.file == self.file
+            && old.sets.iter().filter(|(k, _)| is_step(k)).all(|step| self.sets.contains(step))
+    }
+}
+
 /// A parsed URL: the state to run, and one notice per part that was ignored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
@@ -464,6 +480,23 @@ pub fn set_param(state: &mut UrlState, key: &str, value: &str) {
 mod tests {
     use super::*;
     use crate::rng::{Rng, Stream};
+
+    #[test]
+    fn a_link_keeps_an_old_ones_commands_through_a_restart_a_seed_or_a_controller_not_another_scenario() {
+        let old = parse_query("scenario=plain-s1&seed=5&fault=crash:db1119@2").state;
+        assert!(old.keeps_commands_of(&old), "a restart");
+        for kept in [
+            "scenario=plain-s1&seed=6&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&controller=p2c&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&fault=crash:db1119@2&fault=crash:db1118@3",
+        ] {
+            assert!(parse_query(kept).state.keeps_commands_of(&old), "{kept}");
+        }
+        for dropped in ["scenario=plain-s1&seed=5", "scenario=slow&seed=5", "scenario=slow&seed=5&fault=crash:db1119@2"]
+        {
+            assert!(!parse_query(dropped).state.keeps_commands_of(&old), "{dropped}");
+        }
+    }
 
     #[test]
     fn defaults_from_an_empty_query() {

@@ -16,6 +16,8 @@ use crate::engine::keys::{clip_error, quote, KeyKind};
 use crate::engine::scenario::View;
 use crate::lesson_controls::label_of;
 use crate::registry::{self, ScenarioDef};
+use std::rc::Rc;
+
 use crate::urlstate::{is_top_level, parse_query, set_param, to_query, UrlState, MAX_SETS, SPEED_MAX, SPEED_MIN};
 
 /// Simulated seconds per wall-clock second the speed picker offers (a URL may ask for any speed in range);
@@ -24,6 +26,11 @@ pub const SPEEDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.
 
 /// Most `--set` pairs a state holds, so its URL stays within what `parse_query` reads (`urlstate::MAX_SETS`).
 pub const SETS_MAX: usize = MAX_SETS;
+
+/// Why a live command did not act: the run it was sent to gave way to a new one (another scenario) before it
+/// took effect. The runs say it of a command they had not answered ([`crate::web`]'s rebuild), the page of one
+/// answered after its link changed ([`Action::Record`]).
+pub const SUPERSEDED: &str = "a new run started before it took effect";
 
 /// Everything the page's controls decide.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,9 +85,12 @@ pub enum Action {
     LessonStart,
     /// Watch this server's controller terms.
     Watch(usize),
-    /// A live command (`crash:db1119`) ran at this simulated time: record it as a step so the URL reproduces
-    /// it. Does not restart.
-    Record(String, f64),
+    /// A live command (`crash:db1119`) ran at this simulated time in the run built from this link: record it as
+    /// a step so the URL reproduces it. Does not restart. A run answers some time after the click (a worker's
+    /// reply comes with a later frame), so the link may have given way to another by then: the command is
+    /// recorded only if the link now keeps that run's commands ([`UrlState::keeps_commands_of`]; a restart, a
+    /// setting), and otherwise refused as [`SUPERSEDED`], as the runs refuse one they had not answered yet.
+    Record(String, f64, Rc<UrlState>),
     /// Something the reader did could not be done: say why.
     Reject(String),
     /// The simulation could not go on (a config the core rejected): pause and say why.
@@ -425,7 +435,13 @@ impl State {
                     Err(e) => next.notices = vec![format!("The charts' window {} was not applied: {e}.", quote(text))],
                 },
             },
-            Action::Record(text, at) => next.record(&text, at),
+            Action::Record(text, at, run) => {
+                if next.url.keeps_commands_of(&run) {
+                    next.record(&text, at);
+                } else {
+                    next.notices = vec![format!("{text} was not applied: {SUPERSEDED}")];
+                }
+            }
             Action::Reject(reason) => next.notices = vec![reason],
             Action::Halt(reason) => {
                 next.playing = false;
@@ -546,9 +562,27 @@ mod tests {
     #[test]
     fn a_live_step_is_recorded_without_a_restart() {
         let s = state("?scenario=plain-s1");
-        let next = s.apply(Action::Record("crash:db1119".into(), 12.5));
+        let next = s.apply(Action::Record("crash:db1119".into(), 12.5, Rc::new(s.url.clone())));
         assert_eq!(next.generation, s.generation);
         assert!(next.to_query().contains("fault=crash:db1119@12.5"), "{}", next.to_query());
+    }
+
+    #[test]
+    fn a_command_answered_after_its_link_changed_is_recorded_only_where_the_new_link_keeps_its_runs_commands() {
+        let old = state("?scenario=plain-s1&seed=5&fault=crash:db1118@1");
+        let run = Rc::new(old.url.clone());
+        // Another scenario: the crash would land in a run it was never sent to.
+        let other = old.apply(Action::PickScenario("slow".into()));
+        let refused = other.apply(Action::Record("crash:db1119".into(), 2.5, run.clone()));
+        assert_eq!(refused.url, other.url, "nothing recorded");
+        assert_eq!(refused.notices, vec!["crash:db1119 was not applied: a new run started before it took effect"]);
+        // A restart, another seed: the new runs replay the old one's steps, and this one joins them.
+        for kept in [Action::Restart, Action::SetSeed("6".into())] {
+            let next = old.apply(kept.clone());
+            let recorded = next.apply(Action::Record("crash:db1119".into(), 2.5, run.clone()));
+            assert!(recorded.to_query().contains("fault=crash:db1119@2.5"), "{kept:?}: {}", recorded.to_query());
+            assert!(recorded.notices.is_empty(), "{kept:?}: {:?}", recorded.notices);
+        }
     }
 
     #[test]
@@ -562,7 +596,7 @@ mod tests {
     #[test]
     fn a_surge_is_recorded_under_its_own_key() {
         let s = state("?scenario=plain-s1");
-        let next = s.apply(Action::Record("surge:2".into(), 3.0));
+        let next = s.apply(Action::Record("surge:2".into(), 3.0, Rc::new(s.url.clone())));
         assert!(next.to_query().contains("surge=2@3"), "{}", next.to_query());
     }
 

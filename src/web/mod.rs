@@ -160,9 +160,9 @@ pub fn App() -> Html {
     // What became of a command: recorded in the link at its time, or refused in words (then nothing changed).
     let on_outcome = {
         let state = state.clone();
-        Callback::from(move |(text, outcome): (String, Result<f64, String>)| match outcome {
-            Ok(t) => state.dispatch(Action::Record(text, t)),
-            Err(reason) => state.dispatch(Action::Reject(format!("{text} was not applied: {reason}"))),
+        Callback::from(move |o: runner::Outcome| match o.result {
+            Ok(t) => state.dispatch(Action::Record(o.text, t, o.run)),
+            Err(reason) => state.dispatch(Action::Reject(format!("{} was not applied: {reason}", o.text))),
         })
     };
     let url = &state.url;
@@ -192,12 +192,16 @@ pub fn App() -> Html {
         let (engine, on_outcome) = (engine.clone(), on_outcome.clone());
         Callback::from(move |text: String| {
             // In workers the run's answer comes later, through the frame loop, to the same `on_outcome`.
-            let sent = engine.0.borrow_mut().command(&text);
-            match sent {
-                Ok(runner::Sent::Applied(t)) => on_outcome.emit((text, Ok(t))),
-                Ok(runner::Sent::Pending) => {}
-                Err(reason) => on_outcome.emit((text, Err(reason))),
-            }
+            let (sent, run) = {
+                let mut engine = engine.0.borrow_mut();
+                (engine.command(&text), engine.run_link())
+            };
+            let result = match sent {
+                Ok(runner::Sent::Applied(t)) => Ok(t),
+                Ok(runner::Sent::Pending) => return,
+                Err(reason) => Err(reason),
+            };
+            on_outcome.emit(runner::Outcome { text, result, run });
         })
     };
     let on_act = {

@@ -16,6 +16,7 @@
 //! ([`Engine::poll`]); without workers, or if one fails, the runs are driven here as before.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
@@ -225,6 +226,17 @@ enum Mode {
     Here,
 }
 
+/// What became of a live command, for the page to record or refuse ([`crate::page::state::Action::Record`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The command as clicked (`crash:db1119`).
+    pub text: String,
+    /// When it acts, seconds, or why it was refused (then it changed nothing).
+    pub result: Result<f64, String>,
+    /// The link of the runs that answered it ([`Engine::run_link`]).
+    pub run: Rc<UrlState>,
+}
+
 /// What the page keeps about its workers: where the runs run, the workers themselves and what is on its way to
 /// and from them. The main-thread path reads none of it but [`Workers::settled`] (a worker's failure hands its
 /// commands to the main thread through it).
@@ -239,7 +251,7 @@ struct Workers {
     /// The target the last frame asked the workers for, µs: a run short of it is behind.
     asked: SimTime,
     /// The link the last rebuild ran: a command clicked just before the next rebuild is carried into it when the
-    /// new link keeps this one's recorded commands ([`keeps_commands`]).
+    /// new link keeps this one's recorded commands ([`UrlState::keeps_commands_of`]).
     built: Option<UrlState>,
     /// The link as it stands now ([`Engine::follow`]: the last rebuild's plus the commands recorded since): what
     /// the main thread replays if a worker fails.
@@ -340,7 +352,7 @@ impl Engine {
     /// outcome comes through [`Engine::take_settled`] either way.
     pub fn rebuild(&mut self, url: &UrlState) -> Result<(), String> {
         let carried = self.unanswered();
-        let keeps = self.workers.built.as_ref().is_some_and(|old| keeps_commands(old, url));
+        let keeps = self.workers.built.as_ref().is_some_and(|old| url.keeps_commands_of(old));
         if let Err(e) = self.build_lanes(url) {
             self.refuse(carried, "the run could not start again");
             return Err(e);
@@ -348,7 +360,7 @@ impl Engine {
         if keeps {
             self.carry(carried);
         } else {
-            self.refuse(carried, "a new run started before it took effect");
+            self.refuse(carried, crate::page::state::SUPERSEDED);
         }
         Ok(())
     }
@@ -681,8 +693,19 @@ impl Engine {
     /// The answers to the commands sent to the workers since the last call, in the order they were sent: the
     /// time each acts at, seconds, or why it was refused (then it changed nothing). Also the commands a rebuild
     /// or a failed worker carried over or refused ([`Engine::rebuild`], [`Engine::poll`]).
-    pub fn take_settled(&mut self) -> Vec<(String, Result<f64, String>)> {
-        std::mem::take(&mut self.workers.settled)
+    pub fn take_settled(&mut self) -> Vec<Outcome> {
+        if self.workers.settled.is_empty() {
+            return Vec::new();
+        }
+        let run = self.run_link();
+        let settled = std::mem::take(&mut self.workers.settled);
+        settled.into_iter().map(|(text, result)| Outcome { text, result, run: run.clone() }).collect()
+    }
+
+    /// The link the runs were last built from (the page's, before it is changed again): a command's outcome
+    /// carries it, so the page records the command only where that link's commands still belong.
+    pub fn run_link(&self) -> Rc<UrlState> {
+        Rc::new(self.workers.built.clone().unwrap_or_default())
     }
 
     /// Applies a text command (`crash:db1119`) to every run one microsecond from now, and advances them to that
@@ -768,19 +791,6 @@ impl Engine {
             self.lagging = if self.lagging { self.lag > LAGGING_UNTIL } else { self.lag >= LAGGING_FROM };
         }
     }
-}
-
-/// True when the commands recorded in `old`'s link are all in `new`'s: the same scenario (and scenario file), and
-/// every step of `old` (a setting of a key that replays a command, `fault=crash:db1119@2`) still there. The page's
-/// reducer keeps them through a restart, another setting, seed or controller, a lesson step back; another scenario
-/// drops them.
-fn keeps_commands(old: &UrlState, new: &UrlState) -> bool {
-    let Ok(def) = registry::find(&old.scenario) else { return false };
-    let is_step =
-        |key: &str| def.keys.iter().any(|k| k.key == key && matches!(k.kind, crate::engine::keys::KeyKind::FaultSpec));
-    old.scenario == new.scenario
-        && old.file == new.file
-        && old.sets.iter().filter(|(k, _)| is_step(k)).all(|step| new.sets.contains(step))
 }
 
 /// True when the run's per-target lines are a crowd its chart table greys ([`Crowd::FaultyOverGrey`] on one of
@@ -899,26 +909,14 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn a_rebuild_carries_commands_only_when_the_new_link_keeps_the_old_ones_recorded_commands() {
-        let old = parse_query("scenario=plain-s1&seed=5&fault=crash:db1119@2").state;
-        assert!(keeps_commands(&old, &old), "a restart");
-        for kept in [
-            "scenario=plain-s1&seed=6&fault=crash:db1119@2",
-            "scenario=plain-s1&seed=5&controller=p2c&fault=crash:db1119@2",
-        ] {
-            assert!(keeps_commands(&old, &parse_query(kept).state), "{kept}");
-        }
-        for dropped in ["scenario=plain-s1&seed=5", "scenario=slow&seed=5"] {
-            assert!(!keeps_commands(&old, &parse_query(dropped).state), "{dropped}");
-        }
-    }
-
-    #[wasm_bindgen_test]
     fn a_command_carried_into_a_run_on_the_main_thread_acts_as_the_link_that_records_it_replays() {
         // What a failed worker hands over: a command run A had not settled, at the moment it was given.
         let mut carried = engine("scenario=plain-s1&seed=5&length=5");
         carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(2.0) + 1)]);
-        assert_eq!(carried.take_settled(), vec![("crash:db1119".to_string(), Ok(2.000001))]);
+        let settled = carried.take_settled();
+        let outcomes: Vec<_> = settled.iter().map(|o| (o.text.as_str(), o.result.clone())).collect();
+        assert_eq!(outcomes, vec![("crash:db1119", Ok(2.000001))]);
+        assert_eq!(settled[0].run.scenario, "plain-s1", "the outcome names the link of the runs it acts in");
         let mut linked = engine("scenario=plain-s1&seed=5&length=5&fault=crash:db1119@2.000001");
         for e in [&mut carried, &mut linked] {
             e.advance_in_chunks(from_secs_f64(5.0), u64::MAX, || false);
@@ -928,7 +926,7 @@ mod tests {
         carried.carry(vec![("crash:db1119".to_string(), from_secs_f64(9.0)), ("crash:nobody".to_string(), 6)]);
         let refused = carried.take_settled();
         assert_eq!(refused.len(), 2);
-        assert!(refused.iter().all(|(_, outcome)| outcome.is_err()), "{refused:?}");
+        assert!(refused.iter().all(|o| o.result.is_err()), "{refused:?}");
     }
 
     #[wasm_bindgen_test]

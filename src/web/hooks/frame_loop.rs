@@ -95,7 +95,7 @@ struct Loop {
     overlay_seen: u32,
     on_snapshot: Callback<Snapshot>,
     /// Hears what became of each command sent to the workers: its time, seconds, or why run A refused it.
-    on_command: Callback<(String, Result<f64, String>)>,
+    on_command: Callback<crate::web::runner::Outcome>,
     frame: Option<AnimationFrame>,
     /// False while the page is off screen: nothing advances or redraws.
     on_screen: Rc<Cell<bool>>,
@@ -332,7 +332,7 @@ pub fn use_frame_loop(
     engine: EngineRef,
     inputs: LoopInputs,
     on_snapshot: Callback<Snapshot>,
-    on_command: Callback<(String, Result<f64, String>)>,
+    on_command: Callback<crate::web::runner::Outcome>,
     on_halt: Callback<String>,
 ) {
     let on_screen = use_on_screen();

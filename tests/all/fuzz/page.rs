@@ -21,6 +21,7 @@ use loadlab::registry;
 use loadlab::urlstate::{self, LENGTH_MAX_S, LENGTH_MIN_S, SPEED_MAX, SPEED_MIN};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
+use std::rc::Rc;
 
 use super::{apply_edit, build_case, check, cmd, default_run, edit, long_cases, num, scenarios, set_pick};
 use super::{BuildCase, Cmd, Edit, Num, SetPick};
@@ -202,8 +203,9 @@ enum Act {
     LessonSkip,
     LessonStart,
     Watch(usize),
-    /// A command of the current scenario's table (or not), recorded at a time.
-    Record(Cmd, Time),
+    /// A command of the current scenario's table (or not), recorded at a time, answered by the runs of the
+    /// current link or (`Some`) of another scenario's, whose link gave way before the answer came.
+    Record(Cmd, Time, Option<usize>),
     Reject(usize),
     Halt(usize),
     DismissNotice,
@@ -231,7 +233,7 @@ fn act() -> impl Strategy<Value = Act> {
         1 => Just(Act::LessonSkip),
         1 => Just(Act::LessonStart),
         1 => any::<usize>().prop_map(Act::Watch),
-        4 => (cmd(), time()).prop_map(|(c, t)| Act::Record(c, t)),
+        4 => (cmd(), time(), prop::option::weighted(0.25, any::<usize>())).prop_map(|(c, t, o)| Act::Record(c, t, o)),
         1 => any::<usize>().prop_map(Act::Reject),
         1 => any::<usize>().prop_map(Act::Halt),
         1 => Just(Act::DismissNotice),
@@ -313,7 +315,18 @@ impl Act {
             Act::LessonSkip => Action::LessonSkip,
             Act::LessonStart => Action::LessonStart,
             Act::Watch(i) => Action::Watch(*i),
-            Act::Record(c, t) => Action::Record(with_template(&s.url.scenario, |run| c.render(run).0), t.value()),
+            Act::Record(c, t, other) => {
+                let text = with_template(&s.url.scenario, |run| c.render(run).0);
+                let run = match other {
+                    None => s.url.clone(),
+                    Some(k) => {
+                        let names: Vec<_> =
+                            scenarios().into_iter().filter(|d| d.name != s.url.scenario).map(|d| d.name).collect();
+                        urlstate::parse_query(&format!("scenario={}", names[k % names.len()])).state
+                    }
+                };
+                Action::Record(text, t.value(), Rc::new(run))
+            }
             Act::Reject(j) => Action::Reject(junk(*j)),
             Act::Halt(j) => Action::Halt(junk(*j)),
             Act::DismissNotice => Action::DismissNotice,
@@ -636,7 +649,18 @@ fn transition_laws(s: &State, action: &Action, n: &State) -> Result<(), TestCase
                 },
             }
         }
-        Action::Record(text, at) => {
+        Action::Record(text, _, run) if run.scenario != s.url.scenario => {
+            // Answered by a run of another scenario's link: nothing of it belongs in this one.
+            prop_assert!(
+                refused,
+                "{text} from a {} run recorded in {}: {:?}",
+                run.scenario,
+                s.url.scenario,
+                n.url.sets
+            );
+            prop_assert!(n.notices[0].contains("a new run started before it took effect"), "{:?}", n.notices);
+        }
+        Action::Record(text, at, _) => {
             if accepted {
                 // Recorded as one more step, after the others, at its time; the run goes on.
                 prop_assert_eq!(bumped, 0);
