@@ -174,7 +174,9 @@ test('a worker that fails mid-run hands the run to the main thread, which replay
 });
 
 test('a run in a worker that cannot keep up with the speed asked says so in the status line, steadily', async () => {
-  const { page, problems } = await h.open('?scenario=slow&controller=static&lesson=off&length=3600&speed=1000&seed=1');
+  // Five times the production traffic: natively about 140 simulated seconds a wall second on this 2-core machine,
+  // so 1000× stays out of reach on a machine several times faster.
+  const { page, problems } = await h.open('?scenario=slow&controller=static&lesson=off&length=3600&speed=1000&seed=1&rate_scale=5');
   assert.equal((await status(page)).workers, true);
   await waitForStatus(page, { behind: true }, 20_000);
   const text = await page.textContent('#status');
