@@ -6,6 +6,8 @@
 //! A chart whose columns are per target (`.active_conns`: one line per server) gets one panel per run, A and
 //! B, on a shared scale; a chart of a few global columns overlays A (solid) and B (dashed) in one panel.
 
+use std::rc::Rc;
+
 use web_sys::HtmlCanvasElement;
 
 use super::history::Point;
@@ -17,7 +19,7 @@ use crate::controller::PID_TERMS;
 use crate::engine::commands::happened;
 use crate::engine::scenario::View;
 use crate::engine::schema::{ChartSpec, Crowd, Scale, CROWD_MAX_SERIES};
-use crate::time::as_secs_f64;
+use crate::time::{as_secs_f64, SimTime};
 
 /// What a panel draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -176,9 +178,20 @@ const CONTROLLER_BACK: f64 = 0.5;
 
 /// Markers for every applied command, in what-happened words from the run's command table, and (section) the steps where host 0's controller cut a server's weight
 /// to a tenth of its configured share or less, and where it gave at least half of it back.
-pub fn markers(lane: &Lane, names: &[String]) -> Vec<Marker> {
-    let mut out: Vec<Marker> = lane
-        .applied_text()
+/// Computed once per row or command ([`Lane::markers`]), however many charts draw them.
+pub fn markers(lane: &Lane, names: &[String]) -> Rc<[Marker]> {
+    lane.markers(|applied| compute_markers(lane, applied, names))
+}
+
+/// [`markers`] computed afresh, to check the memo against.
+#[cfg(test)]
+pub fn markers_uncached(lane: &Lane, names: &[String]) -> Vec<Marker> {
+    compute_markers(lane, lane.applied_text(), names)
+}
+
+/// [`markers`], computed from the run's history and `applied`, its commands so far.
+fn compute_markers(lane: &Lane, applied: Vec<(SimTime, String)>, names: &[String]) -> Vec<Marker> {
+    let mut out: Vec<Marker> = applied
         .into_iter()
         .map(|(t, text)| Marker { time_s: as_secs_f64(t), label: happened(lane.run.command_table(), &text) })
         .collect();
@@ -444,7 +457,7 @@ fn shared_max(engine: &Engine, spec: &ChartSpec) -> f64 {
 /// too, so the two plots line up.
 fn other_lanes_markers(engine: &Engine, lane: usize) -> Vec<Marker> {
     let others = engine.lanes.iter().enumerate().filter(|(i, _)| *i != lane);
-    others.flat_map(|(_, l)| markers(l, &engine.names)).collect()
+    others.flat_map(|(_, l)| markers(l, &engine.names).to_vec()).collect()
 }
 
 /// Draws one panel from the engine's current state.
@@ -708,7 +721,7 @@ fn marked(engine: &Engine) -> String {
     let Some(first) = engine.lanes.first() else { return String::new() };
     let (from, to) = x_span(engine);
     let said: Vec<String> = markers(first, &engine.names)
-        .into_iter()
+        .iter()
         .filter(|m| m.time_s >= from && m.time_s <= to)
         .map(|m| format!("{} at {} s", m.label, crate::engine::picture::human(m.time_s, 1)))
         .collect();

@@ -29,6 +29,7 @@ pub struct Series {
 }
 
 /// A vertical line at a command's time (a fault, an operator action, a surge).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Marker {
     /// When, simulated seconds.
     pub time_s: f64,

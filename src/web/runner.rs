@@ -15,6 +15,7 @@
 //! comes from the worker's replies. The frame loop then only asks for a target and takes what arrived
 //! ([`Engine::poll`]); without workers, or if one fails, the runs are driven here as before.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -28,6 +29,7 @@ use crate::urlstate::UrlState;
 
 use super::history::{Point, RowHistory};
 pub use super::pace::{next_boundary, EVENTS_PER_CHUNK, TIME_STEP_S};
+use super::plot::Marker;
 use super::protocol::{floats, term_name, Live, Reply, Request, Spec, WireDecision};
 use super::workers::{worker_url, Link};
 
@@ -66,6 +68,16 @@ pub struct Lane {
     live: Option<Live>,
     /// The run's time as its worker last reported it, µs.
     remote_now: SimTime,
+    /// Rows pushed so far: a stamp that changes with every row the history takes.
+    rows: u64,
+    /// The charts' markers as last computed ([`Lane::markers`]), with the rows and commands they came from.
+    markers: RefCell<Option<MarkerMemo>>,
+}
+
+/// A lane's markers and what they were computed from: (rows pushed, commands applied).
+struct MarkerMemo {
+    stamp: (u64, usize),
+    markers: Rc<[Marker]>,
 }
 
 impl Lane {
@@ -92,6 +104,8 @@ impl Lane {
             spec,
             live: None,
             remote_now: 0,
+            rows: 0,
+            markers: RefCell::new(None),
         })
     }
 
@@ -119,6 +133,22 @@ impl Lane {
         self.live.as_ref().map_or_else(|| self.run.applied_text(), |l| l.applied.clone())
     }
 
+    /// The run's markers: `compute`'s, given the commands applied so far, computed again only once a row or a
+    /// command has arrived since the last call. Every chart of a frame draws them (an A/B chart the other run's
+    /// too, to line the plots up), and computing them walks the whole history.
+    pub fn markers(&self, compute: impl FnOnce(Vec<(SimTime, String)>) -> Vec<Marker>) -> Rc<[Marker]> {
+        let applied = self.applied_text();
+        let stamp = (self.rows, applied.len());
+        if let Some(memo) = &*self.markers.borrow() {
+            if memo.stamp == stamp {
+                return memo.markers.clone();
+            }
+        }
+        let markers: Rc<[Marker]> = compute(applied).into();
+        *self.markers.borrow_mut() = Some(MarkerMemo { stamp, markers: markers.clone() });
+        markers
+    }
+
     /// Each target's state in plain words ([`Run::target_states`]).
     pub fn target_states(&self) -> Vec<String> {
         self.live.as_ref().map_or_else(|| self.run.target_states(), |l| l.states.clone())
@@ -140,6 +170,7 @@ impl Lane {
         }
         self.csv.push_back(self.run.csv_row(&point.row));
         self.history.push(point);
+        self.rows += 1;
     }
 
     /// Takes in a worker's reply: its rows, and what it shows beside them. True if anything changed.
@@ -862,6 +893,28 @@ mod tests {
         assert_eq!(a["requests"], b["requests"]);
         assert_eq!(engine.lanes[0].history.len(), 8);
         assert_eq!(engine.lanes[1].run.applied_text(), engine.lanes[0].run.applied_text());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_lanes_markers_are_computed_again_only_after_a_row_or_a_command() {
+        use crate::web::charts::markers;
+        let mut engine = engine("scenario=plain-s1&seed=5&length=10");
+        engine.advance_to(from_secs_f64(2.0), || false);
+        let lane = &engine.lanes[0];
+        let first = markers(lane, &engine.names);
+        assert!(Rc::ptr_eq(&first, &markers(lane, &engine.names)), "nothing new: the same markers");
+        // A command at once (no new row yet) is marked at once, as a paused page shows it.
+        let rows = engine.lanes[0].history.len();
+        engine.apply("crash:db1119").unwrap();
+        assert_eq!(engine.lanes[0].history.len(), rows);
+        let crashed = markers(&engine.lanes[0], &engine.names);
+        assert_eq!(crashed.len(), first.len() + 1);
+        assert!(crashed.iter().any(|m| m.label.contains("db1119")), "{crashed:?}");
+        // A new row: computed again, from the rows as they are now.
+        engine.advance_to(from_secs_f64(4.0), || false);
+        let later = markers(&engine.lanes[0], &engine.names);
+        assert!(!Rc::ptr_eq(&crashed, &later));
+        assert_eq!(later.to_vec(), crate::web::charts::markers_uncached(&engine.lanes[0], &engine.names));
     }
 
     #[wasm_bindgen_test]
