@@ -675,6 +675,82 @@ mod tests {
     }
 
     #[test]
+    fn play_toggles_each_way_and_playing_leaves_a_pending_seek() {
+        let s = state("?scenario=plain-s1&lesson=off");
+        let flipped = s.apply(Action::TogglePlay);
+        assert_eq!(flipped.playing, !s.playing);
+        assert_eq!(flipped.apply(Action::TogglePlay).playing, s.playing);
+    }
+
+    #[test]
+    fn clearing_a_key_removes_that_key_only() {
+        let s = state("?scenario=plain-s1&lesson=off&rate_scale=2&hosts=10");
+        let next = s.apply(Action::SetParam("rate_scale".into(), String::new()));
+        assert_eq!((next.set_value("rate_scale"), next.set_value("hosts")), (None, Some("10")));
+    }
+
+    #[test]
+    fn a_picked_scenario_opens_at_its_lessons_first_step_unless_embedded() {
+        assert!(!registry::find("slow").unwrap().lesson.is_empty(), "slow has a lesson");
+        let plain = state("?scenario=plain-s1&lesson=off");
+        assert_eq!(plain.apply(Action::PickScenario("slow".into())).url.lesson, Some(0));
+        let embedded = state("?scenario=plain-s1&embed=1");
+        assert_eq!(embedded.apply(Action::PickScenario("slow".into())).url.lesson, None);
+    }
+
+    #[test]
+    fn a_parameter_both_controllers_take_survives_the_switch_and_removing_b() {
+        // mw-legacy and mw-loadmonitor both take state_ttl_s; conn-p and pid both take refresh_s.
+        let s = state("?scenario=plain-s1&lesson=off&controller=mw-legacy&state_ttl_s=2&moving_ave_ratio=0.5");
+        let next = s.apply(Action::PickController("mw-loadmonitor".into()));
+        assert_eq!((next.set_value("state_ttl_s"), next.set_value("moving_ave_ratio")), (Some("2"), None));
+        // B's parameter stays while B takes it, whatever A becomes.
+        let ab = state("?scenario=plain-s1&lesson=off&controller=conn-p&ab=pid&refresh_s=3&kp=0.05");
+        let a_static = ab.apply(Action::PickController("static".into()));
+        assert_eq!((a_static.set_value("refresh_s"), a_static.set_value("kp")), (Some("3"), Some("0.05")));
+        // Removing B drops only what A does not take too.
+        let no_b = ab.apply(Action::PickControllerB(String::new()));
+        assert_eq!(no_b.url.controller_b, None);
+        assert_eq!((no_b.set_value("refresh_s"), no_b.set_value("kp")), (Some("3"), None));
+    }
+
+    #[test]
+    fn a_files_controller_is_taken_where_the_scenario_takes_one_and_only_then() {
+        let s = state("?scenario=slow&controller=pid&lesson=off");
+        let spec = crate::registry::RunSpec { controller: "p2c".into(), ..Default::default() };
+        let text = registry::find("plain-s1").unwrap().export_file(&spec).unwrap();
+        let opened = s.apply(Action::OpenScenario("p2c.toml".into(), text));
+        assert_eq!((opened.url.scenario.as_str(), opened.url.controller.as_str()), ("plain-s1", "p2c"));
+        // A section file always names its balancer (the default run's is static): the file is the whole run.
+        let text = registry::find("plain-s1").unwrap().export_file(&Default::default()).unwrap();
+        let opened = s.apply(Action::OpenScenario("mine.toml".into(), text));
+        assert_eq!((opened.url.scenario.as_str(), opened.url.controller.as_str()), ("plain-s1", "static"));
+        // Sahana's model has no balancer to choose: the page's controller stays as it was.
+        let text = registry::find("sahana-idle-drop").unwrap().export_file(&Default::default()).unwrap();
+        let opened = s.apply(Action::OpenScenario("sahana.toml".into(), text));
+        assert_eq!((opened.url.scenario.as_str(), opened.url.controller.as_str()), ("sahana-idle-drop", "pid"));
+    }
+
+    #[test]
+    fn a_section_file_of_exactly_the_links_limit_opens_and_one_character_more_is_refused() {
+        let s = state("?scenario=slow&lesson=off");
+        let mut text = registry::find("refuse").unwrap().export_file(&Default::default()).unwrap();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let max = crate::urlstate::MAX_FILE_CHARS;
+        let pad = max - text.chars().count() - "#\n".len();
+        let at_limit = format!("{text}#{}\n", "x".repeat(pad));
+        assert_eq!(at_limit.chars().count(), max);
+        let opened = s.apply(Action::OpenScenario("own.toml".into(), at_limit.clone()));
+        assert!(opened.url.file.is_some(), "{:?}", opened.notices);
+        let over = format!("{at_limit}#");
+        let refused = s.apply(Action::OpenScenario("own.toml".into(), over));
+        assert_eq!(refused.url, s.url);
+        assert!(refused.notices[0].contains("over 8192 characters"), "{:?}", refused.notices);
+    }
+
+    #[test]
     fn a_new_speed_keeps_the_run_going() {
         let s = state("?scenario=plain-s1&lesson=off");
         let next = s.apply(Action::SetSpeed("20".into()));
@@ -703,6 +779,9 @@ mod tests {
         let next = s.apply(Action::LessonNext(def.lesson[1].at_s));
         assert_eq!(next.url.lesson, Some(1));
         assert_eq!(next.generation, s.generation, "standing at the step's moment is not past it");
+        // Within a nanosecond of it, as a clock in whole microseconds converted to seconds may land: still there.
+        let hair = s.apply(Action::LessonNext(def.lesson[1].at_s + 1e-9));
+        assert_eq!(hair.generation, s.generation, "a nanosecond past the step's moment is at it");
     }
 
     #[test]
