@@ -483,10 +483,12 @@ mod tests {
 
     #[test]
     fn a_link_keeps_an_old_ones_commands_through_a_restart_a_seed_or_a_controller_not_another_scenario() {
-        let old = parse_query("scenario=plain-s1&seed=5&fault=crash:db1119@2").state;
+        let old = parse_query("scenario=plain-s1&seed=5&rate_scale=2&fault=crash:db1119@2").state;
         assert!(old.keeps_commands_of(&old), "a restart");
         for kept in [
-            "scenario=plain-s1&seed=6&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=6&rate_scale=2&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&rate_scale=3&fault=crash:db1119@2",
+            "scenario=plain-s1&seed=5&fault=crash:db1119@2",
             "scenario=plain-s1&seed=5&controller=p2c&fault=crash:db1119@2",
             "scenario=plain-s1&seed=5&fault=crash:db1119@2&fault=crash:db1118@3",
         ] {
