@@ -701,6 +701,9 @@ mod tests {
         assert_eq!(p.ignored, Vec::<String>::new());
         assert_eq!(p.state.scenario, "slow", "the file names its scenario");
         assert_eq!(p.state.controller, "conn-p", "the file's controller, since the link names none");
+        // A link that names a controller runs the file under that one.
+        let named = parse_query(&format!("{query}&controller=p2c"));
+        assert_eq!((named.state.controller.as_str(), named.ignored.len()), ("p2c", 0), "{:?}", named.ignored);
         assert_eq!(p.state.lesson, None, "a reader's own cluster opens in free play");
         assert_eq!(p.state.file.as_deref(), Some(file.as_str()));
         assert_eq!(p.state.sets.len(), 2, "a step and a controller parameter ride on the file");
