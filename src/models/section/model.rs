@@ -89,6 +89,8 @@ pub struct Section {
     pub(super) controllers: Vec<Box<dyn Controller>>,
     /// Whether any host's controller reads the per-request notifications ([`Controller::listens`]).
     pub(super) listening: bool,
+    /// Whether every host's controller picks by load alone ([`Controller::picks_by_load`]).
+    pub(super) by_load: bool,
     pub(super) primary: Option<usize>,
     /// Position of each server in `HostState::replicas`, or `None` for the primary.
     pub(super) replica_pos: Vec<Option<u16>>,
@@ -357,6 +359,7 @@ impl Section {
             server_latencies: super::latencies::ServerLatencies::new(n),
             hosts,
             listening: controllers.iter().any(|c| c.listens()),
+            by_load: controllers.iter().all(|c| c.picks_by_load()),
             controllers,
             primary,
             replica_pos,
