@@ -18,9 +18,8 @@ impl Section {
         self.server_latencies.take_quantiles(0.99, &mut p99_us);
         let servers = (self.servers.iter_mut().zip(lags).zip(p99_us))
             .map(|((s, (true_lag, measured_lag)), p99_us)| {
-                s.touch(now);
                 let row = ServerStep {
-                    active_conns: s.conn_area as f64 / span,
+                    active_conns: s.take_conn_area(now) as f64 / span,
                     total_conns: s.total_conns,
                     probe_conns: s.probe_conns,
                     failed_conns: s.failed_conns,
@@ -29,7 +28,6 @@ impl Section {
                     true_lag_s: true_lag / 1e6,
                     measured_lag_s: measured_lag / 1e6,
                 };
-                s.conn_area = 0;
                 s.total_conns = 0;
                 s.probe_conns = 0;
                 s.failed_conns = 0;
