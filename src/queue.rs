@@ -55,10 +55,16 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E: Copy> EventQueue<E> {
+    /// The bucket (≥ 1) of a time after `last`: one past its highest bit that differs from `last`.
+    #[inline]
+    fn bucket_after(time: SimTime, last: SimTime) -> usize {
+        64 - (time ^ last).leading_zeros() as usize
+    }
+
     /// Files an entry whose time is after `last` in its bucket.
     #[inline]
     fn file(&mut self, entry: Entry<E>) {
-        let b = 64 - (entry.time ^ self.last).leading_zeros() as usize;
+        let b = Self::bucket_after(entry.time, self.last);
         self.buckets[b].push(entry);
         self.occupied |= 1 << (b - 1);
     }
@@ -105,31 +111,61 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop_through(&mut self, through: SimTime) -> Option<(SimTime, E)> {
         if self.front == self.buckets[0].len() {
-            let (b, earliest) = self.lowest()?;
+            if self.occupied == 0 {
+                return None;
+            }
+            let b = self.occupied.trailing_zeros() as usize + 1;
+            // The earliest time and the first entry at it (`lowest`'s scan, also noting where).
+            let (mut first, mut earliest) = (0, self.buckets[b][0].time);
+            for (i, e) in self.buckets[b].iter().enumerate().skip(1) {
+                if e.time < earliest {
+                    (first, earliest) = (i, e.time);
+                }
+            }
             if earliest > through {
                 return None;
             }
-            // The new last time: its entries go to bucket 0 in their order, the rest of the bucket lower down
-            // (they share every bit above b − 1 with it, and that one too). Higher buckets keep their entries:
-            // their times differ from the new last time where they differed from the old one.
+            // The new last time: its first entry is returned, its later ones go to bucket 0 in their order, the
+            // rest of the bucket lower down (they share every bit above b − 1 with it, and that one too). Higher
+            // buckets keep their entries: their times differ from the new last time where they differed from the
+            // old one.
             self.last = earliest;
             self.occupied &= !(1 << (b - 1));
             if self.buckets[b].len() == 1 {
-                // The usual case in a busy run: the lowest bucket holds one entry, the next event, which is
-                // returned without a round trip through bucket 0.
+                // The usual case in a busy run: the lowest bucket holds one entry, the next event.
                 let e = self.buckets[b].pop().expect("occupied");
                 self.len -= 1;
                 return Some((e.time, e.event));
             }
-            let mut moving = std::mem::take(&mut self.buckets[b]);
-            for e in moving.drain(..) {
+            // Hand-written for `loadlab bench`'s mmc run, where nearly every bucket moved holds one entry of the new
+            // last time: returning that entry directly (bucket 0 is empty here, and the bucket holds a time's
+            // entries in push order, so it is the one to pop) instead of through bucket 0, finding it in the scan
+            // above, reading the bucket as a slice instead of draining it and keeping the occupancy bits in a local
+            // took 84 M (2.1%) off the engine run's 4.06 G instructions (callgrind).
+            let moving = std::mem::take(&mut self.buckets[b]);
+            let mut occupied = self.occupied;
+            // Before the first entry of the earliest time every entry is later (two loops: one with a test for
+            // "first or not" cost 40 M more).
+            for &e in &moving[..first] {
+                let to = Self::bucket_after(e.time, earliest);
+                self.buckets[to].push(e);
+                occupied |= 1 << (to - 1);
+            }
+            for &e in &moving[first + 1..] {
                 if e.time == earliest {
                     self.buckets[0].push(e);
                 } else {
-                    self.file(e);
+                    let to = Self::bucket_after(e.time, earliest);
+                    self.buckets[to].push(e);
+                    occupied |= 1 << (to - 1);
                 }
             }
-            self.buckets[b] = moving; // empty, keeping its capacity
+            let e = moving[first];
+            self.occupied = occupied;
+            self.buckets[b] = moving;
+            self.buckets[b].clear(); // keeping its capacity
+            self.len -= 1;
+            return Some((e.time, e.event));
         } else if self.last > through {
             return None;
         }

@@ -119,6 +119,13 @@ pub trait Controller {
         true
     }
 
+    /// True for a controller whose `pick` is exactly [`HostView::sample_by_load`] with nothing else done (static):
+    /// the section's common first pick, whose view always carries the load index, then draws from the index
+    /// itself instead of calling `pick` through `dyn Controller`. Default false.
+    fn picks_by_load(&self) -> bool {
+        false
+    }
+
     /// The result of a probe this host asked for.
     fn on_probe(&mut self, _now: SimTime, _server: usize, _result: ProbeResult) {}
 

@@ -30,6 +30,10 @@ impl Controller for StaticWeights {
     fn listens(&self) -> bool {
         false
     }
+
+    fn picks_by_load(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -51,5 +55,19 @@ mod tests {
         }
         assert!((counts[0] as f64 / 1e5 - 0.2).abs() < 0.01, "{counts:?}");
         assert_eq!(counts[2], 0);
+    }
+
+    #[test]
+    fn a_pick_with_the_load_index_is_the_index_draw() {
+        // `picks_by_load`'s promise, which lets the section draw from the index without calling `pick`.
+        let c = |server, load| Candidate { server, configured_load: load, in_flight: 0 };
+        let cands = [c(0, 1.0), c(1, 3.0), c(2, 0.0), c(3, 2.5)];
+        let index = crate::controller::load_index::LoadIndex::new(&[1.0, 3.0, 0.0, 2.5]);
+        let view = HostView { now: 0, host: 0, hosts: 1, candidates: &cands, load_index: Some(&index) };
+        let (mut a, mut b) = (Rng::new(4, Stream::Balancing), Rng::new(4, Stream::Balancing));
+        assert!(StaticWeights.picks_by_load());
+        for _ in 0..1_000 {
+            assert_eq!(StaticWeights.pick(&view, &mut a), index.sample(&mut b));
+        }
     }
 }

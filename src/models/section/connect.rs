@@ -53,7 +53,6 @@ impl Section {
         self.requests.mark_tried(req, server);
         let now = ctx.now();
         let s = &mut self.servers[server];
-        s.touch(now);
         let already_open = s.conns.len() as u32;
         let r = &mut self.requests[req];
         r.attempts += 1;
@@ -62,7 +61,7 @@ impl Section {
         r.conn_started = now;
         r.conn_index = already_open;
         let (gen, host, probe) = (r.gen, r.host as usize, r.probe);
-        s.conns.push(req);
+        s.open(req, now);
         s.total_conns += 1;
         s.probe_conns += probe as u64;
         let connect_mode = s.connect_mode;
@@ -90,9 +89,8 @@ impl Section {
         let r = self.requests[req];
         let server = r.server as usize;
         let s = &mut self.servers[server];
-        s.touch(ctx.now());
         let idx = r.conn_index as usize;
-        s.conns.swap_remove(idx);
+        s.close(idx, ctx.now());
         if let Some(&moved) = s.conns.get(idx) {
             self.requests[moved].conn_index = idx as u32;
         }

@@ -4,23 +4,22 @@
 use super::model::*;
 use crate::engine::Ctx;
 use crate::models::section::metrics::{ServerStep, StepRow, Summary};
-use crate::time::as_secs_f64;
+use crate::time::{as_secs_f64, SimTime};
 
 impl Section {
     pub(super) fn on_step_end(&mut self, ctx: &mut Ctx<Event>) {
         let now = ctx.now();
         let span = (now - self.step_start).max(1) as f64;
-        self.set_busy_workers(ctx, 0);
-        let active_workers = self.workers_area as f64 / span;
-        self.workers_area = 0;
+        let at_end = self.busy_workers as u128 * now as u128;
+        let active_workers = at_end.wrapping_sub(self.workers_mark) as f64 / span;
+        self.workers_mark = at_end;
         let lags: Vec<(f64, f64)> = (0..self.servers.len()).map(|i| self.lag_now(i, now)).collect();
         let mut p99_us = Vec::with_capacity(self.servers.len());
         self.server_latencies.take_quantiles(0.99, &mut p99_us);
         let servers = (self.servers.iter_mut().zip(lags).zip(p99_us))
             .map(|((s, (true_lag, measured_lag)), p99_us)| {
-                s.touch(now);
                 let row = ServerStep {
-                    active_conns: s.conn_area as f64 / span,
+                    active_conns: s.take_conn_area(now) as f64 / span,
                     total_conns: s.total_conns,
                     probe_conns: s.probe_conns,
                     failed_conns: s.failed_conns,
@@ -29,7 +28,6 @@ impl Section {
                     true_lag_s: true_lag / 1e6,
                     measured_lag_s: measured_lag / 1e6,
                 };
-                s.conn_area = 0;
                 s.total_conns = 0;
                 s.probe_conns = 0;
                 s.failed_conns = 0;
@@ -62,10 +60,24 @@ impl Section {
         ctx.push(now + self.cfg.time_step, Event::StepEnd);
     }
 
-    pub(super) fn set_busy_workers(&mut self, ctx: &mut Ctx<Event>, delta: i64) {
-        self.workers_area += self.busy_workers as u128 * (ctx.now() - self.workers_last_change) as u128;
-        self.workers_last_change = ctx.now();
-        self.busy_workers = (self.busy_workers as i64 + delta) as u64;
+    /// One more busy worker from `now` on.
+    ///
+    /// The busy workers integrated over a step, B(t) from its start s to its end e, are B(e)·e − B(s)·s − Σ δᵢ·tᵢ
+    /// over the changes δᵢ = ±1 at times tᵢ within it (integration by parts); `workers_mark` is B(s)·s + Σ δᵢ·tᵢ,
+    /// so a change adds or takes its time, and the step end takes the mark from B(e)·e. The same whole number as
+    /// summing B·Δt at each change (in wrapping u128 arithmetic, exact wherever that sum fits), for an add where
+    /// that took a u128 multiply: 37 M (1.0%) fewer of `loadlab bench`'s engine run's 3.9 G instructions (callgrind).
+    #[inline(always)]
+    pub(super) fn worker_taken(&mut self, now: SimTime) {
+        self.busy_workers += 1;
+        self.workers_mark = self.workers_mark.wrapping_add(now as u128);
+    }
+
+    /// One fewer busy worker from `now` on (see [`Section::worker_taken`]).
+    #[inline(always)]
+    pub(super) fn worker_freed(&mut self, now: SimTime) {
+        self.busy_workers -= 1;
+        self.workers_mark = self.workers_mark.wrapping_sub(now as u128);
     }
 
     pub(super) fn reject(&mut self) {

@@ -89,6 +89,8 @@ pub struct Section {
     pub(super) controllers: Vec<Box<dyn Controller>>,
     /// Whether any host's controller reads the per-request notifications ([`Controller::listens`]).
     pub(super) listening: bool,
+    /// Whether every host's controller picks by load alone ([`Controller::picks_by_load`]).
+    pub(super) by_load: bool,
     pub(super) primary: Option<usize>,
     /// Position of each server in `HostState::replicas`, or `None` for the primary.
     pub(super) replica_pos: Vec<Option<u16>>,
@@ -107,8 +109,9 @@ pub struct Section {
     pub(super) max_live_requests: u32,
     pub(super) rate_multiplier: f64,
     pub(super) busy_workers: u64,
-    pub(super) workers_area: u128,
-    pub(super) workers_last_change: SimTime,
+    /// What the busy workers integrated over the current step (worker·µs) is `busy_workers · now` less (see
+    /// [`Section::worker_taken`]).
+    pub(super) workers_mark: u128,
     pub(super) step_start: SimTime,
     pub(super) step_requests: u64,
     pub(super) step_rejected: u64,
@@ -272,7 +275,7 @@ impl Section {
     pub(super) fn start_request(&mut self, ctx: &mut Ctx<Event>, req: u32) {
         let host = self.requests[req].host as usize;
         self.hosts[host].busy_workers += 1;
-        self.set_busy_workers(ctx, 1);
+        self.worker_taken(ctx.now());
         self.step_requests += 1;
         self.requests[req].phase = Phase::Starting;
         match (self.requests[req].to_primary, self.primary) {
@@ -306,7 +309,7 @@ impl Section {
         }
         let host = r.host as usize;
         self.hosts[host].busy_workers -= 1;
-        self.set_busy_workers(ctx, -1);
+        self.worker_freed(ctx.now());
         self.requests.release(req);
         if self.starting_backlog {
             self.deferred_hosts.push(host);
@@ -357,6 +360,7 @@ impl Section {
             server_latencies: super::latencies::ServerLatencies::new(n),
             hosts,
             listening: controllers.iter().any(|c| c.listens()),
+            by_load: controllers.iter().all(|c| c.picks_by_load()),
             controllers,
             primary,
             replica_pos,
@@ -368,8 +372,7 @@ impl Section {
             max_live_requests: limits::max_live_requests(&config),
             rate_multiplier: 1.0,
             busy_workers: 0,
-            workers_area: 0,
-            workers_last_change: 0,
+            workers_mark: 0,
             step_start: 0,
             step_requests: 0,
             step_rejected: 0,

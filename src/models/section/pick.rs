@@ -33,14 +33,20 @@ impl Section {
             // 40 instructions a request on `loadlab bench`'s engine run (callgrind).
             self.load_index.prepare();
             let candidates: &[Candidate] = &self.hosts[host].replicas;
-            let view = HostView {
-                now: ctx.now(),
-                host,
-                hosts: self.hosts.len(),
-                candidates,
-                load_index: Some(&self.load_index),
+            let picked = if self.by_load {
+                // Static: the draw its `pick` makes from the view below, without building the view and calling
+                // through `dyn Controller`: 75 M (1.9%) fewer of that run's 4 G instructions (callgrind).
+                self.load_index.sample(&mut self.rng_balancing)
+            } else {
+                let view = HostView {
+                    now: ctx.now(),
+                    host,
+                    hosts: self.hosts.len(),
+                    candidates,
+                    load_index: Some(&self.load_index),
+                };
+                self.controllers[host].pick(&view, &mut self.rng_balancing)
             };
-            let picked = self.controllers[host].pick(&view, &mut self.rng_balancing);
             let chosen = picked.and_then(|k| candidates.get(k)).map(|c| c.server);
             self.take_probes(ctx, host);
             match chosen {

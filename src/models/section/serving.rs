@@ -51,8 +51,7 @@ impl Section {
     pub(super) fn lose_all_connections(&mut self, ctx: &mut Ctx<Event>, server: usize) {
         let now = ctx.now();
         let s = &mut self.servers[server];
-        s.touch(now);
-        let lost = std::mem::take(&mut s.conns);
+        let lost = s.close_all(now);
         s.queue.clear();
         s.busy_slots = 0;
         s.failed_conns += lost.len() as u64;
