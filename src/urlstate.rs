@@ -9,7 +9,6 @@
 //! `history.replaceState`.
 
 use crate::controller::controller_info;
-use crate::engine::keys::KeyKind;
 use crate::engine::scenario::View;
 use crate::registry::{self, RunSpec, ScenarioDef};
 
@@ -96,10 +95,9 @@ impl UrlState {
     /// (`page::state::Action::Record`) by this one rule.
     pub fn keeps_commands_of(&self, old: &UrlState) -> bool {
         let Ok(def) = registry::find(&old.scenario) else { return false };
-        let is_step = |key: &str| def.keys.iter().any(|k| k.key == key && matches!(k.kind, KeyKind::FaultSpec));
         old.scenario == self.scenario
             && old.file == self.file
-            && old.sets.iter().filter(|(k, _)| is_step(k)).all(|step| self.sets.contains(step))
+            && old.sets.iter().filter(|(k, _)| def.is_step(k)).all(|step| self.sets.contains(step))
     }
 }
 
@@ -409,8 +407,7 @@ fn keep_valid(def: &'static ScenarioDef, state: &mut UrlState, rest: Vec<(String
 /// Only the last value of a key that takes one counts (the builders read the last), so earlier ones are dropped
 /// with a notice before any check: a link repeating a key 57 times costs one check, not 57.
 fn last_values(def: &ScenarioDef, rest: Vec<(String, String)>, ignored: &mut Vec<String>) -> Vec<(String, String)> {
-    let many =
-        |k: &str| def.keys.iter().any(|i| i.key == k && matches!(i.kind, crate::engine::keys::KeyKind::FaultSpec));
+    let many = |k: &str| def.is_step(k);
     let later = |i: usize, k: &str| rest[i + 1..].iter().any(|(l, _)| l == k);
     for (i, (k, v)) in rest.iter().enumerate() {
         let first = !rest[..i].iter().any(|(e, _)| e == k);
@@ -468,8 +465,7 @@ pub fn to_query(state: &UrlState) -> String {
 /// Sets `key` to `value`, replacing an earlier value of a single-valued key. Repeatable keys (the scenario's
 /// table says which: its steps, `KeyKind::FaultSpec`) append.
 pub fn set_param(state: &mut UrlState, key: &str, value: &str) {
-    let repeatable = registry::find(&state.scenario)
-        .is_ok_and(|d| d.keys.iter().any(|k| k.key == key && matches!(k.kind, KeyKind::FaultSpec)));
+    let repeatable = registry::find(&state.scenario).is_ok_and(|d| d.is_step(key));
     if !repeatable {
         state.sets.retain(|(k, _)| k != key);
     }
@@ -498,6 +494,27 @@ mod tests {
         {
             assert!(!parse_query(dropped).state.keeps_commands_of(&old), "{dropped}");
         }
+    }
+
+    #[test]
+    fn a_step_key_repeats_and_any_other_key_takes_its_last_value() {
+        let def = registry::find("slow").unwrap();
+        for step in ["fault", "operator", "surge"] {
+            assert!(def.is_step(step), "{step}");
+        }
+        for single in ["rate_scale", "workers", "hosts", "nope"] {
+            assert!(!def.is_step(single), "{single}");
+        }
+        let p = parse_query("scenario=slow&rate_scale=2&fault=crash:db1119@5&rate_scale=3&fault=crash:db1118@6");
+        let values =
+            |key: &str| p.state.sets.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        assert_eq!(values("rate_scale"), ["3"]);
+        assert_eq!(values("fault"), ["crash:db1119@5", "crash:db1118@6"]);
+        assert!(
+            p.ignored.iter().any(|i| i.contains("rate_scale=2: replaced by a later rate_scale")),
+            "{:?}",
+            p.ignored
+        );
     }
 
     #[test]

@@ -316,6 +316,12 @@ impl ScenarioDef {
         })
     }
 
+    /// True when `key` is one of this scenario's steps (`fault`, `surge`…: [`KeyKind::FaultSpec`]): repeatable,
+    /// each a command at a moment, where any other key takes one value and a later one replaces it.
+    pub fn is_step(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k.key == key && matches!(k.kind, super::keys::KeyKind::FaultSpec))
+    }
+
     /// Checks a spec as [`Self::build_run`] would, without building it, its error cut like any other.
     pub fn check_spec(&'static self, spec: &RunSpec) -> Result<(), String> {
         (self.check)(self, spec).map_err(super::keys::clip_error)

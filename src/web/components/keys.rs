@@ -426,11 +426,7 @@ pub fn Keys(props: &KeysProps) -> Html {
         .iter()
         .filter(|k| k.applies_to(def.name) && !k.key.starts_with('<') && !matches!(k.kind, KeyKind::FaultSpec))
         .collect();
-    let steps: Vec<&(String, String)> = props
-        .sets
-        .iter()
-        .filter(|(k, _)| def.keys.iter().any(|i| i.key == k && matches!(i.kind, KeyKind::FaultSpec)))
-        .collect();
+    let steps: Vec<&(String, String)> = props.sets.iter().filter(|(k, _)| def.is_step(k)).collect();
     // The model's own groups, then any key it did not place (its tests say there is none).
     let placed = |key: &str| def.key_groups.iter().any(|(_, keys)| keys.contains(&key));
     let other: Vec<&'static str> = keys.iter().map(|k| k.key).filter(|k| !placed(k)).collect();
