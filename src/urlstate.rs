@@ -518,6 +518,24 @@ mod tests {
     }
 
     #[test]
+    fn a_link_names_the_lesson_only_where_it_differs_from_where_the_page_opens() {
+        // A scenario with a lesson opens at its first step, so its plain link need not say so.
+        let default = parse_query("scenario=slow").state;
+        assert_eq!(default.lesson, Some(0));
+        assert!(!to_query(&default).contains("lesson"), "{}", to_query(&default));
+        let free = parse_query("scenario=slow&lesson=off").state;
+        assert_eq!(free.lesson, None);
+        assert!(to_query(&free).contains("lesson=off"), "{}", to_query(&free));
+        // An embed opens in free play: nothing to say, unless it opens at a step, the first included.
+        let embed = parse_query("scenario=slow&embed=1").state;
+        assert_eq!(embed.lesson, None);
+        assert!(!to_query(&embed).contains("lesson"), "{}", to_query(&embed));
+        let at_first = parse_query("scenario=slow&embed=1&lesson=0").state;
+        assert_eq!(at_first.lesson, Some(0));
+        assert_eq!(parse_query(&to_query(&at_first)).state.lesson, Some(0), "{}", to_query(&at_first));
+    }
+
+    #[test]
     fn defaults_from_an_empty_query() {
         assert_eq!(parse_query("lesson=off"), Parsed { state: UrlState::default(), ignored: vec![] });
         assert_eq!(parse_query("?lesson=off"), Parsed { state: UrlState::default(), ignored: vec![] });
