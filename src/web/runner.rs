@@ -327,6 +327,11 @@ const SMOOTHING: f64 = 0.1;
 const LAGGING_FROM: f64 = 0.6;
 const LAGGING_UNTIL: f64 = 0.25;
 
+/// A run that reaches this share of the speed asked keeps up, even when its frames end short of their target:
+/// a worker's rows reach the page a frame or two after it asked for them, so a run in workers that keeps up is
+/// often a frame behind the latest target (`slow` A/B at 100× was, while reaching 100×).
+const KEEPS_UP: f64 = 0.9;
+
 /// The page's simulations: A, and B when an A/B comparison is on.
 #[derive(Default)]
 pub struct Engine {
@@ -809,8 +814,9 @@ impl Engine {
     }
 
     /// Folds one frame's progress into [`Engine::achieved_speed`] (simulated over wall seconds, smoothed), and
-    /// whether it was [`Engine::behind`] into [`Engine::lagging`].
-    pub fn note_speed(&mut self, simulated_s: f64, wall_s: f64) {
+    /// whether it was [`Engine::behind`] while reaching less than [`KEEPS_UP`] of the `asked` speed into
+    /// [`Engine::lagging`].
+    pub fn note_speed(&mut self, simulated_s: f64, wall_s: f64, asked: f64) {
         if wall_s > 0.0 && wall_s.is_finite() && simulated_s.is_finite() {
             let now = simulated_s / wall_s;
             self.achieved_speed = if self.achieved_speed == 0.0 {
@@ -818,7 +824,8 @@ impl Engine {
             } else {
                 (1.0 - SMOOTHING) * self.achieved_speed + SMOOTHING * now
             };
-            self.lag = (1.0 - SMOOTHING) * self.lag + SMOOTHING * f64::from(u8::from(self.behind));
+            let short = self.behind && self.achieved_speed < KEEPS_UP * asked;
+            self.lag = (1.0 - SMOOTHING) * self.lag + SMOOTHING * f64::from(u8::from(short));
             self.lagging = if self.lagging { self.lag > LAGGING_UNTIL } else { self.lag >= LAGGING_FROM };
         }
     }

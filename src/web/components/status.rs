@@ -78,7 +78,7 @@ mod tests {
     /// second, `behind` when the frame fell short of its target.
     fn frame(engine: &mut Engine, speed: f64, simulated_s: f64, behind: bool) -> String {
         engine.behind = behind;
-        engine.note_speed(simulated_s, 1.0 / 60.0);
+        engine.note_speed(simulated_s, 1.0 / 60.0, speed);
         let s = Snapshot {
             playing: true,
             speed,
@@ -103,6 +103,18 @@ mod tests {
             text = frame(&mut engine, 100.0, 100.0 / 60.0, false);
         }
         assert!(text.ends_with(" · 100×"), "{text}");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_run_in_workers_a_frame_behind_its_target_while_reaching_the_speed_asked_keeps_up() {
+        // Run A's worker answers a frame late: every frame ends short of the target asked, at 100× all the same.
+        let mut engine = Engine::default();
+        let mut text = String::new();
+        for _ in 0..120 {
+            text = frame(&mut engine, 100.0, 100.0 / 60.0, true);
+        }
+        assert!(text.ends_with(" · 100×"), "{text}");
+        assert!(!engine.lagging);
     }
 
     #[wasm_bindgen_test]

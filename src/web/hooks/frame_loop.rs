@@ -192,7 +192,7 @@ impl Loop {
             engine.advance_to(target, out_of_time);
             if self.inputs.playing && !resuming && self.inputs.seek_to.is_none_or(|s| from_secs_f64(s) <= before) {
                 let simulated = crate::time::as_secs_f64(engine.now() - last_now);
-                engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S));
+                engine.note_speed(simulated, dt_s.min(FRAME_DT_MAX_S), self.inputs.speed);
             }
         } else {
             engine.even_up();
