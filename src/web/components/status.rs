@@ -89,19 +89,19 @@ mod tests {
         line(&s)
     }
 
+    /// The status line after `n` alike frames ([`frame`]).
+    fn frames(engine: &mut Engine, n: usize, speed: f64, simulated_s: f64, behind: bool) -> String {
+        (0..n).map(|_| frame(engine, speed, simulated_s, behind)).last().unwrap_or_default()
+    }
+
     #[wasm_bindgen_test]
     fn a_run_that_falls_behind_every_frame_says_so_with_the_speed_it_reaches() {
         let mut engine = Engine::default();
-        let mut text = String::new();
-        for _ in 0..60 {
-            // A worker at 262× asked for 1000×: short of every frame's target.
-            text = frame(&mut engine, 1000.0, 262.0 / 60.0, true);
-        }
+        // A worker at 262× asked for 1000×: short of every frame's target.
+        let text = frames(&mut engine, 60, 1000.0, 262.0 / 60.0, true);
         assert!(text.contains("running at 262× of the 1000× asked"), "{text}");
         // Keeping up again, it stops saying so within a second.
-        for _ in 0..60 {
-            text = frame(&mut engine, 100.0, 100.0 / 60.0, false);
-        }
+        let text = frames(&mut engine, 60, 100.0, 100.0 / 60.0, false);
         assert!(text.ends_with(" · 100×"), "{text}");
     }
 
@@ -109,10 +109,7 @@ mod tests {
     fn a_run_in_workers_a_frame_behind_its_target_while_reaching_the_speed_asked_keeps_up() {
         // Run A's worker answers a frame late: every frame ends short of the target asked, at 100× all the same.
         let mut engine = Engine::default();
-        let mut text = String::new();
-        for _ in 0..120 {
-            text = frame(&mut engine, 100.0, 100.0 / 60.0, true);
-        }
+        let text = frames(&mut engine, 120, 100.0, 100.0 / 60.0, true);
         assert!(text.ends_with(" · 100×"), "{text}");
         assert!(!engine.lagging);
     }
