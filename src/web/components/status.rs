@@ -115,6 +115,25 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn a_worker_reporting_in_bursts_reads_near_its_true_speed_every_frame() {
+        // 100× in reports every sixth frame: five frames with no progress, then six frames' worth at once. The
+        // smoothed figure moves by a fiftieth of each frame's gap, so it stays within about ±6% of 100×;
+        // smoothed over ten frames it swung by ±25%.
+        let mut engine = Engine::default();
+        let mut seen = Vec::new();
+        for i in 0..600 {
+            let simulated = if i % 6 == 5 { 6.0 * 100.0 / 60.0 } else { 0.0 };
+            engine.behind = false;
+            engine.note_speed(simulated, 1.0 / 60.0, 100.0);
+            if i >= 300 {
+                seen.push(engine.achieved_speed);
+            }
+        }
+        let (low, high) = seen.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        assert!(low > 90.0 && high < 110.0, "the figure swung between {low:.1}× and {high:.1}×");
+    }
+
+    #[wasm_bindgen_test]
     fn a_run_on_the_edge_of_keeping_up_does_not_make_the_line_flicker() {
         // Every other frame short of its target, the speed reached swinging around 90% of the asked (workers
         // report in bursts): the line must read the same from frame to frame once the smoothing has settled.
