@@ -64,9 +64,16 @@ impl<E: Copy> EventQueue<E> {
     /// Files an entry whose time is after `last` in its bucket.
     #[inline]
     fn file(&mut self, entry: Entry<E>) {
-        let b = Self::bucket_after(entry.time, self.last);
-        self.buckets[b].push(entry);
-        self.occupied |= 1 << (b - 1);
+        Self::file_in(&mut self.buckets[..], &mut self.occupied, entry, self.last);
+    }
+
+    /// [`EventQueue::file`] into `buckets` and `occupied` given apart, so a pop that moves a bucket can keep the
+    /// occupancy bits in a local.
+    #[inline(always)]
+    fn file_in(buckets: &mut [Vec<Entry<E>>], occupied: &mut u64, entry: Entry<E>, last: SimTime) {
+        let b = Self::bucket_after(entry.time, last);
+        buckets[b].push(entry);
+        *occupied |= 1 << (b - 1);
     }
 
     /// Adds an event at `time`, which must not be before the time last popped (the engine's clock never runs back;
@@ -82,15 +89,21 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// The lowest non-empty bucket above 0 and its earliest time, if any.
+    /// The lowest non-empty bucket above 0, the position in it of the first entry at its earliest time, and that
+    /// time, if any.
     #[inline]
-    fn lowest(&self) -> Option<(usize, SimTime)> {
+    fn lowest(&self) -> Option<(usize, usize, SimTime)> {
         if self.occupied == 0 {
             return None;
         }
         let b = self.occupied.trailing_zeros() as usize + 1;
-        let earliest = self.buckets[b].iter().map(|e| e.time).min().expect("occupied");
-        Some((b, earliest))
+        let (mut first, mut earliest) = (0, self.buckets[b][0].time);
+        for (i, e) in self.buckets[b].iter().enumerate().skip(1) {
+            if e.time < earliest {
+                (first, earliest) = (i, e.time);
+            }
+        }
+        Some((b, first, earliest))
     }
 
     /// Time of the earliest event, if any.
@@ -98,7 +111,7 @@ impl<E: Copy> EventQueue<E> {
         if self.front < self.buckets[0].len() {
             return Some(self.last);
         }
-        self.lowest().map(|(_, time)| time)
+        self.lowest().map(|(_, _, time)| time)
     }
 
     /// Removes and returns the earliest event.
@@ -111,17 +124,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop_through(&mut self, through: SimTime) -> Option<(SimTime, E)> {
         if self.front == self.buckets[0].len() {
-            if self.occupied == 0 {
-                return None;
-            }
-            let b = self.occupied.trailing_zeros() as usize + 1;
-            // The earliest time and the first entry at it (`lowest`'s scan, also noting where).
-            let (mut first, mut earliest) = (0, self.buckets[b][0].time);
-            for (i, e) in self.buckets[b].iter().enumerate().skip(1) {
-                if e.time < earliest {
-                    (first, earliest) = (i, e.time);
-                }
-            }
+            let (b, first, earliest) = self.lowest()?;
             if earliest > through {
                 return None;
             }
@@ -147,17 +150,13 @@ impl<E: Copy> EventQueue<E> {
             // Before the first entry of the earliest time every entry is later (two loops: one with a test for
             // "first or not" cost 40 M more).
             for &e in &moving[..first] {
-                let to = Self::bucket_after(e.time, earliest);
-                self.buckets[to].push(e);
-                occupied |= 1 << (to - 1);
+                Self::file_in(&mut self.buckets[..], &mut occupied, e, earliest);
             }
             for &e in &moving[first + 1..] {
                 if e.time == earliest {
                     self.buckets[0].push(e);
                 } else {
-                    let to = Self::bucket_after(e.time, earliest);
-                    self.buckets[to].push(e);
-                    occupied |= 1 << (to - 1);
+                    Self::file_in(&mut self.buckets[..], &mut occupied, e, earliest);
                 }
             }
             let e = moving[first];
