@@ -109,9 +109,8 @@ pub struct Section {
     pub(super) max_live_requests: u32,
     pub(super) rate_multiplier: f64,
     pub(super) busy_workers: u64,
-    /// What the busy workers integrated over the current step (worker·µs) is `busy_workers · now` less (see
-    /// [`Section::worker_taken`]).
-    pub(super) workers_mark: u128,
+    /// The busy workers integrated over the current step, worker·µs.
+    pub(super) workers_area: super::meter::StepArea,
     pub(super) step_start: SimTime,
     pub(super) step_requests: u64,
     pub(super) step_rejected: u64,
@@ -372,7 +371,7 @@ impl Section {
             max_live_requests: limits::max_live_requests(&config),
             rate_multiplier: 1.0,
             busy_workers: 0,
-            workers_mark: 0,
+            workers_area: Default::default(),
             step_start: 0,
             step_requests: 0,
             step_rejected: 0,
