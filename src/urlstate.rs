@@ -407,18 +407,20 @@ fn keep_valid(def: &'static ScenarioDef, state: &mut UrlState, rest: Vec<(String
 /// Only the last value of a key that takes one counts (the builders read the last), so earlier ones are dropped
 /// with a notice before any check: a link repeating a key 57 times costs one check, not 57.
 fn last_values(def: &ScenarioDef, rest: Vec<(String, String)>, ignored: &mut Vec<String>) -> Vec<(String, String)> {
-    let many = |k: &str| def.is_step(k);
     let later = |i: usize, k: &str| rest[i + 1..].iter().any(|(l, _)| l == k);
     for (i, (k, v)) in rest.iter().enumerate() {
         let first = !rest[..i].iter().any(|(e, _)| e == k);
         let earlier = rest.iter().filter(|(e, _)| e == k).count() - 1;
-        if first && !many(k) && earlier == 1 {
+        if first && !def.is_step(k) && earlier == 1 {
             ignored.push(format!("{}={}: replaced by a later {}", clip(k), clip(v), clip(k)));
-        } else if first && !many(k) && earlier > 1 {
+        } else if first && !def.is_step(k) && earlier > 1 {
             ignored.push(format!("{} given {} times; only the last counts", clip(k), earlier + 1));
         }
     }
-    (rest.iter().enumerate()).filter(|(i, (k, _))| many(k) || !later(*i, k)).map(|(_, pair)| pair.clone()).collect()
+    (rest.iter().enumerate())
+        .filter(|(i, (k, _))| def.is_step(k) || !later(*i, k))
+        .map(|(_, pair)| pair.clone())
+        .collect()
 }
 
 /// True if `state` opens at a lesson step by default (its scenario has a lesson and the page is not embedded).

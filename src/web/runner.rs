@@ -68,8 +68,6 @@ pub struct Lane {
     live: Option<Live>,
     /// The run's time as its worker last reported it, µs.
     remote_now: SimTime,
-    /// Rows pushed so far: a stamp that changes with every row the history takes.
-    rows: u64,
     /// The charts' markers as last computed ([`Lane::markers`]), with the rows and commands they came from.
     markers: RefCell<Option<MarkerMemo>>,
 }
@@ -104,7 +102,6 @@ impl Lane {
             spec,
             live: None,
             remote_now: 0,
-            rows: 0,
             markers: RefCell::new(None),
         })
     }
@@ -138,7 +135,9 @@ impl Lane {
     /// too, to line the plots up), and computing them walks the whole history.
     pub fn markers(&self, compute: impl FnOnce(Vec<(SimTime, String)>) -> Vec<Marker>) -> Rc<[Marker]> {
         let applied = self.applied_text();
-        let stamp = (self.rows, applied.len());
+        // Every row the history has taken: those still at full resolution and those folded into its course.
+        let rows = self.history.dropped() + self.history.len() as u64;
+        let stamp = (rows, applied.len());
         if let Some(memo) = &*self.markers.borrow() {
             if memo.stamp == stamp {
                 return memo.markers.clone();
@@ -170,7 +169,6 @@ impl Lane {
         }
         self.csv.push_back(self.run.csv_row(&point.row));
         self.history.push(point);
-        self.rows += 1;
     }
 
     /// Takes in a worker's reply: its rows, and what it shows beside them. True if anything changed.
